@@ -1,0 +1,102 @@
+"""``MddCheck``: the one place where mdd's policy meets ``SensuPluginCheck``.
+
+* The parser is built from the check type's ``OPTIONS`` (see ``_options``).
+* A misspelt flag, a bad value or any exception is UNKNOWN (exit 3) with one line, never a
+  traceback and never the CRITICAL that sensu-plugin would report for a crash.
+* The whole probe is bounded by the check's ``timeout``: a backstop alarm covers the few
+  calls that take no timeout of their own (name resolution).
+* The probe returns a ``Result``; this class only prints it and exits with its state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, NoReturn
+
+from mdd.checks._options import COMMON_OPTIONS, Option, add_arguments, duration_text
+from mdd.checks._result import CheckError, Result, State
+from mdd.checks._sensu import SensuPluginCheck
+
+Probe = Callable[[argparse.Namespace], Result]
+
+# Time allowed past the check's own timeout before the backstop alarm fires.
+_GRACE = 0.5
+
+
+class Deadline(Exception):
+    """The probe ran past its timeout."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, on_error: Callable[[str], NoReturn], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_error = on_error
+
+    def error(self, message: str) -> NoReturn:
+        self._on_error(f"bad arguments: {message} (see --help)")
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise Deadline()
+
+
+class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no type hints
+    """Base of every bundled check; subclasses set ``OPTIONS`` and ``probe``."""
+
+    OPTIONS: tuple[Option, ...] = ()
+    DOC: str = ""
+
+    def probe(self, opts: argparse.Namespace) -> Result:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        # SensuPlugin made a plain parser already; replace it with one that reports UNKNOWN.
+        self.parser = _Parser(
+            self._fail,
+            prog=sys.argv[0].rsplit("/", 1)[-1],
+            description=self.DOC,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_arguments(self.parser, COMMON_OPTIONS + self.OPTIONS)
+
+    def _fail(self, message: str) -> NoReturn:
+        self.unknown(message)
+        raise AssertionError("unreachable")  # unknown() exits
+
+    def run(self) -> None:
+        opts = self.options
+        if self.remain:
+            self._fail(f"unexpected arguments: {' '.join(self.remain)} (see --help)")
+        timeout = getattr(opts, "timeout", None)
+        if timeout:
+            signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout + _GRACE)
+        try:
+            result = self.probe(opts)
+        except Deadline:
+            result = Result(
+                State.CRITICAL, f"no answer within the timeout of {duration_text(timeout)}"
+            )
+        except CheckError as exc:
+            result = Result(State.UNKNOWN, str(exc))
+        except Exception as exc:  # a crashing check is UNKNOWN (3), never a traceback
+            result = Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
+        finally:
+            if timeout:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        self.report(result, getattr(opts, "point", None))
+
+    def report(self, result: Result, point: str | None = None) -> None:
+        emit = {
+            State.OK: self.ok,
+            State.WARNING: self.warning,
+            State.CRITICAL: self.critical,
+            State.UNKNOWN: self.unknown,
+        }[result.state]
+        emit(result.line(point))
+
+

@@ -1,0 +1,473 @@
+"""The one declaration of a check type's options.
+
+Each check module lists its options as ``Option`` values. That single list drives:
+
+* manifest validation (``Option.load`` turns a YAML value into the canonical value, or
+  raises ``ValueError`` with a message a human can act on),
+* the command the generator writes (``to_argv``),
+* the check's own argument parser (``add_arguments``; the parser turns each flag back into
+  the same canonical value),
+* the reference docs (``Option.help``, ``Option.kind.name``, ``Option.default``).
+
+Standard library only: this module is imported by every check on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# --------------------------------------------------------------------------- kinds of value
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of value is read from a manifest, written to argv and parsed back.
+
+    ``load`` takes the YAML value of one item (of the whole mapping, for kinds of pairs) and
+    returns the canonical value.
+    ``parse`` takes the command-line text of one item and returns the same canonical value.
+    ``text`` writes a canonical value as command-line text that ``parse`` reads back.
+    All three raise ``ValueError`` with a message fit for a human.
+    """
+
+    name: str
+    load: Callable[[Any], Any]
+    parse: Callable[[str], Any]
+    text: Callable[[Any], str] = str
+    doc: str = ""
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"number {value}"
+    if isinstance(value, float):
+        return f"number {value:g}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _want_str(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a string, got {_type_name(value)}: YAML reads unquoted yes/no/on/off/"
+            f"true/false as booleans, so quote the value"
+        )
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _string(value: Any) -> str:
+    text = _want_str(value)
+    if text == "":
+        raise ValueError("must not be empty")
+    return text
+
+
+def _host(value: Any) -> str:
+    text = _string(value)
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if any(c.isspace() for c in text) or "/" in text:
+        raise ValueError(f"{text!r} is not a host name or address")
+    return text
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a port number, got {_type_name(value)}")
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"expected a port number 1-65535, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"expected a port number 1-65535, got {_type_name(value)}")
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port must be 1-65535, got {value}")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {_type_name(value)}")
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {_type_name(value)}")
+    return value
+
+
+def _non_negative_int(value: Any) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {number}")
+    return number
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def duration(value: Any) -> float:
+    """Seconds, from a number of seconds or a string such as ``500ms``, ``10s``, ``1m``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        total = 0.0
+        pos = 0
+        text = value.strip()
+        while pos < len(text):
+            match = _DURATION.match(text, pos)
+            if not match or match.end() == pos:
+                raise ValueError(
+                    f"{value!r} is not a duration: write a number of seconds or a number with "
+                    f"a unit, such as 500ms, 10s, 1m, 1h or 1m30s"
+                )
+            total += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if not text:
+            raise ValueError("expected a duration such as 10s, got an empty string")
+        seconds = total
+    else:
+        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+    if seconds <= 0:
+        raise ValueError(f"duration must be more than 0, got {value!r}")
+    return seconds
+
+
+def duration_text(seconds: float) -> str:
+    """The shortest text that ``duration`` reads back as ``seconds``."""
+    if seconds >= 1 and float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    millis = seconds * 1000
+    if float(millis).is_integer():
+        return f"{int(millis)}ms"
+    return f"{seconds!r}s"
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"expected true or false, got {_type_name(value)}")
+
+
+def _regex(value: Any) -> str:
+    text = _string(value)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"{text!r} is not a valid regular expression: {exc}") from None
+    return text
+
+
+_STATUS = re.compile(r"([1-5]\d\d)(?:\s*-\s*([1-5]\d\d))?")
+
+
+def _status_range(value: Any) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = _want_str(value).strip()
+    match = _STATUS.fullmatch(text)
+    if not match:
+        raise ValueError(
+            f"{text!r} is not an HTTP status: write a code such as 200 or a range such as "
+            f"200-299"
+        )
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if high < low:
+        raise ValueError(f"status range {text!r} runs backwards: write {high}-{low}")
+    return (low, high)
+
+
+def _status_text(value: tuple[int, int]) -> str:
+    low, high = value
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    text = _string(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http:// or https:// URL")
+    if parts.password is not None:
+        raise ValueError(
+            "the URL carries a password: secrets never go into a manifest; put the header in "
+            "secret_headers with a file on the agent instead"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"{text!r} has a bad port number") from None
+    return text
+
+
+def _proxy_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    text = _string(value).strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    if parts.scheme not in ("http",) or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http:// proxy URL such as http://proxy:3128")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the proxy URL carries credentials: secrets never go into a manifest")
+    return text
+
+
+def _address(value: Any) -> str:
+    """``host``, ``host:port`` or ``[v6]:port``."""
+    text = _string(value).strip()
+    match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s\[\]/]+)(?::(\d+))?|([0-9a-fA-F:]+)", text)
+    if not match:
+        raise ValueError(f"{text!r} is not an address: write host, host:port or [v6addr]:port")
+    port = match.group(2) or match.group(4)
+    if port is not None:
+        _port(port)
+    return text
+
+
+def _path(value: Any) -> str:
+    text = _string(value)
+    if "\n" in text or "\0" in text:
+        raise ValueError("a file path cannot contain a newline")
+    return text
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_name(name: Any) -> str:
+    text = _want_str(name)
+    if not _HEADER_NAME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a valid HTTP header name")
+    return text
+
+
+def _pairs_loader(
+    what: str, load_key: Callable[[Any], str], load_value: Callable[[Any], Any]
+) -> Callable[[Any], list[tuple[str, Any]]]:
+    def load(value: Any) -> list[tuple[str, Any]]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a mapping of {what}, got {_type_name(value)}")
+        return [(load_key(k), load_value(v)) for k, v in value.items()]
+
+    return load
+
+
+def _header_value(value: Any) -> str:
+    text = _want_str(value)
+    if "\n" in text or "\r" in text:
+        raise ValueError("a header value cannot contain a line break")
+    return text
+
+
+def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
+    if sep not in text:
+        raise ValueError(f"expected {what}, got {text!r}")
+    key, _, rest = text.partition(sep)
+    return key.strip(), rest.strip() if sep == ":" else rest
+
+
+def _header_parse(text: str) -> tuple[str, str]:
+    name, value = _split_pair(text, ":", "'Name: value'")
+    return (_header_name(name), _header_value(value))
+
+
+def _json_path(value: Any) -> str:
+    text = _string(value)
+    if any(part == "" for part in text.split(".")):
+        raise ValueError(f"{text!r} is not a dotted path such as status or checks.db.state")
+    return text
+
+
+def _json_expected(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"cannot compare with {_type_name(value)}") from None
+    return value
+
+
+def _json_parse(text: str) -> tuple[str, Any]:
+    path, raw = _split_pair(text, "=", "'dotted.path=JSON value'")
+    try:
+        expected = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError(f"{raw!r} is not a JSON value") from None
+    return (_json_path(path), expected)
+
+
+def _json_text(pair: tuple[str, Any]) -> str:
+    return f"{pair[0]}={json.dumps(pair[1], sort_keys=True, separators=(',', ':'))}"
+
+
+STRING = Kind("string", _string, _string, doc="text")
+HOST = Kind("host", _host, _host, doc="a DNS name or an IP address")
+PORT = Kind("port", _port, _port, doc="1-65535")
+INTEGER = Kind("integer", _int, _int, doc="a whole number")
+COUNT = Kind("count", _non_negative_int, _non_negative_int, doc="a whole number, 0 or more")
+DURATION = Kind(
+    "duration", duration, duration, duration_text, doc="seconds, or a number with a unit: 500ms, 10s, 1m"
+)
+BOOLEAN = Kind("boolean", _bool, _bool, doc="true or false")
+REGEX = Kind("regex", _regex, _regex, doc="a Python regular expression, searched anywhere")
+STATUS = Kind("status", _status_range, _status_range, _status_text, doc="200, or a range 200-299")
+URL = Kind("url", _url, _url, doc="an http:// or https:// URL")
+PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
+ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
+PATH = Kind("path", _path, _path, doc="a file path on the agent")
+HEADERS = Kind(
+    "headers",
+    _pairs_loader("header names to values", _header_name, _header_value),
+    _header_parse,
+    lambda pair: f"{pair[0]}: {pair[1]}",
+    doc="a mapping of header name to value",
+)
+SECRET_FILES = Kind(
+    "secret files",
+    _pairs_loader("header names to file paths", _header_name, _path),
+    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(_split_pair(text, "=", "'Name=/path'")),
+    lambda pair: f"{pair[0]}={pair[1]}",
+    doc="a mapping of header name to a file on the agent that holds the value",
+)
+JSON_EXPECT = Kind(
+    "json",
+    _pairs_loader("dotted paths to expected values", _json_path, _json_expected),
+    _json_parse,
+    _json_text,
+    doc="a mapping of dotted path to the value expected there",
+)
+
+
+def choice(*values: str) -> Kind:
+    """A kind that accepts exactly one of ``values``."""
+
+    def load(value: Any) -> str:
+        text = _want_str(value)
+        if text not in values:
+            raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
+        return text
+
+    return Kind("choice", load, load, doc="one of " + ", ".join(values))
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a check type: a manifest key, a command-line flag, a docs row."""
+
+    name: str
+    kind: Kind
+    help: str
+    required: bool = False
+    default: Any = None
+    multiple: bool = False  # a list in the manifest, a repeated flag on the command line
+    pairs: bool = False  # a mapping in the manifest, a repeated flag on the command line
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag; decided here and nowhere else."""
+        return "--" + self.name.replace("_", "-")
+
+    def load(self, value: Any) -> Any:
+        """Manifest value -> canonical value. Raises ``ValueError`` with a human message."""
+        if self.pairs:
+            return self.kind.load(value)
+        if self.multiple:
+            items = value if isinstance(value, list) else [value]
+            if not items:
+                raise ValueError("the list is empty: give at least one value or leave it out")
+            return [self.kind.load(item) for item in items]
+        return self.kind.load(value)
+
+    def argv(self, value: Any) -> list[str]:
+        """Canonical value -> command-line words (nothing when it equals the default)."""
+        if value is None or value == self.default:
+            return []
+        if self.kind is BOOLEAN:
+            return [self.flag] if value else ["--no-" + self.flag[2:]]
+        if self.multiple or self.pairs:
+            words: list[str] = []
+            for item in value:
+                words += [self.flag, self.kind.text(item)]
+            return words
+        return [self.flag, self.kind.text(value)]
+
+
+def _argparse_type(kind: Kind) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return kind.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = kind.name  # argparse names the kind in its message
+    return convert
+
+
+def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
+    """Add one flag per option, each converting to the option's canonical value."""
+    for opt in options:
+        if opt.kind is BOOLEAN:
+            parser.add_argument(
+                opt.flag,
+                dest=opt.name,
+                action=argparse.BooleanOptionalAction,
+                default=opt.default,
+                help=opt.help,
+            )
+            continue
+        kwargs: dict[str, Any] = {
+            "dest": opt.name,
+            "type": _argparse_type(opt.kind),
+            "help": opt.help + (f" (default: {opt.kind.text(opt.default)})" if opt.default is not None else ""),
+            "metavar": opt.kind.name.upper().replace(" ", "_"),
+        }
+        if opt.multiple or opt.pairs:
+            kwargs["action"] = "append"
+            kwargs["default"] = None
+        else:
+            kwargs["default"] = opt.default
+        if opt.required:
+            kwargs["required"] = True
+        parser.add_argument(opt.flag, **kwargs)
+
+
+def to_argv(options: Sequence[Option], values: Mapping[str, Any]) -> list[str]:
+    """Canonical values -> the command-line words that ``add_arguments`` parses back."""
+    words: list[str] = []
+    for opt in options:
+        if opt.name in values:
+            words += opt.argv(values[opt.name])
+    return words
+
+
+# Options every check takes, set by the generator rather than by the manifest's check block.
+POINT = Option(
+    "point",
+    STRING,
+    "The integration point's name, put at the start of the message.",
+)
+COMMON_OPTIONS: tuple[Option, ...] = (POINT,)

@@ -1,0 +1,56 @@
+"""TLS settings shared by the checks that speak TLS (http, tls). Standard library only."""
+
+from __future__ import annotations
+
+import ssl
+
+from mdd.checks._options import Option, PATH, BOOLEAN, choice
+from mdd.checks._result import CheckError
+
+TLS_VERSIONS = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+CA_FILE = Option("ca_file", PATH, "PEM file of CA certificates to trust instead of the system's.")
+MIN_VERSION = Option(
+    "min_version", choice(*TLS_VERSIONS), "Lowest TLS version the server may negotiate."
+)
+CLIENT_CERT = Option("client_cert", PATH, "PEM client certificate (mutual TLS).")
+CLIENT_KEY = Option("client_key", PATH, "PEM private key of client_cert, if not in that file.")
+
+
+def client_context(
+    *,
+    verify: bool = True,
+    ca_file: str | None = None,
+    min_version: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+) -> ssl.SSLContext:
+    """An SSL client context; a local file that cannot be used raises ``CheckError``."""
+    context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise CheckError(f"cannot use ca_file {ca_file}: {exc}") from None
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if min_version:
+        context.minimum_version = TLS_VERSIONS[min_version]
+    else:
+        # Let the check see what the server really offers; min_version is the policy.
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    if client_cert:
+        try:
+            context.load_cert_chain(client_cert, client_key or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise CheckError(f"cannot use client_cert {client_cert}: {exc}") from None
+    return context
+
+
+__all__ = ["BOOLEAN", "CA_FILE", "CLIENT_CERT", "CLIENT_KEY", "MIN_VERSION", "client_context"]

@@ -1,0 +1,193 @@
+"""tcp: a TCP port accepts connections (or, with ``state: closed``, is blocked).
+
+Connects to ``host:port`` within ``timeout``. Optionally sends ``send`` and requires the
+reply (the banner, when nothing is sent) to match the regular expression ``expect``.
+With ``state: closed`` the check is green only while the port refuses or drops
+connections: use it to prove a firewall rule is in place. ``warn`` and ``crit`` are
+thresholds on the time the connection took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import time
+
+from mdd.checks._base import MddCheck
+from mdd.checks._options import (
+    DURATION,
+    HOST,
+    PORT,
+    REGEX,
+    STRING,
+    Option,
+    choice,
+    duration_text,
+)
+from mdd.checks._result import Perf, Result, State, threshold_state
+
+TYPE = "tcp"
+SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
+OPTIONS: tuple[Option, ...] = (
+    Option("host", HOST, "Host name or address to connect to.", required=True),
+    Option("port", PORT, "TCP port.", required=True),
+    Option(
+        "state",
+        choice("open", "closed"),
+        "open: the port must accept connections. closed: it must refuse or drop them "
+        "(a firewall must block it).",
+        default="open",
+    ),
+    Option("send", STRING, "Text to send once connected, e.g. \"PING\\r\\n\"."),
+    Option(
+        "expect",
+        REGEX,
+        "Regular expression the reply (or the banner, when nothing is sent) must match.",
+    ),
+    Option("timeout", DURATION, "Give up after this long.", default=10.0),
+    Option("warn", DURATION, "WARNING when connecting takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when connecting takes longer than this."),
+)
+EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
+
+
+def validate(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Rules across options: (option, message) for each problem."""
+    problems: list[tuple[str, str]] = []
+    if values.get("state") == "closed":
+        for name in ("send", "expect", "warn", "crit"):
+            if name in values:
+                problems.append((name, f"'{name}' has no meaning with state: closed"))
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", 10.0)
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append((name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})"))
+    return problems
+
+
+def _read_until(sock: socket.socket, pattern: re.Pattern[str], deadline: float) -> tuple[bool, str]:
+    """Read until ``pattern`` matches, the peer closes, or the deadline passes."""
+    received = b""
+    while True:
+        text = received.decode("utf-8", "replace")
+        if pattern.search(text):
+            return True, text
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or len(received) > 65536:
+            return False, text
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            return False, text
+        if not chunk:
+            return False, text
+        received += chunk
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    where = f"{opts.host}:{opts.port}"
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    try:
+        infos = socket.getaddrinfo(opts.host, opts.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        state = State.UNKNOWN if opts.state == "closed" else State.CRITICAL
+        return Result(state, f"cannot resolve {opts.host}: {exc.strerror}")
+
+    sock = None
+    error: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        candidate = socket.socket(family, kind, proto)
+        candidate.settimeout(remaining)
+        try:
+            candidate.connect(address)
+        except OSError as exc:
+            candidate.close()
+            error = exc
+            continue
+        sock = candidate
+        break
+    elapsed = time.monotonic() - started
+
+    if opts.state == "closed":
+        if sock is not None:
+            sock.close()
+            return Result(
+                State.CRITICAL,
+                f"{where} accepts connections but must be closed (a firewall should block it)",
+            )
+        if isinstance(error, ConnectionRefusedError):
+            return Result(State.OK, f"{where} is closed (connection refused), as required")
+        if error is None or isinstance(error, TimeoutError):
+            return Result(State.OK, f"{where} is closed (no answer, filtered), as required")
+        return Result(State.OK, f"{where} is closed ({error.strerror or error}), as required")
+
+    if sock is None:
+        if isinstance(error, ConnectionRefusedError):
+            reason = "refused the connection"
+        elif error is None or isinstance(error, TimeoutError):
+            reason = f"did not answer within {duration_text(opts.timeout)} (host down or filtered)"
+        else:
+            reason = f"cannot be reached: {error.strerror or error}"
+        return Result(State.CRITICAL, f"{where} {reason}")
+
+    perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
+    with sock:
+        if opts.send is not None or opts.expect is not None:
+            try:
+                if opts.send is not None:
+                    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                    sock.sendall(opts.send.encode())
+                if opts.expect is not None:
+                    matched, reply = _read_until(sock, re.compile(opts.expect), deadline)
+                    if not matched:
+                        what = "reply" if opts.send is not None else "banner"
+                        found = f"got {_excerpt(reply)}" if reply else "got nothing"
+                        return Result(
+                            State.CRITICAL,
+                            f"{where} accepted the connection but its {what} does not match "
+                            f"/{opts.expect}/: {found}",
+                            perf,
+                        )
+            except OSError as exc:
+                return Result(State.CRITICAL, f"{where} dropped the conversation: {exc}", perf)
+
+    state = threshold_state(perf[0].value, opts.warn, opts.crit)
+    message = f"{where} accepts connections in {perf[0].value * 1000:.1f} ms"
+    if opts.expect is not None:
+        message += f" and answers /{opts.expect}/"
+    if state is State.CRITICAL:
+        message += f" (critical above {duration_text(opts.crit)})"
+    elif state is State.WARNING:
+        message += f" (warning above {duration_text(opts.warn)})"
+    return Result(state, message, perf)
+
+
+class TcpCheck(MddCheck):
+    DOC = __doc__ or ""
+    OPTIONS = OPTIONS
+
+    def probe(self, opts: argparse.Namespace) -> Result:
+        return probe(opts)
+
+
+def main() -> None:
+    TcpCheck()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The validated manifest: what the generator and the views work from.
+
+``mdd.manifest.load`` builds these from a YAML file after every check has passed; nothing
+here is ever half-valid. Values are canonical (durations in seconds, check options as the
+check type's ``Option.load`` returns them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SensuSettings:
+    """How Sensu schedules and handles a check; defaults, then per-point overrides."""
+
+    interval: int = 60  # seconds
+    timeout: int | None = 30  # seconds; Sensu kills the check after this
+    handlers: tuple[str, ...] = ()
+    occurrences: int | None = None
+    refresh: int | None = None  # seconds
+    ttl: int | None = None  # seconds
+    subscribers: tuple[str, ...] = ()  # empty: standalone checks
+
+
+@dataclass(frozen=True)
+class IntegrationPoint:
+    name: str
+    type: str
+    options: dict[str, Any]  # canonical values of the check type's options
+    owner: str | None = None
+    description: str | None = None
+    docs: str | None = None
+    depends_on: tuple[str, ...] = ()
+    sensu: SensuSettings = field(default_factory=SensuSettings)
+    line: int = 0  # where the point starts in the manifest, for messages
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    datacenter: str
+    description: str | None
+    points: tuple[IntegrationPoint, ...]
+
+    @property
+    def client(self) -> str:
+        """The Sensu proxy client that groups this datacenter's points in Uchiwa."""
+        return f"mdd-{self.datacenter}"
+
+    @property
+    def aggregate(self) -> str:
+        """The Sensu aggregate whose counts read "N of M green" for this datacenter."""
+        return f"mdd_{self.datacenter}"
+
+    def check_name(self, point: IntegrationPoint) -> str:
+        """The Sensu check name of a point: unique across datacenters."""
+        return f"mdd_{self.datacenter}_{point.name}"
