@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mdd.checks import check_tcp
+from mdd.checks import check_http, check_tcp, check_tls
 from mdd.checks._options import Option
 from mdd.checks._result import Result
 
@@ -31,7 +31,7 @@ class CheckType(Protocol):
     def main(self) -> None: ...
 
 
-_MODULES: tuple[CheckType, ...] = (check_tcp,)
+_MODULES: tuple[CheckType, ...] = (check_tcp, check_http, check_tls)
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
 

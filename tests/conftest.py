@@ -109,3 +109,19 @@ def unanswered_port() -> Iterator[int]:
     for client in fillers:
         client.close()
     server.close()
+
+
+@pytest.fixture(scope="session")
+def ca() -> Any:
+    """A throwaway certificate authority (trustme) for TLS servers on loopback."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The throwaway CA's certificate as a PEM file, for the checks' ca_file option."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
