@@ -158,9 +158,14 @@ def duration_text(seconds: float) -> str:
     if seconds >= 1 and float(seconds).is_integer():
         return f"{int(seconds)}s"
     millis = seconds * 1000
-    if float(millis).is_integer():
+    if seconds < 1 and float(millis).is_integer():
         return f"{int(millis)}ms"
-    return f"{seconds!r}s"
+    text = repr(seconds)
+    if "e" in text:  # 1e-06: the duration grammar has no exponents
+        from decimal import Decimal
+
+        text = format(Decimal(text), "f")
+    return f"{text}s"
 
 
 def _bool(value: Any) -> bool:
