@@ -15,11 +15,15 @@ import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, NoReturn
 
 from mdd.checks._options import COMMON_OPTIONS, Option, add_arguments, duration_text
 from mdd.checks._result import CheckError, Result, State
 from mdd.checks._sensu import SensuPluginCheck
+
+# typing is needed by annotations only: not imported at run time (see _options).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 Probe = Callable[[argparse.Namespace], Result]
 
@@ -70,8 +74,8 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
     def run(self) -> None:
         opts = self.options
         if self.remain:
-            self._fail(f"unexpected arguments: {' '.join(self.remain)} (see --help)")
-        timeout = getattr(opts, "timeout", None)
+            self._fail(f"unexpected arguments: {' '.join(self.remain)}{self._hint()} (see --help)")
+        timeout: float | None = getattr(opts, "timeout", None)
         if timeout:
             signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout + _GRACE)
@@ -79,7 +83,7 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             result = self.probe(opts)
         except Deadline:
             result = Result(
-                State.CRITICAL, f"no answer within the timeout of {duration_text(timeout)}"
+                State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}"
             )
         except CheckError as exc:
             result = Result(State.UNKNOWN, str(exc))
@@ -90,6 +94,18 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
                 signal.setitimer(signal.ITIMER_REAL, 0)
         self.report(result, getattr(opts, "point", None))
 
+    def _hint(self) -> str:
+        """`` (did you mean --timeout?)`` for a misspelt flag; only paid on that error."""
+        import difflib
+
+        flags = [opt.flag for opt in COMMON_OPTIONS + self.OPTIONS]
+        for word in self.remain:
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=", 1)[0], flags, n=1)
+                if close:
+                    return f" (did you mean {close[0]}?)"
+        return ""
+
     def report(self, result: Result, point: str | None = None) -> None:
         emit = {
             State.OK: self.ok,
@@ -98,5 +114,3 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             State.UNKNOWN: self.unknown,
         }[result.state]
         emit(result.line(point))
-
-

@@ -15,11 +15,15 @@ Standard library only: this module is imported by every check on every run.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+# typing costs a check ~4 ms per run (with contextlib) and is needed by annotations only;
+# type checkers take any constant named TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # --------------------------------------------------------------------------- kinds of value
 
@@ -121,7 +125,8 @@ def _non_negative_int(value: Any) -> int:
 
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# (multiply, divide): 570ms is 570 / 1000 = 0.57, where 570 * 0.001 would be 0.5700000000000001.
+_UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (86400, 1), None: (1, 1)}
 
 
 def duration(value: Any) -> float:
@@ -141,7 +146,8 @@ def duration(value: Any) -> float:
                     f"{value!r} is not a duration: write a number of seconds or a number with "
                     f"a unit, such as 500ms, 10s, 1m, 1h or 1m30s"
                 )
-            total += float(match.group(1)) * _UNITS[match.group(2)]
+            multiply, divide = _UNITS[match.group(2)]
+            total += float(match.group(1)) * multiply / divide
             pos = match.end()
         if not text:
             raise ValueError("expected a duration such as 10s, got an empty string")
@@ -193,8 +199,7 @@ def _status_range(value: Any) -> tuple[int, int]:
     match = _STATUS.fullmatch(text)
     if not match:
         raise ValueError(
-            f"{text!r} is not an HTTP status: write a code such as 200 or a range such as "
-            f"200-299"
+            f"{text!r} is not an HTTP status: write a code such as 200 or a range such as 200-299"
         )
     low = int(match.group(1))
     high = int(match.group(2) or low)
@@ -283,7 +288,7 @@ def _header_value(value: Any) -> str:
     text = _want_str(value)
     if "\n" in text or "\r" in text:
         raise ValueError("a header value cannot contain a line break")
-    return text
+    return text.strip()  # HTTP drops blanks around a value; so does the command line parser
 
 
 def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
@@ -306,6 +311,8 @@ def _json_path(value: Any) -> str:
 
 
 def _json_expected(value: Any) -> Any:
+    import json  # here, not at the top: only http checks need it
+
     try:
         json.dumps(value)
     except (TypeError, ValueError):
@@ -314,6 +321,8 @@ def _json_expected(value: Any) -> Any:
 
 
 def _json_parse(text: str) -> tuple[str, Any]:
+    import json
+
     path, raw = _split_pair(text, "=", "'dotted.path=JSON value'")
     try:
         expected = json.loads(raw)
@@ -323,6 +332,8 @@ def _json_parse(text: str) -> tuple[str, Any]:
 
 
 def _json_text(pair: tuple[str, Any]) -> str:
+    import json
+
     return f"{pair[0]}={json.dumps(pair[1], sort_keys=True, separators=(',', ':'))}"
 
 
@@ -332,7 +343,11 @@ PORT = Kind("port", _port, _port, doc="1-65535")
 INTEGER = Kind("integer", _int, _int, doc="a whole number")
 COUNT = Kind("count", _non_negative_int, _non_negative_int, doc="a whole number, 0 or more")
 DURATION = Kind(
-    "duration", duration, duration, duration_text, doc="seconds, or a number with a unit: 500ms, 10s, 1m"
+    "duration",
+    duration,
+    duration,
+    duration_text,
+    doc="seconds, or a number with a unit: 500ms, 10s, 1m",
 )
 BOOLEAN = Kind("boolean", _bool, _bool, doc="true or false")
 REGEX = Kind("regex", _regex, _regex, doc="a Python regular expression, searched anywhere")
@@ -351,7 +366,9 @@ HEADERS = Kind(
 SECRET_FILES = Kind(
     "secret files",
     _pairs_loader("header names to file paths", _header_name, _path),
-    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(_split_pair(text, "=", "'Name=/path'")),
+    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(
+        _split_pair(text, "=", "'Name=/path'")
+    ),
     lambda pair: f"{pair[0]}={pair[1]}",
     doc="a mapping of header name to a file on the agent that holds the value",
 )
@@ -416,9 +433,14 @@ class Option:
         if self.multiple or self.pairs:
             words: list[str] = []
             for item in value:
-                words += [self.flag, self.kind.text(item)]
+                words += self._words(self.kind.text(item))
             return words
-        return [self.flag, self.kind.text(value)]
+        return self._words(self.kind.text(value))
+
+    def _words(self, text: str) -> list[str]:
+        # argparse takes a separate word that starts with "-" for another flag ("--send -x"
+        # fails), so such a value is joined to its flag: "--send=-x".
+        return [f"{self.flag}={text}"] if text.startswith("-") else [self.flag, text]
 
 
 def _argparse_type(kind: Kind) -> Callable[[str], Any]:
@@ -444,10 +466,16 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                 help=opt.help,
             )
             continue
+        if opt.default is None:
+            default_text = ""
+        elif opt.multiple:  # a list of items
+            default_text = ", ".join(opt.kind.text(item) for item in opt.default)
+        else:
+            default_text = opt.kind.text(opt.default)
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": opt.help + (f" (default: {opt.kind.text(opt.default)})" if opt.default is not None else ""),
+            "help": opt.help + (f" (default: {default_text})" if default_text else ""),
             "metavar": opt.kind.name.upper().replace(" ", "_"),
         }
         if opt.multiple or opt.pairs:

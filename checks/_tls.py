@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from mdd.checks._options import Option, PATH, BOOLEAN, choice
+from mdd.checks._options import BOOLEAN, PATH, Option, choice
 from mdd.checks._result import CheckError
 
 TLS_VERSIONS = {

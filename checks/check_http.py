@@ -1,25 +1,743 @@
-"""http: placeholder, being written."""
+"""http: an HTTP(S) endpoint answers with the expected status, body and timing.
+
+Sends one request to ``url`` and checks the answer: the status must be one of ``status``
+(default 200-299), the body must contain ``contains``, match the regular expression
+``matches`` and hold the values given in ``json`` (dotted paths; a number indexes a list:
+``items.0.name``). ``warn`` and ``crit`` are thresholds on the time the whole exchange took.
+
+Redirects are not followed unless ``follow_redirects: true``; a redirect that is not
+accepted is reported with where it leads. ``timeout`` bounds the whole exchange, redirects
+included. HTTPS is verified against the system's CAs, or against ``ca_file``; ``insecure``
+skips verification. ``client_cert`` (and ``client_key``) present a client certificate.
+
+``proxy`` sends the request through an HTTP proxy (CONNECT for https). ``connect_to``
+connects to another address (a VIP, one backend) while the Host header, SNI and certificate
+check still use the URL's host, which is then never resolved.
+
+Secrets never go into the manifest: ``secret_headers`` maps a header name to a file on the
+agent that holds its value (``Authorization: /etc/mdd/artifacts.token``). The file is read
+on every run, its value is never printed, and it is not sent on to another host when a
+redirect leads there. The body is read up to 1 MiB.
+"""
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import re
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-from mdd.checks._base import MddCheck
-from mdd.checks._options import URL, Option
-from mdd.checks._result import Result, State
+from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._options import (
+    ADDRESS,
+    BOOLEAN,
+    DURATION,
+    HEADERS,
+    JSON_EXPECT,
+    PROXY_URL,
+    REGEX,
+    SECRET_FILES,
+    STATUS,
+    STRING,
+    URL,
+    Option,
+    choice,
+    duration_text,
+)
+from mdd.checks._result import CheckError, Perf, Result, State, threshold_state
+from mdd.checks._tls import CA_FILE, CLIENT_CERT, CLIENT_KEY, client_context
 
 TYPE = "http"
-SUMMARY = "placeholder"
-OPTIONS: tuple[Option, ...] = (Option("url", URL, "placeholder", required=True),)
-EXAMPLE = {"url": "https://example.net/"}
+SUMMARY = "An HTTP(S) endpoint answers with the expected status, body, JSON and response time."
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+DEFAULT_STATUS = [(200, 299)]
+OPTIONS: tuple[Option, ...] = (
+    Option("url", URL, "The URL to request.", required=True),
+    Option("method", choice(*METHODS), "HTTP method.", default="GET"),
+    Option(
+        "headers",
+        HEADERS,
+        "Request headers (not secrets: put those in secret_headers).",
+        pairs=True,
+    ),
+    Option(
+        "secret_headers",
+        SECRET_FILES,
+        "Request headers whose values are read, at run time, from files on the agent "
+        "(Authorization, tokens, cookies). The values are never printed.",
+        pairs=True,
+    ),
+    Option("body", STRING, "Request body (UTF-8)."),
+    Option(
+        "status",
+        STATUS,
+        "Accepted status codes or ranges.",
+        default=DEFAULT_STATUS,
+        multiple=True,
+    ),
+    Option("contains", STRING, "Text the response body must contain."),
+    Option("matches", REGEX, "Regular expression the response body must match."),
+    Option(
+        "json",
+        JSON_EXPECT,
+        "Values the JSON body must hold, by dotted path (a number indexes a list: items.0.name).",
+        pairs=True,
+    ),
+    Option(
+        "follow_redirects",
+        BOOLEAN,
+        "Follow redirects (within the timeout) and check the final answer.",
+        default=False,
+    ),
+    CA_FILE,
+    Option(
+        "insecure",
+        BOOLEAN,
+        "Do not verify the server's certificate (the check then proves nothing about it).",
+        default=False,
+    ),
+    CLIENT_CERT,
+    CLIENT_KEY,
+    Option("proxy", PROXY_URL, "HTTP proxy to send the request through (CONNECT for https)."),
+    Option(
+        "connect_to",
+        ADDRESS,
+        "Connect to this address (host[:port]) instead of the URL's host, keeping the URL's "
+        "Host header, SNI and certificate name: test a VIP or one backend.",
+    ),
+    Option("timeout", DURATION, "Give up after this long, redirects included.", default=10.0),
+    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+)
+EXAMPLE: Mapping[str, Any] = {
+    "url": "https://artifacts.ams1.example.net/health",
+    "contains": "OK",
+    "secret_headers": {"Authorization": "/etc/mdd/artifacts.token"},
+}
+
+BODY_LIMIT = 1 << 20  # bytes of body read and checked
+MAX_REDIRECTS = 10
+_REDIRECTS = (301, 302, 303, 307, 308)
+_SECRET_NAMES = {"authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"}
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api-key", "api_key")
+_TLS_OPTIONS = ("ca_file", "insecure", "client_cert", "client_key")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header name says its value is a secret."""
+    lower = name.lower()
+    return lower in _SECRET_NAMES or any(word in lower for word in _SECRET_WORDS)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
-    return []
+    """Rules across options: (option, message) for each problem."""
+    problems: list[tuple[str, str]] = []
+    headers = _pairs(values.get("headers"))
+    secret_headers = _pairs(values.get("secret_headers"))
+    for name, _ in headers:
+        if is_secret_header(name):
+            problems.append(
+                (
+                    "headers",
+                    f"header {name} carries a secret, and secrets never go into a manifest: "
+                    f"put the value in a file on the agent and write "
+                    f"secret_headers: {{{name}: /path/to/file}}",
+                )
+            )
+    literal = {name.lower() for name, _ in headers}
+    for name, _ in secret_headers:
+        if name.lower() in literal:
+            problems.append(
+                ("secret_headers", f"header {name} is in both headers and secret_headers")
+            )
+
+    method = values.get("method", "GET")
+    if method == "HEAD":
+        for name in ("contains", "matches", "json", "body"):
+            if values.get(name) is not None:
+                problems.append((name, f"'{name}' has no meaning with method HEAD (no body)"))
+
+    if values.get("insecure") and values.get("ca_file"):
+        problems.append(
+            (
+                "insecure",
+                "insecure: true skips certificate verification, so ca_file would be "
+                "ignored: keep one",
+            )
+        )
+    if values.get("client_key") and not values.get("client_cert"):
+        problems.append(
+            ("client_key", "client_key needs client_cert (the certificate it belongs to)")
+        )
+    url = values.get("url")
+    if isinstance(url, str) and url.startswith("http:") and not values.get("follow_redirects"):
+        for name in _TLS_OPTIONS:
+            if values.get(name):
+                problems.append((name, f"'{name}' has no meaning for an http:// URL (no TLS)"))
+
+    proxy = values.get("proxy")
+    if proxy is not None and values.get("connect_to") is not None:
+        problems.append(
+            (
+                "connect_to",
+                "connect_to cannot be combined with proxy: the proxy decides where to connect",
+            )
+        )
+    if isinstance(proxy, str):
+        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+            problems.append(("proxy", f"{proxy!r} has a bad port number"))
+        else:
+            if port is None:
+                problems.append(
+                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
+                )
+
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", 10.0)
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
+    return problems
+
+
+def _pairs(value: object) -> list[tuple[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [(str(pair[0]), pair[1]) for pair in value if isinstance(pair, tuple) and len(pair) == 2]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Failure(Exception):
+    """The exchange failed: the message says how (CRITICAL)."""
+
+
+@dataclass
+class _Target:
+    url: str
+    scheme: str
+    host: str  # without brackets
+    port: int
+    path: str  # origin-form request target
+
+    @property
+    def hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def absolute(self) -> str:
+        """The URL without user info or fragment: the request target for a proxy."""
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        netloc = host if self.port == default else f"{host}:{self.port}"
+        return f"{self.scheme}://{netloc}{self.path}"
+
+
+def _target(url: str) -> _Target:
+    parts: SplitResult = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Failure(f"cannot follow a redirect to {url!r}: not an http:// or https:// URL")
+    try:
+        port = parts.port
+    except ValueError:
+        raise _Failure(f"cannot follow a redirect to {url!r}: bad port number") from None
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return _Target(
+        url, parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    )
+
+
+def _split_address(text: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port)."""
+    match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", text)
+    if match:
+        return match.group(1), int(match.group(2)) if match.group(2) else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port)
+    return text, None
+
+
+def _read_secrets(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(header, value) for each secret header; a file that cannot be used is UNKNOWN."""
+    secrets: list[tuple[str, str]] = []
+    for name, path in pairs:
+        where = f"the secret_headers file of {name} ({path})"
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(65537)
+        except OSError as exc:
+            raise CheckError(f"cannot read {where}: {exc.strerror or exc}") from None
+        if len(raw) > 65536:
+            raise CheckError(f"{where} is larger than 64 KiB: it should hold one header value")
+        try:
+            value = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise CheckError(f"{where} is not UTF-8 text") from None
+        if not value:
+            raise CheckError(f"{where} is empty")
+        if any(c in value for c in "\r\n\0"):
+            raise CheckError(f"{where} holds more than one line: it should hold one header value")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise CheckError(f"{where} holds characters an HTTP header cannot carry") from None
+        secrets.append((name, value))
+    return secrets
+
+
+def _redact(text: str, secrets: list[tuple[str, str]]) -> str:
+    for _, value in secrets:
+        text = text.replace(value, "[secret]")
+    return text
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _readable(text: str) -> str:
+    """The words of an error page: HTML tags, scripts and styles taken out."""
+    if "<" in text[:512]:
+        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>|<[^>]*>", " ", text)
+        text = re.sub(r"&(nbsp|amp|lt|gt|quot);", " ", text)
+    return " ".join(text.split())
+
+
+def _json_text(value: Any, limit: int = 60) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _same(found: Any, expected: Any) -> bool:
+    """JSON equality that tells true from 1 and "1" from 1."""
+    if isinstance(found, bool) or isinstance(expected, bool):
+        return type(found) is type(expected) and found == expected
+    if isinstance(found, int | float) and isinstance(expected, int | float):
+        return found == expected
+    if isinstance(found, dict) and isinstance(expected, dict):
+        return found.keys() == expected.keys() and all(_same(found[k], expected[k]) for k in found)
+    if isinstance(found, list) and isinstance(expected, list):
+        return len(found) == len(expected) and all(map(_same, found, expected))
+    return type(found) is type(expected) and found == expected
+
+
+_MISSING = object()
+
+
+def _lookup(document: Any, path: str) -> Any:
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _tls_reason(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = f"certificate verify failed: {exc.verify_message}"
+        if exc.verify_code in (2, 19, 20, 21):  # issuer unknown, self-signed chain
+            if opts.ca_file:
+                message += f" (it is not issued by a CA in ca_file {opts.ca_file})"
+            else:
+                message += " (the system does not trust its CA: set ca_file to that CA)"
+        return message
+    reason = str(exc.reason or "")
+    if "CERTIFICATE_REQUIRED" in reason:
+        return "requires a client certificate" + ("" if opts.client_cert else ": set client_cert")
+    if reason in ("SSLV3_ALERT_BAD_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA"):
+        why = reason.lower().replace("_", " ")
+        return f"rejected the client certificate {opts.client_cert} ({why})"
+    if reason == "WRONG_VERSION_NUMBER":
+        return "TLS handshake failed: wrong version number (is it plain HTTP, not HTTPS?)"
+    if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+        return "closed the connection during the TLS handshake"
+    if not reason:
+        return f"TLS handshake failed: {exc}"
+    return f"TLS handshake failed: {reason.lower().replace('_', ' ')}"
+
+
+@dataclass
+class _Response:
+    status: int
+    reason: str
+    location: str | None
+    charset: str
+    body: bytes
+    truncated: bool
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError()
+    return remaining
+
+
+def _connect(
+    host: str, port: int, where: str, opts: argparse.Namespace, deadline: float
+) -> socket.socket:
+    try:
+        return socket.create_connection((host, port), timeout=_remaining(deadline))
+    except ConnectionRefusedError:
+        raise _Failure(f"{where} refused the connection") from None
+    except TimeoutError:
+        raise _Failure(
+            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)"
+        ) from None
+    except socket.gaierror as exc:
+        raise _Failure(f"cannot resolve {host}: {exc.strerror}") from None
+    except OSError as exc:
+        raise _Failure(f"{where} cannot be reached: {exc.strerror or exc}") from None
+
+
+def _tunnel(
+    sock: socket.socket, target: _Target, where: str, opts: argparse.Namespace, deadline: float
+) -> None:
+    """Open a CONNECT tunnel through the proxy on ``sock`` to the target."""
+    request = f"CONNECT {target.hostport} HTTP/1.1\r\nHost: {target.hostport}\r\n\r\n"
+    reply = b""
+    try:
+        sock.settimeout(_remaining(deadline))
+        sock.sendall(request.encode("ascii"))
+        while b"\r\n\r\n" not in reply and len(reply) < 65536:
+            sock.settimeout(_remaining(deadline))
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise _Failure(f"{where} closed the connection during CONNECT to {target.hostport}")
+            reply += chunk
+    except TimeoutError:
+        raise _Failure(
+            f"{where} did not answer CONNECT to {target.hostport} "
+            f"within {duration_text(opts.timeout)}"
+        ) from None
+    except OSError as exc:
+        raise _Failure(
+            f"{where} dropped CONNECT to {target.hostport}: {exc.strerror or exc}"
+        ) from None
+    status_line = reply.split(b"\r\n", 1)[0].decode("latin-1")
+    match = re.match(r"HTTP/\d\.\d\s+(\d{3})\s*(.*)", status_line)
+    if not match:
+        raise _Failure(f"{where} did not answer CONNECT with HTTP (got {_excerpt(status_line)})")
+    if not match.group(1).startswith("2"):
+        raise _Failure(
+            f"{where} refused CONNECT to {target.hostport}: "
+            f"{match.group(1)} {match.group(2).strip()}".rstrip()
+        )
+
+
+def _exchange(
+    target: _Target,
+    method: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    opts: argparse.Namespace,
+    context: ssl.SSLContext | None,
+    deadline: float,
+) -> _Response:
+    """One request and its response; raises ``_Failure`` saying what went wrong."""
+    url = target.url
+    waited = duration_text(opts.timeout)
+    if opts.proxy:
+        proxy = urlsplit(opts.proxy if "://" in opts.proxy else f"http://{opts.proxy}")
+        phost, pport = proxy.hostname or "", proxy.port or 80
+        where = f"proxy {phost}:{pport}"
+        sock = _connect(phost, pport, where, opts, deadline)
+    else:
+        host, port = target.host, target.port
+        where = target.hostport
+        if opts.connect_to:
+            first = _target(opts.url)
+            to_host, to_port = _split_address(opts.connect_to)
+            if (target.host, target.port) == (first.host, first.port) or (
+                to_port is None and target.host == first.host
+            ):
+                host, port = to_host, to_port or target.port
+                shown = f"[{host}]" if ":" in host else host
+                where = f"{shown}:{port} (connect_to for {target.host})"
+        sock = _connect(host, port, where, opts, deadline)
+
+    try:
+        if opts.proxy and target.scheme == "https":
+            _tunnel(sock, target, where, opts, deadline)
+        if target.scheme == "https":
+            assert context is not None
+            try:
+                sock.settimeout(_remaining(deadline))
+                sock = context.wrap_socket(sock, server_hostname=target.host)
+            except ssl.SSLError as exc:
+                raise _Failure(f"{url} {_tls_reason(exc, opts)}") from None
+            except TimeoutError:
+                raise _Failure(f"{url} did not finish the TLS handshake within {waited}") from None
+            except OSError as exc:
+                raise _Failure(
+                    f"{url} dropped the connection during the TLS handshake: {exc.strerror or exc}"
+                ) from None
+
+        conn = http.client.HTTPConnection(target.host, target.port)
+        conn.default_port = 443 if target.scheme == "https" else 80
+        conn.sock = sock
+        names = {name.lower() for name, _ in headers}
+        request_target = target.absolute if opts.proxy and target.scheme == "http" else target.path
+        try:
+            sock.settimeout(_remaining(deadline))
+            conn.putrequest(method, request_target, skip_host="host" in names)
+            if "user-agent" not in names:
+                conn.putheader("User-Agent", "mdd-check-http")
+            conn.putheader("Connection", "close")
+            for name, value in headers:
+                conn.putheader(name, value)
+            if body is not None or method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", str(len(body or b"")))
+            conn.endheaders(body)
+            sock.settimeout(_remaining(deadline))
+            response = conn.getresponse()
+        except TimeoutError:
+            raise _Failure(f"{url} sent no response within {waited}") from None
+        except ssl.SSLError as exc:
+            raise _Failure(f"{url} {_tls_reason(exc, opts)}") from None
+        except http.client.RemoteDisconnected:
+            raise _Failure(f"{url} closed the connection without a response") from None
+        except http.client.BadStatusLine as exc:
+            raise _Failure(f"{url} did not answer with HTTP (got {_excerpt(str(exc))})") from None
+        except http.client.HTTPException as exc:
+            raise _Failure(
+                f"{url} sent a malformed response: {type(exc).__name__}: {exc}"
+            ) from None
+        except OSError as exc:
+            raise _Failure(f"{url} dropped the connection: {exc.strerror or exc}") from None
+
+        status = response.status
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while size <= BODY_LIMIT and not response.isclosed():
+                sock.settimeout(_remaining(deadline))
+                chunk = response.read(min(65536, BODY_LIMIT + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except TimeoutError:
+            raise _Failure(
+                f"{url} returned {status} but its body did not arrive within {waited}"
+            ) from None
+        except http.client.IncompleteRead as exc:
+            raise _Failure(
+                f"{url} returned {status} but closed the connection after "
+                f"{len(exc.partial) + size} bytes of the body"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise _Failure(f"{url} returned {status} but the body broke off: {exc}") from None
+        data = b"".join(chunks)
+        reason = response.reason.strip()
+        if not reason:
+            try:
+                reason = http.HTTPStatus(status).phrase
+            except ValueError:
+                reason = ""
+        return _Response(
+            status=status,
+            reason=reason,
+            location=response.getheader("Location"),
+            charset=response.headers.get_content_charset() or "utf-8",
+            body=data[:BODY_LIMIT],
+            truncated=len(data) > BODY_LIMIT,
+        )
+    finally:
+        sock.close()
+
+
+def _accepted(status: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(low <= status <= high for low, high in ranges)
+
+
+def _ranges_text(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def _text(response: _Response) -> str:
+    try:
+        return response.body.decode(response.charset, "replace")
+    except LookupError:
+        return response.body.decode("utf-8", "replace")
+
+
+def _content_problems(response: _Response, opts: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(problems, what was verified) for contains, matches and json."""
+    problems: list[str] = []
+    verified: list[str] = []
+    if opts.contains is None and opts.matches is None and not opts.json:
+        return problems, verified
+    text = _text(response)
+    found = f"got {_excerpt(text)}" if text.strip() else "got an empty body"
+    scope = " in its first 1 MiB" if response.truncated else ""
+    if opts.contains is not None:
+        if opts.contains in text:
+            verified.append(f"body contains {opts.contains!r}")
+        else:
+            problems.append(f"body does not contain {opts.contains!r}{scope} ({found})")
+    if opts.matches is not None:
+        if re.search(opts.matches, text):
+            verified.append(f"body matches /{opts.matches}/")
+        else:
+            problems.append(f"body does not match /{opts.matches}/{scope} ({found})")
+    if opts.json:
+        import json
+
+        if response.truncated:
+            problems.append("body is larger than 1 MiB, too large to check as JSON")
+            return problems, verified
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(
+                f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} ({found})"
+            )
+            return problems, verified
+        for path, expected in opts.json:
+            value = _lookup(document, path)
+            if value is _MISSING:
+                problems.append(f"json has no {path}")
+            elif not _same(value, expected):
+                problems.append(
+                    f"json {path} is {_json_text(value)}, expected {_json_text(expected)}"
+                )
+            else:
+                verified.append(f"json {path} is {_json_text(value)}")
+    return problems, verified
+
+
+# --------------------------------------------------------------------------- probe
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    return Result(State.UNKNOWN, "not written yet")
+    secrets = _read_secrets(opts.secret_headers or [])
+    try:
+        result = _probe(opts, secrets)
+    except Deadline:
+        raise
+    except CheckError as exc:
+        raise CheckError(_redact(str(exc), secrets)) from None
+    except Exception as exc:  # never let a secret out through an unexpected error
+        raise CheckError(
+            _redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
+        ) from None
+    return Result(result.state, _redact(result.message, secrets), result.perfdata)
+
+
+def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    ranges: list[tuple[int, int]] = opts.status or DEFAULT_STATUS
+    method: str = opts.method
+    body = opts.body.encode("utf-8") if opts.body is not None else None
+    literal: list[tuple[str, str]] = list(opts.headers or [])
+    first = _target(opts.url)
+    context: ssl.SSLContext | None = None
+    redirects: list[str] = []
+    target = first
+    while True:
+        if target.scheme == "https" and context is None:
+            context = client_context(
+                verify=not opts.insecure,
+                ca_file=opts.ca_file,
+                client_cert=opts.client_cert,
+                client_key=opts.client_key,
+            )
+        try:
+            response = _exchange(target, method, literal + secrets, body, opts, context, deadline)
+        except _Failure as exc:
+            message = str(exc)
+            if redirects:
+                message = f"{opts.url} redirected to {target.url}, then: {message}"
+            return Result(State.CRITICAL, message)
+        except TimeoutError:
+            return Result(
+                State.CRITICAL,
+                f"{target.url} sent no response within {duration_text(opts.timeout)}",
+            )
+        if not (opts.follow_redirects and response.status in _REDIRECTS and response.location):
+            break
+        if len(redirects) >= MAX_REDIRECTS:
+            return Result(
+                State.CRITICAL,
+                f"{opts.url} redirected more than {MAX_REDIRECTS} times (last to {target.url})",
+            )
+        try:
+            following = _target(urljoin(target.url, response.location))
+        except _Failure as exc:
+            return Result(State.CRITICAL, f"{target.url} returned {response.status}: {exc}")
+        if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+            method = "GET" if method != "HEAD" else method
+            body = None
+        if following.host != target.host or (target.scheme, following.scheme) == ("https", "http"):
+            secrets = []  # never send a secret on to another host, or over plain HTTP
+        redirects.append(following.url)
+        target = following
+    elapsed = time.monotonic() - started
+
+    who = opts.url if not redirects else f"{opts.url} redirected to {target.url}, which"
+    answered = f"{who} returned {response.status} {response.reason}".rstrip()
+    perf = (
+        Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),
+        Perf("size", len(response.body), "B"),
+    )
+    if not _accepted(response.status, ranges):
+        expected = f"expected {_ranges_text(ranges)}"
+        if response.status in _REDIRECTS and response.location:
+            leads = urljoin(target.url, response.location)
+            hint = "" if opts.follow_redirects else "; set follow_redirects: true to follow it"
+            return Result(
+                State.CRITICAL, f"{answered}, a redirect to {leads} ({expected}{hint})", perf
+            )
+        text = _readable(_text(response))
+        tail = f": {_excerpt(text, 60)}" if text else ""
+        return Result(State.CRITICAL, f"{answered} ({expected}){tail}", perf)
+
+    problems, verified = _content_problems(response, opts)
+    if problems:
+        return Result(State.CRITICAL, f"{answered} but its " + "; ".join(problems), perf)
+
+    state = threshold_state(elapsed, opts.warn, opts.crit)
+    message = f"{answered} in {elapsed * 1000:.1f} ms"
+    if verified:
+        message += ", " + ", ".join(verified)
+    if opts.connect_to:
+        message += f" via connect_to {opts.connect_to}"
+    if opts.insecure and any(url.startswith("https:") for url in [opts.url, *redirects]):
+        message += " (certificate not verified: insecure)"
+    if state is State.CRITICAL:
+        message += f" (critical above {duration_text(opts.crit)})"
+    elif state is State.WARNING:
+        message += f" (warning above {duration_text(opts.warn)})"
+    return Result(state, message, perf)
 
 
 class HttpCheck(MddCheck):

@@ -39,7 +39,7 @@ OPTIONS: tuple[Option, ...] = (
         "(a firewall must block it).",
         default="open",
     ),
-    Option("send", STRING, "Text to send once connected, e.g. \"PING\\r\\n\"."),
+    Option("send", STRING, 'Text to send once connected, e.g. "PING\\r\\n".'),
     Option(
         "expect",
         REGEX,
@@ -66,7 +66,9 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     for name in ("warn", "crit"):
         limit = values.get(name)
         if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append((name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})"))
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
     return problems
 
 

@@ -22,7 +22,9 @@ class CheckType(Protocol):
     TYPE: str
     SUMMARY: str
     OPTIONS: tuple[Option, ...]
-    EXAMPLE: Mapping[str, Any]
+
+    @property
+    def EXAMPLE(self) -> Mapping[str, Any]: ...  # noqa: N802 - a module constant
 
     def validate(self, values: dict[str, object]) -> list[tuple[str, str]]: ...
 

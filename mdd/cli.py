@@ -27,6 +27,24 @@ def main() -> None:
     """
 
 
+def _locate(name: str, manifests_dir: str | None) -> Path:
+    """``find_manifest``, saying on stderr when the bundled example is used."""
+    from mdd.locate import find_manifest, is_bundled
+
+    path = find_manifest(name, manifests_dir)
+    if is_bundled(path):
+        click.echo(
+            f"mdd: using the bundled example manifest {path} (no {name}.yaml in "
+            f"$MDD_MANIFESTS or ./manifests)",
+            err=True,
+        )
+    return path
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}" if number == 1 else f"{number} {what}s"
+
+
 @main.command()
 @click.argument("datacenters", nargs=-1, required=True, metavar="DATACENTER...")
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
@@ -36,13 +54,13 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     Problems are printed as file:line:col: message, all of them, and the exit status is 1.
     With no problem, prints one summary line per manifest and exits 0.
     """
-    from mdd.locate import LocateError, find_manifest
+    from mdd.locate import LocateError
     from mdd.manifest import ManifestError, load
 
     failed = False
     for name in datacenters:
         try:
-            path = find_manifest(name, manifests_dir)
+            path = _locate(name, manifests_dir)
             manifest = load(path)
         except LocateError as exc:
             click.echo(f"mdd: {exc}", err=True)
@@ -51,12 +69,14 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
         except ManifestError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
+            click.echo(f"mdd: {path}: {_count(len(exc.problems), 'problem')}", err=True)
             failed = True
             continue
         owners = {p.owner for p in manifest.points if p.owner}
         click.echo(
-            f"{manifest.path}: datacenter {manifest.datacenter}: {len(manifest.points)} "
-            f"integration points, {len(owners)} owning teams, ok"
+            f"{manifest.path}: datacenter {manifest.datacenter}: "
+            f"{_count(len(manifest.points), 'integration point')}, "
+            f"{_count(len(owners), 'owning team')}, ok"
         )
     sys.exit(1 if failed else 0)
 
@@ -77,23 +97,28 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
     Every check starts red and turns green when its integration point is delivered.
     On any problem nothing is written and the exit status is 1.
     """
-    from mdd.locate import LocateError, find_manifest
+    from mdd.locate import LocateError
     from mdd.manifest import ManifestError, load
     from mdd.output import write_atomically
-    from mdd.sensu_classic import render
+    from mdd.sensu_classic import GenerateError, render
 
     try:
-        manifest = load(find_manifest(datacenter, manifests_dir))
+        manifest = load(_locate(datacenter, manifests_dir))
+        text = render(manifest)
     except LocateError as exc:
         raise click.ClickException(str(exc)) from None
-    except ManifestError as exc:
+    except (ManifestError, GenerateError) as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         click.echo(f"mdd: {len(exc.problems)} problem(s); nothing generated", err=True)
         sys.exit(1)
-    text = render(manifest)
     if output:
-        write_atomically(Path(output), text)
+        try:
+            write_atomically(Path(output), text)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            click.echo(f"mdd: cannot write {output}: {reason}; nothing written", err=True)
+            sys.exit(1)
     else:
         click.echo(text, nl=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -100,10 +101,8 @@ def unanswered_port() -> Iterator[int]:
     for _ in range(8):
         client = socket.socket()
         client.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             client.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(client)
     yield port
     for client in fillers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,10 +48,8 @@ def banner_server() -> Iterator[tuple[int, list[bytes]]]:
                     pass
                 received.append(data)
                 reply = b"+PONG\r\n" if data.strip() == b"PING" else b"-ERR what?\r\n"
-                try:
+                with contextlib.suppress(OSError):
                     conn.sendall(reply)
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -71,7 +70,9 @@ def test_open_port_is_ok_with_perfdata(banner_server: tuple[int, list[bytes]]) -
 def test_refused_port_is_critical_and_names_the_point(closed_port: int) -> None:
     run = run_check("tcp", point="ldap-port", host="127.0.0.1", port=closed_port)
     assert run.code == 2
-    assert run.line == f"TcpCheck CRITICAL: ldap-port: 127.0.0.1:{closed_port} refused the connection"
+    assert (
+        run.line == f"TcpCheck CRITICAL: ldap-port: 127.0.0.1:{closed_port} refused the connection"
+    )
 
 
 def test_port_that_never_answers_is_critical_within_timeout(unanswered_port: int) -> None:

@@ -1,0 +1,98 @@
+"""Find a datacenter's manifest from what the user typed: a name or a file path.
+
+A name ``NAME`` means ``NAME.yaml`` or ``NAME.yml`` in, in this order:
+
+1. the folder given with ``--manifests`` (and only there, when it is given);
+2. ``$MDD_MANIFESTS``, when set;
+3. ``./manifests``;
+4. the example datacenters bundled with mdd (``mdd/examples/``).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+SUFFIXES = (".yaml", ".yml")
+ENV_VAR = "MDD_MANIFESTS"
+
+
+class LocateError(Exception):
+    """No manifest (or more than one) for a name; the message says where mdd looked."""
+
+
+def bundled_dir() -> Path | None:
+    """The folder of the bundled example manifests, when installed as real files."""
+    folder = resources.files("mdd").joinpath("examples")
+    return folder if isinstance(folder, Path) and folder.is_dir() else None
+
+
+def is_bundled(path: Path) -> bool:
+    """Whether ``path`` is one of the example manifests bundled with mdd."""
+    folder = bundled_dir()
+    return folder is not None and path.resolve().parent == folder.resolve()
+
+
+def bundled_names() -> list[str]:
+    folder = bundled_dir()
+    if folder is None:
+        return []
+    return sorted(p.stem for p in folder.iterdir() if p.suffix in SUFFIXES)
+
+
+def _in_folder(name: str, folder: Path) -> Path | None:
+    found = [path for path in (folder / (name + s) for s in SUFFIXES) if path.is_file()]
+    if len(found) > 1:
+        raise LocateError(
+            f"both {found[0]} and {found[1]} exist: keep one, so it is clear which one is "
+            f"the manifest of {name!r}"
+        )
+    return found[0] if found else None
+
+
+def _looks_like_path(name: str) -> bool:
+    return os.sep in name or "/" in name or name.endswith(SUFFIXES)
+
+
+def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
+    """The manifest file for ``name`` (a datacenter name or a path to a file)."""
+    if _looks_like_path(name) or Path(name).is_file():
+        path = Path(name)
+        if not path.is_file():
+            what = "is a folder, not a manifest file" if path.is_dir() else "does not exist"
+            raise LocateError(f"{name} {what}")
+        return path
+
+    looked: list[str] = []
+    if manifests_dir is not None:
+        folders = [(Path(manifests_dir), "--manifests")]
+        use_bundled = False
+    else:
+        folders = []
+        env = os.environ.get(ENV_VAR)
+        if env:
+            folders.append((Path(env), f"${ENV_VAR}"))
+        else:
+            looked.append(f"${ENV_VAR} (not set)")
+        folders.append((Path("manifests"), "the default"))
+        use_bundled = True
+
+    for folder, why in folders:
+        if folder.is_dir():
+            found = _in_folder(name, folder)
+            if found is not None:
+                return found
+            looked.append(f"{folder}/ ({why})")
+        else:
+            looked.append(f"{folder}/ ({why}; no such folder)")
+
+    bundled = bundled_dir() if use_bundled else None
+    if bundled is not None:
+        found = _in_folder(name, bundled)
+        if found is not None:
+            return found
+        looked.append(f"the bundled examples ({', '.join(bundled_names()) or 'none'})")
+
+    files = " or ".join(name + suffix for suffix in SUFFIXES)
+    raise LocateError(f"no manifest for {name!r}: looked for {files} in {'; '.join(looked)}")

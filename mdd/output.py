@@ -1,0 +1,85 @@
+"""Write a file all or nothing: readers see the old content or the new, never a part.
+
+Sensu reads every ``*.json`` under ``/etc/sensu/conf.d`` when it starts or reloads; a file
+cut short by a full disk or an interrupted run would stop it from loading any check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from pathlib import Path
+
+
+def write_atomically(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder.
+
+    The temporary file is written, flushed to disk (fsync) and renamed over ``path``
+    (``os.replace``, atomic on POSIX), then the folder is synced so the rename survives a
+    crash. On any error the temporary file is removed, ``path`` is left as it was and the
+    error is raised. A symlink is written through, like ``>`` does. A new file gets the
+    permissions the umask allows (as with ``>``); a replaced file keeps its permissions,
+    and its owner and group where this process may set them.
+
+    The temporary name starts with ``.`` and ends with ``.tmp``, so even one left behind by
+    a killed process is never read by Sensu, which loads only ``*.json``.
+    """
+    target = Path(os.path.realpath(path))
+    directory = target.parent
+    try:
+        previous: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        previous = None
+    if previous is not None and stat.S_ISDIR(previous.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+    if previous is not None and not stat.S_ISREG(previous.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file", str(target))
+
+    temporary, fd = _create_temporary(directory, target.name)
+    try:
+        try:
+            stream = os.fdopen(fd, "w", encoding=encoding, newline="")
+        except BaseException:
+            os.close(fd)
+            raise
+        with stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if previous is not None:
+            os.chmod(temporary, stat.S_IMODE(previous.st_mode))
+            with contextlib.suppress(PermissionError):
+                os.chown(temporary, previous.st_uid, previous.st_gid)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(directory)
+
+
+def _create_temporary(directory: Path, name: str) -> tuple[Path, int]:
+    """A new file next to the target, created with mode 0666 less the umask, like ``>``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temporary = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return temporary, os.open(temporary, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable; not every system can open a folder, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,152 @@
+"""Sensu Classic (1.x) check definitions for one datacenter: what `mdd generate` prints.
+
+One check per integration point, named ``mdd_<dc>_<point>``, running the point's bundled check
+script (``mdd.command.check_command``: every manifest value shell-quoted). Every check carries
+``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the datacenter's points
+together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the custom attributes that
+reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows top-level URLs as links) and a
+machine-readable ``mdd`` object. ``depends_on`` becomes ``dependencies`` in the
+``client/check`` form read by Sensu's ``check_dependencies`` filter.
+
+The JSON is laid out by ``templates/sensu-classic.json.j2``. Before ``render`` returns, it
+parses its own output and runs Sensu's validator on it (``mdd.sensu_rules``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from mdd import sensu_rules
+from mdd.command import check_command
+from mdd.model import IntegrationPoint, Manifest
+from mdd.problems import Problem
+
+TEMPLATE = "sensu-classic.json.j2"
+
+
+class GenerateError(ValueError):
+    """The manifest holds a value Sensu would not pass to the check as written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class ClassicCheck:
+    """One check definition, every value final; the template only lays it out."""
+
+    name: str
+    command: str
+    subscribers: tuple[str, ...]  # empty: standalone
+    interval: int
+    timeout: int | None
+    ttl: int | None
+    handlers: tuple[str, ...]
+    occurrences: int | None
+    refresh: int | None
+    source: str
+    aggregate: str
+    dependencies: tuple[str, ...]
+    owner: str | None
+    docs: str | None
+    # the nested "mdd" attribute
+    datacenter: str
+    integration_point: str
+    type: str
+    description: str | None
+    depends_on: tuple[str, ...]
+
+
+def classic_check(manifest: Manifest, point: IntegrationPoint) -> ClassicCheck:
+    by_name = {p.name: p for p in manifest.points}
+    sensu = point.sensu
+    return ClassicCheck(
+        name=manifest.check_name(point),
+        command=check_command(point.type, point.options, point=point.name),
+        subscribers=tuple(sensu.subscribers),
+        interval=sensu.interval,
+        timeout=sensu.timeout,
+        ttl=sensu.ttl,
+        handlers=tuple(sensu.handlers),
+        occurrences=sensu.occurrences,
+        refresh=sensu.refresh,
+        source=manifest.client,
+        aggregate=manifest.aggregate,
+        dependencies=tuple(
+            f"{manifest.client}/{manifest.check_name(by_name[other])}" for other in point.depends_on
+        ),
+        owner=point.owner,
+        docs=point.docs,
+        datacenter=manifest.datacenter,
+        integration_point=point.name,
+        type=point.type,
+        description=point.description,
+        depends_on=tuple(point.depends_on),
+    )
+
+
+def _json(value: Any) -> str:
+    """A JSON value, quotes left readable (Jinja's ``tojson`` writes ``'`` as ``\\u0027``)."""
+    return json.dumps(value, ensure_ascii=True, allow_nan=False)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("mdd.templates", "."),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["json"] = _json
+    return env
+
+
+def render(manifest: Manifest) -> str:
+    """The ``{"checks": {...}}`` file for the manifest's datacenter, ending in a newline."""
+    missing = sorted(
+        {dep for p in manifest.points for dep in p.depends_on} - {p.name for p in manifest.points}
+    )
+    if missing:
+        raise RuntimeError(f"bug: depends_on names unknown points: {', '.join(missing)}")
+    checks = [classic_check(manifest, point) for point in manifest.points]
+    text = _environment().get_template(TEMPLATE).render(checks=checks)
+    _verify(text, checks, manifest)
+    return text
+
+
+def _verify(text: str, checks: Sequence[ClassicCheck], manifest: Manifest) -> None:
+    """Parse the output back and hold it to Sensu's rules; raise on anything wrong."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"bug: {TEMPLATE} wrote invalid JSON: {exc}") from None
+    written = document.get("checks") if isinstance(document, dict) else None
+    if not isinstance(written, dict) or list(written) != [c.name for c in checks]:
+        raise RuntimeError(
+            f"bug: {TEMPLATE} did not write the checks {[c.name for c in checks]} in order"
+        )
+    for check in checks:
+        if written[check.name].get("command") != check.command:
+            raise RuntimeError(f"bug: {TEMPLATE} changed the command of {check.name}")
+
+    # Manifest values that Sensu's client would rewrite (a problem of the manifest, not a bug).
+    tokens = [
+        Problem(str(manifest.path), point.line, 1, f"{point.name}: the check's {problem}")
+        for point, check in zip(manifest.points, checks, strict=True)
+        for problem in sensu_rules.token_failures(written[check.name])
+    ]
+    if tokens:
+        raise GenerateError(tokens)
+    failures = sensu_rules.validate_document(document)
+    if failures:
+        raise RuntimeError(
+            "bug: the generated definitions break Sensu's rules:\n  " + "\n  ".join(failures)
+        )

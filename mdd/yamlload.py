@@ -1,0 +1,260 @@
+"""Read YAML and remember where every value was written.
+
+PyYAML forgets positions once it has built Python values, and silently keeps the last of
+two equal keys. ``load`` builds the same values as ``yaml.safe_load``, except that every
+mapping is a ``YamlMap`` and every sequence a ``YamlList``; each knows the ``Span`` of
+itself and of its keys and items, and each ``YamlMap`` lists the keys written twice.
+
+A ``Span`` also keeps what the scalar looked like in the file (its style and source text),
+so callers can point at a column inside a value and catch YAML 1.1 readings a human does
+not expect (``0636`` is the octal number 414, ``1:30`` the base-60 number 90).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a value was written: 1-based line and column of its first character."""
+
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+    style: str | None = None  # scalars: None (plain), "'", '"', "|" or ">"
+    source: str = ""  # scalars: the text as written in the file, quotes included
+    tag: str = ""  # the tag YAML resolved, e.g. tag:yaml.org,2002:int
+    trap: str | None = None  # a plain scalar YAML 1.1 reads unlike a human: why
+
+    @property
+    def single_line(self) -> bool:
+        return self.end_line == self.line
+
+    def column_of(self, text: str, occurrence: int) -> tuple[int, int]:
+        """Line and column of the ``occurrence``-th (0-based) ``text`` in this scalar.
+
+        Exact for a single-line plain or quoted scalar; the scalar's start otherwise.
+        """
+        if self.single_line and self.style in (None, "'", '"'):
+            index = -1
+            for _ in range(occurrence + 1):
+                index = self.source.find(text, index + 1)
+                if index < 0:
+                    break
+            if index >= 0:
+                return self.line, self.column + index
+        return self.line, self.column
+
+
+class YamlMap(dict[Any, Any]):
+    """A YAML mapping that remembers where it, its keys and its values were written."""
+
+    span: Span
+    key_spans: dict[Any, Span]
+    value_spans: dict[Any, Span]
+    duplicates: list[tuple[Any, Span, Span]]  # (key, where first written, where again)
+
+
+class YamlList(list[Any]):
+    """A YAML sequence that remembers where it and each of its items were written."""
+
+    span: Span
+    item_spans: list[Span]
+
+
+@dataclass
+class YamlSyntaxError(Exception):
+    """The text is not YAML (or not one YAML document); positions are 1-based."""
+
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}: {self.message}"
+
+
+def _trap(node: ScalarNode, value: Any) -> str | None:
+    """Why a plain scalar does not mean what it looks like, or None."""
+    if node.style is not None:
+        return None
+    text = node.value
+    quoted = f"quote it ('{text}') if you mean the text"
+    if node.tag == INT_TAG and not _PLAIN_INT.fullmatch(text):
+        if ":" in text:
+            minutes, seconds = divmod(abs(value), 60)
+            return (
+                f"YAML 1.1 reads {text} as the base-60 (sexagesimal) number {value}: write "
+                f"{value} (or {minutes}m{seconds}s) if you mean that many seconds, or {quoted}"
+            )
+        if re.fullmatch(r"[-+]?0[0-7_]+", text):
+            plain = text.replace("_", "").lstrip("0") or "0"
+            return (
+                f"YAML 1.1 reads {text} as the octal number {value}: write {plain} without "
+                f"the leading 0 if you mean the decimal number, or {quoted}"
+            )
+        return f"YAML 1.1 reads {text} as the number {value}: write {value}, or {quoted}"
+    if node.tag == FLOAT_TAG and not _PLAIN_FLOAT.fullmatch(text):
+        how = "base-60 (sexagesimal) number" if ":" in text else "number"
+        return (
+            f"YAML 1.1 reads {text} as the {how} {value!r}: write the number plainly, or {quoted}"
+        )
+    if node.tag == TIMESTAMP_TAG:
+        return f"YAML reads {text} as a date: {quoted}"
+    return None
+
+
+def _span(node: Node) -> Span:
+    start, end = node.start_mark, node.end_mark
+    if isinstance(node, ScalarNode):
+        buffer = getattr(start, "buffer", None) or ""
+        source = buffer[start.index : end.index] if buffer else str(node.value)
+        return Span(
+            start.line + 1,
+            start.column + 1,
+            end.line + 1,
+            end.column + 1,
+            node.style,
+            source,
+            node.tag,
+        )
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1, tag=node.tag)
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` building ``YamlMap``/``YamlList`` and recording positions."""
+
+    def value_span(self, node: Node, value: Any) -> Span:
+        span = _span(node)
+        if isinstance(node, ScalarNode) and (trap := _trap(node, value)):
+            span = replace(span, trap=trap)
+        return span
+
+
+def _construct_mapping(loader: _Loader, node: MappingNode) -> YamlMap:
+    mapping = YamlMap()
+    mapping.span = _span(node)
+    mapping.key_spans = {}
+    mapping.value_spans = {}
+    mapping.duplicates = []
+    # Keys written twice in this mapping itself (merged keys (<<) may be overridden).
+    first: dict[Any, Span] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == MERGE_TAG:
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                "found a key that is a list or a mapping; keys must be plain text",
+                key_node.start_mark,
+            ) from None
+        if key in first:
+            mapping.duplicates.append((key, first[key], _span(key_node)))
+        else:
+            first[key] = _span(key_node)
+    loader.flatten_mapping(node)  # resolves merge keys; own keys come last and win
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        value = loader.construct_object(value_node, deep=True)
+        mapping[key] = value
+        mapping.key_spans[key] = _span(key_node)
+        mapping.value_spans[key] = loader.value_span(value_node, value)
+    return mapping
+
+
+def _construct_sequence(loader: _Loader, node: SequenceNode) -> YamlList:
+    items = YamlList()
+    items.span = _span(node)
+    items.item_spans = []
+    for item_node in node.value:
+        value = loader.construct_object(item_node, deep=True)
+        items.append(value)
+        items.item_spans.append(loader.value_span(item_node, value))
+    return items
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+_HINTS = (
+    ("cannot start any token", "YAML does not allow tab characters for indentation"),
+    (
+        "mapping values are not allowed here",
+        "quote a value that contains ': ', or fix the indentation",
+    ),
+    ("expected <block end>, but found", "check the indentation of this line"),
+    ("found undefined alias", "an alias (*name) needs an anchor (&name) written before it"),
+    ("found another document", "a manifest is one YAML document: remove the '---'"),
+)
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlSyntaxError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        return YamlSyntaxError(
+            line,
+            column,
+            f"not YAML text: character #x{exc.character:04x} is not allowed ({exc.reason})",
+        )
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
+        return YamlSyntaxError(1, 1, f"YAML error: {exc}")
+    message = (exc.problem or "YAML error").strip()
+    context, context_mark = (exc.context or "").strip(), exc.context_mark
+    where = ""
+    if context_mark is not None and (context_mark.line, context_mark.column) != (
+        mark.line,
+        mark.column,
+    ):
+        where = f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+    if context.startswith("while"):
+        message += f" ({context}{where})"
+    elif context:
+        message = f"{context}{where}, {message}"
+    for marker, hint in _HINTS:
+        if marker in message:
+            message += f": {hint}"
+            break
+    return YamlSyntaxError(mark.line + 1, mark.column + 1, "YAML syntax error: " + message)
+
+
+def load(text: str) -> tuple[Any, Span]:
+    """The single YAML document in ``text``, and where it starts.
+
+    Raises ``YamlSyntaxError`` when ``text`` is not one YAML document.
+    """
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None, Span(1, 1, 1, 1)
+        value = loader.construct_document(node)
+        return value, loader.value_span(node, value)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text) from None
+    finally:
+        if loader is not None:
+            loader.dispose()

@@ -1,0 +1,1 @@
+"""Output templates (installed as ``mdd.templates``); loaded with ``PackageLoader``."""

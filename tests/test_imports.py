@@ -1,0 +1,109 @@
+"""Import guard: a check imports only what it uses.
+
+Every bundled check runs as a fresh process on every agent at every interval, so its import
+cost is paid over and over. The generator's libraries (click, Jinja2, PyYAML), the HTTP stack
+of sensu-plugin's handler (requests, urllib3) and mdd's own generator modules must never be
+imported by a check. Each import is tried in a fresh interpreter, as the agent runs it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mdd.checks._options import COMMON_OPTIONS
+from mdd.checks.registry import CHECK_TYPES, command_name
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# Never imported by a check: each name also stands for its submodules.
+FORBIDDEN = (
+    "click",
+    "jinja2",
+    "yaml",
+    "requests",
+    "urllib3",
+    "sensu_plugin.handler",
+    "mdd.cli",
+    "mdd.manifest",
+    "mdd.sensu_classic",
+    "mdd.docgen",
+    "mdd.checks.registry",  # imports every check type
+)
+
+_NEW_MODULES = """
+import sys
+before = set(sys.modules)
+import {module}
+print("\\n".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def _modules_imported_by(module: str) -> set[str]:
+    """The modules that ``import module`` adds, in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _NEW_MODULES.format(module=module)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, f"import {module} failed:\n{proc.stderr}"
+    return set(proc.stdout.split())
+
+
+def _forbidden(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+@pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))
+def test_check_imports_nothing_it_does_not_use(check_type: str) -> None:
+    module = f"mdd.checks.check_{check_type}"
+    imported = _modules_imported_by(module)
+    assert module in imported  # the probe itself works: it sees the module being imported
+    bad = _forbidden(imported)
+    assert not bad, f"importing {module} also imports {', '.join(bad)}"
+
+
+def test_the_guard_sees_a_forbidden_import() -> None:
+    # mdd.cli imports click: if this passes unnoticed, the guard above proves nothing.
+    assert "click" in _forbidden(_modules_imported_by("mdd.cli"))
+
+
+def test_mdd_package_imports_nothing() -> None:
+    assert _modules_imported_by("mdd") == {"mdd"}
+    tree = ast.parse((REPO / "mdd" / "__init__.py").read_text())
+    imports = [
+        node.lineno for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    assert not imports, f"mdd/__init__.py has imports on lines {imports}"
+
+
+def test_checks_package_imports_nothing() -> None:
+    assert _modules_imported_by("mdd.checks") <= {"mdd", "mdd.checks"}
+
+
+@pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))
+def test_check_help_lists_every_option(check_type: str) -> None:
+    proc = subprocess.run(
+        [str(BIN / command_name(check_type)), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+    options = COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS
+    missing = [
+        opt.flag
+        for opt in options
+        if not re.search(rf"(?<![\w-]){re.escape(opt.flag)}(?![\w-])", proc.stdout)
+    ]
+    assert not missing, f"{command_name(check_type)} --help does not list {missing}:\n{proc.stdout}"

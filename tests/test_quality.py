@@ -1,0 +1,109 @@
+"""Lint, format and type checks, run as the tools run them, so CI enforces them.
+
+    .venv/bin/python tests/test_quality.py     # the same three, with their full output
+
+mypy cannot follow setuptools' package-dir mapping (``checks/`` installs as ``mdd.checks``),
+so it checks the package ``mdd`` in ``build/mypy/``: a tree of symlinks laid out as the
+package is installed (``build/mypy/mdd/*`` -> ``mdd/*``, ``build/mypy/mdd/checks`` ->
+``checks/``). pyproject.toml points mypy there (``mypy_path``, ``packages``); this file makes
+the tree, and reports mypy's paths as the real ones (``checks/_base.py``, not
+``build/mypy/mdd/checks/_base.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TREE = REPO / "build" / "mypy"
+
+
+def link_tree() -> Path:
+    """Make (or bring up to date) build/mypy/mdd, the package as installed, in symlinks."""
+    package = TREE / "mdd"
+    package.mkdir(parents=True, exist_ok=True)
+    wanted = {
+        entry.name: Path("..", "..", "..", "mdd", entry.name)
+        for entry in (REPO / "mdd").iterdir()
+        if entry.name != "__pycache__"
+    }
+    wanted["checks"] = Path("..", "..", "..", "checks")
+    for entry in package.iterdir():
+        current = Path(os.readlink(entry)) if entry.is_symlink() else None
+        if current != wanted.get(entry.name):
+            entry.unlink()
+    for name, target in wanted.items():
+        link = package / name
+        if not link.is_symlink():
+            with contextlib.suppress(FileExistsError):  # another run made it meanwhile
+                link.symlink_to(target)
+    return TREE
+
+
+def _real_paths(text: str) -> str:
+    return text.replace("build/mypy/mdd/checks/", "checks/").replace("build/mypy/mdd/", "mdd/")
+
+
+def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    if name == "mypy":
+        link_tree()
+    proc = subprocess.run(
+        [sys.executable, "-m", name, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    if name == "mypy":
+        proc.stdout, proc.stderr = _real_paths(proc.stdout), _real_paths(proc.stderr)
+    return proc
+
+
+# (tool, arguments): mypy takes its targets (the package mdd) from pyproject.toml.
+COMMANDS = {
+    "ruff check": ("ruff", "check", "."),
+    "ruff format": ("ruff", "format", "--check", "."),
+    "mypy --strict": ("mypy",),
+}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_tool_passes(command: str) -> None:
+    proc = run_tool(*COMMANDS[command])
+    if proc.returncode != 0:
+        pytest.fail(
+            f"`{command}` failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}",
+            pytrace=False,
+        )
+
+
+def test_mypy_checks_the_checks_package() -> None:
+    # If the tree lost mdd/checks, mypy would pass without reading a single check.
+    package = link_tree() / "mdd"
+    assert (package / "checks" / "_base.py").is_file()
+    assert (package / "cli.py").is_file()
+
+
+def main() -> int:
+    failed = 0
+    for command, argv in COMMANDS.items():
+        proc = run_tool(*argv)
+        status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        print(f"== {command}: {status}")
+        output = (proc.stdout + proc.stderr).strip()
+        if output:
+            print(output)
+        failed += proc.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
