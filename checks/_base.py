@@ -18,7 +18,7 @@ from types import FrameType
 
 from mdd.checks._options import COMMON_OPTIONS, Option, add_arguments, duration_text
 from mdd.checks._result import CheckError, Result, State
-from mdd.checks._sensu import SensuPluginCheck
+from mdd.checks._sensu import LightParser, SensuPluginCheck
 
 # typing is needed by annotations only: not imported at run time (see _options).
 TYPE_CHECKING = False
@@ -35,7 +35,7 @@ class Deadline(Exception):
     """The probe ran past its timeout."""
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(LightParser):
     def __init__(self, on_error: Callable[[str], NoReturn], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._on_error = on_error

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 # typing costs a check ~4 ms per run (with contextlib) and is needed by annotations only;
 # type checkers take any constant named TYPE_CHECKING as true.
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- kinds of value
 
 
-@dataclass(frozen=True)
 class Kind:
     """How one kind of value is read from a manifest, written to argv and parsed back.
 
@@ -37,13 +35,29 @@ class Kind:
     ``parse`` takes the command-line text of one item and returns the same canonical value.
     ``text`` writes a canonical value as command-line text that ``parse`` reads back.
     All three raise ``ValueError`` with a message fit for a human.
+
+    A plain class, not a dataclass: ``dataclasses`` imports ``inspect`` and costs every check
+    run about 8 ms.
     """
 
-    name: str
-    load: Callable[[Any], Any]
-    parse: Callable[[str], Any]
-    text: Callable[[Any], str] = str
-    doc: str = ""
+    __slots__ = ("name", "load", "parse", "text", "doc")
+
+    def __init__(
+        self,
+        name: str,
+        load: Callable[[Any], Any],
+        parse: Callable[[str], Any],
+        text: Callable[[Any], str] = str,
+        doc: str = "",
+    ) -> None:
+        self.name = name
+        self.load = load
+        self.parse = parse
+        self.text = text
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r})"
 
 
 def _type_name(value: Any) -> str:
@@ -124,7 +138,7 @@ def _non_negative_int(value: Any) -> int:
     return number
 
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
+_DURATION = r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*"  # patterns compile on first use
 # (multiply, divide): 570ms is 570 / 1000 = 0.57, where 570 * 0.001 would be 0.5700000000000001.
 _UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (86400, 1), None: (1, 1)}
 
@@ -140,7 +154,7 @@ def duration(value: Any) -> float:
         pos = 0
         text = value.strip()
         while pos < len(text):
-            match = _DURATION.match(text, pos)
+            match = re.compile(_DURATION).match(text, pos)
             if not match or match.end() == pos:
                 raise ValueError(
                     f"{value!r} is not a duration: write a number of seconds or a number with "
@@ -189,14 +203,14 @@ def _regex(value: Any) -> str:
     return text
 
 
-_STATUS = re.compile(r"([1-5]\d\d)(?:\s*-\s*([1-5]\d\d))?")
+_STATUS = r"([1-5]\d\d)(?:\s*-\s*([1-5]\d\d))?"
 
 
 def _status_range(value: Any) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     text = _want_str(value).strip()
-    match = _STATUS.fullmatch(text)
+    match = re.fullmatch(_STATUS, text)
     if not match:
         raise ValueError(
             f"{text!r} is not an HTTP status: write a code such as 200 or a range such as 200-299"
@@ -263,12 +277,12 @@ def _path(value: Any) -> str:
     return text
 
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 
 
 def _header_name(name: Any) -> str:
     text = _want_str(name)
-    if not _HEADER_NAME.fullmatch(text):
+    if not re.fullmatch(_HEADER_NAME, text):
         raise ValueError(f"{text!r} is not a valid HTTP header name")
     return text
 
@@ -396,17 +410,31 @@ def choice(*values: str) -> Kind:
 # --------------------------------------------------------------------------- options
 
 
-@dataclass(frozen=True)
 class Option:
     """One option of a check type: a manifest key, a command-line flag, a docs row."""
 
-    name: str
-    kind: Kind
-    help: str
-    required: bool = False
-    default: Any = None
-    multiple: bool = False  # a list in the manifest, a repeated flag on the command line
-    pairs: bool = False  # a mapping in the manifest, a repeated flag on the command line
+    __slots__ = ("name", "kind", "help", "required", "default", "multiple", "pairs")
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        help: str,
+        required: bool = False,
+        default: Any = None,
+        multiple: bool = False,  # a list in the manifest, a repeated flag on the command line
+        pairs: bool = False,  # a mapping in the manifest, a repeated flag on the command line
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.required = required
+        self.default = default
+        self.multiple = multiple
+        self.pairs = pairs
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, {self.kind!r})"
 
     @property
     def flag(self) -> str:

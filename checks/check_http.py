@@ -29,8 +29,6 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from mdd.checks._base import Deadline, MddCheck
@@ -52,6 +50,10 @@ from mdd.checks._options import (
 )
 from mdd.checks._result import CheckError, Perf, Result, State, threshold_state
 from mdd.checks._tls import CA_FILE, CLIENT_CERT, CLIENT_KEY, client_context
+
+TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
+if TYPE_CHECKING:
+    from typing import Any
 
 TYPE = "http"
 SUMMARY = "An HTTP(S) endpoint answers with the expected status, body, JSON and response time."
@@ -228,13 +230,28 @@ class _Failure(Exception):
     """The exchange failed: the message says how (CRITICAL)."""
 
 
-@dataclass
 class _Target:
     url: str
     scheme: str
     host: str  # without brackets
     port: int
     path: str  # origin-form request target
+
+    __slots__ = ("url", "scheme", "host", "port", "path")
+
+    def __init__(
+        self,
+        url: str,
+        scheme: str,
+        host: str,
+        port: int,
+        path: str,
+    ) -> None:
+        self.url = url
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
 
     @property
     def hostport(self) -> str:
@@ -383,7 +400,6 @@ def _tls_reason(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
     return f"TLS handshake failed: {reason.lower().replace('_', ' ')}"
 
 
-@dataclass
 class _Response:
     status: int
     reason: str
@@ -391,6 +407,24 @@ class _Response:
     charset: str
     body: bytes
     truncated: bool
+
+    __slots__ = ("status", "reason", "location", "charset", "body", "truncated")
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        location: str | None,
+        charset: str,
+        body: bytes,
+        truncated: bool,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.location = location
+        self.charset = charset
+        self.body = body
+        self.truncated = truncated
 
 
 def _remaining(deadline: float) -> float:

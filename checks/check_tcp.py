@@ -102,7 +102,9 @@ def probe(opts: argparse.Namespace) -> Result:
     started = time.monotonic()
     deadline = started + opts.timeout
     try:
-        infos = socket.getaddrinfo(opts.host, opts.port, type=socket.SOCK_STREAM)
+        # An ASCII name goes as bytes: a str would load the idna codec (~1 ms) on every run.
+        host = opts.host.encode() if opts.host.isascii() else opts.host
+        infos = socket.getaddrinfo(host, opts.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         state = State.UNKNOWN if opts.state == "closed" else State.CRITICAL
         return Result(state, f"cannot resolve {opts.host}: {exc.strerror}")
