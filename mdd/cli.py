@@ -9,6 +9,10 @@ import click
 
 from mdd import __version__
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mdd.model import Manifest
+
 MANIFESTS_HELP = (
     "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS, else ./manifests; "
     "the bundled example datacenters are used when neither has NAME."
@@ -41,6 +45,15 @@ def _locate(name: str, manifests_dir: str | None) -> Path:
     return path
 
 
+def _load(name: str, manifests_dir: str | None) -> Manifest:
+    """The manifest asked for as ``name``: a datacenter's name, or a file path."""
+    from mdd.locate import looks_like_path
+    from mdd.manifest import load
+
+    path = _locate(name, manifests_dir)
+    return load(path, None if looks_like_path(name) or Path(name).is_file() else name)
+
+
 def _count(number: int, what: str) -> str:
     return f"{number} {what}" if number == 1 else f"{number} {what}s"
 
@@ -55,13 +68,12 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     With no problem, prints one summary line per manifest and exits 0.
     """
     from mdd.locate import LocateError
-    from mdd.manifest import ManifestError, load
+    from mdd.manifest import ManifestError
 
     failed = False
     for name in datacenters:
         try:
-            path = _locate(name, manifests_dir)
-            manifest = load(path)
+            manifest = _load(name, manifests_dir)
         except LocateError as exc:
             click.echo(f"mdd: {exc}", err=True)
             failed = True
@@ -69,7 +81,8 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
         except ManifestError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            click.echo(f"mdd: {path}: {_count(len(exc.problems), 'problem')}", err=True)
+            where = exc.problems[0].file if exc.problems else name
+            click.echo(f"mdd: {where}: {_count(len(exc.problems), 'problem')}", err=True)
             failed = True
             continue
         owners = {p.owner for p in manifest.points if p.owner}
@@ -98,19 +111,22 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
     On any problem nothing is written and the exit status is 1.
     """
     from mdd.locate import LocateError
-    from mdd.manifest import ManifestError, load
+    from mdd.manifest import ManifestError
     from mdd.output import write_atomically
     from mdd.sensu_classic import GenerateError, render
 
     try:
-        manifest = load(_locate(datacenter, manifests_dir))
+        manifest = _load(datacenter, manifests_dir)
         text = render(manifest)
     except LocateError as exc:
         raise click.ClickException(str(exc)) from None
     except (ManifestError, GenerateError) as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        click.echo(f"mdd: {len(exc.problems)} problem(s); nothing generated", err=True)
+        where = exc.problems[0].file if exc.problems else datacenter
+        click.echo(
+            f"mdd: {where}: {_count(len(exc.problems), 'problem')}; nothing generated", err=True
+        )
         sys.exit(1)
     if output:
         try:

@@ -51,13 +51,13 @@ def _in_folder(name: str, folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
     return os.sep in name or "/" in name or name.endswith(SUFFIXES)
 
 
 def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
     """The manifest file for ``name`` (a datacenter name or a path to a file)."""
-    if _looks_like_path(name) or Path(name).is_file():
+    if looks_like_path(name) or Path(name).is_file():
         path = Path(name)
         if not path.is_file():
             what = "is a folder, not a manifest file" if path.is_dir() else "does not exist"

@@ -322,8 +322,9 @@ def _key_text(key: Any, span: Span) -> str:
 
 
 class _Reader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, expected_datacenter: str | None = None) -> None:
         self.path = path
+        self.expected_datacenter = expected_datacenter
         self.file = str(path)
         self.problems: list[Problem] = []
         self.vars: dict[str, str] = {}
@@ -588,6 +589,14 @@ class _Reader:
                 substitute=False,
             )
             datacenter = None if loaded is BAD else loaded
+            expected = self.expected_datacenter
+            if datacenter is not None and expected is not None and datacenter != expected:
+                self.add(
+                    root.value_spans["datacenter"],
+                    f"this manifest is for datacenter {datacenter!r}, but it was asked for as "
+                    f"{expected!r}: a copied manifest would give {expected} the Sensu names "
+                    f"of {datacenter} (mdd_{datacenter}_*); set datacenter: {expected}",
+                )
 
         if "vars" in root:
             self.read_vars(root["vars"], root.value_spans["vars"])
@@ -1016,9 +1025,13 @@ class _Reader:
         )
 
 
-def load(path: Path) -> Manifest:
-    """The validated manifest in ``path``; ``ManifestError`` lists every problem."""
-    reader = _Reader(Path(path))
+def load(path: Path, datacenter: str | None = None) -> Manifest:
+    """The validated manifest in ``path``; ``ManifestError`` lists every problem.
+
+    ``datacenter``: the name the manifest was asked for by (``mdd generate fra1``); its
+    ``datacenter:`` key must then say the same.
+    """
+    reader = _Reader(Path(path), datacenter)
     manifest = reader.read()
     if manifest is None or reader.problems:
         if not reader.problems:  # pragma: no cover - every None comes with a problem

@@ -131,3 +131,24 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert "Traceback" not in missing.stderr
     assert missing.stderr.startswith("mdd: no manifest for 'nowhere'")
+
+
+def test_a_copied_manifest_asked_for_by_another_name_is_refused(elsewhere: Path) -> None:
+    from mdd.locate import bundled_dir
+
+    folder = elsewhere / "manifests"
+    folder.mkdir()
+    bundled = bundled_dir()
+    assert bundled is not None
+    (folder / "fra1.yaml").write_text((bundled / "ams1.yaml").read_text())
+    for command in (["validate", "fra1"], ["generate", "fra1"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, result.output
+        assert result.stdout == ""
+        assert (
+            "manifests/fra1.yaml:3:13: this manifest is for datacenter 'ams1', but it was asked "
+            "for as 'fra1'"
+        ) in result.stderr
+    # Named by its path, the file is taken as it is.
+    result = CliRunner().invoke(main, ["validate", str(folder / "fra1.yaml")])
+    assert result.exit_code == 0, result.output
