@@ -112,6 +112,20 @@ def worst(*states: State) -> State:
     return max(states, key=order.index, default=State.OK)
 
 
+def timed_result(
+    message: str, seconds: float, warn: float | None, crit: float | None, perf: tuple[Perf, ...]
+) -> Result:
+    """OK, WARNING or CRITICAL by how ``seconds`` compares with the thresholds, saying which."""
+    from mdd.checks._options import duration_text
+
+    state = threshold_state(seconds, warn, crit)
+    if state is State.CRITICAL and crit is not None:
+        message += f" (critical above {duration_text(crit)})"
+    elif state is State.WARNING and warn is not None:
+        message += f" (warning above {duration_text(warn)})"
+    return Result(state, message, perf)
+
+
 def threshold_state(value: float, warn: float | None, crit: float | None) -> State:
     """CRITICAL above ``crit``, WARNING above ``warn``, else OK."""
     if crit is not None and value > crit:

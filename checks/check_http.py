@@ -48,7 +48,7 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, threshold_state
+from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._tls import CA_FILE, CLIENT_CERT, CLIENT_KEY, client_context
 
 TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
@@ -759,7 +759,6 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     if problems:
         return Result(State.CRITICAL, f"{answered} but its " + "; ".join(problems), perf)
 
-    state = threshold_state(elapsed, opts.warn, opts.crit)
     message = f"{answered} in {elapsed * 1000:.1f} ms"
     if verified:
         message += ", " + ", ".join(verified)
@@ -767,11 +766,7 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
         message += f" via connect_to {opts.connect_to}"
     if opts.insecure and any(url.startswith("https:") for url in [opts.url, *redirects]):
         message += " (certificate not verified: insecure)"
-    if state is State.CRITICAL:
-        message += f" (critical above {duration_text(opts.crit)})"
-    elif state is State.WARNING:
-        message += f" (warning above {duration_text(opts.warn)})"
-    return Result(state, message, perf)
+    return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
 class HttpCheck(MddCheck):

@@ -25,7 +25,7 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import Perf, Result, State, threshold_state
+from mdd.checks._result import Perf, Result, State, timed_result
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
@@ -170,15 +170,10 @@ def probe(opts: argparse.Namespace) -> Result:
             except OSError as exc:
                 return Result(State.CRITICAL, f"{where} dropped the conversation: {exc}", perf)
 
-    state = threshold_state(perf[0].value, opts.warn, opts.crit)
     message = f"{where} accepts connections in {perf[0].value * 1000:.1f} ms"
     if opts.expect is not None:
         message += f" and answers /{opts.expect}/"
-    if state is State.CRITICAL:
-        message += f" (critical above {duration_text(opts.crit)})"
-    elif state is State.WARNING:
-        message += f" (warning above {duration_text(opts.warn)})"
-    return Result(state, message, perf)
+    return timed_result(message, perf[0].value, opts.warn, opts.crit, perf)
 
 
 class TcpCheck(MddCheck):
