@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from mdd.checks.registry import CHECK_TYPES
 from mdd.model import IntegrationPoint, Manifest
 from mdd.sensu_classic import render
 
@@ -198,15 +197,6 @@ def http_server() -> Iterator[RecordingHttp]:
     thread.join(timeout=5)
 
 
-def _http_ready() -> bool:
-    names = {opt.name for opt in CHECK_TYPES["http"].OPTIONS}
-    return {"url", "headers", "contains", "body", "method"} <= names
-
-
-needs_http = pytest.mark.skipif(not _http_ready(), reason="the http check is not written yet")
-
-
-@needs_http
 @pytest.mark.parametrize("value", NASTY_ONE_LINE)
 def test_http_header_body_and_contains_reach_the_server_literally(
     value: str, http_server: RecordingHttp, empty_cwd: Path
@@ -233,7 +223,6 @@ def test_http_header_body_and_contains_reach_the_server_literally(
     assert run.code == 0, run.out  # the body held `contains`, taken literally
 
 
-@needs_http
 def test_http_contains_that_is_not_there_is_critical_not_shell(
     http_server: RecordingHttp, empty_cwd: Path
 ) -> None:
