@@ -80,7 +80,11 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout + _GRACE)
         try:
-            result = self.probe(opts)
+            try:
+                result = self.probe(opts)
+            finally:  # first of all: an alarm must not fire while the outcome is handled
+                if timeout:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
         except Deadline:
             result = Result(
                 State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}"
@@ -89,9 +93,6 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             result = Result(State.UNKNOWN, str(exc))
         except Exception as exc:  # a crashing check is UNKNOWN (3), never a traceback
             result = Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
-        finally:
-            if timeout:
-                signal.setitimer(signal.ITIMER_REAL, 0)
         self.report(result, getattr(opts, "point", None))
 
     def _hint(self) -> str:
@@ -113,4 +114,9 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             State.CRITICAL: self.critical,
             State.UNKNOWN: self.unknown,
         }[result.state]
+        # A terminal or locale that is not UTF-8 (LANG=en_US.ISO-8859-1, PYTHONIOENCODING=ascii)
+        # would make print() raise on a quoted body, and sensu-plugin report a traceback.
+        reconfigure = getattr(sys.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
         emit(result.line(point))

@@ -16,8 +16,8 @@ check still use the URL's host, which is then never resolved.
 
 Secrets never go into the manifest: ``secret_headers`` maps a header name to a file on the
 agent that holds its value (``Authorization: /etc/mdd/artifacts.token``). The file is read
-on every run, its value is never printed, and it is not sent on to another host when a
-redirect leads there. The body is read up to 1 MiB.
+on every run, its value is never printed, and it is not sent on when a redirect leads to
+another host or port, or from https to http. The body is read up to 1 MiB.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._net import connect
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
@@ -207,7 +208,8 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     warn, crit = values.get("warn"), values.get("crit")
     if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
         problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", 10.0)
+    default = {opt.name: opt.default for opt in OPTIONS}
+    timeout = values.get("timeout", default["timeout"])
     for name in ("warn", "crit"):
         limit = values.get(name)
         if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
@@ -278,9 +280,20 @@ def _target(url: str) -> _Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    path = _ascii(path, "utf-8")
     return _Target(
         url, parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
     )
+
+
+def _ascii(text: str, encoding: str) -> str:
+    """``text`` with each byte a request line cannot carry (anything but printable ASCII)
+    percent-encoded, as browsers send it: ``/café`` -> ``/caf%C3%A9`` in UTF-8. A redirect's
+    Location is read as latin-1, which gives back the bytes the server sent."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return text
+    raw = text.encode(encoding, "replace")
+    return "".join(chr(b) if 0x20 < b < 0x7F else f"%{b:02X}" for b in raw)
 
 
 def _split_address(text: str) -> tuple[str, int | None]:
@@ -323,8 +336,12 @@ def _read_secrets(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _redact(text: str, secrets: list[tuple[str, str]]) -> str:
+    """``text`` with each secret value, and each word of 8 or more characters in one (the
+    token of ``Bearer <token>``), replaced by ``[secret]``."""
     for _, value in secrets:
-        text = text.replace(value, "[secret]")
+        words = {word for word in value.split() if len(word) >= 8}
+        for part in sorted({value, *words}, key=len, reverse=True):
+            text = text.replace(part, "[secret]")
     return text
 
 
@@ -341,10 +358,10 @@ def _readable(text: str) -> str:
     return " ".join(text.split())
 
 
-def _json_text(value: Any, limit: int = 60) -> str:
+def _json_text(value: Any, secrets: list[tuple[str, str]], limit: int = 60) -> str:
     import json
 
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = _redact(json.dumps(value, ensure_ascii=False, sort_keys=True), secrets)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -381,9 +398,12 @@ def _tls_reason(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
         message = f"certificate verify failed: {exc.verify_message}"
         if exc.verify_code in (2, 19, 20, 21):  # issuer unknown, self-signed chain
             if opts.ca_file:
-                message += f" (it is not issued by a CA in ca_file {opts.ca_file})"
+                message += f" (it is not issued by a CA in ca_file {opts.ca_file}"
             else:
-                message += " (the system does not trust its CA: set ca_file to that CA)"
+                message += " (the system does not trust its CA: set ca_file to that CA"
+            if exc.verify_code in (20, 21):  # the issuer of the last certificate sent is missing
+                message += "; or the server does not send its intermediate certificate"
+            message += ")"
         return message
     reason = str(exc.reason or "")
     if "CERTIFICATE_REQUIRED" in reason:
@@ -395,6 +415,11 @@ def _tls_reason(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
         return "TLS handshake failed: wrong version number (is it plain HTTP, not HTTPS?)"
     if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
         return "closed the connection during the TLS handshake"
+    if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE" and not opts.client_cert:
+        return (  # TLS 1.2 servers say no more than this when a client certificate is missing
+            "TLS handshake failed: sslv3 alert handshake failure (the server shares no cipher "
+            "with this check, or requires a client certificate: set client_cert)"
+        )
     if not reason:
         return f"TLS handshake failed: {exc}"
     return f"TLS handshake failed: {reason.lower().replace('_', ' ')}"
@@ -438,7 +463,7 @@ def _connect(
     host: str, port: int, where: str, opts: argparse.Namespace, deadline: float
 ) -> socket.socket:
     try:
-        return socket.create_connection((host, port), timeout=_remaining(deadline))
+        return connect(host, port, deadline)[0]
     except ConnectionRefusedError:
         raise _Failure(f"{where} refused the connection") from None
     except TimeoutError:
@@ -466,7 +491,7 @@ def _tunnel(
             if not chunk:
                 raise _Failure(f"{where} closed the connection during CONNECT to {target.hostport}")
             reply += chunk
-    except TimeoutError:
+    except (TimeoutError, Deadline):
         raise _Failure(
             f"{where} did not answer CONNECT to {target.hostport} "
             f"within {duration_text(opts.timeout)}"
@@ -527,7 +552,7 @@ def _exchange(
                 sock = context.wrap_socket(sock, server_hostname=target.host)
             except ssl.SSLError as exc:
                 raise _Failure(f"{url} {_tls_reason(exc, opts)}") from None
-            except TimeoutError:
+            except (TimeoutError, Deadline):
                 raise _Failure(f"{url} did not finish the TLS handshake within {waited}") from None
             except OSError as exc:
                 raise _Failure(
@@ -552,7 +577,12 @@ def _exchange(
             conn.endheaders(body)
             sock.settimeout(_remaining(deadline))
             response = conn.getresponse()
-        except TimeoutError:
+            while 100 < response.status < 200 and response.status != 101:
+                # An interim answer (103 Early Hints): the response follows it. begin() reads
+                # the next status line and headers when it has none.
+                response.headers = None  # type: ignore[assignment]
+                response.begin()
+        except (TimeoutError, Deadline):  # Deadline: the answer trickled in past the timeout
             raise _Failure(f"{url} sent no response within {waited}") from None
         except ssl.SSLError as exc:
             raise _Failure(f"{url} {_tls_reason(exc, opts)}") from None
@@ -575,10 +605,16 @@ def _exchange(
                 sock.settimeout(_remaining(deadline))
                 chunk = response.read(min(65536, BODY_LIMIT + 1 - size))
                 if not chunk:
+                    # read() ends quietly where the server closed before Content-Length.
+                    if response.length:
+                        raise _Failure(
+                            f"{url} returned {status} but closed the connection after {size} "
+                            f"of {size + response.length} bytes of the body"
+                        )
                     break
                 chunks.append(chunk)
                 size += len(chunk)
-        except TimeoutError:
+        except (TimeoutError, Deadline):
             raise _Failure(
                 f"{url} returned {status} but its body did not arrive within {waited}"
             ) from None
@@ -623,14 +659,17 @@ def _text(response: _Response) -> str:
         return response.body.decode("utf-8", "replace")
 
 
-def _content_problems(response: _Response, opts: argparse.Namespace) -> tuple[list[str], list[str]]:
-    """(problems, what was verified) for contains, matches and json."""
+def _content_problems(
+    response: _Response, opts: argparse.Namespace, secrets: list[tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """(problems, what was verified) for contains, matches and json; no secret is quoted."""
     problems: list[str] = []
     verified: list[str] = []
     if opts.contains is None and opts.matches is None and not opts.json:
         return problems, verified
     text = _text(response)
-    found = f"got {_excerpt(text)}" if text.strip() else "got an empty body"
+    # Redacted before the excerpt is cut: a cut through a secret would show its first part.
+    found = f"got {_excerpt(_redact(text, secrets))}" if text.strip() else "got an empty body"
     scope = " in its first 1 MiB" if response.truncated else ""
     if opts.contains is not None:
         if opts.contains in text:
@@ -661,11 +700,23 @@ def _content_problems(response: _Response, opts: argparse.Namespace) -> tuple[li
                 problems.append(f"json has no {path}")
             elif not _same(value, expected):
                 problems.append(
-                    f"json {path} is {_json_text(value)}, expected {_json_text(expected)}"
+                    f"json {path} is {_json_text(value, secrets)}, "
+                    f"expected {_json_text(expected, secrets)}"
                 )
             else:
-                verified.append(f"json {path} is {_json_text(value)}")
+                verified.append(f"json {path} is {_json_text(value, secrets)}")
     return problems, verified
+
+
+def _keeps_secrets(origin: _Target, following: _Target) -> bool:
+    """Whether a redirect may take the secret headers along: to the same host and port
+    over the same scheme, or from http to https on their default ports."""
+    if origin.host != following.host:
+        return False
+    if (origin.scheme, origin.port) == (following.scheme, following.port):
+        return True
+    upgrade = ("http", 80, "https", 443)
+    return (origin.scheme, origin.port, following.scheme, following.port) == upgrade
 
 
 # --------------------------------------------------------------------------- probe
@@ -694,6 +745,7 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     body = opts.body.encode("utf-8") if opts.body is not None else None
     literal: list[tuple[str, str]] = list(opts.headers or [])
     first = _target(opts.url)
+    hidden = secrets  # never quoted, even after a redirect to another host stops sending them
     context: ssl.SSLContext | None = None
     redirects: list[str] = []
     target = first
@@ -725,14 +777,14 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
                 f"{opts.url} redirected more than {MAX_REDIRECTS} times (last to {target.url})",
             )
         try:
-            following = _target(urljoin(target.url, response.location))
+            following = _target(urljoin(target.url, _ascii(response.location, "latin-1")))
         except _Failure as exc:
             return Result(State.CRITICAL, f"{target.url} returned {response.status}: {exc}")
         if response.status == 303 or (response.status in (301, 302) and method == "POST"):
             method = "GET" if method != "HEAD" else method
             body = None
-        if following.host != target.host or (target.scheme, following.scheme) == ("https", "http"):
-            secrets = []  # never send a secret on to another host, or over plain HTTP
+        if not _keeps_secrets(target, following):
+            secrets = []  # never send a secret on to another host or port, or over plain HTTP
         redirects.append(following.url)
         target = following
     elapsed = time.monotonic() - started
@@ -746,16 +798,16 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     if not _accepted(response.status, ranges):
         expected = f"expected {_ranges_text(ranges)}"
         if response.status in _REDIRECTS and response.location:
-            leads = urljoin(target.url, response.location)
+            leads = urljoin(target.url, _ascii(response.location, "latin-1"))
             hint = "" if opts.follow_redirects else "; set follow_redirects: true to follow it"
             return Result(
                 State.CRITICAL, f"{answered}, a redirect to {leads} ({expected}{hint})", perf
             )
-        text = _readable(_text(response))
+        text = _readable(_redact(_text(response), hidden))
         tail = f": {_excerpt(text, 60)}" if text else ""
         return Result(State.CRITICAL, f"{answered} ({expected}){tail}", perf)
 
-    problems, verified = _content_problems(response, opts)
+    problems, verified = _content_problems(response, opts, hidden)
     if problems:
         return Result(State.CRITICAL, f"{answered} but its " + "; ".join(problems), perf)
 

@@ -15,6 +15,7 @@ import socket
 import time
 
 from mdd.checks._base import MddCheck
+from mdd.checks._net import attempt, connect, host_port, resolve
 from mdd.checks._options import (
     DURATION,
     HOST,
@@ -62,7 +63,8 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     warn, crit = values.get("warn"), values.get("crit")
     if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
         problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", 10.0)
+    default = {opt.name: opt.default for opt in OPTIONS}
+    timeout = values.get("timeout", default["timeout"])
     for name in ("warn", "crit"):
         limit = values.get(name)
         if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
@@ -98,56 +100,27 @@ def _excerpt(text: str, limit: int = 60) -> str:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    where = f"{opts.host}:{opts.port}"
+    where = host_port(opts.host, opts.port)
     started = time.monotonic()
     deadline = started + opts.timeout
-    try:
-        # An ASCII name goes as bytes: a str would load the idna codec (~1 ms) on every run.
-        host = opts.host.encode() if opts.host.isascii() else opts.host
-        infos = socket.getaddrinfo(host, opts.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        state = State.UNKNOWN if opts.state == "closed" else State.CRITICAL
-        return Result(state, f"cannot resolve {opts.host}: {exc.strerror}")
-
-    sock = None
-    error: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        candidate = socket.socket(family, kind, proto)
-        candidate.settimeout(remaining)
-        try:
-            candidate.connect(address)
-        except OSError as exc:
-            candidate.close()
-            error = exc
-            continue
-        sock = candidate
-        break
-    elapsed = time.monotonic() - started
-
     if opts.state == "closed":
-        if sock is not None:
-            sock.close()
-            return Result(
-                State.CRITICAL,
-                f"{where} accepts connections but must be closed (a firewall should block it)",
-            )
-        if isinstance(error, ConnectionRefusedError):
-            return Result(State.OK, f"{where} is closed (connection refused), as required")
-        if error is None or isinstance(error, TimeoutError):
-            return Result(State.OK, f"{where} is closed (no answer, filtered), as required")
-        return Result(State.OK, f"{where} is closed ({error.strerror or error}), as required")
-
-    if sock is None:
-        if isinstance(error, ConnectionRefusedError):
-            reason = "refused the connection"
-        elif error is None or isinstance(error, TimeoutError):
-            reason = f"did not answer within {duration_text(opts.timeout)} (host down or filtered)"
-        else:
-            reason = f"cannot be reached: {error.strerror or error}"
-        return Result(State.CRITICAL, f"{where} {reason}")
+        return _closed(opts, where, deadline)
+    try:
+        sock, failed = connect(opts.host, opts.port, deadline)
+    except socket.gaierror as exc:
+        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
+    except ConnectionRefusedError:
+        return Result(State.CRITICAL, f"{where} refused the connection")
+    except TimeoutError:
+        return Result(
+            State.CRITICAL,
+            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
+        )
+    except OSError as exc:
+        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    elapsed = time.monotonic() - started
+    # With an address that failed first, say which one answered and what the others did.
+    via = f" on {sock.getpeername()[0]} ({', '.join(failed)})" if failed else ""
 
     perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
     with sock:
@@ -170,10 +143,36 @@ def probe(opts: argparse.Namespace) -> Result:
             except OSError as exc:
                 return Result(State.CRITICAL, f"{where} dropped the conversation: {exc}", perf)
 
-    message = f"{where} accepts connections in {perf[0].value * 1000:.1f} ms"
+    message = f"{where} accepts connections in {perf[0].value * 1000:.1f} ms{via}"
     if opts.expect is not None:
         message += f" and answers /{opts.expect}/"
     return timed_result(message, perf[0].value, opts.warn, opts.crit, perf)
+
+
+def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
+    """OK only when every address of the host refuses or drops the connection."""
+    try:
+        infos = resolve(opts.host, opts.port)
+    except socket.gaierror as exc:
+        return Result(State.UNKNOWN, f"cannot resolve {opts.host}: {exc.strerror}")
+    error: OSError | None = None
+    for index, info in enumerate(infos):
+        try:
+            sock = attempt(info, deadline, len(infos) - index)
+        except OSError as exc:
+            error = exc
+            continue
+        sock.close()
+        on = f" on {info[4][0]}" if len(infos) > 1 else ""
+        return Result(
+            State.CRITICAL,
+            f"{where} accepts connections{on} but must be closed (a firewall should block it)",
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return Result(State.OK, f"{where} is closed (connection refused), as required")
+    if error is None or isinstance(error, TimeoutError):
+        return Result(State.OK, f"{where} is closed (no answer, filtered), as required")
+    return Result(State.OK, f"{where} is closed ({error.strerror or error}), as required")
 
 
 class TcpCheck(MddCheck):

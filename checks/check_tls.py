@@ -25,7 +25,8 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._net import connect, host_port
 from mdd.checks._options import (
     BOOLEAN,
     COUNT,
@@ -93,7 +94,9 @@ _VERSIONS = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
     problems: list[tuple[str, str]] = []
-    warn, crit = values.get("warn_days", 21), values.get("crit_days", 7)
+    default = {opt.name: opt.default for opt in OPTIONS}
+    warn = values.get("warn_days", default["warn_days"])
+    crit = values.get("crit_days", default["crit_days"])
     if isinstance(warn, int) and isinstance(crit, int) and crit >= warn:
         problems.append(
             (
@@ -115,7 +118,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             (
                 "port",
                 f"starttls: {values['starttls']} needs the port of that service (e.g. 25 or "
-                f"587 for smtp); the default 443 speaks TLS from the first byte",
+                f"587 for smtp); the default {default['port']} speaks TLS from the first byte",
             )
         )
     return problems
@@ -474,13 +477,9 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _where(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def _connect(opts: argparse.Namespace, where: str, deadline: float) -> socket.socket:
     try:
-        return socket.create_connection((opts.host, opts.port), timeout=_remaining(deadline))
+        return connect(opts.host, opts.port, deadline)[0]
     except socket.gaierror as exc:
         raise _Failed(
             Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
@@ -531,7 +530,8 @@ def _smtp_starttls(
         code, reply = smtp.docmd("STARTTLS")
         if code != 220:
             raise fail(f"refused STARTTLS: {code} {_text(reply)}")
-    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+    except (TimeoutError, Deadline, smtplib.SMTPServerDisconnected) as exc:
+        # Deadline: the backstop alarm, when the reply trickles in past the timeout.
         if time.monotonic() >= deadline or "timed out" in str(exc):
             raise fail(f"{step} within {duration_text(opts.timeout)}") from None
         raise fail(f"{step}: the connection closed ({exc})") from None
@@ -562,7 +562,7 @@ def _handshake(
     except ssl.SSLCertVerificationError:
         sock.close()
         raise
-    except TimeoutError:
+    except (TimeoutError, Deadline):
         sock.close()
         raise _Failed(
             Result(
@@ -602,6 +602,11 @@ def _handshake_error(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
             f"shares no TLS version with this check{want}: the server offers only versions "
             f"this OpenSSL refuses ({reason})"
         )
+    if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":  # the server's alert says no more than that
+        return (
+            f"TLS handshake failed: {reason} (the server shares no cipher with this check, or "
+            f"requires a client certificate, which this check does not send)"
+        )
     return f"TLS handshake failed: {reason or exc}"
 
 
@@ -629,9 +634,15 @@ def _verify_reason(
     if code in (2, 20, 21):  # cannot find the issuer among the trusted CAs
         last = chain[-1]
         role = _role(len(chain) - 1, last)
-        return (
+        reason = (
             f"{role} {last.label} is issued by {last.issuer_label}, which is not trusted by {trust}"
         )
+        if len(chain) == 1:  # public CAs issue from intermediates, which servers must send
+            reason += (
+                f"; the server sent no intermediate certificate: if {last.issuer_label} is one, "
+                f"the server must send it (incomplete chain)"
+            )
+        return reason
     if code in (9, 10):  # not yet valid, expired: the expiry problems name the certificate
         return None
     return f"certificate verification failed: {message}"
@@ -643,13 +654,14 @@ def _verify_reason(
 def probe(opts: argparse.Namespace) -> Result:
     deadline = time.monotonic() + opts.timeout
     servername = opts.servername or opts.host
-    where = _where(opts.host, opts.port)
+    where = host_port(opts.host, opts.port)
     if servername != opts.host:
         where += f" as {servername}"
     if opts.starttls:
         where += f" ({opts.starttls} STARTTLS)"
     if opts.ca_file and not opts.verify:
-        raise CheckError("ca_file has no effect with --no-verify; remove one of them")
+        (no_verify,) = [opt.argv(False)[0] for opt in OPTIONS if opt.name == "verify"]
+        raise CheckError(f"ca_file has no effect with {no_verify}; remove one of them")
     # No minimum here: the check sees what the server negotiates; min_version is the policy.
     context = client_context(verify=opts.verify, ca_file=opts.ca_file)
 

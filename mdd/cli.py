@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 MANIFESTS_HELP = (
     "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS, else ./manifests; "
-    "the bundled example datacenters are used when neither has NAME."
+    "with neither, the bundled example datacenters (ams1)."
 )
 
 
@@ -28,6 +29,14 @@ def main() -> None:
     (DNS, LDAP, NTP, VIPs, repositories, databases, TLS endpoints...) and who delivers it.
     `mdd generate` turns it into Sensu check definitions that stay red until each point is
     really there.
+
+    \b
+    mdd validate ams1                 check manifests/ams1.yaml; every problem at once
+    mdd generate ams1 -o checks.json  its Sensu Classic check definitions
+    mdd checks show http              the options of a check type
+
+    DATACENTER is a name, for NAME.yaml in --manifests DIR, else $MDD_MANIFESTS, else
+    ./manifests; or the path of a manifest file.
     """
 
 
@@ -38,20 +47,31 @@ def _locate(name: str, manifests_dir: str | None) -> Path:
     path = find_manifest(name, manifests_dir)
     if is_bundled(path):
         click.echo(
-            f"mdd: using the bundled example manifest {path} (no {name}.yaml in "
-            f"$MDD_MANIFESTS or ./manifests)",
+            f"mdd: using the bundled example manifest {path} ($MDD_MANIFESTS is not set and "
+            f"there is no ./manifests folder)",
             err=True,
         )
     return path
 
 
-def _load(name: str, manifests_dir: str | None) -> Manifest:
-    """The manifest asked for as ``name``: a datacenter's name, or a file path."""
+def _load(name: str, path: Path) -> Manifest:
+    """The manifest in ``path``, asked for as ``name``: a datacenter's name, or the path."""
     from mdd.locate import looks_like_path
     from mdd.manifest import load
 
-    path = _locate(name, manifests_dir)
     return load(path, None if looks_like_path(name) or Path(name).is_file() else name)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve().samefile(other)
+    except OSError:  # ``one`` does not exist yet
+        return False
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"mdd: {message}", err=True)
+    sys.exit(1)
 
 
 def _count(number: int, what: str) -> str:
@@ -64,8 +84,8 @@ def _count(number: int, what: str) -> str:
 def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     """Report every problem in the manifests of DATACENTER... (names or file paths).
 
-    Problems are printed as file:line:col: message, all of them, and the exit status is 1.
-    With no problem, prints one summary line per manifest and exits 0.
+    Problems are printed on standard error as file:line:col: message, all of them, and
+    the exit status is 1. With no problem, prints one summary line per manifest and exits 0.
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
@@ -73,7 +93,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     failed = False
     for name in datacenters:
         try:
-            manifest = _load(name, manifests_dir)
+            manifest = _load(name, _locate(name, manifests_dir))
         except LocateError as exc:
             click.echo(f"mdd: {exc}", err=True)
             failed = True
@@ -100,26 +120,38 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file (atomically: all or nothing) instead of standard output.",
+    metavar="FILE",
+    help="Write to FILE (atomically: all or nothing) instead of standard output ('-').",
 )
 def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> None:
     """Print the Sensu Classic (1.x) check definitions for DATACENTER.
 
     The JSON goes into /etc/sensu/conf.d/ on the datacenter's Sensu agents (or servers).
     Every check starts red and turns green when its integration point is delivered.
-    On any problem nothing is written and the exit status is 1.
+    The manifest is validated first (as `mdd validate` does): on any problem nothing is
+    written and the exit status is 1. The same manifest always gives the same bytes.
+
+    \b
+    mdd generate ams1 -o /etc/sensu/conf.d/mdd-ams1.json
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
     from mdd.output import write_atomically
     from mdd.sensu_classic import GenerateError, render
 
+    if output == "":
+        _fail("-o needs a file name (or - for standard output)")
     try:
-        manifest = _load(datacenter, manifests_dir)
+        path = _locate(datacenter, manifests_dir)
+        if output not in (None, "-") and _same_file(Path(output), path):
+            _fail(
+                f"-o {output} is the manifest {path} itself: write the checks to another "
+                f"file; nothing written"
+            )
+        manifest = _load(datacenter, path)
         text = render(manifest)
     except LocateError as exc:
-        raise click.ClickException(str(exc)) from None
+        _fail(str(exc))
     except (ManifestError, GenerateError) as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -128,13 +160,11 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
             f"mdd: {where}: {_count(len(exc.problems), 'problem')}; nothing generated", err=True
         )
         sys.exit(1)
-    if output:
+    if output is not None and output != "-":
         try:
             write_atomically(Path(output), text)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            click.echo(f"mdd: cannot write {output}: {reason}; nothing written", err=True)
-            sys.exit(1)
+            _fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     else:
         click.echo(text, nl=False)
 
@@ -153,7 +183,7 @@ def checks(ctx: click.Context) -> None:
 @checks.command("show")
 @click.argument("check_type")
 def checks_show(check_type: str) -> None:
-    """Show a check type's options, as the manifest's `check:` block takes them."""
+    """Show a check type's options: what its `check:` block takes."""
     from mdd.checks.registry import CHECK_TYPES
     from mdd.docgen import check_type_text
 

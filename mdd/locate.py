@@ -5,7 +5,9 @@ A name ``NAME`` means ``NAME.yaml`` or ``NAME.yml`` in, in this order:
 1. the folder given with ``--manifests`` (and only there, when it is given);
 2. ``$MDD_MANIFESTS``, when set;
 3. ``./manifests``;
-4. the example datacenters bundled with mdd (``mdd/examples/``).
+4. the example datacenters bundled with mdd (``mdd/examples/``), but only when neither
+   ``$MDD_MANIFESTS`` is set nor ``./manifests`` exists: an example is for trying mdd out,
+   and must never stand in for a real datacenter of the same name.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
         else:
             looked.append(f"${ENV_VAR} (not set)")
         folders.append((Path("manifests"), "the default"))
-        use_bundled = True
+        use_bundled = not env and not Path("manifests").exists()
 
     for folder, why in folders:
         if folder.is_dir():
@@ -95,4 +97,7 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
         looked.append(f"the bundled examples ({', '.join(bundled_names()) or 'none'})")
 
     files = " or ".join(name + suffix for suffix in SUFFIXES)
-    raise LocateError(f"no manifest for {name!r}: looked for {files} in {'; '.join(looked)}")
+    message = f"no manifest for {name!r}: looked for {files} in {'; '.join(looked)}"
+    if manifests_dir is None and not use_bundled and name in bundled_names():
+        message += f" (the bundled examples are used only without ${ENV_VAR} and ./manifests)"
+    raise LocateError(message)

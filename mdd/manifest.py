@@ -55,8 +55,13 @@ _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
+    choices = list(choices)
+    same = [choice for choice in choices if choice.lower() == word.lower()]
+    match = same or difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+_VARS_IN_KEYS = "vars ({{ name }}) are replaced in values, not in keys"
 
 
 def _datacenter(value: Any) -> str:
@@ -85,6 +90,21 @@ def _sensu_name(value: Any) -> str:
         raise ValueError(
             f"{text!r} is not a Sensu name: use only letters, digits, '_', '.', ':' and '-'"
         )
+    return text
+
+
+def _docs_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    if urlsplit(STRING.load(value).strip()).password is not None:
+        raise ValueError("the link carries a password: secrets never go into a manifest")
+    text: str = URL.load(value)
+    if " " in text:
+        raise ValueError(
+            f"{text!r} holds a space: write it as %20, or Uchiwa's link stops at the space"
+        )
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ValueError(f"{text!r} holds a line break or a control character: a link is one line")
     return text
 
 
@@ -129,6 +149,7 @@ def _list(value: Any) -> Any:
 DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
 POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
 SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
+DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
 CHECK_TYPE = Kind(
     "check type", _check_type, _check_type, doc="one of " + ", ".join(sorted(CHECK_TYPES))
 )
@@ -206,7 +227,7 @@ POINT_KEYS: tuple[Option, ...] = (
     ),
     Option("owner", STRING, "The team that delivers the point: who to talk to while it is red."),
     Option("description", STRING, "What the point is, in one line."),
-    Option("docs", URL, "A page about the point: runbook, wiki page or ticket."),
+    Option("docs", DOCS_URL, "A page about the point: runbook, wiki page or ticket."),
     Option(
         "check",
         CHECK_BLOCK,
@@ -239,7 +260,8 @@ SENSU_KEYS: tuple[Option, ...] = (
     Option(
         "handlers",
         SENSU_NAME,
-        "The Sensu handlers of the check's events; [] for none.",
+        "The Sensu handlers of the check's events; [] for none. Without it, Sensu sends "
+        "the events to its handler named default.",
         multiple=True,
     ),
     Option(
@@ -356,7 +378,9 @@ class _Reader:
             span = mapping.key_spans[key]
             text = _key_text(key, span)
             message = f"unknown {what} {text!r}{suffix}"
-            if elsewhere and text in elsewhere:
+            if "{{" in text:
+                message += f": {_VARS_IN_KEYS}"
+            elif elsewhere and text in elsewhere:
                 message += f": {elsewhere[text]}"
             elif match := difflib.get_close_matches(text, list(known), n=1):
                 message += f" (did you mean {match[0]!r}?)"
@@ -531,7 +555,8 @@ class _Reader:
                 try:
                     opt.kind.load({key: item})
                 except ValueError as exc:
-                    self.add(value.key_spans[key], f"{opt.name}: {exc}")
+                    hint = f": {_VARS_IN_KEYS}" if "{{" in str(key) else ""
+                    self.add(value.key_spans[key], f"{opt.name}: {exc}{hint}")
                     found = True
         return found
 
@@ -905,21 +930,12 @@ class _Reader:
 
     def cycles(self, graph: dict[str, list[tuple[str, Span]]]) -> None:
         """Report each group of points that depend on each other in a circle, once."""
-        reach: dict[str, set[str]] = {}
-        for start in graph:
-            seen: set[str] = set()
-            stack = [target for target, _ in graph[start]]
-            while stack:
-                node = stack.pop()
-                if node not in seen:
-                    seen.add(node)
-                    stack.extend(target for target, _ in graph.get(node, ()))
-            reach[start] = seen
+        groups = _strongly_connected(graph)
         done: set[str] = set()
         for start in graph:  # file order: each cycle is reported at its first point
-            if start in done or start not in reach[start]:
+            group = groups[start]
+            if start in done or len(group) < 2:  # a point naming itself is reported apart
                 continue
-            group = {node for node in reach[start] if start in reach.get(node, set())}
             done |= group
             # The shortest way around, from start back to start, within the group.
             paths: dict[str, list[tuple[str, Span]]] = {start: []}
@@ -1023,6 +1039,52 @@ class _Reader:
             sensu=settings,
             line=point.span.line,
         )
+
+
+def _strongly_connected(graph: Mapping[str, Sequence[tuple[str, Any]]]) -> dict[str, set[str]]:
+    """Each node's group of nodes that all reach each other (Tarjan's algorithm).
+
+    Iterative, and linear in the number of points and dependencies, so a long chain of
+    depends_on neither recurses too deep nor takes quadratic time.
+    """
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: dict[str, set[str]] = {}
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, next_edge = work.pop()
+            if next_edge == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            edges = graph.get(node, ())
+            for position in range(next_edge, len(edges)):
+                target = edges[position][0]
+                if target not in index:
+                    work.append((node, position + 1))
+                    work.append((target, 0))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                if low[node] == index[node]:
+                    group: set[str] = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.add(member)
+                        groups[member] = group
+                        if member == node:
+                            break
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+    return groups
 
 
 def load(path: Path, datacenter: str | None = None) -> Manifest:

@@ -18,7 +18,7 @@ class SensuSettings:
 
     interval: int = 60  # seconds
     timeout: int | None = 30  # seconds; Sensu kills the check after this
-    handlers: tuple[str, ...] = ()
+    handlers: tuple[str, ...] | None = None  # None: Sensu's handler named "default"
     occurrences: int | None = None
     refresh: int | None = None  # seconds
     ttl: int | None = None  # seconds

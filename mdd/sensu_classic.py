@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ class ClassicCheck:
     interval: int
     timeout: int | None
     ttl: int | None
-    handlers: tuple[str, ...]
+    handlers: tuple[str, ...] | None  # None: left out, so Sensu uses its "default"
     occurrences: int | None
     refresh: int | None
     source: str
@@ -64,8 +64,14 @@ class ClassicCheck:
     depends_on: tuple[str, ...]
 
 
-def classic_check(manifest: Manifest, point: IntegrationPoint) -> ClassicCheck:
-    by_name = {p.name: p for p in manifest.points}
+def classic_check(
+    manifest: Manifest,
+    point: IntegrationPoint,
+    by_name: Mapping[str, IntegrationPoint] | None = None,
+) -> ClassicCheck:
+    """``point``'s check; ``by_name`` (the manifest's points by name) saves rebuilding it."""
+    if by_name is None:
+        by_name = {p.name: p for p in manifest.points}
     sensu = point.sensu
     return ClassicCheck(
         name=manifest.check_name(point),
@@ -74,7 +80,7 @@ def classic_check(manifest: Manifest, point: IntegrationPoint) -> ClassicCheck:
         interval=sensu.interval,
         timeout=sensu.timeout,
         ttl=sensu.ttl,
-        handlers=tuple(sensu.handlers),
+        handlers=None if sensu.handlers is None else tuple(sensu.handlers),
         occurrences=sensu.occurrences,
         refresh=sensu.refresh,
         source=manifest.client,
@@ -116,7 +122,8 @@ def render(manifest: Manifest) -> str:
     )
     if missing:
         raise RuntimeError(f"bug: depends_on names unknown points: {', '.join(missing)}")
-    checks = [classic_check(manifest, point) for point in manifest.points]
+    by_name = {point.name: point for point in manifest.points}
+    checks = [classic_check(manifest, point, by_name) for point in manifest.points]
     text = _environment().get_template(TEMPLATE).render(checks=checks)
     _verify(text, checks, manifest)
     return text

@@ -197,7 +197,6 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 _HINTS = (
-    ("cannot start any token", "YAML does not allow tab characters for indentation"),
     (
         "mapping values are not allowed here",
         "quote a value that contains ': ', or fix the indentation",
@@ -205,7 +204,81 @@ _HINTS = (
     ("expected <block end>, but found", "check the indentation of this line"),
     ("found undefined alias", "an alias (*name) needs an anchor (&name) written before it"),
     ("found another document", "a manifest is one YAML document: remove the '---'"),
+    (
+        "could not determine a constructor for the tag",
+        "a manifest is plain YAML, without tags",
+    ),
 )
+
+
+def _unquoted_var(line: str, column: int) -> tuple[int, str, str] | None:
+    """A ``{{ var }}`` on ``line`` that YAML reads as a mapping, up to 0-based ``column``.
+
+    Unquoted, ``{{`` starts a flow mapping when it starts a value, and anywhere inside
+    ``{ }`` or ``[ ]``. Returns the 0-based column of the ``{{``, the key of its entry (or
+    "") and the value as written, or None.
+    """
+    depth = 0  # unclosed { and [ before this point
+    quote = ""
+    key = ""
+    entry = value = 0  # where the current entry's key and value start
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"" and index == value:
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
+            break
+        elif line.startswith("{{", index):
+            if index > column:
+                break
+            end = line.find("}}", index)
+            if index == value or depth:
+                stop = len(line) if end < 0 else end + 2
+                while stop < len(line) and not (
+                    line[stop] in ",]}" and depth or line.startswith(" #", stop)
+                ):
+                    stop += 1
+                return index, key, line[value:stop].rstrip()
+            index = len(line) if end < 0 else end + 2
+            continue
+        elif char in "{[,":
+            depth += char != ","
+            entry = value = index + 1
+            key = ""
+        elif char in "}]":
+            depth = max(depth - 1, 0)
+        elif char == ":" and line[index + 1 : index + 2] in ("", " "):
+            key = line[entry:index].strip().strip("'\"")
+            value = index + 1
+        elif char == "-" and line[index + 1 : index + 2] in ("", " ") and index == value:
+            entry = value = index + 1
+            key = ""
+        if char == " " and index == value:
+            entry += entry == value
+            value += 1
+        index += 1
+    return None
+
+
+def _hint(message: str, line: str, column: int) -> str:
+    """What to do about a syntax error at 0-based ``column`` of ``line``."""
+    if "cannot start any token" in message and "\\t" in message:
+        if line[:column].strip(" "):
+            return "mdd's YAML reader does not take a tab here: use spaces"
+        return "YAML does not allow tab characters for indentation"
+    for marker, hint in _HINTS:
+        if marker in message:
+            if "'!vault'" in message:
+                hint += (
+                    "; and secrets never go into a manifest: use secret_headers, which names "
+                    "a file on the agent"
+                )
+            return hint
+    return ""
 
 
 def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlSyntaxError:
@@ -233,10 +306,25 @@ def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlSyntaxError:
         message += f" ({context}{where})"
     elif context:
         message = f"{context}{where}, {message}"
-    for marker, hint in _HINTS:
-        if marker in message:
-            message += f": {hint}"
-            break
+    lines = text.splitlines()
+    for at in (mark, context_mark):
+        if at is None or at.line >= len(lines):
+            continue
+        written = lines[at.line]
+        if found := _unquoted_var(written, at.column):
+            column, key, value = found
+            end = written.find("}}", column)
+            var = written[column : end + 2] if end >= 0 else "{{"
+            fix = f'{key}: "{value}"' if key else f'"{value}"'
+            return YamlSyntaxError(
+                at.line + 1,
+                column + 1,
+                f"YAML syntax error: {var} must be in quotes here, or YAML reads the '{{' as "
+                f"the start of a mapping: write {fix}",
+            )
+    written = lines[mark.line] if mark.line < len(lines) else ""
+    if hint := _hint(message, written, mark.column):
+        message += f": {hint}"
     return YamlSyntaxError(mark.line + 1, mark.column + 1, "YAML syntax error: " + message)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from mdd.checks._options import COMMON_OPTIONS
 from mdd.checks.registry import CHECK_TYPES, command_name
+from mdd.cli import main
 from mdd.docgen import (
     CHECK_TYPES_DOC,
     check_type_text,
@@ -105,3 +109,90 @@ def test_mdd_checks_show_prints_the_generated_text(check_type: str) -> None:
 def test_unknown_type_is_refused() -> None:
     with pytest.raises(KeyError, match="known types"):
         check_type_text("no-such-type")
+
+
+# --------------------------------------------------------------------------- hand-written docs
+
+GUIDE = REPO / "docs" / "guide.md"
+
+
+def _blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def _manifest_of(path: Path) -> str:
+    [manifest] = [block for block in _blocks(path, "yaml") if block.startswith("datacenter:")]
+    return manifest
+
+
+def _printed(command: str, path: Path) -> str:
+    """What a console block shows ``$ command`` printing."""
+    [block] = [b for b in _blocks(path, "console") if b.startswith(f"$ {command}\n")]
+    return block.removeprefix(f"$ {command}\n")
+
+
+@pytest.fixture
+def guide_dc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with the guide's manifest as manifests/ams1.yaml."""
+    (tmp_path / "manifests").mkdir()
+    path = tmp_path / "manifests" / "ams1.yaml"
+    path.write_text(_manifest_of(GUIDE), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    return path
+
+
+def test_guide_shows_what_mdd_validate_really_prints(guide_dc: Path) -> None:
+    [ok, problems] = [
+        b.removeprefix("$ mdd validate ams1\n")
+        for b in _blocks(GUIDE, "console")
+        if b.startswith("$ mdd validate ams1\n")
+    ]
+    result = CliRunner().invoke(main, ["validate", "ams1"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, ok, "")
+
+    # The guide's two typos, written into the ldap-port line of its manifest.
+    [typos] = [b for b in _blocks(GUIDE, "yaml") if b.startswith("    check: ")]
+    lines = guide_dc.read_text(encoding="utf-8").splitlines(keepends=True)
+    [index] = [i for i, line in enumerate(lines) if line.startswith('    check: {host: "ldap.')]
+    lines[index] = typos
+    guide_dc.write_text("".join(lines), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "ams1"])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", problems)
+
+
+def test_sensu_page_shows_a_check_exactly_as_generated(guide_dc: Path) -> None:
+    [shown] = _blocks(REPO / "docs" / "sensu.md", "json")
+    result = CliRunner().invoke(main, ["generate", "ams1"])
+    assert result.exit_code == 0, result.output
+    generated = json.loads(result.stdout)["checks"]
+    [(name, check)] = json.loads(shown)["checks"].items()
+    assert check == generated[name]
+    assert list(check) == list(generated[name])  # the same keys in the same order
+
+
+def test_readme_manifest_is_the_guides_and_is_valid(tmp_path: Path) -> None:
+    readme = yaml.safe_load(_manifest_of(REPO / "README.md"))
+    guide = yaml.safe_load(_manifest_of(GUIDE))
+    by_name = {p["name"]: p for p in guide["integration_points"]}
+    assert {k: v for k, v in readme.items() if k != "integration_points"} == {
+        k: v for k, v in guide.items() if k != "integration_points"
+    }
+    for point in readme["integration_points"]:
+        expected = {k: v for k, v in by_name[point["name"]].items() if k != "description"}
+        assert point == expected
+    path = tmp_path / "ams1.yaml"
+    path.write_text(_manifest_of(REPO / "README.md"), encoding="utf-8")
+    from mdd import manifest
+
+    assert len(manifest.load(path).points) == 3
+
+
+@pytest.mark.parametrize("path", [REPO / "README.md", GUIDE], ids=lambda p: p.name)
+def test_commands_in_the_docs_exist(path: Path) -> None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("$ mdd "):
+            continue
+        words = line.removeprefix("$ ").split("#")[0].split()
+        result = CliRunner().invoke(main, [*words[1:], "--help"])
+        assert result.exit_code == 0, f"{line}: {result.output}"

@@ -259,6 +259,34 @@ def test_sensu_settings_reach_the_check_as_integers() -> None:
     assert check["handlers"] == ["pager", "slack"]
 
 
+def test_handlers_none_and_handlers_not_given_differ() -> None:
+    # Sensu Classic sends the events of a check without "handlers" to its handler named
+    # "default"; only an explicit [] means no handler at all.
+    checks = checks_of(
+        manifest(
+            point("quiet", sensu=SensuSettings(handlers=())),
+            point("unset", sensu=SensuSettings()),
+        )
+    )
+    assert checks["mdd_ams1_quiet"]["handlers"] == []
+    assert "handlers" not in checks["mdd_ams1_unset"]
+
+
+def test_handlers_emptied_by_a_point_reach_the_check_as_empty(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "lab1.yaml").write_text(
+        "datacenter: lab1\nsensu: {handlers: [pager]}\nintegration_points:\n"
+        "  - {name: a, type: tcp, check: {host: 127.0.0.1, port: 1}, sensu: {handlers: []}}\n"
+        "  - {name: b, type: tcp, check: {host: 127.0.0.1, port: 2}}\n"
+    )
+    proc = run_mdd("generate", "lab1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    checks = json.loads(proc.stdout)["checks"]
+    assert checks["mdd_lab1_a"]["handlers"] == []
+    assert checks["mdd_lab1_b"]["handlers"] == ["pager"]
+    assert sensu_rules.validate_document({"checks": checks}) == []
+
+
 def test_depends_on_becomes_client_slash_check_dependencies() -> None:
     checks = checks_of(
         manifest(
@@ -677,6 +705,62 @@ def test_unwritable_output_fails_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stdout == b"", stderr
     assert "cannot write" in stderr and "Traceback" not in stderr
     assert not target.parent.exists()
+
+
+GOOD_MANIFEST = """\
+datacenter: lab1
+integration_points:
+  - name: ldap
+    type: tcp
+    check: {host: 127.0.0.1, port: 636}
+"""
+
+
+@pytest.mark.parametrize("how", ["same path", "another spelling", "symlink"])
+def test_output_onto_the_manifest_itself_is_refused(tmp_path: Path, how: str) -> None:
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    path = manifests / "lab1.yaml"
+    path.write_text(GOOD_MANIFEST)
+    target = {
+        "same path": "manifests/lab1.yaml",
+        "another spelling": "./manifests/../manifests/lab1.yaml",
+        "symlink": "link.yaml",
+    }[how]
+    (tmp_path / "link.yaml").symlink_to(path)
+    proc = run_mdd("generate", "lab1", "-o", target, cwd=tmp_path)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert stderr == (
+        f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write the checks to "
+        f"another file; nothing written\n"
+    )
+    assert path.read_text() == GOOD_MANIFEST
+
+
+def test_an_empty_output_name_is_refused_not_taken_as_stdout(tmp_path: Path) -> None:
+    # `mdd generate ams1 -o "$DEST"` with DEST unset must not print to stdout and exit 0.
+    proc = run_mdd("generate", "ams1", "-o", "", cwd=tmp_path)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert stderr.splitlines()[-1] == "mdd: -o needs a file name (or - for standard output)"
+    assert only_files(tmp_path) == []
+
+
+def test_output_dash_is_standard_output(tmp_path: Path) -> None:
+    proc = run_mdd("generate", "ams1", "-o", "-", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == run_mdd("generate", "ams1", cwd=tmp_path).stdout
+    assert only_files(tmp_path) == []
+
+
+def test_output_onto_a_folder_fails_like_any_unwritable_output(tmp_path: Path) -> None:
+    (tmp_path / "conf.d").mkdir()
+    proc = run_mdd("generate", "ams1", "-o", "conf.d", cwd=tmp_path)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert stderr.splitlines()[-1] == "mdd: cannot write conf.d: is a folder; nothing written"
+    assert only_files(tmp_path / "conf.d") == []
 
 
 def test_unknown_datacenter_fails_cleanly(tmp_path: Path) -> None:

@@ -395,11 +395,35 @@ def test_env_then_dot_manifests_then_bundled(
     from_env = write(tmp_path / "env" / "dc1.yaml")
     monkeypatch.setenv("MDD_MANIFESTS", str(tmp_path / "env"))
     assert find_manifest("dc1") == from_env
-    # Not in $MDD_MANIFESTS: ./manifests, then the bundled examples.
+    # Not in $MDD_MANIFESTS: ./manifests.
     write(elsewhere / "manifests" / "dc2.yaml", "dc2")
     assert find_manifest("dc2") == Path("manifests/dc2.yaml")
-    assert is_bundled(find_manifest("ams1"))
     assert not is_bundled(from_env)
+
+
+@pytest.mark.parametrize("setup", ["env", "env-missing", "dot-manifests"])
+def test_bundled_examples_only_when_no_manifests_folder_is_set_up(
+    tmp_path: Path, elsewhere: Path, monkeypatch: pytest.MonkeyPatch, setup: str
+) -> None:
+    # A real datacenter may be called ams1 too: once the user has manifests somewhere,
+    # `mdd generate ams1` must never quietly turn the bundled example into checks.
+    assert is_bundled(find_manifest("ams1"))
+    if setup == "env":
+        write(tmp_path / "env" / "fra1.yaml", "fra1")
+        monkeypatch.setenv("MDD_MANIFESTS", str(tmp_path / "env"))
+    elif setup == "env-missing":
+        monkeypatch.setenv("MDD_MANIFESTS", str(tmp_path / "typo"))
+    else:
+        write(elsewhere / "manifests" / "fra1.yaml", "fra1")
+    with pytest.raises(LocateError) as info:
+        find_manifest("ams1")
+    message = str(info.value)
+    assert message.startswith("no manifest for 'ams1': looked for ams1.yaml or ams1.yml in ")
+    assert message.endswith(
+        "(the bundled examples are used only without $MDD_MANIFESTS and ./manifests)"
+    )
+    if setup == "env-missing":
+        assert f"{tmp_path / 'typo'}/ ($MDD_MANIFESTS; no such folder)" in message
 
 
 def test_a_file_path_is_used_as_it_is(tmp_path: Path, elsewhere: Path) -> None:

@@ -71,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
     /big                 1.5 MiB of filler, then NEEDLE
     /redirect?to=U&code=302   a redirect to U
     /loop                a redirect to itself
-    /whoami              403, repeating the Authorization header it got
+    /whoami              403, repeating the Authorization header it got (after ``?before=``
+                         text; only its last word with ``?last=1``)
     /auth                200 only with the server's expected Authorization, else 401
     """
 
@@ -135,7 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(302, b"round and round\n", Location="/loop")
         elif path == "/whoami":
             given = self.headers.get("Authorization", "nobody")
-            self._answer(403, f"{given} may not see this\n".encode())
+            if "last" in query:
+                given = given.split()[-1]
+            self._answer(403, f"{query.get('before', '')}{given} may not see this\n".encode())
         elif path == "/auth":
             given = self.headers.get("Authorization")
             if record.expected_auth is not None and given == record.expected_auth:
@@ -220,6 +223,61 @@ def server_context(ca: Any, *names: str, client_ca: Any = None) -> ssl.SSLContex
         client_ca.configure_trust(context)
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+# --------------------------------------------------------------------------- raw answers
+
+
+@contextmanager
+def raw_http(*pieces: bytes, pause: float = 0.0) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads each request's head and answers with ``pieces``
+    exactly as given, ``pause`` seconds apart, then closes: for answers no well-behaved
+    server library would send (a body cut short, interim 1xx answers, raw header bytes).
+    Yields its base URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    head += chunk
+                for index, piece in enumerate(pieces):
+                    if index and pause:
+                        time.sleep(pause)
+                    conn.sendall(piece)
+                conn.shutdown(socket.SHUT_WR)
+                while conn.recv(4096):  # until the client hangs up: no reset overtakes the data
+                    pass
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
 
 
 # --------------------------------------------------------------------------- forward proxy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,15 @@ from urllib.parse import quote
 import pytest
 
 from mdd.checks import check_http
-from tests.checks.http_servers import Proxy, Server, forward_proxy, serve, server_context
+from tests.checks.addresses import hanging, resolve_localhost
+from tests.checks.http_servers import (
+    Proxy,
+    Server,
+    forward_proxy,
+    raw_http,
+    serve,
+    server_context,
+)
 from tests.conftest import CheckRun, load_values, run_argv, run_check
 
 SECRET = "Bearer s3cr3t-t0ken-value-4711"
@@ -126,8 +135,9 @@ def resolver_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "import os, socket\n"
         "_real = socket.getaddrinfo\n"
         "def _logged(host, *args, **kwargs):\n"
+        "    name = host.decode() if isinstance(host, bytes) else host\n"
         "    with open(os.environ['MDD_TEST_RESOLVE_LOG'], 'a') as f:\n"
-        "        f.write(f'{host}\\n')\n"
+        "        f.write(f'{name}\\n')\n"
         "    return _real(host, *args, **kwargs)\n"
         "socket.getaddrinfo = _logged\n"
     )
@@ -831,3 +841,197 @@ def test_tls_options_on_plain_http_are_rejected_unless_redirects_may_lead_to_htt
 def test_bad_values_are_rejected_on_load(option: str, value: Any, says: str) -> None:
     with pytest.raises(ValueError, match=re.escape(says)):
         load_values("http", **{option: value})
+
+
+# --------------------------------------------------------------------------- review: answers
+
+
+@pytest.mark.parametrize(
+    ("head", "body"),
+    [
+        (b"Content-Length: 1000", b"all systems OK, and then"),
+        (b"Transfer-Encoding: chunked", b"18\r\nall systems OK, and then\r\n"),
+    ],
+)
+def test_body_cut_short_is_critical(head: bytes, body: bytes) -> None:
+    with raw_http(b"HTTP/1.1 200 OK\r\n" + head + b"\r\nConnection: close\r\n\r\n" + body) as base:
+        run = run_check("http", url=f"{base}/health", contains="OK", timeout="2s")
+    line = one_line(run)
+    assert run.code == 2, line
+    assert f"{base}/health returned 200 but closed the connection after 24" in line
+
+
+def test_interim_answers_before_the_response_are_skipped() -> None:
+    early_hints = b"HTTP/1.1 103 Early Hints\r\nLink: </site.css>; rel=preload\r\n\r\n"
+    final = b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\nall systems OK"
+    with raw_http(early_hints, final) as base:
+        run = run_check("http", url=f"{base}/health", contains="OK", timeout="2s")
+    line = one_line(run)
+    assert run.code == 0, line
+    assert "returned 200 OK" in line
+
+
+@pytest.mark.parametrize(
+    ("pieces", "says"),
+    [
+        (
+            [b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n", *[b"x"] * 20],
+            "returned 200 but its body did not arrive within 1s",
+        ),
+        (
+            [bytes([c]) for c in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"],
+            "sent no response within 1s",
+        ),
+    ],
+)
+def test_an_answer_that_trickles_past_the_timeout(pieces: list[bytes], says: str) -> None:
+    with raw_http(*pieces, pause=0.25) as base:
+        run = run_check("http", url=f"{base}/health", timeout="1s")
+    line = one_line(run)
+    assert run.code == 2, line
+    assert f"{base}/health {says}" in line
+
+
+def test_non_ascii_url_is_sent_percent_encoded(web: Server) -> None:
+    run = run_check("http", url=web.url("/echo?name=café"), contains="echo", timeout="2s")
+    line = one_line(run)
+    assert run.code == 0, line
+    assert web.seen[0].path == "/echo?name=caf%C3%A9"
+
+
+def test_redirect_to_a_location_with_raw_non_ascii_bytes(web: Server) -> None:
+    location = f"http://127.0.0.1:{web.port}/echo?name=".encode() + "café".encode()
+    redirect = b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
+    with raw_http(redirect) as base:
+        run = run_check("http", url=f"{base}/old", follow_redirects=True, timeout="2s")
+    line = one_line(run)
+    assert run.code == 0, line
+    assert web.seen[0].path == "/echo?name=caf%C3%A9"  # the bytes the server sent
+
+
+def test_output_survives_a_terminal_that_is_not_utf8(
+    web: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+    run = run_check("http", url=web.url("/ok"), contains="café", timeout="2s")
+    line = one_line(run)
+    assert run.code == 2, line
+    assert "body does not contain 'caf" in line
+
+
+# --------------------------------------------------------------------------- review: secrets
+
+
+def test_secret_cut_by_the_excerpt_is_still_hidden(web: Server, secret_file: str) -> None:
+    before = "Access denied to the credentials presented: "
+    assert 60 - len(SECRET) < len(before) < 60 - len("Bearer s3cr3t")  # the cut is in the secret
+    run = run_check(
+        "http",
+        url=web.url("/whoami?before=" + quote(before)),
+        secret_headers={"Authorization": secret_file},
+        timeout="2s",
+    )
+    line = one_line(run)
+    assert run.code == 2, line
+    assert before.strip() in line
+    assert "s3cr3t" not in line
+
+
+def test_secret_token_repeated_without_its_scheme_is_hidden(web: Server, secret_file: str) -> None:
+    run = run_check(
+        "http",
+        url=web.url("/whoami?last=1"),
+        secret_headers={"Authorization": secret_file},
+        timeout="2s",
+    )
+    line = one_line(run)
+    assert run.code == 2, line
+    assert web.seen[0].headers["authorization"] == SECRET
+    assert "may not see this" in line
+    assert "s3cr3t" not in line
+
+
+def test_secret_is_not_sent_on_to_another_port_of_the_same_host(
+    web: Server, secret_file: str
+) -> None:
+    with serve() as other:
+        run = run_check(
+            "http",
+            url=web.url(f"/redirect?to={quote(other.url('/echo'), safe='')}"),
+            secret_headers={"Authorization": secret_file},
+            follow_redirects=True,
+            timeout="2s",
+        )
+    assert run.code == 0, run.out
+    (echo,) = other.requests_to("/echo")
+    assert "authorization" not in echo.headers
+
+
+# --------------------------------------------------------------------------- review: addresses
+
+
+@pytest.fixture
+def web_behind_a_dead_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """An HTTP server on 127.0.0.2; ``localhost`` resolves first to 127.0.0.1, where the
+    same port drops connection attempts."""
+    for _ in range(20):
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(serve("127.0.0.2"))
+            try:
+                stack.enter_context(hanging(server.port))
+            except OSError:
+                continue
+            resolve_localhost(monkeypatch, tmp_path, "127.0.0.1", "127.0.0.2")
+            yield server
+            return
+    pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
+
+
+def test_an_address_that_does_not_answer_leaves_time_for_the_next(
+    web_behind_a_dead_address: Server,
+) -> None:
+    url = web_behind_a_dead_address.url("/ok", host="localhost")
+    run = run_check("http", url=url, contains="OK", timeout="2s")
+    line = one_line(run)
+    assert run.code == 0, line
+    assert f"{url} returned 200 OK" in line
+
+
+# --------------------------------------------------------------------------- review: TLS
+
+
+def test_leaf_sent_without_its_intermediate(ca: Any, ca_file: str, tmp_path: Path) -> None:
+    import ssl
+
+    leaf = ca.create_child_ca().issue_cert("localhost")
+    cert, key = tmp_path / "leaf.pem", tmp_path / "leaf.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))  # the leaf alone: the chain is incomplete
+    leaf.private_key_pem.write_to_path(str(key))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    with serve(context=context) as server:
+        run = run_check("http", url=server.url("/ok", host="localhost"), ca_file=ca_file)
+    line = one_line(run)
+    assert run.code == 2, line
+    assert "unable to get local issuer certificate" in line
+    assert "or the server does not send its intermediate certificate" in line
+
+
+def test_validate_uses_the_declared_timeout_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    (timeout,) = [opt for opt in check_http.OPTIONS if opt.name == "timeout"]
+    monkeypatch.setattr(timeout, "default", 5.0)
+    assert problems(url=URL, warn="6s") == [
+        ("warn", "'warn' must be shorter than the timeout (5s)")
+    ]
+
+
+def test_tls12_server_that_requires_a_client_certificate(ca: Any, ca_file: str) -> None:
+    import ssl
+
+    context = server_context(ca, "localhost", "127.0.0.1", client_ca=ca)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # its alert only says "handshake failure"
+    with serve(context=context) as server:
+        run = run_check("http", url=server.url("/ok"), ca_file=ca_file, timeout="2s")
+    line = one_line(run)
+    assert run.code == 2, line
+    assert "or requires a client certificate: set client_cert" in line

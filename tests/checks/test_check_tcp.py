@@ -6,10 +6,12 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mdd.checks import check_tcp
+from tests.checks.addresses import hanging, resolve_localhost
 from tests.conftest import load_values, run_argv, run_check
 
 
@@ -188,3 +190,59 @@ def test_validate_rejects_contradictions() -> None:
     assert ("warn", "warn must not be longer than crit") in check_tcp.validate(values)
     values = load_values("tcp", host="h", port=1, crit="10s")
     assert check_tcp.validate(values) == [("crit", "'crit' must be shorter than the timeout (10s)")]
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def test_ipv6_address_is_bracketed_in_the_message() -> None:
+    probe = socket.socket(socket.AF_INET6)
+    probe.bind(("::1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: connections are refused
+    run = run_check("tcp", host="::1", port=port, timeout="1s")
+    assert run.code == 2, run.out
+    assert f"[::1]:{port} refused the connection" in run.line
+
+
+@pytest.fixture
+def dead_then_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """``localhost`` resolves to 127.0.0.1, where the port drops connection attempts, then
+    to 127.0.0.2, where the same port accepts connections. Yields the port."""
+    for _ in range(20):
+        with contextlib.ExitStack() as stack:
+            listener = stack.enter_context(socket.socket())
+            listener.bind(("127.0.0.2", 0))
+            listener.listen(8)
+            port: int = listener.getsockname()[1]
+            try:
+                stack.enter_context(hanging(port))
+            except OSError:
+                continue
+            resolve_localhost(monkeypatch, tmp_path, "127.0.0.1", "127.0.0.2")
+            yield port
+            return
+    pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
+
+
+def test_closed_state_is_critical_when_any_address_accepts(dead_then_open: int) -> None:
+    run = run_check("tcp", host="localhost", port=dead_then_open, state="closed", timeout="2s")
+    assert run.code == 2, run.out
+    assert (
+        f"localhost:{dead_then_open} accepts connections on 127.0.0.2 but must be closed"
+    ) in run.line
+
+
+def test_an_address_that_does_not_answer_leaves_time_for_the_next(dead_then_open: int) -> None:
+    run = run_check("tcp", host="localhost", port=dead_then_open, timeout="2s")
+    assert run.code == 0, run.out
+    assert run.out.count("\n") == 1, run.out
+    assert f"localhost:{dead_then_open} accepts connections in " in run.line
+    assert "on 127.0.0.2 (127.0.0.1 did not answer)" in run.line
+
+
+def test_validate_uses_the_declared_timeout_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    (timeout,) = [opt for opt in check_tcp.OPTIONS if opt.name == "timeout"]
+    monkeypatch.setattr(timeout, "default", 5.0)
+    values = load_values("tcp", host="h", port=1, crit="6s")
+    assert check_tcp.validate(values) == [("crit", "'crit' must be shorter than the timeout (5s)")]

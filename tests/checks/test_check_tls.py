@@ -13,6 +13,7 @@ import pytest
 import trustme
 
 from mdd.checks import check_tls
+from tests.checks.addresses import hanging, resolve_localhost
 from tests.checks.tls_servers import (
     Issued,
     TlsServer,
@@ -534,3 +535,98 @@ def test_importing_the_check_does_not_import_smtplib() -> None:
 )
 def test_certificate_times_read_as_the_ssl_module_reads_them(text: str) -> None:
     assert check_tls._info_time(text) == ssl.cert_time_to_seconds(text)
+
+
+# --------------------------------------------------------------------------- review
+
+
+def test_leaf_sent_without_its_intermediate(pki: dict[str, Any], serve: Serve) -> None:
+    alone = issue("localhost", days=100, issuer=pki["intermediate"][100], names=["localhost"])
+    alone.chain = []  # the server sends its certificate alone: the chain is incomplete
+    server = serve(alone)
+    run = tls(host="localhost", port=server.port, ca_file=pki["ca_file"])
+    assert run.code == 2, run.out
+    assert (
+        "certificate CN=localhost is issued by CN=Test Issuing CA, which is not trusted by "
+        f"ca_file {pki['ca_file']}; the server sent no intermediate certificate: if "
+        "CN=Test Issuing CA is one, the server must send it (incomplete chain)"
+    ) in run.out
+
+
+def test_an_address_that_does_not_answer_leaves_time_for_the_next(
+    ca: trustme.CA, ca_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(20):
+        server = TlsServer(server_side_context(leaf(ca, 100)), host="127.0.0.2")
+        try:
+            with hanging(server.port):
+                resolve_localhost(monkeypatch, tmp_path, "127.0.0.1", "127.0.0.2")
+                run = tls(host="localhost", port=server.port, ca_file=ca_file, timeout="2s")
+            break
+        except OSError:
+            continue
+        finally:
+            server.stop()
+    else:
+        pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
+    assert run.code == 0, run.out
+    assert f"localhost:{server.port}: certificate CN=localhost expires in 100 days" in run.out
+
+
+def test_smtp_greeting_that_trickles_past_the_timeout() -> None:
+    with plain_server(b"220 mail.ams1.example.net ESMTP ready\r\n", pause=0.25) as port:
+        run = tls(host="127.0.0.1", port=port, starttls="smtp", timeout="1s")
+    assert run.code == 2, run.out
+    assert f"127.0.0.1:{port} (smtp STARTTLS) sent no SMTP greeting within 1s" in run.out
+
+
+def test_ipv6_address_is_bracketed_in_the_message() -> None:
+    import socket
+
+    probe = socket.socket(socket.AF_INET6)
+    probe.bind(("::1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    run = tls(host="::1", port=port, timeout="1s")
+    assert run.code == 2, run.out
+    assert f"[::1]:{port} refused the connection" in run.out
+
+
+def test_the_system_ca_store_is_read_only_when_it_is_used(ca_file: str) -> None:
+    # Reading it costs every run about 20 ms of CPU; unverified, or with a ca_file, it is unused.
+    from mdd.checks._tls import client_context
+
+    assert client_context(verify=False).cert_store_stats()["x509_ca"] == 0
+    assert client_context(ca_file=ca_file).cert_store_stats()["x509_ca"] == 1
+    assert client_context().cert_store_stats()["x509_ca"] > 1
+
+
+@pytest.mark.parametrize(
+    ("manifest", "rejected"),
+    [
+        ({"host": "h", "crit_days": 25}, []),  # below the declared warn_days default (30)
+        ({"host": "h", "warn_days": 6}, []),  # above the declared crit_days default (5)
+        ({"host": "h", "warn_days": 4}, ["crit_days"]),
+    ],
+)
+def test_validate_uses_the_declared_defaults(
+    manifest: dict[str, Any], rejected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared = {opt.name: opt for opt in check_tls.OPTIONS}
+    monkeypatch.setattr(declared["warn_days"], "default", 30)
+    monkeypatch.setattr(declared["crit_days"], "default", 5)
+    assert [name for name, _ in problems(**manifest)] == rejected
+
+
+def test_server_that_requires_a_client_certificate(ca: trustme.CA, ca_file: str) -> None:
+    context = server_side_context(leaf(ca, 100))
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # TLS 1.3 asks only after the handshake
+    server = TlsServer(context)
+    try:
+        run = tls(host="localhost", port=server.port, ca_file=ca_file)
+    finally:
+        server.stop()
+    assert run.code == 2, run.out
+    assert "or requires a client certificate, which this check does not send" in run.out

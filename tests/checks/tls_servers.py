@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -150,16 +151,16 @@ def server_context(
 
 
 class TlsServer:
-    """A TLS server on 127.0.0.1 in a thread: one handshake per connection, then waits
+    """A TLS server (on 127.0.0.1 unless told) in a thread: one handshake per connection, then waits
     for the client to close. Records the SNI name and the TLS version of each handshake."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    def __init__(self, context: ssl.SSLContext, host: str = "127.0.0.1") -> None:
         self.context = context
         self.sni: list[str | None] = []
         self.versions: list[str | None] = []
         context.sni_callback = self._record_sni
         self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind((host, 0))
         self._listener.listen(8)
         self._listener.settimeout(0.05)
         self.port: int = self._listener.getsockname()[1]
@@ -194,8 +195,9 @@ class TlsServer:
 
 
 @contextmanager
-def plain_server(reply: bytes) -> Iterator[int]:
-    """A server that answers every connection with ``reply`` (not TLS) and closes."""
+def plain_server(reply: bytes, pause: float = 0.0) -> Iterator[int]:
+    """A server that answers every connection with ``reply`` (not TLS) and closes; with
+    ``pause``, it sends the reply one byte at a time, ``pause`` seconds apart."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -212,7 +214,11 @@ def plain_server(reply: bytes) -> Iterator[int]:
                 return
             with conn:
                 try:
-                    conn.sendall(reply)
+                    if pause:
+                        for byte in reply:
+                            time.sleep(pause)
+                            conn.sendall(bytes([byte]))
+                    conn.sendall(b"" if pause else reply)
                     conn.settimeout(2)
                     conn.recv(4096)
                 except OSError:

@@ -1,0 +1,75 @@
+"""Connecting to a host within the check's deadline, one address after another.
+
+A name can have several addresses, and one of them can be dead (a firewall drops the
+packets). ``socket.create_connection`` gives every address the whole timeout, so a dead first
+address uses up the check's time and the next phase (TLS, the response) is blamed for it.
+Here each address gets an equal share of the time left. Standard library only.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets: ``[::1]:443``."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def resolve(host: str, port: int) -> Sequence[AddrInfo]:
+    """The addresses to try for a TCP connection; raises ``socket.gaierror``."""
+    # An ASCII name goes as bytes: a str would load the idna codec (~1 ms) on every run.
+    return socket.getaddrinfo(
+        host.encode() if host.isascii() else host, port, type=socket.SOCK_STREAM
+    )
+
+
+def attempt(info: AddrInfo, deadline: float, left: int) -> socket.socket:
+    """A socket connected to one address, allowed its share of the time left with ``left``
+    addresses (this one included) still to try. Raises ``OSError``: ``TimeoutError`` when
+    that share runs out."""
+    share = (deadline - time.monotonic()) / left
+    if share <= 0:
+        raise TimeoutError("timed out")
+    family, kind, proto, _, address = info
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.settimeout(share)
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def connect(host: str, port: int, deadline: float) -> tuple[socket.socket, list[str]]:
+    """A socket connected to the first address of ``host`` that accepts, and a note on each
+    address tried before it (``127.0.0.1 did not answer``). Raises ``socket.gaierror``, or
+    the ``OSError`` of the last address tried."""
+    infos = resolve(host, port)
+    failed: list[str] = []
+    error: OSError = TimeoutError("timed out")
+    for index, info in enumerate(infos):
+        try:
+            return attempt(info, deadline, len(infos) - index), failed
+        except OSError as exc:
+            error = exc
+            failed.append(f"{info[4][0]} {failure(exc)}")
+    raise error
+
+
+def failure(error: OSError) -> str:
+    """What a failed connection attempt did: ``refused``, ``did not answer``, ..."""
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, TimeoutError):
+        return "did not answer"
+    return f"failed: {error.strerror or error}"
