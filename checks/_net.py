@@ -24,12 +24,47 @@ def host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def resolve(host: str, port: int) -> Sequence[AddrInfo]:
-    """The addresses to try for a TCP connection; raises ``socket.gaierror``."""
+def _is_address(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
+
+
+def resolve(host: str, port: int, deadline: float) -> Sequence[AddrInfo]:
+    """The addresses to try for a TCP connection, found before ``deadline``.
+
+    Raises ``socket.gaierror``, also when the resolver has not answered by the deadline: the
+    C resolver restarts its wait after a signal, so the check's backstop alarm cannot cut a
+    hanging lookup short. A name is looked up in a thread the check stops waiting for.
+    """
     # An ASCII name goes as bytes: a str would load the idna codec (~1 ms) on every run.
-    return socket.getaddrinfo(
-        host.encode() if host.isascii() else host, port, type=socket.SOCK_STREAM
-    )
+    name = host.encode() if host.isascii() else host
+    if _is_address(host):
+        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+
+    import threading
+
+    found: list[Sequence[AddrInfo]] = []
+    failed: list[socket.gaierror] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM))
+        except socket.gaierror as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(max(deadline - time.monotonic(), 0.0))
+    if found:
+        return found[0]
+    if failed:
+        raise failed[0]
+    raise socket.gaierror(socket.EAI_AGAIN, "the DNS resolver did not answer in time")
 
 
 def attempt(info: AddrInfo, deadline: float, left: int) -> socket.socket:
@@ -54,7 +89,7 @@ def connect(host: str, port: int, deadline: float) -> tuple[socket.socket, list[
     """A socket connected to the first address of ``host`` that accepts, and a note on each
     address tried before it (``127.0.0.1 did not answer``). Raises ``socket.gaierror``, or
     the ``OSError`` of the last address tried."""
-    infos = resolve(host, port)
+    infos = resolve(host, port, deadline)
     failed: list[str] = []
     error: OSError = TimeoutError("timed out")
     for index, info in enumerate(infos):

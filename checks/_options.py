@@ -68,7 +68,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, int):
         return f"number {value}"
     if isinstance(value, float):
-        return f"number {value:g}"
+        return f"number {value!r}"  # 1.0, not 1: "expected a whole number, got number 1.0"
     if isinstance(value, str):
         return f"string {value!r}"
     if isinstance(value, Mapping):
@@ -231,6 +231,8 @@ def _url(value: Any) -> str:
     from urllib.parse import urlsplit
 
     text = _string(value).strip()
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} contains white space: write a space in a URL as %20")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{text!r} is not an http:// or https:// URL")

@@ -152,7 +152,7 @@ def probe(opts: argparse.Namespace) -> Result:
 def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
     """OK only when every address of the host refuses or drops the connection."""
     try:
-        infos = resolve(opts.host, opts.port)
+        infos = resolve(opts.host, opts.port, deadline)
     except socket.gaierror as exc:
         return Result(State.UNKNOWN, f"cannot resolve {opts.host}: {exc.strerror}")
     error: OSError | None = None

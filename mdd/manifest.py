@@ -96,16 +96,16 @@ def _sensu_name(value: Any) -> str:
 def _docs_url(value: Any) -> str:
     from urllib.parse import urlsplit
 
-    if urlsplit(STRING.load(value).strip()).password is not None:
+    text: str = STRING.load(value).strip()
+    if urlsplit(text).password is not None:
         raise ValueError("the link carries a password: secrets never go into a manifest")
-    text: str = URL.load(value)
     if " " in text:
         raise ValueError(
             f"{text!r} holds a space: write it as %20, or Uchiwa's link stops at the space"
         )
     if any(char.isspace() or not char.isprintable() for char in text):
         raise ValueError(f"{text!r} holds a line break or a control character: a link is one line")
-    return text
+    return str(URL.load(text))
 
 
 def _check_type(value: Any) -> str:

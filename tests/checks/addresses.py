@@ -56,3 +56,24 @@ def hanging(port: int, host: str = "127.0.0.1") -> Iterator[None]:
         for client in fillers:
             client.close()
         server.close()
+
+
+_SLOW_SITE = """\
+import socket, time
+_real = socket.getaddrinfo
+def _getaddrinfo(host, port, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if name == "localhost":
+        time.sleep({seconds!r})
+    return _real(host, port, *args, **kwargs)
+socket.getaddrinfo = _getaddrinfo
+"""
+
+
+def slow_resolver(monkeypatch: pytest.MonkeyPatch, directory: Path, seconds: float) -> None:
+    """Checks run from now on wait ``seconds`` for an answer when they look up ``localhost``,
+    as behind a DNS resolver that does not answer."""
+    site = directory / "slow-resolver-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(_SLOW_SITE.format(seconds=seconds))
+    monkeypatch.setenv("PYTHONPATH", str(site))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mdd.checks import check_tcp
-from tests.checks.addresses import hanging, resolve_localhost
+from tests.checks.addresses import hanging, resolve_localhost, slow_resolver
 from tests.conftest import load_values, run_argv, run_check
 
 
@@ -246,3 +246,14 @@ def test_validate_uses_the_declared_timeout_default(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(timeout, "default", 5.0)
     values = load_values("tcp", host="h", port=1, crit="6s")
     assert check_tcp.validate(values) == [("crit", "'crit' must be shorter than the timeout (5s)")]
+
+
+def test_a_resolver_that_does_not_answer_is_reported_as_such(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, silent_port: int
+) -> None:
+    slow_resolver(monkeypatch, tmp_path, 30)
+    run = run_check("tcp", host="localhost", port=silent_port, timeout="1s")
+    assert run.code == 2, run.out
+    assert run.line == (
+        "TcpCheck CRITICAL: cannot resolve localhost: the DNS resolver did not answer in time"
+    )
