@@ -56,5 +56,5 @@ class Manifest:
         return f"mdd_{self.datacenter}"
 
     def check_name(self, point: IntegrationPoint) -> str:
-        """The Sensu check name of a point: unique across datacenters."""
+        """The Sensu check name of a point; it names the datacenter too."""
         return f"mdd_{self.datacenter}_{point.name}"
