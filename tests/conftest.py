@@ -7,7 +7,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,28 +87,75 @@ def silent_port() -> Iterator[int]:
     server.close()
 
 
-@pytest.fixture
-def unanswered_port() -> Iterator[int]:
-    """A loopback port whose connection attempts hang: the listen backlog is full.
+@contextlib.contextmanager
+def hanging(port: int = 0, host: str = "127.0.0.1") -> Iterator[int]:
+    """A loopback port whose connection attempts hang: its listen backlog is full.
 
     Linux drops further SYNs while the accept queue is full, so a connect() neither
     succeeds nor is refused until its timeout: what a firewall that drops packets looks like.
+    Yields the port (``port=0``: one the OS picks); raises ``OSError`` when it is taken.
     """
     server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
     fillers = []
-    for _ in range(8):
-        client = socket.socket()
-        client.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            client.connect(("127.0.0.1", port))
-        fillers.append(client)
-    yield port
-    for client in fillers:
-        client.close()
-    server.close()
+    try:
+        server.bind((host, port))
+        server.listen(0)
+        port = server.getsockname()[1]
+        for _ in range(8):
+            client = socket.socket()
+            client.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                client.connect((host, port))
+            fillers.append(client)
+        yield port
+    finally:
+        for client in fillers:
+            client.close()
+        server.close()
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose connection attempts hang (see ``hanging``)."""
+    with hanging() as port:
+        yield port
+
+
+@contextlib.contextmanager
+def accepting(handle: Callable[[socket.socket], None], *, threaded: bool = False) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that passes every connection to ``handle`` and closes it
+    afterwards; ``threaded``: each connection in its own thread. Yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def handle_and_close(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # OSError: the client went away
+            handle(conn)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if threaded:
+                threading.Thread(target=handle_and_close, args=(conn,), daemon=True).start()
+            else:
+                handle_and_close(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.close()
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +169,11 @@ def ca() -> Any:
 @pytest.fixture(scope="session")
 def ca_file(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The throwaway CA's certificate as a PEM file, for the checks' ca_file option."""
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    return write_ca_file(ca, tmp_path_factory, "ca")
+
+
+def write_ca_file(ca: Any, tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    """A trustme CA's certificate written as a PEM file; its path."""
+    path = tmp_path_factory.mktemp(name) / f"{name}.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)

@@ -3,15 +3,12 @@
 ``localhost`` is the only name the tests may resolve, and here it has one address. A
 sitecustomize makes the checks started afterwards resolve it to chosen loopback addresses, in
 the order given, through the real ``getaddrinfo`` of each address: the name service is the
-only stand-in, the connections are real. ``hanging`` makes one port of 127.0.0.1 drop
-connection attempts, as a dead address or a firewall that drops packets does.
+only stand-in, the connections are real. ``tests.conftest.hanging`` makes one of those
+addresses drop connection attempts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,28 +31,6 @@ def resolve_localhost(monkeypatch: pytest.MonkeyPatch, directory: Path, *address
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(_SITE.format(addresses=list(addresses)))
     monkeypatch.setenv("PYTHONPATH", str(site))
-
-
-@contextlib.contextmanager
-def hanging(port: int, host: str = "127.0.0.1") -> Iterator[None]:
-    """Connection attempts to ``host:port`` hang: its listen backlog is full (see the
-    ``unanswered_port`` fixture). Raises ``OSError`` when the port is taken."""
-    server = socket.socket()
-    server.bind((host, port))
-    server.listen(0)
-    fillers = []
-    try:
-        for _ in range(8):
-            client = socket.socket()
-            client.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                client.connect((host, port))
-            fillers.append(client)
-        yield
-    finally:
-        for client in fillers:
-            client.close()
-        server.close()
 
 
 _SLOW_SITE = """\

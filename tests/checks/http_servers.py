@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.conftest import accepting
+
 LOOPBACK = ("127.0.0.1", "127.0.0.2", "localhost", "::1")
 
 HEALTH = {
@@ -234,50 +236,25 @@ def raw_http(*pieces: bytes, pause: float = 0.0) -> Iterator[str]:
     exactly as given, ``pause`` seconds apart, then closes: for answers no well-behaved
     server library would send (a body cut short, interim 1xx answers, raw header bytes).
     Yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.05)
-    stop = threading.Event()
 
     def answer(conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    head += chunk
-                for index, piece in enumerate(pieces):
-                    if index and pause:
-                        time.sleep(pause)
-                    conn.sendall(piece)
-                conn.shutdown(socket.SHUT_WR)
-                while conn.recv(4096):  # until the client hangs up: no reset overtakes the data
-                    pass
-            except OSError:
-                pass
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+        conn.settimeout(5)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
                 return
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+            head += chunk
+        for index, piece in enumerate(pieces):
+            if index and pause:
+                time.sleep(pause)
+            conn.sendall(piece)
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(4096):  # until the client hangs up: no reset overtakes the data
+            pass
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
+    with accepting(answer, threaded=True) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 # --------------------------------------------------------------------------- forward proxy

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from mdd.checks import check_http
-from tests.checks.addresses import hanging, resolve_localhost
+from tests.checks.addresses import resolve_localhost
 from tests.checks.http_servers import (
     Proxy,
     Server,
@@ -21,7 +21,14 @@ from tests.checks.http_servers import (
     serve,
     server_context,
 )
-from tests.conftest import CheckRun, load_values, run_argv, run_check
+from tests.conftest import (
+    CheckRun,
+    hanging,
+    load_values,
+    run_argv,
+    run_check,
+    write_ca_file,
+)
 
 SECRET = "Bearer s3cr3t-t0ken-value-4711"
 
@@ -57,9 +64,7 @@ def other_ca() -> Any:
 
 @pytest.fixture(scope="session")
 def other_ca_file(other_ca: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("other-ca") / "other-ca.pem"
-    other_ca.cert_pem.write_to_path(str(path))
-    return str(path)
+    return write_ca_file(other_ca, tmp_path_factory, "other-ca")
 
 
 @pytest.fixture

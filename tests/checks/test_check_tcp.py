@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mdd.checks import check_tcp
-from tests.checks.addresses import hanging, resolve_localhost, slow_resolver
-from tests.conftest import load_values, run_argv, run_check
+from tests.checks.addresses import resolve_localhost, slow_resolver
+from tests.conftest import accepting, hanging, load_values, run_argv, run_check
 
 
 @pytest.fixture
@@ -21,44 +20,26 @@ def banner_server() -> Iterator[tuple[int, list[bytes]]]:
 
     It records every byte it receives, so tests can see what the check sent.
     """
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
     received: list[bytes] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                data = b""
-                try:
-                    conn.sendall(b"220 relay.local ESMTP ready\r\n")
-                    while not data.endswith(b"\n"):
-                        chunk = conn.recv(1024)
-                        if not chunk:
-                            break
-                        data += chunk
-                except (TimeoutError, OSError):
-                    pass
-                received.append(data)
-                reply = b"+PONG\r\n" if data.strip() == b"PING" else b"-ERR what?\r\n"
-                with contextlib.suppress(OSError):
-                    conn.sendall(reply)
+    def talk(conn: socket.socket) -> None:
+        conn.settimeout(2)
+        data = b""
+        try:
+            conn.sendall(b"220 relay.local ESMTP ready\r\n")
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(1024)
+                if not chunk:
+                    break
+                data += chunk
+        except TimeoutError:
+            pass  # answer what came
+        finally:
+            received.append(data)
+        conn.sendall(b"+PONG\r\n" if data.strip() == b"PING" else b"-ERR what?\r\n")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    server.close()
-    thread.join(timeout=5)
+    with accepting(talk) as port:
+        yield port, received
 
 
 def test_open_port_is_ok_with_perfdata(banner_server: tuple[int, list[bytes]]) -> None:

@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from mdd.checks import check_tls
-from tests.checks.addresses import hanging, resolve_localhost
+from tests.checks.addresses import resolve_localhost
 from tests.checks.tls_servers import (
     Issued,
     TlsServer,
@@ -23,7 +23,7 @@ from tests.checks.tls_servers import (
     server_context,
     smtp_server,
 )
-from tests.conftest import CheckRun, load_values, run_argv, run_check
+from tests.conftest import CheckRun, hanging, load_values, run_argv, run_check
 
 # A name that is only written into certificates and sent as SNI, never resolved.
 VAULT = "vault.ams1.example.net"

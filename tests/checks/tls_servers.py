@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.conftest import accepting
+
 # --------------------------------------------------------------------------- certificates
 
 
@@ -198,40 +200,18 @@ class TlsServer:
 def plain_server(reply: bytes, pause: float = 0.0) -> Iterator[int]:
     """A server that answers every connection with ``reply`` (not TLS) and closes; with
     ``pause``, it sends the reply one byte at a time, ``pause`` seconds apart."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.05)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                try:
-                    if pause:
-                        for byte in reply:
-                            time.sleep(pause)
-                            conn.sendall(bytes([byte]))
-                    conn.sendall(b"" if pause else reply)
-                    conn.settimeout(2)
-                    conn.recv(4096)
-                except OSError:
-                    pass
+    def answer(conn: socket.socket) -> None:
+        if pause:
+            for byte in reply:
+                time.sleep(pause)
+                conn.sendall(bytes([byte]))
+        conn.sendall(b"" if pause else reply)
+        conn.settimeout(2)
+        conn.recv(4096)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(10)
-        listener.close()
+    with accepting(answer) as port:
+        yield port
 
 
 # --------------------------------------------------------------------------- SMTP server
