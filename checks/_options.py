@@ -397,6 +397,64 @@ JSON_EXPECT = Kind(
 )
 
 
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+SECRET_SOURCES = ("file", "env")  # {file: PATH} on the agent, {env: NAME} in its environment
+
+
+def _secret(value: Any) -> tuple[str, str]:
+    """A reference to a secret on the agent: ``("file", "/abs/path")`` or ``("env", "NAME")``."""
+    if isinstance(value, str):
+        raise ValueError(
+            "secrets never go into a manifest: refer to the secret instead, as "
+            "{file: /etc/sensu/mdd/<name>.pw} (a file on the agent that the sensu user can "
+            "read) or {env: MDD_<NAME>} (a variable in the agent's environment)"
+        )
+    if not isinstance(value, Mapping) or len(value) != 1:
+        raise ValueError(
+            f"expected a secret reference, {{file: /path/on/agent}} or {{env: VARIABLE}}, "
+            f"got {_type_name(value)}"
+        )
+    ((source, where),) = value.items()
+    if source not in SECRET_SOURCES:
+        raise ValueError(
+            f"a secret reference is {{file: /path/on/agent}} or {{env: VARIABLE}}, "
+            f"not {{{source}: ...}}"
+        )
+    if source == "file":
+        return ("file", _absolute_path(where))
+    name = _want_str(where)
+    if not re.fullmatch(_ENV_NAME, name):
+        raise ValueError(f"{name!r} is not an environment variable name")
+    return ("env", name)
+
+
+def _absolute_path(value: Any) -> str:
+    text = _path(value)
+    if not text.startswith("/"):
+        raise ValueError(
+            f"{text!r} is a relative path: write the absolute path on the agent (the Sensu "
+            f"agent runs checks from its own working folder)"
+        )
+    return text
+
+
+def _secret_parse_file(text: str) -> tuple[str, str]:
+    return ("file", _absolute_path(text))
+
+
+def _secret_parse_env(text: str) -> tuple[str, str]:
+    return _secret({"env": text})
+
+
+SECRET = Kind(
+    "secret",
+    _secret,
+    _secret_parse_file,
+    lambda ref: ref[1],
+    doc="{file: /path/on/agent} or {env: VARIABLE}: never the secret itself",
+)
+
+
 def choice(*values: str) -> Kind:
     """A kind that accepts exactly one of ``values``."""
 
@@ -460,6 +518,9 @@ class Option:
             return []
         if self.kind is BOOLEAN:
             return [self.flag] if value else ["--no-" + self.flag[2:]]
+        if self.kind is SECRET:  # --password-file PATH or --password-env NAME
+            source, where = value
+            return self._words(where, f"{self.flag}-{source}")
         if self.multiple or self.pairs:
             words: list[str] = []
             for item in value:
@@ -467,10 +528,11 @@ class Option:
             return words
         return self._words(self.kind.text(value))
 
-    def _words(self, text: str) -> list[str]:
+    def _words(self, text: str, flag: str | None = None) -> list[str]:
         # argparse takes a separate word that starts with "-" for another flag ("--send -x"
         # fails), so such a value is joined to its flag: "--send=-x".
-        return [f"{self.flag}={text}"] if text.startswith("-") else [self.flag, text]
+        flag = flag or self.flag
+        return [f"{flag}={text}"] if text.startswith("-") else [flag, text]
 
 
 def _argparse_type(kind: Kind) -> Callable[[str], Any]:
@@ -487,6 +549,21 @@ def _argparse_type(kind: Kind) -> Callable[[str], Any]:
 def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
     """Add one flag per option, each converting to the option's canonical value."""
     for opt in options:
+        if opt.kind is SECRET:
+            group = parser.add_mutually_exclusive_group(required=opt.required)
+            for source, parse, metavar, where in (
+                ("file", _secret_parse_file, "PATH", "a file on the agent (trailing newline cut)"),
+                ("env", _secret_parse_env, "NAME", "an environment variable of the agent"),
+            ):
+                group.add_argument(
+                    f"{opt.flag}-{source}",
+                    dest=opt.name,
+                    type=_argparse_type(Kind(opt.kind.name, parse, parse)),
+                    default=None,
+                    metavar=metavar,
+                    help=f"{opt.help} Read from {where}.",
+                )
+            continue
         if opt.kind is BOOLEAN:
             parser.add_argument(
                 opt.flag,

@@ -137,7 +137,7 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
     from mdd.output import write_atomically
-    from mdd.sensu_classic import GenerateError, render
+    from mdd.sensu.classic import GenerateError, render
 
     if output == "":
         _fail("-o needs a file name (or - for standard output)")

@@ -321,7 +321,7 @@ def manifest_markdown() -> str | None:
         return None
     parts = [
         _GENERATED.format(
-            source=" from mdd/manifest.py", what="key declarations in mdd/manifest.py"
+            source=" from mdd/manifest/keys.py", what="key declarations in mdd/manifest/keys.py"
         ),
         "# Manifest",
         "One YAML file per datacenter lists every integration point the platform needs. "

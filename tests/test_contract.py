@@ -21,7 +21,7 @@ import pytest
 from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.model import IntegrationPoint, Manifest
-from mdd.sensu_classic import render
+from mdd.sensu.classic import render
 
 POINT = "contract-point"
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from mdd import sensu_rules
 from mdd.checks.registry import command_name
 from mdd.command import check_command
 from mdd.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.output import write_atomically
-from mdd.sensu_classic import GenerateError, render
+from mdd.sensu import classic_rules as sensu_rules
+from mdd.sensu.classic import GenerateError, render
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "ams1.json"

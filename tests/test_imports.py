@@ -32,7 +32,7 @@ FORBIDDEN = (
     "sensu_plugin.handler",
     "mdd.cli",
     "mdd.manifest",
-    "mdd.sensu_classic",
+    "mdd.sensu.classic",
     "mdd.docgen",
     "mdd.checks.registry",  # imports every check type
 )

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from mdd.model import IntegrationPoint, Manifest
-from mdd.sensu_classic import render
+from mdd.sensu.classic import render
 
 from .conftest import load_values, run_command
 

@@ -1,297 +1,40 @@
-"""Read a datacenter's manifest and check everything about it before anything is generated.
+"""The reader: a manifest's YAML, checked value by value, into a ``mdd.model.Manifest``.
 
-``load(path)`` returns a ``mdd.model.Manifest`` or raises ``ManifestError`` listing every
-problem (not only the first), each with the line and column where it was written.
-
-The manifest's own keys are declared once, below, as ``Option`` values (the same kind of
-declaration every check type uses for its options): ``TOP_LEVEL_KEYS``, ``POINT_KEYS`` and
-``SENSU_KEYS``. Validation reads them, and so can a docs generator. The options inside a
-point's ``check:`` block are the check type's own ``OPTIONS``, validated by their
-``Option.load`` and the type's ``validate(values)`` rules.
+Every problem is collected (not only the first), each with the line and column where it was
+written. The options inside a point's ``check:`` block are the check type's own ``OPTIONS``,
+validated by their ``Option.load`` and the type's ``validate(values)`` rules.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mdd import yamlload
-from mdd.checks._options import (
-    COMMON_OPTIONS,
-    INTEGER,
-    STRING,
-    URL,
-    Kind,
-    Option,
-    _type_name,
-    duration,
-    duration_text,
-)
+from mdd.checks._options import COMMON_OPTIONS, Option, _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
-from mdd.problems import ManifestError, Problem
-from mdd.yamlload import Span, YamlList, YamlMap
-
-__all__ = [
-    "POINT_KEYS",
-    "SENSU_KEYS",
-    "TOP_LEVEL_KEYS",
-    "ManifestError",
-    "Problem",
-    "load",
-]
-
-# --------------------------------------------------------------------------- kinds of value
-
-_DATACENTER = re.compile(r"[a-z0-9_-]+")
-_POINT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_SENSU_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    same = [choice for choice in choices if choice.lower() == word.lower()]
-    match = same or difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-_VARS_IN_KEYS = "vars ({{ name }}) are replaced in values, not in keys"
-
-
-def _datacenter(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _DATACENTER.fullmatch(text):
-        raise ValueError(
-            f"{text!r} cannot name a datacenter: use only lower-case letters, digits, '_' and "
-            f"'-' (it becomes part of Sensu names such as mdd_<datacenter>_<point>)"
-        )
-    return text
-
-
-def _point_name(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _POINT_NAME.fullmatch(text):
-        raise ValueError(
-            f"{text!r} cannot be part of a Sensu check name (mdd_<datacenter>_<point>), "
-            f"which allows only letters, digits, '_', '.' and '-'"
-        )
-    return text
-
-
-def _sensu_name(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _SENSU_NAME.fullmatch(text):
-        raise ValueError(
-            f"{text!r} is not a Sensu name: use only letters, digits, '_', '.', ':' and '-'"
-        )
-    return text
-
-
-def _docs_url(value: Any) -> str:
-    from urllib.parse import urlsplit
-
-    text: str = STRING.load(value).strip()
-    if urlsplit(text).password is not None:
-        raise ValueError("the link carries a password: secrets never go into a manifest")
-    if " " in text:
-        raise ValueError(
-            f"{text!r} holds a space: write it as %20, or Uchiwa's link stops at the space"
-        )
-    if any(char.isspace() or not char.isprintable() for char in text):
-        raise ValueError(f"{text!r} holds a line break or a control character: a link is one line")
-    return str(URL.load(text))
-
-
-def _check_type(value: Any) -> str:
-    text: str = STRING.load(value)
-    if text not in CHECK_TYPES:
-        raise ValueError(
-            f"unknown check type {text!r}{_did_you_mean(text, CHECK_TYPES)}; known types: "
-            f"{', '.join(sorted(CHECK_TYPES))}"
-        )
-    return text
-
-
-def _seconds(value: Any) -> int:
-    seconds = duration(value)
-    if not float(seconds).is_integer():
-        raise ValueError(
-            f"Sensu counts whole seconds, got {duration_text(seconds)}: round it to whole seconds"
-        )
-    return int(seconds)
-
-
-def _positive(value: Any) -> int:
-    number: int = INTEGER.load(value)
-    if number < 1:
-        raise ValueError(f"must be 1 or more, got {number}")
-    return number
-
-
-def _mapping(value: Any) -> Any:
-    if value is not None and not isinstance(value, Mapping):
-        raise ValueError(f"expected a mapping, got {_type_name(value)}")
-    return value
-
-
-def _list(value: Any) -> Any:
-    if not isinstance(value, list):
-        raise ValueError(f"expected a list, got {_type_name(value)}")
-    return value
-
-
-DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
-POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
-SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
-DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
-CHECK_TYPE = Kind(
-    "check type", _check_type, _check_type, doc="one of " + ", ".join(sorted(CHECK_TYPES))
+from mdd.manifest import yamlload
+from mdd.manifest.graph import strongly_connected
+from mdd.manifest.keys import (
+    _CHECK_MARGIN,
+    _DEFAULT_SENSU,
+    _NUMERIC_KINDS,
+    _POINT,
+    _SENSU,
+    _TEMPLATE,
+    _TOP,
+    _VAR_NAME,
+    _VARS_IN_KEYS,
+    SENSU_KEYS,
+    TOP_LEVEL_KEYS,
+    _did_you_mean,
 )
-SECONDS = Kind(
-    "duration",
-    _seconds,
-    _seconds,
-    lambda s: duration_text(float(s)),
-    doc="whole seconds, or a duration such as 90s, 5m, 1h",
-)
-POSITIVE = Kind("positive integer", _positive, _positive, doc="a whole number, 1 or more")
-VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbers")
-SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below)")
-CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
-POINTS = Kind("list", _list, _list, doc="integration points (see below)")
-
-# Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
-# number whose text differs from what was written (1.10 -> "1.1") is reported.
-_NUMERIC_KINDS = frozenset(
-    {"duration", "port", "integer", "count", "positive integer", "status", "json", "boolean"}
-)
-
-# --------------------------------------------------------------------------- the manifest's keys
-
-_DEFAULT_SENSU = SensuSettings()
-
-TOP_LEVEL_KEYS: tuple[Option, ...] = (
-    Option(
-        "datacenter",
-        DATACENTER,
-        "The datacenter's name. It is part of every Sensu name mdd writes: the checks "
-        "mdd_<datacenter>_<point>, the proxy client mdd-<datacenter>, the aggregate "
-        "mdd_<datacenter>.",
-        required=True,
-    ),
-    Option(
-        "description",
-        STRING,
-        "What and where the datacenter is, in one line. May use {{ vars }}.",
-    ),
-    Option(
-        "vars",
-        VARS,
-        "Names for text that repeats, such as the domain: {{ name }} in any text value of "
-        "description, sensu and integration_points is replaced by the value. Values are "
-        "plain text or numbers and cannot use other vars.",
-    ),
-    Option(
-        "sensu",
-        SENSU_BLOCK,
-        "Sensu settings for every check of this datacenter (keys below). A point's own "
-        "sensu block overrides them key by key.",
-    ),
-    Option(
-        "integration_points",
-        POINTS,
-        "Every integration point the platform needs in this datacenter: each one is a "
-        "check that stays red until the point is delivered.",
-        required=True,
-    ),
-)
-
-POINT_KEYS: tuple[Option, ...] = (
-    Option(
-        "name",
-        POINT_NAME,
-        "Unique within the datacenter; the Sensu check is named mdd_<datacenter>_<name>.",
-        required=True,
-    ),
-    Option(
-        "type",
-        CHECK_TYPE,
-        "The bundled check type that probes the point (`mdd checks` lists them).",
-        required=True,
-    ),
-    Option("owner", STRING, "The team that delivers the point: who to talk to while it is red."),
-    Option("description", STRING, "What the point is, in one line."),
-    Option("docs", DOCS_URL, "A page about the point: runbook, wiki page or ticket."),
-    Option(
-        "check",
-        CHECK_BLOCK,
-        "The check type's options (`mdd checks show TYPE` lists them). Timeouts must be at "
-        "least 1s shorter than the Sensu timeout.",
-        required=True,
-    ),
-    Option(
-        "sensu",
-        SENSU_BLOCK,
-        "Sensu settings for this point only; they override the top-level sensu block key by key.",
-    ),
-    Option(
-        "depends_on",
-        POINT_NAME,
-        "Names of points of this datacenter that must be delivered before this one can be.",
-        multiple=True,
-    ),
-)
-
-SENSU_KEYS: tuple[Option, ...] = (
-    Option("interval", SECONDS, "How often the check runs.", default=_DEFAULT_SENSU.interval),
-    Option(
-        "timeout",
-        SECONDS,
-        "Sensu kills a check running longer than this; a check's own timeout must be at "
-        "least 1s shorter, so the check can say why it failed.",
-        default=_DEFAULT_SENSU.timeout,
-    ),
-    Option(
-        "handlers",
-        SENSU_NAME,
-        "The Sensu handlers of the check's events; [] for none. Without it, Sensu sends "
-        "the events to its handler named default.",
-        multiple=True,
-    ),
-    Option(
-        "occurrences",
-        POSITIVE,
-        "Handle an event only after this many failed runs in a row (with the occurrences filter).",
-    ),
-    Option(
-        "refresh",
-        SECONDS,
-        "Handle a lasting event again only this often (with the occurrences filter).",
-    ),
-    Option(
-        "ttl",
-        SECONDS,
-        "Raise an event when no result arrived for this long; longer than the interval.",
-    ),
-    Option(
-        "subscribers",
-        SENSU_NAME,
-        "Sensu subscriptions whose agents run the checks, scheduled by the Sensu server. "
-        "Without it the checks are standalone: each agent that has them schedules them.",
-        multiple=True,
-    ),
-)
-
-_TOP = {opt.name: opt for opt in TOP_LEVEL_KEYS}
-_POINT = {opt.name: opt for opt in POINT_KEYS}
-_SENSU = {opt.name: opt for opt in SENSU_KEYS}
-_CHECK_MARGIN = 1.0  # seconds a check's timeout must stay below the Sensu timeout
+from mdd.manifest.yamlload import Span, YamlList, YamlMap
+from mdd.model import IntegrationPoint, Manifest
+from mdd.problems import Problem
 
 # --------------------------------------------------------------------------- reading
 
@@ -930,7 +673,7 @@ class _Reader:
 
     def cycles(self, graph: dict[str, list[tuple[str, Span]]]) -> None:
         """Report each group of points that depend on each other in a circle, once."""
-        groups = _strongly_connected(graph)
+        groups = strongly_connected(graph)
         done: set[str] = set()
         for start in graph:  # file order: each cycle is reported at its first point
             group = groups[start]
@@ -1039,64 +782,3 @@ class _Reader:
             sensu=settings,
             line=point.span.line,
         )
-
-
-def _strongly_connected(graph: Mapping[str, Sequence[tuple[str, Any]]]) -> dict[str, set[str]]:
-    """Each node's group of nodes that all reach each other (Tarjan's algorithm).
-
-    Iterative, and linear in the number of points and dependencies, so a long chain of
-    depends_on neither recurses too deep nor takes quadratic time.
-    """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: dict[str, set[str]] = {}
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, next_edge = work.pop()
-            if next_edge == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            edges = graph.get(node, ())
-            for position in range(next_edge, len(edges)):
-                target = edges[position][0]
-                if target not in index:
-                    work.append((node, position + 1))
-                    work.append((target, 0))
-                    break
-                if target in on_stack:
-                    low[node] = min(low[node], index[target])
-            else:
-                if low[node] == index[node]:
-                    group: set[str] = set()
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        group.add(member)
-                        groups[member] = group
-                        if member == node:
-                            break
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-    return groups
-
-
-def load(path: Path, datacenter: str | None = None) -> Manifest:
-    """The validated manifest in ``path``; ``ManifestError`` lists every problem.
-
-    ``datacenter``: the name the manifest was asked for by (``mdd generate fra1``); its
-    ``datacenter:`` key must then say the same.
-    """
-    reader = _Reader(Path(path), datacenter)
-    manifest = reader.read()
-    if manifest is None or reader.problems:
-        if not reader.problems:  # pragma: no cover - every None comes with a problem
-            reader.add((1, 1), "the manifest could not be read")
-        raise ManifestError(reader.problems)
-    return manifest

@@ -9,7 +9,7 @@ machine-readable ``mdd`` object. ``depends_on`` becomes ``dependencies`` in the
 ``client/check`` form read by Sensu's ``check_dependencies`` filter.
 
 The JSON is laid out by ``templates/sensu-classic.json.j2``. Before ``render`` returns, it
-parses its own output and runs Sensu's validator on it (``mdd.sensu_rules``).
+parses its own output and runs Sensu's validator on it (``mdd.sensu.classic_rules``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 
 import jinja2
 
-from mdd import sensu_rules
 from mdd.command import check_command
 from mdd.model import IntegrationPoint, Manifest
 from mdd.problems import Problem
+from mdd.sensu import classic_rules as sensu_rules
 
 TEMPLATE = "sensu-classic.json.j2"
 

@@ -1,0 +1,105 @@
+"""Secrets on the agent: read at run time from a file or the environment, never printed.
+
+A manifest refers to a secret (``{file: PATH}`` or ``{env: NAME}``, the ``SECRET`` kind of
+``_options``); the generated command carries only the reference (``--password-file PATH``).
+``read_secret`` reads the value when the check runs; ``redact`` takes it, and every part of
+it a server may echo back, out of any text the check prints. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from mdd.checks._result import CheckError
+
+SECRET_LIMIT = 65536  # bytes: a secret file holds one password or token
+_PART = 6  # a run of this many characters of a secret found in a text is redacted
+MASK = "[secret]"
+
+
+def read_secret(ref: tuple[str, str], what: str) -> str:
+    """The secret ``ref`` points at; ``what`` names it in errors (``the password``).
+
+    A file is opened without blocking and must be a regular file (a FIFO would hang the check
+    until its timeout, and the server would be blamed); one trailing newline is cut. Any
+    problem raises ``CheckError`` (UNKNOWN: the check cannot decide), never quoting the value.
+    """
+    source, where = ref
+    if source == "env":
+        value = os.environ.get(where)
+        if value is None:
+            raise CheckError(f"{what}: the environment variable {where} is not set for the check")
+        if not value:
+            raise CheckError(f"{what}: the environment variable {where} is empty")
+        return value
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(where, flags)
+    except OSError as exc:
+        raise CheckError(f"cannot read {what} from {where}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckError(f"cannot read {what} from {where}: not a regular file")
+        raw = os.read(fd, SECRET_LIMIT + 1)
+    except OSError as exc:
+        raise CheckError(f"cannot read {what} from {where}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > SECRET_LIMIT:
+        raise CheckError(f"{what} file {where} is larger than 64 KiB: it should hold one secret")
+    try:
+        value = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckError(f"{what} file {where} is not UTF-8 text") from None
+    if value.endswith("\n"):
+        value = value[:-2] if value.endswith("\r\n") else value[:-1]
+    if not value:
+        raise CheckError(f"{what} file {where} is empty")
+    return value
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a server may echo ``secret``: as is, JSON-escaped, percent-encoded."""
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {
+        json.dumps(secret)[1:-1].replace("/", "\\/"),
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    return {form for form in forms if form}
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
+    """``text`` with every secret, each escaped form of it, and each run of 6 or more of its
+    characters (a server that echoes part of a token) replaced by ``[secret]``."""
+    if not secrets or not text:
+        return text
+    marked = [False] * len(text)
+    for secret in secrets:
+        for form in _forms(secret):
+            start = text.find(form)
+            while start >= 0:
+                for i in range(start, start + len(form)):
+                    marked[i] = True
+                start = text.find(form, start + 1)
+            if len(form) > _PART:
+                grams = {form[i : i + _PART] for i in range(len(form) - _PART + 1)}
+                for i in range(len(text) - _PART + 1):
+                    if text[i : i + _PART] in grams:
+                        for j in range(i, i + _PART):
+                            marked[j] = True
+    if not any(marked):
+        return text
+    out: list[str] = []
+    previous = False
+    for char, hidden in zip(text, marked, strict=True):
+        if hidden and not previous:
+            out.append(MASK)
+        elif not hidden:
+            out.append(char)
+        previous = hidden
+    return "".join(out)

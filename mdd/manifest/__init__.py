@@ -1,0 +1,42 @@
+"""Read a datacenter's manifest and check everything about it before anything is generated.
+
+``load(path)`` returns a ``mdd.model.Manifest`` or raises ``ManifestError`` listing every
+problem (not only the first), each with the line and column where it was written.
+
+The stages, one module each: ``yamlload`` reads YAML and remembers where every value was
+written; ``keys`` declares the manifest's own keys; ``reader`` checks every value against
+those declarations and the check types' options; ``graph`` finds dependency cycles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mdd.manifest.keys import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS
+from mdd.manifest.reader import _Reader
+from mdd.model import Manifest
+from mdd.problems import ManifestError, Problem
+
+__all__ = [
+    "POINT_KEYS",
+    "SENSU_KEYS",
+    "TOP_LEVEL_KEYS",
+    "ManifestError",
+    "Problem",
+    "load",
+]
+
+
+def load(path: Path, datacenter: str | None = None) -> Manifest:
+    """The validated manifest in ``path``; ``ManifestError`` lists every problem.
+
+    ``datacenter``: the name the manifest was asked for by (``mdd generate fra1``); its
+    ``datacenter:`` key must then say the same.
+    """
+    reader = _Reader(Path(path), datacenter)
+    manifest = reader.read()
+    if manifest is None or reader.problems:
+        if not reader.problems:  # pragma: no cover - every None comes with a problem
+            reader.add((1, 1), "the manifest could not be read")
+        raise ManifestError(reader.problems)
+    return manifest
