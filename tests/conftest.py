@@ -23,6 +23,21 @@ BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
 
 
+REQUIRE_SERVERS = bool(os.environ.get("MDD_REQUIRE_SERVERS"))  # set by .ci/run
+
+
+def server_missing(what: str) -> None:
+    """A server a test needs is not there: skip while developing, fail in CI.
+
+    ``.ci/run`` installs and starts every server the suite uses, so in CI a missing one is a
+    broken install, never a reason to pass.
+    """
+    message = f"{what} is not available"
+    if REQUIRE_SERVERS:
+        pytest.fail(message + " (MDD_REQUIRE_SERVERS is set: .ci/run should provide it)")
+    pytest.skip(message)
+
+
 @dataclass
 class CheckRun:
     code: int
