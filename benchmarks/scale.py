@@ -51,7 +51,7 @@ def manifest_text(points: int) -> str:
     """A valid manifest of ``points`` integration points; every host is a documentation name."""
     lines = [
         "datacenter: bench1",
-        "description: synthetic datacenter of {} points".format(points),
+        f"description: synthetic datacenter of {points} points",
         "vars:",
         "  domain: bench1.example.net",
         "sensu:",
@@ -112,7 +112,8 @@ def main() -> None:
         print(f"  mdd --help      {h:7.1f} ms  ({h / b:.1f}x)")
         print()
         print(
-            f"{'command':10} {'points':>7} {'wall s':>8} {'cpu s':>8} {'ms/point':>9} {'peak MiB':>9}"
+            f"{'command':10} {'points':>7} {'wall s':>8} {'cpu s':>8} "
+            f"{'ms/point':>9} {'peak MiB':>9}"
         )
         for points in args.points:
             path = folder / f"bench-{points}.yaml"
