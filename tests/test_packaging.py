@@ -358,7 +358,7 @@ def _agent_file(agent: Agent, path: Path, text: str, mode: int, own: bool) -> st
 def test_bare_command_names_are_not_found_by_the_agent(installed: Installed, agent: Agent) -> None:
     """Why the prefix exists: the venv's bin/ is not on the client's PATH."""
     assert as_agent(agent, "id -u").stdout.strip() != "0"  # really not root
-    assert as_agent(agent, "env").stdout == f"PATH={AGENT_PATH}\n"  # really a bare environment
+    assert as_agent(agent, "env").stdout == f"PATH={AGENT_PATH}\nPWD=/\n"  # (sh sets PWD)
     proc = as_agent(agent, f"{command_name('tcp')} --help")
     assert proc.returncode == 127, proc.stdout
     proc = as_agent(agent, f"{shlex.quote(str(installed.bin / command_name('tcp')))} --help")
