@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from mdd.model import Manifest
 
 MANIFESTS_HELP = (
-    "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS, else ./manifests; "
+    "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS (only there, when set), else "
+    "./manifests; "
     "with neither, the bundled example datacenters (ams1)."
 )
 
