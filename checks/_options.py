@@ -354,6 +354,29 @@ def _json_text(pair: tuple[str, Any]) -> str:
 
 
 STRING = Kind("string", _string, _string, doc="text")
+
+
+def _escaped_text(value: Any) -> str:
+    """Text with backslash escapes for bytes (``_escapes``), kept as written."""
+    text = _string(value)
+    if any(c < " " or c == "\x7f" for c in text):
+        raise ValueError(
+            "holds a raw line break or control character (YAML makes \\r and \\n into those "
+            "in double quotes): write the text in single quotes, such as 'PING\\r\\n'; the "
+            "check decodes the escapes, and its command stays on one line"
+        )
+    from mdd.checks._escapes import decode_escapes
+
+    decode_escapes(text)  # raises ValueError on a bad escape
+    return text
+
+
+ESCAPED_TEXT = Kind(
+    "text",
+    _escaped_text,
+    _escaped_text,
+    doc="text; \\r \\n \\t \\0 \\\\ and \\xHH stand for bytes (in YAML, in single quotes)",
+)
 HOST = Kind("host", _host, _host, doc="a DNS name or an IP address")
 PORT = Kind("port", _port, _port, doc="1-65535")
 INTEGER = Kind("integer", _int, _int, doc="a whole number")

@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -372,7 +373,7 @@ def test_generated_commands_run_as_the_agent_user(
 ) -> None:
     """Wheel -> fresh venv -> `mdd generate --command-prefix` -> every command, as Sensu runs it."""
     from tests.checks.http_servers import serve, server_context
-    from tests.conftest import accepting
+    from tests.conftest import accepting, server_missing
 
     files = installed.root / "agent-files"
     files.mkdir()
@@ -384,6 +385,11 @@ def test_generated_commands_run_as_the_agent_user(
     private = _agent_file(
         agent, files / "private", "Bearer nope\n", 0o600 if agent.uid else 0, own=False
     )
+
+    with socket.socket() as probe:  # the Redis server of this kind of machine (.ci/services)
+        probe.settimeout(2)
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            server_missing("Redis on 127.0.0.1:6379")
 
     def banner(conn: Any) -> None:
         conn.sendall(b"* OK ready\r\n")
@@ -424,6 +430,9 @@ integration_points:
   - name: imap-banner
     type: tcp
     check: {{host: 127.0.0.1, port: {open_port}, expect: '^\\* OK', timeout: 5s}}
+  - name: redis
+    type: tcp
+    check: {{host: 127.0.0.1, port: 6379, send: 'PING\\r\\n', expect: '^\\+PONG', timeout: 5s}}
   - name: db-port
     type: tcp
     check: {{host: 127.0.0.1, port: {closed_port}, timeout: 2s}}
@@ -459,6 +468,7 @@ integration_points:
             "mdd_agent1_api-auth-unreadable": (3, "HttpCheck UNKNOWN: api-auth-unreadable: "),
             "mdd_agent1_web-cert": (0, "TlsCheck OK: web-cert: "),
             "mdd_agent1_imap-banner": (0, "TcpCheck OK: imap-banner: "),
+            "mdd_agent1_redis": (0, "TcpCheck OK: redis: "),
             "mdd_agent1_db-port": (2, "TcpCheck CRITICAL: db-port: "),
             "mdd_agent1_mgmt-blocked": (0, "TcpCheck OK: mgmt-blocked: "),
         }
