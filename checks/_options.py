@@ -245,7 +245,34 @@ def _url(value: Any) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise ValueError(f"{text!r} has a bad port number") from None
+    secret = _secret_query_name(parts.query)
+    if secret is not None:
+        raise ValueError(
+            f"the URL's query has {secret!r}, which carries a secret, and secrets never go "
+            f"into a manifest (nor onto a command line): if the service takes it in a header, "
+            f"use secret_headers with a file on the agent, such as "
+            f"{{Authorization: /etc/sensu/mdd/<name>.token}}"
+        )
     return text
+
+
+# Query parameters that carry secrets: names holding one of the words, or equal to a name.
+_SECRET_QUERY_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "signature")
+_SECRET_QUERY_NAMES = frozenset({"key", "auth", "sig", "pwd", "pass", "credential", "session"})
+
+
+def _secret_query_name(query: str) -> str | None:
+    """The first parameter of a URL query whose name says it carries a secret, if any."""
+    if not query:
+        return None
+    from urllib.parse import unquote_plus
+
+    for part in re.split("[&;]", query):
+        name = unquote_plus(part.partition("=")[0])
+        folded = name.lower().replace("-", "_")
+        if folded in _SECRET_QUERY_NAMES or any(w in folded for w in _SECRET_QUERY_WORDS):
+            return name
+    return None
 
 
 def _proxy_url(value: Any) -> str:
@@ -394,7 +421,12 @@ STATUS = Kind("status", _status_range, _status_range, _status_text, doc="200, or
 URL = Kind("url", _url, _url, doc="an http:// or https:// URL")
 PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
-PATH = Kind("path", _path, _path, doc="a file path on the agent")
+PATH = Kind(
+    "path",
+    lambda value: _absolute_path(value),
+    lambda text: _absolute_path(text),
+    doc="an absolute file path on the agent",
+)
 HEADERS = Kind(
     "headers",
     _pairs_loader("header names to values", _header_name, _header_value),
@@ -404,8 +436,8 @@ HEADERS = Kind(
 )
 SECRET_FILES = Kind(
     "secret files",
-    _pairs_loader("header names to file paths", _header_name, _path),
-    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(
+    _pairs_loader("header names to file paths", _header_name, lambda v: _absolute_path(v)),
+    lambda text: (lambda p: (_header_name(p[0]), _absolute_path(p[1])))(
         _split_pair(text, "=", "'Name=/path'")
     ),
     lambda pair: f"{pair[0]}={pair[1]}",

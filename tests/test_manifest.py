@@ -169,7 +169,7 @@ def test_full_manifest_values_are_canonical_and_merged() -> None:
         "timeout": 5.0,
         "host": "ldap.fra2.example.net",
         "port": 636,
-        "send": "VERSION 1.10\r\n",  # the var was quoted, so it stays 1.10
+        "send": r"VERSION 1.10\r\n",  # the var was quoted, so it stays 1.10
         "expect": "^OK 0636",
     }
     # Point overrides win key by key; the rest comes from the top-level block.
