@@ -11,7 +11,7 @@ LONGEST = 600  # characters of a message, whatever it quotes
 
 # A value quoted as Python's repr() quotes it: the opening quote starts a word, the closing
 # one ends it (an apostrophe inside a word, as in "check's", opens nothing).
-_QUOTED = re.compile(r"""(?<![\w\\])(['"])((?:(?!\1)[^\\]|\\.){%d,})\1(?!\w)""" % (EXCERPT + 1))
+_QUOTED = re.compile(r"""(?<![\w\\])(['"])((?:(?!\1)[^\\]|\\.){61,})\1(?!\w)""")  # 61: EXCERPT + 1
 
 
 def _cut(match: re.Match[str]) -> str:
