@@ -245,7 +245,34 @@ def _url(value: Any) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise ValueError(f"{text!r} has a bad port number") from None
+    secret = _secret_query_name(parts.query)
+    if secret is not None:
+        raise ValueError(
+            f"the URL's query has {secret!r}, which carries a secret, and secrets never go "
+            f"into a manifest (nor onto a command line): if the service takes it in a header, "
+            f"use secret_headers with a file on the agent, such as "
+            f"{{Authorization: /etc/sensu/mdd/<name>.token}}"
+        )
     return text
+
+
+# Query parameters that carry secrets: names holding one of the words, or equal to a name.
+_SECRET_QUERY_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "signature")
+_SECRET_QUERY_NAMES = frozenset({"key", "auth", "sig", "pwd", "pass", "credential", "session"})
+
+
+def _secret_query_name(query: str) -> str | None:
+    """The first parameter of a URL query whose name says it carries a secret, if any."""
+    if not query:
+        return None
+    from urllib.parse import unquote_plus
+
+    for part in re.split("[&;]", query):
+        name = unquote_plus(part.partition("=")[0])
+        folded = name.lower().replace("-", "_")
+        if folded in _SECRET_QUERY_NAMES or any(w in folded for w in _SECRET_QUERY_WORDS):
+            return name
+    return None
 
 
 def _proxy_url(value: Any) -> str:
@@ -354,6 +381,29 @@ def _json_text(pair: tuple[str, Any]) -> str:
 
 
 STRING = Kind("string", _string, _string, doc="text")
+
+
+def _escaped_text(value: Any) -> str:
+    """Text with backslash escapes for bytes (``_escapes``), kept as written."""
+    text = _string(value)
+    if any(c < " " or c == "\x7f" for c in text):
+        raise ValueError(
+            "holds a raw line break or control character (YAML makes \\r and \\n into those "
+            "in double quotes): write the text in single quotes, such as 'PING\\r\\n'; the "
+            "check decodes the escapes, and its command stays on one line"
+        )
+    from mdd.checks._escapes import decode_escapes
+
+    decode_escapes(text)  # raises ValueError on a bad escape
+    return text
+
+
+ESCAPED_TEXT = Kind(
+    "text",
+    _escaped_text,
+    _escaped_text,
+    doc="text; \\r \\n \\t \\0 \\\\ and \\xHH stand for bytes (in YAML, in single quotes)",
+)
 HOST = Kind("host", _host, _host, doc="a DNS name or an IP address")
 PORT = Kind("port", _port, _port, doc="1-65535")
 INTEGER = Kind("integer", _int, _int, doc="a whole number")
@@ -371,7 +421,12 @@ STATUS = Kind("status", _status_range, _status_range, _status_text, doc="200, or
 URL = Kind("url", _url, _url, doc="an http:// or https:// URL")
 PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
-PATH = Kind("path", _path, _path, doc="a file path on the agent")
+PATH = Kind(
+    "path",
+    lambda value: _absolute_path(value),
+    lambda text: _absolute_path(text),
+    doc="an absolute file path on the agent",
+)
 HEADERS = Kind(
     "headers",
     _pairs_loader("header names to values", _header_name, _header_value),
@@ -381,8 +436,8 @@ HEADERS = Kind(
 )
 SECRET_FILES = Kind(
     "secret files",
-    _pairs_loader("header names to file paths", _header_name, _path),
-    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(
+    _pairs_loader("header names to file paths", _header_name, lambda v: _absolute_path(v)),
+    lambda text: (lambda p: (_header_name(p[0]), _absolute_path(p[1])))(
         _split_pair(text, "=", "'Name=/path'")
     ),
     lambda pair: f"{pair[0]}={pair[1]}",

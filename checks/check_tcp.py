@@ -1,7 +1,9 @@
 """tcp: a TCP port accepts connections (or, with ``state: closed``, is blocked).
 
-Connects to ``host:port`` within ``timeout``. Optionally sends ``send`` and requires the
-reply (the banner, when nothing is sent) to match the regular expression ``expect``.
+Connects to ``host:port`` within ``timeout``. Optionally sends ``send`` (where ``\\r``,
+``\\n``, ``\\t``, ``\\0``, ``\\\\`` and ``\\xHH`` stand for bytes: ``send: 'PING\\r\\n'``,
+in single quotes) and requires the reply (the banner, when nothing is sent) to match the
+regular expression ``expect``.
 With ``state: closed`` the check is green only while the port refuses or drops
 connections: use it to prove a firewall rule is in place. ``warn`` and ``crit`` are
 thresholds on the time the connection took.
@@ -18,10 +20,10 @@ from mdd.checks._base import MddCheck
 from mdd.checks._net import attempt, connect, host_port, resolve
 from mdd.checks._options import (
     DURATION,
+    ESCAPED_TEXT,
     HOST,
     PORT,
     REGEX,
-    STRING,
     Option,
     choice,
     duration_text,
@@ -40,7 +42,12 @@ OPTIONS: tuple[Option, ...] = (
         "(a firewall must block it).",
         default="open",
     ),
-    Option("send", STRING, 'Text to send once connected, e.g. "PING\\r\\n".'),
+    Option(
+        "send",
+        ESCAPED_TEXT,
+        "Text to send once connected; \\r \\n \\t \\0 \\\\ and \\xHH stand for bytes, as in "
+        "'PING\\r\\n' (in YAML, in single quotes).",
+    ),
     Option(
         "expect",
         REGEX,
@@ -128,7 +135,9 @@ def probe(opts: argparse.Namespace) -> Result:
             try:
                 if opts.send is not None:
                     sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                    sock.sendall(opts.send.encode())
+                    from mdd.checks._escapes import decode_escapes
+
+                    sock.sendall(decode_escapes(opts.send))
                 if opts.expect is not None:
                     matched, reply = _read_until(sock, re.compile(opts.expect), deadline)
                     if not matched:

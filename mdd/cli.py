@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from mdd.model import Manifest
 
 MANIFESTS_HELP = (
-    "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS, else ./manifests; "
+    "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS (only there, when set), else "
+    "./manifests; "
     "with neither, the bundled example datacenters (ams1)."
 )
 
@@ -123,7 +124,16 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     metavar="FILE",
     help="Write to FILE (atomically: all or nothing) instead of standard output ('-').",
 )
-def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> None:
+@click.option(
+    "--command-prefix",
+    metavar="DIR",
+    help="The folder of the check commands on the agents, such as /opt/mdd/bin: commands are "
+    "written as absolute paths, so they run whatever the Sensu client's PATH. Default: the "
+    "manifest's sensu: command_prefix, else bare command names.",
+)
+def generate(
+    datacenter: str, manifests_dir: str | None, output: str | None, command_prefix: str | None
+) -> None:
     """Print the Sensu Classic (1.x) check definitions for DATACENTER.
 
     The JSON goes into /etc/sensu/conf.d/ on the datacenter's Sensu agents (or servers).
@@ -133,6 +143,7 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
 
     \b
     mdd generate ams1 -o /etc/sensu/conf.d/mdd-ams1.json
+    mdd generate ams1 --command-prefix /opt/mdd/bin -o checks.json
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
@@ -141,6 +152,13 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
 
     if output == "":
         _fail("-o needs a file name (or - for standard output)")
+    if command_prefix is not None:
+        from mdd.manifest.keys import COMMAND_PREFIX
+
+        try:
+            command_prefix = COMMAND_PREFIX.load(command_prefix)
+        except ValueError as exc:
+            _fail(f"--command-prefix: {exc}; nothing generated")
     try:
         path = _locate(datacenter, manifests_dir)
         if output not in (None, "-") and _same_file(Path(output), path):
@@ -149,6 +167,10 @@ def generate(datacenter: str, manifests_dir: str | None, output: str | None) -> 
                 f"file; nothing written"
             )
         manifest = _load(datacenter, path)
+        if command_prefix is not None:
+            from mdd.command import with_command_prefix
+
+            manifest = with_command_prefix(manifest, command_prefix)
         text = render(manifest)
     except LocateError as exc:
         _fail(str(exc))

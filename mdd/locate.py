@@ -3,8 +3,9 @@
 A name ``NAME`` means ``NAME.yaml`` or ``NAME.yml`` in, in this order:
 
 1. the folder given with ``--manifests`` (and only there, when it is given);
-2. ``$MDD_MANIFESTS``, when set;
-3. ``./manifests``;
+2. else ``$MDD_MANIFESTS`` (and only there, when it is set: a folder named on purpose that
+   lacks the manifest is an error, never a reason to read a stale copy elsewhere);
+3. else ``./manifests``;
 4. the example datacenters bundled with mdd (``mdd/examples/``), but only when neither
    ``$MDD_MANIFESTS`` is set nor ``./manifests`` exists: an example is for trying mdd out,
    and must never stand in for a real datacenter of the same name.
@@ -67,17 +68,17 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
         return path
 
     looked: list[str] = []
+    env = None
     if manifests_dir is not None:
         folders = [(Path(manifests_dir), "--manifests")]
         use_bundled = False
     else:
-        folders = []
         env = os.environ.get(ENV_VAR)
         if env:
-            folders.append((Path(env), f"${ENV_VAR}"))
+            folders = [(Path(env), f"${ENV_VAR}")]
         else:
             looked.append(f"${ENV_VAR} (not set)")
-        folders.append((Path("manifests"), "the default"))
+            folders = [(Path("manifests"), "the default")]
         use_bundled = not env and not Path("manifests").exists()
 
     for folder, why in folders:
@@ -98,6 +99,8 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
 
     files = " or ".join(name + suffix for suffix in SUFFIXES)
     message = f"no manifest for {name!r}: looked for {files} in {'; '.join(looked)}"
-    if manifests_dir is None and not use_bundled and name in bundled_names():
+    if manifests_dir is None and env:
+        message += f" (${ENV_VAR} is set: no other folder is searched)"
+    elif manifests_dir is None and not use_bundled and name in bundled_names():
         message += f" (the bundled examples are used only without ${ENV_VAR} and ./manifests)"
     raise LocateError(message)

@@ -23,6 +23,7 @@ class SensuSettings:
     refresh: int | None = None  # seconds
     ttl: int | None = None  # seconds
     subscribers: tuple[str, ...] = ()  # empty: standalone checks
+    command_prefix: str | None = None  # absolute folder of check-mdd-*; None: the client's PATH
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "url": ("https://db.example.net:8443/health?a=1&b=$(x)#top", "http://127.0.0.1/"),
     "proxy": ("http://proxy.example.net:3128", "proxy:3128"),
     "address": ("10.0.0.1:443", "[2001:db8::1]:8443"),
-    "path": ("/etc/ssl/my ca's.pem", "-weird.pem"),
+    "path": ("/etc/ssl/my ca's.pem", "/srv/-weird.pem"),
+    "text": (r"PING it's \r\n $(x)", r"--\x00 \\ `y`"),
     "headers": ({"X-Test": "a b; $(c) 'd'", "Accept": "*/*"}, {"X-Empty": ""}),
     "secret files": ({"Authorization": "/etc/mdd/token"}, {"X-Api-Key": "/run/key file"}),
     "json": (

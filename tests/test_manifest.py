@@ -169,7 +169,7 @@ def test_full_manifest_values_are_canonical_and_merged() -> None:
         "timeout": 5.0,
         "host": "ldap.fra2.example.net",
         "port": 636,
-        "send": "VERSION 1.10\r\n",  # the var was quoted, so it stays 1.10
+        "send": r"VERSION 1.10\r\n",  # the var was quoted, so it stays 1.10
         "expect": "^OK 0636",
     }
     # Point overrides win key by key; the rest comes from the top-level block.
@@ -394,10 +394,25 @@ def test_env_then_dot_manifests_then_bundled(
     from_env = write(tmp_path / "env" / "dc1.yaml")
     monkeypatch.setenv("MDD_MANIFESTS", str(tmp_path / "env"))
     assert find_manifest("dc1") == from_env
-    # Not in $MDD_MANIFESTS: ./manifests.
-    write(elsewhere / "manifests" / "dc2.yaml", "dc2")
-    assert find_manifest("dc2") == Path("manifests/dc2.yaml")
     assert not is_bundled(from_env)
+
+
+@pytest.mark.parametrize("env_folder", ["env", "typo"])
+def test_a_set_mdd_manifests_is_final(
+    tmp_path: Path, elsewhere: Path, monkeypatch: pytest.MonkeyPatch, env_folder: str
+) -> None:
+    # A stale copy in ./manifests must never stand in for the one $MDD_MANIFESTS names.
+    write(tmp_path / "env" / "dc1.yaml")
+    write(elsewhere / "manifests" / "dc2.yaml", "dc2")
+    monkeypatch.setenv("MDD_MANIFESTS", str(tmp_path / env_folder))
+    with pytest.raises(LocateError) as info:
+        find_manifest("dc2")
+    missing = "" if env_folder == "env" else "; no such folder"
+    assert str(info.value) == (
+        f"no manifest for 'dc2': looked for dc2.yaml or dc2.yml in "
+        f"{tmp_path / env_folder}/ ($MDD_MANIFESTS{missing}) "
+        f"($MDD_MANIFESTS is set: no other folder is searched)"
+    )
 
 
 @pytest.mark.parametrize("setup", ["env", "env-missing", "dot-manifests"])
@@ -419,7 +434,9 @@ def test_bundled_examples_only_when_no_manifests_folder_is_set_up(
     message = str(info.value)
     assert message.startswith("no manifest for 'ams1': looked for ams1.yaml or ams1.yml in ")
     assert message.endswith(
-        "(the bundled examples are used only without $MDD_MANIFESTS and ./manifests)"
+        "($MDD_MANIFESTS is set: no other folder is searched)"
+        if setup.startswith("env")
+        else "(the bundled examples are used only without $MDD_MANIFESTS and ./manifests)"
     )
     if setup == "env-missing":
         assert f"{tmp_path / 'typo'}/ ($MDD_MANIFESTS; no such folder)" in message

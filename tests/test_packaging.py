@@ -12,12 +12,16 @@ import json
 import os
 import shlex
 import shutil
+import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +40,8 @@ class Installed:
     wheel: Path
     bin: Path  # the fresh venv's bin/
     cwd: Path  # an empty folder: no manifests/, no source tree
+    root: Path  # holds all of it; mode 0755, so the agent's user can reach the venv
+    build_log: str  # what `python -m build` printed
 
 
 def _run(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -71,28 +77,52 @@ def _check(proc: subprocess.CompletedProcess[str], what: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    root = tmp_path_factory.mktemp("packaging")
-    source = root / "source"
-    shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
-    dist = root / "dist"
-    _check(
-        _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)], root),
-        "python -m build --wheel",
-    )
-    wheels = sorted(dist.glob("mdd-*.whl"))
-    assert len(wheels) == 1, f"expected one wheel in {dist}, found {wheels}"
+def _usable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach and run ``path`` (o+x all the way)."""
+    real = path.resolve()
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in [real, *real.parents])
 
-    venv = root / "venv"
-    _check(_run([sys.executable, "-m", "venv", str(venv)], root), "python -m venv")
-    _check(
-        _run([str(venv / "bin" / "python"), "-m", "pip", "install", str(wheels[0])], root),
-        "pip install <wheel>",
-    )
-    cwd = root / "empty"
-    cwd.mkdir()
-    yield Installed(wheels[0], venv / "bin", cwd)
+
+def agent_python() -> str:
+    """The interpreter of the agent's venv: this one, when another user can run it.
+
+    An interpreter under /root (pyenv) is not: the agent's venv then uses the system's
+    python3, as a Debian or Ubuntu agent would.
+    """
+    if _usable_by_others(Path(sys.executable)):
+        return sys.executable
+    system = Path("/usr/bin/python3")
+    assert system.exists(), f"{sys.executable} is private and there is no {system}"
+    return str(system)
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[Installed]:
+    # Not under pytest's tmp_path (mode 0700): the agent's user must reach the venv.
+    root = Path(tempfile.mkdtemp(prefix="mdd-packaging-"))
+    root.chmod(0o755)
+    try:
+        source = root / "source"
+        shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
+        dist = root / "dist"
+        proc = _run(
+            [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)], root
+        )
+        _check(proc, "python -m build --wheel")
+        wheels = sorted(dist.glob("mdd_sensu-*.whl"))
+        assert len(wheels) == 1, f"expected one mdd_sensu wheel in {dist}, found {wheels}"
+
+        venv = root / "venv"
+        _check(_run([agent_python(), "-m", "venv", str(venv)], root), "python -m venv")
+        _check(
+            _run([str(venv / "bin" / "python"), "-m", "pip", "install", str(wheels[0])], root),
+            "pip install <wheel>",
+        )
+        cwd = root / "empty"
+        cwd.mkdir()
+        yield Installed(wheels[0], venv / "bin", cwd, root, proc.stdout + proc.stderr)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _wheel_names(wheel: Path) -> set[str]:
@@ -176,11 +206,19 @@ def test_installed_tcp_check_reports_a_closed_port(installed: Installed, closed_
     assert f"127.0.0.1:{closed_port}" in output, output
 
 
-def _scripts() -> dict[str, str]:
-    import tomllib  # Python 3.11+: the tests need it; mdd itself runs on 3.10
+def _pyproject() -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10: tomli, the same parser (a test dependency there)
+        import tomli as tomllib
 
     with (REPO / "pyproject.toml").open("rb") as f:
-        scripts: dict[str, str] = tomllib.load(f)["project"]["scripts"]
+        project: dict[str, Any] = tomllib.load(f)
+    return project
+
+
+def _scripts() -> dict[str, str]:
+    scripts: dict[str, str] = _pyproject()["project"]["scripts"]
     return scripts
 
 
@@ -207,3 +245,242 @@ def test_every_check_console_script_has_its_check_type() -> None:
             assert not target.startswith("mdd.checks."), (
                 f"[project.scripts] {name} runs a check but is not named check-mdd-<type>"
             )
+
+
+def _metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as zf:
+        [name] = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        return zf.read(name).decode("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_wheel_is_mdd_sensu_with_its_license(installed: Installed) -> None:
+    metadata = _metadata(installed.wheel)
+    assert "\nName: mdd-sensu\n" in metadata, metadata[:300]
+    assert "\nLicense-Expression: Apache-2.0\n" in metadata, metadata[:600]
+    with zipfile.ZipFile(installed.wheel) as zf:
+        [license_file] = [n for n in zf.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert zf.read(license_file) == (REPO / "LICENSE").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_build_prints_no_backend_warning(installed: Installed) -> None:
+    for warning in ("BuildBackendWarning", "is absent from the packages configuration"):
+        assert warning not in installed.build_log, installed.build_log
+
+
+def test_license_file_is_the_apache_license_that_pyproject_declares() -> None:
+    assert _pyproject()["project"]["license"] == "Apache-2.0"
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a stub
+
+
+def test_pyproject_names_the_distribution_mdd_sensu() -> None:
+    project = _pyproject()["project"]
+    assert project["name"] == "mdd-sensu"  # `mdd` on PyPI is another project
+    assert project["scripts"]["mdd"] == "mdd.cli:main"
+
+
+# --------------------------------------------------------------------------- as on an agent
+
+AGENT_USER = "mdd-test-agent"  # made (once) when the tests run as root
+AGENT_PATH = "/usr/bin:/bin"  # what a Sensu client's environment may well be
+
+
+@dataclass
+class Agent:
+    uid: int | None  # None: run as ourselves (not root)
+    gid: int | None
+
+
+@pytest.fixture(scope="module")
+def agent() -> Agent:
+    """A non-root user to run the checks as the Sensu client's `sensu` user would."""
+    if os.geteuid() != 0:
+        return Agent(None, None)
+    import pwd
+    import time
+
+    for _ in range(20):  # useradd can find /etc/passwd locked by a parallel run
+        try:
+            entry = pwd.getpwnam(AGENT_USER)
+            return Agent(entry.pw_uid, entry.pw_gid)
+        except KeyError:
+            subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--user-group",
+                    AGENT_USER,
+                ],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+            time.sleep(0.2)
+    pytest.fail(f"cannot create the user {AGENT_USER} (useradd)")
+
+
+def as_agent(agent: Agent, command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` as the Sensu client runs it: /bin/sh -c, an empty environment, cwd /."""
+    extra: dict[str, Any] = {}
+    if agent.uid is not None:
+        extra = {"user": agent.uid, "group": agent.gid, "extra_groups": []}
+    return subprocess.run(
+        ["/usr/bin/env", "-i", f"PATH={AGENT_PATH}", "/bin/sh", "-c", command],
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+        **extra,
+    )
+
+
+def _agent_file(agent: Agent, path: Path, text: str, mode: int, own: bool) -> str:
+    """A file on the "agent": owned by the agent's user (``own``) or not, with ``mode``."""
+    path.write_text(text, encoding="utf-8")
+    if own and agent.uid is not None:
+        os.chown(path, agent.uid, agent.gid or 0)
+    path.chmod(mode)
+    return str(path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_bare_command_names_are_not_found_by_the_agent(installed: Installed, agent: Agent) -> None:
+    """Why the prefix exists: the venv's bin/ is not on the client's PATH."""
+    assert as_agent(agent, "id -u").stdout.strip() != "0"  # really not root
+    assert as_agent(agent, "env").stdout == f"PATH={AGENT_PATH}\nPWD=/\n"  # (sh sets PWD)
+    proc = as_agent(agent, f"{command_name('tcp')} --help")
+    assert proc.returncode == 127, proc.stdout
+    proc = as_agent(agent, f"{shlex.quote(str(installed.bin / command_name('tcp')))} --help")
+    assert proc.returncode == 0, proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_generated_commands_run_as_the_agent_user(
+    installed: Installed, agent: Agent, ca: Any, closed_port: int
+) -> None:
+    """Wheel -> fresh venv -> `mdd generate --command-prefix` -> every command, as Sensu runs it."""
+    from tests.checks.http_servers import serve, server_context
+    from tests.conftest import accepting, server_missing
+
+    files = installed.root / "agent-files"
+    files.mkdir()
+    files.chmod(0o755)
+    ca_file = files / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    ca_file.chmod(0o644)
+    token = _agent_file(agent, files / "token", "Bearer agent-s3cret\n", 0o400, own=True)
+    private = _agent_file(
+        agent, files / "private", "Bearer nope\n", 0o600 if agent.uid else 0, own=False
+    )
+
+    with socket.socket() as probe:  # the Redis server of this kind of machine (.ci/services)
+        probe.settimeout(2)
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            server_missing("Redis on 127.0.0.1:6379")
+
+    def banner(conn: Any) -> None:
+        conn.sendall(b"* OK ready\r\n")
+
+    with (
+        serve(context=server_context(ca, "127.0.0.1")) as web,
+        accepting(banner, threaded=True) as open_port,
+    ):
+        web.expected_auth = "Bearer agent-s3cret"
+        url = f"https://127.0.0.1:{web.port}"
+        manifests = installed.root / "manifests"
+        manifests.mkdir()
+        (manifests / "agent1.yaml").write_text(
+            f"""\
+datacenter: agent1
+sensu: {{interval: 1m, timeout: 30s}}
+integration_points:
+  - name: health
+    type: http
+    check: {{url: "{url}/health", ca_file: {ca_file}, json: {{status: UP}}, timeout: 5s}}
+  - name: api-auth
+    type: http
+    check:
+      url: {url}/auth
+      ca_file: {ca_file}
+      secret_headers: {{Authorization: {token}}}
+      timeout: 5s
+  - name: api-auth-unreadable
+    type: http
+    check:
+      url: {url}/auth
+      ca_file: {ca_file}
+      secret_headers: {{Authorization: {private}}}
+      timeout: 5s
+  - name: web-cert
+    type: tls
+    check: {{host: 127.0.0.1, port: {web.port}, ca_file: {ca_file}, timeout: 5s}}
+  - name: imap-banner
+    type: tcp
+    check: {{host: 127.0.0.1, port: {open_port}, expect: '^\\* OK', timeout: 5s}}
+  - name: redis
+    type: tcp
+    check: {{host: 127.0.0.1, port: 6379, send: 'PING\\r\\n', expect: '^\\+PONG', timeout: 5s}}
+  - name: db-port
+    type: tcp
+    check: {{host: 127.0.0.1, port: {closed_port}, timeout: 2s}}
+  - name: mgmt-blocked
+    type: tcp
+    check: {{host: 127.0.0.1, port: {closed_port}, state: closed, timeout: 2s}}
+""",
+            encoding="utf-8",
+        )
+        output = installed.root / "checks.json"
+        _check(
+            _run(
+                [
+                    str(installed.bin / "mdd"),
+                    "generate",
+                    "agent1",
+                    "--manifests",
+                    str(manifests),
+                    "--command-prefix",
+                    str(installed.bin),
+                    "-o",
+                    str(output),
+                ],
+                installed.cwd,
+                timeout=60,
+            ),
+            "mdd generate --command-prefix",
+        )
+        checks = json.loads(output.read_text(encoding="utf-8"))["checks"]
+        expected = {
+            "mdd_agent1_health": (0, "HttpCheck OK: health: "),
+            "mdd_agent1_api-auth": (0, "HttpCheck OK: api-auth: "),
+            "mdd_agent1_api-auth-unreadable": (3, "HttpCheck UNKNOWN: api-auth-unreadable: "),
+            "mdd_agent1_web-cert": (0, "TlsCheck OK: web-cert: "),
+            "mdd_agent1_imap-banner": (0, "TcpCheck OK: imap-banner: "),
+            "mdd_agent1_redis": (0, "TcpCheck OK: redis: "),
+            "mdd_agent1_db-port": (2, "TcpCheck CRITICAL: db-port: "),
+            "mdd_agent1_mgmt-blocked": (0, "TcpCheck OK: mgmt-blocked: "),
+        }
+        assert list(checks) == list(expected)
+        wrong = []
+        for name, check in checks.items():
+            program = shlex.split(check["command"])[0]
+            assert program == str(installed.bin / program.rsplit("/", 1)[-1]), check["command"]
+            proc = as_agent(agent, check["command"])
+            code, start = expected[name]
+            lines = proc.stdout.splitlines()
+            if proc.returncode != code or len(lines) != 1 or not lines[0].startswith(start):
+                wrong.append(f"{name}: exit {proc.returncode}: {proc.stdout!r}")
+        assert not wrong, "\n".join(wrong)
+        assert "agent-s3cret" not in output.read_text(encoding="utf-8")

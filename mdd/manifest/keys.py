@@ -126,6 +126,26 @@ def _list(value: Any) -> Any:
     return value
 
 
+def _command_prefix(value: Any) -> str:
+    text: str = STRING.load(value)
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ValueError(
+            f"{text!r} holds white space or a control character: the folder of the check "
+            f"commands must be one plain absolute path, such as /opt/mdd/bin"
+        )
+    if not text.startswith("/"):
+        raise ValueError(
+            f"{text!r} is a relative path: write the absolute folder of the check commands on "
+            f"the agents, such as /opt/mdd/bin (the Sensu client runs checks from its own "
+            f"working folder)"
+        )
+    if ":::" in text:
+        raise ValueError(
+            "':::' is not allowed: Sensu Classic replaces :::name::: in check commands"
+        )
+    return text.rstrip("/") or "/"
+
+
 DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
 POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
 SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
@@ -139,6 +159,12 @@ SECONDS = Kind(
     _seconds,
     lambda s: duration_text(float(s)),
     doc="whole seconds, or a duration such as 90s, 5m, 1h",
+)
+COMMAND_PREFIX = Kind(
+    "folder",
+    _command_prefix,
+    _command_prefix,
+    doc="an absolute folder on the agents, such as /opt/mdd/bin",
 )
 POSITIVE = Kind("positive integer", _positive, _positive, doc="a whole number, 1 or more")
 VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbers")
@@ -265,6 +291,14 @@ SENSU_KEYS: tuple[Option, ...] = (
         "Sensu subscriptions whose agents run the checks, scheduled by the Sensu server. "
         "Without it the checks are standalone: each agent that has them schedules them.",
         multiple=True,
+    ),
+    Option(
+        "command_prefix",
+        COMMAND_PREFIX,
+        "The folder that holds the check commands on the agents, such as /opt/mdd/bin (a "
+        "virtualenv's bin/): every command is then written with its absolute path, so it "
+        "runs whatever the Sensu client's PATH. Without it, commands are bare names "
+        "(check-mdd-tcp) found on that PATH. `mdd generate --command-prefix DIR` overrides it.",
     ),
 )
 

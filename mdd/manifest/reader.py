@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class _Point:
     sensu: dict[str, tuple[Any, Span]] = field(default_factory=dict)
     check_span: Span | None = None
     check_timeout_span: Span | None = None
+    check_values: dict[str, Any] | None = None  # what could be read of check:, BAD if wrong
     ok: bool = True
 
 
@@ -80,6 +81,27 @@ def _has_bad(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_bad(item) for item in value)
     return False
+
+
+def _rules_on_read_values(
+    validate: Callable[[dict[str, object]], list[tuple[str, str]]],
+    loaded: dict[str, Any],
+    unread: set[str],
+) -> list[tuple[str, str]]:
+    """The problems ``validate`` finds in ``loaded`` that do not depend on an ``unread`` option.
+
+    Without the unread options, a rule would judge them by their defaults (a timeout written
+    wrong is not the default 10s); so a problem counts only if ``validate`` also finds it
+    when each unread option holds BAD, a value of no option's kind, which no rule can use.
+    """
+    rules = validate(dict(loaded))
+    if not unread or not rules:
+        return rules
+    try:
+        with_bad = validate({**loaded, **dict.fromkeys(unread, BAD)})
+    except Exception:  # a rule that cannot take BAD: keep none of the doubtful problems
+        return []
+    return [rule for rule in rules if rule in with_bad]
 
 
 def _key_text(key: Any, span: Span) -> str:
@@ -610,11 +632,13 @@ class _Reader:
             elsewhere=elsewhere,
         )
         loaded: dict[str, Any] = {}
+        unread: set[str] = set()
         for name, item in value.items():
             if name in options:
                 result = self.option(options[name], item, value.value_spans[name])
                 if result is BAD:
                     ok = False
+                    unread.add(name)
                 else:
                     loaded[name] = result
         for opt in module.OPTIONS:
@@ -622,15 +646,16 @@ class _Reader:
                 if opt.name not in suggested:
                     self.add(value.span, f"check type {check_type!r} needs {opt.name!r}")
                 ok = False
-        if not ok:
-            return None
-        rules = module.validate(dict(loaded))
+        # The rules across options run even when some option is wrong, so one run of
+        # `mdd validate` reports everything; but only the rules whose inputs could be read.
+        rules = _rules_on_read_values(module.validate, loaded, unread)
         for name, message in rules:
             self.add(value.key_spans.get(name, value.span), message)
-        if rules:
-            return None
         if "timeout" in value:
             point.check_timeout_span = value.value_spans["timeout"]
+        point.check_values = {**loaded, **dict.fromkeys(unread, BAD)}
+        if not ok or rules:
+            return None
         return loaded
 
     def names_and_dependencies(self, points: list[_Point]) -> None:
@@ -729,14 +754,14 @@ class _Reader:
             point.ok = False
 
         if (
-            point.options is not None
+            point.check_values is not None
             and point.type is not None
             and settings.timeout is not None
             and "timeout" not in unread
         ):
             options = {opt.name: opt for opt in CHECK_TYPES[point.type].OPTIONS}
             check_timeout = (
-                point.options.get("timeout", options["timeout"].default)
+                point.check_values.get("timeout", options["timeout"].default)
                 if ("timeout" in options)
                 else None
             )

@@ -1,7 +1,8 @@
 """Sensu Classic (1.x) check definitions for one datacenter: what `mdd generate` prints.
 
 One check per integration point, named ``mdd_<dc>_<point>``, running the point's bundled check
-script (``mdd.command.check_command``: every manifest value shell-quoted). Every check carries
+script (``mdd.command.point_command``: every manifest value shell-quoted; in the
+manifest's ``command_prefix`` folder when it has one). Every check carries
 ``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the datacenter's points
 together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the custom attributes that
 reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows top-level URLs as links) and a
@@ -22,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from mdd.command import check_command
+from mdd.command import point_command
 from mdd.model import IntegrationPoint, Manifest
 from mdd.problems import Problem
 from mdd.sensu import classic_rules as sensu_rules
@@ -75,7 +76,7 @@ def classic_check(
     sensu = point.sensu
     return ClassicCheck(
         name=manifest.check_name(point),
-        command=check_command(point.type, point.options, point=point.name),
+        command=point_command(point),
         subscribers=tuple(sensu.subscribers),
         interval=sensu.interval,
         timeout=sensu.timeout,

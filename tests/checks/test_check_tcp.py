@@ -83,14 +83,14 @@ def test_banner_mismatch_is_critical_and_shows_what_came(
 
 def test_send_then_expect_reply(banner_server: tuple[int, list[bytes]]) -> None:
     port, received = banner_server
-    run = run_check("tcp", host="127.0.0.1", port=port, send="PING\r\n", expect=r"\+PONG")
+    run = run_check("tcp", host="127.0.0.1", port=port, send=r"PING\r\n", expect=r"\+PONG")
     assert run.code == 0, run.out
     assert received[-1] == b"PING\r\n"
 
 
 def test_send_with_wrong_reply_is_critical(banner_server: tuple[int, list[bytes]]) -> None:
     port, _ = banner_server
-    run = run_check("tcp", host="127.0.0.1", port=port, send="HELLO\n", expect=r"\+PONG")
+    run = run_check("tcp", host="127.0.0.1", port=port, send=r"HELLO\n", expect=r"\+PONG")
     assert run.code == 2, run.out
     assert "reply does not match" in run.line and "-ERR what?" in run.line
 
