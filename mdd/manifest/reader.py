@@ -16,7 +16,7 @@ from typing import Any
 
 from mdd.checks._options import COMMON_OPTIONS, Option, _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest import yamlload
+from mdd.manifest import source, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import (
     _CHECK_MARGIN,
@@ -307,12 +307,9 @@ class _Reader:
 
     def read(self) -> Manifest | None:
         try:
-            text = self.path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            self.add((1, 1), f"not UTF-8 text: {exc}")
-            return None
-        except OSError as exc:
-            self.add((1, 1), f"cannot read the manifest: {exc.strerror or exc}")
+            text = source.read_text(self.path)
+        except source.SourceError as exc:
+            self.add((exc.line, exc.column), exc.message)
             return None
         try:
             root, root_span = yamlload.load(text)
