@@ -29,7 +29,7 @@ from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import (
     BOOLEAN,
-    COUNT,
+    DAYS,
     DURATION,
     HOST,
     PORT,
@@ -60,13 +60,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "warn_days",
-        COUNT,
+        DAYS,
         "WARNING when a certificate of the chain expires in fewer days than this.",
         default=21,
     ),
     Option(
         "crit_days",
-        COUNT,
+        DAYS,
         "CRITICAL when a certificate of the chain expires in fewer days than this.",
         default=7,
     ),
