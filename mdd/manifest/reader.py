@@ -8,7 +8,6 @@ validated by their ``Option.load`` and the type's ``validate(values)`` rules.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -226,9 +225,7 @@ class _Reader:
             if not _VAR_NAME.fullmatch(inner):
                 ok = False
                 shown = whole if len(whole) <= 80 else whole[:77] + "..."
-                report(
-                    occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}"
-                )
+                report(occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}")
             elif inner in self.vars:
                 out.append(self.vars[inner])
             else:

@@ -166,9 +166,9 @@ class _Loader(yaml.SafeLoader):
         self._sizes: dict[int, int] = {}  # id(node) -> its values, aliases expanded
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, AliasEvent):
-            node: Node = super().compose_node(parent, index)
+            node: Node | None = super().compose_node(parent, index)
             size = self._sizes.get(id(node))
             if size is None:
                 raise _at(
@@ -177,20 +177,21 @@ class _Loader(yaml.SafeLoader):
                     f"that value would never end",
                 )
             self._count(size, event.start_mark, alias=True)
+            assert node is not None
             return node
-        if isinstance(event, CollectionStartEvent):
-            if self._depth >= MAX_DEPTH:
-                raise _at(
-                    event.start_mark,
-                    f"lists and mappings nested more than {MAX_DEPTH} levels deep: a manifest "
-                    f"needs only a few levels; check the brackets and the indentation",
-                )
+        if isinstance(event, CollectionStartEvent) and self._depth >= MAX_DEPTH:
+            raise _at(
+                event.start_mark,
+                f"lists and mappings nested more than {MAX_DEPTH} levels deep: a manifest "
+                f"needs only a few levels; check the brackets and the indentation",
+            )
         self._count(1, event.start_mark)
         self._depth += 1
         try:
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        assert node is not None  # a non-alias event always gives a node
         size = 1
         if isinstance(node, SequenceNode):
             size += sum(self._sizes[id(item)] for item in node.value)
