@@ -488,14 +488,35 @@ HEADERS = Kind(
     lambda pair: f"{pair[0]}: {pair[1]}",
     doc="a mapping of header name to value",
 )
+
+
+def _secret_ref(value: Any) -> tuple[str, str]:
+    """A secret header's value: a path (as before), ``{file: /abs/path}`` or ``{env: NAME}``."""
+    if isinstance(value, str):
+        path = _path(value)
+        if path.startswith("env:"):
+            raise ValueError(
+                f"{path!r} reads as a file path starting with 'env:': write {{env: NAME}} for "
+                f"an environment variable, or ./{path} for the file"
+            )
+        return ("file", path)
+    return _secret(value)
+
+
+def _secret_header_parse(text: str) -> tuple[str, tuple[str, str]]:
+    name, where = _split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
+    if where.startswith("env:"):
+        return (_header_name(name), _secret({"env": where[4:]}))
+    return (_header_name(name), ("file", _path(where)))
+
+
 SECRET_FILES = Kind(
     "secret files",
-    _pairs_loader("header names to file paths", _header_name, _path),
-    lambda text: (lambda p: (_header_name(p[0]), _path(p[1])))(
-        _split_pair(text, "=", "'Name=/path'")
-    ),
-    lambda pair: f"{pair[0]}={pair[1]}",
-    doc="a mapping of header name to a file on the agent that holds the value",
+    _pairs_loader("header names to secret references", _header_name, _secret_ref),
+    _secret_header_parse,
+    lambda pair: f"{pair[0]}={'env:' if pair[1][0] == 'env' else ''}{pair[1][1]}",
+    doc="a mapping of header name to where the agent reads the value: {file: /path}, "
+    "{env: VARIABLE}, or a file path",
 )
 JSON_EXPECT = Kind(
     "json",
