@@ -211,7 +211,7 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
         pos = 0
         text = value.strip()
         while pos < len(text):
-            match = re.compile(_DURATION).match(text, pos) if len(text) <= 100 else None
+            match = re.compile(_DURATION).match(text, pos)
             if not match or match.end() == pos:
                 raise ValueError(
                     f"{value!r} is not a duration: write a number of seconds or a number with "
