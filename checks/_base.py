@@ -68,7 +68,7 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         add_arguments(self.parser, COMMON_OPTIONS + self.OPTIONS)
 
     def _fail(self, message: str) -> NoReturn:
-        self.unknown(message)
+        self.unknown(Result(State.UNKNOWN, message).line())  # one bounded line
         raise AssertionError("unreachable")  # unknown() exits
 
     def run(self) -> None:

@@ -56,6 +56,8 @@ def resolve(host: str, port: int, deadline: float) -> Sequence[AddrInfo]:
             found.append(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM))
         except socket.gaierror as exc:
             failed.append(exc)
+        except UnicodeError:  # not IDNA; the manifest reader refuses such names
+            failed.append(socket.gaierror(socket.EAI_NONAME, "not a valid host name (IDNA)"))
 
     worker = threading.Thread(target=lookup, daemon=True)
     worker.start()
@@ -108,3 +110,47 @@ def failure(error: OSError) -> str:
     if isinstance(error, TimeoutError):
         return "did not answer"
     return f"failed: {error.strerror or error}"
+
+
+class DeadlineSocket:
+    """A connected socket for ``http.client`` whose every read and write ends by
+    ``deadline``: a server that trickles one byte a second cannot stretch the exchange past
+    the check's timeout (a socket timeout alone restarts with each byte received). Reads
+    and writes past the deadline raise ``TimeoutError``. Everything else is the socket's.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def _left(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(self._left())
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        import io
+
+        owner = self
+
+        class _Raw(io.RawIOBase):
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: Any) -> int:
+                owner._sock.settimeout(owner._left())
+                return owner._sock.recv_into(buffer)
+
+        return io.BufferedReader(_Raw())
+
+    def close(self) -> None:
+        """Nothing: ``http.client`` closes its connection while the response is still being
+        read; whoever made the socket closes it when done."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)

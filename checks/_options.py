@@ -88,7 +88,29 @@ def _want_str(value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {_type_name(value)}")
-    return value
+    return _text(value)
+
+
+def _text(text: str) -> str:
+    """``text`` if a command line and a JSON file can carry it; ``ValueError`` if not.
+
+    A NUL cannot be in an argv word (the agent could not start the check). A surrogate pair
+    written as two escapes (``"\\ud83d\\ude00"``) is joined into its character; a lone
+    surrogate is refused: other JSON parsers (Sensu's Ruby) reject the whole file for one.
+    """
+    if "\0" in text:
+        raise ValueError("holds a NUL character (\\0), which a command line cannot carry")
+    if not text.isascii() and re.search("[\ud800-\udfff]", text):
+        try:
+            text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError as exc:
+            lone = text.encode("utf-16-le", "surrogatepass")[exc.start : exc.start + 2]
+            code = int.from_bytes(lone, "little")
+            raise ValueError(
+                f"holds a lone surrogate \\u{code:04x} (half of a UTF-16 pair), which is no "
+                f"character: write the character itself, or both halves of its pair"
+            ) from None
+    return text
 
 
 def _string(value: Any) -> str:
@@ -104,7 +126,21 @@ def _host(value: Any) -> str:
         text = text[1:-1]
     if any(c.isspace() for c in text) or "/" in text:
         raise ValueError(f"{text!r} is not a host name or address")
-    return text
+    return _idna(text)
+
+
+def _idna(host: str) -> str:
+    """``host``, if a resolver can be asked for it: a non-ASCII name must encode as IDNA."""
+    if len(host) > 253:
+        raise ValueError(f"{host[:40]!r}... is too long for a host name (at most 253 characters)")
+    if not host.isascii() and ":" not in host:
+        try:
+            host.encode("idna")
+        except UnicodeError as exc:
+            raise ValueError(
+                f"{host!r} is not a valid internationalized host name (IDNA: {exc})"
+            ) from None
+    return host
 
 
 def _port(value: Any) -> int:
@@ -124,11 +160,16 @@ def _port(value: Any) -> int:
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {_type_name(value)}")
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
+        value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {_type_name(value)}")
+    if abs(value) > INT_LIMIT:
+        raise ValueError(f"{value} is too large: at most {INT_LIMIT:,}")
     return value
+
+
+INT_LIMIT = 10**12  # no setting needs more; every such number fits a C long and JSON
 
 
 def _non_negative_int(value: Any) -> int:
@@ -138,13 +179,29 @@ def _non_negative_int(value: Any) -> int:
     return number
 
 
+DAYS_LIMIT = 3650  # ten years
+
+
+def _days(value: Any) -> int:
+    number = _non_negative_int(value)
+    if number > DAYS_LIMIT:
+        raise ValueError(f"{number} days is more than ten years: at most {DAYS_LIMIT}")
+    return number
+
+
 _DURATION = r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*"  # patterns compile on first use
 # (multiply, divide): 570ms is 570 / 1000 = 0.57, where 570 * 0.001 would be 0.5700000000000001.
 _UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (86400, 1), None: (1, 1)}
 
 
-def duration(value: Any) -> float:
-    """Seconds, from a number of seconds or a string such as ``500ms``, ``10s``, ``1m``."""
+DURATION_LIMIT = 86400.0  # one day: no check waits longer (and setitimer takes it)
+
+
+def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
+    """Seconds, from a number of seconds or a string such as ``500ms``, ``10s``, ``1m``.
+
+    More than 0 and at most ``limit`` (a day, unless given).
+    """
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
     if isinstance(value, int | float):
@@ -170,7 +227,21 @@ def duration(value: Any) -> float:
         raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
     if seconds <= 0:
         raise ValueError(f"duration must be more than 0, got {value!r}")
+    if not seconds <= limit:  # also NaN
+        raise ValueError(
+            f"{_shown(value)} is too long: at most {_days_text(limit)} ({duration_text(limit)})"
+        )
     return seconds
+
+
+def _days_text(seconds: float) -> str:
+    days = int(seconds // 86400)
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def duration_text(seconds: float) -> str:
@@ -236,13 +307,14 @@ def _url(value: Any) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{text!r} is not an http:// or https:// URL")
+    _idna(parts.hostname)
     if parts.password is not None:
         raise ValueError(
             "the URL carries a password: secrets never go into a manifest; put the header in "
             "secret_headers with a file on the agent instead"
         )
     try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port = parts.port
     except ValueError:
         raise ValueError(f"{text!r} has a bad port number") from None
     secret = _secret_query_name(parts.query)
@@ -253,6 +325,8 @@ def _url(value: Any) -> str:
             f"use secret_headers with a file on the agent, such as "
             f"{{Authorization: /etc/sensu/mdd/<name>.token}}"
         )
+    if port == 0:
+        raise ValueError(f"{text!r} has port 0: a port is 1-65535")
     return text
 
 
@@ -282,6 +356,13 @@ def _proxy_url(value: Any) -> str:
     parts = urlsplit(text if "://" in text else f"http://{text}")
     if parts.scheme not in ("http",) or not parts.hostname:
         raise ValueError(f"{text!r} is not an http:// proxy URL such as http://proxy:3128")
+    _idna(parts.hostname)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None  # check_http.validate says so
+    if port == 0:
+        raise ValueError(f"{text!r} has port 0: a port is 1-65535")
     if parts.username is not None or parts.password is not None:
         raise ValueError("the proxy URL carries credentials: secrets never go into a manifest")
     return text
@@ -296,6 +377,7 @@ def _address(value: Any) -> str:
     port = match.group(2) or match.group(4)
     if port is not None:
         _port(port)
+    _idna(match.group(1) or match.group(3) or match.group(5))
     return text
 
 
@@ -331,7 +413,20 @@ def _header_value(value: Any) -> str:
     text = _want_str(value)
     if "\n" in text or "\r" in text:
         raise ValueError("a header value cannot contain a line break")
-    return text.strip()  # HTTP drops blanks around a value; so does the command line parser
+    return _header_text(text).strip()
+
+
+def _header_text(text: str) -> str:
+    """``text`` if an HTTP header can carry it: Latin-1, no control character but tab."""
+    for char in text:
+        if char > "\xff":
+            raise ValueError(
+                f"holds {char!r}, which an HTTP header cannot carry (header values are "
+                f"Latin-1 bytes): percent-encode it or leave it out"
+            )
+        if (char < " " and char != "\t") or "\x7f" <= char < "\xa0":
+            raise ValueError(f"holds the control character {char!r}, which a header cannot carry")
+    return text  # HTTP drops blanks around a value; so does the command line parser
 
 
 def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
@@ -350,6 +445,8 @@ def _json_path(value: Any) -> str:
     text = _string(value)
     if any(part == "" for part in text.split(".")):
         raise ValueError(f"{text!r} is not a dotted path such as status or checks.db.state")
+    if "=" in text:  # the command line writes path=value
+        raise ValueError(f"{text!r}: a json path cannot hold '='")
     return text
 
 
@@ -357,9 +454,20 @@ def _json_expected(value: Any) -> Any:
     import json  # here, not at the top: only http checks need it
 
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
         raise ValueError(f"cannot compare with {_type_name(value)}") from None
+    return _json_strings(value)
+
+
+def _json_strings(value: Any) -> Any:
+    """``value`` with each string in it (keys too) held to the rules of ``_text``."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, Mapping):
+        return {_json_strings(k): _json_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_strings(item) for item in value]
     return value
 
 
@@ -408,12 +516,13 @@ HOST = Kind("host", _host, _host, doc="a DNS name or an IP address")
 PORT = Kind("port", _port, _port, doc="1-65535")
 INTEGER = Kind("integer", _int, _int, doc="a whole number")
 COUNT = Kind("count", _non_negative_int, _non_negative_int, doc="a whole number, 0 or more")
+DAYS = Kind("days", _days, _days, doc="a whole number of days, 0-3650")
 DURATION = Kind(
     "duration",
     duration,
     duration,
     duration_text,
-    doc="seconds, or a number with a unit: 500ms, 10s, 1m",
+    doc="seconds, or a number with a unit: 500ms, 10s, 1m (at most 1 day)",
 )
 BOOLEAN = Kind("boolean", _bool, _bool, doc="true or false")
 REGEX = Kind("regex", _regex, _regex, doc="a Python regular expression, searched anywhere")
@@ -434,14 +543,34 @@ HEADERS = Kind(
     lambda pair: f"{pair[0]}: {pair[1]}",
     doc="a mapping of header name to value",
 )
+
+
+def _secret_ref(value: Any) -> tuple[str, str]:
+    """A secret header's value: a path (as before), ``{file: /abs/path}`` or ``{env: NAME}``."""
+    if isinstance(value, str):
+        if value.startswith("env:"):
+            raise ValueError(
+                f"{value!r} reads as a file path starting with 'env:': write {{env: NAME}} for "
+                f"an environment variable"
+            )
+        return ("file", _absolute_path(value))
+    return _secret(value)
+
+
+def _secret_header_parse(text: str) -> tuple[str, tuple[str, str]]:
+    name, where = _split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
+    if where.startswith("env:"):
+        return (_header_name(name), _secret({"env": where[4:]}))
+    return (_header_name(name), ("file", _absolute_path(where)))
+
+
 SECRET_FILES = Kind(
     "secret files",
-    _pairs_loader("header names to file paths", _header_name, lambda v: _absolute_path(v)),
-    lambda text: (lambda p: (_header_name(p[0]), _absolute_path(p[1])))(
-        _split_pair(text, "=", "'Name=/path'")
-    ),
-    lambda pair: f"{pair[0]}={pair[1]}",
-    doc="a mapping of header name to a file on the agent that holds the value",
+    _pairs_loader("header names to secret references", _header_name, _secret_ref),
+    _secret_header_parse,
+    lambda pair: f"{pair[0]}={'env:' if pair[1][0] == 'env' else ''}{pair[1][1]}",
+    doc="a mapping of header name to where the agent reads the value: {file: /path}, "
+    "{env: VARIABLE}, or a file path",
 )
 JSON_EXPECT = Kind(
     "json",

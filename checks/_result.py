@@ -97,13 +97,35 @@ class Result:
         return f"Result({self.state.name}, {self.message!r}, {self.perfdata!r})"
 
     def line(self, point: str | None = None) -> str:
-        """The message as one line with at most the one ``|`` that starts the perfdata."""
-        text = " ".join(self.message.replace("|", "/").split())
+        """The message as one line with at most the one ``|`` that starts the perfdata.
+
+        Whatever a server sent: white space becomes single spaces, other control and
+        invisible characters (ESC, BEL, NUL, lone surrogates) are written as escapes
+        (``\\x1b``), and the line is cut to ``LINE_LIMIT`` characters, perfdata kept.
+        """
+        text = _one_line(self.message)
         if point:
-            text = f"{point}: {text}"
+            text = f"{_one_line(point)[:POINT_LIMIT]}: {text}"
+        tail = ""
         if self.perfdata:
-            text += " | " + " ".join(str(p) for p in self.perfdata)
+            tail = " | " + _one_line(" ".join(str(p) for p in self.perfdata))[:PERF_LIMIT]
+        room = LINE_LIMIT - len(tail)
+        if len(text) > room:
+            text = text[: room - len(CUT)] + CUT
+        return text + tail
+
+
+LINE_LIMIT = 1000  # characters of the line a check prints (Sensu keeps it in every event)
+POINT_LIMIT = 100
+PERF_LIMIT = 300
+CUT = "... (cut)"
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text[: LINE_LIMIT * 4].replace("|", "/").split())
+    if text.isprintable():
         return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def worst(*states: State) -> State:

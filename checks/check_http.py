@@ -14,10 +14,12 @@ skips verification. ``client_cert`` (and ``client_key``) present a client certif
 connects to another address (a VIP, one backend) while the Host header, SNI and certificate
 check still use the URL's host, which is then never resolved.
 
-Secrets never go into the manifest: ``secret_headers`` maps a header name to a file on the
-agent that holds its value (``Authorization: /etc/mdd/artifacts.token``). The file is read
-on every run, its value is never printed, and it is not sent on when a redirect leads to
-another host or port, or from https to http. The body is read up to 1 MiB.
+Secrets never go into the manifest: ``secret_headers`` maps a header name to where the
+agent holds its value: ``{file: /etc/mdd/artifacts.token}``, ``{env: ARTIFACTS_TOKEN}``,
+or a plain file path. It is read on every run, its value is never printed (nor any part
+of it a server echoes back, whole, in part, JSON-escaped or percent-encoded), and it is not
+sent on when a redirect leads to another host or port, or from https to http. The body is
+read up to 1 MiB; ``matches`` sees that much at most.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Mapping
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import connect
+from mdd.checks._net import DeadlineSocket, connect
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
@@ -50,6 +52,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._secrets import read_secret, redact
 from mdd.checks._tls import CA_FILE, CLIENT_CERT, CLIENT_KEY, client_context
 
 TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
@@ -72,8 +75,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "secret_headers",
         SECRET_FILES,
-        "Request headers whose values are read, at run time, from files on the agent "
-        "(Authorization, tokens, cookies). The values are never printed.",
+        "Request headers whose values are read, at run time, from the agent: "
+        "{file: /path} or {env: VARIABLE} (Authorization, tokens, cookies). The values are "
+        "never printed.",
         pairs=True,
     ),
     Option("body", STRING, "Request body (UTF-8)."),
@@ -121,7 +125,7 @@ OPTIONS: tuple[Option, ...] = (
 EXAMPLE: Mapping[str, Any] = {
     "url": "https://artifacts.ams1.example.net/health",
     "contains": "OK",
-    "secret_headers": {"Authorization": "/etc/mdd/artifacts.token"},
+    "secret_headers": {"Authorization": {"file": "/etc/mdd/artifacts.token"}},
 }
 
 BODY_LIMIT = 1 << 20  # bytes of body read and checked
@@ -307,42 +311,46 @@ def _split_address(text: str) -> tuple[str, int | None]:
     return text, None
 
 
-def _read_secrets(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(header, value) for each secret header; a file that cannot be used is UNKNOWN."""
+def _read_secrets(pairs: list[tuple[str, tuple[str, str]]]) -> list[tuple[str, str]]:
+    """(header, value) for each secret header (``_secrets.read_secret``: a file that is no
+    regular file, too large, missing or empty is UNKNOWN, never waited for)."""
     secrets: list[tuple[str, str]] = []
-    for name, path in pairs:
-        where = f"the secret_headers file of {name} ({path})"
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(65537)
-        except OSError as exc:
-            raise CheckError(f"cannot read {where}: {exc.strerror or exc}") from None
-        if len(raw) > 65536:
-            raise CheckError(f"{where} is larger than 64 KiB: it should hold one header value")
-        try:
-            value = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise CheckError(f"{where} is not UTF-8 text") from None
+    for name, ref in pairs:
+        what = f"the secret_headers value of {name}"
+        value = read_secret(ref, what).strip()
         if not value:
-            raise CheckError(f"{where} is empty")
+            raise CheckError(f"{what} ({ref[1]}) is blank")
         if any(c in value for c in "\r\n\0"):
-            raise CheckError(f"{where} holds more than one line: it should hold one header value")
+            raise CheckError(
+                f"{what} ({ref[1]}) holds more than one line: it should hold one value"
+            )
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
-            raise CheckError(f"{where} holds characters an HTTP header cannot carry") from None
+            raise CheckError(
+                f"{what} ({ref[1]}) holds characters an HTTP header cannot carry"
+            ) from None
         secrets.append((name, value))
     return secrets
 
 
 def _redact(text: str, secrets: list[tuple[str, str]]) -> str:
-    """``text`` with each secret value, and each word of 8 or more characters in one (the
-    token of ``Bearer <token>``), replaced by ``[secret]``."""
-    for _, value in secrets:
-        words = {word for word in value.split() if len(word) >= 8}
-        for part in sorted({value, *words}, key=len, reverse=True):
-            text = text.replace(part, "[secret]")
-    return text
+    """``text`` without the secret values, whole or in part, as is or escaped (``redact``)."""
+    return redact(text, [value for _, value in secrets]) if secrets else text
+
+
+REASON_LIMIT = 100  # characters of a reason phrase quoted
+LOCATION_LIMIT = 2048  # a longer Location is not followed
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _location(value: str | None) -> str | None:
+    if value is None or len(value) <= LOCATION_LIMIT:
+        return value
+    return value[:LOCATION_LIMIT]  # _target() refuses the cut URL if it no longer parses
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
@@ -351,17 +359,39 @@ def _excerpt(text: str, limit: int = 60) -> str:
 
 
 def _readable(text: str) -> str:
-    """The words of an error page: HTML tags, scripts and styles taken out."""
+    """The words of an error page: HTML tags, scripts and styles taken out.
+
+    One pass over at most the first 64 KiB (a page of unclosed tags costs no more).
+    """
+    text = text[:65536]
     if "<" in text[:512]:
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>|<[^>]*>", " ", text)
-        text = re.sub(r"&(nbsp|amp|lt|gt|quot);", " ", text)
+        lower = text.lower()
+        words: list[str] = []
+        pos = 0
+        while pos < len(text):
+            start = text.find("<", pos)
+            if start < 0:
+                words.append(text[pos:])
+                break
+            words.append(text[pos:start])
+            block = re.match(r"<(script|style|head)\b", lower[start : start + 8])
+            if block:
+                close = lower.find(f"</{block.group(1)}", start)
+                end = lower.find(">", close) if close >= 0 else -1
+            else:
+                end = text.find(">", start)
+            if end < 0:
+                break
+            words.append(" ")
+            pos = end + 1
+        text = re.sub(r"&(nbsp|amp|lt|gt|quot);", " ", "".join(words))
     return " ".join(text.split())
 
 
 def _json_text(value: Any, secrets: list[tuple[str, str]], limit: int = 60) -> str:
     import json
 
-    text = _redact(json.dumps(value, ensure_ascii=False, sort_keys=True), secrets)
+    text = _redact(json.dumps(value, ensure_ascii=False, sort_keys=True)[: limit * 8], secrets)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -561,7 +591,7 @@ def _exchange(
 
         conn = http.client.HTTPConnection(target.host, target.port)
         conn.default_port = 443 if target.scheme == "https" else 80
-        conn.sock = sock
+        conn.sock = DeadlineSocket(sock, deadline)
         names = {name.lower() for name, _ in headers}
         request_target = target.absolute if opts.proxy and target.scheme == "http" else target.path
         try:
@@ -598,6 +628,16 @@ def _exchange(
             raise _Failure(f"{url} dropped the connection: {exc.strerror or exc}") from None
 
         status = response.status
+        lengths = response.headers.get_all("Content-Length") or []
+        if (
+            any(not re.fullmatch(r"\s*\d{1,18}\s*", v) for v in lengths)
+            or len({v.strip() for v in lengths}) > 1
+        ):
+            shown = _clip(", ".join(lengths), 60)
+            raise _Failure(
+                f"{url} returned {status} with an invalid Content-Length ({shown!r}): the "
+                f"body cannot be read reliably"
+            )
         chunks: list[bytes] = []
         size = 0
         try:
@@ -626,7 +666,7 @@ def _exchange(
         except (OSError, http.client.HTTPException) as exc:
             raise _Failure(f"{url} returned {status} but the body broke off: {exc}") from None
         data = b"".join(chunks)
-        reason = response.reason.strip()
+        reason = _clip(response.reason.strip(), REASON_LIMIT)
         if not reason:
             try:
                 reason = http.HTTPStatus(status).phrase
@@ -635,7 +675,7 @@ def _exchange(
         return _Response(
             status=status,
             reason=reason,
-            location=response.getheader("Location"),
+            location=_location(response.getheader("Location")),
             charset=response.headers.get_content_charset() or "utf-8",
             body=data[:BODY_LIMIT],
             truncated=len(data) > BODY_LIMIT,
@@ -669,7 +709,9 @@ def _content_problems(
         return problems, verified
     text = _text(response)
     # Redacted before the excerpt is cut: a cut through a secret would show its first part.
-    found = f"got {_excerpt(_redact(text, secrets))}" if text.strip() else "got an empty body"
+    found = (
+        f"got {_excerpt(_redact(text[:4096], secrets))}" if text.strip() else "got an empty body"
+    )
     scope = " in its first 1 MiB" if response.truncated else ""
     if opts.contains is not None:
         if opts.contains in text:
@@ -677,7 +719,7 @@ def _content_problems(
         else:
             problems.append(f"body does not contain {opts.contains!r}{scope} ({found})")
     if opts.matches is not None:
-        if re.search(opts.matches, text):
+        if _search(opts.matches, text):
             verified.append(f"body matches /{opts.matches}/")
         else:
             problems.append(f"body does not match /{opts.matches}/{scope} ({found})")
@@ -694,6 +736,10 @@ def _content_problems(
                 f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} ({found})"
             )
             return problems, verified
+        except (RecursionError, ValueError) as exc:  # nested too deeply; a 5000-digit number
+            why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+            problems.append(f"body is not JSON this check can read ({why})")
+            return problems, verified
         for path, expected in opts.json:
             value = _lookup(document, path)
             if value is _MISSING:
@@ -706,6 +752,17 @@ def _content_problems(
             else:
                 verified.append(f"json {path} is {_json_text(value, secrets)}")
     return problems, verified
+
+
+def _search(pattern: str, text: str) -> bool:
+    """``re.search``; a pattern that backtracks past the timeout is the check's problem."""
+    try:
+        return re.search(pattern, text) is not None
+    except Deadline:  # the backstop alarm interrupts the regex engine
+        raise CheckError(
+            f"matching /{pattern}/ against the body took longer than the timeout: the regex "
+            f"backtracks catastrophically on this body; simplify it (e.g. no nested repeats)"
+        ) from None
 
 
 def _keeps_secrets(origin: _Target, following: _Target) -> bool:
@@ -803,7 +860,7 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
             return Result(
                 State.CRITICAL, f"{answered}, a redirect to {leads} ({expected}{hint})", perf
             )
-        text = _readable(_redact(_text(response), hidden))
+        text = _readable(_redact(_text(response)[:65536], hidden))
         tail = f": {_excerpt(text, 60)}" if text else ""
         return Result(State.CRITICAL, f"{answered} ({expected}){tail}", perf)
 

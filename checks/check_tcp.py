@@ -16,7 +16,7 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import attempt, connect, host_port, resolve
 from mdd.checks._options import (
     DURATION,
@@ -28,7 +28,7 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
@@ -82,12 +82,19 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def _read_until(sock: socket.socket, pattern: re.Pattern[str], deadline: float) -> tuple[bool, str]:
-    """Read until ``pattern`` matches, the peer closes, or the deadline passes."""
+    """Read until ``pattern`` matches, the peer closes, or the deadline passes (at most
+    64 KiB: the regex never sees more)."""
     received = b""
     while True:
         text = received.decode("utf-8", "replace")
-        if pattern.search(text):
-            return True, text
+        try:
+            if pattern.search(text):
+                return True, text
+        except Deadline:  # the backstop alarm interrupts the regex engine
+            raise CheckError(
+                f"matching /{pattern.pattern}/ against the reply took longer than the timeout: "
+                f"the regex backtracks catastrophically; simplify it (e.g. no nested repeats)"
+            ) from None
         remaining = deadline - time.monotonic()
         if remaining <= 0 or len(received) > 65536:
             return False, text

@@ -29,7 +29,7 @@ from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import (
     BOOLEAN,
-    COUNT,
+    DAYS,
     DURATION,
     HOST,
     PORT,
@@ -60,13 +60,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "warn_days",
-        COUNT,
+        DAYS,
         "WARNING when a certificate of the chain expires in fewer days than this.",
         default=21,
     ),
     Option(
         "crit_days",
-        COUNT,
+        DAYS,
         "CRITICAL when a certificate of the chain expires in fewer days than this.",
         default=7,
     ),
@@ -179,8 +179,18 @@ class Cert:
 def _name_text(name: tuple[tuple[str, str], ...]) -> str:
     common = [value for key, value in name if key == "CN"]
     if common:
-        return f"CN={common[-1]}"
-    return ", ".join(f"{key}={value}" for key, value in name)
+        return f"CN={_clip(common[-1])}"
+    return _some([f"{key}={_clip(value)}" for key, value in name], 6)
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _some(items: Sequence[str], count: int) -> str:
+    """The first ``count`` items, comma-separated, and how many more there are."""
+    text = ", ".join(_clip(item) for item in items[:count])
+    return f"{text} and {len(items) - count} more" if len(items) > count else text
 
 
 _ATTRIBUTES = {
@@ -499,51 +509,91 @@ def _connect(opts: argparse.Namespace, where: str, deadline: float) -> socket.so
         raise _Failed(Result(State.CRITICAL, f"{where} cannot be reached: {reason}")) from None
 
 
+SMTP_LINE = 8192  # bytes of one reply line (smtplib's limit)
+SMTP_LINES = 100  # lines of one reply: a server that sends 250- lines forever is cut off
+
+
+class _SmtpEnd(Exception):
+    """The conversation ended: the server closed the connection, or broke the protocol."""
+
+
+def _smtp_reply(sock: socket.socket, buffer: bytearray, deadline: float) -> tuple[int, bytes]:
+    """One SMTP reply (its code, and its lines' texts joined by newlines), read within
+    ``deadline``, at most ``SMTP_LINES`` lines of ``SMTP_LINE`` bytes. Raises
+    ``TimeoutError``, ``_SmtpEnd``, or ``OSError``."""
+    texts: list[bytes] = []
+    while True:
+        while b"\n" not in buffer:
+            if len(buffer) > SMTP_LINE:
+                raise _SmtpEnd(f"sent an SMTP line longer than {SMTP_LINE} bytes")
+            sock.settimeout(_remaining(deadline))
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise _SmtpEnd("the connection closed")
+            buffer += chunk
+        end = buffer.index(b"\n") + 1
+        line = bytes(buffer[:end]).rstrip(b"\r\n")
+        del buffer[:end]
+        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
+            raise _SmtpEnd(f"did not speak SMTP (got {_text(line[:60])!r})")
+        texts.append(line[4:])
+        if line[3:4] != b"-":
+            return int(line[:3]), b"\n".join(texts)
+        if len(texts) >= SMTP_LINES:
+            raise _SmtpEnd(f"sent an SMTP reply of more than {SMTP_LINES} lines")
+
+
 def _smtp_starttls(
     sock: socket.socket, where: str, opts: argparse.Namespace, deadline: float
 ) -> None:
-    """Greeting, EHLO (must offer STARTTLS), STARTTLS; the socket is then ready for TLS."""
-    import smtplib  # only checks that use starttls pay for it
+    """Greeting, EHLO (must offer STARTTLS), STARTTLS; the socket is then ready for TLS.
+
+    Spoken here rather than with smtplib, whose replies have no limit on their number of
+    lines, and whose reads restart their timeout with each line.
+    """
 
     def fail(text: str) -> _Failed:
         return _Failed(Result(State.CRITICAL, f"{where} {text}"))
 
-    # local_hostname given: smtplib would otherwise look up this host's FQDN in the DNS.
-    smtp = smtplib.SMTP(local_hostname=socket.gethostname() or "localhost")
-    smtp.sock = sock
+    buffer = bytearray()
     step = "sent no SMTP greeting"
     try:
-        sock.settimeout(_remaining(deadline))
-        code, reply = smtp.getreply()
+        code, reply = _smtp_reply(sock, buffer, deadline)
         if code != 220:
             raise fail(f"greeted with {code} {_text(reply)} (expected 220)")
         step = "did not answer EHLO"
+        name = socket.gethostname() or "localhost"
         sock.settimeout(_remaining(deadline))
-        code, reply = smtp.ehlo()
+        sock.sendall(f"EHLO {name}\r\n".encode("ascii", "replace"))
+        code, reply = _smtp_reply(sock, buffer, deadline)
         if code != 250:
             raise fail(f"answered EHLO with {code} {_text(reply)} (expected 250)")
-        if not smtp.has_extn("starttls"):
-            offered = ", ".join(sorted(k.upper() for k in smtp.esmtp_features)) or "no extensions"
+        keywords = {
+            line.split()[0].decode("ascii", "replace").upper()
+            for line in reply.split(b"\n")[1:]
+            if line.split()
+        }
+        if "STARTTLS" not in keywords:
+            offered = ", ".join(sorted(keywords)[:20]) or "no extensions"
             raise fail(f"does not offer STARTTLS (its EHLO reply lists {offered})")
         step = "did not answer STARTTLS"
         sock.settimeout(_remaining(deadline))
-        code, reply = smtp.docmd("STARTTLS")
+        sock.sendall(b"STARTTLS\r\n")
+        code, reply = _smtp_reply(sock, buffer, deadline)
         if code != 220:
             raise fail(f"refused STARTTLS: {code} {_text(reply)}")
-    except (TimeoutError, Deadline, smtplib.SMTPServerDisconnected) as exc:
+    except (TimeoutError, Deadline):
         # Deadline: the backstop alarm, when the reply trickles in past the timeout.
-        if time.monotonic() >= deadline or "timed out" in str(exc):
-            raise fail(f"{step} within {duration_text(opts.timeout)}") from None
-        raise fail(f"{step}: the connection closed ({exc})") from None
+        raise fail(f"{step} within {duration_text(opts.timeout)}") from None
+    except _SmtpEnd as exc:
+        raise fail(f"{step}: {exc}") from None
     except OSError as exc:
         raise fail(f"{step}: {exc}") from None
-    finally:
-        if smtp.file is not None:
-            smtp.file.close()  # the socket itself stays open for the handshake
 
 
 def _text(reply: bytes) -> str:
-    return " ".join(reply.decode("utf-8", "replace").split())
+    text = " ".join(reply[:1024].decode("utf-8", "replace").split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _handshake(
@@ -624,7 +674,7 @@ def _verify_reason(
         return f"certificate verification failed: {message}"
     leaf = chain[0]
     if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-        names = ", ".join(leaf.names) or f"no subjectAltName, subject {leaf.label}"
+        names = _some(leaf.names, 10) or f"no subjectAltName, subject {leaf.label}"
         return f"certificate {leaf.label} is not valid for {servername}: it is for {names}"
     if code == 18:  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
         return f"certificate {leaf.label} is self-signed and not trusted by {trust}"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -21,7 +25,43 @@ MANIFESTS_HELP = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# errno values of a write to standard output that cannot succeed: a full disk (> /dev/full),
+# a closed pipe (| head), a quota, a revoked terminal.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+class _Main(click.Group):
+    """The command group: a failed write to standard output, SIGTERM or SIGHUP end any
+    command with one line on standard error and exit status 1, never a traceback (files
+    are written by ``write_atomically``, which leaves the previous file as it was)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _interrupted)
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None:
+                raise
+            _output_failed(exc)
+
+
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    # SystemExit unwinds like an exception: a file being written is removed, the old one kept.
+    click.echo(f"mdd: interrupted by {signal.Signals(signum).name}", err=True)
+    sys.exit(1)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    with contextlib.suppress(OSError):  # the interpreter's last flush would fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    _fail(f"cannot write to standard output: {exc.strerror or exc}")
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mdd")
 def main() -> None:
     """Monitoring Driven Deployment: a datacenter's integration points, as Sensu checks.
@@ -66,7 +106,7 @@ def _load(name: str, path: Path) -> Manifest:
 def _same_file(one: Path, other: Path) -> bool:
     try:
         return one.resolve().samefile(other)
-    except OSError:  # ``one`` does not exist yet
+    except (OSError, RuntimeError):  # ``one`` does not exist yet; RuntimeError: a symlink loop
         return False
 
 

@@ -54,17 +54,55 @@ def _in_folder(name: str, folder: Path) -> Path | None:
     return found[0] if found else None
 
 
+def _unusable_name(name: str) -> str | None:
+    """Why ``name`` can name no file (too long, a NUL), or None; stat() would raise."""
+    if "\0" in name:
+        return f"{name!r} holds a NUL character: no manifest is named so"
+    try:
+        encoded = os.fsencode(name)
+    except UnicodeError:
+        return f"{name!r} cannot be a file name on this system"
+    if len(encoded) > 4000 or any(len(part) > 255 for part in encoded.split(b"/")):
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        return (
+            f"{shown!r} is too long for a file name ({len(encoded)} bytes): give a "
+            f"datacenter's name or the path of its manifest"
+        )
+    return None
+
+
+def _not_a_file(path: Path) -> str:
+    """Why an existing-or-not ``path`` is no manifest file: ``is a folder, ...``."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a manifest file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a manifest file: nothing read"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a manifest file: nothing read"
+    return "is not a regular file"
+
+
 def looks_like_path(name: str) -> bool:
     return os.sep in name or "/" in name or name.endswith(SUFFIXES)
 
 
 def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
     """The manifest file for ``name`` (a datacenter name or a path to a file)."""
+    problem = _unusable_name(name)
+    if problem:
+        raise LocateError(problem)
     if looks_like_path(name) or Path(name).is_file():
         path = Path(name)
         if not path.is_file():
-            what = "is a folder, not a manifest file" if path.is_dir() else "does not exist"
-            raise LocateError(f"{name} {what}")
+            raise LocateError(f"{name} {_not_a_file(path)}")
         return path
 
     looked: list[str] = []

@@ -38,5 +38,17 @@ def load(path: Path, datacenter: str | None = None) -> Manifest:
     if manifest is None or reader.problems:
         if not reader.problems:  # pragma: no cover - every None comes with a problem
             reader.add((1, 1), "the manifest could not be read")
-        raise ManifestError(reader.problems)
+        problems = list(reader.problems)
+        if reader.dropped:
+            last = max(problems, key=lambda p: (p.line, p.column))
+            problems.append(
+                Problem(
+                    reader.file,
+                    last.line,
+                    last.column,
+                    f"and {reader.dropped} more problems: only the first {len(problems)} are "
+                    f"listed; fix these and validate again",
+                )
+            )
+        raise ManifestError(problems)
     return manifest

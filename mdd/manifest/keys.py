@@ -98,8 +98,11 @@ def _check_type(value: Any) -> str:
     return text
 
 
+SECONDS_LIMIT = 7 * 86400.0  # a week: Sensu intervals, timeouts, ttl and refresh
+
+
 def _seconds(value: Any) -> int:
-    seconds = duration(value)
+    seconds = duration(value, SECONDS_LIMIT)
     if not float(seconds).is_integer():
         raise ValueError(
             f"Sensu counts whole seconds, got {duration_text(seconds)}: round it to whole seconds"
@@ -158,7 +161,7 @@ SECONDS = Kind(
     _seconds,
     _seconds,
     lambda s: duration_text(float(s)),
-    doc="whole seconds, or a duration such as 90s, 5m, 1h",
+    doc="whole seconds, or a duration such as 90s, 5m, 1h (at most 7 days)",
 )
 COMMAND_PREFIX = Kind(
     "folder",
@@ -175,7 +178,17 @@ POINTS = Kind("list", _list, _list, doc="integration points (see below)")
 # Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
 # number whose text differs from what was written (1.10 -> "1.1") is reported.
 _NUMERIC_KINDS = frozenset(
-    {"duration", "port", "integer", "count", "positive integer", "status", "json", "boolean"}
+    {
+        "duration",
+        "port",
+        "integer",
+        "count",
+        "days",
+        "positive integer",
+        "status",
+        "json",
+        "boolean",
+    }
 )
 
 # --------------------------------------------------------------------------- the manifest's keys

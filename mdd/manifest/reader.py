@@ -8,15 +8,14 @@ validated by their ``Option.load`` and the type's ``validate(values)`` rules.
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mdd.checks._options import COMMON_OPTIONS, Option, _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest import yamlload
+from mdd.manifest import source, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import (
     _CHECK_MARGIN,
@@ -24,7 +23,6 @@ from mdd.manifest.keys import (
     _NUMERIC_KINDS,
     _POINT,
     _SENSU,
-    _TEMPLATE,
     _TOP,
     _VAR_NAME,
     _VARS_IN_KEYS,
@@ -104,6 +102,26 @@ def _rules_on_read_values(
     return [rule for rule in rules if rule in with_bad]
 
 
+_VALUE_PROBLEMS = 5  # problems reported in one value, then "and N more"
+_SUGGESTIONS = 200  # did-you-mean searches per manifest
+MAX_PROBLEMS = 500  # problems reported per manifest, then "and N more"
+
+
+def _exact(span: Span) -> bool:
+    """Whether columns inside the scalar can be given exactly (see ``Span.column_of``)."""
+    return span.single_line and span.style in (None, "'", '"')
+
+
+def _occurrences(source: str, text: str) -> list[int]:
+    """The indexes of ``text`` in ``source``, without overlaps."""
+    found: list[int] = []
+    index = source.find(text)
+    while index >= 0:
+        found.append(index)
+        index = source.find(text, index + len(text))
+    return found
+
+
 def _key_text(key: Any, span: Span) -> str:
     return key if isinstance(key, str) else span.source
 
@@ -118,11 +136,16 @@ class _Reader:
         self.bad_vars: set[str] = set()  # defined, but wrong: their uses are not reported again
         self.vars_broken = False  # the vars block is not a mapping: no use is reported
         self.unread_names: set[str] = set()  # points whose name is wrong: not "unknown" targets
+        self.suggestions_left = _SUGGESTIONS
+        self.dropped = 0  # problems past MAX_PROBLEMS, counted but not listed
 
     # ------------------------------------------------------------------ helpers
 
     def add(self, where: Span | tuple[int, int], message: str) -> None:
         line, column = (where.line, where.column) if isinstance(where, Span) else where
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.dropped += 1
+            return
         self.problems.append(Problem(self.file, line, column, message))
 
     def unknown_keys(
@@ -147,9 +170,9 @@ class _Reader:
                 message += f": {_VARS_IN_KEYS}"
             elif elsewhere and text in elsewhere:
                 message += f": {elsewhere[text]}"
-            elif match := difflib.get_close_matches(text, list(known), n=1):
-                message += f" (did you mean {match[0]!r}?)"
-                suggested.add(match[0])
+            elif suggestion := self.suggest(text, known):
+                message += f" (did you mean {suggestion!r}?)"
+                suggested.add(suggestion)
             else:
                 message += f"; known: {', '.join(known)}"
             if not isinstance(key, str):
@@ -177,49 +200,86 @@ class _Reader:
                 self.duplicates(item, seen)
 
     def substitute(self, text: str, span: Span) -> Any:
-        """``text`` with every ``{{ var }}`` replaced, or BAD after reporting why not."""
+        """``text`` with every ``{{ var }}`` replaced, or BAD after reporting why not.
+
+        One pass over the text (linear however many ``{{`` it holds); at most
+        ``_VALUE_PROBLEMS`` problems are reported per value, then how many more there are.
+        """
         if "{{" not in text:
             return text
         ok = True
-        covered: list[tuple[int, int]] = []
+        reported = 0
+        more = 0
+        positions = _occurrences(span.source, "{{") if _exact(span) else []
 
-        def replace_var(match: re.Match[str]) -> str:
-            nonlocal ok
-            covered.append(match.span())
-            where = span.column_of("{{", text.count("{{", 0, match.start()))
-            inner = match.group(1).strip()
+        def report(occurrence: int, message: str) -> None:
+            nonlocal reported, more
+            if reported >= _VALUE_PROBLEMS:
+                more += 1
+                return
+            reported += 1
+            if occurrence < len(positions):
+                self.add((span.line, span.column + positions[occurrence]), message)
+            else:
+                self.add(span, message)
+
+        out: list[str] = []
+        pos = 0
+        occurrence = 0  # the "{{" being read, counted from the start of the value
+        while True:
+            start = text.find("{{", pos)
+            if start < 0:
+                out.append(text[pos:])
+                break
+            out.append(text[pos:start])
+            end = text.find("}}", start + 2)
+            if end < 0:
+                ok = False
+                unclosed = text.count("{{", start)
+                report(
+                    occurrence,
+                    "'{{' without a closing '}}': write {{ name }} to use a var"
+                    + (f" (and {unclosed - 1} more in this value)" if unclosed > 1 else ""),
+                )
+                break
+            whole = text[start : end + 2]
+            inner = whole[2:-2].strip()
             if not _VAR_NAME.fullmatch(inner):
                 ok = False
-                self.add(
-                    where,
-                    f"only a var name can go between {{{{ and }}}}, got {match.group(0)!r}",
-                )
-                return ""
-            if inner in self.vars:
-                return self.vars[inner]
-            ok = False
-            if inner not in self.bad_vars and not self.vars_broken:
-                defined = ", ".join(sorted(self.vars)) or "none"
-                self.add(
-                    where,
-                    f"undefined var {inner!r}{_did_you_mean(inner, self.vars)}; "
-                    f"vars defines: {defined}",
-                )
-            return ""
-
-        result = _TEMPLATE.sub(replace_var, text)
-        start = 0
-        occurrence = 0
-        while (index := text.find("{{", start)) >= 0:
-            if not any(low <= index < high for low, high in covered):
+                shown = whole if len(whole) <= 80 else whole[:77] + "..."
+                report(occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}")
+            elif inner in self.vars:
+                out.append(self.vars[inner])
+            else:
                 ok = False
-                self.add(
-                    span.column_of("{{", occurrence),
-                    "'{{' without a closing '}}': write {{ name }} to use a var",
-                )
-            occurrence += 1
-            start = index + 2
-        return result if ok else BAD
+                if inner not in self.bad_vars and not self.vars_broken:
+                    defined = ", ".join(sorted(self.vars)) or "none"
+                    report(
+                        occurrence,
+                        f"undefined var {inner!r}{self.did_you_mean(inner, self.vars)}; "
+                        f"vars defines: {defined}",
+                    )
+            occurrence += 1 + whole.count("{{", 2, len(whole) - 2)
+            pos = end + 2
+        if more:
+            self.add(span, f"and {more} more problems with {{{{ }}}} in this value")
+        return "".join(out) if ok else BAD
+
+    def suggest(self, word: str, known: Sequence[str]) -> str | None:
+        """The known key closest to a misspelt ``word``, within the budget, or None."""
+        if self.suggestions_left <= 0 or len(word) > 100:
+            return None
+        self.suggestions_left -= 1
+        match = difflib.get_close_matches(word, list(known), n=1)
+        return match[0] if match else None
+
+    def did_you_mean(self, word: str, choices: Iterable[str]) -> str:
+        """``_did_you_mean``, for at most ``_SUGGESTIONS`` words per manifest: hundreds of
+        misspelt names must not cost minutes of fuzzy matching."""
+        if self.suggestions_left <= 0 or len(word) > 100:
+            return ""
+        self.suggestions_left -= 1
+        return _did_you_mean(word, choices)
 
     def resolve(
         self, value: Any, span: Span, *, text: bool, substitute: bool = True, label: str = ""
@@ -234,6 +294,15 @@ class _Reader:
             mapping.key_spans = value.key_spans
             mapping.value_spans = value.value_spans
             for key, item in value.items():
+                if isinstance(key, str) and ":::" in key:  # keys reach the command too
+                    self.add(
+                        value.key_spans[key],
+                        f"{label}':::' is not allowed, in keys either: Sensu Classic replaces "
+                        ":::name::: with client attributes in check commands, so the check "
+                        "would not get this text as written",
+                    )
+                    mapping[key] = BAD
+                    continue
                 mapping[key] = self.resolve(
                     item, value.value_spans[key], text=text, substitute=substitute, label=label
                 )
@@ -329,12 +398,9 @@ class _Reader:
 
     def read(self) -> Manifest | None:
         try:
-            text = self.path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            self.add((1, 1), f"not UTF-8 text: {exc}")
-            return None
-        except OSError as exc:
-            self.add((1, 1), f"cannot read the manifest: {exc.strerror or exc}")
+            text = source.read_text(self.path)
+        except source.SourceError as exc:
+            self.add((exc.line, exc.column), exc.message)
             return None
         try:
             root, root_span = yamlload.load(text)
@@ -688,7 +754,7 @@ class _Reader:
                     self.add(
                         span,
                         f"depends_on: no integration point is named {target!r}"
-                        f"{_did_you_mean(target, first)}",
+                        f"{self.did_you_mean(target, first)}",
                     )
                     point.ok = False
                 elif target in first:

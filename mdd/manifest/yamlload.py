@@ -18,12 +18,21 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# Limits: a manifest is a few hundred KiB at most; these refuse hostile or broken input
+# quickly (an alias bomb, thousands of nested brackets, a number of a million digits) with a
+# message, before it costs memory or a RecursionError. ``mdd.manifest.source`` bounds the
+# file size itself.
+MAX_DEPTH = 32  # nested lists and mappings; a manifest needs about 6
+MAX_NODES = 50_000  # values in the document once every alias (*name) is expanded
+MAX_INT_DIGITS = 100  # digits of a number written in the file
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
@@ -137,8 +146,89 @@ def _span(node: Node) -> Span:
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1, tag=node.tag)
 
 
+def _at(mark: Any, message: str) -> YamlSyntaxError:
+    return YamlSyntaxError(mark.line + 1, mark.column + 1, message)
+
+
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` building ``YamlMap``/``YamlList`` and recording positions."""
+    """``yaml.SafeLoader`` building ``YamlMap``/``YamlList`` and recording positions.
+
+    While composing, it counts nesting depth and the values the document holds with every
+    alias expanded (``MAX_DEPTH``, ``MAX_NODES``), and refuses an alias used inside its own
+    anchor; while constructing, any failure of a value (``!!int abc``, the date 2026-13-45)
+    becomes a ``YamlSyntaxError`` at that value.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._expanded = 0  # values so far, aliases expanded
+        self._sizes: dict[int, int] = {}  # id(node) -> its values, aliases expanded
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            node: Node | None = super().compose_node(parent, index)
+            size = self._sizes.get(id(node))
+            if size is None:
+                raise _at(
+                    event.start_mark,
+                    f"the alias *{event.anchor} is used inside its own anchor &{event.anchor}: "
+                    f"that value would never end",
+                )
+            self._count(size, event.start_mark, alias=True)
+            assert node is not None
+            return node
+        if isinstance(event, CollectionStartEvent) and self._depth >= MAX_DEPTH:
+            raise _at(
+                event.start_mark,
+                f"lists and mappings nested more than {MAX_DEPTH} levels deep: a manifest "
+                f"needs only a few levels; check the brackets and the indentation",
+            )
+        self._count(1, event.start_mark)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        assert node is not None  # a non-alias event always gives a node
+        size = 1
+        if isinstance(node, SequenceNode):
+            size += sum(self._sizes[id(item)] for item in node.value)
+        elif isinstance(node, MappingNode):
+            size += sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        self._sizes[id(node)] = size
+        return node
+
+    def _count(self, size: int, mark: Any, alias: bool = False) -> None:
+        self._expanded += size
+        if self._expanded > MAX_NODES:
+            how = " once its aliases (*name) are expanded" if alias else ""
+            raise _at(
+                mark,
+                f"the manifest holds more than {MAX_NODES:,} values{how}: that is no "
+                f"datacenter's manifest (an alias bomb?); refused here",
+            )
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if (
+            isinstance(node, ScalarNode)
+            and node.tag == INT_TAG
+            and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS
+        ):
+            raise _at(
+                node.start_mark,
+                f"a number of more than {MAX_INT_DIGITS} digits: no setting needs one; "
+                f"quote it if you mean the text",
+            )
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, YamlSyntaxError):
+            raise
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            tag = node.tag.rsplit(":", 1)[-1]
+            why = str(exc) if isinstance(exc, ValueError) and str(exc) else "not valid"
+            raise _at(node.start_mark, f"YAML cannot read this value as {tag}: {why}") from None
 
     def value_span(self, node: Node, value: Any) -> Span:
         span = _span(node)
