@@ -119,11 +119,13 @@ def echo_server() -> Iterator[EchoServer]:
 def test_tcp_send_reaches_the_server_literally(
     value: str, echo_server: EchoServer, empty_cwd: Path
 ) -> None:
+    # send takes backslash escapes (checks/_escapes.py): written escaped, it arrives as is.
+    escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
     command = sensu_command(
         "tcp",
         host="127.0.0.1",
         port=echo_server.port,
-        send=value,
+        send=escaped,
         expect=re.escape(value) + r"\Z",  # a regex full of shell syntax too
         timeout="5s",
     )
@@ -137,7 +139,8 @@ def test_tcp_send_reaches_the_server_literally(
 
 def test_command_words_are_the_manifest_values(empty_cwd: Path) -> None:
     """What /bin/sh hands the check is what the manifest says, word for word."""
-    for value in NASTY:
+    for nasty in NASTY:
+        value = nasty.replace("\\", "\\\\").replace("\n", "\\n")  # send's escapes
         command = sensu_command("tcp", host="127.0.0.1", port=1, send=value)
         program, _, arguments = command.partition(" ")
         assert program == "check-mdd-tcp"
