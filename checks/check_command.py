@@ -17,7 +17,6 @@ and dropped, so an endless writer cannot fill the agent's memory.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import time
 
@@ -80,6 +79,7 @@ def run(argv: list[str], deadline: float) -> tuple[int | None, bytes, bytes]:
     Each stream keeps its first ``OUTPUT_LIMIT`` bytes. Raises ``OSError`` when the program
     cannot be started.
     """
+    import contextlib
     import selectors
     import signal
     import subprocess
