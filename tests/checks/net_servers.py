@@ -64,8 +64,9 @@ def _tcp_ready(port: int) -> Callable[[], bool]:
 
 
 @contextlib.contextmanager
-def _running(argv: list[str], ready: Callable[[int], Callable[[], bool]], port: int, what: str
-             ) -> Iterator[int]:
+def _running(
+    argv: list[str], ready: Callable[[int], Callable[[], bool]], port: int, what: str
+) -> Iterator[int]:
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
