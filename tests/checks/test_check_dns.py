@@ -1,0 +1,239 @@
+"""check-mdd-dns, run as Sensu runs it, against real dnsmasq servers on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mdd.checks import check_dns
+from tests.checks.net_servers import closed_udp_port, dnsmasq, silent_udp_port
+from tests.conftest import accepting, load_values, run_argv, run_check
+from tests.test_contract import assert_round_trip
+
+RECORDS = (
+    "--local=/test.example/",  # names under test.example that are not below: NXDOMAIN
+    "--local-ttl=300",
+    "--host-record=www.test.example,10.1.1.1",
+    "--host-record=www.test.example,10.1.1.2",
+    "--host-record=v6.test.example,2001:db8::1",
+    "--txt-record=txt.test.example,v=spf1 ,-all",
+    "--mx-host=test.example,mx1.test.example,10",
+    "--srv-host=_ldap._tcp.test.example,ldap.test.example,389,0,100",
+    "--ptr-record=1.1.1.10.in-addr.arpa,www.test.example",
+    "--cname=alias.test.example,www.test.example",
+    # CAA 0 issue "ca.test": flags 0, tag length 5, "issue", "ca.test"
+    "--dns-rr=caa.test.example,257,0005" + b"issue".hex() + b"ca.test".hex(),
+    # 100 addresses: more than fits in a 1232-byte UDP answer (TCP fallback tested below)
+    *(f"--host-record=many.test.example,10.9.0.{i}" for i in range(1, 101)),
+)
+
+
+@pytest.fixture(scope="module")
+def dns_port() -> Iterator[int]:
+    with dnsmasq(*RECORDS) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def auth_port() -> Iterator[int]:
+    """dnsmasq authoritative for auth.example (SOA, NS, AA flag)."""
+    with dnsmasq(
+        "--auth-server=ns.auth.example,127.0.0.1",
+        "--auth-zone=auth.example",
+        "--host-record=www.auth.example,10.2.2.2",
+    ) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def cache_port(dns_port: int) -> Iterator[int]:
+    """dnsmasq forwarding to ``dns_port``: its cached answers are not authoritative."""
+    with dnsmasq(f"--server=127.0.0.1#{dns_port}") as port:
+        yield port
+
+
+def dns(port: int, **manifest: object):  # type: ignore[no-untyped-def]
+    manifest.setdefault("timeout", "3s")
+    return run_check("dns", servers=[f"127.0.0.1:{port}"], **manifest)
+
+
+def test_a_records_are_ok(dns_port: int) -> None:
+    run = run_check("dns", point="www", servers=[f"127.0.0.1:{dns_port}"], query="www.test.example",
+                    answers=["10.1.1.2", "10.1.1.1"], timeout="3s")  # fmt: skip
+    assert run.code == 0, run.out
+    assert run.line.startswith(
+        f"DnsCheck OK: www: 127.0.0.1:{dns_port} answered www.test.example A: "
+    )
+    assert "10.1.1.1" in run.line and "10.1.1.2" in run.line and " | time=" in run.line
+
+
+def test_wrong_answer_set_is_critical_and_says_what_differs(dns_port: int) -> None:
+    run = dns(dns_port, query="www.test.example", answers=["10.1.1.1", "10.1.1.3"])
+    assert run.code == 2, run.out
+    assert "missing 10.1.1.3" in run.line and "unexpected 10.1.1.2" in run.line
+
+
+def test_includes_and_excludes(dns_port: int) -> None:
+    assert dns(dns_port, query="www.test.example", includes=["10.1.1.1"]).code == 0
+    run = dns(dns_port, query="www.test.example", includes=["10.1.1.9"])
+    assert run.code == 2 and "missing 10.1.1.9" in run.line, run.out
+    assert dns(dns_port, query="www.test.example", excludes=["10.1.1.9"]).code == 0
+    run = dns(dns_port, query="www.test.example", excludes=["10.1.1.2"])
+    assert run.code == 2 and "including excluded 10.1.1.2" in run.line, run.out
+
+
+@pytest.mark.parametrize(
+    ("query", "record", "answer"),
+    [
+        ("test.example", "MX", "10 MX1.test.example"),  # case and trailing dot don't matter
+        ("test.example", "MX", "10 mx1.test.example."),
+        ("txt.test.example", "TXT", "v=spf1 -all"),  # two strings, joined, without quotes
+        ("_ldap._tcp.test.example", "SRV", "0 100 389 ldap.test.example"),
+        ("10.1.1.1", "PTR", "www.test.example"),  # an address as the query of a PTR check
+        ("1.1.1.10.in-addr.arpa", "PTR", "www.test.example."),
+        ("alias.test.example", "CNAME", "www.test.example"),
+        ("alias.test.example", "A", "10.1.1.1"),  # the alias is followed
+        ("v6.test.example", "AAAA", "2001:DB8:0::1"),  # any spelling of the address
+        ("caa.test.example", "CAA", '0 issue "ca.test"'),
+        ("caa.test.example", "CAA", "0 issue ca.test"),
+    ],
+)
+def test_record_types_compare_as_presentation_text(
+    dns_port: int, query: str, record: str, answer: str
+) -> None:
+    run = dns(dns_port, query=query, record=record, includes=[answer])
+    assert run.code == 0, run.out
+
+
+def test_missing_record_type_is_critical(dns_port: int) -> None:
+    run = dns(dns_port, query="www.test.example", record="AAAA")
+    assert run.code == 2, run.out
+    assert f"127.0.0.1:{dns_port} has no AAAA record for www.test.example" in run.line
+
+
+def test_nxdomain(dns_port: int) -> None:
+    run = dns(dns_port, query="gone.test.example")
+    assert run.code == 2, run.out
+    assert "answered gone.test.example A with NXDOMAIN (no such name)" in run.line
+    run = dns(dns_port, query="gone.test.example", nxdomain=True)
+    assert run.code == 0, run.out
+    assert "gone.test.example does not exist (NXDOMAIN), as required" in run.line
+    run = dns(dns_port, query="www.test.example", nxdomain=True)
+    assert run.code == 2, run.out
+    assert "www.test.example exists (A 10.1.1." in run.line and "but must not" in run.line
+
+
+def test_refused_query_is_critical(dns_port: int) -> None:
+    run = dns(dns_port, query="www.elsewhere.example")  # not its zone, no upstream: REFUSED
+    assert run.code == 2, run.out
+    assert "answered www.elsewhere.example A with REFUSED" in run.line
+
+
+def test_authoritative(auth_port: int, cache_port: int) -> None:
+    run = dns(auth_port, query="www.auth.example", authoritative=True, answers=["10.2.2.2"])
+    assert run.code == 0, run.out
+    run = dns(auth_port, query="auth.example", record="SOA", authoritative=True)
+    assert run.code == 0, run.out
+    assert "ns.auth.example. hostmaster" in run.line
+    dns(cache_port, query="www.test.example")  # fill the cache
+    run = dns(cache_port, query="www.test.example", authoritative=True)
+    assert run.code == 2, run.out
+    assert "but not authoritatively (no AA flag" in run.line
+
+
+def test_tcp_and_the_fallback_for_truncated_answers(dns_port: int) -> None:
+    run = dns(dns_port, query="www.test.example", protocol="tcp", includes=["10.1.1.1"])
+    assert run.code == 0, run.out
+    run = dns(dns_port, query="many.test.example", includes=["10.9.0.100"])
+    assert run.code == 0, run.out
+    assert "and 95 more" in run.line
+
+
+def test_slow_answer_over_warn_is_warning(dns_port: int) -> None:
+    run = dns(dns_port, query="www.test.example", warn="0.000001s")
+    assert run.code == 1, run.out
+    assert "(warning above 0.000001s)" in run.line
+
+
+def test_each_server_is_judged_on_its_own(dns_port: int) -> None:
+    refused = closed_udp_port()
+    with silent_udp_port() as silent:
+        run = run_check("dns", query="www.test.example", timeout="1s", servers=[
+            f"127.0.0.1:{dns_port}", f"127.0.0.1:{silent}", f"127.0.0.1:{refused}"])  # fmt: skip
+    assert run.code == 2, run.out
+    assert f"127.0.0.1:{silent} did not answer www.test.example A within 1s" in run.line
+    assert f"127.0.0.1:{refused} refused the UDP query www.test.example A" in run.line
+    assert "(1 of 3 servers OK)" in run.line
+
+
+def test_tcp_server_that_never_answers_is_critical(unanswered_port: int) -> None:
+    run = dns(unanswered_port, query="www.test.example", protocol="tcp", timeout="1s")
+    assert run.code == 2, run.out
+    assert "did not answer www.test.example A within 1s over TCP" in run.line
+
+
+def test_wrong_protocol_and_trickle_are_critical() -> None:
+    def http(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    with accepting(http) as port:
+        run = dns(port, query="www.test.example", protocol="tcp", timeout="1s")
+    assert run.code == 2, run.out
+    assert run.out.count("\n") == 1 and len(run.line) < 300
+
+
+def test_default_servers_are_the_agents_resolvers(tmp_path: Path) -> None:
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("# a comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\n"
+                    "nameserver 10.0.1.53\nnameserver 10.0.2.53\noptions ndots:2\n")  # fmt: skip
+    assert check_dns.agent_resolvers(str(conf)) == [
+        ("10.0.0.53", 53), ("fe80::1", 53), ("10.0.1.53", 53)
+    ]  # fmt: skip
+    conf.write_text("search example\n")
+    with pytest.raises(Exception, match="names no nameserver: set servers"):
+        check_dns.agent_resolvers(str(conf))
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "the following arguments are required: --query"),
+        (["--query", "x", "--record", "ANY"], "expected one of A, AAAA"),
+        (["--query", "x", "--servers", "h:0"], "port must be 1-65535"),
+        (["--query", "a..b", "--servers", "127.0.0.1:9"], "is not a DNS name"),
+        (["--query", "x", "--protocol", "quic"], "expected one of udp, tcp"),
+    ],
+)
+def test_bad_invocation_is_unknown_in_one_line(argv: list[str], expected: str) -> None:
+    run = run_argv("check-mdd-dns", *argv)
+    assert run.code == 3, run.out
+    assert run.out.count("\n") == 1, run.out
+    assert run.line.startswith("DnsCheck UNKNOWN: ") and expected in run.line
+
+
+def test_manifest_values_parse_back_from_the_command() -> None:
+    values = load_values("dns", query="ams1.example.net", record="MX", protocol="tcp",
+                         servers=["10.0.0.53", "10.0.1.53:5353", "[2001:db8::53]:53"],
+                         answers=["10 mx1.ams1.example.net", "20 mx2.ams1.example.net"],
+                         excludes=["30 old.example.net"], authoritative=True,
+                         timeout="5s", warn="1s", crit="2s")  # fmt: skip
+    assert check_dns.validate(values) == []
+    assert_round_trip("dns", values)
+    values = load_values("dns", query="gone.example.net", nxdomain=True)
+    assert_round_trip("dns", values)
+
+
+def test_validate_rules() -> None:
+    values = load_values("dns", query="x.example", nxdomain=True, includes=["10.0.0.1"])
+    assert check_dns.validate(values) == [
+        ("includes", "'includes' has no meaning with nxdomain: true")
+    ]
+    values = load_values("dns", query="x.example", record="AAAA", answers=["10.0.0.1"])
+    assert check_dns.validate(values) == [
+        ("answers", "'10.0.0.1' is not an IPv6 address, as AAAA answers are")
+    ]
+    values = load_values("dns", query="www.example", record="PTR")
+    assert check_dns.validate(values)[0][0] == "query"
