@@ -46,18 +46,28 @@ EXIT_GRACE = 0.5  # seconds to wait for the output to end once the plugin has ex
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
+    problems: list[tuple[str, str]] = []
     words = values.get("command")
     if isinstance(words, list) and words:
         program = str(words[0])
         if "/" in program and not program.startswith("/"):
-            return [
+            problems.append(
                 (
                     "command",
                     f"{program!r} is a relative path: write the absolute path on the agent, or "
                     f"a bare name found on its PATH",
                 )
-            ]
-    return []
+            )
+        if "--" in words:
+            # argparse drops a value "--" even as --command=--: it would vanish on the way.
+            problems.append(
+                (
+                    "command",
+                    "a word '--' cannot be passed through yet: leave it out if the "
+                    "plugin allows, or wrap the plugin in a script on the agent",
+                )
+            )
+    return problems
 
 
 class _RawPerf(Perf):

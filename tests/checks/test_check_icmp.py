@@ -121,4 +121,3 @@ def test_validate_rules() -> None:
     assert ("count", "count must be 1-100, got 200") in problems
     values = load_values("icmp", host="h", count=60, timeout="5s")
     assert check_icmp.validate(values)[0][0] == "count"
-
