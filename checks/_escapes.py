@@ -43,10 +43,10 @@ def decode_escapes(text: str) -> bytes:
             out.append(int(digits, 16))
             pos += 4
         else:
-            shown = "\\" + code if code else "a lone \\ at the end"
+            shown = f"escape \\{code}" if code else "lone \\ at the end"
             raise ValueError(
-                f"unknown escape {shown!r} at position {pos + 1}: use \\r \\n \\t \\0 \\\\ or "
-                f"\\xHH (write a backslash itself as \\\\)"
+                f"unknown {shown} at position {pos + 1}: use \\r \\n \\t \\0 \\\\ or \\xHH "
+                f"(write a backslash itself as \\\\)"
             )
     return bytes(out)
 

@@ -50,7 +50,16 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     words = values.get("command")
     if isinstance(words, list) and words:
         program = str(words[0])
-        if "/" in program and not program.startswith("/"):
+        if len(words) == 1 and len(program.split()) > 1:
+            listed = ", ".join(program.split())
+            problems.append(
+                (
+                    "command",
+                    f"{program!r} is one word (a program of that name): no shell splits it, so "
+                    f"list the words, as [{listed}]",
+                )
+            )
+        elif "/" in program and not program.startswith("/"):
             problems.append(
                 (
                     "command",

@@ -39,6 +39,7 @@ from mdd.checks._options import (
     BOOLEAN,
     DURATION,
     STRING,
+    Kind,
     Option,
     choice,
     duration_text,
@@ -54,9 +55,17 @@ if TYPE_CHECKING:
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
 RECORDS = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "CAA", "SOA")
+
+
+def _record(value: Any) -> str:
+    text = choice(*RECORDS).load(value.upper() if isinstance(value, str) else value)
+    return str(text)
+
+
+RECORD = Kind("choice", _record, _record, doc="one of " + ", ".join(RECORDS))
 OPTIONS: tuple[Option, ...] = (
     Option("query", STRING, "The name to ask for (an address, for a PTR record).", required=True),
-    Option("record", choice(*RECORDS), "The record type to ask for.", default="A"),
+    Option("record", RECORD, "The record type to ask for (in any case: mx is MX).", default="A"),
     Option(
         "servers",
         ADDRESS,

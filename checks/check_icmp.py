@@ -134,9 +134,17 @@ def probe(opts: argparse.Namespace) -> Result:
     # -w: with it, ping sends until a reply count or its deadline is reached.
     wait = max(min(opts.timeout - 0.3 - (count - 1) * INTERVAL, 10.0), 0.2)
     argv = [
-        "ping", "-n", "-q", "-c", str(count), "-i", f"{INTERVAL:g}",
-        "-W", f"{wait:.1f}", opts.host,
-    ]  # fmt: skip
+        "ping",
+        "-n",
+        "-q",
+        "-c",
+        str(count),
+        "-i",
+        f"{INTERVAL:g}",
+        "-W",
+        f"{wait:.1f}",
+        opts.host,
+    ]
     try:
         code, out = run_ping(argv, deadline)
     except FileNotFoundError:

@@ -67,7 +67,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 def _ntp_seconds(raw: bytes) -> float:
     seconds, fraction = struct.unpack("!II", raw)
-    return seconds - NTP_EPOCH + fraction / 2**32
+    return float(seconds - NTP_EPOCH + fraction / 2**32)
 
 
 def _signed_ms(seconds: float) -> str:

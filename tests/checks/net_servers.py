@@ -99,12 +99,20 @@ def dnsmasq(*records: str) -> Iterator[int]:
     dnsmasq_available()
     port = free_port()
     argv = [
-        DNSMASQ, "--keep-in-foreground", "--no-daemon", f"--port={port}",
-        "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-        "--conf-file=/dev/null", "--pid-file", "--log-facility=-",
+        DNSMASQ,
+        "--keep-in-foreground",
+        "--no-daemon",
+        f"--port={port}",
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--no-resolv",
+        "--no-hosts",
+        "--conf-file=/dev/null",
+        "--pid-file",
+        "--log-facility=-",
         *(["--user=root", "--group=root"] if os.geteuid() == 0 else []),
         *records,
-    ]  # fmt: skip
+    ]
     with _running(argv, _tcp_ready, port, "dnsmasq") as ready_port:
         yield ready_port
 
@@ -172,9 +180,10 @@ def sshd(directory: Path) -> Iterator[int]:
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
         subprocess.run(
-            [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
+            [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+            check=True,
             stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
     Path("/run/sshd").mkdir(exist_ok=True)  # its privilege separation folder
     port = free_port()
     config = directory / "sshd_config"

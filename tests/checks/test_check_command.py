@@ -29,8 +29,9 @@ def script(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(("code", "state"), [(0, "OK"), (1, "WARNING"), (2, "CRITICAL"),
-                                             (3, "UNKNOWN")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("code", "state"), [(0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN")]
+)
 def test_exit_status_and_first_line_pass_through(code: int, state: str) -> None:
     run = run_check("command", point="dummy", command=[plugin("check_dummy"), str(code), "hello"])
     assert run.code == code, run.out
@@ -38,13 +39,15 @@ def test_exit_status_and_first_line_pass_through(code: int, state: str) -> None:
 
 
 def test_real_check_tcp_with_perfdata(silent_port: int, closed_port: int) -> None:
-    run = run_check("command", command=[plugin("check_tcp"), "-H", "127.0.0.1", "-p",
-                                        str(silent_port)])  # fmt: skip
+    run = run_check(
+        "command", command=[plugin("check_tcp"), "-H", "127.0.0.1", "-p", str(silent_port)]
+    )
     assert run.code == 0, run.out
     assert run.line.startswith("CommandCheck OK: TCP OK - ")
     assert run.line.count("|") == 1 and " | time=" in run.line  # its perfdata, untouched
-    run = run_check("command", command=[plugin("check_tcp"), "-H", "127.0.0.1", "-p",
-                                        str(closed_port)])  # fmt: skip
+    run = run_check(
+        "command", command=[plugin("check_tcp"), "-H", "127.0.0.1", "-p", str(closed_port)]
+    )
     assert run.code == 2, run.out
     assert "Connection refused" in run.line
 
@@ -112,8 +115,9 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 
 def test_endless_output_is_bounded(tmp_path: Path) -> None:
-    run = run_check("command", command=[script(tmp_path, "yes OK | head -c 50000000; exit 0")],
-                    timeout="5s")  # fmt: skip
+    run = run_check(
+        "command", command=[script(tmp_path, "yes OK | head -c 50000000; exit 0")], timeout="5s"
+    )
     assert run.code == 0, run.out
     assert run.line == "CommandCheck OK: OK"
 
@@ -138,9 +142,11 @@ def test_bad_invocation_is_unknown_in_one_line() -> None:
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("command", command=["/usr/lib/nagios/plugins/check_tcp", "-H",
-                                             "10.0.0.1", "-p", "389", "-", "$(x)"],
-                         timeout="5s")  # fmt: skip
+    values = load_values(
+        "command",
+        command=["/usr/lib/nagios/plugins/check_tcp", "-H", "10.0.0.1", "-p", "389", "-", "$(x)"],
+        timeout="5s",
+    )
     assert values["command"][1] == "-H"
     assert check_command.validate(values) == []
     assert_round_trip("command", values)

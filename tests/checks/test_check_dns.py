@@ -61,8 +61,14 @@ def dns(port: int, **manifest: object):  # type: ignore[no-untyped-def]
 
 
 def test_a_records_are_ok(dns_port: int) -> None:
-    run = run_check("dns", point="www", servers=[f"127.0.0.1:{dns_port}"], query="www.test.example",
-                    answers=["10.1.1.2", "10.1.1.1"], timeout="3s")  # fmt: skip
+    run = run_check(
+        "dns",
+        point="www",
+        servers=[f"127.0.0.1:{dns_port}"],
+        query="www.test.example",
+        answers=["10.1.1.2", "10.1.1.1"],
+        timeout="3s",
+    )
     assert run.code == 0, run.out
     assert run.line.startswith(
         f"DnsCheck OK: www: 127.0.0.1:{dns_port} answered www.test.example A: "
@@ -161,8 +167,12 @@ def test_slow_answer_over_warn_is_warning(dns_port: int) -> None:
 def test_each_server_is_judged_on_its_own(dns_port: int) -> None:
     refused = closed_udp_port()
     with silent_udp_port() as silent:
-        run = run_check("dns", query="www.test.example", timeout="1s", servers=[
-            f"127.0.0.1:{dns_port}", f"127.0.0.1:{silent}", f"127.0.0.1:{refused}"])  # fmt: skip
+        run = run_check(
+            "dns",
+            query="www.test.example",
+            timeout="1s",
+            servers=[f"127.0.0.1:{dns_port}", f"127.0.0.1:{silent}", f"127.0.0.1:{refused}"],
+        )
     assert run.code == 2, run.out
     assert f"127.0.0.1:{silent} did not answer www.test.example A within 1s" in run.line
     assert f"127.0.0.1:{refused} refused the UDP query www.test.example A" in run.line
@@ -187,11 +197,15 @@ def test_wrong_protocol_and_trickle_are_critical() -> None:
 
 def test_default_servers_are_the_agents_resolvers(tmp_path: Path) -> None:
     conf = tmp_path / "resolv.conf"
-    conf.write_text("# a comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\n"
-                    "nameserver 10.0.1.53\nnameserver 10.0.2.53\noptions ndots:2\n")  # fmt: skip
+    conf.write_text(
+        "# a comment\nsearch example\nnameserver 10.0.0.53\nnameserver fe80::1%eth0\n"
+        "nameserver 10.0.1.53\nnameserver 10.0.2.53\noptions ndots:2\n"
+    )
     assert check_dns.agent_resolvers(str(conf)) == [
-        ("10.0.0.53", 53), ("fe80::1", 53), ("10.0.1.53", 53)
-    ]  # fmt: skip
+        ("10.0.0.53", 53),
+        ("fe80::1", 53),
+        ("10.0.1.53", 53),
+    ]
     conf.write_text("search example\n")
     with pytest.raises(Exception, match="names no nameserver: set servers"):
         check_dns.agent_resolvers(str(conf))
@@ -215,11 +229,19 @@ def test_bad_invocation_is_unknown_in_one_line(argv: list[str], expected: str) -
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("dns", query="ams1.example.net", record="MX", protocol="tcp",
-                         servers=["10.0.0.53", "10.0.1.53:5353", "[2001:db8::53]:53"],
-                         answers=["10 mx1.ams1.example.net", "20 mx2.ams1.example.net"],
-                         excludes=["30 old.example.net"], authoritative=True,
-                         timeout="5s", warn="1s", crit="2s")  # fmt: skip
+    values = load_values(
+        "dns",
+        query="ams1.example.net",
+        record="MX",
+        protocol="tcp",
+        servers=["10.0.0.53", "10.0.1.53:5353", "[2001:db8::53]:53"],
+        answers=["10 mx1.ams1.example.net", "20 mx2.ams1.example.net"],
+        excludes=["30 old.example.net"],
+        authoritative=True,
+        timeout="5s",
+        warn="1s",
+        crit="2s",
+    )
     assert check_dns.validate(values) == []
     assert_round_trip("dns", values)
     values = load_values("dns", query="gone.example.net", nxdomain=True)

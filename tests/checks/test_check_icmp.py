@@ -37,8 +37,9 @@ def _in_namespace(script: str, **manifest: object):  # type: ignore[no-untyped-d
 
 def test_loopback_answers_ok() -> None:
     _need_ping()
-    run = run_check("icmp", point="gw", host="127.0.0.1", count=3, timeout="5s",
-                    crit_loss="20%", warn_rtt="1s")  # fmt: skip
+    run = run_check(
+        "icmp", point="gw", host="127.0.0.1", count=3, timeout="5s", crit_loss="20%", warn_rtt="1s"
+    )
     assert run.code == 0, run.out
     assert run.line.startswith(
         "IcmpCheck OK: gw: 127.0.0.1 answered 3 of 3 pings (0% loss), rtt avg"
@@ -107,8 +108,16 @@ def test_bad_invocation_is_unknown_in_one_line(argv: list[str], expected: str) -
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("icmp", host="gw.example.net", count=10, warn_rtt="20ms", crit_rtt="50ms",
-                         warn_loss=10, crit_loss="20%", timeout="5s")  # fmt: skip
+    values = load_values(
+        "icmp",
+        host="gw.example.net",
+        count=10,
+        warn_rtt="20ms",
+        crit_rtt="50ms",
+        warn_loss=10,
+        crit_loss="20%",
+        timeout="5s",
+    )
     assert values["warn_loss"] == 10.0 and values["crit_loss"] == 20.0
     assert check_icmp.validate(values) == []
     assert_round_trip("icmp", values)

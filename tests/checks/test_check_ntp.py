@@ -26,8 +26,15 @@ def unsynchronised_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[in
 
 
 def test_synchronised_server_is_ok_with_offset_perfdata(ntp_port: int) -> None:
-    run = run_check("ntp", point="ntp", servers=[f"127.0.0.1:{ntp_port}"], timeout="3s",
-                    warn_offset="1s", crit_offset="2s", max_stratum=10)  # fmt: skip
+    run = run_check(
+        "ntp",
+        point="ntp",
+        servers=[f"127.0.0.1:{ntp_port}"],
+        timeout="3s",
+        warn_offset="1s",
+        crit_offset="2s",
+        max_stratum=10,
+    )
     assert run.code == 0, run.out
     assert run.line.startswith(f"NtpCheck OK: ntp: 127.0.0.1:{ntp_port} offset ")
     assert ", stratum 8 | offset=" in run.line and ";1;2" in run.line
@@ -75,8 +82,7 @@ def test_silent_server_is_critical_within_timeout() -> None:
 
 def test_each_server_is_judged_on_its_own(ntp_port: int) -> None:
     with silent_udp_port() as dead:
-        run = run_check("ntp", servers=[f"127.0.0.1:{dead}", f"127.0.0.1:{ntp_port}"],
-                        timeout="1s")  # fmt: skip
+        run = run_check("ntp", servers=[f"127.0.0.1:{dead}", f"127.0.0.1:{ntp_port}"], timeout="1s")
     assert run.code == 2, run.out
     assert run.line.startswith(f"NtpCheck CRITICAL: 127.0.0.1:{dead} did not answer within 1s; ")
     assert f"127.0.0.1:{ntp_port} offset " in run.line and "(1 of 2 servers OK)" in run.line
@@ -109,8 +115,14 @@ def test_bad_invocation_is_unknown_in_one_line(argv: list[str], expected: str) -
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("ntp", servers=["ntp1.example.net", "10.0.0.1:1123", "[2001:db8::1]:123"],
-                         warn_offset="100ms", crit_offset="1s", max_stratum=4, timeout="5s")  # fmt: skip
+    values = load_values(
+        "ntp",
+        servers=["ntp1.example.net", "10.0.0.1:1123", "[2001:db8::1]:123"],
+        warn_offset="100ms",
+        crit_offset="1s",
+        max_stratum=4,
+        timeout="5s",
+    )
     assert check_ntp.validate(values) == []
     assert_round_trip("ntp", values)
 

@@ -21,8 +21,15 @@ def sshd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def test_real_sshd_is_ok_with_its_identification(sshd_port: int) -> None:
-    run = run_check("ssh", point="bastion", host="127.0.0.1", port=sshd_port,
-                    expect="OpenSSH_", protocol="2.0", timeout="3s")  # fmt: skip
+    run = run_check(
+        "ssh",
+        point="bastion",
+        host="127.0.0.1",
+        port=sshd_port,
+        expect="OpenSSH_",
+        protocol="2.0",
+        timeout="3s",
+    )
     assert run.code == 0, run.out
     assert run.line.startswith(
         f"SshCheck OK: bastion: 127.0.0.1:{sshd_port} identifies as 'SSH-2.0-OpenSSH_"
@@ -135,8 +142,16 @@ def test_bad_invocation_is_unknown_in_one_line(argv: list[str], expected: str) -
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("ssh", host="bastion.example.net", port=2222, expect="OpenSSH_9",
-                         protocol="2.0", timeout="5s", warn="1s", crit="2s")  # fmt: skip
+    values = load_values(
+        "ssh",
+        host="bastion.example.net",
+        port=2222,
+        expect="OpenSSH_9",
+        protocol="2.0",
+        timeout="5s",
+        warn="1s",
+        crit="2s",
+    )
     assert check_ssh.validate(values) == []
     assert_round_trip("ssh", values)
     values = load_values("ssh", host="h", crit="10s")

@@ -27,8 +27,15 @@ def test_reply_matching_expect_is_ok_and_send_escapes_are_decoded(
     echo: tuple[int, list[bytes]],
 ) -> None:
     port, received = echo
-    run = run_check("udp", point="echo", host="127.0.0.1", port=port, send="PING\\r\\n",
-                    expect="^PONG", timeout="2s")  # fmt: skip
+    run = run_check(
+        "udp",
+        point="echo",
+        host="127.0.0.1",
+        port=port,
+        send="PING\\r\\n",
+        expect="^PONG",
+        timeout="2s",
+    )
     assert run.code == 0, run.out
     assert run.line.startswith(f"UdpCheck OK: echo: 127.0.0.1:{port} replied in ")
     assert "with /^PONG/ | time=" in run.line
@@ -84,8 +91,9 @@ def test_slow_reply_over_warn_is_warning_and_over_crit_critical(
     run = run_check("udp", host="127.0.0.1", port=port, send="x", warn="0.000001s")
     assert run.code == 1, run.out
     assert "(warning above 0.000001s)" in run.line
-    run = run_check("udp", host="127.0.0.1", port=port, send="x", warn="0.000001s",
-                    crit="0.000002s")  # fmt: skip
+    run = run_check(
+        "udp", host="127.0.0.1", port=port, send="x", warn="0.000001s", crit="0.000002s"
+    )
     assert run.code == 2, run.out
     assert "(critical above 0.000002s)" in run.line
 
@@ -101,7 +109,7 @@ def test_huge_reply_is_bounded() -> None:
     ("argv", "expected"),
     [
         (["--host", "127.0.0.1", "--port", "7"], "the following arguments are required: --send"),
-        (["--host", "127.0.0.1", "--port", "7", "--send", "a\\qb"], "unknown escape '\\\\q'"),
+        (["--host", "127.0.0.1", "--port", "7", "--send", "a\\qb"], "unknown escape \\q at position 2"),
         (["--host", "127.0.0.1", "--port", "7", "--send", "\\x4"], "\\x takes two hex digits"),
         (["--host", "127.0.0.1", "--port", "7", "--send", "x", "--expect", "("], "not a valid"),
     ],
@@ -126,8 +134,16 @@ def test_escapes() -> None:
 
 
 def test_manifest_values_parse_back_from_the_command() -> None:
-    values = load_values("udp", host="10.0.0.1", port=514, send="<13>mdd\\n", expect="^ok",
-                         timeout="2s", warn="1s", crit="1500ms")  # fmt: skip
+    values = load_values(
+        "udp",
+        host="10.0.0.1",
+        port=514,
+        send="<13>mdd\\n",
+        expect="^ok",
+        timeout="2s",
+        warn="1s",
+        crit="1500ms",
+    )
     assert check_udp.validate(values) == []
     assert_round_trip("udp", values)
 
