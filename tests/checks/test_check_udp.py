@@ -109,7 +109,10 @@ def test_huge_reply_is_bounded() -> None:
     ("argv", "expected"),
     [
         (["--host", "127.0.0.1", "--port", "7"], "the following arguments are required: --send"),
-        (["--host", "127.0.0.1", "--port", "7", "--send", "a\\qb"], "unknown escape \\q at position 2"),
+        (
+            ["--host", "127.0.0.1", "--port", "7", "--send", "a\\qb"],
+            "unknown escape \\q at position 2",
+        ),
         (["--host", "127.0.0.1", "--port", "7", "--send", "\\x4"], "\\x takes two hex digits"),
         (["--host", "127.0.0.1", "--port", "7", "--send", "x", "--expect", "("], "not a valid"),
     ],
