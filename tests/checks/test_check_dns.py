@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mdd.checks import check_dns
-from tests.checks.net_servers import closed_udp_port, dnsmasq, silent_udp_port
+from tests.checks.net_servers import closed_udp_port, dnsmasq, silent_udp_port, udp_server
 from tests.conftest import accepting, load_values, run_argv, run_check
 from tests.test_contract import assert_round_trip
 
@@ -185,7 +186,7 @@ def test_tcp_server_that_never_answers_is_critical(unanswered_port: int) -> None
     assert "did not answer www.test.example A within 1s over TCP" in run.line
 
 
-def test_wrong_protocol_and_trickle_are_critical() -> None:
+def test_wrong_protocol_over_tcp_is_critical() -> None:
     def http(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 
@@ -193,6 +194,40 @@ def test_wrong_protocol_and_trickle_are_critical() -> None:
         run = dns(port, query="www.test.example", protocol="tcp", timeout="1s")
     assert run.code == 2, run.out
     assert run.out.count("\n") == 1 and len(run.line) < 300
+
+
+def test_trickling_answer_ends_within_timeout() -> None:
+    def trickle(conn: socket.socket) -> None:
+        conn.recv(512)
+        conn.sendall(b"\xff\xff")  # announces 65535 bytes, then sends them one by one
+        for _ in range(100):
+            conn.sendall(b"\0")
+            time.sleep(0.05)
+
+    with accepting(trickle) as port:
+        run = dns(port, query="www.test.example", protocol="tcp", timeout="1s")
+    assert run.code == 2, run.out
+    assert "did not answer www.test.example A within 1s over TCP" in run.line
+
+
+def test_garbage_with_the_right_id_is_a_malformed_answer() -> None:
+    with udp_server(lambda query: query[:2] + b"\x81\x80" + b"\xff" * 40) as (port, _):
+        run = dns(port, query="www.test.example", timeout="2s")
+    assert run.code == 2, run.out
+    assert f"127.0.0.1:{port} sent a malformed answer to www.test.example A: " in run.line
+    assert run.out.count("\n") == 1 and len(run.line) < 400
+
+
+def test_answer_to_another_question_is_critical() -> None:
+    def other(query: bytes) -> bytes:  # the same id, but the question of www -> wwx
+        return query[:2] + bytes([query[2] | 0x80]) + query[3:].replace(b"\x03www", b"\x03wwx")
+
+    with udp_server(other) as (port, _):
+        run = dns(port, query="www.test.example", timeout="2s")
+    assert run.line.startswith(
+        f"DnsCheck CRITICAL: 127.0.0.1:{port} answered another question than www.test.example A"
+    )
+    assert run.code == 2, run.out
 
 
 def test_default_servers_are_the_agents_resolvers(tmp_path: Path) -> None:
