@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
 import time
 from collections.abc import Iterator
@@ -10,8 +11,23 @@ from pathlib import Path
 import pytest
 
 from mdd.checks import check_dns
-from tests.checks.net_servers import closed_udp_port, dnsmasq, silent_udp_port, udp_server
-from tests.conftest import accepting, load_values, run_argv, run_check
+from mdd.command import check_command
+from tests.checks.net_servers import (
+    DNSMASQ,
+    closed_udp_port,
+    dnsmasq,
+    dnsmasq_available,
+    silent_udp_port,
+    udp_server,
+)
+from tests.conftest import (
+    accepting,
+    load_values,
+    run_argv,
+    run_check,
+    run_command,
+    server_missing,
+)
 from tests.test_contract import assert_round_trip
 
 RECORDS = (
@@ -228,6 +244,29 @@ def test_answer_to_another_question_is_critical() -> None:
         f"DnsCheck CRITICAL: 127.0.0.1:{port} answered another question than www.test.example A"
     )
     assert run.code == 2, run.out
+
+
+def test_without_servers_the_agents_resolver_is_asked(tmp_path: Path) -> None:
+    # A namespace of its own (network and mounts): its loopback runs dnsmasq on port 53 and
+    # its /etc/resolv.conf names it. The check, run in there, finds it by itself.
+    dnsmasq_available()
+    if run_command("unshare -rnm true").code != 0:
+        server_missing("network and mount namespaces (unshare -rnm)")
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("search test.example\nnameserver 127.0.0.1\n")
+    command = check_command("dns", load_values("dns", query="www.test.example", timeout="3s"))
+    script = (
+        f"ip link set lo up && mount --bind {shlex.quote(str(conf))} /etc/resolv.conf || exit 9; "
+        f"{DNSMASQ} --keep-in-foreground --no-daemon --port=53 --listen-address=127.0.0.1 "
+        "--bind-interfaces --no-resolv --no-hosts --conf-file=/dev/null --pid-file "
+        "--log-facility=/dev/null --user=root --group=root "
+        "--host-record=www.test.example,10.1.1.1 >/dev/null 2>&1 & "
+        "for i in $(seq 50); do grep -q ':0035 ' /proc/net/udp && break; sleep 0.1; done; "
+        f"{command}; code=$?; kill $!; exit $code"
+    )
+    run = run_command(f"unshare -rnm /bin/sh -c {shlex.quote(script)}")
+    assert run.code == 0, run.out
+    assert run.line.startswith("DnsCheck OK: 127.0.0.1 answered www.test.example A: 10.1.1.1 in ")
 
 
 def test_default_servers_are_the_agents_resolvers(tmp_path: Path) -> None:
