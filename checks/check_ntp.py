@@ -101,15 +101,15 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     leap, mode = first >> 6, first & 7
     if mode not in (4, 5):  # server, broadcast
         return Result(State.CRITICAL, f"{where} sent an NTP packet of mode {mode}, not a reply")
+    code = refid.rstrip(b"\0").decode("ascii", "replace")
+    if stratum == 0 and code.isalpha():  # a kiss-o'-death (RFC 5905 7.4), usually with leap 3
+        return Result(State.CRITICAL, f"{where} sent a kiss-o'-death: {code}")
     if leap == 3 or stratum >= 16:
         return Result(
             State.CRITICAL,
             f"{where} is not synchronised (leap indicator {leap}, stratum {stratum})",
         )
     if stratum == 0:
-        code = refid.rstrip(b"\0").decode("ascii", "replace")
-        if code.isalpha():
-            return Result(State.CRITICAL, f"{where} sent a kiss-o'-death: {code}")
         return Result(State.CRITICAL, f"{where} answered with stratum 0 (unspecified)")
     if tx == bytes(8):
         return Result(State.CRITICAL, f"{where} sent a reply without a transmit time")

@@ -98,6 +98,19 @@ def test_wrong_protocol_and_stray_replies_are_never_ok() -> None:
     assert "did not answer within 1s" in run.line
 
 
+def test_kiss_of_death_is_critical() -> None:
+    # chronyd 4.3 cannot be made to send a kiss-o'-death (it drops what it rate-limits or
+    # denies), so this one reply is built by hand: the request's cookie (its transmit
+    # timestamp) echoed as the origin, stratum 0, reference id "DENY" (RFC 5905 7.4).
+    def deny(request: bytes) -> bytes:
+        return b"\xe4\x00\x00\x00" + bytes(8) + b"DENY" + bytes(8) + request[40:48] + bytes(16)
+
+    with udp_server(deny) as (port, _):
+        run = run_check("ntp", servers=[f"127.0.0.1:{port}"], timeout="2s")
+    assert run.code == 2, run.out
+    assert run.line == f"NtpCheck CRITICAL: 127.0.0.1:{port} sent a kiss-o'-death: DENY"
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
