@@ -320,32 +320,31 @@ def ask(
         return Result(State.CRITICAL, f"{server} has no {record} record for {name}{alias}", perf)
     problem = _compare(answers, opts, record)
     if problem:
-        return Result(State.CRITICAL, f"{server} answered {asked}: {problem}", perf)
+        shown = _shown(sorted(answers))
+        return Result(State.CRITICAL, f"{server} answered {asked} with {shown}: {problem}", perf)
     message = f"{server} answered {asked}: {_shown(answers)} in {elapsed * 1000:.1f} ms"
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
 def _compare(answers: list[str], opts: argparse.Namespace, record: str) -> str:
-    """What is wrong with the answers, or ``""``."""
+    """What is wrong with the answers (``missing x, unexpected y``), or ``""``."""
     got = {normalise(a, record) for a in answers}
+    parts: list[str] = []
     if opts.answers:
         wanted = {normalise(a, record) for a in opts.answers}
-        if got != wanted:
-            missing = sorted(a for a in opts.answers if normalise(a, record) not in got)
-            extra = sorted(a for a in answers if normalise(a, record) not in wanted)
-            parts = [_shown(answers)]
-            if missing:
-                parts.append(f"missing {_shown(missing)}")
-            if extra:
-                parts.append(f"unexpected {_shown(extra)}")
-            return ", ".join(parts)
+        missing = sorted(a for a in opts.answers if normalise(a, record) not in got)
+        extra = sorted(a for a in answers if normalise(a, record) not in wanted)
+        if missing:
+            parts.append(f"missing {_shown(missing)}")
+        if extra:
+            parts.append(f"unexpected {_shown(extra)}")
     missing = [a for a in opts.includes or () if normalise(a, record) not in got]
     if missing:
-        return f"{_shown(answers)}, missing {_shown(missing)}"
+        parts.append(f"missing {_shown(missing)}")
     present = [a for a in opts.excludes or () if normalise(a, record) in got]
     if present:
-        return f"{_shown(answers)}, including excluded {_shown(present)}"
-    return ""
+        parts.append(f"excluded {_shown(present)} present")
+    return ", ".join(parts)
 
 
 def probe(opts: argparse.Namespace) -> Result:
@@ -356,6 +355,10 @@ def probe(opts: argparse.Namespace) -> Result:
         servers = agent_resolvers()
     many = len(servers) > 1
     qname = query_name(opts)
+    import dns.flags  # before the threads start: each then finds its modules loaded
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype  # noqa: F401
 
     def one(host: str, port: int) -> Result:
         return ask(host, port, opts, qname, deadline, many)
