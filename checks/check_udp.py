@@ -48,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("warn", DURATION, "WARNING when the reply takes longer than this."),
     Option("crit", DURATION, "CRITICAL when the reply takes longer than this."),
 )
-EXAMPLE = {"host": "syslog.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
+EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
 
 REPLY_LIMIT = 65536  # bytes: one datagram at most
 
