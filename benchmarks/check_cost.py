@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from net_subjects import net_subjects  # benchmarks/: the dns, ntp, ssh, udp, icmp, command runs
+
 from mdd.checks.registry import CHECK_TYPES
 from mdd.command import check_argv
 
@@ -344,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 )
             )
+        subjects += net_subjects(stack, workdir, check_subject, Subject)
         baseline = Subject("python -c pass", [str(BIN / "python"), "-c", "pass"])
         checks = [s for s in subjects if s is not None]
 

@@ -492,16 +492,15 @@ STRING = Kind("string", _string, _string, doc="text")
 
 
 def _escaped_text(value: Any) -> str:
-    """Text with backslash escapes for bytes (``_escapes``), kept as written."""
-    text = _string(value)
-    if any(c < " " or c == "\x7f" for c in text):
-        raise ValueError(
-            "holds a raw line break or control character (YAML makes \\r and \\n into those "
-            "in double quotes): write the text in single quotes, such as 'PING\\r\\n'; the "
-            "check decodes the escapes, and its command stays on one line"
-        )
-    from mdd.checks._escapes import decode_escapes
+    """Text with backslash escapes for bytes (``_escapes``), kept as written.
 
+    A control character YAML already decoded (``"PING\\r\\n"`` in double quotes, or a block
+    scalar's line break) is written back as its escape: both quotings mean the same bytes,
+    and the generated command stays on one line.
+    """
+    from mdd.checks._escapes import decode_escapes, escape_controls
+
+    text = escape_controls(_string(value))
     decode_escapes(text)  # raises ValueError on a bad escape
     return text
 

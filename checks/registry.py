@@ -11,7 +11,17 @@ import argparse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mdd.checks import check_http, check_tcp, check_tls
+from mdd.checks import (
+    check_command,
+    check_dns,
+    check_http,
+    check_icmp,
+    check_ntp,
+    check_ssh,
+    check_tcp,
+    check_tls,
+    check_udp,
+)
 from mdd.checks._options import Option
 from mdd.checks._result import Result
 
@@ -34,6 +44,7 @@ class CheckType(Protocol):
 
 
 _MODULES: tuple[CheckType, ...] = (check_tcp, check_http, check_tls)
+_MODULES += (check_dns, check_ntp, check_ssh, check_udp, check_icmp, check_command)
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
 

@@ -1,0 +1,171 @@
+"""ssh: an SSH server identifies itself (with the expected version).
+
+Connects to ``host:port`` and reads the server's identification line
+(``SSH-2.0-OpenSSH_9.2p1 Debian-2``, RFC 4253 section 4.2); nothing is logged in to. The
+regular expression ``expect`` is searched in the whole line (``OpenSSH_9``), and
+``protocol: "2.0"`` requires protocol version 2 (a server that says ``1.99`` speaks 2.0 too).
+The check then sends its own identification and closes, so the server logs a plain
+disconnect.
+
+CRITICAL when the port refuses or does not answer, when the server sends something that is
+not an SSH identification (another service on the port), or when the line does not match.
+Lines before the identification are allowed, as the RFC does, up to 8 KiB in all; a server
+that sent such a line is given at most one more second for the rest. ``warn`` and ``crit``
+are thresholds on the time until the identification arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import time
+
+from mdd.checks._base import MddCheck
+from mdd.checks._net import connect, host_port
+from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice, duration_text
+from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._shared import excerpt, threshold_rules
+
+TYPE = "ssh"
+SUMMARY = "An SSH server answers with its identification (version), without logging in."
+OPTIONS: tuple[Option, ...] = (
+    Option("host", HOST, "Host name or address to connect to.", required=True),
+    Option("port", PORT, "TCP port.", default=22),
+    Option(
+        "expect",
+        REGEX,
+        "Regular expression searched in the whole identification line, e.g. OpenSSH_9.",
+    ),
+    Option(
+        "protocol",
+        choice("2.0"),
+        'The SSH protocol version the server must speak ("2.0"; 1.99 counts as 2.0).',
+    ),
+    Option("timeout", DURATION, "Give up after this long.", default=10.0),
+    Option("warn", DURATION, "WARNING when the identification takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when the identification takes longer than this."),
+)
+EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol": "2.0"}
+
+BANNER_LIMIT = 8192  # bytes read before the identification line, at most
+PRELUDE_GRACE = 1.0  # seconds allowed after a line that is not the identification
+IDENTIFICATION = b"SSH-2.0-mdd_check\r\n"
+
+
+def validate(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Rules across options: (option, message) for each problem."""
+    return threshold_rules(values, OPTIONS)
+
+
+def read_identification(sock: socket.socket, deadline: float) -> tuple[str | None, list[str]]:
+    """The ``SSH-`` line and the lines before it; ``None`` when it did not come.
+
+    Stops at the identification line, when the peer closes, after ``BANNER_LIMIT`` bytes, or
+    at ``deadline`` (moved closer once a line that is not the identification came).
+    """
+    received = b""
+    while True:
+        lines = received.split(b"\n")
+        complete, partial = lines[:-1], lines[-1]
+        for line in complete:
+            if line.startswith(b"SSH-"):
+                return line.rstrip(b"\r").decode("utf-8", "replace"), []
+        if partial.startswith(b"SSH-") and len(partial) > 255:  # RFC: 255 characters at most
+            return partial.decode("utf-8", "replace"), []
+        before = [line.decode("utf-8", "replace") for line in complete]
+        if complete:
+            deadline = min(deadline, time.monotonic() + PRELUDE_GRACE)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or len(received) >= BANNER_LIMIT:
+            return None, before + ([partial.decode("utf-8", "replace")] if partial else [])
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(min(4096, BANNER_LIMIT - len(received)))
+        except TimeoutError:
+            chunk = b""
+        if not chunk:  # the peer closed, or time is up
+            return None, before + ([partial.decode("utf-8", "replace")] if partial else [])
+        received += chunk
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    where = host_port(opts.host, opts.port)
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    try:
+        sock, _ = connect(opts.host, opts.port, deadline)
+    except socket.gaierror as exc:
+        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
+    except ConnectionRefusedError:
+        return Result(State.CRITICAL, f"{where} refused the connection (no SSH server there)")
+    except TimeoutError:
+        return Result(
+            State.CRITICAL,
+            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
+        )
+    except OSError as exc:
+        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    with sock:
+        try:
+            line, before = read_identification(sock, deadline)
+        except OSError as exc:
+            return Result(State.CRITICAL, f"{where} dropped the connection: {exc}")
+        elapsed = round(time.monotonic() - started, 6)
+        if line is not None:
+            try:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.sendall(IDENTIFICATION)
+            except OSError:
+                pass  # the answer is already in; a polite goodbye is not the point
+    perf = (Perf("time", elapsed, "s", opts.warn, opts.crit, 0.0, opts.timeout),)
+    if line is None:
+        text = " ".join(before)
+        if not text:
+            waited = time.monotonic() - started >= opts.timeout
+            said = (
+                f"said nothing within {duration_text(opts.timeout)}"
+                if waited
+                else "closed the connection without a word"
+            )
+            return Result(State.CRITICAL, f"{where} accepted the connection but {said}", perf)
+        if before[-1].startswith("SSH-"):
+            return Result(
+                State.CRITICAL,
+                f"{where} began but never finished its identification line: {excerpt(text)}",
+                perf,
+            )
+        return Result(
+            State.CRITICAL,
+            f"{where} does not speak SSH: it sent {excerpt(text)}, not an SSH- identification",
+            perf,
+        )
+    shown = excerpt(line, 120)
+    parts = line.split("-", 2)
+    version = parts[1] if len(parts) == 3 else ""
+    if opts.protocol == "2.0" and version not in ("2.0", "1.99"):
+        return Result(
+            State.CRITICAL,
+            f"{where} speaks SSH protocol {version or '(none given)'}, not 2.0: {shown}",
+            perf,
+        )
+    if opts.expect is not None and not re.search(opts.expect, line):
+        return Result(State.CRITICAL, f"{where} identifies as {shown}, not /{opts.expect}/", perf)
+    message = f"{where} identifies as {shown} in {elapsed * 1000:.1f} ms"
+    return timed_result(message, elapsed, opts.warn, opts.crit, perf)
+
+
+class SshCheck(MddCheck):
+    DOC = __doc__ or ""
+    OPTIONS = OPTIONS
+
+    def probe(self, opts: argparse.Namespace) -> Result:
+        return probe(opts)
+
+
+def main() -> None:
+    SshCheck()
+
+
+if __name__ == "__main__":
+    main()
