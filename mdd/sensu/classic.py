@@ -3,11 +3,11 @@
 One check per integration point, named ``mdd_<dc>_<point>``, running the point's bundled check
 script (``mdd.command.check_command``: every manifest value shell-quoted). The facts come from
 ``mdd.sensu.facts``, shared with the Sensu Go format; this module only lays them out. Every
-check carries ``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the datacenter's points
-together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the custom attributes that
-reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows top-level URLs as links) and a
-machine-readable ``mdd`` object. ``depends_on`` becomes ``dependencies`` in the
-``client/check`` form read by Sensu's ``check_dependencies`` filter.
+check carries ``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the
+datacenter's points together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the
+custom attributes that reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows
+top-level URLs as links) and a machine-readable ``mdd`` object. ``depends_on`` becomes
+``dependencies`` in the ``client/check`` form read by Sensu's ``check_dependencies`` filter.
 
 The JSON is laid out by ``templates/sensu-classic.json.j2``. Before ``render`` returns, it
 parses its own output and runs Sensu's validator on it (``mdd.sensu.classic_rules``).
@@ -28,6 +28,7 @@ from mdd.problems import Problem
 from mdd.sensu import classic_rules as sensu_rules
 from mdd.sensu.facts import (
     ROUND_ROBIN_PREFIX,
+    GenerateError,
     PointFacts,
     default_subscription,
     manifest_facts,
@@ -35,14 +36,6 @@ from mdd.sensu.facts import (
 )
 
 TEMPLATE = "sensu-classic.json.j2"
-
-
-class GenerateError(ValueError):
-    """The manifest holds a value Sensu would not pass to the check as written."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
 
 
 @dataclass(frozen=True)

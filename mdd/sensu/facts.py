@@ -10,15 +10,24 @@ them again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mdd.checks._options import SECRET
 from mdd.checks.registry import CHECK_TYPES
 from mdd.command import check_command
 from mdd.model import IntegrationPoint, Manifest
+from mdd.problems import Problem
 
 ROUND_ROBIN_PREFIX = "roundrobin:"  # Sensu Classic's round-robin subscription prefix
+
+
+class GenerateError(ValueError):
+    """The manifest holds a value Sensu would not pass to the check as written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
 
 
 def default_subscription(manifest: Manifest) -> str:
