@@ -156,6 +156,8 @@ def _secrets_note(manifests: list[Manifest], go_options: Any) -> None:
 def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     """Checks of two datacenters with the same name (mdd_a_b + c, mdd_a + b_c): Sensu Classic
     merges the conf.d files, and Sensu Go keeps one check per name in a namespace."""
+    from mdd.problems import Problem
+
     seen: dict[str, tuple[Manifest, int, str]] = {}
     problems: list[Problem] = []
     for manifest in manifests:

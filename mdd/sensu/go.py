@@ -198,7 +198,10 @@ def resources(manifest: Manifest, options: GoOptions | None = None) -> list[dict
             continue
         problems += [
             Problem(str(manifest.path), facts.line, 1, f"{facts.point}: the check's {failure}")
-            for failure in go_rules.token_failures(resource)
+            # spec.metadata repeats metadata: each value is reported once
+            for failure in go_rules.token_failures(
+                {**resource, "spec": {k: v for k, v in resource["spec"].items() if k != "metadata"}}
+            )
         ]
         checks.append(resource)
     if problems:
