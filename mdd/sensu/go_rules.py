@@ -396,6 +396,8 @@ def asset_failures(resource: Mapping[str, Any]) -> list[str]:
     for build in builds:
         if not isinstance(build.get("url"), str) or not build.get("url"):
             failures.append("URL cannot be empty")
+        elif not re.match(r"https?://[^/\s]+", build["url"]):
+            failures.append("the agents download an asset over http:// or https://")
         sha512 = build.get("sha512")
         if not isinstance(sha512, str) or len(sha512) < 128:
             failures.append("SHA-512 hash must be at least 128 characters")
