@@ -22,7 +22,7 @@ import pytest
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.sensu import asset, go_rules
 
-from .conftest import accepting, closed_port, server_missing
+from .conftest import accepting, server_missing
 from .test_generate import run_mdd
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -95,15 +95,14 @@ def banner_port() -> Iterator[int]:
 
 
 def test_tcp_check_from_the_asset_ok_and_critical(
-    unpacked: Path, system_python: Path, banner_port: int
+    unpacked: Path, system_python: Path, banner_port: int, closed_port: int
 ) -> None:
     code, output = run_from_asset(
         unpacked,
         f"check-mdd-tcp --point relay --host 127.0.0.1 --port {banner_port} --expect '^220'",
     )
     assert code == 0 and output.startswith("TcpCheck OK: relay: 127.0.0.1:"), output
-    port = closed_port()
-    code, output = run_from_asset(unpacked, f"check-mdd-tcp --host 127.0.0.1 --port {port}")
+    code, output = run_from_asset(unpacked, f"check-mdd-tcp --host 127.0.0.1 --port {closed_port}")
     assert code == 2 and "refused the connection" in output, output
 
 
