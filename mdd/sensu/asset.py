@@ -149,7 +149,8 @@ def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
         if point.group == "console_scripts" and point.name.startswith("check-mdd-"):
             commands[point.name] = point.value
     for check_type, module in CHECK_TYPES.items():  # the registry is the list of check types
-        commands.setdefault(command_name(check_type), f"{module.__name__}:main")
+        module_name = getattr(module, "__name__", f"mdd.checks.check_{check_type}")
+        commands.setdefault(command_name(check_type), f"{module_name}:main")
     known = {command_name(t) for t in CHECK_TYPES}
     return files, {name: value for name, value in sorted(commands.items()) if name in known}
 
@@ -270,17 +271,15 @@ def asset_resource(
     """The ``type: Asset`` resource for ``sensuctl create -f``, portable metadata."""
     from mdd import __version__
 
-    metadata_ = {
-        "name": asset,
-        "namespace": namespace,
-        "annotations": {"mdd_version": __version__},
-    }
+    def metadata_() -> dict[str, object]:
+        return {"name": asset, "namespace": namespace, "annotations": {"mdd_version": __version__}}
+
     return {
         "type": "Asset",
         "api_version": "core/v2",
-        "metadata": metadata_,
+        "metadata": metadata_(),
         "spec": {
-            "metadata": dict(metadata_, annotations=dict(metadata_["annotations"])),
+            "metadata": metadata_(),
             "builds": [{"url": url, "sha512": sha512, "filters": list(FILTERS)}],
         },
     }
