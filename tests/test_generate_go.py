@@ -921,3 +921,31 @@ def test_client_secret_reaches_a_real_check_through_stdin_only(
     if code in (0, 2):
         assert received and received[0].startswith("PASS ")
         assert (received[0] == f"PASS {SECRET}") is (code == 0)
+
+
+def test_cli_secrets_provider_and_client_refusal(tmp_path: Path, secret_type: str) -> None:
+    from click.testing import CliRunner
+
+    from mdd.cli import main
+
+    path = write(tmp_path, SECRET_MANIFEST.replace("REF", "{env: MDD_LDAP_PW}"))
+    vault = CliRunner().invoke(
+        main, ["generate", str(path), "--format", "sensu-go", "--secrets-provider", "vault"]
+    )
+    assert vault.exit_code == 0, vault.output
+    assert "the checks read the Sensu Go Secrets MDD_LDAP_PW (provider vault)" in vault.stderr
+    assert [i["type"] for i in read_back(vault.stdout)] == ["CheckConfig", "CheckConfig"]
+    env = CliRunner().invoke(
+        main, ["generate", str(path), "--format", "sensu-go-json", "--secrets-provider", "env"]
+    )
+    assert env.exit_code == 0 and env.stderr == "", env.output
+    assert [i["type"] for i in read_back(env.stdout)] == ["CheckConfig", "CheckConfig", "Secret"]
+
+    client = write(tmp_path, SECRET_MANIFEST.replace("REF", "{client: mdd.pw}"), "lab2")
+    client.write_text(client.read_text().replace("lab1", "lab2"))
+    refused = CliRunner().invoke(main, ["generate", str(client), "--format", "sensu-go"])
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert f"{client}:3:1: ldap: password: {{client: mdd.pw}} is a Sensu Classic" in refused.stderr
+    assert "1 problem; nothing generated" in refused.stderr
+    classic = CliRunner().invoke(main, ["generate", str(client)])
+    assert classic.exit_code == 0 and '"stdin": true' in classic.stdout
