@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-from mdd.checks._options import COMMON_OPTIONS, Option, add_arguments, duration_text
+from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, add_arguments, duration_text
 from mdd.checks._result import CheckError, Result, State
 from mdd.checks._sensu import LightParser, SensuPluginCheck
 
@@ -75,6 +75,11 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         opts = self.options
         if self.remain:
             self._fail(f"unexpected arguments: {' '.join(self.remain)}{self._hint()} (see --help)")
+        if any(
+            opt.kind is SECRET and (getattr(opts, opt.name, None) or ("",))[0] == "client"
+            for opt in self.OPTIONS
+        ):
+            self._read_client_definition()
         timeout: float | None = getattr(opts, "timeout", None)
         if timeout:
             signal.signal(signal.SIGALRM, _alarm)
@@ -94,6 +99,21 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         except Exception as exc:  # a crashing check is UNKNOWN (3), never a traceback
             result = Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
         self.report(result, getattr(opts, "point", None))
+
+    @staticmethod
+    def _read_client_definition() -> None:
+        """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
+        read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
+        from mdd.checks._secrets import STDIN_LIMIT, use_client_definition
+
+        stream = sys.stdin
+        if stream is None or stream.isatty():
+            return
+        try:
+            text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return
+        use_client_definition(text)
 
     def _hint(self) -> str:
         """`` (did you mean --timeout?)`` for a misspelt flag; only paid on that error."""

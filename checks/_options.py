@@ -581,31 +581,39 @@ JSON_EXPECT = Kind(
 
 
 _ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-SECRET_SOURCES = ("file", "env")  # {file: PATH} on the agent, {env: NAME} in its environment
+_CLIENT_PATH = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+# {file: PATH} on the agent, {env: NAME} in its environment, {client: dotted.path}: an
+# attribute of the Sensu Classic client definition, which sensu-client writes to the check's
+# stdin (never to argv).
+SECRET_SOURCES = ("file", "env", "client")
+_SECRET_FORMS = "{file: /path/on/agent}, {env: VARIABLE} or {client: attribute.path}"
 
 
 def _secret(value: Any) -> tuple[str, str]:
-    """A reference to a secret on the agent: ``("file", "/abs/path")`` or ``("env", "NAME")``."""
+    """A reference to a secret on the agent: ``("file", "/abs/path")``, ``("env", "NAME")``
+    or ``("client", "dotted.path")``."""
     if isinstance(value, str):
         raise ValueError(
             "secrets never go into a manifest: refer to the secret instead, as "
             "{file: /etc/sensu/mdd/<name>.pw} (a file on the agent that the sensu user can "
-            "read) or {env: MDD_<NAME>} (a variable in the agent's environment)"
+            "read), {env: MDD_<NAME>} (a variable in the agent's environment) or, for Sensu "
+            "Classic, {client: mdd.<name>} (an attribute of the agent's client definition)"
         )
     if not isinstance(value, Mapping) or len(value) != 1:
-        raise ValueError(
-            f"expected a secret reference, {{file: /path/on/agent}} or {{env: VARIABLE}}, "
-            f"got {_type_name(value)}"
-        )
+        raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {_type_name(value)}")
     ((source, where),) = value.items()
     if source not in SECRET_SOURCES:
-        raise ValueError(
-            f"a secret reference is {{file: /path/on/agent}} or {{env: VARIABLE}}, "
-            f"not {{{source}: ...}}"
-        )
+        raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {{{source}: ...}}")
     if source == "file":
         return ("file", _absolute_path(where))
     name = _want_str(where)
+    if source == "client":
+        if not re.fullmatch(_CLIENT_PATH, name):
+            raise ValueError(
+                f"{name!r} is not a client attribute path: write names joined by dots, such "
+                f"as mdd.ldap_password"
+            )
+        return ("client", name)
     if not re.fullmatch(_ENV_NAME, name):
         raise ValueError(f"{name!r} is not an environment variable name")
     return ("env", name)
@@ -629,12 +637,16 @@ def _secret_parse_env(text: str) -> tuple[str, str]:
     return _secret({"env": text})
 
 
+def _secret_parse_client(text: str) -> tuple[str, str]:
+    return _secret({"client": text})
+
+
 SECRET = Kind(
     "secret",
     _secret,
     _secret_parse_file,
     lambda ref: ref[1],
-    doc="{file: /path/on/agent} or {env: VARIABLE}: never the secret itself",
+    doc=_SECRET_FORMS + ": never the secret itself",
 )
 
 
@@ -701,7 +713,7 @@ class Option:
             return []
         if self.kind is BOOLEAN:
             return [self.flag] if value else ["--no-" + self.flag[2:]]
-        if self.kind is SECRET:  # --password-file PATH or --password-env NAME
+        if self.kind is SECRET:  # --password-file PATH, --password-env NAME, --password-client A
             source, where = value
             return self._words(where, f"{self.flag}-{source}")
         if self.multiple or self.pairs:
@@ -737,6 +749,13 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
             for source, parse, metavar, where in (
                 ("file", _secret_parse_file, "PATH", "a file on the agent (trailing newline cut)"),
                 ("env", _secret_parse_env, "NAME", "an environment variable of the agent"),
+                (
+                    "client",
+                    _secret_parse_client,
+                    "ATTRIBUTE",
+                    "an attribute (dotted path) of the Sensu Classic client definition that "
+                    "sensu-client writes to the check's stdin (stdin: true)",
+                ),
             ):
                 group.add_argument(
                     f"{opt.flag}-{source}",

@@ -1,7 +1,11 @@
 """Secrets on the agent: read at run time from a file or the environment, never printed.
 
-A manifest refers to a secret (``{file: PATH}`` or ``{env: NAME}``, the ``SECRET`` kind of
-``_options``); the generated command carries only the reference (``--password-file PATH``).
+A manifest refers to a secret (``{file: PATH}``, ``{env: NAME}`` or ``{client: dotted.path}``,
+the ``SECRET`` kind of ``_options``); the generated command carries only the reference
+(``--password-file PATH``). A ``client`` reference names an attribute of the Sensu Classic
+client definition, which sensu-client writes to the check's stdin when the check has
+``stdin: true``: ``MddCheck`` reads stdin once, before the probe, and hands the definition to
+``use_client_definition``; probes only read it.
 ``read_secret`` reads the value when the check runs; ``redact`` takes it, and every part of
 it a server may echo back, out of any text the check prints. Standard library only.
 """
@@ -18,6 +22,46 @@ _PART = 6  # a run of this many characters of a secret found in a text is redact
 MASK = "[secret]"
 
 
+STDIN_LIMIT = 1 << 20  # bytes of Sensu's stdin document read at most
+
+# The Sensu Classic client definition of this check process (None: none was given). Set once
+# by the check's main path before the probe runs; never written by a probe.
+_client_definition: dict[str, object] | None = None
+
+
+def use_client_definition(document_text: str) -> None:
+    """Take the client definition out of the JSON Sensu Classic writes to a check's stdin
+    (``{"client": {...}, "check": {...}}``); anything else leaves none."""
+    import json
+
+    global _client_definition
+    try:
+        document = json.loads(document_text)
+    except ValueError:
+        document = None
+    client = document.get("client") if isinstance(document, dict) else None
+    _client_definition = client if isinstance(client, dict) else None
+
+
+def _client_attribute(path: str, what: str) -> str:
+    if _client_definition is None:
+        raise CheckError(
+            f"{what}: the client attribute {path} comes from the Sensu Classic client "
+            f"definition on the check's stdin, and there is none (the check needs stdin: true "
+            f"and must be run by sensu-client)"
+        )
+    value: object = _client_definition
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    if value is None:
+        raise CheckError(f"{what}: the client definition has no attribute {path}")
+    if not isinstance(value, str):
+        raise CheckError(f"{what}: the client attribute {path} is not a string")
+    if not value:
+        raise CheckError(f"{what}: the client attribute {path} is empty")
+    return value
+
+
 def read_secret(ref: tuple[str, str], what: str) -> str:
     """The secret ``ref`` points at; ``what`` names it in errors (``the password``).
 
@@ -26,6 +70,8 @@ def read_secret(ref: tuple[str, str], what: str) -> str:
     problem raises ``CheckError`` (UNKNOWN: the check cannot decide), never quoting the value.
     """
     source, where = ref
+    if source == "client":
+        return _client_attribute(where, what)
     if source == "env":
         value = os.environ.get(where)
         if value is None:

@@ -17,6 +17,7 @@ from mdd import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from mdd.model import Manifest
+    from mdd.problems import Problem
 
 MANIFESTS_HELP = (
     "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS (only there, when set), else "
@@ -74,6 +75,7 @@ def main() -> None:
     \b
     mdd validate ams1                 check manifests/ams1.yaml; every problem at once
     mdd generate ams1 -o checks.json  its Sensu Classic check definitions
+    mdd generate ams1 --format sensu-go | sensuctl create   ... or Sensu Go resources
     mdd checks show http              the options of a check type
 
     DATACENTER is a name, for NAME.yaml in --manifests DIR, else $MDD_MANIFESTS, else
@@ -155,14 +157,114 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+FORMATS = ("sensu-classic", "sensu-go", "sensu-go-json")
+_SUFFIX = {"sensu-classic": ".json", "sensu-go": ".yaml", "sensu-go-json": ".json"}
+
+
+def _render(manifest: Manifest, fmt: str, go_options: Any) -> str:
+    if fmt == "sensu-classic":
+        from mdd.sensu.classic import render
+
+        return render(manifest)
+    from mdd.sensu.go import render as render_go
+
+    return render_go(manifest, "yaml" if fmt == "sensu-go" else "json", go_options)
+
+
+def _report_problems(problems: list[Problem], where: str) -> NoReturn:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    first = problems[0].file if problems else where
+    click.echo(f"mdd: {first}: {_count(len(problems), 'problem')}; nothing generated", err=True)
+    sys.exit(1)
+
+
+def _secrets_note(manifests: list[Manifest], go_options: Any) -> None:
+    """Say which Sensu Go Secrets the checks expect when mdd does not write them itself."""
+    if go_options is None or go_options.secrets_provider != "vault":
+        return
+    from mdd.sensu.go import required_secrets
+
+    names = list(dict.fromkeys(n for m in manifests for n in required_secrets(m, go_options)))
+    if names:
+        click.echo(
+            f"mdd: the checks read the Sensu Go Secrets {', '.join(names)} (provider vault): "
+            f"create each one with its Vault path before the checks run (docs/sensu.md)",
+            err=True,
+        )
+
+
+def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
+    """Checks of two datacenters with the same name (mdd_a_b + c, mdd_a + b_c): Sensu Classic
+    merges the conf.d files, and Sensu Go keeps one check per name in a namespace."""
+    from mdd.problems import Problem
+
+    seen: dict[str, tuple[Manifest, int, str]] = {}
+    problems: list[Problem] = []
+    for manifest in manifests:
+        for point in manifest.points:
+            name = manifest.check_name(point)
+            if name in seen:
+                other, line, other_point = seen[name]
+                problems.append(
+                    Problem(
+                        str(manifest.path),
+                        point.line,
+                        1,
+                        f"{point.name}: its check name {name} is also the name of point "
+                        f"{other_point!r} of datacenter {other.datacenter} ({other.path}:{line}): "
+                        f"Sensu would keep one check for both (Classic merges the two into one); "
+                        f"rename one of the points",
+                    )
+                )
+            else:
+                seen[name] = (manifest, point.line, point.name)
+    return problems
+
+
 @main.command()
-@click.argument("datacenter")
+@click.argument("datacenter", required=False)
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
 @click.option(
     "-o",
     "--output",
     metavar="FILE",
-    help="Write to FILE (atomically: all or nothing) instead of standard output ('-').",
+    help="Write to FILE (atomically: all or nothing) instead of standard output ('-'); "
+    "with --all, the folder to write one file per datacenter into.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="sensu-classic",
+    show_default=True,
+    help="sensu-classic: a Sensu 1.x conf.d JSON file; sensu-go: a YAML stream for "
+    "`sensuctl create -f`; sensu-go-json: the same as a stream of JSON objects.",
+)
+@click.option(
+    "--all",
+    "all_datacenters",
+    is_flag=True,
+    help="Every manifest of the manifests folder, one file per datacenter into -o DIR "
+    "(mdd-<datacenter>.json, or .yaml for sensu-go).",
+)
+@click.option(
+    "--namespace",
+    metavar="NAME",
+    help="Sensu Go: the namespace of the resources (default: default).",
+)
+@click.option(
+    "--secrets-provider",
+    type=click.Choice(["env", "vault"]),
+    help="Sensu Go: each {env: NAME} secret of a check also becomes a `secrets` entry, so "
+    "the backend sets NAME from the Sensu Secret NAME (env: mdd writes those Secrets, "
+    "read from the backend's environment; vault: create them yourself).",
+)
+@click.option(
+    "--runtime-assets",
+    metavar="NAMES",
+    help="Sensu Go: comma-separated assets every check runs from, such as mdd-checks "
+    "(`mdd asset build`).",
 )
 @click.option(
     "--command-prefix",
@@ -172,23 +274,63 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     "manifest's sensu: command_prefix, else bare command names.",
 )
 def generate(
-    datacenter: str, manifests_dir: str | None, output: str | None, command_prefix: str | None
+    datacenter: str | None,
+    manifests_dir: str | None,
+    output: str | None,
+    fmt: str,
+    all_datacenters: bool,
+    namespace: str | None,
+    secrets_provider: str | None,
+    runtime_assets: str | None,
+    command_prefix: str | None,
 ) -> None:
-    """Print the Sensu Classic (1.x) check definitions for DATACENTER.
+    """Print the Sensu check definitions for DATACENTER (Sensu Classic unless --format).
 
-    The JSON goes into /etc/sensu/conf.d/ on the datacenter's Sensu agents (or servers).
-    Every check starts red and turns green when its integration point is delivered.
-    The manifest is validated first (as `mdd validate` does): on any problem nothing is
-    written and the exit status is 1. The same manifest always gives the same bytes.
+    Sensu Classic: the JSON goes into /etc/sensu/conf.d/ on the datacenter's Sensu agents
+    (or servers). Sensu Go: `sensuctl create -f` the file. Every check starts red and turns
+    green when its integration point is delivered. The manifest is validated first (as
+    `mdd validate` does): on any problem nothing is written and the exit status is 1. The
+    same manifest always gives the same bytes.
 
     \b
     mdd generate ams1 -o /etc/sensu/conf.d/mdd-ams1.json
+    mdd generate ams1 --format sensu-go | sensuctl create
+    mdd generate --all --format sensu-go -o resources/
     mdd generate ams1 --command-prefix /opt/mdd/bin -o checks.json
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
     from mdd.output import write_atomically
-    from mdd.sensu.classic import GenerateError, render
+    from mdd.sensu.facts import GenerateError
+
+    go_options = None
+    if fmt == "sensu-classic":
+        given = [
+            flag
+            for flag, value in (
+                ("--namespace", namespace),
+                ("--secrets-provider", secrets_provider),
+                ("--runtime-assets", runtime_assets),
+            )
+            if value is not None
+        ]
+        if given:
+            _fail(f"{', '.join(given)}: Sensu Go only; add --format sensu-go or sensu-go-json")
+    else:
+        from mdd.sensu import go_rules
+        from mdd.sensu.go import DEFAULT_NAMESPACE, GoOptions
+
+        namespace = DEFAULT_NAMESPACE if namespace is None else namespace
+        if not go_rules.NAME.search(namespace):
+            _fail(f"--namespace {namespace!r}: a Sensu Go name is letters, digits, _ . : and -")
+        assets = tuple(a.strip() for a in (runtime_assets or "").split(",") if a.strip())
+        bad = [a for a in assets if not go_rules.ASSET_NAME.search(a)]
+        if bad or (runtime_assets is not None and not assets):
+            _fail(
+                f"--runtime-assets {runtime_assets!r}: asset names are letters, digits, "
+                f"_ / . : and -, separated by commas"
+            )
+        go_options = GoOptions(namespace, secrets_provider, assets)
 
     if output == "":
         _fail("-o needs a file name (or - for standard output)")
@@ -199,6 +341,16 @@ def generate(
             command_prefix = COMMAND_PREFIX.load(command_prefix)
         except ValueError as exc:
             _fail(f"--command-prefix: {exc}; nothing generated")
+    if all_datacenters:
+        if datacenter is not None:
+            _fail(f"--all generates every datacenter: leave out {datacenter!r}")
+        if output in (None, "-"):
+            _fail("--all writes one file per datacenter: give the folder with -o DIR")
+        assert output is not None
+        _generate_all(manifests_dir, Path(output), fmt, go_options, command_prefix)
+        return
+    if datacenter is None:
+        _fail("give a DATACENTER (or --all -o DIR)")
     try:
         path = _locate(datacenter, manifests_dir)
         if output not in (None, "-") and _same_file(Path(output), path):
@@ -211,17 +363,12 @@ def generate(
             from mdd.command import with_command_prefix
 
             manifest = with_command_prefix(manifest, command_prefix)
-        text = render(manifest)
+        text = _render(manifest, fmt, go_options)
     except LocateError as exc:
         _fail(str(exc))
     except (ManifestError, GenerateError) as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        where = exc.problems[0].file if exc.problems else datacenter
-        click.echo(
-            f"mdd: {where}: {_count(len(exc.problems), 'problem')}; nothing generated", err=True
-        )
-        sys.exit(1)
+        _report_problems(exc.problems, datacenter)
+    _secrets_note([manifest], go_options)
     if output is not None and output != "-":
         try:
             write_atomically(Path(output), text)
@@ -229,6 +376,65 @@ def generate(
             _fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     else:
         click.echo(text, nl=False)
+
+
+def _generate_all(
+    manifests_dir: str | None,
+    folder: Path,
+    fmt: str,
+    go_options: Any,
+    command_prefix: str | None = None,
+) -> None:
+    """Every datacenter's file into ``folder``: all rendered first, then all written."""
+    from mdd.locate import LocateError, all_manifests, is_bundled
+    from mdd.manifest import ManifestError, load
+    from mdd.output import write_atomically
+    from mdd.sensu.facts import GenerateError
+
+    try:
+        source, paths = all_manifests(manifests_dir)
+    except LocateError as exc:
+        _fail(str(exc))
+    if is_bundled(paths[0]):
+        click.echo(f"mdd: using the bundled example manifests in {source}", err=True)
+    problems: list[Problem] = []
+    manifests: list[Manifest] = []
+    for path in paths:
+        try:
+            manifest = load(path, path.stem)
+        except ManifestError as exc:
+            problems += exc.problems
+            continue
+        if command_prefix is not None:
+            from mdd.command import with_command_prefix
+
+            manifest = with_command_prefix(manifest, command_prefix)
+        manifests.append(manifest)
+    problems += _name_clashes(manifests)
+    texts: list[tuple[Path, str]] = []
+    if not problems:
+        for manifest in manifests:
+            try:
+                text = _render(manifest, fmt, go_options)
+            except GenerateError as exc:
+                problems += exc.problems
+                continue
+            texts.append((folder / f"mdd-{manifest.datacenter}{_SUFFIX[fmt]}", text))
+    if problems:
+        _report_problems(problems, str(source))
+    if any(_same_file(target, path) for target, _ in texts for path in paths):
+        _fail(f"-o {folder} is the manifests folder itself: write elsewhere; nothing written")
+    if folder.exists() and not folder.is_dir():
+        _fail(f"-o {folder}: not a folder; nothing written")
+    try:
+        folder.mkdir(exist_ok=True)
+        for target, text in texts:
+            write_atomically(target, text)
+    except OSError as exc:
+        _fail(f"cannot write into {folder}: {exc.strerror or exc}")
+    _secrets_note(manifests, go_options)
+    for (target, _), manifest in zip(texts, manifests, strict=True):
+        click.echo(f"mdd: {target}: {_count(len(manifest.points), 'check')}", err=True)
 
 
 @main.group(invoke_without_command=True)
@@ -253,3 +459,64 @@ def checks_show(check_type: str) -> None:
         known = ", ".join(sorted(CHECK_TYPES))
         raise click.ClickException(f"unknown check type {check_type!r}; known types: {known}")
     click.echo(check_type_text(check_type), nl=False)
+
+
+@main.group()
+def asset() -> None:
+    """The Sensu Go asset of the bundled checks (see `mdd asset build`)."""
+
+
+@asset.command("build")
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    required=True,
+    metavar="DIR",
+    help="The folder to write the archive, its .sha512 and the Asset resource into.",
+)
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Where the agents download the archive from (http:// or https://; ending in / "
+    "adds the archive's name). Without it, no Asset resource is written.",
+)
+@click.option("--name", default="mdd-checks", show_default=True, help="The asset's name.")
+@click.option("--namespace", default="default", show_default=True, help="Its namespace.")
+def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None:
+    """Build a Sensu Go asset of the check-mdd-* commands, for agents with only python3.
+
+    \b
+    mdd asset build -o dist/ --url https://assets.example.net/mdd/
+    sensuctl create -f dist/mdd-checks-asset.yaml
+    mdd generate ams1 --format sensu-go --runtime-assets mdd-checks | sensuctl create
+
+    The archive holds bin/check-mdd-* (launchers run by the agent's python3) and lib/ (mdd's
+    checks and the pure-Python libraries they import, from this environment). The same
+    sources always give the same bytes, so the sha512 is stable.
+    """
+    import re
+
+    from mdd.sensu.asset import AssetError, build
+
+    if url is not None and not re.match(r"https?://[^/\s]+", url):
+        _fail(f"--url {url!r}: the agents download assets over http:// or https://")
+    try:
+        built = build(Path(folder), url, name, namespace)
+    except AssetError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write into {folder}: {exc.strerror or exc}")
+    size = built.archive.stat().st_size
+    click.echo(f"{built.archive}: {size // 1024} KiB, {len(built.plan.commands)} checks")
+    click.echo(f"{built.sha512_file}: sha512 {built.sha512}")
+    libraries = ", ".join(
+        f"{d.metadata['Name']} {d.version}" for d in built.plan.distributions.values()
+    )
+    click.echo(f"libraries: {libraries or 'none'}")
+    for what, why in built.plan.left_out.items():
+        click.echo(f"left out: {what}: {why}")
+    if built.resource_file is not None:
+        click.echo(f"{built.resource_file}: sensuctl create -f {built.resource_file}")
+    else:
+        click.echo("no Asset resource written: give --url, where the agents download it from")

@@ -142,3 +142,37 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
     elif manifests_dir is None and not use_bundled and name in bundled_names():
         message += f" (the bundled examples are used only without ${ENV_VAR} and ./manifests)"
     raise LocateError(message)
+
+
+def all_manifests(manifests_dir: str | Path | None = None) -> tuple[Path, list[Path]]:
+    """The manifests folder (the one ``find_manifest`` would search first, by the same rules)
+    and every manifest in it, sorted by name; files starting with ``_`` or ``.`` are left out
+    (they are not datacenters)."""
+    if manifests_dir is not None:
+        folder, why = Path(manifests_dir), "--manifests"
+    elif os.environ.get(ENV_VAR):
+        folder, why = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
+    elif Path("manifests").exists():
+        folder, why = Path("manifests"), "the default"
+    else:
+        bundled = bundled_dir()
+        if bundled is None:
+            raise LocateError("no manifests folder: give --manifests DIR or set $MDD_MANIFESTS")
+        folder, why = bundled, "the bundled examples"
+    if not folder.is_dir():
+        raise LocateError(f"{folder}/ ({why}) is not a folder")
+    found = sorted(
+        path
+        for path in folder.iterdir()
+        if path.suffix in SUFFIXES and path.is_file() and not path.name.startswith(("_", "."))
+    )
+    stems = [path.stem for path in found]
+    for stem in stems:
+        if stems.count(stem) > 1:
+            raise LocateError(
+                f"both {folder / (stem + '.yaml')} and {folder / (stem + '.yml')} exist: keep "
+                f"one, so it is clear which one is the manifest of {stem!r}"
+            )
+    if not found:
+        raise LocateError(f"{folder}/ ({why}) holds no manifest (NAME.yaml)")
+    return folder, found

@@ -16,13 +16,16 @@ from typing import Any
 class SensuSettings:
     """How Sensu schedules and handles a check; defaults, then per-point overrides."""
 
-    interval: int = 60  # seconds
+    interval: int = 60  # seconds; not used when ``cron`` is set
+    cron: str | None = None  # a 5-field cron schedule, in place of the interval
     timeout: int | None = 30  # seconds; Sensu kills the check after this
     handlers: tuple[str, ...] | None = None  # None: Sensu's handler named "default"
     occurrences: int | None = None
     refresh: int | None = None  # seconds
     ttl: int | None = None  # seconds
-    subscribers: tuple[str, ...] = ()  # empty: standalone checks
+    subscribers: tuple[str, ...] = ()  # empty: standalone checks (Sensu Go: mdd-<dc>)
+    round_robin: bool = False  # one agent of the subscription runs each execution
+    runtime_assets: tuple[str, ...] = ()  # Sensu Go assets the command runs from
     command_prefix: str | None = None  # absolute folder of check-mdd-*; None: the client's PATH
 
 

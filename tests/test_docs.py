@@ -162,13 +162,31 @@ def test_guide_shows_what_mdd_validate_really_prints(guide_dc: Path) -> None:
 
 
 def test_sensu_page_shows_a_check_exactly_as_generated(guide_dc: Path) -> None:
-    [shown] = _blocks(REPO / "docs" / "sensu.md", "json")
+    [shown] = [
+        b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "checks"')
+    ]
     result = CliRunner().invoke(main, ["generate", "ams1"])
     assert result.exit_code == 0, result.output
     generated = json.loads(result.stdout)["checks"]
     [(name, check)] = json.loads(shown)["checks"].items()
     assert check == generated[name]
     assert list(check) == list(generated[name])  # the same keys in the same order
+
+
+def test_sensu_page_shows_a_sensu_go_check_exactly_as_generated(guide_dc: Path) -> None:
+    from mdd.sensu import go_rules
+
+    [shown] = [
+        b
+        for b in _blocks(REPO / "docs" / "sensu.md", "yaml")
+        if b.startswith("---\ntype: CheckConfig")
+    ]
+    result = CliRunner().invoke(main, ["generate", "ams1", "--format", "sensu-go"])
+    assert result.exit_code == 0, result.output
+    [resource] = go_rules.parse_stream(shown)
+    generated = {r["metadata"]["name"]: r for r in go_rules.parse_stream(result.stdout)}
+    assert resource == generated[resource["metadata"]["name"]]
+    assert shown in result.stdout  # the same text, in the same order
 
 
 def test_readme_manifest_is_the_guides_and_is_valid(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ FORBIDDEN = (
     "mdd.cli",
     "mdd.manifest",
     "mdd.sensu.classic",
+    "mdd.sensu.go",
+    "mdd.sensu.go_rules",
+    "mdd.sensu.facts",
+    "mdd.sensu.asset",
     "mdd.docgen",
     "mdd.checks.registry",  # imports every check type
 )

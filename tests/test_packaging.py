@@ -484,3 +484,23 @@ integration_points:
                 wrong.append(f"{name}: exit {proc.returncode}: {proc.stdout!r}")
         assert not wrong, "\n".join(wrong)
         assert "agent-s3cret" not in output.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_installed_mdd_writes_sensu_go_and_builds_the_asset(installed: Installed) -> None:
+    import tarfile
+
+    proc = _run(
+        [str(installed.bin / "mdd"), "generate", "ams1", "--format", "sensu-go"], installed.cwd
+    )
+    _check(proc, "mdd generate ams1 --format sensu-go")
+    assert proc.stdout == (REPO / "tests" / "golden" / "ams1-sensu-go.yaml").read_text()
+    out = installed.cwd.parent / "asset"
+    proc = _run([str(installed.bin / "mdd"), "asset", "build", "-o", str(out)], installed.cwd)
+    _check(proc, "mdd asset build")
+    (archive,) = out.glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert {f"bin/{command_name(t)}" for t in CHECK_TYPES} <= names
+    assert "lib/sensu_plugin/check.py" in names and "lib/mdd/checks/_base.py" in names

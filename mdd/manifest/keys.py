@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mdd.checks._options import (
+    BOOLEAN,
     INTEGER,
     STRING,
     URL,
@@ -24,12 +25,16 @@ from mdd.checks._options import (
 )
 from mdd.checks.registry import CHECK_TYPES
 from mdd.model import SensuSettings
+from mdd.sensu import go_rules
+from mdd.sensu.classic_rules import _cron_parses as classic_cron_parses
 
 # --------------------------------------------------------------------------- kinds of value
 
 _DATACENTER = re.compile(r"[a-z0-9_-]+")
 _POINT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _SENSU_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+_SUBSCRIPTION = re.compile(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?")
+_ASSET_NAME = re.compile(r"[A-Za-z0-9_/.:-]+")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
@@ -69,6 +74,48 @@ def _sensu_name(value: Any) -> str:
     if not _SENSU_NAME.fullmatch(text):
         raise ValueError(
             f"{text!r} is not a Sensu name: use only letters, digits, '_', '.', ':' and '-'"
+        )
+    return text
+
+
+def _subscription(value: Any) -> str:
+    text = _sensu_name(value)
+    if text.startswith("direct:"):
+        raise ValueError(
+            f"{text!r}: Sensu Classic's direct: subscriptions have no Sensu Go counterpart; "
+            f"for one agent at a time, set round_robin: true"
+        )
+    if not _SUBSCRIPTION.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a subscription name both Sensu Classic and Sensu Go read: use "
+            f"letters, digits, '_', '.' and '-', with at most one ':' inside"
+        )
+    return text
+
+
+def _cron(value: Any) -> str:
+    text: str = STRING.load(value).strip()
+    if text.startswith("@every") or text.startswith(("CRON_TZ=", "TZ=")):
+        raise ValueError(
+            f"{text!r} is Sensu Go only: Sensu Classic cannot read it; write 5 fields "
+            f"(minute hour day-of-month month day-of-week), or use interval"
+        )
+    if not (classic_cron_parses(text) and go_rules.cron_parses(text)):
+        raise ValueError(
+            f"{text!r} is not a cron schedule both Sensu Classic and Sensu Go read: write 5 "
+            f"fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week "
+            f"(0-6, Sunday is 0), each *, */N, N, N-M or N-M/S, or lists of those, such as "
+            f"'*/5 * * * *' or '0 6 * * 1-5'"
+        )
+    return text
+
+
+def _asset_name(value: Any) -> str:
+    text: str = STRING.load(value)
+    if not _ASSET_NAME.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a Sensu Go asset name: use letters, digits, '_', '/', '.', ':' "
+            f"and '-'"
         )
     return text
 
@@ -152,6 +199,19 @@ def _command_prefix(value: Any) -> str:
 DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
 POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
 SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
+SUBSCRIPTION = Kind(
+    "subscription",
+    _subscription,
+    _subscription,
+    doc="letters, digits, _, . and -, with at most one : inside",
+)
+CRON = Kind(
+    "cron",
+    _cron,
+    _cron,
+    doc="5 cron fields, such as '*/5 * * * *' (quote it: YAML reads a leading * as an alias)",
+)
+ASSET_NAME = Kind("asset name", _asset_name, _asset_name, doc="letters, digits, _, /, ., : and -")
 DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
 CHECK_TYPE = Kind(
     "check type", _check_type, _check_type, doc="one of " + ", ".join(sorted(CHECK_TYPES))
@@ -270,6 +330,14 @@ POINT_KEYS: tuple[Option, ...] = (
 SENSU_KEYS: tuple[Option, ...] = (
     Option("interval", SECONDS, "How often the check runs.", default=_DEFAULT_SENSU.interval),
     Option(
+        "cron",
+        CRON,
+        "When the check runs, as a cron schedule, in place of the interval: give one of the "
+        "two in a sensu block, not both (a point's own interval or cron overrides the "
+        "top-level one). A ttl is then not compared with the interval: make it longer than "
+        "the longest gap between two runs.",
+    ),
+    Option(
         "timeout",
         SECONDS,
         "Sensu kills a check running longer than this; a check's own timeout must be at "
@@ -300,9 +368,28 @@ SENSU_KEYS: tuple[Option, ...] = (
     ),
     Option(
         "subscribers",
-        SENSU_NAME,
+        SUBSCRIPTION,
         "Sensu subscriptions whose agents run the checks, scheduled by the Sensu server. "
-        "Without it the checks are standalone: each agent that has them schedules them.",
+        "Without it, Sensu Classic checks are standalone (each agent that has them schedules "
+        "them) and Sensu Go checks go to the subscription mdd-<datacenter> (Sensu Go has no "
+        "standalone checks).",
+        multiple=True,
+    ),
+    Option(
+        "round_robin",
+        BOOLEAN,
+        "Each run goes to one agent of the subscription, in turn, instead of to all of them "
+        "(Sensu Classic: mdd writes each subscription as roundrobin:NAME; Sensu Go: "
+        "round_robin: true, which Sensu Go 7 no longer schedules). Without subscribers, the "
+        "subscription is mdd-<datacenter>.",
+        default=_DEFAULT_SENSU.round_robin,
+    ),
+    Option(
+        "runtime_assets",
+        ASSET_NAME,
+        "Sensu Go assets the check runs from, such as mdd-checks (built by `mdd asset "
+        "build`); `mdd generate --runtime-assets` adds to them. Sensu Classic has no assets "
+        "and leaves it out.",
         multiple=True,
     ),
     Option(

@@ -575,6 +575,13 @@ class _Reader:
             if loaded is not BAD and opt.multiple:
                 loaded = tuple(loaded)
             settings[opt.name] = (loaded, item_span)
+        if "interval" in settings and "cron" in settings:
+            self.add(
+                settings["cron"][1],
+                "cron and interval: a check runs either every interval or on a cron "
+                "schedule; keep one of the two (Sensu Go refuses a check with both)",
+            )
+            settings["cron"] = (BAD, settings["cron"][1])
         return settings
 
     def point(self, value: Any, span: Span) -> _Point | None:
@@ -796,6 +803,9 @@ class _Reader:
     ) -> IntegrationPoint | None:
         """The point with its Sensu settings, after the rules across settings and check."""
         effective = {**defaults, **point.sensu}
+        # A point's own interval or cron overrides the other one given at the top level.
+        if "interval" in point.sensu and "cron" not in point.sensu:
+            effective.pop("cron", None)
         unread = {name for name, (value, _) in effective.items() if value is BAD}
         if unread:
             point.ok = False
@@ -805,6 +815,8 @@ class _Reader:
 
         if (
             settings.ttl is not None
+            and settings.cron is None
+            and "cron" not in unread
             and settings.ttl <= settings.interval
             and not {"ttl", "interval"} & unread
         ):

@@ -1,13 +1,13 @@
 """Sensu Classic (1.x) check definitions for one datacenter: what `mdd generate` prints.
 
 One check per integration point, named ``mdd_<dc>_<point>``, running the point's bundled check
-script (``mdd.command.point_command``: every manifest value shell-quoted; in the
-manifest's ``command_prefix`` folder when it has one). Every check carries
-``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the datacenter's points
-together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the custom attributes that
-reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows top-level URLs as links) and a
-machine-readable ``mdd`` object. ``depends_on`` becomes ``dependencies`` in the
-``client/check`` form read by Sensu's ``check_dependencies`` filter.
+script (``mdd.command.check_command``: every manifest value shell-quoted). The facts come from
+``mdd.sensu.facts``, shared with the Sensu Go format; this module only lays them out. Every
+check carries ``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the
+datacenter's points together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the
+custom attributes that reach the events: top-level ``owner`` and ``docs`` (Uchiwa shows
+top-level URLs as links) and a machine-readable ``mdd`` object. ``depends_on`` becomes
+``dependencies`` in the ``client/check`` form read by Sensu's ``check_dependencies`` filter.
 
 The JSON is laid out by ``templates/sensu-classic.json.j2``. Before ``render`` returns, it
 parses its own output and runs Sensu's validator on it (``mdd.sensu.classic_rules``).
@@ -23,20 +23,19 @@ from typing import Any
 
 import jinja2
 
-from mdd.command import point_command
 from mdd.model import IntegrationPoint, Manifest
 from mdd.problems import Problem
 from mdd.sensu import classic_rules as sensu_rules
+from mdd.sensu.facts import (
+    ROUND_ROBIN_PREFIX,
+    GenerateError,
+    PointFacts,
+    default_subscription,
+    manifest_facts,
+    point_facts,
+)
 
 TEMPLATE = "sensu-classic.json.j2"
-
-
-class GenerateError(ValueError):
-    """The manifest holds a value Sensu would not pass to the check as written."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,14 @@ class ClassicCheck:
     name: str
     command: str
     subscribers: tuple[str, ...]  # empty: standalone
-    interval: int
+    interval: int | None  # None: scheduled by ``cron``
+    cron: str | None
     timeout: int | None
     ttl: int | None
     handlers: tuple[str, ...] | None  # None: left out, so Sensu uses its "default"
     occurrences: int | None
     refresh: int | None
+    stdin: bool  # the client writes its definition to the check's stdin (client secrets)
     source: str
     aggregate: str
     dependencies: tuple[str, ...]
@@ -65,37 +66,53 @@ class ClassicCheck:
     depends_on: tuple[str, ...]
 
 
+def classic_subscribers(facts: PointFacts, default: str) -> tuple[str, ...]:
+    """Classic's ``subscribers``: round robin is the ``roundrobin:`` prefix of each one.
+
+    Without round robin and without subscriptions the check is standalone (empty); round
+    robin without subscriptions uses the datacenter's default subscription.
+    """
+    if not facts.round_robin:
+        return facts.subscriptions
+    return tuple(
+        s if s.startswith(ROUND_ROBIN_PREFIX) else ROUND_ROBIN_PREFIX + s
+        for s in facts.subscriptions or (default,)
+    )
+
+
 def classic_check(
     manifest: Manifest,
     point: IntegrationPoint,
     by_name: Mapping[str, IntegrationPoint] | None = None,
 ) -> ClassicCheck:
     """``point``'s check; ``by_name`` (the manifest's points by name) saves rebuilding it."""
-    if by_name is None:
-        by_name = {p.name: p for p in manifest.points}
-    sensu = point.sensu
+    return from_facts(point_facts(manifest, point, by_name), default_subscription(manifest))
+
+
+def from_facts(facts: PointFacts, default: str) -> ClassicCheck:
+    """The Classic check of one point's facts."""
     return ClassicCheck(
-        name=manifest.check_name(point),
-        command=point_command(point),
-        subscribers=tuple(sensu.subscribers),
-        interval=sensu.interval,
-        timeout=sensu.timeout,
-        ttl=sensu.ttl,
-        handlers=None if sensu.handlers is None else tuple(sensu.handlers),
-        occurrences=sensu.occurrences,
-        refresh=sensu.refresh,
-        source=manifest.client,
-        aggregate=manifest.aggregate,
-        dependencies=tuple(
-            f"{manifest.client}/{manifest.check_name(by_name[other])}" for other in point.depends_on
-        ),
-        owner=point.owner,
-        docs=point.docs,
-        datacenter=manifest.datacenter,
-        integration_point=point.name,
-        type=point.type,
-        description=point.description,
-        depends_on=tuple(point.depends_on),
+        name=facts.name,
+        command=facts.command,
+        subscribers=classic_subscribers(facts, default),
+        interval=facts.interval,
+        cron=facts.cron,
+        timeout=facts.timeout,
+        ttl=facts.ttl,
+        handlers=facts.handlers,
+        occurrences=facts.occurrences,
+        refresh=facts.refresh,
+        stdin=any(ref.source == "client" for ref in facts.secrets),
+        source=facts.entity,
+        aggregate=facts.aggregate,
+        dependencies=tuple(f"{facts.entity}/{check}" for check in facts.depends_on_checks),
+        owner=facts.owner,
+        docs=facts.docs,
+        datacenter=facts.datacenter,
+        integration_point=facts.point,
+        type=facts.type,
+        description=facts.description,
+        depends_on=facts.depends_on,
     )
 
 
@@ -118,13 +135,8 @@ def _environment() -> jinja2.Environment:
 
 def render(manifest: Manifest) -> str:
     """The ``{"checks": {...}}`` file for the manifest's datacenter, ending in a newline."""
-    missing = sorted(
-        {dep for p in manifest.points for dep in p.depends_on} - {p.name for p in manifest.points}
-    )
-    if missing:
-        raise RuntimeError(f"bug: depends_on names unknown points: {', '.join(missing)}")
-    by_name = {point.name: point for point in manifest.points}
-    checks = [classic_check(manifest, point, by_name) for point in manifest.points]
+    default = default_subscription(manifest)
+    checks = [from_facts(facts, default) for facts in manifest_facts(manifest)]
     text = _environment().get_template(TEMPLATE).render(checks=checks)
     _verify(text, checks, manifest)
     return text

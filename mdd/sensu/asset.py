@@ -1,0 +1,326 @@
+"""A Sensu Go asset of the bundled checks: what `mdd asset build` writes.
+
+The archive is laid out as Sensu Go assets are (the agent puts the asset's ``bin/`` on the
+check's ``PATH``):
+
+* ``bin/check-mdd-<type>``: one small launcher per check type (the ``check-mdd-*`` console
+  scripts of the ``mdd`` distribution), run by the agent's ``python3``
+  (``#!/usr/bin/env python3``); it puts ``../lib`` first on ``sys.path`` and calls the
+  check's ``main``;
+* ``lib/``: the ``mdd`` package with only what checks import (``mdd/__init__.py`` and
+  ``mdd/checks/``), and every distribution the checks import at run time, found by reading
+  the check modules' imports (lazy ones included) and following those distributions'
+  requirements, taken from the installed distributions of this environment
+  (``importlib.metadata``; nothing is downloaded).
+
+Only pure-Python code can go into an asset that runs on any agent's Python: a distribution
+the checks import that holds compiled code is refused. A compiled distribution that is only
+a requirement of another (``charset-normalizer``, pulled in by ``requests``, which
+sensu-plugin declares but no check imports) is left out and reported, and so is a
+distribution that would shadow the standard library (the PyPI ``argparse``).
+
+The archive is deterministic: sorted entries, fixed times, owners and modes, gzip without a
+time stamp, so the same sources always give the same sha512.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import hashlib
+import io
+import re
+import sys
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+NAME = "mdd-checks"
+MTIME = 315532800  # 1980-01-01T00:00:00Z, the time every entry of the archive carries
+FILTERS = ("entity.system.os == 'linux'",)  # pure Python + /bin/sh + SIGALRM: tested on Linux
+_NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+_SKIPPED_FILES = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+LAUNCHER = '''#!/usr/bin/env python3
+"""{command} from the {asset} Sensu Go asset (mdd {version}): runs with the agent's python3."""
+import os
+import sys
+
+if sys.version_info < (3, 10):
+    print("{command} UNKNOWN: mdd needs Python 3.10 or later, this is " + sys.version.split()[0])
+    sys.exit(3)
+sys.path[0] = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib")
+from {module} import {function}
+
+{function}()
+'''
+
+
+class AssetError(Exception):
+    """The asset cannot be built from this environment; the message says why."""
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class Plan:
+    """What goes into the asset, and what was left out and why."""
+
+    commands: dict[str, str] = field(default_factory=dict)  # command -> "module:function"
+    mdd_files: dict[str, Path] = field(default_factory=dict)  # archive path -> source file
+    distributions: dict[str, metadata.Distribution] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)  # distribution -> why
+
+
+def check_imports(paths: Iterable[Path]) -> set[str]:
+    """Top-level names of every absolute import in ``paths``, at any depth (lazy ones too)."""
+    names: set[str] = set()
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+    return names
+
+
+def _is_native(dist: metadata.Distribution) -> bool:
+    wheel = dist.read_text("WHEEL") or ""
+    if re.search(r"^Root-Is-Purelib:\s*false", wheel, re.MULTILINE | re.IGNORECASE):
+        return True
+    return any(str(f).endswith(_NATIVE_SUFFIXES) for f in dist.files or ())
+
+
+def _top_level(dist: metadata.Distribution) -> set[str]:
+    text = dist.read_text("top_level.txt")
+    if text:
+        return {line.strip() for line in text.splitlines() if line.strip()}
+    names = set()
+    for f in dist.files or ():
+        parts = Path(str(f)).parts
+        if parts and not parts[0].endswith((".dist-info", ".egg-info", "..")):
+            names.add(Path(parts[0]).stem if len(parts) == 1 else parts[0])
+    return names
+
+
+def _requirements(dist: metadata.Distribution) -> list[str]:
+    """The names of ``dist``'s requirements that apply here (extras left out)."""
+    names: list[str] = []
+    for requirement in dist.requires or ():
+        text, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        if marker.strip():
+            try:
+                from packaging.markers import Marker
+            except ImportError:  # without packaging: include, the safe side
+                pass
+            else:
+                if not Marker(marker).evaluate():
+                    continue
+        match = _REQUIREMENT_NAME.match(text)
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
+    """The archive paths of the mdd files checks import, and the check commands."""
+    import mdd
+    import mdd.checks
+    from mdd.checks.registry import CHECK_TYPES, command_name
+
+    files = {"lib/mdd/__init__.py": Path(mdd.__file__)}
+    checks_dir = Path(mdd.checks.__file__).parent
+    for path in sorted(checks_dir.glob("*.py")):
+        files[f"lib/mdd/checks/{path.name}"] = path
+    commands: dict[str, str] = {}
+    try:
+        points = metadata.distribution("mdd").entry_points
+    except metadata.PackageNotFoundError:
+        points = metadata.EntryPoints(())
+    for point in points:
+        if point.group == "console_scripts" and point.name.startswith("check-mdd-"):
+            commands[point.name] = point.value
+    for check_type, module in CHECK_TYPES.items():  # the registry is the list of check types
+        module_name = getattr(module, "__name__", f"mdd.checks.check_{check_type}")
+        commands.setdefault(command_name(check_type), f"{module_name}:main")
+    known = {command_name(t) for t in CHECK_TYPES}
+    return files, {name: value for name, value in sorted(commands.items()) if name in known}
+
+
+def plan(extra_imports: Iterable[str] = ()) -> Plan:
+    """What the asset holds, from this environment; ``AssetError`` if it cannot be built."""
+    result = Plan()
+    result.mdd_files, result.commands = _mdd_sources()
+    check_files = [path for name, path in result.mdd_files.items() if "/checks/" in name]
+    stdlib = set(sys.stdlib_module_names)
+    imported = (check_imports(check_files) | set(extra_imports)) - stdlib - {"mdd"}
+    providers = metadata.packages_distributions()
+    problems: list[str] = []
+    queue: list[tuple[str, str]] = []  # (distribution, why it is needed)
+    for name in sorted(imported):
+        dists = providers.get(name)
+        if not dists:
+            problems.append(f"the checks import {name}, which no installed distribution provides")
+            continue
+        queue += [(dist, f"imported by the checks ({name})") for dist in dists]
+    direct = {_normalize(dist) for dist, _ in queue}
+    seen: set[str] = set()
+    while queue:
+        name, why = queue.pop(0)
+        key = _normalize(name)
+        if key in seen or key == "mdd":
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            result.left_out[name] = f"not installed (required: {why})"
+            continue
+        label = f"{dist.metadata['Name']} {dist.version}"
+        if _top_level(dist) and _top_level(dist) <= stdlib:
+            result.left_out[label] = "it would shadow the standard library module of that name"
+            continue
+        if _is_native(dist):
+            if key in direct:
+                problems.append(
+                    f"{label} holds compiled code ({why}): an asset for any agent's Python "
+                    f"holds pure Python only"
+                )
+            else:
+                result.left_out[label] = f"compiled code, and no check imports it ({why})"
+            continue
+        result.distributions[key] = dist
+        queue += [(req, f"required by {label}") for req in _requirements(dist)]
+    if problems:
+        raise AssetError("cannot build the asset: " + "; ".join(problems))
+    return result
+
+
+def _distribution_files(dist: metadata.Distribution) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for entry in dist.files or ():
+        relative = Path(str(entry))
+        if ".." in relative.parts or "__pycache__" in relative.parts:
+            continue
+        if relative.suffix == ".pyc" or relative.name in _SKIPPED_FILES:
+            continue
+        source = Path(str(dist.locate_file(entry)))
+        if source.is_file():
+            files["lib/" + relative.as_posix()] = source
+    if not files:
+        raise AssetError(
+            f"{dist.metadata['Name']} lists no files (an editable install?): install it "
+            f"normally to put it in the asset"
+        )
+    return files
+
+
+def archive_bytes(result: Plan, asset: str = NAME) -> bytes:
+    """The deterministic tar.gz of ``result``."""
+    from mdd import __version__
+
+    entries: dict[str, tuple[bytes, int]] = {}
+    for name, source in result.mdd_files.items():
+        entries[name] = (source.read_bytes(), 0o644)
+    for dist in result.distributions.values():
+        for name, source in _distribution_files(dist).items():
+            entries.setdefault(name, (source.read_bytes(), 0o644))
+    for command, target in result.commands.items():
+        module, _, function = target.partition(":")
+        text = LAUNCHER.format(
+            command=command, asset=asset, version=__version__, module=module, function=function
+        )
+        entries[f"bin/{command}"] = (text.encode(), 0o755)
+    folders = {str(Path(name).parent) for name in entries}
+    while True:
+        parents = {str(Path(folder).parent) for folder in folders} - {"."}
+        if parents <= folders:
+            break
+        folders |= parents
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as zipped:  # noqa: SIM117
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            for name in sorted(folders | set(entries)):
+                info = tarfile.TarInfo(name)
+                info.mtime = MTIME
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if name in entries:
+                    data, mode = entries[name]
+                    info.size = len(data)
+                    info.mode = mode
+                    tar.addfile(info, io.BytesIO(data))
+                else:
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+    return buffer.getvalue()
+
+
+def asset_resource(
+    asset: str, url: str, sha512: str, namespace: str = "default"
+) -> dict[str, object]:
+    """The ``type: Asset`` resource for ``sensuctl create -f``, portable metadata."""
+    from mdd import __version__
+
+    def metadata_() -> dict[str, object]:
+        return {"name": asset, "namespace": namespace, "annotations": {"mdd_version": __version__}}
+
+    return {
+        "type": "Asset",
+        "api_version": "core/v2",
+        "metadata": metadata_(),
+        "spec": {
+            "metadata": metadata_(),
+            "builds": [{"url": url, "sha512": sha512, "filters": list(FILTERS)}],
+        },
+    }
+
+
+@dataclass
+class Built:
+    archive: Path
+    sha512: str
+    sha512_file: Path
+    resource_file: Path | None
+    plan: Plan
+
+
+def build(
+    folder: Path, url: str | None = None, asset: str = NAME, namespace: str = "default"
+) -> Built:
+    """Write the archive, its ``.sha512`` and (with ``url``) the Asset resource into ``folder``."""
+    from mdd import __version__
+    from mdd.output import write_atomically
+    from mdd.sensu import go, go_rules
+
+    if not go_rules.ASSET_NAME.search(asset):
+        raise AssetError(f"{asset!r} is not a Sensu Go asset name")
+    result = plan()
+    data = archive_bytes(result, asset)
+    sha512 = hashlib.sha512(data).hexdigest()
+    archive = folder / f"{asset}-{__version__}.tar.gz"
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = archive.with_name(archive.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(archive)
+    sha512_file = archive.with_name(archive.name + ".sha512")
+    write_atomically(sha512_file, f"{sha512}  {archive.name}\n")
+    resource_file = None
+    if url is not None:
+        full = url + archive.name if url.endswith("/") else url
+        resource = asset_resource(asset, full, sha512, namespace)
+        failures = go_rules.asset_failures(resource)
+        if failures:
+            raise AssetError("the Asset resource breaks Sensu Go's rules: " + "; ".join(failures))
+        resource_file = folder / f"{asset}-asset.yaml"
+        write_atomically(resource_file, go.to_yaml([resource]))
+    return Built(archive, sha512, sha512_file, resource_file, result)
