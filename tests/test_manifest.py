@@ -226,11 +226,13 @@ def test_manifest_keys_are_declared_once_with_help() -> None:
         assert all(isinstance(opt, Option) and opt.help for opt in options)
         assert len({opt.name for opt in options}) == len(options)
     assert [o.name for o in TOP_LEVEL_KEYS] == [
+        "extends",
         "datacenter",
         "description",
         "vars",
         "sensu",
         "integration_points",
+        "remove",
     ]
     assert {o.name for o in POINT_KEYS} == {
         "name",
@@ -241,6 +243,7 @@ def test_manifest_keys_are_declared_once_with_help() -> None:
         "check",
         "sensu",
         "depends_on",
+        "for_each",
     }
     assert {o.name for o in TOP_LEVEL_KEYS if o.required} == {"datacenter", "integration_points"}
     assert {o.name for o in POINT_KEYS if o.required} == {"name", "type", "check"}

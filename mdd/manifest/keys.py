@@ -145,6 +145,10 @@ VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbe
 SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below)")
 CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
 POINTS = Kind("list", _list, _list, doc="integration points (see below)")
+BASE_FILE = Kind(
+    "path", STRING.load, STRING.load, doc="a base manifest, relative to this file's folder"
+)
+ITEMS = Kind("list", _list, _list, doc="text, numbers, or mappings of them")
 
 # Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
 # number whose text differs from what was written (1.10 -> "1.1") is reported.
@@ -157,6 +161,14 @@ _NUMERIC_KINDS = frozenset(
 _DEFAULT_SENSU = SensuSettings()
 
 TOP_LEVEL_KEYS: tuple[Option, ...] = (
+    Option(
+        "extends",
+        BASE_FILE,
+        "Shared base manifests this one builds on, weakest first: their vars, sensu "
+        "settings and integration points are inherited, and this file's own override them "
+        "(see Layers below).",
+        multiple=True,
+    ),
     Option(
         "datacenter",
         DATACENTER,
@@ -189,6 +201,12 @@ TOP_LEVEL_KEYS: tuple[Option, ...] = (
         "Every integration point the platform needs in this datacenter: each one is a "
         "check that stays red until the point is delivered.",
         required=True,
+    ),
+    Option(
+        "remove",
+        POINT_NAME,
+        "Names of inherited integration points this datacenter does not need.",
+        multiple=True,
     ),
 )
 
@@ -225,6 +243,12 @@ POINT_KEYS: tuple[Option, ...] = (
         POINT_NAME,
         "Names of points of this datacenter that must be delivered before this one can be.",
         multiple=True,
+    ),
+    Option(
+        "for_each",
+        ITEMS,
+        "Expand this point into one per item: {{ item }} (or {{ item.KEY }}) in its name and "
+        "values is replaced by the item (see for_each below).",
     ),
 )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from mdd.checks._options import COMMON_OPTIONS, Option, _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest import yamlload
+from mdd.manifest import layers, loops, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import (
     _CHECK_MARGIN,
@@ -99,9 +99,13 @@ class _Reader:
 
     # ------------------------------------------------------------------ helpers
 
-    def add(self, where: Span | tuple[int, int], message: str) -> None:
-        line, column = (where.line, where.column) if isinstance(where, Span) else where
-        self.problems.append(Problem(self.file, line, column, message))
+    def add(self, where: Span | tuple[int, int], message: str, file: str = "") -> None:
+        """Report a problem; a ``Span`` knows its file (a base's, with ``extends``)."""
+        if isinstance(where, Span):
+            line, column, file = where.line, where.column, where.file or file
+        else:
+            line, column = where
+        self.problems.append(Problem(file or self.file, line, column, message))
 
     def unknown_keys(
         self,
@@ -170,7 +174,8 @@ class _Reader:
                 ok = False
                 self.add(
                     where,
-                    f"only a var name can go between {{{{ and }}}}, got {match.group(0)!r}",
+                    file=span.file,
+                    message=f"only a var name can go between {{{{ and }}}}, got {match.group(0)!r}",
                 )
                 return ""
             if inner in self.vars:
@@ -180,7 +185,8 @@ class _Reader:
                 defined = ", ".join(sorted(self.vars)) or "none"
                 self.add(
                     where,
-                    f"undefined var {inner!r}{_did_you_mean(inner, self.vars)}; "
+                    file=span.file,
+                    message=f"undefined var {inner!r}{_did_you_mean(inner, self.vars)}; "
                     f"vars defines: {defined}",
                 )
             return ""
@@ -193,7 +199,8 @@ class _Reader:
                 ok = False
                 self.add(
                     span.column_of("{{", occurrence),
-                    "'{{' without a closing '}}': write {{ name }} to use a var",
+                    file=span.file,
+                    message="'{{' without a closing '}}': write {{ name }} to use a var",
                 )
             occurrence += 1
             start = index + 2
@@ -333,6 +340,8 @@ class _Reader:
                 f"{_type_name(root)}",
             )
             return None
+        root = layers.resolve(root, self.path, self)  # extends, remove: mdd/manifest/layers.py
+        root = loops.expand(root, self)  # for_each: mdd/manifest/loops.py
         return self.manifest(root)
 
     def manifest(self, root: YamlMap) -> Manifest | None:
