@@ -126,12 +126,36 @@ def _list(value: Any) -> Any:
     return value
 
 
-DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
-POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
-SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
+_TEMPLATE_SCHEMA = {"type": "string", "pattern": r"\{\{"}  # a {{ var }} is resolved later
+
+DATACENTER = Kind(
+    "datacenter",
+    _datacenter,
+    _datacenter,
+    doc="lower-case letters, digits, _ and -",
+    schema={"type": "string", "pattern": "^[a-z0-9_-]+$"},
+)
+POINT_NAME = Kind(
+    "point name",
+    _point_name,
+    _point_name,
+    doc="letters, digits, _, . and -",
+    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}, _TEMPLATE_SCHEMA]},
+)
+SENSU_NAME = Kind(
+    "sensu name",
+    _sensu_name,
+    _sensu_name,
+    doc="letters, digits, _, ., : and -",
+    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.:-]+$"}, _TEMPLATE_SCHEMA]},
+)
 DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
 CHECK_TYPE = Kind(
-    "check type", _check_type, _check_type, doc="one of " + ", ".join(sorted(CHECK_TYPES))
+    "check type",
+    _check_type,
+    _check_type,
+    doc="one of " + ", ".join(sorted(CHECK_TYPES)),
+    schema={"enum": sorted(CHECK_TYPES)},
 )
 SECONDS = Kind(
     "duration",
@@ -140,7 +164,13 @@ SECONDS = Kind(
     lambda s: duration_text(float(s)),
     doc="whole seconds, or a duration such as 90s, 5m, 1h",
 )
-POSITIVE = Kind("positive integer", _positive, _positive, doc="a whole number, 1 or more")
+POSITIVE = Kind(
+    "positive integer",
+    _positive,
+    _positive,
+    doc="a whole number, 1 or more",
+    schema={"anyOf": [{"type": "integer", "minimum": 1}, _TEMPLATE_SCHEMA]},
+)
 VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbers")
 SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below)")
 CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
