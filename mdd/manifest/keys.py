@@ -250,7 +250,7 @@ POINT_KEYS: tuple[Option, ...] = (
     Option(
         "type",
         CHECK_TYPE,
-        "The bundled check type that probes the point (`mdd checks` lists them).",
+        "The bundled check type that probes the point (`mdd types` lists them).",
         required=True,
     ),
     Option("owner", STRING, "The team that delivers the point: who to talk to while it is red."),
@@ -259,7 +259,7 @@ POINT_KEYS: tuple[Option, ...] = (
     Option(
         "check",
         CHECK_BLOCK,
-        "The check type's options (`mdd checks show TYPE` lists them). Timeouts must be at "
+        "The check type's options (`mdd types show TYPE` lists them). Timeouts must be at "
         "least 1s shorter than the Sensu timeout.",
         required=True,
     ),

@@ -39,8 +39,9 @@ base already merged with its own bases), then the file itself.
 Errors: a base that does not exist, a base that extends itself (directly or through
 others), a base that sets `datacenter`, and conflicting definitions: two bases of the same
 `extends:` list that both define a point of the same name, or the same var or `sensu` key
-with different values, unless the extending file sets that var or key itself. (A base
-reached through two others, as in global <- eu, global <- payments, is one definition.)
+with different values, unless the extending file sets that var or key itself. A base
+reached through two others (global <- eu and global <- payments) is one definition, and a
+base listed beside one that already extends it is included once, through that one.
 
 `mdd render NAME` prints the merged manifest, so a reviewer sees exactly what is monitored.
 """
@@ -168,6 +169,9 @@ def merge_point(inherited: YamlMap, override: YamlMap) -> YamlMap:
             put(merged, override, key, shallow_merge(old, value))
         else:
             put(merged, override, key)
+    # The inherited definitions this one refines: a sibling base that still has one of them
+    # unchanged does not conflict with it.
+    merged.origins = {id(inherited), *getattr(inherited, "origins", ())}  # type: ignore[attr-defined]
     if not same_type and "check" not in override and "check" in merged:
         del merged["check"]  # the old type's options do not fit the new type
         del merged.key_spans["check"], merged.value_spans["check"]
@@ -184,6 +188,7 @@ class _Layers:
     def __init__(self, report: Reporter) -> None:
         self.report = report
         self.cache: dict[str, YamlMap | None] = {}  # real path -> merged tree
+        self.ancestors: dict[str, set[str]] = {}  # real path -> every file it extends
 
     def add(self, span: Span, message: str) -> None:
         self.report.add(span, message)
@@ -233,7 +238,7 @@ class _Layers:
 
         ``chain``: the real paths from the manifest down to ``path`` itself.
         """
-        bases: list[tuple[YamlMap, Span]] = []
+        bases: list[tuple[YamlMap, Span, str]] = []
         if "extends" in tree:
             for base_path, span in self.base_paths(tree, path):
                 real = os.path.realpath(base_path)
@@ -252,8 +257,16 @@ class _Layers:
                     )
                 resolved = self.cache[real]
                 if resolved is not None:
-                    bases.append((resolved, span))
-        inherited = self.combine(bases, tree)
+                    bases.append((resolved, span, real))
+        reals = {real for _, _, real in bases}
+        self.ancestors[chain[-1]] = reals.union(*(self.ancestors.get(r, set()) for r in reals))
+        # A base that another base of the list already extends is included through that one.
+        bases = [
+            base
+            for base in bases
+            if not any(base[2] in self.ancestors.get(other[2], set()) for other in bases)
+        ]
+        inherited = self.combine([(tree, span) for tree, span, _ in bases], tree)
         if "remove" in tree:
             inherited = self.remove(inherited, tree)
         return self.override(inherited, tree)
@@ -334,8 +347,12 @@ class _Layers:
             name = point_name(item)
             if name is not None and name in index:
                 first = result[index[name]]
-                if first.key_spans["name"] == item.key_spans["name"]:
-                    continue  # the same definition, reached through two bases
+                if first is item or id(item) in getattr(first, "origins", ()):
+                    continue  # the same definition, or one the first refines
+                if id(first) in getattr(item, "origins", ()):
+                    result[index[name]] = item  # this one refines the first
+                    result.item_spans[index[name]] = span
+                    continue
                 self.add(
                     item.value_spans["name"],
                     f"conflicting definitions: integration point {name!r} is defined here and "
