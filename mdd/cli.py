@@ -270,9 +270,7 @@ def diff_command(left: str, right: str, manifests_dir: str | None, fmt: str) -> 
     """
     from mdd.diff import as_json, compare, text
 
-    result = compare(
-        _load_or_exit(left, manifests_dir, 2), _load_or_exit(right, manifests_dir, 2)
-    )
+    result = compare(_load_or_exit(left, manifests_dir, 2), _load_or_exit(right, manifests_dir, 2))
     click.echo(as_json(result) if fmt == "json" else text(result), nl=False)
     sys.exit(0 if result.equal else 1)
 
@@ -280,9 +278,7 @@ def diff_command(left: str, right: str, manifests_dir: str | None, fmt: str) -> 
 @main.command("init")
 @click.argument("datacenter")
 @click.option("--from", "source", required=True, metavar="DATACENTER", help="Derive from this one.")
-@click.option(
-    "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a var (repeatable)."
-)
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a var (repeatable).")
 @click.option("--description", help="The new datacenter's description.")
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
 @click.option("-o", "--output", metavar="FILE", help="Where to write (default: beside --from).")

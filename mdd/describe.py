@@ -99,7 +99,7 @@ def _phrase(opt: Option, value: Any) -> str:
         return f"{opt.name.replace('_', ' ')}: {'yes' if value else 'no'}"
     if template is None:
         return f"{opt.name.replace('_', ' ')} {_join(items)}"
-    return template.format(v=_join(items), q=_join(map(_quoted, items)), n=opt.name)
+    return template.format(v=_join(items), q=_join([_quoted(item) for item in items]), n=opt.name)
 
 
 def _where(values: Values) -> str:
@@ -159,10 +159,11 @@ def describe_values(check_type: str, options: Values) -> str:
     declared = {opt.name: opt for opt in module.OPTIONS}
     values = {o.name: o.default for o in module.OPTIONS if o.default is not None}
     values.update(options)
-    custom = getattr(module, "describe", None)
+    custom: Callable[[Values], object] | None = getattr(module, "describe", None)
     if callable(custom):
         return str(custom(dict(values)))
-    opening = _OPENINGS.get(check_type, lambda v: _generic_opening(check_type, v))(values)
+    opening_of = _OPENINGS.get(check_type)
+    opening = opening_of(values) if opening_of else _generic_opening(check_type, values)
     parts = [
         _phrase(declared[name], options[name])
         for name in declared

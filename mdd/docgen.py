@@ -388,9 +388,7 @@ def _layers_markdown() -> str:
         first, _, rest = text.partition("\n\n")
         return f"## {title}\n\n{first}\n\n{rest}"
 
-    return "\n\n".join(
-        [prose(layers, "Layers: extends and precedence"), prose(loops, "for_each")]
-    )
+    return "\n\n".join([prose(layers, "Layers: extends and precedence"), prose(loops, "for_each")])
 
 
 def generated_files() -> dict[Path, str]:

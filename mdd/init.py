@@ -150,8 +150,5 @@ _NAME = re.compile(r"[a-z0-9_-]+")
 def check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         raise InitError(
-            f"{name!r} cannot name a datacenter: use only lower-case letters, digits, '_' "
-            f"and '-'"
+            f"{name!r} cannot name a datacenter: use only lower-case letters, digits, '_' and '-'"
         )
-
-

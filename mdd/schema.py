@@ -111,9 +111,10 @@ def _check(check_type: str) -> dict[str, Any]:
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema, as a JSON-ready dict."""
     point_props = {o.name: fragment(o) for o in POINT_KEYS}
-    point_props["check"] = {"type": ["object", "null"], "description": point_props["check"][
-        "description"
-    ]}
+    point_props["check"] = {
+        "type": ["object", "null"],
+        "description": point_props["check"]["description"],
+    }
     point_props["sensu"] = {"$ref": "#/$defs/sensu"}
     point_props["for_each"] = {
         "type": "array",

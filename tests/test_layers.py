@@ -1,4 +1,4 @@
-"""Layered manifests (extends, remove) and for_each: merged before validation, errors where written."""
+"""Layered manifests (extends, remove) and for_each: merged first, errors where written."""
 
 from __future__ import annotations
 
@@ -103,7 +103,10 @@ def test_layers_merge_by_the_documented_precedence(layered: Path) -> None:
     assert web.sensu.interval == 30 and web.sensu.timeout == 30  # sensu key by key
     assert web.sensu.handlers == ("pager",) and web.sensu.occurrences == 2
     ldap = point(manifest, "ldap")
-    assert ldap.owner == "identity-eu" and ldap.options == {"host": "ldap.dc1.example.net", "port": 636}
+    assert ldap.owner == "identity-eu" and ldap.options == {
+        "host": "ldap.dc1.example.net",
+        "port": 636,
+    }
     assert ldap.sensu.handlers == ("default",)
     assert point(manifest, "smtp").options["host"] == "smtp.eu.dc1.example.net"
 
@@ -127,7 +130,9 @@ def test_a_mistake_in_a_base_points_at_the_base(tmp_path: Path) -> None:
 
 
 def test_an_override_problem_points_at_the_overriding_file(layered: Path) -> None:
-    text = layered.read_text().replace("owner: identity-eu", "owner: identity-eu\n    check: {port: 0}")
+    text = layered.read_text().replace(
+        "owner: identity-eu", "owner: identity-eu\n    check: {port: 0}"
+    )
     layered.write_text(text)
     [problem] = problems(layered)
     assert problem.startswith(f"{layered}:")
@@ -153,8 +158,18 @@ def test_extends_cycle_missing_base_and_datacenter_in_base(tmp_path: Path) -> No
 
 
 def test_conflicting_sibling_bases_are_errors_unless_the_child_decides(tmp_path: Path) -> None:
-    write(tmp_path, "one.yaml", "vars: {zone: a}\nintegration_points:\n  - {name: p, type: tcp, check: {host: a, port: 1}}\n")
-    two = write(tmp_path, "two.yaml", "vars: {zone: b}\nintegration_points:\n  - {name: p, type: tcp, check: {host: b, port: 1}}\n")
+    write(
+        tmp_path,
+        "one.yaml",
+        "vars: {zone: a}\nintegration_points:\n"
+        "  - {name: p, type: tcp, check: {host: a, port: 1}}\n",
+    )
+    two = write(
+        tmp_path,
+        "two.yaml",
+        "vars: {zone: b}\nintegration_points:\n"
+        "  - {name: p, type: tcp, check: {host: b, port: 1}}\n",
+    )
     dc = write(tmp_path, "dc1.yaml", "extends: [one.yaml, two.yaml]\ndatacenter: dc1\n")
     found = problems(dc)
     assert found[0].startswith(f"{two}:1:14: conflicting definitions: var 'zone' is 'b' here")
@@ -167,8 +182,16 @@ def test_conflicting_sibling_bases_are_errors_unless_the_child_decides(tmp_path:
 
 
 def test_a_base_reached_twice_is_one_definition(tmp_path: Path) -> None:
-    write(tmp_path, "global.yaml", "integration_points:\n  - {name: p, type: tcp, check: {host: a, port: 1}}\n")
-    write(tmp_path, "eu.yaml", "extends: global.yaml\nintegration_points:\n  - {name: p, check: {port: 2}}\n")
+    write(
+        tmp_path,
+        "global.yaml",
+        "integration_points:\n  - {name: p, type: tcp, check: {host: a, port: 1}}\n",
+    )
+    write(
+        tmp_path,
+        "eu.yaml",
+        "extends: global.yaml\nintegration_points:\n  - {name: p, check: {port: 2}}\n",
+    )
     write(tmp_path, "pay.yaml", "extends: global.yaml\n")
     dc = write(tmp_path, "dc1.yaml", "extends: [global.yaml, eu.yaml, pay.yaml]\ndatacenter: dc1\n")
     [only] = load(dc).points
@@ -188,7 +211,8 @@ def test_remove_drops_an_inherited_point_and_names_unknown_ones(layered: Path) -
 def test_changing_the_type_replaces_the_check(layered: Path) -> None:
     layered.write_text(
         layered.read_text().replace(
-            "    owner: identity-eu", "    owner: identity-eu\n    type: tls\n    check: {host: ldap}"
+            "    owner: identity-eu",
+            "    owner: identity-eu\n    type: tls\n    check: {host: ldap}",
         )
     )
     ldap = point(load(layered), "ldap")

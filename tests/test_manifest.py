@@ -444,7 +444,7 @@ def test_not_found_says_where_it_looked(elsewhere: Path) -> None:
     assert message.startswith("no manifest for 'zz9': looked for zz9.yaml or zz9.yml in ")
     assert "$MDD_MANIFESTS (not set)" in message
     assert "manifests/ (the default; no such folder)" in message
-    assert "the bundled examples (ams1)" in message
+    assert "the bundled examples (ams1, fra1, nyc1)" in message
 
 
 def test_both_yaml_and_yml_is_ambiguous(tmp_path: Path, elsewhere: Path) -> None:

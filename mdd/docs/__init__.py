@@ -82,7 +82,9 @@ def summary(manifest: Manifest, states: dict[str, PointState] | None) -> str:
     return text
 
 
-def document(manifest: Manifest, fmt: str = "md", states: dict[str, PointState] | None = None) -> str:
+def document(
+    manifest: Manifest, fmt: str = "md", states: dict[str, PointState] | None = None
+) -> str:
     if fmt == "html":
         from mdd.docs.html import html
 

@@ -81,7 +81,7 @@ def svg(manifest: Manifest, states: dict[str, PointState] | None = None) -> str:
     total_h = pad * 2 + max(rows.values(), default=1) * row_h - (row_h - box_h)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" '
-        f'aria-label="Dependencies between the integration points of {escape(manifest.datacenter)}" '
+        f'aria-label="Dependencies of the points of {escape(manifest.datacenter)}" '
         f'width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '

@@ -50,7 +50,11 @@ def _entry(entry: Entry, with_state: bool) -> str:
     rows = []
     if with_state:
         rows.append(
-            ("State", f'<span class="state {escape(state)}">{escape(state_text(entry.state, mark=False))}</span>')
+            (
+                "State",
+                f'<span class="state {escape(state)}">'
+                f"{escape(state_text(entry.state, mark=False))}</span>",
+            )
         )
         if entry.state is not None and entry.state.message and not entry.state.green:
             rows.append(("Reason", escape(entry.state.message)))
@@ -67,7 +71,9 @@ def _entry(entry: Entry, with_state: bool) -> str:
     if entry.needed_by:
         rows.append(("Needed by", _links(entry.needed_by)))
     if point.docs:
-        rows.append(("Docs", f'<a class="docs" href="{escape(point.docs)}">{escape(point.docs)}</a>'))
+        rows.append(
+            ("Docs", f'<a class="docs" href="{escape(point.docs)}">{escape(point.docs)}</a>')
+        )
     body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     description = f"<p>{escape(point.description)}</p>" if point.description else ""
     return (

@@ -199,8 +199,11 @@ class _Layers:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            self.add(span, f"extends: there is no file {name}: a base is found relative to "
-                     f"the folder of the file that extends it")
+            self.add(
+                span,
+                f"extends: there is no file {name}: a base is found relative to "
+                f"the folder of the file that extends it",
+            )
             return None
         except UnicodeDecodeError as exc:
             self.report.add((1, 1), f"not UTF-8 text: {exc}", file=name)
@@ -384,8 +387,11 @@ class _Layers:
                     f"{_type_name(item)}",
                 )
             elif "extends" not in tree:
-                self.add(item_span, "remove: this file extends no base, so there is nothing "
-                         "to remove: delete the point itself instead")
+                self.add(
+                    item_span,
+                    "remove: this file extends no base, so there is nothing "
+                    "to remove: delete the point itself instead",
+                )
             elif item not in names:
                 from mdd.manifest.keys import _did_you_mean
 

@@ -106,7 +106,7 @@ def _expand(point: YamlMap, report: Reporter) -> list[YamlMap]:
         report.add(
             point.value_spans["name"],
             f"name: a point with for_each needs {{{{ item }}}} in its name, so that each "
-            f"expanded point has its own name: write name: \"{name}-{{{{ item }}}}\"",
+            f'expanded point has its own name: write name: "{name}-{{{{ item }}}}"',
         )
         return []
     body = new_map(point.span)
