@@ -262,15 +262,28 @@ def render_command(
 @click.argument("right", metavar="OTHER")
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def diff_command(left: str, right: str, manifests_dir: str | None, fmt: str) -> None:
+@click.option(
+    "--ignore-vars",
+    is_flag=True,
+    help="Hide differences that each side's own vars explain (ldap.{{ domain }} on both).",
+)
+def diff_command(
+    left: str, right: str, manifests_dir: str | None, fmt: str, ignore_vars: bool
+) -> None:
     """Show how two datacenters' resolved manifests differ.
 
-    Points one has and the other lacks, and every option that differs (vars resolved).
+    Points one has and the other lacks, and every option that differs (vars resolved;
+    with --ignore-vars, only what the vars do not explain).
     Exit status: 0 when they are the same, 1 when they differ, 2 on a manifest problem.
     """
-    from mdd.diff import as_json, compare, text
+    from mdd.diff import as_json, compare, datacenter_vars, text
 
-    result = compare(_load_or_exit(left, manifests_dir, 2), _load_or_exit(right, manifests_dir, 2))
+    one = _load_or_exit(left, manifests_dir, 2)
+    other = _load_or_exit(right, manifests_dir, 2)
+    if ignore_vars:
+        result = compare(one, other, datacenter_vars(one.path), datacenter_vars(other.path))
+    else:
+        result = compare(one, other)
     click.echo(as_json(result) if fmt == "json" else text(result), nl=False)
     sys.exit(0 if result.equal else 1)
 

@@ -103,6 +103,20 @@ def test_diff_lists_missing_points_and_differing_options() -> None:
     ]
 
 
+def test_diff_can_hide_what_the_vars_explain() -> None:
+    code, out, _ = run("diff", "ams1", "fra1", "--ignore-vars")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "ams1 vs fra1: 2 only in ams1, 1 only in fra1, 2 differ, 4 the same"
+    )
+    assert "check.host" not in out and "~ vault-cert" in out
+    assert "      fra1  (not set): the default, 60s" in out  # artifact-repo's interval
+    code, out, _ = run("diff", "ams1", "nyc1", "--ignore-vars", "--format", "json")
+    changes = {(c["point"], c["key"]): (c["left"], c["right"]) for c in json.loads(out)["changes"]}
+    assert changes[("smtp-relay", "check.host")] == ("smtp.{{ domain }}", "smtp.us.example.net")
+    assert ("vault-cert", "check.host") not in changes
+
+
 def test_diff_as_json() -> None:
     code, out, _ = run("diff", "ams1", "nyc1", "--format", "json")
     assert code == 1
