@@ -84,7 +84,7 @@ def datacenter_vars(path: Path) -> dict[str, str]:
 def _templated(value: Any, variables: list[tuple[str, str]]) -> Any:
     if isinstance(value, str):
         for name, text in variables:
-            value = value.replace(text, "{{ %s }}" % name)
+            value = value.replace(text, "{{ " + name + " }}")
         return value
     if isinstance(value, list):
         return [_templated(item, variables) for item in value]
