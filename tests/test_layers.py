@@ -319,3 +319,23 @@ def test_a_datacenter_overrides_an_inherited_loop(tmp_path: Path) -> None:
     manifest = load(dc)
     assert [p.name for p in manifest.points] == ["ns-a", "ns-b", "ns-c"]
     assert point(manifest, "ns-c").options == {"host": "c", "port": 53, "timeout": 2.0}
+
+
+def test_item_outside_for_each_says_where_it_is_defined(tmp_path: Path) -> None:
+    dc = write(
+        tmp_path,
+        "dc1.yaml",
+        """
+        datacenter: dc1
+        integration_points:
+          - name: ns
+            type: tcp
+            check: {host: "{{ item }}", port: "{{ item.port }}"}
+        """,
+    )
+    assert problems(dc) == [
+        f"{dc}:5:20: {{{{ item }}}} is only defined in a point with for_each: add for_each: "
+        f"[...] to this point, or use a var",
+        f"{dc}:5:40: {{{{ item.port }}}} is only defined in a point with for_each: add "
+        f"for_each: [...] to this point, or use a var",
+    ]

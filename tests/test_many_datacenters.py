@@ -191,6 +191,18 @@ def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_p
     assert len(load(other / "lon1.yaml").points) == 8
 
 
+def test_init_from_a_manifest_without_bases_copies_its_points(tmp_path: Path) -> None:
+    source = tmp_path / "dc1.yaml"
+    shutil.copy(Path(__file__).parent / "manifests" / "good" / "full.yaml", source)
+    old = load(source)
+    code, out, err = run("init", "dc2", "--from", str(source), "--set", "extra=1")
+    assert code == 0, err
+    new = load(tmp_path / "dc2.yaml", "dc2")
+    assert "extends" not in yaml.safe_load((tmp_path / "dc2.yaml").read_text())
+    assert [comparable(p) for p in new.points] == [comparable(p) for p in old.points]
+    assert "keeps the value of" in out  # its own vars, copied: say so
+
+
 def test_init_from_a_bundled_example_asks_where_to_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -170,6 +170,15 @@ class _Reader:
             covered.append(match.span())
             where = span.column_of("{{", text.count("{{", 0, match.start()))
             inner = match.group(1).strip()
+            if re.fullmatch(r"item(\.\w+)?", inner) and "item" not in self.vars:
+                ok = False  # a for_each point's {{ item }} was replaced by mdd/manifest/loops.py
+                self.add(
+                    where,
+                    file=span.file,
+                    message=f"{match.group(0)} is only defined in a point with for_each: add "
+                    f"for_each: [...] to this point, or use a var",
+                )
+                return ""
             if not _VAR_NAME.fullmatch(inner):
                 ok = False
                 self.add(
