@@ -339,3 +339,14 @@ def test_item_outside_for_each_says_where_it_is_defined(tmp_path: Path) -> None:
         f"{dc}:5:40: {{{{ item.port }}}} is only defined in a point with for_each: add "
         f"for_each: [...] to this point, or use a var",
     ]
+
+
+def test_overriding_a_point_no_base_defines_says_so(layered: Path) -> None:
+    layered.write_text(layered.read_text().replace("  - name: ldap\n", "  - name: ldpa\n"))
+    found = problems(layered)
+    assert found == [
+        f"{layered}:12:5: integration point 'ldpa' has no 'type' or 'check': every point "
+        f"needs a name, a check type and the check's options",
+        f"{layered}:12:11: no base defines an integration point named 'ldpa' to override "
+        f"(did you mean 'ldap'?); a new point needs its own type and check",
+    ]

@@ -396,10 +396,15 @@ class _Layers:
                 from mdd.manifest.keys import _did_you_mean
 
                 known = ", ".join(sorted(n for n in names if n)) or "none"
+                loop = (
+                    "; to drop one item of a for_each point, override its for_each list"
+                    if "{{" in known
+                    else ""
+                )
                 self.add(
                     item_span,
                     f"remove: no base defines an integration point named {item!r}"
-                    f"{_did_you_mean(item, [n for n in names if n])}; inherited: {known}",
+                    f"{_did_you_mean(item, [n for n in names if n])}; inherited: {known}{loop}",
                 )
             else:
                 drop.add(item)
@@ -438,9 +443,26 @@ class _Layers:
                 and isinstance(value, YamlList)
                 and isinstance(old, YamlList)
             ):
-                put(result, tree, key, _override_points(old, value))
+                put(result, tree, key, self.override_points(old, value))
             else:
                 put(result, tree, key)
+        return result
+
+    def override_points(self, inherited: YamlList, own: YamlList) -> YamlList:
+        """Own points over inherited ones, by name; an override of nothing is reported."""
+        result = _override_points(inherited, own)
+        known = [n for n in map(point_name, inherited) if n is not None]
+        for item in own:
+            name = point_name(item)
+            if name is None or name in known or "type" in item or "name" not in item:
+                continue
+            from mdd.manifest.keys import _did_you_mean
+
+            self.add(
+                item.value_spans["name"],
+                f"no base defines an integration point named {name!r} to override"
+                f"{_did_you_mean(name, known)}; a new point needs its own type and check",
+            )
         return result
 
 
