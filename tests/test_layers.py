@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -350,3 +351,31 @@ def test_overriding_a_point_no_base_defines_says_so(layered: Path) -> None:
         f"{layered}:12:11: no base defines an integration point named 'ldpa' to override "
         f"(did you mean 'ldap'?); a new point needs its own type and check",
     ]
+
+
+def test_the_for_each_example_of_the_reference_is_valid(tmp_path: Path) -> None:
+    from mdd.manifest import loops
+
+    [example] = re.findall(r"```yaml\n(.*?)```", loops.__doc__ or "", re.S)
+    dc = tmp_path / "dc1.yaml"
+    dc.write_text("datacenter: dc1\nvars: {domain: example.net}\n" + example)
+    names = [p.name for p in load(dc).points]
+    assert names == ["resolver-10.1.0.2", "resolver-10.1.0.3", "web-a", "web-b"]
+
+
+def test_the_layers_example_of_the_reference_is_valid(tmp_path: Path) -> None:
+    from mdd.manifest import layers
+
+    [example] = re.findall(r"```yaml\n(.*?)```", layers.__doc__ or "", re.S)
+    write(tmp_path, "manifests/base/global.yaml", GLOBAL)
+    write(
+        tmp_path,
+        "manifests/base/eu.yaml",
+        "extends: global.yaml\nintegration_points:\n"
+        "  - name: artifact-repo\n    type: http\n    check: {url: 'https://a.{{ domain }}/'}\n"
+        "  - name: mgmt-blocked\n    type: tcp\n    check: {host: m, port: 22, state: closed}\n",
+    )
+    dc = tmp_path / "manifests" / "ams1.yaml"
+    dc.write_text(example)
+    names = [p.name for p in load(dc).points]
+    assert names == ["web", "ldap", "mgmt", "artifact-repo", "payments-vip"]
