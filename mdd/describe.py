@@ -83,22 +83,59 @@ _PHRASES: dict[str, str] = {
     "query": "querying {q}",
     "min_version": "with TLS {v} or newer",
     "starttls": "after STARTTLS ({v})",
+    "vhost": "in virtual host {v}",
+    "queue": "with the queue {v}",
+    "exchange": "with the exchange {v}",
+    "mail_from": "accepting mail from {v}",
+    "rcpt_to": "to {v}",
+    "ehlo": "announcing itself as {v}",
+    "auth": "offering AUTH {v}",
+    "role": "as {v}",
+    "record": "{v} records",
+    "filter": "searching {v}",
+    "base": "under {v}",
+}
+# Booleans, when true ("with <name in words>" otherwise; "without ..." when false).
+_TRUE = {
     "follow_redirects": "following redirects",
     "insecure": "without verifying the certificate",
+    "starttls": "after STARTTLS",
+    "tls": "over TLS",
+    "nxdomain": "the name must not exist",
+    "authoritative": "with an authoritative answer",
+    "denied": "green only when the proxy refuses the request",
 }
+_ARGV = {"command", "argv", "args"}  # lists of words, shown as one command line
 _SKIP = {"host", "port", "timeout", "warn", "crit", "state", "method", "url", "verify"}
 _SKIP |= {"warn_days", "crit_days"}
+_BOUNDS = (  # prefix of a threshold option, and how it reads
+    ("warn_", "WARNING when {what} is over {v}"),
+    ("crit_", "CRITICAL when {what} is over {v}"),
+    ("min_", "at least {v} {what}"),
+    ("max_", "at most {v} {what}"),
+)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
 
 
 def _phrase(opt: Option, value: Any) -> str:
+    """One option with its value, in words; for any option of any type."""
+    if opt.kind is BOOLEAN or isinstance(value, bool):
+        if value:
+            return _TRUE.get(opt.name, f"with {_words(opt.name)}")
+        return f"without {_words(opt.name)}"
     items = _item_texts(opt, value)
+    if opt.name in _ARGV:
+        return f"running {_quoted(' '.join(items))}"
     template = _PHRASES.get(opt.name)
-    if opt.kind is BOOLEAN:
-        if template and value is True:
-            return template.format(v="yes", q="yes", n=opt.name)
-        return f"{opt.name.replace('_', ' ')}: {'yes' if value else 'no'}"
     if template is None:
-        return f"{opt.name.replace('_', ' ')} {_join(items)}"
+        for prefix, bound in _BOUNDS:
+            if opt.name.startswith(prefix) and opt.name != prefix + "version":
+                what = _words(opt.name.removeprefix(prefix))
+                return bound.format(what=what, v=_join(items))
+        return f"{_words(opt.name)} {_join(items)}"
     return template.format(v=_join(items), q=_join([_quoted(item) for item in items]), n=opt.name)
 
 
@@ -147,23 +184,23 @@ _OPENINGS: dict[str, Callable[[Values], str]] = {"tcp": _tcp, "http": _http, "tl
 _BAND_WHAT = {"http": "the exchange", "tcp": "connecting"}
 
 
-def _generic_opening(check_type: str, values: Values) -> str:
-    summary = CHECK_TYPES[check_type].SUMMARY.strip().rstrip(".")
+def _generic_opening(check_type: str, summary: str, values: Values) -> str:
     where = _where(values)
-    return f"{check_type}: {summary}" + (f", on {where}" if where else "")
+    return f"{check_type}: {summary.strip().rstrip('.')}" + (f", on {where}" if where else "")
 
 
-def describe_values(check_type: str, options: Values) -> str:
-    """One sentence saying what a ``check_type`` check with these canonical options verifies."""
-    module = CHECK_TYPES[check_type]
-    declared = {opt.name: opt for opt in module.OPTIONS}
-    values = {o.name: o.default for o in module.OPTIONS if o.default is not None}
+def describe_declared(
+    check_type: str, summary: str, declaration: Sequence[Option], options: Values
+) -> str:
+    """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``)."""
+    declared = {opt.name: opt for opt in declaration}
+    values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
-    custom: Callable[[Values], object] | None = getattr(module, "describe", None)
-    if callable(custom):
-        return str(custom(dict(values)))
     opening_of = _OPENINGS.get(check_type)
-    opening = opening_of(values) if opening_of else _generic_opening(check_type, values)
+    if opening_of:
+        opening = opening_of(values)
+    else:
+        opening = _generic_opening(check_type, summary, values)
     parts = [
         _phrase(declared[name], options[name])
         for name in declared
@@ -173,13 +210,23 @@ def describe_values(check_type: str, options: Values) -> str:
         parts += [
             _phrase(declared[name], options[name])
             for name in ("state", "method", "url", "warn_days", "crit_days")
-            if name in options
+            if name in options and name in declared
         ]
     parts += _bands(values, _BAND_WHAT.get(check_type, "the check"))
     sentence = opening + "".join(f", {part}" for part in parts)
     if "timeout" in values:
         sentence += f", within {DURATION.text(values['timeout'])}"
     return sentence + "."
+
+
+def describe_values(check_type: str, options: Values) -> str:
+    """One sentence saying what a ``check_type`` check with these canonical options verifies."""
+    module = CHECK_TYPES[check_type]
+    custom: Callable[[Values], object] | None = getattr(module, "describe", None)
+    if callable(custom):
+        values = {o.name: o.default for o in module.OPTIONS if o.default is not None}
+        return str(custom({**values, **options}))
+    return describe_declared(check_type, module.SUMMARY, module.OPTIONS, options)
 
 
 def describe(point: IntegrationPoint) -> str:

@@ -255,3 +255,38 @@ def test_a_check_type_without_phrasing_reads_from_its_declaration() -> None:
 def test_rendered_yaml_is_stable() -> None:
     manifest = load(EXAMPLES / "ams1.yaml")
     assert render(manifest) == render(manifest)
+
+
+def test_the_generic_words_read_well_for_a_type_declared_elsewhere() -> None:
+    """A dns-like type, declared with the option names of the check library's contract."""
+    from mdd.checks._options import ADDRESS, BOOLEAN, DURATION, STRING, Option, choice
+    from mdd.describe import describe_declared
+
+    declaration = (
+        Option("query", STRING, "The name.", required=True),
+        Option("record", choice("A", "AAAA", "MX"), "Record type.", default="A"),
+        Option("servers", ADDRESS, "Resolvers.", multiple=True),
+        Option("answers", STRING, "Exact answers.", multiple=True),
+        Option("authoritative", BOOLEAN, "Must be authoritative.", default=False),
+        Option("warn_offset", DURATION, "Offset band."),
+        Option("command", STRING, "argv words", multiple=True),
+        Option("timeout", DURATION, "Give up.", default=10.0),
+    )
+    values = {
+        "query": "www.ams1.example.net",
+        "servers": ["10.1.0.2", "10.1.0.3"],
+        "answers": ["10.1.0.53", "10.1.0.54"],
+        "authoritative": True,
+        "warn_offset": 0.1,
+        "command": ["/usr/lib/nagios/plugins/check_x", "-H", "h"],
+        "timeout": 1.0,
+    }
+    words = describe_declared(
+        "dns", "A resolver answers the expected records.", declaration, values
+    )
+    assert words == (
+        "dns: A resolver answers the expected records, querying \u201cwww.ams1.example.net\u201d, "
+        "from 10.1.0.2 and 10.1.0.3, answering exactly 10.1.0.53 and 10.1.0.54, with an "
+        "authoritative answer, WARNING when offset is over 100ms, running "
+        "\u201c/usr/lib/nagios/plugins/check_x -H h\u201d, within 1s."
+    )
