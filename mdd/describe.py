@@ -196,11 +196,8 @@ def describe_declared(
     declared = {opt.name: opt for opt in declaration}
     values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
-    opening_of = _OPENINGS.get(check_type)
-    if opening_of:
-        opening = opening_of(values)
-    else:
-        opening = _generic_opening(check_type, summary, values)
+    opening_of = _OPENINGS.get(check_type, lambda v: _generic_opening(check_type, summary, v))
+    opening = opening_of(values)
     parts = [
         _phrase(declared[name], options[name])
         for name in declared
