@@ -196,8 +196,8 @@ def describe_declared(
     declared = {opt.name: opt for opt in declaration}
     values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
-    opening_of = _OPENINGS.get(check_type, lambda v: _generic_opening(check_type, summary, v))
-    opening = opening_of(values)
+    opening_of: Callable[[Values], str] | None = _OPENINGS.get(check_type)
+    opening = opening_of(values) if opening_of else _generic_opening(check_type, summary, values)
     parts = [
         _phrase(declared[name], options[name])
         for name in declared

@@ -379,3 +379,22 @@ def test_the_layers_example_of_the_reference_is_valid(tmp_path: Path) -> None:
     dc.write_text(example)
     names = [p.name for p in load(dc).points]
     assert names == ["web", "ldap", "mgmt", "artifact-repo", "payments-vip"]
+
+
+def test_a_base_that_is_not_yaml_or_not_a_mapping(tmp_path: Path) -> None:
+    broken = write(tmp_path, "broken.yaml", "integration_points: [\n")
+    listed = write(tmp_path, "list.yaml", "- a\n- b\n")
+    dupes = write(tmp_path, "dupes.yaml", "vars: {a: 1}\nvars: {b: 2}\n")
+    dc = write(
+        tmp_path,
+        "dc1.yaml",
+        "extends: [broken.yaml, list.yaml, dupes.yaml]\ndatacenter: dc1\n"
+        "integration_points:\n  - {name: p, type: tcp, check: {host: a, port: 1}}\n",
+    )
+    found = problems(dc)
+    assert found[0].startswith(f"{broken}:2:1: YAML syntax error")
+    assert found[1].startswith(f"{dupes}:2:1: duplicate key 'vars'")
+    assert found[2] == (
+        f"{listed}:1:1: a base manifest is a mapping (vars, sensu, integration_points...), got "
+        f"a list"
+    )
