@@ -38,9 +38,13 @@ class Kind:
 
     A plain class, not a dataclass: ``dataclasses`` imports ``inspect`` and costs every check
     run about 8 ms.
+
+    ``schema`` (optional): the JSON Schema fragment of one item as a manifest writes it, for
+    ``mdd schema``; without it, ``mdd.schema`` uses its fragment for the kind's name, or
+    accepts any value (the reader still checks it).
     """
 
-    __slots__ = ("name", "load", "parse", "text", "doc")
+    __slots__ = ("name", "load", "parse", "text", "doc", "schema")
 
     def __init__(
         self,
@@ -49,12 +53,14 @@ class Kind:
         parse: Callable[[str], Any],
         text: Callable[[Any], str] = str,
         doc: str = "",
+        schema: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.load = load
         self.parse = parse
         self.text = text
         self.doc = doc
+        self.schema = schema
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
@@ -659,7 +665,7 @@ def choice(*values: str) -> Kind:
             raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
         return text
 
-    return Kind("choice", load, load, doc="one of " + ", ".join(values))
+    return Kind("choice", load, load, doc="one of " + ", ".join(values), schema={"enum": values})
 
 
 # --------------------------------------------------------------------------- options

@@ -3,7 +3,7 @@
 Each check module (``checks/check_<type>.py``) declares its options once (see
 ``mdd.checks._options``). This module turns that declaration into:
 
-* ``check_type_text(TYPE)``: plain text for ``mdd checks show TYPE``;
+* ``check_type_text(TYPE)``: plain text for ``mdd types show TYPE``;
 * ``reference_markdown()``: ``docs/reference/check-types.md``;
 * ``manifest_markdown()``: ``docs/reference/manifest.md``, from the key declarations of
   ``mdd.manifest`` (``TOP_LEVEL_KEYS``, ``POINT_KEYS``, ``SENSU_KEYS``) when it has them.
@@ -174,7 +174,7 @@ def _wrap(text: str) -> str:
 
 
 def check_type_text(check_type: str) -> str:
-    """What ``mdd checks show TYPE`` prints: summary, description, options, an example."""
+    """What ``mdd types show TYPE`` prints: summary, description, options, an example."""
     module = _module(check_type)
     parts = [
         _wrap(f"{check_type}: {module.SUMMARY}"),
@@ -261,7 +261,10 @@ def reference_markdown() -> str:
     index = ["| Type | Command | What it checks |", "| --- | --- | --- |"]
     for name in types:
         summary = _cell(CHECK_TYPES[name].SUMMARY)
-        index.append(f"| [{name}](#{_anchor(name)}) | `{command_name(name)}` | {summary} |")
+        index.append(
+            f"| [{name}](#{_anchor(name)}) ([page](types/{name}.md)) | `{command_name(name)}` "
+            f"| {summary} |"
+        )
     common = " ".join(
         f"Every check also takes `{o.flag}`, set by `mdd generate`: {o.help}"
         for o in COMMON_OPTIONS
@@ -273,7 +276,8 @@ def reference_markdown() -> str:
         "# Check types",
         "Each integration point in a manifest has a `type` and a `check:` block. The check "
         "type decides what is probed and which options the `check:` block takes. "
-        "`mdd checks show TYPE` prints the same reference in a terminal.",
+        "`mdd types show TYPE` prints the same reference in a terminal; each type also has "
+        "its own page in [types/](types/).",
         "`mdd generate` turns the `check:` block into the command line of the type's check "
         "script: the option `foo_bar` becomes the flag `--foo-bar`, and a value equal to the "
         f"default is left out. {common}",
@@ -332,18 +336,71 @@ def manifest_markdown() -> str | None:
     for name, title, intro in MANIFEST_DECLARATIONS:
         table = _table_markdown("Key", _key_rows(getattr(manifest, name)))
         parts += [f"## {title}", intro, table]
+    parts.append(_layers_markdown())
+    parts.append(
+        "## Editors\n\nThe JSON Schema of a manifest ships with mdd as "
+        "`mdd/manifest.schema.json` (`mdd schema` prints it). With the YAML language server "
+        "(VS Code's YAML extension, and others), a first line "
+        "`# yaml-language-server: $schema=PATH` makes the editor complete keys and flag "
+        "unknown options and wrong types as you type. The schema checks one file's shape; "
+        "`mdd validate` checks everything, including rules across keys and points, vars and "
+        "layers."
+    )
     return "\n\n".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------- files
 
 
+TYPES_DIR = Path("docs/reference/types")
+
+
+def type_page_markdown(check_type: str) -> str:
+    """docs/reference/types/TYPE.md: one check type's page (what `mdd types show` says)."""
+    section = _check_type_markdown(check_type).replace(f"## {check_type}", f"# {check_type}", 1)
+    section = section.replace("\n### ", "\n## ")
+    from mdd.describe import describe_values
+
+    module = _module(check_type)
+    options = {}
+    for opt in module.OPTIONS:
+        if opt.name in module.EXAMPLE:
+            options[opt.name] = opt.load(module.EXAMPLE[opt.name])
+    words = describe_values(check_type, options)
+    return (
+        _GENERATED.format(
+            source=f" from checks/check_{check_type}.py",
+            what="check module's docstring and OPTIONS",
+        )
+        + "\n\n"
+        + section
+        + "\n\n`mdd docs` describes the example's check as: "
+        + _md(words)
+        + "\n\n[All check types](../check-types.md)\n"
+    )
+
+
+def _layers_markdown() -> str:
+    from mdd.manifest import layers, loops
+
+    def prose(module: Any, title: str) -> str:
+        text = textwrap.dedent(module.__doc__ or "").strip()
+        first, _, rest = text.partition("\n\n")
+        return f"## {title}\n\n{first}\n\n{rest}"
+
+    return "\n\n".join([prose(layers, "Layers: extends and precedence"), prose(loops, "for_each")])
+
+
 def generated_files() -> dict[Path, str]:
     """Each generated file (relative to the repository root) and its content."""
-    files = {CHECK_TYPES_DOC: reference_markdown()}
+    from mdd.schema import SCHEMA_FILE, schema_text
+
+    files = {CHECK_TYPES_DOC: reference_markdown(), SCHEMA_FILE: schema_text()}
     manifest = manifest_markdown()
     if manifest is not None:
         files[MANIFEST_DOC] = manifest
+    for check_type in sorted(CHECK_TYPES):
+        files[TYPES_DIR / f"{check_type}.md"] = type_page_markdown(check_type)
     return files
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_name_is_looked_up_in_manifests_dir(tmp_path: Path, elsewhere: Path) -> 
 def test_bundled_example_is_announced_on_stderr_only(elsewhere: Path) -> None:
     result = CliRunner().invoke(main, ["validate", "ams1"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("datacenter ams1: 6 integration points, 5 owning teams, ok\n")
+    assert result.stdout.endswith("datacenter ams1: 8 integration points, 6 owning teams, ok\n")
     [note] = result.stderr.splitlines()
     assert note.startswith("mdd: using the bundled example manifest ")
     assert "examples/ams1.yaml" in note
@@ -137,16 +138,16 @@ def test_a_copied_manifest_asked_for_by_another_name_is_refused(elsewhere: Path)
     from mdd.locate import bundled_dir
 
     folder = elsewhere / "manifests"
-    folder.mkdir()
     bundled = bundled_dir()
     assert bundled is not None
+    shutil.copytree(bundled, folder)  # with the bases the examples extend
     (folder / "fra1.yaml").write_text((bundled / "ams1.yaml").read_text())
     for command in (["validate", "fra1"], ["generate", "fra1"]):
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 1, result.output
         assert result.stdout == ""
         assert (
-            "manifests/fra1.yaml:3:13: this manifest is for datacenter 'ams1', but it was asked "
+            "manifests/fra1.yaml:6:13: this manifest is for datacenter 'ams1', but it was asked "
             "for as 'fra1'"
         ) in result.stderr
     # Named by its path, the file is taken as it is.

@@ -113,7 +113,7 @@ def test_golden_file_passes_sensu_rules() -> None:
 
 def test_golden_checks_obey_each_sensu_rule_explicitly() -> None:
     checks = golden_checks()
-    assert len(checks) == 6
+    assert len(checks) == 8
     for name, check in checks.items():
         assert SAFE_NAME.fullmatch(name) and name.startswith("mdd_ams1_"), name
         assert list(nulls(check)) == [], f"{name}: null values"
@@ -141,24 +141,30 @@ def test_golden_checks_obey_each_sensu_rule_explicitly() -> None:
 
 
 def test_golden_checks_say_what_the_manifest_says() -> None:
-    """Spot checks against mdd/examples/ams1.yaml, so the golden file can be trusted."""
+    """Spot checks against mdd/examples/ams1.yaml and its bases, so the golden file can be trusted.
+
+    The inherited points come first, in the order of their bases (base/global.yaml, then
+    base/eu.yaml); ams1's own new point last; the for_each point expands in place.
+    """
     checks = golden_checks()
     assert list(checks) == [
         "mdd_ams1_artifact-repo",
-        "mdd_ams1_ldap-port",
+        "mdd_ams1_resolver-ns1",
+        "mdd_ams1_resolver-ns2",
         "mdd_ams1_vault-cert",
+        "mdd_ams1_ldap-port",
         "mdd_ams1_smtp-relay",
-        "mdd_ams1_payments-vip",
         "mdd_ams1_mgmt-blocked",
+        "mdd_ams1_payments-vip",
     ]
     repo = checks["mdd_ams1_artifact-repo"]
-    assert repo["interval"] == 30  # the point's own sensu: interval: 30s
+    assert repo["interval"] == 30  # ams1's override of the inherited point: interval: 30s
     assert checks["mdd_ams1_ldap-port"]["interval"] == 60  # the default, 1m
     for check in checks.values():
         assert check["timeout"] == 30 and check["handlers"] == ["default"]
         assert check["occurrences"] == 2 and check["standalone"] is True
     assert repo["owner"] == "build-infra"
-    assert repo["docs"] == "https://wiki.example.net/ams1/artifacts"
+    assert repo["docs"] == "https://wiki.example.net/ams1/artifacts"  # overridden by ams1
     assert repo["mdd"] == {
         "datacenter": "ams1",
         "integration_point": "artifact-repo",
@@ -171,6 +177,16 @@ def test_golden_checks_say_what_the_manifest_says() -> None:
     assert vault["dependencies"] == ["mdd-ams1/mdd_ams1_artifact-repo"]
     assert vault["mdd"]["depends_on"] == ["artifact-repo"]
     assert "docs" not in vault and "docs" not in vault["mdd"]
+    payments = checks["mdd_ams1_payments-vip"]
+    assert payments["dependencies"] == ["mdd-ams1/mdd_ams1_resolver-ns1"]
+    assert shlex.split(checks["mdd_ams1_resolver-ns2"]["command"])[-6:] == [
+        "--host",
+        "ns2.ams1.example.net",
+        "--port",
+        "53",
+        "--timeout",
+        "3s",
+    ]
 
     argv = shlex.split(checks["mdd_ams1_ldap-port"]["command"])
     assert argv == [

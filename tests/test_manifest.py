@@ -226,11 +226,13 @@ def test_manifest_keys_are_declared_once_with_help() -> None:
         assert all(isinstance(opt, Option) and opt.help for opt in options)
         assert len({opt.name for opt in options}) == len(options)
     assert [o.name for o in TOP_LEVEL_KEYS] == [
+        "extends",
         "datacenter",
         "description",
         "vars",
         "sensu",
         "integration_points",
+        "remove",
     ]
     assert {o.name for o in POINT_KEYS} == {
         "name",
@@ -241,6 +243,7 @@ def test_manifest_keys_are_declared_once_with_help() -> None:
         "check",
         "sensu",
         "depends_on",
+        "for_each",
     }
     assert {o.name for o in TOP_LEVEL_KEYS if o.required} == {"datacenter", "integration_points"}
     assert {o.name for o in POINT_KEYS if o.required} == {"name", "type", "check"}
@@ -458,7 +461,7 @@ def test_not_found_says_where_it_looked(elsewhere: Path) -> None:
     assert message.startswith("no manifest for 'zz9': looked for zz9.yaml or zz9.yml in ")
     assert "$MDD_MANIFESTS (not set)" in message
     assert "manifests/ (the default; no such folder)" in message
-    assert "the bundled examples (ams1)" in message
+    assert "the bundled examples (ams1, fra1, nyc1)" in message
 
 
 def test_both_yaml_and_yml_is_ambiguous(tmp_path: Path, elsewhere: Path) -> None:

@@ -144,7 +144,15 @@ def test_wheel_holds_checks_templates_and_examples(installed: Installed) -> None
     missing = sorted(templates - names)
     assert not missing, f"templates missing from the wheel: {missing}"
 
-    assert "mdd/examples/ams1.yaml" in names
+    examples = {
+        f"mdd/{p.relative_to(REPO / 'mdd').as_posix()}"
+        for p in (REPO / "mdd" / "examples").rglob("*.yaml")
+    }
+    assert "mdd/examples/ams1.yaml" in examples and "mdd/examples/base/eu.yaml" in examples
+    missing = sorted(examples - names)
+    assert not missing, f"examples missing from the wheel: {missing}"
+    assert "mdd/manifest.schema.json" in names
+    assert {"mdd/docs/__init__.py", "mdd/docs/html.py"} <= names
 
     # The mapping must not also install checks/ or templates/ as top-level packages.
     stray = sorted(n for n in names if n.split("/")[0] in ("checks", "templates", "tests"))

@@ -196,25 +196,57 @@ def _command_prefix(value: Any) -> str:
     return text.rstrip("/") or "/"
 
 
-DATACENTER = Kind("datacenter", _datacenter, _datacenter, doc="lower-case letters, digits, _ and -")
-POINT_NAME = Kind("point name", _point_name, _point_name, doc="letters, digits, _, . and -")
-SENSU_NAME = Kind("sensu name", _sensu_name, _sensu_name, doc="letters, digits, _, ., : and -")
+_TEMPLATE_SCHEMA = {"type": "string", "pattern": r"\{\{"}  # a {{ var }} is resolved later
+
+DATACENTER = Kind(
+    "datacenter",
+    _datacenter,
+    _datacenter,
+    doc="lower-case letters, digits, _ and -",
+    schema={"type": "string", "pattern": "^[a-z0-9_-]+$"},
+)
+POINT_NAME = Kind(
+    "point name",
+    _point_name,
+    _point_name,
+    doc="letters, digits, _, . and -",
+    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}, _TEMPLATE_SCHEMA]},
+)
+SENSU_NAME = Kind(
+    "sensu name",
+    _sensu_name,
+    _sensu_name,
+    doc="letters, digits, _, ., : and -",
+    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.:-]+$"}, _TEMPLATE_SCHEMA]},
+)
 SUBSCRIPTION = Kind(
     "subscription",
     _subscription,
     _subscription,
     doc="letters, digits, _, . and -, with at most one : inside",
+    schema={"type": "string"},
 )
 CRON = Kind(
     "cron",
     _cron,
     _cron,
     doc="5 cron fields, such as '*/5 * * * *' (quote it: YAML reads a leading * as an alias)",
+    schema={"type": "string"},
 )
-ASSET_NAME = Kind("asset name", _asset_name, _asset_name, doc="letters, digits, _, /, ., : and -")
+ASSET_NAME = Kind(
+    "asset name",
+    _asset_name,
+    _asset_name,
+    doc="letters, digits, _, /, ., : and -",
+    schema={"type": "string"},
+)
 DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
 CHECK_TYPE = Kind(
-    "check type", _check_type, _check_type, doc="one of " + ", ".join(sorted(CHECK_TYPES))
+    "check type",
+    _check_type,
+    _check_type,
+    doc="one of " + ", ".join(sorted(CHECK_TYPES)),
+    schema={"enum": sorted(CHECK_TYPES)},
 )
 SECONDS = Kind(
     "duration",
@@ -229,11 +261,21 @@ COMMAND_PREFIX = Kind(
     _command_prefix,
     doc="an absolute folder on the agents, such as /opt/mdd/bin",
 )
-POSITIVE = Kind("positive integer", _positive, _positive, doc="a whole number, 1 or more")
+POSITIVE = Kind(
+    "positive integer",
+    _positive,
+    _positive,
+    doc="a whole number, 1 or more",
+    schema={"anyOf": [{"type": "integer", "minimum": 1}, _TEMPLATE_SCHEMA]},
+)
 VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbers")
 SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below)")
 CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
 POINTS = Kind("list", _list, _list, doc="integration points (see below)")
+BASE_FILE = Kind(
+    "path", STRING.load, STRING.load, doc="a base manifest, relative to this file's folder"
+)
+ITEMS = Kind("list", _list, _list, doc="text, numbers, or mappings of them")
 
 # Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
 # number whose text differs from what was written (1.10 -> "1.1") is reported.
@@ -256,6 +298,14 @@ _NUMERIC_KINDS = frozenset(
 _DEFAULT_SENSU = SensuSettings()
 
 TOP_LEVEL_KEYS: tuple[Option, ...] = (
+    Option(
+        "extends",
+        BASE_FILE,
+        "Shared base manifests this one builds on, weakest first: their vars, sensu "
+        "settings and integration points are inherited, and this file's own override them "
+        "(see Layers below).",
+        multiple=True,
+    ),
     Option(
         "datacenter",
         DATACENTER,
@@ -289,6 +339,12 @@ TOP_LEVEL_KEYS: tuple[Option, ...] = (
         "check that stays red until the point is delivered.",
         required=True,
     ),
+    Option(
+        "remove",
+        POINT_NAME,
+        "Names of inherited integration points this datacenter does not need.",
+        multiple=True,
+    ),
 )
 
 POINT_KEYS: tuple[Option, ...] = (
@@ -301,7 +357,7 @@ POINT_KEYS: tuple[Option, ...] = (
     Option(
         "type",
         CHECK_TYPE,
-        "The bundled check type that probes the point (`mdd checks` lists them).",
+        "The bundled check type that probes the point (`mdd types` lists them).",
         required=True,
     ),
     Option("owner", STRING, "The team that delivers the point: who to talk to while it is red."),
@@ -310,7 +366,7 @@ POINT_KEYS: tuple[Option, ...] = (
     Option(
         "check",
         CHECK_BLOCK,
-        "The check type's options (`mdd checks show TYPE` lists them). Timeouts must be at "
+        "The check type's options (`mdd types show TYPE` lists them). Timeouts must be at "
         "least 1s shorter than the Sensu timeout.",
         required=True,
     ),
@@ -324,6 +380,12 @@ POINT_KEYS: tuple[Option, ...] = (
         POINT_NAME,
         "Names of points of this datacenter that must be delivered before this one can be.",
         multiple=True,
+    ),
+    Option(
+        "for_each",
+        ITEMS,
+        "Expand this point into one per item: {{ item }} (or {{ item.KEY }}) in its name and "
+        "values is replaced by the item (see for_each below).",
     ),
 )
 

@@ -8,6 +8,7 @@ validated by their ``Option.load`` and the type's ``validate(values)`` rules.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from mdd.checks._options import COMMON_OPTIONS, Option, _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest import source, yamlload
+from mdd.manifest import layers, loops, source, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import (
     _CHECK_MARGIN,
@@ -141,12 +142,16 @@ class _Reader:
 
     # ------------------------------------------------------------------ helpers
 
-    def add(self, where: Span | tuple[int, int], message: str) -> None:
-        line, column = (where.line, where.column) if isinstance(where, Span) else where
+    def add(self, where: Span | tuple[int, int], message: str, file: str = "") -> None:
+        """Report a problem; a ``Span`` knows its file (a base's, with ``extends``)."""
+        if isinstance(where, Span):
+            line, column, file = where.line, where.column, where.file or file
+        else:
+            line, column = where
         if len(self.problems) >= MAX_PROBLEMS:
             self.dropped += 1
             return
-        self.problems.append(Problem(self.file, line, column, message))
+        self.problems.append(Problem(file or self.file, line, column, message))
 
     def unknown_keys(
         self,
@@ -219,7 +224,7 @@ class _Reader:
                 return
             reported += 1
             if occurrence < len(positions):
-                self.add((span.line, span.column + positions[occurrence]), message)
+                self.add((span.line, span.column + positions[occurrence]), message, span.file)
             else:
                 self.add(span, message)
 
@@ -244,7 +249,14 @@ class _Reader:
                 break
             whole = text[start : end + 2]
             inner = whole[2:-2].strip()
-            if not _VAR_NAME.fullmatch(inner):
+            if re.fullmatch(r"item(\.\w+)?", inner) and "item" not in self.vars:
+                ok = False  # a for_each point's {{ item }} was replaced by mdd/manifest/loops.py
+                report(
+                    occurrence,
+                    f"{whole} is only defined in a point with for_each: add for_each: [...] to "
+                    f"this point, or use a var",
+                )
+            elif not _VAR_NAME.fullmatch(inner):
                 ok = False
                 shown = whole if len(whole) <= 80 else whole[:77] + "..."
                 report(occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}")
@@ -421,6 +433,8 @@ class _Reader:
                 f"{_type_name(root)}",
             )
             return None
+        root = layers.resolve(root, self.path, self)  # extends, remove: mdd/manifest/layers.py
+        root = loops.expand(root, self)  # for_each: mdd/manifest/loops.py
         return self.manifest(root)
 
     def manifest(self, root: YamlMap) -> Manifest | None:

@@ -50,6 +50,7 @@ class Span:
     source: str = ""  # scalars: the text as written in the file, quotes included
     tag: str = ""  # the tag YAML resolved, e.g. tag:yaml.org,2002:int
     trap: str | None = None  # a plain scalar YAML 1.1 reads unlike a human: why
+    file: str = ""  # the file it was written in, when known (layers: a base's own file)
 
     @property
     def single_line(self) -> bool:

@@ -1,0 +1,292 @@
+"""render, diff, init --from and types on the bundled example datacenters (ams1, fra1, nyc1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mdd.checks.registry import CHECK_TYPES
+from mdd.cli import main
+from mdd.describe import describe_values
+from mdd.locate import bundled_dir
+from mdd.manifest import load
+from mdd.model import IntegrationPoint
+from mdd.render import render
+
+EXAMPLES = bundled_dir()
+assert EXAMPLES is not None
+DATACENTERS = ("ams1", "fra1", "nyc1")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def comparable(point: IntegrationPoint) -> IntegrationPoint:
+    return dataclasses.replace(point, line=0)
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the examples as the user's ./manifests folder."""
+    folder = tmp_path / "manifests"
+    shutil.copytree(EXAMPLES, folder)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    return folder
+
+
+# --------------------------------------------------------------------------- render
+
+
+@pytest.mark.parametrize("datacenter", DATACENTERS)
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_render_is_a_manifest_that_loads_to_the_same_points(
+    tmp_path: Path, datacenter: str, fmt: str
+) -> None:
+    code, out, _ = run("render", datacenter, "--format", fmt)
+    assert code == 0
+    data = yaml.safe_load(out) if fmt == "yaml" else json.loads(out)
+    assert "extends" not in data and "vars" not in data and "{{" not in out
+    again = tmp_path / f"{datacenter}.yaml"
+    again.write_text(out)
+    original = load(EXAMPLES / f"{datacenter}.yaml")
+    rendered = load(again)
+    assert [comparable(p) for p in rendered.points] == [comparable(p) for p in original.points]
+    assert rendered.description == original.description
+
+
+def test_render_shows_what_the_layers_resolve_to() -> None:
+    code, out, _ = run("render", "fra1")
+    assert code == 0
+    names = [p["name"] for p in yaml.safe_load(out)["integration_points"]]
+    assert "mgmt-blocked" not in names  # removed by fra1
+    assert {"resolver-ns1", "resolver-ns2", "resolver-ns3"} <= set(names)
+    assert "warn_days: 30" in out and "host: vault.fra1.example.net" in out
+
+
+def test_render_of_a_bad_manifest_prints_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "dc1.yaml"
+    bad.write_text("extends: nowhere.yaml\ndatacenter: dc1\n")
+    code, out, err = run("render", str(bad))
+    assert code == 1 and out == ""
+    assert f"{bad}:1:10: extends: there is no file" in err
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def test_diff_lists_missing_points_and_differing_options() -> None:
+    code, out, _ = run("diff", "ams1", "fra1")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "ams1 vs fra1: 2 only in ams1, 1 only in fra1, 6 differ, 0 the same"
+    assert "  - mgmt-blocked (tcp, netops)" in lines
+    assert "  - payments-vip (http, netops)" in lines
+    assert "  + resolver-ns3 (tcp, dns)" in lines
+    at = lines.index("~ vault-cert")
+    assert lines[at + 1 : at + 7] == [
+        "    check.host:",
+        "      ams1  vault.ams1.example.net",
+        "      fra1  vault.fra1.example.net",
+        "    check.warn_days:",
+        "      ams1  21",
+        "      fra1  30",
+    ]
+
+
+def test_diff_can_hide_what_the_vars_explain() -> None:
+    code, out, _ = run("diff", "ams1", "fra1", "--ignore-vars")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "ams1 vs fra1: 2 only in ams1, 1 only in fra1, 2 differ, 4 the same"
+    )
+    assert "check.host" not in out and "~ vault-cert" in out
+    assert "      fra1  (not set): the default, 60s" in out  # artifact-repo's interval
+    code, out, _ = run("diff", "ams1", "nyc1", "--ignore-vars", "--format", "json")
+    changes = {(c["point"], c["key"]): (c["left"], c["right"]) for c in json.loads(out)["changes"]}
+    assert changes[("smtp-relay", "check.host")] == ("smtp.{{ domain }}", "smtp.us.example.net")
+    assert ("vault-cert", "check.host") not in changes
+
+
+def test_diff_as_json() -> None:
+    code, out, _ = run("diff", "ams1", "nyc1", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["equal"] is False
+    assert data["only_right"] == ["trading-gw", "trading-gw-cert"]
+    changes = {(c["point"], c["key"]): (c["left"], c["right"]) for c in data["changes"]}
+    assert changes[("ldap-port", "check.port")] == (636, 3269)
+    assert changes[("smtp-relay", "check.host")] == ("smtp.ams1.example.net", "smtp.us.example.net")
+    assert changes[("ldap-port", "sensu.handlers")] == (["default"], ["default", "pagerduty"])
+
+
+def test_diff_of_equal_datacenters_exits_0(tmp_path: Path) -> None:
+    copy = tmp_path / "ams1.yaml"
+    copy.write_text(run("render", "ams1")[1])
+    code, out, _ = run("diff", "ams1", str(copy))
+    assert code == 0
+    assert out.endswith("ams1 and ams1 monitor the same integration points, the same way\n")
+
+
+def test_diff_with_a_broken_manifest_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datacenter: x\n")
+    code, out, err = run("diff", "ams1", str(bad))
+    assert code == 2 and out == "" and "missing required key 'integration_points'" in err
+
+
+# --------------------------------------------------------------------------- init --from
+
+
+def test_init_derives_a_datacenter_that_validates(manifests: Path) -> None:
+    code, out, err = run("init", "lon1", "--from", "ams1", "--set", "domain=lon1.example.net")
+    assert code == 0, err
+    target = manifests / "lon1.yaml"
+    assert out.splitlines()[0] == "manifests/lon1.yaml: datacenter lon1, derived from ams1"
+    data = yaml.safe_load(target.read_text())
+    assert data["extends"] == "base/eu.yaml"
+    assert data["datacenter"] == "lon1" and data["vars"] == {"domain": "lon1.example.net"}
+    manifest = load(target, "lon1")
+    ams1 = load(manifests / "ams1.yaml")
+    assert [p.name for p in manifest.points] == [p.name for p in ams1.points]
+    assert all("ams1" not in p.options.get("host", "") for p in manifest.points)
+    code, out, _ = run("validate", "lon1")
+    assert code == 0 and "datacenter lon1: 8 integration points" in out
+
+
+def test_init_never_overwrites_and_writes_nothing_on_error(manifests: Path) -> None:
+    before = (manifests / "fra1.yaml").read_bytes()
+    code, _, err = run("init", "fra1", "--from", "ams1", "--set", "domain=x")
+    assert code == 1 and "already exists: mdd init never overwrites a manifest" in err
+    assert (manifests / "fra1.yaml").read_bytes() == before
+    code, _, err = run("init", "lon1", "--from", "ams1", "--set", "no-such=1")
+    assert code == 1 and "--set 'no-such=1'" in err
+    code, _, err = run("init", "Lon 1", "--from", "ams1")
+    assert code == 1 and "cannot name a datacenter" in err
+    code, _, err = run("init", "lon1", "--from", "ams1", "--set", "domain=a:::b")
+    assert code == 1 and "nothing written" in err and "':::' is not allowed" in err
+    assert "lon1.yaml:" in err  # the problem names the new file, not a temporary one
+    assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(("lon1", ".l"))) == []
+
+
+def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "dcs"
+    other.mkdir(parents=True)
+    code, _, err = run(
+        "init", "lon1", "--from", "ams1", "--set", "domain=l.example.net", "-o",
+        str(other / "lon1.yaml"),
+    )  # fmt: skip
+    assert code == 0, err
+    data = yaml.safe_load((other / "lon1.yaml").read_text())
+    assert data["extends"] == os.path.relpath(manifests / "base" / "eu.yaml", other)
+    assert len(load(other / "lon1.yaml").points) == 8
+
+
+def test_init_from_a_manifest_without_bases_copies_its_points(tmp_path: Path) -> None:
+    source = tmp_path / "dc1.yaml"
+    shutil.copy(Path(__file__).parent / "manifests" / "good" / "full.yaml", source)
+    old = load(source)
+    code, out, err = run("init", "dc2", "--from", str(source), "--set", "extra=1")
+    assert code == 0, err
+    new = load(tmp_path / "dc2.yaml", "dc2")
+    assert "extends" not in yaml.safe_load((tmp_path / "dc2.yaml").read_text())
+    assert [comparable(p) for p in new.points] == [comparable(p) for p in old.points]
+    assert "keeps the value of" in out  # its own vars, copied: say so
+
+
+def test_init_from_a_bundled_example_asks_where_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    code, _, err = run("init", "lon1", "--from", "ams1")
+    assert code == 1 and "-o FILE or --manifests DIR" in err
+
+
+# --------------------------------------------------------------------------- types
+
+
+def test_types_lists_every_type_and_checks_is_an_alias() -> None:
+    code, out, _ = run("types")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == sorted(CHECK_TYPES)
+    assert run("checks") == (0, out, "")
+    assert run("types", "show", "http")[1] == run("checks", "show", "http")[1]
+    code, _, err = run("types", "show", "htp")
+    assert code == 1 and "unknown check type 'htp'" in err
+
+
+@pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))
+def test_every_type_is_described_in_words_with_its_values(check_type: str) -> None:
+    """The generic path: every option the example sets shows up in the sentence."""
+    module = CHECK_TYPES[check_type]
+    declared = {opt.name: opt for opt in module.OPTIONS}
+    options = {name: declared[name].load(value) for name, value in module.EXAMPLE.items()}
+    words = describe_values(check_type, options)
+    assert words.endswith(".") and "\n" not in words
+    for name, value in options.items():
+        opt = declared[name]
+        if value == opt.default or isinstance(value, bool):
+            continue
+        items = value if (opt.multiple or opt.pairs) else [value]
+        for item in items:
+            assert opt.kind.text(item).split(":")[0] in words, (name, words)
+
+
+def test_a_check_type_without_phrasing_reads_from_its_declaration() -> None:
+    words = describe_values("tcp", {"host": "h", "port": 1, "send": "PING", "expect": "PONG"})
+    assert words == (
+        "accepts TCP connections on h port 1, after sending \u201cPING\u201d, answering to "
+        "match /PONG/, within 10s."
+    )
+    module = CHECK_TYPES["tls"]
+    assert describe_values("tls", dict(module.EXAMPLE)).startswith("serves a certificate chain")
+
+
+def test_rendered_yaml_is_stable() -> None:
+    manifest = load(EXAMPLES / "ams1.yaml")
+    assert render(manifest) == render(manifest)
+
+
+def test_the_generic_words_read_well_for_a_type_declared_elsewhere() -> None:
+    """A dns-like type, declared with the option names of the check library's contract."""
+    from mdd.checks._options import ADDRESS, BOOLEAN, DURATION, STRING, Option, choice
+    from mdd.describe import describe_declared
+
+    declaration = (
+        Option("query", STRING, "The name.", required=True),
+        Option("record", choice("A", "AAAA", "MX"), "Record type.", default="A"),
+        Option("servers", ADDRESS, "Resolvers.", multiple=True),
+        Option("answers", STRING, "Exact answers.", multiple=True),
+        Option("authoritative", BOOLEAN, "Must be authoritative.", default=False),
+        Option("warn_offset", DURATION, "Offset band."),
+        Option("command", STRING, "argv words", multiple=True),
+        Option("timeout", DURATION, "Give up.", default=10.0),
+    )
+    values = {
+        "query": "www.ams1.example.net",
+        "servers": ["10.1.0.2", "10.1.0.3"],
+        "answers": ["10.1.0.53", "10.1.0.54"],
+        "authoritative": True,
+        "warn_offset": 0.1,
+        "command": ["/usr/lib/nagios/plugins/check_x", "-H", "h"],
+        "timeout": 1.0,
+    }
+    words = describe_declared(
+        "dns", "A resolver answers the expected records.", declaration, values
+    )
+    assert words == (
+        "dns: A resolver answers the expected records, querying \u201cwww.ams1.example.net\u201d, "
+        "from 10.1.0.2 and 10.1.0.3, answering exactly 10.1.0.53 and 10.1.0.54, with an "
+        "authoritative answer, WARNING when offset is over 100ms, running "
+        "\u201c/usr/lib/nagios/plugins/check_x -H h\u201d, within 1s."
+    )
