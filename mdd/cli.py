@@ -191,3 +191,15 @@ def checks_show(check_type: str) -> None:
         known = ", ".join(sorted(CHECK_TYPES))
         raise click.ClickException(f"unknown check type {check_type!r}; known types: {known}")
     click.echo(check_type_text(check_type), nl=False)
+
+
+def _add_runner_commands() -> None:
+    """``verify``, ``report`` and ``status`` live in mdd/runner/commands.py."""
+    from mdd.runner.commands import report, status, verify
+
+    main.add_command(verify)
+    main.add_command(report)
+    main.add_command(status)
+
+
+_add_runner_commands()
