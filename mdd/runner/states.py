@@ -207,6 +207,7 @@ class StateFile:
             "state": state,
             "first_green": first_green,
             "last_change": last_change,
+            "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],
             "last_result": {
                 "status": None if result is None else int(result.state),
                 "reason": reason_of(outcome) if reason is None else reason,
@@ -223,11 +224,11 @@ class StateFile:
         if entry is None:
             return PointView(point, PENDING, None, "not checked yet")
         last = entry.get("last_result") or {}
-        blocked = ()
         state = str(entry.get("state", PENDING))
         reason = str(last.get("reason", ""))
+        blocked: tuple[str, ...] = ()
         if state == BLOCKED:
-            blocked = tuple(d for d in point.depends_on if self.last_state(d) != GREEN)
+            blocked = tuple(str(d) for d in entry.get("blocked_by") or ()) or point.depends_on
         return PointView(
             point,
             state,

@@ -84,6 +84,7 @@ def verify(
     views: dict[str, PointView] = {p.name: state.view(p) for p in selected}
     started = time.monotonic()
     interrupted = False
+    rounds = 0
     try:
         while True:
             done = 0
@@ -102,8 +103,11 @@ def verify(
                 board.redraw(list(views.values()), done, len(selected), "checking...")
             _sample(manifest, state, views)
             state.save()
+            rounds += 1
             if not settings.watch or all(v.state == GREEN for v in views.values()):
                 break
+            if rounds == 1 and not board.live:
+                board.final([views[p.name] for p in selected])  # where the watch starts from
             left = None if settings.timeout is None else settings.timeout - (
                 time.monotonic() - started
             )
