@@ -368,12 +368,12 @@ def status(
         auth = sensu_status.credentials(
             flavor, user, password_file, password_env, api_key_file, api_key_env
         )
+        api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
     except sensu_status.StatusUsageError as exc:
         _stop(str(exc))
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state, default=False)
-    api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
     try:
         found = api.results(manifest)
     except sensu_status.ApiError as exc:

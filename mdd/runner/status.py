@@ -114,9 +114,9 @@ class SensuApi:
 
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ApiError(f"--sensu-api {url!r} is not an http:// or https:// URL")
+            raise StatusUsageError(f"--sensu-api {url!r} is not an http:// or https:// URL")
         if parts.username or parts.password:
-            raise ApiError(
+            raise StatusUsageError(
                 "--sensu-api must not hold a user or password: use --user with "
                 "--password-file/--password-env (Classic) or --api-key-file/--api-key-env (Go)"
             )
