@@ -52,7 +52,7 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
         for h in history
         if (at := _seconds(str(h.get("at")))) is not None
     ]
-    samples.sort()
+    samples.sort(key=lambda sample: sample[0])  # stable: samples of one second keep their order
     if not samples:
         return {"empty": True, "width": CHART_WIDTH, "height": CHART_HEIGHT}
     now = max(time.time(), samples[-1][0])
