@@ -87,8 +87,13 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
 class LiveBoard:
     """What ``verify`` shows while it runs: live on a terminal, plain lines otherwise."""
 
-    def __init__(self, datacenter: str, stream: TextIO | None = None, live: bool | None = None,
-                 color: bool = False) -> None:
+    def __init__(
+        self,
+        datacenter: str,
+        stream: TextIO | None = None,
+        live: bool | None = None,
+        color: bool = False,
+    ) -> None:
         self.datacenter = datacenter
         self.stream = stream if stream is not None else sys.stdout
         self.live = self.stream.isatty() if live is None else live

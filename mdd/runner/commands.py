@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from mdd.runner.states import StateFile
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+ only
     """A duration as the manifest writes one: 30s, 2h, 1m30s, 500ms."""
 
     name = "duration"
@@ -60,7 +60,9 @@ def common_options(function: F) -> F:
         click.option(
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."
         ),
-        click.option("--type", "types", multiple=True, metavar="TYPE", help="Only this check type."),
+        click.option(
+            "--type", "types", multiple=True, metavar="TYPE", help="Only this check type."
+        ),
         click.option(
             "--state",
             "state_file",

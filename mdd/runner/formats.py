@@ -73,9 +73,9 @@ def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> st
     total_time = sum(v.duration or 0.0 for v in views)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f"<testsuites name={quoteattr(f'mdd {source} {datacenter}')} tests=\"{number['total']}\" "
+        f'<testsuites name={quoteattr(f"mdd {source} {datacenter}")} tests="{number["total"]}" '
         f'failures="{failures}" errors="0" time="{total_time:.3f}">',
-        f"  <testsuite name={quoteattr(f'mdd.{datacenter}')} tests=\"{number['total']}\" "
+        f'  <testsuite name={quoteattr(f"mdd.{datacenter}")} tests="{number["total"]}" '
         f'failures="{failures}" errors="0" skipped="0" time="{total_time:.3f}" '
         f"timestamp={quoteattr(timestamp())}>",
     ]
@@ -107,8 +107,12 @@ def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> st
 def _xml_text(text: str) -> str:
     """Only characters XML 1.0 allows (a check's reason quotes what a server sent)."""
     return "".join(
-        c if c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD
-        or ord(c) >= 0x10000 else "?"
+        c
+        if c in "\t\n\r"
+        or 0x20 <= ord(c) <= 0xD7FF
+        or 0xE000 <= ord(c) <= 0xFFFD
+        or ord(c) >= 0x10000
+        else "?"
         for c in text
     )
 

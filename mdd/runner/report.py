@@ -64,7 +64,7 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
     def x(at: float) -> float:
         return round(MARGIN + (at - start) / span * inner_w, 1)
 
-    def y(value: int) -> float:
+    def y(value: float) -> float:
         return round(CHART_HEIGHT - MARGIN - value / top * inner_h, 1)
 
     def steps(index: int) -> str:
@@ -83,7 +83,9 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
         "margin": MARGIN,
         "green": steps(1),
         "total": steps(2),
-        "dots": [{"x": x(at), "y": y(green), "label": f"{green}/{total}"} for at, green, total in samples],
+        "dots": [
+            {"x": x(at), "y": y(green), "label": f"{green}/{total}"} for at, green, total in samples
+        ],
         "top": top,
         "y_top": y(top),
         "y_zero": y(0),

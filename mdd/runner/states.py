@@ -42,7 +42,9 @@ class StateFileError(Exception):
 
 def timestamp(seconds: float | None = None) -> str:
     """UTC time as ``2026-12-02T12:04:31Z``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds))
+    return time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds)
+    )
 
 
 def default_path(manifest: Manifest, bundled: bool = False) -> Path:
@@ -151,7 +153,7 @@ class StateFile:
             ) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise StateFileError(
-                f"{path} is not an mdd state file (no \"format\": \"{FORMAT}\"); it is left as "
+                f'{path} is not an mdd state file (no "format": "{FORMAT}"); it is left as '
                 f"it is: pass --state FILE to keep the state elsewhere"
             )
         if data.get("version") != VERSION:
@@ -167,8 +169,8 @@ class StateFile:
         points, history = data.get("points"), data.get("history")
         if not isinstance(points, dict) or not isinstance(history, list):
             raise StateFileError(
-                f"{path} is a damaged mdd state file (\"points\" must be a mapping and "
-                f"\"history\" a list); it is left as it is: repair or remove it"
+                f'{path} is a damaged mdd state file ("points" must be a mapping and '
+                f'"history" a list); it is left as it is: repair or remove it'
             )
         state.points = {k: v for k, v in points.items() if isinstance(v, dict)}
         state.history = [h for h in history if isinstance(h, dict)]
@@ -197,9 +199,7 @@ class StateFile:
         now = timestamp(at)
         previous = self.points.get(name, {})
         before = self.last_state(name)
-        state = deployment_state(
-            outcome.ok, outcome.blocked_by, was_green or self.was_green(name)
-        )
+        state = deployment_state(outcome.ok, outcome.blocked_by, was_green or self.was_green(name))
         first_green = previous.get("first_green") or (now if state == GREEN else None)
         last_change = previous.get("last_change") if before == state else now
         result = outcome.result

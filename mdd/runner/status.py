@@ -20,7 +20,7 @@ from typing import Any
 from mdd.checks._result import Result, State
 from mdd.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
-from mdd.runner.states import GREEN, PointView, StateFile
+from mdd.runner.states import PointView, StateFile
 
 PAGE = 500  # Sensu Go events per request
 
@@ -56,10 +56,10 @@ def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
             raise StatusUsageError(f"the {what} file {path} is empty")
         return value
     if env is not None:
-        value = os.environ.get(env)
-        if not value:
+        found = os.environ.get(env)
+        if not found:
             raise StatusUsageError(f"the environment variable {env} ({what}) is not set or empty")
-        return value
+        return found
     return None
 
 
@@ -254,7 +254,9 @@ class SensuApi:
                 name = meta.get("name") if isinstance(meta, dict) else None
                 if name not in names or not isinstance(check, dict):
                     continue
-                history = [h.get("status") for h in check.get("history") or [] if isinstance(h, dict)]
+                history = [
+                    h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
+                ]
                 found[names[name]] = _found(check, history)
             token = response.headers.get("Sensu-Continue")
             if not token:
@@ -266,7 +268,11 @@ class SensuApi:
 def _reason(exc: Exception) -> str:
     """The innermost reason of a requests error, without the URL repeated."""
     text = str(exc)
-    for pattern in (r"\[Errno -?\d+\] ([^')\]]+)", r"Errno \d+\] ([^')\]]+)", r"(Connection refused)"):
+    for pattern in (
+        r"\[Errno -?\d+\] ([^')\]]+)",
+        r"Errno \d+\] ([^')\]]+)",
+        r"(Connection refused)",
+    ):
         match = re.search(pattern, text)
         if match:
             return match.group(1).strip()

@@ -108,15 +108,15 @@ def verify(
                 break
             if rounds == 1 and not board.live:
                 board.final([views[p.name] for p in selected])  # where the watch starts from
-            left = None if settings.timeout is None else settings.timeout - (
-                time.monotonic() - started
+            left = (
+                None
+                if settings.timeout is None
+                else settings.timeout - (time.monotonic() - started)
             )
             if left is not None and left <= 0:
                 break
             pause = settings.interval if left is None else min(settings.interval, left)
-            board.redraw(
-                list(views.values()), done, len(selected), f"next round in {pause:.0f}s"
-            )
+            board.redraw(list(views.values()), done, len(selected), f"next round in {pause:.0f}s")
             time.sleep(pause)
             if left is not None and left - pause <= 0:
                 break
@@ -130,10 +130,13 @@ def verify(
         text = RENDERERS[settings.fmt](manifest.datacenter, final, "verify")
         write_document(text, settings.output, out)
     if interrupted:
-        err.write(f"mdd: interrupted; the state is saved in {state.path}\n"
-                  if state.path else "mdd: interrupted\n")
-    elif settings.watch and settings.timeout is not None and not all(
-        v.state == GREEN for v in final
+        err.write(
+            f"mdd: interrupted; the state is saved in {state.path}\n"
+            if state.path
+            else "mdd: interrupted\n"
+        )
+    elif (
+        settings.watch and settings.timeout is not None and not all(v.state == GREEN for v in final)
     ):
         from mdd.checks._options import duration_text
 

@@ -79,8 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
             if query.get("continue") == "page2token":
                 self._send(200, (GO / "events_page2.json").read_bytes())
             else:
-                self._send(200, (GO / "events_page1.json").read_bytes(),
-                           Sensu_Continue="page2token")
+                self._send(
+                    200, (GO / "events_page1.json").read_bytes(), Sensu_Continue="page2token"
+                )
             return
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         if self.headers.get("Authorization") != expected or mode == "401":
@@ -116,8 +117,9 @@ def sensu_api() -> Iterator[Api]:
     api = Api()
     api.port = server.server_address[1]
     server.api = api
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield api

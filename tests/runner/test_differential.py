@@ -45,16 +45,26 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         import ssl
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert("localhost", "127.0.0.1", common_name="localhost",
-                      not_before=days_from_now(-30), not_after=days_from_now(days)
-                      ).configure_cert(context)
+        ca.issue_cert(
+            "localhost",
+            "127.0.0.1",
+            common_name="localhost",
+            not_before=days_from_now(-30),
+            not_after=days_from_now(days),
+        ).configure_cert(context)
         return context
 
-    with serve() as http, serve(context=https_context(ca, "localhost", "127.0.0.1")) as https, \
-            serve(context=leaf(15)) as soon, serve(context=leaf(3)) as very_soon, \
-            accepting(_banner, threaded=True) as banner, hanging() as silent:
-        servers.update(http=http, https=https, soon=soon, very_soon=very_soon, banner=banner,
-                       silent=silent)
+    with (
+        serve() as http,
+        serve(context=https_context(ca, "localhost", "127.0.0.1")) as https,
+        serve(context=leaf(15)) as soon,
+        serve(context=leaf(3)) as very_soon,
+        accepting(_banner, threaded=True) as banner,
+        hanging() as silent,
+    ):
+        servers.update(
+            http=http, https=https, soon=soon, very_soon=very_soon, banner=banner, silent=silent
+        )
         yield servers
 
 
@@ -65,50 +75,108 @@ def cases(t: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"name": "tcp-open", "type": "tcp", "check": {"host": "127.0.0.1", "port": h.port}},
         {"name": "tcp-refused", "type": "tcp", "check": {"host": "127.0.0.1", "port": refused}},
-        {"name": "tcp-silent", "type": "tcp",
-         "check": {"host": "127.0.0.1", "port": t["silent"], "timeout": "1s"}},
-        {"name": "tcp-closed-ok", "type": "tcp",
-         "check": {"host": "127.0.0.1", "port": refused, "state": "closed"}},
-        {"name": "tcp-banner", "type": "tcp",
-         "check": {"host": "127.0.0.1", "port": t["banner"], "expect": "^220 "}},
-        {"name": "tcp-banner-wrong", "type": "tcp",
-         "check": {"host": "127.0.0.1", "port": t["banner"], "expect": "^SSH-", "timeout": "1s"}},
+        {
+            "name": "tcp-silent",
+            "type": "tcp",
+            "check": {"host": "127.0.0.1", "port": t["silent"], "timeout": "1s"},
+        },
+        {
+            "name": "tcp-closed-ok",
+            "type": "tcp",
+            "check": {"host": "127.0.0.1", "port": refused, "state": "closed"},
+        },
+        {
+            "name": "tcp-banner",
+            "type": "tcp",
+            "check": {"host": "127.0.0.1", "port": t["banner"], "expect": "^220 "},
+        },
+        {
+            "name": "tcp-banner-wrong",
+            "type": "tcp",
+            "check": {"host": "127.0.0.1", "port": t["banner"], "expect": "^SSH-", "timeout": "1s"},
+        },
         {"name": "http-ok", "type": "http", "check": {"url": h.url("/ok")}},
         {"name": "http-503", "type": "http", "check": {"url": h.url("/status/503")}},
-        {"name": "http-json", "type": "http",
-         "check": {"url": h.url("/health"), "json": {"status": "UP"}}},
-        {"name": "http-json-down", "type": "http",
-         "check": {"url": h.url("/down"), "json": {"status": "UP"}}},
-        {"name": "http-slow", "type": "http",
-         "check": {"url": h.url("/ok?sleep=2"), "timeout": "1s"}},
-        {"name": "http-refused", "type": "http",
-         "check": {"url": f"http://127.0.0.1:{refused}/"}},
-        {"name": "http-secret-missing", "type": "http",
-         "check": {"url": h.url("/ok"),
-                   "secret_headers": {"Authorization": "/nonexistent/mdd-token"}}},
-        {"name": "https-trusted", "type": "http",
-         "check": {"url": t["https"].url("/ok", host="localhost"), "ca_file": t["ca_file"],
-                   "connect_to": f"127.0.0.1:{t['https'].port}"}},
-        {"name": "https-untrusted", "type": "http",
-         "check": {"url": t["https"].url("/ok", host="localhost"),
-                   "connect_to": f"127.0.0.1:{t['https'].port}"}},
-        {"name": "tls-good", "type": "tls",
-         "check": dict(tls, port=t["https"].port, ca_file=t["ca_file"])},
-        {"name": "tls-expires-soon", "type": "tls",
-         "check": dict(tls, port=t["soon"].port, ca_file=t["ca_file"])},
-        {"name": "tls-expires-very-soon", "type": "tls",
-         "check": dict(tls, port=t["very_soon"].port, ca_file=t["ca_file"])},
+        {
+            "name": "http-json",
+            "type": "http",
+            "check": {"url": h.url("/health"), "json": {"status": "UP"}},
+        },
+        {
+            "name": "http-json-down",
+            "type": "http",
+            "check": {"url": h.url("/down"), "json": {"status": "UP"}},
+        },
+        {
+            "name": "http-slow",
+            "type": "http",
+            "check": {"url": h.url("/ok?sleep=2"), "timeout": "1s"},
+        },
+        {"name": "http-refused", "type": "http", "check": {"url": f"http://127.0.0.1:{refused}/"}},
+        {
+            "name": "http-secret-missing",
+            "type": "http",
+            "check": {
+                "url": h.url("/ok"),
+                "secret_headers": {"Authorization": "/nonexistent/mdd-token"},
+            },
+        },
+        {
+            "name": "https-trusted",
+            "type": "http",
+            "check": {
+                "url": t["https"].url("/ok", host="localhost"),
+                "ca_file": t["ca_file"],
+                "connect_to": f"127.0.0.1:{t['https'].port}",
+            },
+        },
+        {
+            "name": "https-untrusted",
+            "type": "http",
+            "check": {
+                "url": t["https"].url("/ok", host="localhost"),
+                "connect_to": f"127.0.0.1:{t['https'].port}",
+            },
+        },
+        {
+            "name": "tls-good",
+            "type": "tls",
+            "check": dict(tls, port=t["https"].port, ca_file=t["ca_file"]),
+        },
+        {
+            "name": "tls-expires-soon",
+            "type": "tls",
+            "check": dict(tls, port=t["soon"].port, ca_file=t["ca_file"]),
+        },
+        {
+            "name": "tls-expires-very-soon",
+            "type": "tls",
+            "check": dict(tls, port=t["very_soon"].port, ca_file=t["ca_file"]),
+        },
         {"name": "tls-untrusted", "type": "tls", "check": dict(tls, port=t["https"].port)},
-        {"name": "tls-ca-file-missing", "type": "tls",
-         "check": dict(tls, port=t["https"].port, ca_file="/nonexistent/ca.pem")},
+        {
+            "name": "tls-ca-file-missing",
+            "type": "tls",
+            "check": dict(tls, port=t["https"].port, ca_file="/nonexistent/ca.pem"),
+        },
         {"name": "tls-refused", "type": "tls", "check": dict(tls, port=refused)},
     ]
 
 
 def test_verify_verdicts_equal_the_sensu_commands(tmp_path: Path, targets: dict[str, Any]) -> None:
     manifests = write_manifest(tmp_path, cases(targets))
-    run = mdd("verify", "lab1", "--manifests", str(manifests), "--format", "json", "--no-state",
-              "--jobs", "8", cwd=tmp_path)
+    run = mdd(
+        "verify",
+        "lab1",
+        "--manifests",
+        str(manifests),
+        "--format",
+        "json",
+        "--no-state",
+        "--jobs",
+        "8",
+        cwd=tmp_path,
+    )
     assert run.code == 1, run.err
     in_process = {p["name"]: p for p in json.loads(run.out)["points"]}
     manifest = load(manifests / "lab1.yaml")

@@ -45,8 +45,13 @@ def report(tmp_path: Path) -> Path:
     keep = listener(0)
     stops = listener(0)
     points = [
-        tcp("artifact-repo", keep.getsockname()[1], owner="build-infra",
-            docs="https://wiki.example.net/ams1/artifacts", description="<b>not bold</b>"),
+        tcp(
+            "artifact-repo",
+            keep.getsockname()[1],
+            owner="build-infra",
+            docs="https://wiki.example.net/ams1/artifacts",
+            description="<b>not bold</b>",
+        ),
         tcp("ldap", stops.getsockname()[1], owner="identity"),
         tcp("dns-resolvers", free_port(), owner="netops"),
         tcp("ldap-bind", keep.getsockname()[1], owner="identity", depends_on=["ldap"]),
@@ -58,8 +63,9 @@ def report(tmp_path: Path) -> Path:
     verify(tmp_path)  # then ldap regressed, ldap-bind blocked behind it
     keep.close()
     out = tmp_path / "lab1.html"
-    run = mdd("report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", str(out),
-              cwd=tmp_path)
+    run = mdd(
+        "report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", str(out), cwd=tmp_path
+    )
     assert run.code == 0, run.err
     return out
 
@@ -67,12 +73,18 @@ def report(tmp_path: Path) -> Path:
 def test_report_in_headless_chromium(report: Path, browser: Any, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     outside: list[str] = []
-    page.on("request", lambda request: outside.append(request.url)
-            if not request.url.startswith("file://") else None)
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith("file://") else None
+        ),
+    )
     page.goto(report.as_uri())
     rows = page.locator("tr.point")
-    states = {rows.nth(i).get_attribute("data-point"): rows.nth(i).get_attribute("data-state")
-              for i in range(rows.count())}
+    states = {
+        rows.nth(i).get_attribute("data-point"): rows.nth(i).get_attribute("data-state")
+        for i in range(rows.count())
+    }
     assert states == {
         "artifact-repo": "green",
         "ldap": "regressed",
@@ -87,17 +99,19 @@ def test_report_in_headless_chromium(report: Path, browser: Any, tmp_path: Path)
     owners = page.locator("h2.owner").evaluate_all("els => els.map(e => e.dataset.owner)")
     assert owners == ["build-infra", "identity", "netops", "security"]
     assert "refused the connection" in page.locator("#point-ldap .reason").inner_text()
-    assert page.locator("#point-vault .reason").inner_text().startswith(
-        "blocked by dns-resolvers")
+    assert page.locator("#point-vault .reason").inner_text().startswith("blocked by dns-resolvers")
     assert page.locator("#point-artifact-repo a.docs").get_attribute("href") == (
-        "https://wiki.example.net/ams1/artifacts")
+        "https://wiki.example.net/ams1/artifacts"
+    )
     assert page.locator("#point-artifact-repo b").count() == 0  # the description is escaped
     assert page.locator("#point-ldap-bind .dep").evaluate_all(
-        "els => els.map(e => e.dataset.dep)") == ["ldap"]
+        "els => els.map(e => e.dataset.dep)"
+    ) == ["ldap"]
     # the burn-up chart: an inline SVG whose green line went up, then down
     assert page.locator("svg#burn-up polyline.green-line").count() == 1
     dots = page.locator("svg#burn-up circle").evaluate_all(
-        "els => els.map(e => [e.textContent, Number(e.getAttribute('cy'))])")
+        "els => els.map(e => [e.textContent, Number(e.getAttribute('cy'))])"
+    )
     assert [label for label, _ in dots] == ["3/5", "1/5"]
     assert dots[0][1] < dots[1][1]  # 3 green is drawn higher than 1 green
     assert outside == []  # no external asset: works offline
@@ -113,8 +127,9 @@ def test_report_in_headless_chromium(report: Path, browser: Any, tmp_path: Path)
 def test_report_without_a_state_file(tmp_path: Path, browser: Any) -> None:
     write_manifest(tmp_path, [tcp("dns", free_port())])
     out = tmp_path / "r.html"
-    run = mdd("report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", str(out),
-              cwd=tmp_path)
+    run = mdd(
+        "report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", str(out), cwd=tmp_path
+    )
     assert run.code == 0 and "no state file" in run.err
     page = browser.new_page()
     page.goto(out.as_uri())
@@ -126,8 +141,20 @@ def test_report_without_a_state_file(tmp_path: Path, browser: Any) -> None:
 def test_report_refuses_a_foreign_state_file(tmp_path: Path) -> None:
     write_manifest(tmp_path, [tcp("dns", free_port())])
     state = tmp_path / "s.json"
-    state.write_text(json.dumps({"format": "mdd-state", "version": 1, "datacenter": "fra1",
-                                 "points": {}, "history": []}))
-    run = mdd("report", "lab1", "--manifests", str(tmp_path / "manifests"), "--state", str(state),
-              "-o", str(tmp_path / "r.html"), cwd=tmp_path)
+    state.write_text(
+        json.dumps(
+            {"format": "mdd-state", "version": 1, "datacenter": "fra1", "points": {}, "history": []}
+        )
+    )
+    run = mdd(
+        "report",
+        "lab1",
+        "--manifests",
+        str(tmp_path / "manifests"),
+        "--state",
+        str(state),
+        "-o",
+        str(tmp_path / "r.html"),
+        cwd=tmp_path,
+    )
     assert run.code == 2 and "'fra1'" in run.err and not (tmp_path / "r.html").exists()

@@ -66,8 +66,9 @@ def fake_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def point(name: str, type_: str = "tcp", depends_on: tuple[str, ...] = (), **options: object
-          ) -> IntegrationPoint:
+def point(
+    name: str, type_: str = "tcp", depends_on: tuple[str, ...] = (), **options: object
+) -> IntegrationPoint:
     return IntegrationPoint(name, type_, dict(options), owner="netops", depends_on=depends_on)
 
 
@@ -106,8 +107,16 @@ def test_a_silent_target_does_not_hold_back_the_others() -> None:
 
 
 def test_an_overrunning_probe_is_critical_and_abandoned(fake_type: None) -> None:
-    outcomes = list(run([point("stuck", "fake", mode="hang", timeout=0.5),
-                         point("next", "fake", mode="ok", timeout=1.0)], jobs=1, grace=0.2))
+    outcomes = list(
+        run(
+            [
+                point("stuck", "fake", mode="hang", timeout=0.5),
+                point("next", "fake", mode="ok", timeout=1.0),
+            ],
+            jobs=1,
+            grace=0.2,
+        )
+    )
     found = by_name(outcomes)
     stuck = found["stuck"].result
     assert stuck is not None and stuck.state is State.CRITICAL
@@ -116,14 +125,17 @@ def test_an_overrunning_probe_is_critical_and_abandoned(fake_type: None) -> None
 
 
 def test_failures_map_as_the_sensu_plugin_maps_them(fake_type: None) -> None:
-    found = by_name(list(run([point("bad-file", "fake", mode="checkerror"),
-                              point("crash", "fake", mode="crash")])))
+    found = by_name(
+        list(
+            run(
+                [point("bad-file", "fake", mode="checkerror"), point("crash", "fake", mode="crash")]
+            )
+        )
+    )
     assert found["bad-file"].result == Result(
         State.UNKNOWN, "cannot read /etc/mdd/ca.pem: no such file"
     )
-    assert found["crash"].result == Result(
-        State.UNKNOWN, "check failed to run: RuntimeError: boom"
-    )
+    assert found["crash"].result == Result(State.UNKNOWN, "check failed to run: RuntimeError: boom")
 
 
 def test_bad_options_are_unknown_not_a_crash(fake_type: None) -> None:

@@ -31,16 +31,38 @@ CHANGE = r"\d\d:\d\d:\d\d {name} {before} → {after}"
 
 
 def verify(folder: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return mdd("verify", "lab1", "--manifests", str(folder / "manifests"), "--no-color", *args,
-               cwd=folder, env=dict(UTF8, **(env or {})))
+    return mdd(
+        "verify",
+        "lab1",
+        "--manifests",
+        str(folder / "manifests"),
+        "--no-color",
+        *args,
+        cwd=folder,
+        env=dict(UTF8, **(env or {})),
+    )
 
 
 def start_watch(folder: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(BIN / "mdd"), "verify", "lab1", "--manifests", str(folder / "manifests"),
-         "--no-color", "--watch", "--interval", "200ms", *args],
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        stdin=subprocess.DEVNULL, env=dict(os.environ, **UTF8),
+        [
+            str(BIN / "mdd"),
+            "verify",
+            "lab1",
+            "--manifests",
+            str(folder / "manifests"),
+            "--no-color",
+            "--watch",
+            "--interval",
+            "200ms",
+            *args,
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, **UTF8),
     )
 
 
@@ -93,19 +115,23 @@ def test_a_point_turns_green_during_watch(tmp_path: Path) -> None:
         if sock is not None:
             sock.close()
     assert watch.returncode == 0, err
-    assert re.search(r"^" + CHANGE.format(name="web", before="pending", after="green") + r" \(web\)$",
-                     out, re.M), out
+    assert re.search(
+        r"^" + CHANGE.format(name="web", before="pending", after="green") + r" \(web\)$", out, re.M
+    ), out
     assert out.splitlines()[-1] == "lab1: 1/1 integration point green (100%)"
     assert state_file(tmp_path)["points"]["web"]["first_green"] is not None
 
 
 def test_a_dependency_chain_is_blocked_then_unblocks(tmp_path: Path, up: int) -> None:
     dns_port = free_port()
-    write_manifest(tmp_path, [
-        tcp("dns-resolvers", dns_port),
-        tcp("ldap", up, owner="identity", depends_on=["dns-resolvers"]),
-        tcp("ldap-bind", up, owner="identity", depends_on=["ldap"]),
-    ])
+    write_manifest(
+        tmp_path,
+        [
+            tcp("dns-resolvers", dns_port),
+            tcp("ldap", up, owner="identity", depends_on=["dns-resolvers"]),
+            tcp("ldap-bind", up, owner="identity", depends_on=["ldap"]),
+        ],
+    )
     watch = start_watch(tmp_path, "--timeout", "60s")
     sock = None
     try:
@@ -117,14 +143,19 @@ def test_a_dependency_chain_is_blocked_then_unblocks(tmp_path: Path, up: int) ->
         if sock is not None:
             sock.close()
     assert {name: p["state"] for name, p in first["points"].items()} == {
-        "dns-resolvers": "pending", "ldap": "blocked", "ldap-bind": "blocked"
+        "dns-resolvers": "pending",
+        "ldap": "blocked",
+        "ldap-bind": "blocked",
     }
     assert first["points"]["ldap"]["last_result"]["reason"] == "blocked by dns-resolvers"
     assert first["points"]["ldap"]["last_result"]["status"] is None  # not probed
     assert "BLOCKED   ldap-bind      identity  blocked by ldap" in out
     assert watch.returncode == 0, err
-    for name, before in (("dns-resolvers", "pending"), ("ldap", "blocked"),
-                         ("ldap-bind", "blocked")):
+    for name, before in (
+        ("dns-resolvers", "pending"),
+        ("ldap", "blocked"),
+        ("ldap-bind", "blocked"),
+    ):
         assert re.search(CHANGE.format(name=name, before=before, after="green"), out), out
 
 
@@ -139,8 +170,11 @@ def test_a_regression_is_shown_first(tmp_path: Path, up: int) -> None:
     assert run.code == 1
     board = [line for line in run.out.splitlines() if not line[:2].isdigit()]
     assert board[0].startswith("REGRESSED ldap ")
-    assert re.search(CHANGE.format(name="ldap", before="green", after="regressed")
-                     + r" \(identity\): 127\.0\.0\.1:\d+ refused the connection", run.out)
+    assert re.search(
+        CHANGE.format(name="ldap", before="green", after="regressed")
+        + r" \(identity\): 127\.0\.0\.1:\d+ refused the connection",
+        run.out,
+    )
     assert run.out.splitlines()[-1] == "lab1: 1/2 integration points green (50%); 1 regressed"
     after = state_file(tmp_path)["points"]["ldap"]
     assert after["state"] == "regressed" and after["first_green"] == first_green
@@ -156,14 +190,23 @@ def test_without_a_utf8_terminal_the_arrow_is_ascii(tmp_path: Path, up: int) -> 
 
 
 def test_filters(tmp_path: Path, up: int) -> None:
-    write_manifest(tmp_path, [
-        tcp("dns", up),
-        tcp("ldap", up, owner="identity"),
-        {"name": "web", "type": "http", "owner": "web",
-         "check": {"url": f"http://127.0.0.1:{free_port()}/", "timeout": "1s"}},
-    ])
+    write_manifest(
+        tmp_path,
+        [
+            tcp("dns", up),
+            tcp("ldap", up, owner="identity"),
+            {
+                "name": "web",
+                "type": "http",
+                "owner": "web",
+                "check": {"url": f"http://127.0.0.1:{free_port()}/", "timeout": "1s"},
+            },
+        ],
+    )
     assert board_states(verify(tmp_path, "--only", "dns", "--only", "web").out) == {
-        "dns": "green", "web": "pending"}
+        "dns": "green",
+        "web": "pending",
+    }
     assert board_states(verify(tmp_path, "--owner", "identity").out) == {"ldap": "green"}
     assert board_states(verify(tmp_path, "--type", "tcp").out) == {"dns": "green", "ldap": "green"}
     assert verify(tmp_path, "--type", "tcp").code == 0
@@ -189,11 +232,17 @@ def test_usage_and_manifest_errors_exit_2(tmp_path: Path) -> None:
     [
         ("{not json", "is not valid JSON"),
         ('{"checks": {}}', "is not an mdd state file"),
-        ('{"format": "mdd-state", "version": 1, "datacenter": "fra1", "points": {}, '
-         '"history": []}', "holds the state of datacenter 'fra1'"),
+        (
+            '{"format": "mdd-state", "version": 1, "datacenter": "fra1", "points": {}, '
+            '"history": []}',
+            "holds the state of datacenter 'fra1'",
+        ),
         ('{"format": "mdd-state", "version": 9, "datacenter": "lab1"}', "version 9"),
-        ('{"format": "mdd-state", "version": 1, "datacenter": "lab1", "points": [], '
-         '"history": []}', "damaged"),
+        (
+            '{"format": "mdd-state", "version": 1, "datacenter": "lab1", "points": [], '
+            '"history": []}',
+            "damaged",
+        ),
     ],
 )
 def test_a_bad_state_file_is_refused_and_left_alone(
@@ -213,20 +262,34 @@ def test_a_bad_state_file_is_refused_and_left_alone(
 
 
 def test_json_matches_its_schema(tmp_path: Path, up: int) -> None:
-    write_manifest(tmp_path, [
-        tcp("dns", free_port()),
-        tcp("ldap", up, owner="identity", depends_on=["dns"], docs="https://wiki.example.net/l"),
-        tcp("ntp", up, owner=None),
-    ])
+    write_manifest(
+        tmp_path,
+        [
+            tcp("dns", free_port()),
+            tcp(
+                "ldap", up, owner="identity", depends_on=["dns"], docs="https://wiki.example.net/l"
+            ),
+            tcp("ntp", up, owner=None),
+        ],
+    )
     run = verify(tmp_path, "--format", "json")
     assert run.code == 1
     document = json.loads(run.out)
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
-    assert document["summary"] == {"total": 3, "green": 1, "pending": 1, "regressed": 0,
-                                   "blocked": 1, "percent_green": 33, "all_green": False}
+    assert document["summary"] == {
+        "total": 3,
+        "green": 1,
+        "pending": 1,
+        "regressed": 0,
+        "blocked": 1,
+        "percent_green": 33,
+        "all_green": False,
+    }
     points = {p["name"]: p for p in document["points"]}
     assert points["ldap"]["state"] == "blocked" and points["ldap"]["blocked_by"] == ["dns"]
-    assert points["ldap"]["status"] is None and points["ldap"]["docs"] == "https://wiki.example.net/l"
+    assert (
+        points["ldap"]["status"] is None and points["ldap"]["docs"] == "https://wiki.example.net/l"
+    )
     assert points["dns"]["status"] == 2 and points["dns"]["status_name"] == "CRITICAL"
     assert points["ntp"]["state"] == "green" and points["ntp"]["owner"] is None
     assert "lab1: 1/3" in run.err  # the board goes to standard error beside the document
@@ -246,7 +309,9 @@ def test_junit_parses_one_testcase_per_point(tmp_path: Path, up: int) -> None:
     assert cases["dns"].find("failure") is None
     failure = cases["ldap"].find("failure")
     assert failure is not None and failure.get("type") == "pending"
-    assert re.fullmatch(r"pending: 127\.0\.0\.1:\d+ refused the connection", failure.get("message", ""))
+    assert re.fullmatch(
+        r"pending: 127\.0\.0\.1:\d+ refused the connection", failure.get("message", "")
+    )
     assert cases["ldap"].get("classname") == "mdd.lab1.identity"
 
 
@@ -271,7 +336,7 @@ def read_tap(text: str) -> list[tuple[bool, int, str, dict[str, str]]]:
         block: dict[str, str] = {}
         if index < len(lines) and lines[index] == "  ---":
             end = lines.index("  ...", index)
-            block = yaml.safe_load("\n".join(l[2:] for l in lines[index + 1 : end]))
+            block = yaml.safe_load("\n".join(text[2:] for text in lines[index + 1 : end]))
             index = end + 1
         tests.append((match.group(1) == "ok", int(match.group(2)), match.group(3), block))
     assert [number for _, number, _, _ in tests] == list(range(1, int(plan.group(1)) + 1))
@@ -286,7 +351,9 @@ def test_tap_is_strict_tap13(tmp_path: Path, up: int) -> None:
     assert run.code == 1
     tests = read_tap(run.out)
     assert [(ok, text) for ok, _, text, _ in tests] == [
-        (True, "dns (green)"), (False, "ldap (pending)")]
+        (True, "dns (green)"),
+        (False, "ldap (pending)"),
+    ]
     assert tests[1][3]["state"] == "pending" and tests[1][3]["owner"] == "identity"
     parsed = [line for line in Parser().parse_text(run.out) if line.category == "test"]
     assert [(t.ok, t.number) for t in parsed] == [(True, 1), (False, 2)]
@@ -315,8 +382,12 @@ def test_live_board_on_a_terminal(tmp_path: Path, up: int) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [str(BIN / "mdd"), "verify", "lab1", "--manifests", str(tmp_path / "manifests")],
-        cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower,
-        env=dict(os.environ, **UTF8, TERM="xterm"), close_fds=True,
+        cwd=tmp_path,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=dict(os.environ, **UTF8, TERM="xterm"),
+        close_fds=True,
     )
     os.close(follower)
     chunks = []
