@@ -19,6 +19,7 @@ MANIFESTS_HELP = (
     "with neither, the bundled example datacenters (ams1)."
 )
 USAGE, NOT_GREEN, API_FAILED = 2, 1, 3
+DEFAULT_JOBS = 256  # mdd.runner.runner.DEFAULT_JOBS, without importing the runner for --help
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -171,7 +172,7 @@ def _color(no_color: bool) -> bool:
     "-j",
     "--jobs",
     type=click.IntRange(1, 1024),
-    default=32,
+    default=DEFAULT_JOBS,
     show_default=True,
     help="Probes running at the same time.",
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import heapq
 import queue
 import threading
 import time
@@ -35,7 +36,7 @@ from mdd.model import IntegrationPoint
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
-DEFAULT_JOBS = 32
+DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
 
 
 class Outcome:
@@ -153,13 +154,30 @@ def run(
         if not inside:
             ready.append(point)
     done: queue.SimpleQueue[tuple[int, Result, float]] = queue.SimpleQueue()
+    tasks: queue.SimpleQueue[tuple[int, IntegrationPoint, argparse.Namespace] | None] = (
+        queue.SimpleQueue()
+    )
     running: dict[int, tuple[IntegrationPoint, float, float, float, float]] = {}
+    abandoned: set[int] = set()
+    bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
+    lock = threading.Lock()
+    workers = 0  # worker threads not abandoned: always at least as many as probes running
     serial = 0
     finished_count = 0
 
-    def worker(key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
-        result = _call(point, opts)
-        done.put((key, result, time.monotonic()))
+    def worker() -> None:
+        # A pool of threads, not one per point: starting a thread costs more CPU than
+        # connecting to a port. A worker whose probe overran is abandoned: it exits after.
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            key, point, opts = task
+            result = _call(point, opts)
+            with lock:
+                if key in abandoned:
+                    return
+                done.put((key, result, time.monotonic()))
 
     def settle(point: IntegrationPoint, green_now: bool) -> None:
         known[point.name] = green_now
@@ -168,56 +186,76 @@ def run(
             if unmet[dependant.name] == 0:
                 ready.append(dependant)
 
-    while finished_count < len(points):
-        while ready and len(running) < jobs:
-            point = ready.popleft()
-            blocked_by = _blocked(point, known)
-            if blocked_by and not probe_blocked:
-                settle(point, False)
-                finished_count += 1
-                yield Outcome(point, None, blocked_by)
-                continue
-            started_wall = time.time()
+    try:
+        while finished_count < len(points):
+            while ready and len(running) < jobs:
+                point = ready.popleft()
+                blocked_by = _blocked(point, known)
+                if blocked_by and not probe_blocked:
+                    settle(point, False)
+                    finished_count += 1
+                    yield Outcome(point, None, blocked_by)
+                    continue
+                started_wall = time.time()
+                try:
+                    opts = options_for(point)
+                except _BadArguments as exc:
+                    settle(point, False)
+                    finished_count += 1
+                    message = f"{exc} (see check-mdd-{point.type} --help)"
+                    yield Outcome(
+                        point, Result(State.UNKNOWN, message), blocked_by, started_wall, 0.0
+                    )
+                    continue
+                timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
+                started = time.monotonic()
+                serial += 1
+                running[serial] = (point, started, started + timeout + grace, started_wall, timeout)
+                heapq.heappush(bounds, (started + timeout + grace, serial))
+                if workers < len(running):
+                    threading.Thread(target=worker, name="mdd-probe", daemon=True).start()
+                    workers += 1
+                tasks.put((serial, point, opts))
+            if not running:
+                if ready:
+                    continue
+                break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
+            # Wait for the next probe to finish, or the earliest hard bound to pass.
+            while bounds[0][1] not in running:
+                heapq.heappop(bounds)  # a probe that has finished
+            limit = bounds[0][0]
             try:
-                opts = options_for(point)
-            except _BadArguments as exc:
-                settle(point, False)
-                finished_count += 1
-                message = f"{exc} (see check-mdd-{point.type} --help)"
-                yield Outcome(point, Result(State.UNKNOWN, message), blocked_by, started_wall, 0.0)
+                key, result, finished = done.get(timeout=max(limit - time.monotonic(), 0.0))
+            except queue.Empty:
+                now = time.monotonic()
+                while bounds and bounds[0][0] <= now:
+                    _, key = heapq.heappop(bounds)
+                    if key not in running:
+                        continue
+                    point, started, _, started_wall, timeout = running.pop(key)
+                    with lock:
+                        abandoned.add(key)
+                    workers -= 1
+                    settle(point, False)
+                    finished_count += 1
+                    yield Outcome(
+                        point,
+                        no_answer(timeout),
+                        _blocked(point, known),
+                        started_wall,
+                        now - started,
+                    )
                 continue
-            timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
-            started = time.monotonic()
-            serial += 1
-            running[serial] = (point, started, started + timeout + grace, started_wall, timeout)
-            threading.Thread(
-                target=worker, args=(serial, point, opts), name=f"mdd-{point.name}", daemon=True
-            ).start()
-        if not running:
-            if ready:
+            entry = running.pop(key, None)
+            if entry is None:  # an abandoned probe that finished after all
                 continue
-            break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
-        # Wait for the next probe to finish, or the earliest hard bound to pass.
-        limit = min(entry[2] for entry in running.values())
-        try:
-            key, result, finished = done.get(timeout=max(limit - time.monotonic(), 0.0))
-        except queue.Empty:
-            now = time.monotonic()
-            for key in [k for k, entry in running.items() if entry[2] <= now]:
-                point, started, _, started_wall, timeout = running.pop(key)
-                settle(point, False)
-                finished_count += 1
-                yield Outcome(
-                    point, no_answer(timeout), _blocked(point, known), started_wall, now - started
-                )
-            continue
-        entry = running.pop(key, None)
-        if entry is None:  # an abandoned probe that finished after all
-            continue
-        point, started, _, started_wall, _ = entry
-        settle(point, result.state is State.OK)
-        finished_count += 1
-        yield Outcome(point, result, _blocked(point, known), started_wall, finished - started)
+            point, started, _, started_wall, _ = entry
+            settle(point, result.state is State.OK)
+            finished_count += 1
+            yield Outcome(point, result, _blocked(point, known), started_wall, finished - started)
+    finally:
+        for _ in range(workers):
+            tasks.put(None)  # idle workers end; an abandoned one ends after its probe
 
 
 def _blocked(point: IntegrationPoint, known: dict[str, bool]) -> tuple[str, ...]:

@@ -100,7 +100,8 @@ def verify(
                 done += 1
                 if before is not None and before != view.state:
                     board.change(view, before)
-                board.redraw(list(views.values()), done, len(selected), "checking...")
+                if board.live:
+                    board.redraw(list(views.values()), done, len(selected), "checking...")
             _sample(manifest, state, views)
             state.save()
             rounds += 1
