@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import re
 import socket
 import ssl
@@ -459,6 +460,49 @@ def _remaining(deadline: float) -> float:
     return remaining
 
 
+class _DeadlineReader(io.RawIOBase):
+    """Reads from ``sock``, each read allowed only the time left before ``deadline``.
+
+    A socket timeout bounds one wait; http.client reads a status line, headers and a body
+    with many waits, so an answer that trickles in a byte at a time would never time out.
+    This bounds them all by the check's deadline, without the Sensu path's backstop alarm
+    (which ``mdd verify``, running probes in threads, cannot use)."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """What http.client sees of the connection: sends and reads bounded by the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(_remaining(self._deadline))
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        """http.client closes its connection as soon as the headers say ``Connection:
+        close``, before the body is read; ``_exchange`` closes the socket when done."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
 def _connect(
     host: str, port: int, where: str, opts: argparse.Namespace, deadline: float
 ) -> socket.socket:
@@ -561,7 +605,7 @@ def _exchange(
 
         conn = http.client.HTTPConnection(target.host, target.port)
         conn.default_port = 443 if target.scheme == "https" else 80
-        conn.sock = sock
+        conn.sock = _DeadlineSocket(sock, deadline)  # type: ignore[assignment]
         names = {name.lower() for name, _ in headers}
         request_target = target.absolute if opts.proxy and target.scheme == "http" else target.path
         try:

@@ -194,3 +194,28 @@ def test_select_filters() -> None:
     assert [p.name for p in select(points, only={"a", "b"})] == ["a", "b"]
     assert [p.name for p in select(points, owners={"y"})] == ["b", "c"]
     assert [p.name for p in select(points, owners={"y"}, types={"tcp"})] == ["c"]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "says"),
+    [
+        (
+            [b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n", *[b"x"] * 20],
+            "returned 200 but its body did not arrive within 1s",
+        ),
+        (
+            [bytes([c]) for c in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"],
+            "sent no response within 1s",
+        ),
+    ],
+)
+def test_http_bounds_a_trickling_answer_without_the_alarm(pieces: list[bytes], says: str) -> None:
+    """In a thread there is no SIGALRM backstop: the probe's own deadline must stop it, with
+    the message the Sensu check gives (tests/checks/test_check_http.py), not the runner's."""
+    from tests.checks.http_servers import raw_http
+
+    with raw_http(*pieces, pause=0.25) as base:
+        outcomes = list(run([point("web", "http", url=f"{base}/health", timeout=1.0)], grace=5))
+    result = outcomes[0].result
+    assert result is not None and result.state is State.CRITICAL
+    assert result.message == f"{base}/health {says}"
