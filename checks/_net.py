@@ -8,6 +8,7 @@ Here each address gets an equal share of the time left. Standard library only.
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 
@@ -108,3 +109,29 @@ def failure(error: OSError) -> str:
     if isinstance(error, TimeoutError):
         return "did not answer"
     return f"failed: {error.strerror or error}"
+
+
+class _DeadlineRaw(io.RawIOBase):
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
+
+
+def deadline_reader(sock: socket.socket, deadline: float) -> io.BufferedReader:
+    """A buffered reader of ``sock`` whose every read gets only the time left before
+    ``deadline`` (``TimeoutError`` after it). ``sock.makefile()`` gives each wait the whole
+    socket timeout, so a reply that trickles in byte by byte would outlast the check's
+    timeout; the Sensu path's backstop alarm hides that, ``mdd verify``'s threads cannot use
+    one. Closing the reader leaves the socket open."""
+    return io.BufferedReader(_DeadlineRaw(sock, deadline))

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import connect
+from mdd.checks._net import connect, deadline_reader
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
@@ -460,29 +460,13 @@ def _remaining(deadline: float) -> float:
     return remaining
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Reads from ``sock``, each read allowed only the time left before ``deadline``.
+class _DeadlineSocket:
+    """What http.client sees of the connection: sends and reads bounded by the deadline.
 
     A socket timeout bounds one wait; http.client reads a status line, headers and a body
     with many waits, so an answer that trickles in a byte at a time would never time out.
-    This bounds them all by the check's deadline, without the Sensu path's backstop alarm
-    (which ``mdd verify``, running probes in threads, cannot use)."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(_remaining(self._deadline))
-        return self._sock.recv_into(buffer)
-
-
-class _DeadlineSocket:
-    """What http.client sees of the connection: sends and reads bounded by the deadline."""
+    Here they are all bounded by the check's deadline, without the Sensu path's backstop
+    alarm (which ``mdd verify``, running probes in threads, cannot use)."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
@@ -493,7 +477,7 @@ class _DeadlineSocket:
         self._sock.sendall(data)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+        return deadline_reader(self._sock, self._deadline)
 
     def close(self) -> None:
         """http.client closes its connection as soon as the headers say ``Connection:

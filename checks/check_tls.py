@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import connect, host_port
+from mdd.checks._net import connect, deadline_reader, host_port
 from mdd.checks._options import (
     BOOLEAN,
     COUNT,
@@ -511,6 +511,7 @@ def _smtp_starttls(
     # local_hostname given: smtplib would otherwise look up this host's FQDN in the DNS.
     smtp = smtplib.SMTP(local_hostname=socket.gethostname() or "localhost")
     smtp.sock = sock
+    smtp.file = deadline_reader(sock, deadline)  # every line read within the deadline
     step = "sent no SMTP greeting"
     try:
         sock.settimeout(_remaining(deadline))

@@ -219,3 +219,18 @@ def test_http_bounds_a_trickling_answer_without_the_alarm(pieces: list[bytes], s
     result = outcomes[0].result
     assert result is not None and result.state is State.CRITICAL
     assert result.message == f"{base}/health {says}"
+
+
+def test_tls_bounds_a_trickling_smtp_greeting_without_the_alarm() -> None:
+    from tests.checks.tls_servers import plain_server
+
+    with plain_server(b"220 mail.ams1.example.net ESMTP ready\r\n", pause=0.25) as port:
+        outcomes = list(
+            run(
+                [point("relay", "tls", host="127.0.0.1", port=port, starttls="smtp", timeout=1.0)],
+                grace=5,
+            )
+        )
+    result = outcomes[0].result
+    assert result is not None and result.state is State.CRITICAL
+    assert result.message == f"127.0.0.1:{port} (smtp STARTTLS) sent no SMTP greeting within 1s"
