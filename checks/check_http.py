@@ -589,7 +589,7 @@ def _exchange(
 
         conn = http.client.HTTPConnection(target.host, target.port)
         conn.default_port = 443 if target.scheme == "https" else 80
-        conn.sock = _DeadlineSocket(sock, deadline)  # type: ignore[assignment]
+        conn.sock = _DeadlineSocket(sock, deadline)
         names = {name.lower() for name, _ in headers}
         request_target = target.absolute if opts.proxy and target.scheme == "http" else target.path
         try:
