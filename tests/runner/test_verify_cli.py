@@ -405,3 +405,11 @@ def test_live_board_on_a_terminal(tmp_path: Path, up: int) -> None:
     assert "] 2/2" in screen and "\x1b[" in screen  # progress bar, redrawn in place
     assert "\x1b[32mGREEN" in screen  # colour on a terminal
     assert "lab1: 1/2 integration points green (50%); 1 pending" in screen
+
+
+def test_watch_gives_up_at_its_timeout(tmp_path: Path) -> None:
+    write_manifest(tmp_path, [tcp("dns", free_port())])
+    run = verify(tmp_path, "--watch", "--interval", "200ms", "--timeout", "1s")
+    assert run.code == 1
+    assert "mdd: not all green within --timeout 1s" in run.err
+    assert run.out.splitlines()[-1] == "lab1: 0/1 integration point green (0%); 1 pending"
