@@ -48,6 +48,23 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise Deadline()
 
 
+def no_answer(timeout: float | None) -> Result:
+    """The result of a probe stopped at its deadline."""
+    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
+
+
+def failed_result(exc: Exception, timeout: float | None) -> Result:
+    """The result of a probe that raised ``exc`` instead of returning: one line, never a
+    traceback. ``Deadline`` is CRITICAL (the target did not answer in time); ``CheckError``
+    and any other exception are UNKNOWN (the check could not decide). The Sensu plugin and
+    the in-process runner (``mdd verify``) share this mapping, so their verdicts agree."""
+    if isinstance(exc, Deadline):
+        return no_answer(timeout)
+    if isinstance(exc, CheckError):
+        return Result(State.UNKNOWN, str(exc))
+    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
+
+
 class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no type hints
     """Base of every bundled check; subclasses set ``OPTIONS`` and ``probe``."""
 
@@ -90,14 +107,8 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             finally:  # first of all: an alarm must not fire while the outcome is handled
                 if timeout:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-        except Deadline:
-            result = Result(
-                State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}"
-            )
-        except CheckError as exc:
-            result = Result(State.UNKNOWN, str(exc))
-        except Exception as exc:  # a crashing check is UNKNOWN (3), never a traceback
-            result = Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            result = failed_result(exc, timeout)
         self.report(result, getattr(opts, "point", None))
 
     @staticmethod

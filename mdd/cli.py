@@ -711,3 +711,15 @@ def schema_command(output: str | None) -> None:
     from mdd.schema import schema_text
 
     _emit(schema_text(), output)
+
+
+def _add_runner_commands() -> None:
+    """``verify``, ``report`` and ``status`` live in mdd/runner/commands.py."""
+    from mdd.runner.commands import report, status, verify
+
+    main.add_command(verify)
+    main.add_command(report)
+    main.add_command(status)
+
+
+_add_runner_commands()

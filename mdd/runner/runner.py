@@ -1,0 +1,279 @@
+"""The in-process runner: many integration points' probes in one process, concurrently.
+
+Each point's options go through exactly the path the Sensu agent's command takes: the
+generated argv (``mdd.command.check_argv``) is parsed by a parser built from the check
+type's own option declarations, and the check type's ``probe(opts)`` is called with the
+result. A probe that raises is mapped as the Sensu plugin maps it (``failed_result``), so a
+verdict here equals the exit status of the generated check on the same target.
+
+Probes run in at most ``jobs`` threads at a time. Every probe bounds itself by its
+``timeout``; the runner adds a hard bound of ``timeout + GRACE``: a probe still running then
+is reported CRITICAL and abandoned (its daemon thread ends on its own, or with the process).
+Results are yielded as they finish, not in manifest order.
+
+A point whose ``depends_on`` points are not all green (OK) is *blocked*: by default it is not
+probed, and its outcome says which dependency blocks it. Points are started as soon as their
+dependencies have an outcome, so a chain runs in order without a round per link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import heapq
+import queue
+import threading
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import NoReturn
+
+from mdd.checks._base import failed_result, no_answer
+from mdd.checks._options import COMMON_OPTIONS, add_arguments
+from mdd.checks._result import Result, State
+from mdd.checks.registry import CHECK_TYPES
+from mdd.command import check_argv
+from mdd.model import IntegrationPoint
+
+GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
+DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
+DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
+
+
+class Outcome:
+    """What the runner found for one point: its result, or that it was blocked."""
+
+    __slots__ = ("point", "result", "blocked_by", "started", "duration")
+
+    def __init__(
+        self,
+        point: IntegrationPoint,
+        result: Result | None,
+        blocked_by: tuple[str, ...] = (),
+        started: float | None = None,
+        duration: float | None = None,
+    ) -> None:
+        self.point = point
+        self.result = result  # None: not probed (blocked)
+        self.blocked_by = blocked_by  # the depends_on points that were not green
+        self.started = started  # time.time() when the probe started
+        self.duration = duration  # seconds the probe took (or was waited for)
+
+    @property
+    def probed(self) -> bool:
+        return self.result is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.result.state is State.OK
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.point.name!r}, {self.result!r}, blocked_by={self.blocked_by!r})"
+
+
+class _BadArguments(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _BadArguments(f"bad arguments: {message}")
+
+
+_parsers: dict[str, argparse.ArgumentParser] = {}
+_parsers_lock = threading.Lock()
+
+
+def parser_for(check_type: str) -> argparse.ArgumentParser:
+    """The check type's own parser, as ``MddCheck.setup`` builds it (one per type)."""
+    with _parsers_lock:
+        parser = _parsers.get(check_type)
+        if parser is None:
+            parser = _Parser(prog=f"check-mdd-{check_type}", add_help=False)
+            add_arguments(parser, COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS)
+            _parsers[check_type] = parser
+        return parser
+
+
+def options_for(point: IntegrationPoint) -> argparse.Namespace:
+    """The parsed options the generated Sensu command would give the check.
+
+    Raises ``_BadArguments`` where the check itself would refuse its command line."""
+    argv = check_argv(point.type, point.options, point.name)[1:]
+    opts, remain = parser_for(point.type).parse_known_args(argv)
+    if remain:
+        raise _BadArguments(f"unexpected arguments: {' '.join(remain)}")
+    return opts
+
+
+def probe_point(point: IntegrationPoint) -> Result:
+    """One point's result, in this thread, as the Sensu check would give it (without the
+    runner's hard bound: see ``run``)."""
+    try:
+        opts = options_for(point)
+    except _BadArguments as exc:
+        return Result(State.UNKNOWN, f"{exc} (see check-mdd-{point.type} --help)")
+    return _call(point, opts)
+
+
+def _call(point: IntegrationPoint, opts: argparse.Namespace) -> Result:
+    try:
+        return CHECK_TYPES[point.type].probe(opts)
+    except Exception as exc:  # mapped as the Sensu plugin maps it
+        return failed_result(exc, getattr(opts, "timeout", None))
+
+
+def run(
+    points: Sequence[IntegrationPoint],
+    *,
+    jobs: int = DEFAULT_JOBS,
+    green: Collection[str] = (),
+    probe_blocked: bool = False,
+    grace: float = GRACE,
+) -> Iterator[Outcome]:
+    """Probe ``points`` concurrently; yield each one's ``Outcome`` as it is known.
+
+    ``green``: names of points outside ``points`` taken as green (a dependency that is not
+    run here). A dependency neither in ``points`` nor in ``green`` blocks its dependants.
+    ``probe_blocked``: probe blocked points all the same (their outcome still names what
+    blocks them). Closing the iterator early stops starting new probes.
+    """
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    selected = {point.name for point in points}
+    known: dict[str, bool] = {name: True for name in green if name not in selected}
+    # A point is ready once every dependency run here has an outcome; ready points start
+    # in manifest order.
+    dependants: dict[str, list[IntegrationPoint]] = {}
+    unmet: dict[str, int] = {}
+    ready: collections.deque[IntegrationPoint] = collections.deque()
+    for point in points:
+        inside = [dep for dep in point.depends_on if dep in selected]
+        unmet[point.name] = len(inside)
+        for dep in inside:
+            dependants.setdefault(dep, []).append(point)
+        if not inside:
+            ready.append(point)
+    done: queue.SimpleQueue[tuple[int, Result, float]] = queue.SimpleQueue()
+    tasks: queue.SimpleQueue[tuple[int, IntegrationPoint, argparse.Namespace] | None] = (
+        queue.SimpleQueue()
+    )
+    running: dict[int, tuple[IntegrationPoint, float, float, float, float]] = {}
+    abandoned: set[int] = set()
+    bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
+    lock = threading.Lock()
+    workers = 0  # worker threads not abandoned: always at least as many as probes running
+    serial = 0
+    finished_count = 0
+
+    def worker() -> None:
+        # A pool of threads, not one per point: starting a thread costs more CPU than
+        # connecting to a port. A worker whose probe overran is abandoned: it exits after.
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            key, point, opts = task
+            result = _call(point, opts)
+            with lock:
+                if key in abandoned:
+                    return
+                done.put((key, result, time.monotonic()))
+
+    def settle(point: IntegrationPoint, green_now: bool) -> None:
+        known[point.name] = green_now
+        for dependant in dependants.get(point.name, ()):
+            unmet[dependant.name] -= 1
+            if unmet[dependant.name] == 0:
+                ready.append(dependant)
+
+    try:
+        while finished_count < len(points):
+            while ready and len(running) < jobs:
+                point = ready.popleft()
+                blocked_by = _blocked(point, known)
+                if blocked_by and not probe_blocked:
+                    settle(point, False)
+                    finished_count += 1
+                    yield Outcome(point, None, blocked_by)
+                    continue
+                started_wall = time.time()
+                try:
+                    opts = options_for(point)
+                except _BadArguments as exc:
+                    settle(point, False)
+                    finished_count += 1
+                    message = f"{exc} (see check-mdd-{point.type} --help)"
+                    yield Outcome(
+                        point, Result(State.UNKNOWN, message), blocked_by, started_wall, 0.0
+                    )
+                    continue
+                timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
+                started = time.monotonic()
+                serial += 1
+                running[serial] = (point, started, started + timeout + grace, started_wall, timeout)
+                heapq.heappush(bounds, (started + timeout + grace, serial))
+                if workers < len(running):
+                    threading.Thread(target=worker, name="mdd-probe", daemon=True).start()
+                    workers += 1
+                tasks.put((serial, point, opts))
+            if not running:
+                if ready:
+                    continue
+                break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
+            # Wait for the next probe to finish, or the earliest hard bound to pass.
+            while bounds[0][1] not in running:
+                heapq.heappop(bounds)  # a probe that has finished
+            limit = bounds[0][0]
+            try:
+                key, result, finished = done.get(timeout=max(limit - time.monotonic(), 0.0))
+            except queue.Empty:
+                now = time.monotonic()
+                while bounds and bounds[0][0] <= now:
+                    _, key = heapq.heappop(bounds)
+                    if key not in running:
+                        continue
+                    point, started, _, started_wall, timeout = running.pop(key)
+                    with lock:
+                        abandoned.add(key)
+                    workers -= 1
+                    settle(point, False)
+                    finished_count += 1
+                    yield Outcome(
+                        point,
+                        no_answer(timeout),
+                        _blocked(point, known),
+                        started_wall,
+                        now - started,
+                    )
+                continue
+            entry = running.pop(key, None)
+            if entry is None:  # an abandoned probe that finished after all
+                continue
+            point, started, _, started_wall, _ = entry
+            settle(point, result.state is State.OK)
+            finished_count += 1
+            yield Outcome(point, result, _blocked(point, known), started_wall, finished - started)
+    finally:
+        for _ in range(workers):
+            tasks.put(None)  # idle workers end; an abandoned one ends after its probe
+
+
+def _blocked(point: IntegrationPoint, known: dict[str, bool]) -> tuple[str, ...]:
+    return tuple(dep for dep in point.depends_on if not known.get(dep, False))
+
+
+def select(
+    points: Iterable[IntegrationPoint],
+    only: Collection[str] = (),
+    owners: Collection[str] = (),
+    types: Collection[str] = (),
+) -> list[IntegrationPoint]:
+    """The points named in ``only`` (all when empty), owned by one of ``owners``, of one of
+    ``types``; manifest order."""
+    return [
+        point
+        for point in points
+        if (not only or point.name in only)
+        and (not owners or point.owner in owners)
+        and (not types or point.type in types)
+    ]

@@ -1,0 +1,294 @@
+"""Deployment states and the state file that remembers them between runs.
+
+A point is, after a run:
+
+* **green**: its check is OK;
+* **blocked**: it is not green and one of its ``depends_on`` points is not green (by
+  default it is then not probed at all);
+* **regressed**: it is not green but has been green before (the state file says when);
+* **pending**: it is not green and has never been green: expected during bring-up.
+
+WARNING and UNKNOWN are not green: a point is done only when its check is OK.
+
+The state file (``.mdd/<datacenter>.json``) records, per point, when it first turned green,
+when its state last changed and its last result, and a history of how many points were
+green, for the burn-up chart of ``mdd report``. It is written atomically; a file that is
+not an mdd state file, or the state of another datacenter, is refused, never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mdd.checks._result import State
+from mdd.model import IntegrationPoint, Manifest
+from mdd.runner.runner import Outcome
+
+GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
+STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
+
+FORMAT = "mdd-state"
+VERSION = 1
+HISTORY_LIMIT = 5000  # samples kept for the burn-up chart
+
+
+class StateFileError(Exception):
+    """The state file cannot be used; the message says why and what to do."""
+
+
+def timestamp(seconds: float | None = None) -> str:
+    """UTC time as ``2026-12-02T12:04:31Z``."""
+    return time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds)
+    )
+
+
+def default_path(manifest: Manifest, bundled: bool = False) -> Path:
+    """``.mdd/<datacenter>.json`` in the folder that holds the manifests folder (for
+    ``manifests/ams1.yaml``: ``.mdd/ams1.json`` next to ``manifests/``); for the bundled
+    example manifest, in the current folder."""
+    if bundled:
+        return Path(".mdd") / f"{manifest.datacenter}.json"
+    return manifest.path.parent.absolute().parent / ".mdd" / f"{manifest.datacenter}.json"
+
+
+class PointView:
+    """One point as shown: deployment state, reason and the dates behind it."""
+
+    __slots__ = (
+        "point",
+        "state",
+        "status",
+        "reason",
+        "blocked_by",
+        "first_green",
+        "last_change",
+        "checked_at",
+        "duration",
+    )
+
+    def __init__(
+        self,
+        point: IntegrationPoint,
+        state: str,
+        status: int | None,
+        reason: str,
+        blocked_by: tuple[str, ...] = (),
+        first_green: str | None = None,
+        last_change: str | None = None,
+        checked_at: str | None = None,
+        duration: float | None = None,
+    ) -> None:
+        self.point = point
+        self.state = state
+        self.status = status  # the check's exit status; None: not run
+        self.reason = reason
+        self.blocked_by = blocked_by
+        self.first_green = first_green
+        self.last_change = last_change
+        self.checked_at = checked_at
+        self.duration = duration
+
+    @property
+    def status_name(self) -> str | None:
+        return None if self.status is None else _status_name(self.status)
+
+
+def _status_name(status: int) -> str:
+    try:
+        return State(status).name
+    except ValueError:
+        return "UNKNOWN"
+
+
+def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> str:
+    if ok:
+        return GREEN
+    if blocked_by:
+        return BLOCKED
+    return REGRESSED if was_green else PENDING
+
+
+def reason_of(outcome: Outcome) -> str:
+    """The one line shown beside the point."""
+    blocked = f"blocked by {', '.join(outcome.blocked_by)}" if outcome.blocked_by else ""
+    if outcome.result is None:
+        return blocked
+    text = " ".join(outcome.result.message.split())
+    if blocked and not outcome.ok:
+        return f"{blocked}; its own check: {text}"
+    return text
+
+
+class StateFile:
+    """The recorded states of one datacenter's points (in memory; ``save`` writes it)."""
+
+    def __init__(self, datacenter: str, path: Path | None) -> None:
+        self.datacenter = datacenter
+        self.path = path  # None: nothing is read or written
+        self.points: dict[str, dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.created = timestamp()
+
+    @classmethod
+    def load(cls, datacenter: str, path: Path | None) -> StateFile:
+        """The state file at ``path`` (empty when it does not exist yet)."""
+        state = cls(datacenter, path)
+        if path is None or not path.exists():
+            return state
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateFileError(f"cannot read the state file {path}: {exc}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateFileError(
+                f"{path}:{exc.lineno}:{exc.colno}: the state file is not valid JSON "
+                f"({exc.msg}); it is left as it is: repair or remove it, or pass --state FILE"
+            ) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise StateFileError(
+                f'{path} is not an mdd state file (no "format": "{FORMAT}"); it is left as '
+                f"it is: pass --state FILE to keep the state elsewhere"
+            )
+        if data.get("version") != VERSION:
+            raise StateFileError(
+                f"{path} is an mdd state file of version {data.get('version')!r}; this mdd "
+                f"reads version {VERSION}: upgrade mdd, or pass --state FILE"
+            )
+        if data.get("datacenter") != datacenter:
+            raise StateFileError(
+                f"{path} holds the state of datacenter {data.get('datacenter')!r}, not "
+                f"{datacenter!r}; it is left as it is: pass --state FILE for {datacenter}"
+            )
+        points, history = data.get("points"), data.get("history")
+        if not isinstance(points, dict) or not isinstance(history, list):
+            raise StateFileError(
+                f'{path} is a damaged mdd state file ("points" must be a mapping and '
+                f'"history" a list); it is left as it is: repair or remove it'
+            )
+        state.points = {k: v for k, v in points.items() if isinstance(v, dict)}
+        state.history = [h for h in history if isinstance(h, dict)]
+        state.created = str(data.get("created") or state.created)
+        return state
+
+    def was_green(self, name: str) -> bool:
+        return bool(self.points.get(name, {}).get("first_green"))
+
+    def last_state(self, name: str) -> str | None:
+        value = self.points.get(name, {}).get("state")
+        return value if isinstance(value, str) else None
+
+    def record(
+        self,
+        outcome: Outcome,
+        at: float | None = None,
+        was_green: bool = False,
+        reason: str | None = None,
+    ) -> tuple[PointView, str | None]:
+        """Take in one outcome: the point's view, and its previous state (None: first seen).
+
+        ``at``: when it was checked (default: now); ``was_green``: known to have been green
+        before, beyond what this file says; ``reason``: instead of the outcome's."""
+        name = outcome.point.name
+        now = timestamp(at)
+        previous = self.points.get(name, {})
+        before = self.last_state(name)
+        state = deployment_state(outcome.ok, outcome.blocked_by, was_green or self.was_green(name))
+        first_green = previous.get("first_green") or (now if state == GREEN else None)
+        last_change = previous.get("last_change") if before == state else now
+        result = outcome.result
+        entry: dict[str, Any] = {
+            "state": state,
+            "first_green": first_green,
+            "last_change": last_change,
+            "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],
+            "last_result": {
+                "status": None if result is None else int(result.state),
+                "reason": reason_of(outcome) if reason is None else reason,
+                "checked_at": now,
+                "duration": None if outcome.duration is None else round(outcome.duration, 6),
+            },
+        }
+        self.points[name] = entry
+        return self.view(outcome.point), before
+
+    def view(self, point: IntegrationPoint) -> PointView:
+        """The point as last recorded (pending, not run, when it never was)."""
+        entry = self.points.get(point.name)
+        if entry is None:
+            return PointView(point, PENDING, None, "not checked yet")
+        last = entry.get("last_result") or {}
+        state = str(entry.get("state", PENDING))
+        reason = str(last.get("reason", ""))
+        blocked: tuple[str, ...] = ()
+        if state == BLOCKED:
+            blocked = tuple(str(d) for d in entry.get("blocked_by") or ()) or point.depends_on
+        return PointView(
+            point,
+            state,
+            last.get("status"),
+            reason,
+            blocked,
+            entry.get("first_green"),
+            entry.get("last_change"),
+            last.get("checked_at"),
+            last.get("duration"),
+        )
+
+    def sample(self, views: Iterable[PointView], at: float | None = None) -> None:
+        """Add a burn-up sample (points green of total) when it differs from the last."""
+        views = list(views)
+        green = sum(1 for v in views if v.state == GREEN)
+        sample = {"at": timestamp(at), "green": green, "total": len(views)}
+        last = self.history[-1] if self.history else None
+        if last is None or (last.get("green"), last.get("total")) != (green, len(views)):
+            self.history.append(sample)
+            del self.history[:-HISTORY_LIMIT]
+
+    def text(self) -> str:
+        data = {
+            "format": FORMAT,
+            "version": VERSION,
+            "datacenter": self.datacenter,
+            "created": self.created,
+            "updated": timestamp(),
+            "points": dict(sorted(self.points.items())),
+            "history": self.history,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def save(self) -> None:
+        """Write the file atomically (creating its folder); raises ``StateFileError``."""
+        if self.path is None:
+            return
+        from mdd.output import write_atomically
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.path, self.text())
+        except OSError as exc:
+            raise StateFileError(
+                f"cannot write the state file {self.path}: {exc.strerror or exc}"
+            ) from None
+
+
+def counts(views: Iterable[PointView]) -> dict[str, int]:
+    """How many points are in each state, and in all (``total``)."""
+    result = {state: 0 for state in STATES}
+    total = 0
+    for view in views:
+        result[view.state] = result.get(view.state, 0) + 1
+        total += 1
+    result["total"] = total
+    return result
+
+
+def percent(green: int, total: int) -> int:
+    """Whole percent green, rounded down: 100 only when every point is green."""
+    return 100 if total == 0 else green * 100 // total

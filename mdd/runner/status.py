@@ -1,0 +1,349 @@
+"""``mdd status``: a datacenter's progress as a live Sensu sees it, without running checks.
+
+Sensu Classic (1.x): ``GET /info`` (is this a Sensu 1.x API?), ``GET /results`` (the stored
+result of every check of every client; mdd's are named ``mdd_<datacenter>_<point>``) and
+``GET /aggregates/mdd_<datacenter>`` (Sensu's own count, shown beside the board), with HTTP
+basic auth when ``--user`` is given. Sensu Go: ``GET /api/core/v2/namespaces/NS/events``
+(paged with ``Sensu-Continue``), with ``Authorization: Key <api key>``.
+
+The password and the API key are read from a file or an environment variable, never from
+the command line, and never appear in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mdd.checks._result import Result, State
+from mdd.model import IntegrationPoint, Manifest
+from mdd.runner.runner import Outcome
+from mdd.runner.states import PointView, StateFile
+
+PAGE = 500  # Sensu Go events per request
+
+
+class ApiError(Exception):
+    """The Sensu API could not be read; the message says what happened and where."""
+
+
+class StatusUsageError(Exception):
+    """The options do not fit together."""
+
+
+class Found:
+    """One mdd check's result as Sensu stored it."""
+
+    __slots__ = ("status", "output", "executed", "history")
+
+    def __init__(self, status: int, output: str, executed: float | None, history: list[int]):
+        self.status = status
+        self.output = output
+        self.executed = executed
+        self.history = history
+
+
+def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
+    if path is not None:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as stream:
+                value = stream.read().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StatusUsageError(f"cannot read the {what} file {path}: {exc}") from None
+        if not value:
+            raise StatusUsageError(f"the {what} file {path} is empty")
+        return value
+    if env is not None:
+        found = os.environ.get(env)
+        if not found:
+            raise StatusUsageError(f"the environment variable {env} ({what}) is not set or empty")
+        return found
+    return None
+
+
+def credentials(
+    flavor: str,
+    user: str | None,
+    password_file: str | None,
+    password_env: str | None,
+    api_key_file: str | None,
+    api_key_env: str | None,
+) -> dict[str, str]:
+    """The headers or basic-auth pair for the API (``user``/``password`` or ``key``)."""
+    if password_file and password_env:
+        raise StatusUsageError("--password-file and --password-env exclude each other")
+    if api_key_file and api_key_env:
+        raise StatusUsageError("--api-key-file and --api-key-env exclude each other")
+    if flavor == "classic":
+        if api_key_file or api_key_env:
+            raise StatusUsageError("an API key is for Sensu Go (--api go); Classic uses --user")
+        password = _read_secret(password_file, password_env, "password")
+        if password is not None and user is None:
+            raise StatusUsageError("a password needs --user")
+        if user is not None and password is None:
+            raise StatusUsageError(
+                "--user needs a password: --password-file PATH or --password-env NAME"
+            )
+        return {"user": user, "password": password} if user and password else {}
+    if user or password_file or password_env:
+        raise StatusUsageError(
+            "Sensu Go (--api go) takes an API key (--api-key-file or --api-key-env), not --user"
+        )
+    key = _read_secret(api_key_file, api_key_env, "API key")
+    return {"key": key} if key else {}
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+class SensuApi:
+    def __init__(
+        self,
+        url: str,
+        flavor: str,
+        auth: dict[str, str],
+        namespace: str = "default",
+        timeout: float = 10.0,
+        ca_file: str | None = None,
+    ) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StatusUsageError(f"--sensu-api {url!r} is not an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise StatusUsageError(
+                "--sensu-api must not hold a user or password: use --user with "
+                "--password-file/--password-env (Classic) or --api-key-file/--api-key-env (Go)"
+            )
+        self.url = url.rstrip("/")
+        self.flavor = flavor
+        self.auth = auth
+        self.namespace = namespace
+        self.timeout = timeout
+        self.verify: bool | str = ca_file or True
+        self.aggregate_line = ""
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``."""
+        import requests
+
+        from mdd.checks._options import duration_text
+
+        url = self.url + path
+        headers = {"Accept": "application/json", "User-Agent": "mdd-status"}
+        auth = None
+        if "key" in self.auth:
+            headers["Authorization"] = f"Key {self.auth['key']}"
+        elif "user" in self.auth:
+            auth = (self.auth["user"], self.auth["password"])
+        try:
+            response = requests.get(
+                url,
+                params=params,
+                headers=headers,
+                auth=auth,
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        except requests.exceptions.Timeout:
+            raise ApiError(
+                f"the Sensu API at {self.url} did not answer GET {path} within "
+                f"{duration_text(self.timeout)}"
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise ApiError(f"TLS with the Sensu API at {self.url} failed: {_reason(exc)}") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise ApiError(f"cannot reach the Sensu API at {self.url}: {_reason(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ApiError(f"GET {url} failed: {_reason(exc)}") from None
+        code = response.status_code
+        if code in (401, 403):
+            who = (
+                "the API key"
+                if "key" in self.auth
+                else "--user and its password"
+                if self.auth
+                else "no credentials were given"
+            )
+            raise ApiError(
+                f"the Sensu API at {self.url} refused GET {path}: {code} "
+                f"{response.reason or ''} ({who})".replace("  ", " ")
+            )
+        if code == 404:
+            return None, response
+        if code >= 300:
+            body = f": {_excerpt(response.text)}" if response.text.strip() else ""
+            raise ApiError(
+                f"the Sensu API at {self.url} answered GET {path} with {code} "
+                f"{response.reason or ''}{body}".replace("  ", " ")
+            )
+        try:
+            return response.json(), response
+        except ValueError:
+            raise ApiError(
+                f"the Sensu API at {self.url} answered GET {path} with something that is not "
+                f"JSON: {_excerpt(response.text)}"
+            ) from None
+
+    def results(self, manifest: Manifest) -> dict[str, Found]:
+        """Each point's result found in Sensu, by point name."""
+        if self.flavor == "go":
+            return self._go_results(manifest)
+        return self._classic_results(manifest)
+
+    def _classic_results(self, manifest: Manifest) -> dict[str, Found]:
+        info, _ = self._get("/info")
+        version = info.get("sensu", {}).get("version") if isinstance(info, dict) else None
+        if info is None or not isinstance(version, str):
+            raise ApiError(
+                f"{self.url} is not a Sensu Classic API (GET /info has no sensu.version); "
+                f"for a Sensu Go backend use --api go"
+            )
+        if not version.startswith("1."):
+            raise ApiError(
+                f"{self.url} is Sensu {version}; mdd status reads the Sensu Classic 1.x API "
+                f"(for Sensu Go use --api go)"
+            )
+        body, _ = self._get("/results")
+        if not isinstance(body, list):
+            raise ApiError(f"the Sensu API at {self.url} answered GET /results with no list")
+        names = {manifest.check_name(p): p.name for p in manifest.points}
+        found: dict[str, Found] = {}
+        for item in body:
+            check = item.get("check") if isinstance(item, dict) else None
+            if not isinstance(check, dict) or check.get("name") not in names:
+                continue  # another check: any real Sensu has them
+            found[names[check["name"]]] = _found(check, check.get("history"))
+        aggregate, _ = self._get(f"/aggregates/{manifest.aggregate}")
+        counts = aggregate.get("results") if isinstance(aggregate, dict) else None
+        if isinstance(counts, dict) and isinstance(counts.get("total"), int):
+            self.aggregate_line = (
+                f"Sensu aggregate {manifest.aggregate}: {counts.get('ok', 0)} of "
+                f"{counts['total']} results ok"
+            )
+        return found
+
+    def _go_results(self, manifest: Manifest) -> dict[str, Found]:
+        from urllib.parse import quote
+
+        path = f"/api/core/v2/namespaces/{quote(self.namespace, safe='')}/events"
+        names = {manifest.check_name(p): p.name for p in manifest.points}
+        found: dict[str, Found] = {}
+        params: dict[str, Any] = {"limit": PAGE}
+        for _ in range(10000):
+            body, response = self._get(path, params)
+            if body is None:
+                raise ApiError(
+                    f"{self.url} has no Sensu Go events API ({path} answered 404: no namespace "
+                    f"{self.namespace!r}, or not a Sensu Go backend; for Classic use --api classic)"
+                )
+            if not isinstance(body, list):
+                raise ApiError(
+                    f"{self.url} answered {path} with no list of events: is it a Sensu Go 5.x/6.x "
+                    f"backend?"
+                )
+            for event in body:
+                check = event.get("check") if isinstance(event, dict) else None
+                meta = check.get("metadata") if isinstance(check, dict) else None
+                name = meta.get("name") if isinstance(meta, dict) else None
+                if name not in names or not isinstance(check, dict):
+                    continue
+                history = [
+                    h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
+                ]
+                found[names[name]] = _found(check, history)
+            token = response.headers.get("Sensu-Continue")
+            if not token:
+                break
+            params = {"limit": PAGE, "continue": token}
+        return found
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost reason of a requests error, without the URL repeated."""
+    text = str(exc)
+    for pattern in (
+        r"\[Errno -?\d+\] ([^')\]]+)",
+        r"Errno \d+\] ([^')\]]+)",
+        r"(Connection refused)",
+    ):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1).strip()
+    return _excerpt(text, 120)
+
+
+def _found(check: dict[str, Any], history: Any) -> Found:
+    status = check.get("status")
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = State.UNKNOWN
+    executed = check.get("executed")
+    ints: list[int] = []
+    for item in history if isinstance(history, list) else []:
+        try:
+            ints.append(int(item))
+        except (TypeError, ValueError):
+            continue
+    return Found(
+        int(status),
+        str(check.get("output") or ""),
+        float(executed) if isinstance(executed, int | float) else None,
+        ints,
+    )
+
+
+_PREFIX = re.compile(r"^\S+ (?:OK|WARNING|CRITICAL|UNKNOWN): ")
+
+
+def reason_from_output(output: str, point: str) -> str:
+    """``TcpCheck CRITICAL: ldap-port: x refused | perf`` -> ``x refused``."""
+    text = " ".join(output.split())
+    text = text.split(" | ", 1)[0]
+    text = _PREFIX.sub("", text, count=1)
+    if text.startswith(f"{point}: "):
+        text = text[len(point) + 2 :]
+    return text or "(no output)"
+
+
+def views(
+    manifest: Manifest,
+    selected: Sequence[IntegrationPoint],
+    found: dict[str, Found],
+    state: StateFile,
+) -> list[PointView]:
+    """The selected points' views from what Sensu holds, recorded into ``state``."""
+    green = {name for name, item in found.items() if item.status == 0}
+    result: list[PointView] = []
+    for point in selected:
+        item = found.get(point.name)
+        blocked_by = tuple(dep for dep in point.depends_on if dep not in green)
+        if item is None:
+            outcome = Outcome(point, None, blocked_by)
+            reason = (
+                f"no result in Sensu for {manifest.check_name(point)} yet (are the generated "
+                f"checks loaded?)"
+            )
+            if blocked_by:
+                reason = f"blocked by {', '.join(blocked_by)}; {reason}"
+            view, _ = state.record(outcome, reason=reason)
+        else:
+            state_value = State(item.status) if item.status in (0, 1, 2, 3) else State.UNKNOWN
+            reason = reason_from_output(item.output, point.name)
+            outcome = Outcome(point, Result(state_value, reason), blocked_by)
+            # Sensu's history (the last 21 results) shows a point that was green before.
+            view, _ = state.record(outcome, at=item.executed, was_green=0 in item.history)
+            view.status = item.status
+        result.append(view)
+    _sample(manifest, state, result)
+    return result
+
+
+def _sample(manifest: Manifest, state: StateFile, shown: Iterable[PointView]) -> None:
+    by_name = {view.point.name: view for view in shown}
+    state.sample(by_name.get(p.name) or state.view(p) for p in manifest.points)
