@@ -446,6 +446,9 @@ def _secret_parse_env(text: str) -> tuple[str, str]:
     return _secret({"env": text})
 
 
+ABSOLUTE_PATH = Kind(
+    "absolute path", _absolute_path, _absolute_path, doc="an absolute file path on the agent"
+)
 SECRET = Kind(
     "secret",
     _secret,

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mdd.checks import check_http, check_tcp, check_tls
+from mdd.checks import check_http, check_ldap, check_proxy, check_smtp, check_tcp, check_tls
 from mdd.checks._options import Option
 from mdd.checks._result import Result
 
@@ -33,7 +33,14 @@ class CheckType(Protocol):
     def main(self) -> None: ...
 
 
-_MODULES: tuple[CheckType, ...] = (check_tcp, check_http, check_tls)
+_MODULES: tuple[CheckType, ...] = (
+    check_tcp,
+    check_http,
+    check_tls,
+    check_ldap,
+    check_smtp,
+    check_proxy,
+)
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
 
