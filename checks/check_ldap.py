@@ -164,7 +164,7 @@ EXAMPLE: Mapping[str, Any] = {
     "min_entries": 1,
 }
 
-READ_LIMIT = 8 << 20  # bytes read from the server in one check: entries carry no attributes
+READ_LIMIT = 1 << 20  # bytes read from the server in one check: entries carry no attributes
 SEARCH_CAP = 1000  # entries asked for when no max_entries bounds the search
 _DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
 
@@ -233,6 +233,7 @@ class _Wire:
         self.timed_out = False
         self.too_much = False
         self.peer_closed = False
+        self.not_ldap = b""  # the first bytes, when they cannot start an LDAP message
 
     def _arm(self) -> None:
         remaining = self.deadline - time.monotonic()
@@ -250,6 +251,9 @@ class _Wire:
             raise
         if not data:
             self.peer_closed = True
+        elif not self.received and data[0] != 0x30:  # every LDAP message is a BER SEQUENCE
+            self.not_ldap = data[:60]
+            raise _Cut("not LDAP")
         self.received += len(data)
         if self.received > READ_LIMIT:
             self.too_much = True
@@ -512,8 +516,12 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
     """What went wrong on the wire during ``step``, from what the wire saw."""
     if wire.timed_out:
         return f"{where} sent no answer to {step} within {duration_text(timeout)}"
+    if wire.not_ldap:
+        text = " ".join(wire.not_ldap.decode("latin-1").split())[:50]
+        got = repr(text) if text.isprintable() else "binary data"
+        return f"{where} does not speak LDAP: it answered {step} with {got}"
     if wire.too_much:
-        return f"{where} sent more than {READ_LIMIT >> 20} MiB during {step}: cut off"
+        return f"{where} sent more than {READ_LIMIT >> 20} MiB in answer to {step}: cut off"
     if wire.peer_closed:
         return f"{where} closed the connection during {step}"
     if isinstance(exc, OSError):
