@@ -444,7 +444,7 @@ def _conversation(
             except HandshakeFailed as exc:
                 raise _Failed(f"{where} accepted StartTLS but {exc}") from None
             conn.tls_started = True
-            verified.append("StartTLS")
+            verified.append("StartTLS verified")
         if opts.bind_dn:
             step = f"the bind as {_short(opts.bind_dn)}"
             conn.bind()

@@ -349,7 +349,7 @@ def _conversation(
         code, _ = session.ehlo()
         if code != 250:
             raise _Failed(f"{where} answered EHLO {name} after STARTTLS with {_said(session)}")
-        verified.append("STARTTLS")
+        verified.append("STARTTLS verified")
 
     if opts.auth:
         offered = session.esmtp_features.get("auth", "").upper().split()
@@ -365,7 +365,7 @@ def _conversation(
             raise _Failed(
                 f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})"
             )
-        verified.append(f"AUTH {' '.join(opts.auth)}")
+        verified.append(f"offers AUTH {' '.join(opts.auth)}")
 
     if opts.mail_from:
         session.step = f"MAIL FROM:<{opts.mail_from}>"

@@ -164,7 +164,7 @@ def test_starttls_with_ca_file_for_localhost(
         timeout="5s",
     )
     assert run.code == 0, run.out
-    assert f"{url} StartTLS, bound as {SERVICE_DN}, search of {PEOPLE}" in run.line
+    assert f"{url} StartTLS verified, bound as {SERVICE_DN}, search of {PEOPLE}" in run.line
 
 
 # --------------------------------------------------------------------------- CRITICAL
