@@ -38,7 +38,6 @@ from mdd.checks._options import (
     COUNT,
     DURATION,
     SECRET,
-    STRING,
     Kind,
     Option,
     choice,
@@ -67,9 +66,7 @@ def _ldap_url(value: Any) -> str:
         if "@" in text:
             raise ValueError("the URL carries user info: put the bind DN in bind_dn")
         if re.match(r"ldaps?://[^/]*/.", text, re.IGNORECASE):
-            raise ValueError(
-                f"{text!r} has a path: write the search base in base, not in the URL"
-            )
+            raise ValueError(f"{text!r} has a path: write the search base in base, not in the URL")
         raise ValueError(
             f"{text!r} is not an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636"
         )
@@ -85,7 +82,8 @@ def _dn(value: Any) -> str:
     text = value.strip()
     if text and "=" not in text:
         raise ValueError(
-            f"{text!r} is not a DN: write attribute=value pairs, such as ou=people,dc=example,dc=net"
+            f"{text!r} is not a DN: write attribute=value pairs, such as "
+            f"ou=people,dc=example,dc=net"
         )
     if "\n" in text or "\0" in text:
         raise ValueError("a DN cannot contain a line break")
@@ -478,13 +476,17 @@ def _conversation(
     except _Failed:
         raise
     except LDAPInvalidFilterError as exc:
-        raise CheckError(f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}") from None
+        raise CheckError(
+            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
+        ) from None
     except Exception as exc:
         raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
     finally:
-        try:
+        # The verdict is made; a failing goodbye changes nothing. (contextlib.suppress would
+        # cost every run the import of contextlib.)
+        try:  # noqa: SIM105
             conn.unbind()
-        except Exception:  # noqa: S110 - the verdict is made; a failing goodbye changes nothing
+        except Exception:
             pass
 
 

@@ -297,11 +297,12 @@ def probe(opts: argparse.Namespace) -> Result:
             return Result(State.CRITICAL, f"{where} {exc} during {step}")
         except smtplib.SMTPResponseException as exc:
             step = session.step
-            what = exc.smtp_error.decode("utf-8", "replace")
+            error = exc.smtp_error
+            what = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
             return Result(State.CRITICAL, f"{where} sent {what} in answer to {step}")
         elapsed = time.monotonic() - started
         session.step = "QUIT"
-        try:
+        try:  # noqa: SIM105 - contextlib.suppress would cost every run its import
             session.quit()
         except smtplib.SMTPException:
             pass  # the verdict is made; a server that hangs up on QUIT changes nothing
@@ -337,9 +338,7 @@ def _conversation(
     if opts.starttls:
         assert context is not None
         if not session.has_extn("starttls"):
-            raise _Failed(
-                f"{where} does not offer STARTTLS (it offers {_features(session)})"
-            )
+            raise _Failed(f"{where} does not offer STARTTLS (it offers {_features(session)})")
         session.step = "STARTTLS"
         code, _ = session.docmd("STARTTLS")
         if code != 220:
@@ -362,18 +361,14 @@ def _conversation(
                 if not opts.starttls and not offered
                 else ""
             )
-            raise _Failed(
-                f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})"
-            )
+            raise _Failed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")
         verified.append(f"offers AUTH {' '.join(opts.auth)}")
 
     if opts.mail_from:
         session.step = f"MAIL FROM:<{opts.mail_from}>"
         code, _ = session.mail(opts.mail_from)
         if code != 250:
-            raise _Failed(
-                f"{where} refused MAIL FROM:<{opts.mail_from}>: {_said(session)}"
-            )
+            raise _Failed(f"{where} refused MAIL FROM:<{opts.mail_from}>: {_said(session)}")
         for rcpt in opts.rcpt_to or ():
             session.step = f"RCPT TO:<{rcpt}>"
             code, _ = session.rcpt(rcpt)

@@ -115,7 +115,9 @@ def slapd(directory: Path, ca: Any, tls: bool = True) -> Iterator[Slapd]:
     cert.private_key_pem.write_to_path(str(directory / "key.pem"))
     cert.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
     conf = directory / "slapd.conf"
-    tls_lines = f"TLSCertificateFile {directory}/cert.pem\nTLSCertificateKeyFile {directory}/key.pem\n"
+    tls_lines = (
+        f"TLSCertificateFile {directory}/cert.pem\nTLSCertificateKeyFile {directory}/key.pem\n"
+    )
     conf.write_text(_CONF.format(dir=directory, suffix=SUFFIX, tls=tls_lines if tls else ""))
     ldif = directory / "data.ldif"
     ldif.write_text(_LDIF)

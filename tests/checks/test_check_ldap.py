@@ -109,9 +109,7 @@ def test_one_level_search_with_filter(directory: Slapd, password_file: str) -> N
     assert f"returned {PEOPLE_COUNT} entries" in run.line
 
 
-def test_password_from_the_environment(
-    directory: Slapd, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_password_from_the_environment(directory: Slapd, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MDD_TEST_LDAP_PW", SERVICE_PASSWORD)
     run = run_check(
         "ldap",
@@ -209,9 +207,7 @@ def test_wrong_base_names_the_closest_entry(directory: Slapd) -> None:
 
 
 def test_too_few_entries(directory: Slapd) -> None:
-    run = run_check(
-        "ldap", url=directory.url, base=PEOPLE, filter="(uid=nosuchuser)", timeout="5s"
-    )
+    run = run_check("ldap", url=directory.url, base=PEOPLE, filter="(uid=nosuchuser)", timeout="5s")
     assert run.code == 2, run.out
     assert run.line.endswith(
         f"search of {PEOPLE} (sub, (uid=nosuchuser)) returned 0 entries, expected at least 1"
@@ -394,8 +390,9 @@ def test_server_that_greets_with_an_ssh_banner() -> None:
     with accepting(ssh, threaded=True) as port:
         run = run_check("ldap", url=f"ldap://127.0.0.1:{port}", timeout="2s")
     assert run.code == 2, run.out
-    assert run.line.endswith("does not speak LDAP: it answered the root DSE read with "
-                             "'SSH-2.0-OpenSSH_9.2p1 Debian-2'")
+    assert run.line.endswith(
+        "does not speak LDAP: it answered the root DSE read with 'SSH-2.0-OpenSSH_9.2p1 Debian-2'"
+    )
 
 
 def test_server_that_closes_mid_handshake(ca_file: str) -> None:
@@ -449,9 +446,7 @@ def test_slow_answer_over_warn_is_warning(password_file: str) -> None:
 
 def test_missing_password_file_is_unknown(directory: Slapd, tmp_path: Path) -> None:
     missing = tmp_path / "nope.pw"
-    run = run_check(
-        "ldap", url=directory.url, bind_dn=SERVICE_DN, password={"file": str(missing)}
-    )
+    run = run_check("ldap", url=directory.url, bind_dn=SERVICE_DN, password={"file": str(missing)})
     assert run.code == 3, run.out
     assert run.line == (
         f"LdapCheck UNKNOWN: cannot read the password from {missing}: No such file or directory"
@@ -603,7 +598,11 @@ def _c_plugin(*args: str, env: dict[str, str] | None = None) -> int:
     [("good", True), ("wrong-password", False), ("wrong-base", False), ("down", False)],
 )
 def test_same_colour_as_check_ldap(
-    case: str, ok: bool, directory: Slapd, password_file: str, wrong_password_file: str,
+    case: str,
+    ok: bool,
+    directory: Slapd,
+    password_file: str,
+    wrong_password_file: str,
     closed_port: int,
 ) -> None:
     if not CHECK_LDAP.exists():
@@ -633,7 +632,9 @@ def test_same_colour_as_check_ldap_with_starttls(directory: Slapd, ca_file: str)
         server_missing("monitoring-plugins check_ldap")
     for trusted in (True, False):
         env = {"LDAPTLS_CACERT": ca_file} if trusted else {"LDAPTLS_CACERT": "/nonexistent"}
-        c_code = _c_plugin("-T", "-H", "127.0.0.1", "-p", str(directory.port), "-b", PEOPLE, env=env)
+        c_code = _c_plugin(
+            "-T", "-H", "127.0.0.1", "-p", str(directory.port), "-b", PEOPLE, env=env
+        )
         manifest: dict[str, Any] = {"url": directory.url, "starttls": True, "base": PEOPLE}
         if trusted:
             manifest["ca_file"] = ca_file

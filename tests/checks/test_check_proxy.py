@@ -192,8 +192,11 @@ def test_proxy_that_never_answers(scheme: str, silent_port: int) -> None:
 
 def test_unanswered_proxy_connect(unanswered_port: int) -> None:
     run = run_check(
-        "proxy", proxy=f"http://127.0.0.1:{unanswered_port}", url="https://127.0.0.1:9/",
-        denied=True, timeout="1s",
+        "proxy",
+        proxy=f"http://127.0.0.1:{unanswered_port}",
+        url="https://127.0.0.1:9/",
+        denied=True,
+        timeout="1s",
     )
     assert run.code == 2, run.out
     assert "did not answer within 1s (host down or filtered)" in run.line
@@ -229,8 +232,11 @@ def _fake_proxy(reply: bytes, pause: float = 0.0) -> Any:
 def test_proxy_that_speaks_ssh_is_never_green(scheme: str, denied: bool) -> None:
     with _fake_proxy(b"SSH-2.0-OpenSSH_9.2p1\r\n") as port:
         run = run_check(
-            "proxy", proxy=f"http://127.0.0.1:{port}", url=f"{scheme}://127.0.0.1:9/",
-            denied=denied, timeout="2s",
+            "proxy",
+            proxy=f"http://127.0.0.1:{port}",
+            url=f"{scheme}://127.0.0.1:9/",
+            denied=denied,
+            timeout="2s",
         )
     assert run.code == 2, run.out
     one_line(run)
@@ -244,8 +250,11 @@ def test_proxy_that_speaks_ssh_is_never_green(scheme: str, denied: bool) -> None
 def test_proxy_that_trickles_its_refusal(denied: bool) -> None:
     with _fake_proxy(b"HTTP/1.1 403 Forbidden\r\n\r\n", pause=0.3) as port:
         run = run_check(
-            "proxy", proxy=f"http://127.0.0.1:{port}", url="https://127.0.0.1:9/",
-            denied=denied, timeout="1s",
+            "proxy",
+            proxy=f"http://127.0.0.1:{port}",
+            url="https://127.0.0.1:9/",
+            denied=denied,
+            timeout="1s",
         )
     assert run.code == 2, run.out
     assert f"proxy 127.0.0.1:{port} did not answer CONNECT to 127.0.0.1:9 within 1s" in run.line
@@ -255,7 +264,10 @@ def test_proxy_407_for_plain_http_is_a_denial() -> None:
     reply = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
     with _fake_proxy(reply) as port:
         run = run_check(
-            "proxy", proxy=f"http://127.0.0.1:{port}", url="http://127.0.0.1:9/x", denied=True,
+            "proxy",
+            proxy=f"http://127.0.0.1:{port}",
+            url="http://127.0.0.1:9/x",
+            denied=True,
             timeout="2s",
         )
     assert run.code == 0, run.out
@@ -355,7 +367,10 @@ def test_validate_rules(manifest: dict[str, Any], option: str, message: str) -> 
 
 def _c_plugin(*args: str) -> int:
     proc = subprocess.run(
-        [str(CHECK_HTTP), *args], capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+        [str(CHECK_HTTP), *args],
+        capture_output=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
         env=dict(os.environ),
     )
     return proc.returncode
@@ -372,8 +387,16 @@ def test_same_colour_as_check_http_through_the_proxy(
     target = web if allowed else denied_web
     url = target.url("/ok")
     c_code = _c_plugin(
-        "-I", "127.0.0.1", "-p", str(proxy.port), "-H", f"127.0.0.1:{target.port}", "-u", url,
-        "-t", "5",
+        "-I",
+        "127.0.0.1",
+        "-p",
+        str(proxy.port),
+        "-H",
+        f"127.0.0.1:{target.port}",
+        "-u",
+        url,
+        "-t",
+        "5",
     )
     run = run_check("proxy", proxy=proxy.url, url=url, timeout="5s")
     assert (run.code == 0) == allowed, run.out
@@ -393,8 +416,19 @@ def test_same_colour_as_check_http_connect(allowed: bool, tls_web: Server, ca_fi
         proxy.remap[443] = tls_web.port
         proxy.deny_hosts.add("127.0.0.1")
         c_code = _c_plugin(
-            "-I", "127.0.0.1", "-p", str(proxy.port), "-j", "CONNECT", "-H", host, "-S",
-            "-u", "/ok", "-t", "5",
+            "-I",
+            "127.0.0.1",
+            "-p",
+            str(proxy.port),
+            "-j",
+            "CONNECT",
+            "-H",
+            host,
+            "-S",
+            "-u",
+            "/ok",
+            "-t",
+            "5",
         )
         run = run_check("proxy", proxy=proxy.url, url=f"https://{host}/ok", ca_file=ca_file)
         assert proxy.seen == [("CONNECT", f"{host}:443")] * 2

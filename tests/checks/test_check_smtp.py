@@ -86,7 +86,10 @@ def test_starttls_and_auth_after_it(relay: Smtp, ca_file: str) -> None:
         timeout="5s",
     )
     assert run.code == 0, run.out
-    assert f"localhost:{relay.port} greets with 220, STARTTLS verified, offers AUTH PLAIN LOGIN in " in run.line
+    assert (
+        f"localhost:{relay.port} greets with 220, STARTTLS verified, offers AUTH PLAIN LOGIN in "
+        in run.line
+    )
 
 
 def test_envelope_is_accepted_and_no_data_is_sent(relay: Smtp, ca_file: str) -> None:
@@ -137,7 +140,10 @@ def test_refused_recipient_is_critical_with_the_servers_words(plain_relay: Smtp)
 
 def test_greylisted_recipient_is_critical(plain_relay: Smtp) -> None:
     run = run_check(
-        "smtp", host="127.0.0.1", port=plain_relay.port, mail_from="a@mdd.test",
+        "smtp",
+        host="127.0.0.1",
+        port=plain_relay.port,
+        mail_from="a@mdd.test",
         rcpt_to=[GREYLISTED],
     )
     assert run.code == 2, run.out
@@ -155,13 +161,16 @@ def test_auth_not_offered_before_starttls(relay: Smtp) -> None:
 
 def test_mechanism_not_offered_after_starttls(relay: Smtp, ca_file: str) -> None:
     run = run_check(
-        "smtp", host="127.0.0.1", port=relay.port, starttls=True, ca_file=ca_file,
-        auth=["GSSAPI"], timeout="5s",
+        "smtp",
+        host="127.0.0.1",
+        port=relay.port,
+        starttls=True,
+        ca_file=ca_file,
+        auth=["GSSAPI"],
+        timeout="5s",
     )
     assert run.code == 2, run.out
-    assert run.line.endswith(
-        "does not offer AUTH GSSAPI after STARTTLS (it offers LOGIN PLAIN)"
-    )
+    assert run.line.endswith("does not offer AUTH GSSAPI after STARTTLS (it offers LOGIN PLAIN)")
 
 
 def test_starttls_not_offered(plain_relay: Smtp) -> None:
@@ -182,9 +191,7 @@ def test_starttls_with_an_untrusted_certificate(relay: Smtp) -> None:
     assert run.line.endswith("(the system does not trust its CA: set ca_file to that CA)")
 
 
-def test_starttls_with_another_ca(
-    relay: Smtp, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_starttls_with_another_ca(relay: Smtp, tmp_path_factory: pytest.TempPathFactory) -> None:
     import trustme
 
     other = write_ca_file(trustme.CA(), tmp_path_factory, "other-smtp")
@@ -240,7 +247,9 @@ def test_server_that_trickles_its_greeting() -> None:
     with accepting(trickle, threaded=True) as port:
         run = run_check("smtp", host="127.0.0.1", port=port, timeout="1s")
     assert run.code == 2, run.out
-    assert run.line == f"SmtpCheck CRITICAL: 127.0.0.1:{port} sent no answer to the greeting within 1s"
+    assert (
+        run.line == f"SmtpCheck CRITICAL: 127.0.0.1:{port} sent no answer to the greeting within 1s"
+    )
 
 
 def test_endless_ehlo_continuation_is_cut_off() -> None:
@@ -452,7 +461,10 @@ def test_bad_values(option: str, value: Any, message: str) -> None:
 
 def _c_plugin(*args: str) -> int:
     proc = subprocess.run(
-        [str(CHECK_SMTP), *args], capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+        [str(CHECK_SMTP), *args],
+        capture_output=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
         env=dict(os.environ),
     )
     return proc.returncode
