@@ -322,6 +322,10 @@ def _reason(name: str, diagnostic: str) -> str:
 
 
 def probe(opts: argparse.Namespace) -> Result:
+    if bool(opts.bind_dn) != bool(opts.password):
+        # An LDAP bind with a DN and no password is an "unauthenticated bind": it proves
+        # nothing, and some servers accept it.
+        raise CheckError("bind_dn and password go together: give both or neither")
     password = read_secret(opts.password, "the password") if opts.password else None
     secrets = [password] if password else []
     try:

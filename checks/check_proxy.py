@@ -17,7 +17,8 @@ itself sent through the proxy cannot be told from the proxy's own 403, so point 
 at a destination that never answers 403 (or use an ``https://`` URL, where the refusal is
 the proxy's answer to CONNECT and cannot come from the destination). A proxy that refuses by
 closing the connection or with another status (a 5xx) is reported CRITICAL, with what it
-did, rather than green.
+did, rather than green. A proxy that asks every client to authenticate answers CONNECT with
+407 whatever the destination, so ``denied: true`` proves nothing about such a proxy's policy.
 
 ``timeout`` bounds the whole exchange; ``warn`` and ``crit`` are thresholds on its time.
 """
