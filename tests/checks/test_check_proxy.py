@@ -260,6 +260,49 @@ def test_proxy_that_trickles_its_refusal(denied: bool) -> None:
     assert f"proxy 127.0.0.1:{port} did not answer CONNECT to 127.0.0.1:9 within 1s" in run.line
 
 
+@pytest.mark.parametrize("denied", [False, True])
+def test_proxy_that_sends_endless_headers(denied: bool) -> None:
+    def endless(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n")
+        while True:
+            conn.sendall(b"X-Filler: " + b"x" * 1000 + b"\r\n")
+
+    with accepting(endless, threaded=True) as port:
+        run = run_check(
+            "proxy",
+            proxy=f"http://127.0.0.1:{port}",
+            url="https://127.0.0.1:9/",
+            denied=denied,
+            timeout="2s",
+        )
+    assert run.code == 2, run.out  # never green
+    one_line(run)
+    assert len(run.line) < 400
+
+
+def test_tunnel_that_closes_mid_handshake(ca_file: str) -> None:
+    def close_mid_tls(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        conn.recv(65536)  # CONNECT
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        conn.recv(65536)  # the ClientHello, then hang up
+
+    with accepting(close_mid_tls) as port:
+        run = run_check(
+            "proxy",
+            proxy=f"http://127.0.0.1:{port}",
+            url="https://127.0.0.1:9/",
+            ca_file=ca_file,
+            timeout="2s",
+        )
+    assert run.code == 2, run.out
+    assert run.line.startswith(
+        "ProxyCheck CRITICAL: https://127.0.0.1:9/ closed the connection during the TLS handshake"
+    )
+
+
 def test_proxy_407_for_plain_http_is_a_denial() -> None:
     reply = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
     with _fake_proxy(reply) as port:
