@@ -109,6 +109,21 @@ def test_envelope_is_accepted_and_no_data_is_sent(relay: Smtp, ca_file: str) -> 
     assert relay.seen == ["MAIL alerts@mdd.test", "RCPT oncall@mdd.test", "RCPT sre@mdd.test"]
 
 
+def test_old_style_auth_announcement_counts() -> None:
+    def old_server(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        conn.sendall(b"220 old.mdd.test ESMTP\r\n")
+        conn.recv(4096)  # EHLO
+        conn.sendall(b"250-old.mdd.test\r\n250-AUTH=LOGIN\r\n250 8BITMIME\r\n")
+        conn.recv(4096)  # QUIT
+        conn.sendall(b"221 bye\r\n")
+
+    with accepting(old_server) as port:
+        run = run_check("smtp", host="127.0.0.1", port=port, auth=["LOGIN"], timeout="2s")
+    assert run.code == 0, run.out
+    assert "offers AUTH LOGIN" in run.line
+
+
 # --------------------------------------------------------------------------- CRITICAL
 
 
@@ -315,8 +330,8 @@ def test_server_that_speaks_ssh() -> None:
         run = run_check("smtp", host="127.0.0.1", port=port, timeout="2s")
     assert run.code == 2, run.out
     assert run.line == (
-        f"SmtpCheck CRITICAL: 127.0.0.1:{port} greeted with 'SSH-2.0-OpenSSH_9.2p1 Debian-2' "
-        f"(expected 220: it refuses service)"
+        f"SmtpCheck CRITICAL: 127.0.0.1:{port} does not speak SMTP: it greeted with "
+        f"'SSH-2.0-OpenSSH_9.2p1 Debian-2'"
     )
 
 
