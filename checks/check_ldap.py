@@ -19,6 +19,12 @@ Every network step (name lookup, connect, handshake, each answer) shares the one
 
 A refused bind reads ``bind as cn=svc,dc=example,dc=net rejected: invalidCredentials``; the
 password never appears in the command, the output or an error message.
+
+Beside monitoring-plugins' ``check_ldap -3``: the same verdict (OK or CRITICAL) for a good
+bind and search, a refused bind, a missing base and a dead server (tested); ``check_ldap``
+takes the password on its command line (``-P``), where every user of the agent can read it,
+and counts entries only with ``-W``/``-C`` thresholds (WARNING or CRITICAL), where
+``min_entries``/``max_entries`` are CRITICAL.
 """
 
 from __future__ import annotations

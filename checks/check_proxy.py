@@ -21,6 +21,11 @@ did, rather than green. A proxy that asks every client to authenticate answers C
 407 whatever the destination, so ``denied: true`` proves nothing about such a proxy's policy.
 
 ``timeout`` bounds the whole exchange; ``warn`` and ``crit`` are thresholds on its time.
+
+Beside monitoring-plugins' ``check_http`` through a proxy (``-I proxy -p port -u
+http://...``, and ``-j CONNECT -S``): the same colour for an allowed and a refused
+destination (tested). ``check_http`` has no ``denied`` mode, asks CONNECT for port 443
+whatever the URL says, and does not verify the destination's certificate.
 """
 
 from __future__ import annotations

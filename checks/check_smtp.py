@@ -14,6 +14,11 @@ TO``; the check then resets the transaction (RSET) and says QUIT: DATA is never 
 mail is ever delivered. ``warn`` and ``crit`` are thresholds on the time the whole exchange
 took; ``timeout`` bounds it all, however slowly the server answers. Each answer is read up
 to 8 KiB a line and 100 lines.
+
+Beside monitoring-plugins' ``check_smtp``: the same colour for a good relay, a dead one and a
+missing STARTTLS (tested); ``check_smtp`` says WARNING where the greeting does not match
+``-e``, where this check says CRITICAL, and ``check_smtp -S`` does not verify the
+certificate, so it is green for an untrusted one that this check reports CRITICAL.
 """
 
 from __future__ import annotations
