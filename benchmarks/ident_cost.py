@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             "timeout": "5s",
         }
         subjects = [
+            # The floor every mdd check stands on: interpreter, sensu-plugin, options, socket.
+            check_subject(
+                "check-mdd-tcp (reference)",
+                "tcp",
+                {"host": "127.0.0.1", "port": relay.port, "timeout": "5s"},
+            ),
             check_subject("check-mdd-ldap (bind+search)", "ldap", ldap_values),
             check_subject(
                 "check-mdd-ldap (ldaps, ca_file)",
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = statistics.median(baseline.cpu) * 1000
     library = statistics.median(ldap3_import.cpu) * 1000 - bare
     print(f"\nldap3's import: {library:.1f} ms of CPU beyond bare Python ({bare:.1f} ms)")
-    for subject in checks:
+    for subject in checks[1:]:  # not the tcp reference
         median = statistics.median(subject.cpu) * 1000
         if "ldap" in subject.label:
             limit, rule = bare + library + 15, "bare + ldap3 import + 15 ms"
