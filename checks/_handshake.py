@@ -3,16 +3,19 @@
 Shared by the checks that start TLS themselves (ldap's ldaps:// and StartTLS, smtp's
 STARTTLS). CPython bounds the whole handshake by the socket's timeout, so a server that
 trickles its certificate or never finishes the handshake cannot hold the check past the
-deadline. Standard library only.
+deadline. Standard library only; ssl is imported only by a check that uses TLS.
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
 import time
 
 from mdd.checks._options import duration_text
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    import socket
+    import ssl
 
 
 class HandshakeFailed(Exception):
@@ -31,6 +34,8 @@ def handshake(
 
     Raises ``HandshakeFailed`` with a message such as ``certificate verify failed: ...``.
     """
+    import ssl  # the caller has a context, so ssl is loaded already: this costs nothing
+
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise HandshakeFailed(f"did not start the TLS handshake within {duration_text(timeout)}")
@@ -51,6 +56,8 @@ def handshake(
 
 def tls_reason(exc: ssl.SSLError, ca_file: str | None) -> str:
     """What a failed handshake means, with a hint where one helps."""
+    import ssl
+
     if isinstance(exc, ssl.SSLCertVerificationError):
         message = f"certificate verify failed: {exc.verify_message}"
         if exc.verify_code in (2, 19, 20, 21):  # issuer unknown, self-signed chain

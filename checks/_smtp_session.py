@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import socket
-import ssl
 import time
 
-from mdd.checks._handshake import handshake
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    import ssl
 
 LINE_LIMIT = 8192  # bytes in one reply line (RFC 5321 allows 512)
 LINES_LIMIT = 100  # lines in one reply (an EHLO answer has a dozen)
@@ -127,6 +128,8 @@ class Session:
 
     def upgrade(self, context: ssl.SSLContext, timeout: float, ca_file: str | None) -> None:
         """TLS after the server's 220 to STARTTLS; raises ``HandshakeFailed``."""
+        from mdd.checks._handshake import handshake  # ssl: only a STARTTLS run pays for it
+
         self.sock = handshake(self._socket(), context, self.host, self.deadline, timeout, ca_file)
         self.buffer = b""  # RFC 3207: nothing read before the handshake counts
         self.esmtp_features = {}  # nor anything the server said before it
