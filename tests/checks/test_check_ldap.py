@@ -268,6 +268,27 @@ def test_ldaps_with_another_ca_is_critical(
     assert f"(it is not issued by a CA in ca_file {other})" in run.line
 
 
+def test_ldaps_certificate_for_another_name(ca: Any, ca_file: str) -> None:
+    import ssl
+
+    from tests.checks.tls_servers import TlsServer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("ldap.elsewhere.example").configure_cert(context)
+    server = TlsServer(context)
+    try:
+        run = run_check(
+            "ldap", url=f"ldaps://127.0.0.1:{server.port}", ca_file=ca_file, timeout="2s"
+        )
+    finally:
+        server.stop()
+    assert run.code == 2, run.out
+    assert run.line.startswith(
+        f"LdapCheck CRITICAL: ldaps://127.0.0.1:{server.port} certificate verify failed: "
+        f"IP address mismatch"
+    ), run.out
+
+
 def test_starttls_untrusted_is_critical(directory: Slapd, password_file: str) -> None:
     run = run_check(
         "ldap",

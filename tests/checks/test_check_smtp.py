@@ -206,6 +206,25 @@ def test_starttls_with_an_untrusted_certificate(relay: Smtp) -> None:
     assert run.line.endswith("(the system does not trust its CA: set ca_file to that CA)")
 
 
+def test_starttls_certificate_for_another_name(ca: Any, ca_file: str) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("mx.elsewhere.example").configure_cert(context)
+    with smtp_server(context) as other:
+        run = run_check(
+            "smtp",
+            host="localhost",
+            port=other.port,
+            starttls=True,
+            ca_file=ca_file,
+            timeout="5s",
+        )
+    assert run.code == 2, run.out
+    assert run.line.startswith(
+        f"SmtpCheck CRITICAL: localhost:{other.port} offered STARTTLS but certificate verify "
+        f"failed: Hostname mismatch"
+    ), run.out
+
+
 def test_starttls_with_another_ca(relay: Smtp, tmp_path_factory: pytest.TempPathFactory) -> None:
     import trustme
 
