@@ -647,6 +647,9 @@ def _secret_parse_client(text: str) -> tuple[str, str]:
     return _secret({"client": text})
 
 
+ABSOLUTE_PATH = Kind(
+    "absolute path", _absolute_path, _absolute_path, doc="an absolute file path on the agent"
+)
 SECRET = Kind(
     "secret",
     _secret,

@@ -236,6 +236,10 @@ class _Failure(Exception):
     """The exchange failed: the message says how (CRITICAL)."""
 
 
+class _Refused(_Failure):
+    """The proxy answered CONNECT with a refusal (a non-2xx status)."""
+
+
 class _Target:
     url: str
     scheme: str
@@ -535,7 +539,7 @@ def _tunnel(
     if not match:
         raise _Failure(f"{where} did not answer CONNECT with HTTP (got {_excerpt(status_line)})")
     if not match.group(1).startswith("2"):
-        raise _Failure(
+        raise _Refused(
             f"{where} refused CONNECT to {target.hostport}: "
             f"{match.group(1)} {match.group(2).strip()}".rstrip()
         )

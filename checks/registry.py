@@ -16,7 +16,10 @@ from mdd.checks import (
     check_dns,
     check_http,
     check_icmp,
+    check_ldap,
     check_ntp,
+    check_proxy,
+    check_smtp,
     check_ssh,
     check_tcp,
     check_tls,
@@ -43,8 +46,20 @@ class CheckType(Protocol):
     def main(self) -> None: ...
 
 
-_MODULES: tuple[CheckType, ...] = (check_tcp, check_http, check_tls)
-_MODULES += (check_dns, check_ntp, check_ssh, check_udp, check_icmp, check_command)
+_MODULES: tuple[CheckType, ...] = (
+    check_tcp,
+    check_http,
+    check_tls,
+    check_dns,
+    check_ntp,
+    check_ldap,
+    check_smtp,
+    check_ssh,
+    check_udp,
+    check_icmp,
+    check_proxy,
+    check_command,
+)
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
 

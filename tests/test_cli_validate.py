@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mdd.checks.registry import CHECK_TYPES
 from mdd.cli import main
 
 HERE = Path(__file__).parent
@@ -21,8 +22,9 @@ MDD = Path(sys.executable).parent / "mdd"
 
 
 def expected(path: Path) -> list[str]:
+    types = ", ".join(sorted(CHECK_TYPES))  # an expect line says {check_types} for the list
     return [
-        f"{path}:{line.removeprefix('# expect: ')}"
+        f"{path}:{line.removeprefix('# expect: ')}".replace("{check_types}", types)
         for line in path.read_text().splitlines()
         if line.startswith("# expect: ")
     ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mdd.checks._options import COMMON_OPTIONS
+from mdd.checks._options import COMMON_OPTIONS, SECRET
 from mdd.checks.registry import CHECK_TYPES, command_name
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,9 +105,15 @@ def test_check_help_lists_every_option(check_type: str) -> None:
     )
     assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout}{proc.stderr}"
     options = COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS
-    missing = [
-        opt.flag
+    # A secret option is two flags, --NAME-file and --NAME-env.
+    flags = [
+        flag
         for opt in options
-        if not re.search(rf"(?<![\w-]){re.escape(opt.flag)}(?![\w-])", proc.stdout)
+        for flag in ([f"{opt.flag}-file", f"{opt.flag}-env"] if opt.kind is SECRET else [opt.flag])
+    ]
+    missing = [
+        flag
+        for flag in flags
+        if not re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", proc.stdout)
     ]
     assert not missing, f"{command_name(check_type)} --help does not list {missing}:\n{proc.stdout}"

@@ -265,6 +265,11 @@ class Proxy:
     port: int
     seen: list[tuple[str, str]] = field(default_factory=list)  # (method, request target)
     deny_ports: set[int] = field(default_factory=set)  # CONNECT to these gets 403
+    deny_plain: set[int] = field(default_factory=set)  # plain http:// requests to these: 403
+    deny_hosts: set[str] = field(default_factory=set)  # CONNECT to these hosts gets 403
+    # CONNECT to a port here goes to the port it maps to (check_http's CONNECT always asks
+    # for port 443, which the tests cannot listen on).
+    remap: dict[int, int] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -290,9 +295,11 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             host = host.strip("[]")
-            if host not in LOOPBACK or int(port) in record.deny_ports:
+            denied = host in record.deny_hosts or int(port) in record.deny_ports
+            if host not in LOOPBACK or denied:
                 self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 return
+            port = str(record.remap.get(int(port), port))
             upstream = socket.create_connection((host, int(port)), timeout=5)
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             _relay(self.connection, upstream)
@@ -300,6 +307,11 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
         parts = urlsplit(target)
         if parts.scheme != "http" or parts.hostname not in LOOPBACK:
             self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            return
+        if (parts.port or 80) in record.deny_plain:
+            self.wfile.write(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 19\r\n\r\ndenied by the proxy"
+            )
             return
         length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
         body = self.rfile.read(length) if length else b""

@@ -1,0 +1,198 @@
+"""What one run of check-mdd-ldap, -smtp and -proxy costs, beside bare Python and the C plugins.
+
+    .venv/bin/python benchmarks/ident_cost.py            # 30 runs of each, interleaved
+    .venv/bin/python benchmarks/ident_cost.py --dev -n 50
+
+The same method as check_cost.py (whose launcher, wheel install and summary this reuses):
+every run a fresh process, CPU = user + system time of that child from ``os.wait4``, peak
+RSS its ``ru_maxrss``, runs of all subjects interleaved. The servers are the tests' own, on
+127.0.0.1: OpenLDAP slapd with the test directory, aiosmtpd with STARTTLS, the forward proxy
+in front of an HTTP server. Each check's OK path is measured, and the Debian monitoring-plugins
+C plugin (check_ldap, check_smtp, check_http) on the same server.
+
+Targets (issue 5): a standard-library type at most 3x bare Python; a type that needs a
+protocol library at most bare Python + that library's import cost + 15 ms. The import cost
+of ldap3 is measured here too (``python -c "import ldap3"`` minus ``python -c pass``).
+This is a measurement, not a test: timings never go into the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import ssl
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
+
+import check_cost  # noqa: E402
+from check_cost import Launcher, Subject, check_subject, first_line, run_once, summary  # noqa: E402
+
+PLUGINS = Path("/usr/lib/nagios/plugins")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("-n", "--runs", type=int, default=30, help="runs of each (default: 30)")
+    parser.add_argument("--dev", action="store_true", help="measure this (editable) venv")
+    args = parser.parse_args(argv)
+    if not args.dev:
+        check_cost.BIN = check_cost.install_wheel(check_cost.BENCH_VENV)
+    bin_dir = check_cost.BIN
+    print(f"measuring the mdd installed in {bin_dir.parent}")
+
+    import trustme
+
+    from tests.checks.http_servers import forward_proxy, serve
+    from tests.checks.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, slapd
+    from tests.checks.smtp_servers import smtp_server
+
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        ca = trustme.CA()
+        ca_file = workdir / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        password = workdir / "ldap.pw"
+        password.write_text(SERVICE_PASSWORD + "\n")
+        directory = stack.enter_context(slapd(workdir / "slapd", ca))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+        relay = stack.enter_context(smtp_server(context))
+        web = stack.enter_context(serve())
+        proxy = stack.enter_context(forward_proxy())
+        proxy.deny_ports.add(443)
+
+        ldap_values = {
+            "url": directory.url,
+            "bind_dn": SERVICE_DN,
+            "password": {"file": str(password)},
+            "base": PEOPLE,
+            "timeout": "5s",
+        }
+        subjects = [
+            # The floor every mdd check stands on: interpreter, sensu-plugin, options, socket.
+            check_subject(
+                "check-mdd-tcp (reference)",
+                "tcp",
+                {"host": "127.0.0.1", "port": relay.port, "timeout": "5s"},
+            ),
+            check_subject("check-mdd-ldap (bind+search)", "ldap", ldap_values),
+            check_subject(
+                "check-mdd-ldap (ldaps, ca_file)",
+                "ldap",
+                {**ldap_values, "url": directory.tls_url, "ca_file": str(ca_file)},
+            ),
+            check_subject(
+                "check-mdd-smtp (greeting, EHLO)",
+                "smtp",
+                {"host": "127.0.0.1", "port": relay.port, "timeout": "5s"},
+            ),
+            check_subject(
+                "check-mdd-smtp (STARTTLS+AUTH+RCPT)",
+                "smtp",
+                {
+                    "host": "127.0.0.1",
+                    "port": relay.port,
+                    "starttls": True,
+                    "ca_file": str(ca_file),
+                    "auth": ["PLAIN"],
+                    "mail_from": "a@mdd.test",
+                    "rcpt_to": ["b@mdd.test"],
+                    "timeout": "5s",
+                },
+            ),
+            check_subject(
+                "check-mdd-proxy (http via proxy)",
+                "proxy",
+                {"proxy": proxy.url, "url": web.url("/ok"), "timeout": "5s"},
+            ),
+            check_subject(
+                "check-mdd-proxy (denied CONNECT)",
+                "proxy",
+                {"proxy": proxy.url, "url": "https://127.0.0.1/", "denied": True},
+            ),
+        ]
+        plugins = [
+            Subject(
+                "C check_ldap (bind+search)",
+                [
+                    str(PLUGINS / "check_ldap"),
+                    "-3",
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(directory.port),
+                    "-b",
+                    PEOPLE,
+                    "-D",
+                    SERVICE_DN,
+                    "-P",
+                    SERVICE_PASSWORD,
+                ],
+            ),
+            Subject(
+                "C check_smtp (greeting, EHLO)",
+                [str(PLUGINS / "check_smtp"), "-H", "127.0.0.1", "-p", str(relay.port)],
+            ),
+            Subject(
+                "C check_http (http via proxy)",
+                [
+                    str(PLUGINS / "check_http"),
+                    "-I",
+                    "127.0.0.1",
+                    "-p",
+                    str(proxy.port),
+                    "-H",
+                    f"127.0.0.1:{web.port}",
+                    "-u",
+                    web.url("/ok"),
+                ],
+            ),
+        ]
+        python = str(bin_dir / "python")
+        baseline = Subject("python -c pass", [python, "-c", "pass"])
+        ldap3_import = Subject("python -c 'import ldap3'", [python, "-c", "import ldap3"])
+        checks = [s for s in subjects if s is not None]
+        present = [s for s in plugins if Path(s.argv[0]).exists()]
+        everyone = [baseline, ldap3_import, *checks, *present]
+        for subject in [*checks, *present]:
+            words = [Path(subject.argv[0]).name, *subject.argv[1:]]
+            shown = shlex.join(words).replace(SERVICE_PASSWORD, "[secret]")
+            print(f"  {shown}\n    {first_line(subject.argv)}")
+        for _ in range(2):  # warm the page cache and the .pyc files; not counted
+            for subject in everyone:
+                first_line(subject.argv)
+        launcher = Launcher(workdir)
+        stack.callback(launcher.close)
+        for i in range(args.runs):
+            shift = i % len(everyone)
+            for subject in everyone[shift:] + everyone[:shift]:
+                run_once(launcher, subject)
+
+    print(f"\n{args.runs} runs each, interleaved; CPU = user + system time of the child process")
+    print(f"{'':34} {'CPU ms':>8} {'':8} {'ratio':>9} {'peak RSS':>9} {'exit':>5}")
+    print(f"{'':34} {'median':>8} {'mean':>8} {'(median)':>9} {'MiB med.':>9} {'':>5}")
+    for subject in everyone:
+        print(summary(subject, baseline))
+
+    bare = statistics.median(baseline.cpu) * 1000
+    library = statistics.median(ldap3_import.cpu) * 1000 - bare
+    print(f"\nldap3's import: {library:.1f} ms of CPU beyond bare Python ({bare:.1f} ms)")
+    for subject in checks[1:]:  # not the tcp reference
+        median = statistics.median(subject.cpu) * 1000
+        if "ldap" in subject.label:
+            limit, rule = bare + library + 15, "bare + ldap3 import + 15 ms"
+        else:
+            limit, rule = 3 * bare, "3x bare Python"
+        verdict = "met" if median <= limit else "NOT met"
+        print(f"target {subject.label}: {median:.1f} ms <= {rule} = {limit:.1f} ms: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""ldap: an LDAP directory lets the platform's service account bind and search.
+
+Connects to ``url`` (``ldap://host:port`` or ``ldaps://host:port``; default ports 389 and
+636), with ``starttls: true`` upgrades an ``ldap://`` connection with StartTLS, and binds as
+``bind_dn`` with ``password`` (a secret reference: ``{file: /path}`` or ``{env: NAME}``, read
+on the agent when the check runs; the command line carries only the reference). Without
+``bind_dn`` the check works anonymously.
+
+With ``base`` it then searches from ``base`` with ``filter`` (default ``(objectClass=*)``)
+and ``scope`` (``base``: the entry itself, ``one``: its children, ``sub``: the whole subtree,
+the default), asking for no attributes, and counts every entry returned, the base entry too
+where the scope includes it: there must be at least ``min_entries`` (default 1) and at most
+``max_entries``. Without ``base`` and without ``bind_dn`` it reads the root DSE, which
+proves the server answers LDAP. Referrals are never followed.
+
+TLS is verified against the system's CAs, or against ``ca_file``, for the URL's host name.
+Every network step (name lookup, connect, handshake, each answer) shares the one
+``timeout``; ``warn`` and ``crit`` are thresholds on the time the whole exchange took.
+
+A refused bind reads ``bind as cn=svc,dc=example,dc=net rejected: invalidCredentials``; the
+password never appears in the command, the output or an error message.
+
+Beside monitoring-plugins' ``check_ldap -3``: the same verdict (OK or CRITICAL) for a good
+bind and search, a refused bind, a missing base and a dead server (tested); ``check_ldap``
+takes the password on its command line (``-P``), where every user of the agent can read it,
+and counts entries only with ``-W``/``-C`` thresholds (WARNING or CRITICAL), where
+``min_entries``/``max_entries`` are CRITICAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import ssl
+import time
+
+from mdd.checks._base import MddCheck
+from mdd.checks._handshake import HandshakeFailed, handshake
+from mdd.checks._net import connect, host_port
+from mdd.checks._options import (
+    ABSOLUTE_PATH,
+    BOOLEAN,
+    COUNT,
+    DURATION,
+    SECRET,
+    Kind,
+    Option,
+    choice,
+    duration_text,
+)
+from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._secrets import read_secret, redact
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+TYPE = "ldap"
+SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
+
+_URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
+
+
+def _ldap_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636")
+    text = value.strip()
+    match = re.fullmatch(_URL, text, re.IGNORECASE)
+    if not match:
+        if "@" in text:
+            raise ValueError("the URL carries user info: put the bind DN in bind_dn")
+        if re.match(r"ldaps?://[^/]*/.", text, re.IGNORECASE):
+            raise ValueError(f"{text!r} has a path: write the search base in base, not in the URL")
+        raise ValueError(
+            f"{text!r} is not an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636"
+        )
+    port = match.group(3)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"port must be 1-65535, got {port}")
+    return text
+
+
+def _dn(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a DN such as cn=svc-platform,ou=services,dc=example,dc=net")
+    text = value.strip()
+    if text and "=" not in text:
+        raise ValueError(
+            f"{text!r} is not a DN: write attribute=value pairs, such as "
+            f"ou=people,dc=example,dc=net"
+        )
+    if "\n" in text or "\0" in text:
+        raise ValueError("a DN cannot contain a line break")
+    return text
+
+
+def _filter(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an LDAP filter such as (objectClass=person)")
+    text = value.strip()
+    depth = 0 if text.startswith("(") else -1
+    for index, char in enumerate(text if depth == 0 else ""):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+        if depth == 0 and index < len(text) - 1:
+            raise ValueError(
+                f"{text!r} is more than one filter: combine them, as (&(cn=a)(sn=b)) or "
+                f"(|(cn=a)(cn=b))"
+            )
+    if not (text.startswith("(") and text.endswith(")")) or depth != 0:
+        raise ValueError(
+            f"{text!r} is not an LDAP filter: write it in parentheses, such as (uid=svc-platform)"
+            f" or (&(objectClass=person)(uid=a*))"
+        )
+    return text
+
+
+LDAP_URL = Kind("ldap url", _ldap_url, _ldap_url, doc="ldap://host:port or ldaps://host:port")
+DN = Kind("dn", _dn, _dn, doc="a distinguished name, such as ou=people,dc=example,dc=net")
+FILTER = Kind("filter", _filter, _filter, doc="an LDAP search filter in parentheses")
+
+SCOPES = {"base": "BASE", "one": "LEVEL", "sub": "SUBTREE"}
+DEFAULT_FILTER = "(objectClass=*)"
+OPTIONS: tuple[Option, ...] = (
+    Option("url", LDAP_URL, "The directory: ldap://host:port or ldaps://host:port.", required=True),
+    Option(
+        "starttls",
+        BOOLEAN,
+        "Upgrade an ldap:// connection with StartTLS before binding; the server must accept.",
+        default=False,
+    ),
+    Option("bind_dn", DN, "DN to bind as (with password); without it the check is anonymous."),
+    Option("password", SECRET, "The bind password: a reference to it on the agent."),
+    Option("base", DN, "Search from this DN."),
+    Option("filter", FILTER, "Search filter.", default=DEFAULT_FILTER),
+    Option(
+        "scope",
+        choice(*SCOPES),
+        "base: the base entry alone, one: its children, sub: the whole subtree.",
+        default="sub",
+    ),
+    Option(
+        "min_entries",
+        COUNT,
+        "CRITICAL when the search returns fewer entries (the base entry counts where the "
+        "scope includes it).",
+        default=1,
+    ),
+    Option("max_entries", COUNT, "CRITICAL when the search returns more entries."),
+    Option(
+        "ca_file",
+        ABSOLUTE_PATH,
+        "PEM file of CA certificates to trust instead of the system's (ldaps://, StartTLS).",
+    ),
+    Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
+    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+)
+EXAMPLE: Mapping[str, Any] = {
+    "url": "ldaps://ldap.ams1.example.net:636",
+    "bind_dn": "cn=svc-platform,ou=services,dc=example,dc=net",
+    "password": {"file": "/etc/sensu/mdd/ldap.pw"},
+    "base": "ou=people,dc=example,dc=net",
+    "filter": "(objectClass=inetOrgPerson)",
+    "min_entries": 1,
+}
+
+READ_LIMIT = 1 << 20  # bytes read from the server in one check: entries carry no attributes
+SEARCH_CAP = 1000  # entries asked for when no max_entries bounds the search
+_DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
+
+
+def validate(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Rules across options: (option, message) for each problem."""
+    problems: list[tuple[str, str]] = []
+    url = values.get("url")
+    secure = isinstance(url, str) and url.lower().startswith("ldaps:")
+    if values.get("starttls") and secure:
+        problems.append(
+            ("starttls", "starttls: true upgrades ldap:// connections; ldaps:// is TLS already")
+        )
+    if values.get("ca_file") and not secure and not values.get("starttls"):
+        problems.append(
+            ("ca_file", "'ca_file' has no meaning without TLS: use ldaps:// or starttls: true")
+        )
+    if values.get("bind_dn") and values.get("password") is None:
+        problems.append(
+            (
+                "bind_dn",
+                "bind_dn needs password: {file: /etc/sensu/mdd/ldap.pw} or {env: MDD_LDAP_PW}",
+            )
+        )
+    if values.get("password") is not None and not values.get("bind_dn"):
+        problems.append(("password", "password needs bind_dn (the DN it belongs to)"))
+    if not values.get("base"):
+        for name in ("filter", "scope", "min_entries", "max_entries"):
+            if name in values:
+                problems.append((name, f"'{name}' needs base (the DN to search from)"))
+    low, high = values.get("min_entries"), values.get("max_entries")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        problems.append(("min_entries", "min_entries must not be more than max_entries"))
+    if values.get("scope") == "base" and isinstance(low, int) and low > 1:
+        problems.append(("min_entries", "scope: base returns at most 1 entry (the base itself)"))
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", _DEFAULTS["timeout"])
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------- the wire
+
+
+class _Cut(OSError):
+    """The wire gave up: past the deadline or past the read limit."""
+
+
+class _Wire:
+    """The socket ldap3 talks through: every receive gets only the time left before the
+    check's deadline, and at most ``READ_LIMIT`` bytes are read in all. A server that never
+    answers, trickles a byte at a time or streams entries without end is cut off there,
+    without signals or threads. Remembers why it stopped, so the message can say."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.received = 0
+        self.timed_out = False
+        self.too_much = False
+        self.peer_closed = False
+        self.not_ldap = b""  # the first bytes, when they cannot start an LDAP message
+
+    def _arm(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.timed_out = True
+            raise _Cut("timed out")
+        self.sock.settimeout(remaining)
+
+    def recv(self, size: int) -> bytes:
+        self._arm()
+        try:
+            data = self.sock.recv(size)
+        except TimeoutError:
+            self.timed_out = True
+            raise
+        if not data:
+            self.peer_closed = True
+        elif not self.received and data[0] != 0x30:  # every LDAP message is a BER SEQUENCE
+            self.not_ldap = data[:60]
+            raise _Cut("not LDAP")
+        self.received += len(data)
+        if self.received > READ_LIMIT:
+            self.too_much = True
+            raise _Cut("read limit")
+        return data
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            self.timed_out = True
+            raise
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def getsockname(self) -> Any:
+        return self.sock.getsockname()
+
+    def getpeername(self) -> Any:
+        return self.sock.getpeername()
+
+    def settimeout(self, value: float | None) -> None:
+        pass  # the wire decides its timeouts
+
+    def setsockopt(self, *args: Any) -> None:
+        pass
+
+
+class _Failed(Exception):
+    """A step failed: the message says which and how (CRITICAL)."""
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _code(result: Mapping[str, Any] | None) -> tuple[int, str, str]:
+    """(result code, its name, the server's diagnostic message) of an LDAP answer."""
+    if not result:
+        return -1, "no answer", ""
+    code = result.get("result", -1)
+    name = str(result.get("description") or code)
+    return code if isinstance(code, int) else -1, name, str(result.get("message") or "").strip()
+
+
+_CODE_HINTS = {
+    "noSuchObject": "the base does not exist",
+    "insufficientAccessRights": "the account may not read it",
+    "confidentialityRequired": "the server requires TLS: use ldaps:// or starttls: true",
+    "inappropriateAuthentication": "the server refuses this kind of bind",
+    "invalidDNSyntax": "not a valid DN",
+}
+
+
+def _reason(name: str, diagnostic: str) -> str:
+    hint = _CODE_HINTS.get(name)
+    why = _short(diagnostic, 100) if diagnostic else hint
+    return f"{name} ({why})" if why else name
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    if bool(opts.bind_dn) != bool(opts.password):
+        # An LDAP bind with a DN and no password is an "unauthenticated bind": it proves
+        # nothing, and some servers accept it.
+        raise CheckError("bind_dn and password go together: give both or neither")
+    password = read_secret(opts.password, "the password") if opts.password else None
+    secrets = [password] if password else []
+    try:
+        result = _probe(opts, password)
+    except CheckError as exc:
+        raise CheckError(redact(str(exc), secrets)) from None
+    except Exception as exc:  # never let the password out through an unexpected error
+        raise CheckError(
+            redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
+        ) from None
+    return Result(result.state, redact(result.message, secrets), result.perfdata)
+
+
+def _endpoint(url: str) -> tuple[bool, str, int]:
+    """(ldaps, host without brackets, port) of an LDAP URL."""
+    match = re.fullmatch(_URL, url.strip(), re.IGNORECASE)
+    if not match:
+        raise CheckError(f"{url!r} is not an ldap:// or ldaps:// URL")
+    secure = match.group(1).lower() == "ldaps"
+    host = match.group(2).strip("[]")
+    return secure, host, int(match.group(3) or (636 if secure else 389))
+
+
+def _probe(opts: argparse.Namespace, password: str | None) -> Result:
+    # ldap3 is imported here, never at the top: it costs about 120 ms of CPU, paid by ldap checks
+    # only (and not counted in the time of the exchange).
+    import ldap3  # noqa: F401
+
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    secure, host, port = _endpoint(opts.url)
+    where = f"{'ldaps' if secure else 'ldap'}://{host_port(host, port)}"
+    waited = duration_text(opts.timeout)
+    context: ssl.SSLContext | None = None
+    if secure or opts.starttls:
+        from mdd.checks._tls import client_context
+
+        context = client_context(ca_file=opts.ca_file)
+
+    try:
+        sock, _ = connect(host, port, deadline)
+    except socket.gaierror as exc:
+        return Result(State.CRITICAL, f"cannot resolve {host}: {exc.strerror}")
+    except ConnectionRefusedError:
+        return Result(State.CRITICAL, f"{where} refused the connection")
+    except TimeoutError:
+        return Result(
+            State.CRITICAL, f"{where} did not answer within {waited} (host down or filtered)"
+        )
+    except OSError as exc:
+        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+
+    wire = _Wire(sock, deadline)
+    try:
+        if secure:
+            assert context is not None
+            wire.sock = handshake(sock, context, host, deadline, opts.timeout, opts.ca_file)
+        done = _conversation(opts, wire, context, host, password, where)
+    except HandshakeFailed as exc:
+        return Result(State.CRITICAL, f"{where} {exc}")
+    except _Failed as exc:
+        return Result(State.CRITICAL, str(exc))
+    finally:
+        wire.sock.close()
+
+    elapsed = time.monotonic() - started
+    perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
+    message = f"{where} {done} in {elapsed * 1000:.1f} ms"
+    return timed_result(message, elapsed, opts.warn, opts.crit, perf)
+
+
+def _conversation(
+    opts: argparse.Namespace,
+    wire: _Wire,
+    context: ssl.SSLContext | None,
+    host: str,
+    password: str | None,
+    where: str,
+) -> str:
+    """Bind and search over ``wire``; what was verified, or ``_Failed`` saying what was not."""
+    from ldap3 import NO_ATTRIBUTES, SYNC, Connection, Server
+    from ldap3.core.exceptions import LDAPInvalidFilterError
+
+    peer = wire.getpeername()[0]
+    server = Server(peer, wire.getpeername()[1], get_info="NO_INFO")
+    conn = Connection(
+        server,
+        user=opts.bind_dn or None,
+        password=password,
+        auto_bind="NONE",
+        client_strategy=SYNC,
+        auto_referrals=False,
+        read_only=True,
+        raise_exceptions=False,
+    )
+
+    def open_wire(address: Any, use_ssl: bool = False, unix_socket: bool = False) -> None:
+        conn.socket = wire  # the connection is made already, within the deadline
+        conn.closed = False
+
+    # ldap3 would open its own socket, with its own name lookup and a timeout per call; this
+    # connection's strategy (an object of its own, so no other probe is touched) uses the
+    # bounded wire instead. _open_socket is ldap3's one hook for it (ldap3 2.9, pinned <3).
+    conn.strategy._open_socket = open_wire
+    step = "the connection"
+    try:
+        conn.open(read_server_info=False)
+        verified: list[str] = []
+        if opts.starttls:
+            step = "StartTLS"
+            conn.extended("1.3.6.1.4.1.1466.20037")
+            code, name, diagnostic = _code(conn.result)
+            if code != 0:
+                raise _Failed(f"{where} refused StartTLS: {_reason(name, diagnostic)}")
+            assert context is not None
+            try:
+                wire.sock = handshake(
+                    wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
+                )
+            except HandshakeFailed as exc:
+                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
+            conn.tls_started = True
+            verified.append("StartTLS verified")
+        if opts.bind_dn:
+            step = f"the bind as {_short(opts.bind_dn)}"
+            conn.bind()
+            code, name, diagnostic = _code(conn.result)
+            if code != 0:
+                raise _Failed(
+                    f"{where} bind as {_short(opts.bind_dn)} rejected: {_reason(name, diagnostic)}"
+                )
+            verified.append(f"bound as {_short(opts.bind_dn)}")
+        if opts.base or not opts.bind_dn:
+            base = opts.base or ""
+            scope = opts.scope if opts.base else "base"
+            what = (
+                f"search of {_short(base)} ({scope}, {_short(opts.filter, 60)})"
+                if opts.base
+                else "root DSE read"
+            )
+            step = f"the {what}"
+            limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
+            limit = max(limit, opts.min_entries)
+            conn.search(
+                base,
+                opts.filter if opts.base else DEFAULT_FILTER,
+                search_scope=SCOPES[scope],
+                attributes=[NO_ATTRIBUTES],
+                size_limit=limit,
+                time_limit=max(1, int(wire.deadline - time.monotonic())),
+            )
+            verified.append(_judge(opts, conn, what, where, limit))
+        return ", ".join(verified) if verified else "answers LDAP"
+    except _Failed:
+        raise
+    except LDAPInvalidFilterError as exc:
+        raise CheckError(
+            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
+        ) from None
+    except Exception as exc:
+        raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
+    finally:
+        # The verdict is made; a failing goodbye changes nothing. (contextlib.suppress would
+        # cost every run the import of contextlib.)
+        try:  # noqa: SIM105
+            conn.unbind()
+        except Exception:
+            pass
+
+
+def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: int) -> str:
+    code, name, diagnostic = _code(conn.result)
+    entries = sum(1 for item in conn.response or () if item.get("type") == "searchResEntry")
+    capped = code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
+    if code not in (0, 4):
+        matched = str((conn.result or {}).get("dn") or "")
+        closest = f"; the closest entry that exists is {_short(matched)}" if matched else ""
+        raise _Failed(f"{where} {what} failed: {_reason(name, diagnostic)}{closest}")
+    if not opts.base:
+        return "answers LDAP (root DSE read)"
+    count = f"{entries} entr{'y' if entries == 1 else 'ies'}"
+    if capped:
+        count = f"more than {entries - 1}" if entries >= limit else f"at least {entries}"
+        count += " entries"
+    if opts.max_entries is not None and entries > opts.max_entries:
+        raise _Failed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
+    if entries < opts.min_entries:
+        expected = f"expected at least {opts.min_entries}"
+        if capped:
+            expected += " (the server stopped at its size limit)"
+        raise _Failed(f"{where} {what} returned {count}, {expected}")
+    return f"{what} returned {count}"
+
+
+def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) -> str:
+    """What went wrong on the wire during ``step``, from what the wire saw."""
+    if wire.timed_out:
+        return f"{where} sent no answer to {step} within {duration_text(timeout)}"
+    if wire.not_ldap:
+        text = " ".join(wire.not_ldap.decode("latin-1").split())[:50]
+        got = repr(text) if text.isprintable() else "binary data"
+        return f"{where} does not speak LDAP: it answered {step} with {got}"
+    if wire.too_much:
+        return f"{where} sent more than {READ_LIMIT >> 20} MiB in answer to {step}: cut off"
+    if wire.peer_closed:
+        return f"{where} closed the connection during {step}"
+    if isinstance(exc, OSError):
+        return f"{where} dropped the connection during {step}: {exc.strerror or exc}"
+    if wire.received:
+        return f"{where} did not answer {step} with LDAP ({type(exc).__name__}: {_short(str(exc))})"
+    return f"{where} failed during {step}: {type(exc).__name__}: {_short(str(exc))}"
+
+
+class LdapCheck(MddCheck):
+    DOC = __doc__ or ""
+    OPTIONS = OPTIONS
+
+    def probe(self, opts: argparse.Namespace) -> Result:
+        return probe(opts)
+
+
+def main() -> None:
+    LdapCheck()
+
+
+if __name__ == "__main__":
+    main()

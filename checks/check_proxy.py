@@ -1,0 +1,219 @@
+"""proxy: the egress proxy lets the platform reach a URL, or, with ``denied: true``, refuses it.
+
+Sends one GET for ``url`` through the HTTP proxy ``proxy`` (``http://host:port``): an
+absolute-URI request for an ``http://`` URL, a CONNECT tunnel and then TLS for an
+``https://`` URL (verified against the system's CAs, or ``ca_file``, for the URL's host).
+The answer's status must be one of ``status`` (default 200-299). This is the http check's
+own request machinery, so its messages read the same.
+
+With ``denied: true`` the check proves an egress policy: it is green only when the proxy
+itself refuses the request, that is when it answers CONNECT with a non-2xx status (for an
+``https://`` URL; no TLS is attempted), or answers a plain ``http://`` request with 403 or
+407. A proxy that forwards the request (whatever the destination answers), or that cannot be
+reached at all, is CRITICAL: an unreachable proxy never counts as a refusal.
+
+Limits of ``denied`` worth knowing: for a plain ``http://`` URL a 403 that the destination
+itself sent through the proxy cannot be told from the proxy's own 403, so point the check
+at a destination that never answers 403 (or use an ``https://`` URL, where the refusal is
+the proxy's answer to CONNECT and cannot come from the destination). A proxy that refuses by
+closing the connection or with another status (a 5xx) is reported CRITICAL, with what it
+did, rather than green. A proxy that asks every client to authenticate answers CONNECT with
+407 whatever the destination, so ``denied: true`` proves nothing about such a proxy's policy.
+
+``timeout`` bounds the whole exchange; ``warn`` and ``crit`` are thresholds on its time.
+
+Beside monitoring-plugins' ``check_http`` through a proxy (``-I proxy -p port -u
+http://...``, and ``-j CONNECT -S``): the same colour for an allowed and a refused
+destination (tested). ``check_http`` has no ``denied`` mode, asks CONNECT for port 443
+whatever the URL says, and does not verify the destination's certificate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from urllib.parse import urlsplit
+
+from mdd.checks import check_http
+from mdd.checks._base import MddCheck
+from mdd.checks._options import (
+    ABSOLUTE_PATH,
+    BOOLEAN,
+    DURATION,
+    PROXY_URL,
+    STATUS,
+    URL,
+    Option,
+    duration_text,
+)
+from mdd.checks._result import Perf, Result, State, timed_result
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+TYPE = "proxy"
+SUMMARY = "The egress proxy lets a URL through, or (denied: true) refuses it."
+DEFAULT_STATUS = [(200, 299)]
+OPTIONS: tuple[Option, ...] = (
+    Option("proxy", PROXY_URL, "The HTTP proxy, http://host:port.", required=True),
+    Option("url", URL, "The URL to request through the proxy.", required=True),
+    Option(
+        "status",
+        STATUS,
+        "Accepted status codes or ranges of the answer.",
+        default=DEFAULT_STATUS,
+        multiple=True,
+    ),
+    Option(
+        "denied",
+        BOOLEAN,
+        "Green only when the proxy itself refuses the request (an egress-policy check).",
+        default=False,
+    ),
+    Option(
+        "ca_file",
+        ABSOLUTE_PATH,
+        "PEM file of CA certificates to trust for an https:// URL instead of the system's.",
+    ),
+    Option("timeout", DURATION, "Give up after this long.", default=10.0),
+    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+)
+EXAMPLE: Mapping[str, Any] = {
+    "proxy": "http://proxy.ams1.example.net:3128",
+    "url": "https://repo.example.net/",
+    "status": ["200-399"],
+}
+
+DENIAL_STATUSES = (403, 407)  # a plain http:// request the proxy refuses
+_DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
+
+
+def validate(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Rules across options: (option, message) for each problem."""
+    problems: list[tuple[str, str]] = []
+    url = values.get("url")
+    denied = bool(values.get("denied"))
+    if denied and "status" in values:
+        problems.append(
+            ("status", "'status' has no meaning with denied: true (the proxy must refuse)")
+        )
+    if values.get("ca_file"):
+        if isinstance(url, str) and url.startswith("http:"):
+            problems.append(("ca_file", "'ca_file' has no meaning for an http:// URL (no TLS)"))
+        elif denied:
+            problems.append(
+                ("ca_file", "'ca_file' has no meaning with denied: true (no TLS is attempted)")
+            )
+    proxy = values.get("proxy")
+    if isinstance(proxy, str):
+        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        try:
+            port = parts.port
+        except ValueError:
+            problems.append(("proxy", f"{proxy!r} has a bad port number"))
+        else:
+            if port is None:
+                problems.append(
+                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
+                )
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", _DEFAULTS["timeout"])
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
+    return problems
+
+
+def _http_options(opts: argparse.Namespace) -> argparse.Namespace:
+    """The http check's options for one GET of ``url`` through ``proxy``."""
+    values = {opt.name: opt.default for opt in check_http.OPTIONS}
+    values.update(
+        url=opts.url,
+        proxy=opts.proxy,
+        status=opts.status or DEFAULT_STATUS,
+        ca_file=opts.ca_file,
+        timeout=opts.timeout,
+        warn=opts.warn,
+        crit=opts.crit,
+    )
+    return argparse.Namespace(**values)
+
+
+def _proxy_where(proxy: str) -> tuple[str, int, str]:
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host, port = parts.hostname or "", parts.port or 80
+    shown = f"[{host}]" if ":" in host else host
+    return host, port, f"proxy {shown}:{port}"
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    http_opts = _http_options(opts)
+    if not opts.denied:
+        result = check_http.probe(http_opts)
+        _, _, where = _proxy_where(opts.proxy)
+        if where in result.message:
+            return result
+        return Result(result.state, f"{result.message} (through {where})", result.perfdata)
+    return _denied(opts, http_opts)
+
+
+def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
+    """OK only when the proxy itself refuses the request."""
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    host, port, where = _proxy_where(opts.proxy)
+    target = check_http._target(opts.url)
+    try:
+        if target.scheme == "https":
+            sock = check_http._connect(host, port, where, http_opts, deadline)
+            try:
+                check_http._tunnel(sock, target, where, http_opts, deadline)
+            except check_http._Refused as exc:
+                return _refused(opts, started, f"{exc}, as required")
+            finally:
+                sock.close()
+            return Result(
+                State.CRITICAL,
+                f"{where} opened a tunnel to {target.hostport} (CONNECT accepted): "
+                f"it must refuse it",
+            )
+        response = check_http._exchange(target, "GET", [], None, http_opts, None, deadline)
+    except check_http._Failure as exc:
+        return Result(State.CRITICAL, f"{exc} (with denied: true the proxy must answer a refusal)")
+    answered = f"{response.status} {response.reason}".rstrip()
+    if response.status in DENIAL_STATUSES:
+        return _refused(opts, started, f"{where} refused GET {opts.url}: {answered}, as required")
+    return Result(
+        State.CRITICAL,
+        f"{where} forwarded GET {opts.url}, which returned {answered}: the proxy must refuse it",
+    )
+
+
+def _refused(opts: argparse.Namespace, started: float, message: str) -> Result:
+    elapsed = time.monotonic() - started
+    perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
+    return timed_result(message, elapsed, opts.warn, opts.crit, perf)
+
+
+class ProxyCheck(MddCheck):
+    DOC = __doc__ or ""
+    OPTIONS = OPTIONS
+
+    def probe(self, opts: argparse.Namespace) -> Result:
+        return probe(opts)
+
+
+def main() -> None:
+    ProxyCheck()
+
+
+if __name__ == "__main__":
+    main()
