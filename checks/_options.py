@@ -40,7 +40,7 @@ class Kind:
     run about 8 ms.
     """
 
-    __slots__ = ("name", "load", "parse", "text", "doc")
+    __slots__ = ("name", "load", "parse", "text", "doc", "metavar")
 
     def __init__(
         self,
@@ -49,12 +49,14 @@ class Kind:
         parse: Callable[[str], Any],
         text: Callable[[Any], str] = str,
         doc: str = "",
+        metavar: str = "",  # the value in --help; default: the name, in capitals
     ) -> None:
         self.name = name
         self.load = load
         self.parse = parse
         self.text = text
         self.doc = doc
+        self.metavar = metavar or name.upper().replace(" ", "_")
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
@@ -433,6 +435,7 @@ HEADERS = Kind(
     _header_parse,
     lambda pair: f"{pair[0]}: {pair[1]}",
     doc="a mapping of header name to value",
+    metavar="'NAME: VALUE'",
 )
 SECRET_FILES = Kind(
     "secret files",
@@ -442,6 +445,7 @@ SECRET_FILES = Kind(
     ),
     lambda pair: f"{pair[0]}={pair[1]}",
     doc="a mapping of header name to a file on the agent that holds the value",
+    metavar="NAME=/PATH",
 )
 JSON_EXPECT = Kind(
     "json",
@@ -449,6 +453,7 @@ JSON_EXPECT = Kind(
     _json_parse,
     _json_text,
     doc="a mapping of dotted path to the value expected there",
+    metavar="PATH=JSON",
 )
 
 
@@ -519,7 +524,9 @@ def choice(*values: str) -> Kind:
             raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
         return text
 
-    return Kind("choice", load, load, doc="one of " + ", ".join(values))
+    return Kind(
+        "choice", load, load, doc="one of " + ", ".join(values), metavar="{" + ",".join(values) + "}"
+    )
 
 
 # --------------------------------------------------------------------------- options
@@ -601,6 +608,15 @@ def _argparse_type(kind: Kind) -> Callable[[str], Any]:
     return convert
 
 
+def _plain(text: str, options: Sequence[Option] = ()) -> str:
+    """Help text without the reStructuredText markup of docstrings: ````name```` becomes the
+    flag ``--name`` when it names one of ``options``, else plain ``name``."""
+    if "``" not in text:
+        return text
+    flags = {opt.name: opt.flag for opt in options}
+    return re.sub(r"``(.+?)``", lambda m: flags.get(m.group(1), m.group(1)), text, flags=re.S)
+
+
 def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
     """Add one flag per option, each converting to the option's canonical value."""
     for opt in options:
@@ -616,7 +632,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                     type=_argparse_type(Kind(opt.kind.name, parse, parse)),
                     default=None,
                     metavar=metavar,
-                    help=f"{opt.help} Read from {where}.",
+                    help=f"{_plain(opt.help)} Read from {where}.",
                 )
             continue
         if opt.kind is BOOLEAN:
@@ -625,7 +641,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                 dest=opt.name,
                 action=argparse.BooleanOptionalAction,
                 default=opt.default,
-                help=opt.help,
+                help=_plain(opt.help),
             )
             continue
         if opt.default is None:
@@ -634,11 +650,14 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
             default_text = ", ".join(opt.kind.text(item) for item in opt.default)
         else:
             default_text = opt.kind.text(opt.default)
+        repeat = " Repeat the flag for each one." if opt.multiple or opt.pairs else ""
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": opt.help + (f" (default: {default_text})" if default_text else ""),
-            "metavar": opt.kind.name.upper().replace(" ", "_"),
+            "help": _plain(opt.help)
+            + repeat
+            + (f" (default: {default_text})" if default_text else ""),
+            "metavar": opt.kind.metavar,
         }
         if opt.multiple or opt.pairs:
             kwargs["action"] = "append"
