@@ -525,7 +525,11 @@ def choice(*values: str) -> Kind:
         return text
 
     return Kind(
-        "choice", load, load, doc="one of " + ", ".join(values), metavar="{" + ",".join(values) + "}"
+        "choice",
+        load,
+        load,
+        doc="one of " + ", ".join(values),
+        metavar="{" + ",".join(values) + "}",
     )
 
 
