@@ -163,7 +163,7 @@ def test_guide_shows_what_mdd_validate_really_prints(guide_dc: Path) -> None:
 
 
 def test_sensu_page_shows_a_check_exactly_as_generated(guide_dc: Path) -> None:
-    [shown] = _blocks(REPO / "docs" / "sensu.md", "json")
+    [shown] = [b for b in _blocks(REPO / "docs" / "sensu.md", "json") if '"checks"' in b]
     result = CliRunner().invoke(main, ["generate", "ams1"])
     assert result.exit_code == 0, result.output
     generated = json.loads(result.stdout)["checks"]
@@ -309,3 +309,36 @@ def test_readme_http_line_is_what_the_check_prints(ca: Any, tmp_path: Path) -> N
         thread.join(5)
     real = real.replace(f" via connect_to 127.0.0.1:{port}", "")
     assert _timing_free(_readme_output_lines()["HttpCheck"]) == _timing_free(real)
+
+
+def test_sensu_page_shows_a_handler_with_both_filters() -> None:
+    [shown] = [b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')]
+    handlers = json.loads(shown)["handlers"]
+    example = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    # The handler the bundled example sends its events to, using the filters that make
+    # occurrences, refresh and dependencies mean something.
+    assert set(handlers) == set(example["sensu"]["handlers"])
+    for handler in handlers.values():
+        assert handler["type"] == "pipe"
+        assert handler["filters"] == ["occurrences", "check_dependencies"]
+
+
+def test_documented_prefix_gives_absolute_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./manifests: the bundled example
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    result = CliRunner().invoke(main, ["generate", "ams1", "--command-prefix", "/opt/mdd/bin"])
+    assert result.exit_code == 0, result.output
+    for check in json.loads(result.stdout)["checks"].values():
+        assert check["command"].startswith("/opt/mdd/bin/check-mdd-")
+
+
+DOCUMENTS = [README, GUIDE, REPO / "docs" / "sensu.md", REPO / "CONTRIBUTING.md"]
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_docs_install_the_distribution_mdd_sensu(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    # `pip install mdd` installs an unrelated project from PyPI.
+    assert not re.search(r"pip install mdd(?![-\w])", text), path
