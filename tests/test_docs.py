@@ -312,7 +312,9 @@ def test_readme_http_line_is_what_the_check_prints(ca: Any, tmp_path: Path) -> N
 
 
 def test_sensu_page_shows_a_handler_with_both_filters() -> None:
-    [shown] = [b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')]
+    [shown] = [
+        b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')
+    ]
     handlers = json.loads(shown)["handlers"]
     example = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
     # The handler the bundled example sends its events to, using the filters that make
