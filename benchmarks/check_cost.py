@@ -235,7 +235,7 @@ def install_wheel(venv: Path) -> Path:
         print(f"building a wheel of {REPO} and installing it into {venv} ...", flush=True)
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
         _quietly([*pip, "wheel", "--no-deps", "-w", tmp, str(source)])
-        wheel = next(Path(tmp).glob("mdd-*.whl"))
+        wheel = next(Path(tmp).glob("mdd_sensu-*.whl"))
         if not (venv / "bin" / "python").is_file():
             _quietly([sys.executable, "-m", "venv", str(venv)])
         venv_pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]

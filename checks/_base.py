@@ -16,7 +16,15 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, add_arguments, duration_text
+from mdd import __version__
+from mdd.checks._options import (
+    COMMON_OPTIONS,
+    SECRET,
+    Option,
+    _plain,
+    add_arguments,
+    duration_text,
+)
 from mdd.checks._result import CheckError, Result, State
 from mdd.checks._sensu import LightParser, SensuPluginCheck
 
@@ -79,8 +87,11 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         self.parser = _Parser(
             self._fail,
             prog=sys.argv[0].rsplit("/", 1)[-1],
-            description=self.DOC,
+            description=_plain(self.DOC, COMMON_OPTIONS + self.OPTIONS),
             formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.parser.add_argument(
+            "--version", action="version", version=f"%(prog)s (mdd-sensu) {__version__}"
         )
         add_arguments(self.parser, COMMON_OPTIONS + self.OPTIONS)
 
@@ -130,12 +141,14 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         """`` (did you mean --timeout?)`` for a misspelt flag; only paid on that error."""
         import difflib
 
-        flags = [opt.flag for opt in COMMON_OPTIONS + self.OPTIONS]
+        # Compared without the leading "--" that every flag shares (with it, --bogus is
+        # close enough to --host).
+        names = [opt.flag[2:] for opt in COMMON_OPTIONS + self.OPTIONS]
         for word in self.remain:
             if word.startswith("--"):
-                close = difflib.get_close_matches(word.split("=", 1)[0], flags, n=1)
+                close = difflib.get_close_matches(word.split("=", 1)[0][2:], names, n=1)
                 if close:
-                    return f" (did you mean {close[0]}?)"
+                    return f" (did you mean --{close[0]}?)"
         return ""
 
     def report(self, result: Result, point: str | None = None) -> None:

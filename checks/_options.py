@@ -44,7 +44,7 @@ class Kind:
     accepts any value (the reader still checks it).
     """
 
-    __slots__ = ("name", "load", "parse", "text", "doc", "schema")
+    __slots__ = ("name", "load", "parse", "text", "doc", "schema", "metavar")
 
     def __init__(
         self,
@@ -54,6 +54,7 @@ class Kind:
         text: Callable[[Any], str] = str,
         doc: str = "",
         schema: Mapping[str, Any] | None = None,
+        metavar: str = "",  # the value in --help; default: the name, in capitals
     ) -> None:
         self.name = name
         self.load = load
@@ -61,6 +62,7 @@ class Kind:
         self.text = text
         self.doc = doc
         self.schema = schema
+        self.metavar = metavar or name.upper().replace(" ", "_")
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
@@ -547,6 +549,7 @@ HEADERS = Kind(
     _header_parse,
     lambda pair: f"{pair[0]}: {pair[1]}",
     doc="a mapping of header name to value",
+    metavar="'NAME: VALUE'",
 )
 
 
@@ -576,6 +579,7 @@ SECRET_FILES = Kind(
     lambda pair: f"{pair[0]}={'env:' if pair[1][0] == 'env' else ''}{pair[1][1]}",
     doc="a mapping of header name to where the agent reads the value: {file: /path}, "
     "{env: VARIABLE}, or a file path",
+    metavar="NAME=/PATH",
 )
 JSON_EXPECT = Kind(
     "json",
@@ -583,6 +587,7 @@ JSON_EXPECT = Kind(
     _json_parse,
     _json_text,
     doc="a mapping of dotted path to the value expected there",
+    metavar="PATH=JSON",
 )
 
 
@@ -668,7 +673,14 @@ def choice(*values: str) -> Kind:
             raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
         return text
 
-    return Kind("choice", load, load, doc="one of " + ", ".join(values), schema={"enum": values})
+    return Kind(
+        "choice",
+        load,
+        load,
+        doc="one of " + ", ".join(values),
+        schema={"enum": values},
+        metavar="{" + ",".join(values) + "}",
+    )
 
 
 # --------------------------------------------------------------------------- options
@@ -750,6 +762,15 @@ def _argparse_type(kind: Kind) -> Callable[[str], Any]:
     return convert
 
 
+def _plain(text: str, options: Sequence[Option] = ()) -> str:
+    """Help text without the reStructuredText markup of docstrings: ````name```` becomes the
+    flag ``--name`` when it names one of ``options``, else plain ``name``."""
+    if "``" not in text:
+        return text
+    flags = {opt.name: opt.flag for opt in options}
+    return re.sub(r"``(.+?)``", lambda m: flags.get(m.group(1), m.group(1)), text, flags=re.S)
+
+
 def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
     """Add one flag per option, each converting to the option's canonical value."""
     for opt in options:
@@ -772,7 +793,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                     type=_argparse_type(Kind(opt.kind.name, parse, parse)),
                     default=None,
                     metavar=metavar,
-                    help=f"{opt.help} Read from {where}.",
+                    help=f"{_plain(opt.help)} Read from {where}.",
                 )
             continue
         if opt.kind is BOOLEAN:
@@ -781,7 +802,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                 dest=opt.name,
                 action=argparse.BooleanOptionalAction,
                 default=opt.default,
-                help=opt.help,
+                help=_plain(opt.help),
             )
             continue
         if opt.default is None:
@@ -790,11 +811,14 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
             default_text = ", ".join(opt.kind.text(item) for item in opt.default)
         else:
             default_text = opt.kind.text(opt.default)
+        repeat = " Repeat the flag for each one." if opt.multiple or opt.pairs else ""
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": opt.help + (f" (default: {default_text})" if default_text else ""),
-            "metavar": opt.kind.name.upper().replace(" ", "_"),
+            "help": _plain(opt.help)
+            + repeat
+            + (f" (default: {default_text})" if default_text else ""),
+            "metavar": opt.kind.metavar,
         }
         if opt.multiple or opt.pairs:
             kwargs["action"] = "append"

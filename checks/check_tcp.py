@@ -1,12 +1,11 @@
 """tcp: a TCP port accepts connections (or, with ``state: closed``, is blocked).
 
-Connects to ``host:port`` within ``timeout``. Optionally sends ``send`` (where ``\\r``,
-``\\n``, ``\\t``, ``\\0``, ``\\\\`` and ``\\xHH`` stand for bytes: ``send: 'PING\\r\\n'``,
-in single quotes) and requires the reply (the banner, when nothing is sent) to match the
-regular expression ``expect``.
-With ``state: closed`` the check is green only while the port refuses or drops
-connections: use it to prove a firewall rule is in place. ``warn`` and ``crit`` are
-thresholds on the time the connection took.
+Connects to ``host:port`` within ``timeout``. Optionally sends ``send``, in which
+``\\r``, ``\\n``, ``\\t``, ``\\0``, ``\\\\`` and ``\\xHH`` stand for bytes (in YAML, in
+single quotes: ``send: 'PING\\r\\n'``), and requires the reply (the banner, when nothing
+is sent) to match the regular expression ``expect``. With ``state: closed`` the check is
+green only while the port refuses or drops connections: use it to prove a firewall rule
+is in place. ``warn`` and ``crit`` are thresholds on the time the connection took.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -189,23 +190,6 @@ def test_sensu_page_shows_a_sensu_go_check_exactly_as_generated(guide_dc: Path) 
     assert shown in result.stdout  # the same text, in the same order
 
 
-def test_readme_manifest_is_the_guides_and_is_valid(tmp_path: Path) -> None:
-    readme = yaml.safe_load(_manifest_of(REPO / "README.md"))
-    guide = yaml.safe_load(_manifest_of(GUIDE))
-    by_name = {p["name"]: p for p in guide["integration_points"]}
-    assert {k: v for k, v in readme.items() if k != "integration_points"} == {
-        k: v for k, v in guide.items() if k != "integration_points"
-    }
-    for point in readme["integration_points"]:
-        expected = {k: v for k, v in by_name[point["name"]].items() if k != "description"}
-        assert point == expected
-    path = tmp_path / "ams1.yaml"
-    path.write_text(_manifest_of(REPO / "README.md"), encoding="utf-8")
-    from mdd import manifest
-
-    assert len(manifest.load(path).points) == 3
-
-
 @pytest.mark.parametrize("path", [REPO / "README.md", GUIDE], ids=lambda p: p.name)
 def test_commands_in_the_docs_exist(path: Path) -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -214,3 +198,167 @@ def test_commands_in_the_docs_exist(path: Path) -> None:
         words = line.removeprefix("$ ").split("#")[0].split()
         result = CliRunner().invoke(main, [*words[1:], "--help"])
         assert result.exit_code == 0, f"{line}: {result.output}"
+
+
+# --------------------------------------------------------------------------- README samples
+
+README = REPO / "README.md"
+BUNDLED = REPO / "mdd" / "examples" / "ams1.yaml"
+
+
+def test_readme_manifest_is_the_bundled_example() -> None:
+    """ "Try it" prints the checks of the bundled example: the README shows that manifest."""
+    example = "".join(
+        line
+        for line in BUNDLED.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not line.startswith("#")
+    )
+    assert _manifest_of(README) == example
+
+
+def _readme_output_lines() -> dict[str, str]:
+    """The sample output lines of the README, by check class."""
+    [block] = [b for b in _blocks(README, "") if b.startswith(("TcpCheck", "TlsCheck"))]
+    return {line.split(" ", 1)[0]: line for line in block.splitlines()}
+
+
+def _timing_free(line: str) -> str:
+    """A check's line with its measured times replaced: they differ on every run."""
+    line = re.sub(r"in \d+\.\d ms", "in N ms", line)
+    return re.sub(r"time=\d+(\.\d+)?s", "time=Ns", line)
+
+
+def _run_check(*argv: str) -> str:
+    proc = subprocess.run(
+        [str(BIN / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    return (proc.stdout + proc.stderr).strip()
+
+
+def test_readme_tcp_line_is_what_the_check_prints(closed_port: int) -> None:
+    real = _run_check(
+        "check-mdd-tcp", "--point", "ldap-port", "--host", "127.0.0.1", "--port", str(closed_port)
+    )
+    # The same run against ldap.ams1.example.net:636 (no test reaches the example's hosts).
+    real = real.replace(f"127.0.0.1:{closed_port}", "ldap.ams1.example.net:636")
+    assert _readme_output_lines()["TcpCheck"] == real
+
+
+def test_readme_tls_line_is_what_the_check_prints(tmp_path: Path) -> None:
+    from tests.checks.tls_servers import TlsServer, issue, server_context
+
+    ca = issue("mdd docs CA", days=3650, is_ca=True)
+    name = "vault.ams1.example.net"
+    cert_file, key_file = issue(name, days=15, issuer=ca, names=[name]).write(tmp_path, "vault")
+    server = TlsServer(server_context(cert_file, key_file))
+    try:
+        real = _run_check(
+            "check-mdd-tls",
+            "--point",
+            "vault-cert",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--servername",
+            name,
+            "--ca-file",
+            ca.write_ca(tmp_path / "ca.pem"),
+            "--warn-days",
+            "21",
+            "--crit-days",
+            "7",
+        )
+    finally:
+        server.stop()
+    real = real.replace(f"127.0.0.1:{server.port} as {name}", f"{name}:8200")
+    assert _readme_output_lines()["TlsCheck"] == real
+
+
+def test_readme_http_line_is_what_the_check_prints(ca: Any, tmp_path: Path) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            body = b"OK" if self.path == "/health" else b"no such page"
+            self.send_response(200 if self.path == "/health" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("artifacts.ams1.example.net").configure_cert(context)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    try:
+        # The bundled example's artifact-repo check, pointed at the loopback server.
+        real = _run_check(
+            "check-mdd-http",
+            "--point",
+            "artifact-repo",
+            "--url",
+            "https://artifacts.ams1.example.net/health",
+            "--status",
+            "200",
+            "--contains",
+            "OK",
+            "--connect-to",
+            f"127.0.0.1:{port}",
+            "--ca-file",
+            str(ca_file),
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+    real = real.replace(f" via connect_to 127.0.0.1:{port}", "")
+    assert _timing_free(_readme_output_lines()["HttpCheck"]) == _timing_free(real)
+
+
+def test_sensu_page_shows_a_handler_with_both_filters() -> None:
+    [shown] = [
+        b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')
+    ]
+    handlers = json.loads(shown)["handlers"]
+    example = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    # The handler the bundled example sends its events to, using the filters that make
+    # occurrences, refresh and dependencies mean something.
+    assert set(handlers) == set(example["sensu"]["handlers"])
+    for handler in handlers.values():
+        assert handler["type"] == "pipe"
+        assert handler["filters"] == ["occurrences", "check_dependencies"]
+
+
+def test_documented_prefix_gives_absolute_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./manifests: the bundled example
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    result = CliRunner().invoke(main, ["generate", "ams1", "--command-prefix", "/opt/mdd/bin"])
+    assert result.exit_code == 0, result.output
+    for check in json.loads(result.stdout)["checks"].values():
+        assert check["command"].startswith("/opt/mdd/bin/check-mdd-")
+
+
+DOCUMENTS = [README, GUIDE, REPO / "docs" / "sensu.md", REPO / "CONTRIBUTING.md"]
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_docs_install_the_distribution_mdd_sensu(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    # `pip install mdd` installs an unrelated project from PyPI.
+    assert not re.search(r"pip install mdd(?![-\w])", text), path

@@ -115,6 +115,11 @@ def echo_server() -> Iterator[EchoServer]:
     thread.join(timeout=5)
 
 
+def as_send(value: str) -> str:
+    """``value`` written in the escape syntax of tcp ``send`` (checks/_escapes.py)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
 @pytest.mark.parametrize("value", NASTY)
 def test_tcp_send_reaches_the_server_literally(
     value: str, echo_server: EchoServer, empty_cwd: Path
@@ -125,7 +130,7 @@ def test_tcp_send_reaches_the_server_literally(
         "tcp",
         host="127.0.0.1",
         port=echo_server.port,
-        send=escaped,
+        send=as_send(value),  # backslashes and line breaks as escapes: one line, decoded
         expect=re.escape(value) + r"\Z",  # a regex full of shell syntax too
         timeout="5s",
     )
@@ -140,8 +145,9 @@ def test_tcp_send_reaches_the_server_literally(
 def test_command_words_are_the_manifest_values(empty_cwd: Path) -> None:
     """What /bin/sh hands the check is what the manifest says, word for word."""
     for nasty in NASTY:
-        value = nasty.replace("\\", "\\\\").replace("\n", "\\n")  # send's escapes
+        value = as_send(nasty)
         command = sensu_command("tcp", host="127.0.0.1", port=1, send=value)
+        assert "\n" not in command
         program, _, arguments = command.partition(" ")
         assert program == "check-mdd-tcp"
         # The generated text, with printf in place of the check: sh prints each word it passes.
