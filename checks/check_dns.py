@@ -62,7 +62,14 @@ def _record(value: Any) -> str:
     return str(text)
 
 
-RECORD = Kind("choice", _record, _record, doc="one of " + ", ".join(RECORDS))
+RECORD = Kind(
+    "choice",
+    _record,
+    _record,
+    doc="one of " + ", ".join(RECORDS),
+    schema={"type": "string"},
+    metavar="{" + ",".join(RECORDS) + "}",
+)
 OPTIONS: tuple[Option, ...] = (
     Option("query", STRING, "The name to ask for (an address, for a PTR record).", required=True),
     Option("record", RECORD, "The record type to ask for (in any case: mx is MX).", default="A"),

@@ -334,10 +334,12 @@ def test_sensu_page_shows_a_handler_with_both_filters() -> None:
         b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')
     ]
     handlers = json.loads(shown)["handlers"]
-    example = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
-    # The handler the bundled example sends its events to, using the filters that make
-    # occurrences, refresh and dependencies mean something.
-    assert set(handlers) == set(example["sensu"]["handlers"])
+    from mdd import manifest
+
+    # The handler the bundled example sends its events to (resolved through its bases), using
+    # the filters that make occurrences, refresh and dependencies mean something.
+    example = manifest.load(BUNDLED)
+    assert {h for p in example.points for h in p.sensu.handlers or ()} == set(handlers)
     for handler in handlers.values():
         assert handler["type"] == "pipe"
         assert handler["filters"] == ["occurrences", "check_dependencies"]

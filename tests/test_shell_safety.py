@@ -124,8 +124,6 @@ def as_send(value: str) -> str:
 def test_tcp_send_reaches_the_server_literally(
     value: str, echo_server: EchoServer, empty_cwd: Path
 ) -> None:
-    # send takes backslash escapes (checks/_escapes.py): written escaped, it arrives as is.
-    escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
     command = sensu_command(
         "tcp",
         host="127.0.0.1",
