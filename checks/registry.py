@@ -11,7 +11,15 @@ import argparse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mdd.checks import check_http, check_tcp, check_tls
+from mdd.checks import (  # data stores
+    check_amqp,
+    check_http,
+    check_mysql,
+    check_postgres,
+    check_redis,
+    check_tcp,
+    check_tls,
+)
 from mdd.checks._options import Option
 from mdd.checks._result import Result
 
@@ -34,6 +42,7 @@ class CheckType(Protocol):
 
 
 _MODULES: tuple[CheckType, ...] = (check_tcp, check_http, check_tls)
+_MODULES += (check_postgres, check_mysql, check_redis, check_amqp)
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
 

@@ -1,0 +1,172 @@
+"""One deadline over a conversation of several steps (connect, TLS, authenticate, query).
+
+The data-store checks (postgres, mysql, redis, amqp) hand a socket to a protocol library.
+A per-call socket timeout does not bound the whole conversation: a server that trickles a
+byte before each timeout runs out would keep the check waiting for ever. ``Steps`` starts a
+watchdog timer that, when the check's time is up, shuts the watched sockets down: a call
+blocked in ``recv`` returns at once and the library raises. No signal, no process-wide state:
+probes can run side by side in threads. Standard library only.
+
+Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from mdd.checks._net import connect, host_port
+from mdd.checks._options import duration_text
+from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._secrets import redact
+
+
+class Failed(Exception):
+    """A step of the conversation failed: the integration point is not delivered (CRITICAL)."""
+
+
+class Steps:
+    """The deadline, the step in progress, the sockets to cut when time is up, the secrets to
+    keep out of every message. Use as a context manager: the watchdog stops on exit."""
+
+    def __init__(self, host: str, port: int, timeout: float, secrets: tuple[str, ...] = ()):
+        self.host = host
+        self.port = port
+        self.where = host_port(host, port)
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.step = "connect"
+        self.secrets = secrets
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Steps:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            sock.close()
+
+    def now(self, step: str) -> None:
+        """The conversation moves on to ``step``; its socket calls get the time left."""
+        self.step = step
+        with self._lock:  # a socket wrapped in TLS (detached) or closed is dropped
+            self._sockets = [sock for sock in self._sockets if sock.fileno() >= 0]
+            sockets = list(self._sockets)
+        for sock in sockets:
+            sock.settimeout(self.left())
+
+    def left(self) -> float:
+        """Seconds until the deadline, never zero (a zero timeout means non-blocking)."""
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Cut ``sock`` when time is up (at once when it is up already); closed on exit."""
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        sock.settimeout(self.left())
+        if expired:
+            _cut(sock)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _cut(sock)
+
+    def connect(self) -> socket.socket:
+        """A TCP connection to host:port within the deadline (step ``connect``)."""
+        self.now("connect")
+        try:
+            sock, _ = connect(self.host, self.port, self.deadline)
+        except socket.gaierror as exc:
+            raise Failed(f"cannot resolve {self.host}: {exc.strerror}") from None
+        except ConnectionRefusedError:
+            raise Failed(f"{self.where} refused the connection") from None
+        except TimeoutError:
+            raise Failed(
+                f"{self.where} did not answer within {duration_text(self.timeout)} "
+                f"(host down or filtered)"
+            ) from None
+        except OSError as exc:
+            raise Failed(f"{self.where} cannot be reached: {exc.strerror or exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.watch(sock)
+
+    def failed(self, exc: BaseException, what: str = "") -> Failed:
+        """The ``Failed`` for an exception raised during the current step.
+
+        A deadline that passed (the watchdog cut the socket, or a socket call timed out) says
+        so; a closed connection says so; anything else is ``what`` or the exception's text.
+        """
+        if self.expired or _timed_out(exc):
+            return Failed(
+                f"{self.where} did not complete the {self.step} step within "
+                f"{duration_text(self.timeout)}"
+            )
+        if not what:
+            what = str(exc) or type(exc).__name__
+        return Failed(f"{self.where}: {self.step} failed: {what}")
+
+    def result(self, message: str, warn: float | None, crit: float | None) -> Result:
+        """OK (or a threshold band) for the whole conversation, with its time as perfdata."""
+        elapsed = round(self.elapsed(), 6)
+        perf = (Perf("time", elapsed, "s", warn, crit, 0.0, self.timeout),)
+        text = f"{message} in {elapsed * 1000:.1f} ms"
+        return timed_result(self.redact(text), elapsed, warn, crit, perf)
+
+    def critical(self, message: str) -> Result:
+        """CRITICAL, with the time spent so far as perfdata, never quoting a secret."""
+        elapsed = round(self.elapsed(), 6)
+        perf = (Perf("time", elapsed, "s", None, None, 0.0, self.timeout),)
+        return Result(State.CRITICAL, self.redact(_bounded(message)), perf)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, is a timeout."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _cut(sock: socket.socket) -> None:
+    # socket.socket.shutdown, not the SSLSocket's: that one also drops the TLS object under
+    # the thread still reading from it.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected (any more): nothing is blocked on it
+
+
+def _bounded(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """A value as a short quoted text for a message."""
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
