@@ -24,6 +24,7 @@ class WatchedContext(ssl.SSLContext):
     """``ssl.SSLContext`` that reports each socket it wraps to ``steps``."""
 
     steps: Steps
+    after: str | None = None  # the step that follows the handshake (default: the one before)
 
     def wrap_socket(  # type: ignore[override]
         self, sock: socket.socket, *args: Any, **kwargs: Any
@@ -31,7 +32,7 @@ class WatchedContext(ssl.SSLContext):
         kwargs["do_handshake_on_connect"] = False
         kwargs.setdefault("server_hostname", self.steps.host)
         tls = super().wrap_socket(sock, *args, **kwargs)
-        handshake(self.steps, tls)
+        handshake(self.steps, tls, self.after)
         return tls
 
 
@@ -54,8 +55,9 @@ def watched_context(steps: Steps, verify: bool, ca_file: str | None = None) -> W
     return context
 
 
-def handshake(steps: Steps, tls: ssl.SSLSocket) -> None:
-    """The TLS handshake on ``tls`` as a step of its own; raises ``Failed``."""
+def handshake(steps: Steps, tls: ssl.SSLSocket, after: str | None = None) -> None:
+    """The TLS handshake on ``tls`` as a step of its own, then the step ``after`` (default:
+    the one before); raises ``Failed``."""
     steps.watch(tls)
     previous = steps.step
     steps.now("TLS handshake")
@@ -66,7 +68,7 @@ def handshake(steps: Steps, tls: ssl.SSLSocket) -> None:
         raise Failed(f"{steps.where}: TLS certificate not trusted: {reason}") from None
     except (OSError, ssl.SSLError) as exc:
         raise steps.failed(exc) from None
-    steps.now(previous)
+    steps.now(after or previous)
 
 
 def wrap(steps: Steps, sock: socket.socket, context: WatchedContext) -> ssl.SSLSocket:

@@ -98,6 +98,7 @@ def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str
         from mdd.checks._watched_tls import watched_context
 
         context = watched_context(steps, opts.tls == "verify", opts.ca_file)
+        context.after = "authenticate"
     conn, encrypted = _login(pg8000, opts, steps, password, context)
     if conn is None:  # tls: prefer, and the server has no TLS
         conn, encrypted = _login(pg8000, opts, steps, password, False)
@@ -152,6 +153,13 @@ def _login(
         raise _failed(pg8000, steps, exc) from None
     except pg8000.DatabaseError as exc:
         raise Failed(_refusal(steps, opts, exc)) from None
+    except AttributeError as exc:
+        if password is None and not steps.expired:  # pg8000's SCRAM with no password
+            raise Failed(
+                f"{steps.where}: login as {opts.user} needs a password, and the check has none "
+                f"(set password)"
+            ) from None
+        raise _failed(pg8000, steps, exc) from None
     except Exception as exc:
         raise _failed(pg8000, steps, exc) from None
     return conn, conn._usock is not sock
