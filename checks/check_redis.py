@@ -100,6 +100,7 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
         password=password,
         socket_timeout=steps.left(),
         socket_connect_timeout=steps.left(),
+        protocol=2,  # RESP2 and AUTH, as every Redis since 1.0 speaks (HELLO is Redis 6)
     )
     errors = redis.exceptions
     steps.now("authenticate" if password else "PING")
