@@ -99,6 +99,11 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
         def _connect(self, host: str, port: int, timeout: float | None) -> None:
             self.sock = sock
 
+        def _set_socket_options(self, socket_settings: Any) -> None:
+            # py-amqp re-applies every TCP option it reads back (TCP_MAXSEG and all), which
+            # the kernel can refuse (EINVAL); a check needs none of them.
+            pass
+
     class Given(amqp.Connection):  # type: ignore[misc, name-defined]
         def Transport(self, host: str, connect_timeout: float | None, *args: Any, **kw: Any) -> Any:  # noqa: N802 - py-amqp's name
             kw.pop("ssl", None)

@@ -280,3 +280,39 @@ def mariadb_tls(ca: Any) -> Iterator[MariaDb]:
             proc.wait(30)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def forwarding(target: int, delay: float = 0.0, tls: Any = None) -> Iterator[int]:
+    """A TCP forwarder on loopback to the real server on ``target``: it holds the server's
+    first answer back for ``delay`` seconds (a slow link), and with ``tls`` (a server
+    ``ssl.SSLContext``) it terminates TLS in front of a server that has none, as a load
+    balancer does. Yields its port."""
+    import threading
+
+    from tests.conftest import accepting
+
+    def pump(source: socket.socket, sink: socket.socket, hold: float) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if hold:
+                    time.sleep(hold)
+                    hold = 0.0
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(30)
+        client = tls.wrap_socket(conn, server_side=True) if tls is not None else conn
+        with client, socket.create_connection((HOST, target), timeout=30) as upstream:
+            back = threading.Thread(target=pump, args=(upstream, client, delay), daemon=True)
+            back.start()
+            pump(client, upstream, 0.0)
+            back.join(30)
+
+    with accepting(handle, threaded=True) as port:
+        yield port
