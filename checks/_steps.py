@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import duration_text
@@ -140,6 +141,14 @@ class Steps:
         return redact(text, self.secrets)
 
 
+def close_quietly(close: Callable[[], object]) -> None:
+    """Close a connection that may be broken already: there is nothing to tell about it."""
+    try:
+        close()
+    except Exception:
+        return
+
+
 def _timed_out(exc: BaseException | None) -> bool:
     """Whether ``exc``, or an exception it was raised from, is a timeout."""
     seen = 0
@@ -157,7 +166,7 @@ def _cut(sock: socket.socket) -> None:
     try:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
-        pass  # not connected (any more): nothing is blocked on it
+        return  # not connected (any more): nothing is blocked on it
 
 
 def _bounded(text: str, limit: int = 300) -> str:

@@ -26,9 +26,7 @@ class WatchedContext(ssl.SSLContext):
     steps: Steps
     after: str | None = None  # the step that follows the handshake (default: the one before)
 
-    def wrap_socket(  # type: ignore[override]
-        self, sock: socket.socket, *args: Any, **kwargs: Any
-    ) -> ssl.SSLSocket:
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
         kwargs["do_handshake_on_connect"] = False
         kwargs.setdefault("server_hostname", self.steps.host)
         tls = super().wrap_socket(sock, *args, **kwargs)

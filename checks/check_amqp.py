@@ -21,7 +21,7 @@ from mdd.checks._net import host_port
 from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import CRIT, TIMEOUT, WARN, read_password, threshold_problems
-from mdd.checks._steps import Failed, Steps, excerpt
+from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
 
         sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
 
-    class GivenTransport(amqp.transport.TCPTransport):  # type: ignore[misc, name-defined]
+    class GivenTransport(amqp.transport.TCPTransport):  # type: ignore[misc]
         """py-amqp's transport over the socket this check opened (within its deadline)."""
 
         def _connect(self, host: str, port: int, timeout: float | None) -> None:
@@ -104,7 +104,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
             # the kernel can refuse (EINVAL); a check needs none of them.
             pass
 
-    class Given(amqp.Connection):  # type: ignore[misc, name-defined]
+    class Given(amqp.Connection):  # type: ignore[misc]
         def Transport(self, host: str, connect_timeout: float | None, *args: Any, **kw: Any) -> Any:  # noqa: N802 - py-amqp's name
             kw.pop("ssl", None)
             return GivenTransport(host, connect_timeout, **kw)
@@ -145,10 +145,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
             exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"
         ) from None
     finally:
-        try:
-            conn.collect()  # drop the socket without the closing handshake
-        except Exception:  # noqa: S110 - closing a broken connection: nothing to tell
-            pass
+        close_quietly(conn.collect)  # drop the socket without the closing handshake
     done = f"{steps.where}: logged in to vhost {opts.vhost} as {opts.user}"
     done += " over TLS" if opts.tls else ""
     if found:

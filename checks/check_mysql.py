@@ -34,7 +34,7 @@ from mdd.checks._sql import (
     tls_option,
     validate_sql,
 )
-from mdd.checks._steps import Failed, Steps, excerpt
+from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -113,10 +113,7 @@ def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: st
             return steps.result(done, opts.warn, opts.crit)
         return _query(pymysql, conn, opts, steps, done)
     finally:
-        try:
-            conn.close()
-        except Exception:  # noqa: S110 - closing a broken connection: nothing to tell
-            pass
+        close_quietly(conn.close)
 
 
 def _login(
@@ -154,10 +151,13 @@ def _login(
             raise Failed(
                 f"{steps.where}: the server does not offer TLS (tls: {opts.tls})"
             ) from None
-        if steps.expired or not isinstance(exc, pymysql.err.OperationalError) or code >= 2000:
+        client_side = not isinstance(code, int) or code >= 2000  # CR_* codes: not the server
+        if steps.expired or not isinstance(exc, pymysql.err.OperationalError) or client_side:
             raise _failed(steps, exc) from None
         if code == _UNKNOWN_DATABASE:
-            raise Failed(f"{steps.where}: database {opts.database} does not exist: {_text(exc)}")
+            raise Failed(
+                f"{steps.where}: database {opts.database} does not exist: {_text(exc)}"
+            ) from None
         raise Failed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
     except Exception as exc:
         raise _failed(steps, exc) from None

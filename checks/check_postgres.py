@@ -36,7 +36,7 @@ from mdd.checks._sql import (
     tls_option,
     validate_sql,
 )
-from mdd.checks._steps import Failed, Steps, excerpt
+from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -110,10 +110,7 @@ def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str
             return steps.result(done, opts.warn, opts.crit)
         return _query(pg8000, conn, opts, steps, done)
     finally:
-        try:
-            conn.close()
-        except Exception:  # noqa: S110 - closing a broken connection: nothing to tell
-            pass
+        close_quietly(conn.close)
 
 
 def _login(

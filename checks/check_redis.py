@@ -17,7 +17,7 @@ from mdd.checks._base import MddCheck
 from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option, choice
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import CRIT, TIMEOUT, WARN, read_password, threshold_problems
-from mdd.checks._steps import Failed, Steps, excerpt
+from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
 
         sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
 
-    class Given(redis.connection.Connection):  # type: ignore[misc, name-defined]
+    class Given(redis.connection.Connection):  # type: ignore[misc]
         """A redis-py connection over the socket this check opened (within its deadline)."""
 
         def _connect(self) -> Any:
@@ -139,10 +139,7 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
             exc, f"the server does not speak the Redis protocol ({type(exc).__name__})"
         ) from None
     finally:
-        try:
-            conn.disconnect()
-        except Exception:  # noqa: S110 - closing a broken connection: nothing to tell
-            pass
+        close_quietly(conn.disconnect)
     who = f" as {opts.username}" if opts.username else ""
     done = f"{steps.where} answers PING with PONG{who}{' over TLS' if opts.tls else ''}"
     if opts.role is not None:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mdd.cli import main
+from tests.test_manifest import expected_problems
 
 HERE = Path(__file__).parent
 BAD = HERE / "manifests" / "bad"
@@ -20,11 +21,7 @@ MDD = Path(sys.executable).parent / "mdd"
 
 
 def expected(path: Path) -> list[str]:
-    return [
-        f"{path}:{line.removeprefix('# expect: ')}"
-        for line in path.read_text().splitlines()
-        if line.startswith("# expect: ")
-    ]
+    return [f"{path}:{line}" for line in expected_problems(path)]
 
 
 @pytest.fixture

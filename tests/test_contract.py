@@ -43,6 +43,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "path": ("/etc/ssl/my ca's.pem", "-weird.pem"),
     "headers": ({"X-Test": "a b; $(c) 'd'", "Accept": "*/*"}, {"X-Empty": ""}),
     "secret files": ({"Authorization": "/etc/mdd/token"}, {"X-Api-Key": "/run/key file"}),
+    "secret": ({"file": "/etc/sensu/mdd/db's pw $(x)"}, {"env": "MDD_DB_PASSWORD"}),
     "json": (
         {"status": "UP", "checks.db.count": 3, "items.0.tags": ["a", {"b": None}]},
         {"ready": True, "ratio": 0.25, "name": 'it\'s = "x"'},

@@ -87,8 +87,8 @@ def test_password_login_over_verified_tls_is_ok(cluster: PgCluster, ca_file: str
     )
     assert run.code == 0, run.out
     assert (
-        f"localhost:{cluster.port}: logged in to database {cluster.database} as {cluster.user} over TLS"
-        in run.line
+        f"localhost:{cluster.port}: logged in to database {cluster.database} as "
+        f"{cluster.user} over TLS" in run.line
     )
     assert_no_secret(run, cluster.password)
 

@@ -25,7 +25,6 @@ from tests.checks.data_servers import (
     redis_server,
     require,
     unique,
-    wait_until_replica_linked,
     write_password_file,
 )
 from tests.conftest import load_values, run_argv, run_check
@@ -67,12 +66,14 @@ def acl_user(shared: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     password = planted_password()
     path = write_password_file(tmp_path_factory.mktemp("redis-pair"), password)
-    with redis_server("--requirepass", password) as master:
-        with redis_server(
+    with (
+        redis_server("--requirepass", password) as master,
+        redis_server(
             "--replicaof", HOST, str(master), "--masterauth", password, "--requirepass", password
-        ) as replica:
-            wait_until_replica_linked_with(replica, password)
-            yield Pair(master, replica, password, path)
+        ) as replica,
+    ):
+        wait_until_replica_linked_with(replica, password)
+        yield Pair(master, replica, password, path)
 
 
 def wait_until_replica_linked_with(port: int, password: str) -> None:

@@ -9,6 +9,7 @@ OK, and its probes run side by side in threads without signals (as ``mdd verify`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import socket
 import threading
@@ -34,20 +35,16 @@ def trickle(conn: socket.socket) -> None:
     conn.settimeout(0.2)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(TimeoutError):
             conn.recv(4096)
-        except TimeoutError:
-            pass
         conn.sendall(b"x")
         time.sleep(0.2)
 
 
 def http(conn: socket.socket) -> None:
     conn.settimeout(2)
-    try:
+    with contextlib.suppress(TimeoutError):
         conn.recv(4096)
-    except TimeoutError:
-        pass
     conn.sendall(
         b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 11\r\n"
         b"Connection: close\r\n\r\nbad request"
