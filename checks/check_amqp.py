@@ -145,7 +145,11 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
             exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"
         ) from None
     finally:
-        close_quietly(conn.collect)  # drop the socket without the closing handshake
+        # A logged-in connection is closed politely (the broker logs every connection dropped
+        # without Connection.Close); anything else is dropped.
+        if conn.connected and not steps.expired:
+            close_quietly(conn.close)
+        close_quietly(conn.collect)
     done = f"{steps.where}: logged in to vhost {opts.vhost} as {opts.user}"
     done += " over TLS" if opts.tls else ""
     if found:
