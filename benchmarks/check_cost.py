@@ -250,7 +250,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
     plugins = {
         "check_pgsql": ["-H", "127.0.0.1", "-l", "postgres", "-d", "postgres"],
         "check_mysql": ["-H", "127.0.0.1", "-u", "root"],
-        "check_tcp": ["-H", "127.0.0.1", "-p", "6379", "-s", "PING\r\n", "-e", "+PONG"],
+        "check_tcp": ["-H", "127.0.0.1", "-p", "6379", "-E", "-s", "PING\\r\\n", "-e", "+PONG"],
     }
     for name, args in plugins.items():
         if (PLUGINS / name).exists():
