@@ -64,7 +64,10 @@ class Steps:
             self._sockets = [sock for sock in self._sockets if sock.fileno() >= 0]
             sockets = list(self._sockets)
         for sock in sockets:
-            sock.settimeout(self.left())
+            try:
+                sock.settimeout(self.left())
+            except OSError:
+                continue  # closed meanwhile by the library: nothing waits on it
 
     def left(self) -> float:
         """Seconds until the deadline, never zero (a zero timeout means non-blocking)."""
