@@ -31,19 +31,28 @@ class Steps:
     """The deadline, the step in progress, the sockets to cut when time is up, the secrets to
     keep out of every message. Use as a context manager: the watchdog stops on exit."""
 
-    def __init__(self, host: str, port: int, timeout: float, secrets: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        secrets: tuple[str, ...] = (),
+        since: float | None = None,
+    ):
+        """``since``: when the probe started (``time.monotonic()``), before it imported its
+        protocol library: the deadline counts from then, the time measured from now."""
         self.host = host
         self.port = port
         self.where = host_port(host, port)
         self.timeout = timeout
         self.started = time.monotonic()
-        self.deadline = self.started + timeout
+        self.deadline = (self.started if since is None else since) + timeout
         self.step = "connect"
         self.secrets = secrets
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(timeout, self._expire)
+        self._timer = threading.Timer(max(self.deadline - self.started, 0.0), self._expire)
         self._timer.daemon = True
 
     def __enter__(self) -> Steps:

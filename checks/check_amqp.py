@@ -15,8 +15,9 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 from __future__ import annotations
 
 import argparse
+import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import host_port
 from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option
 from mdd.checks._result import CheckError, Result
@@ -74,12 +75,13 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
+    since = time.monotonic()  # the timeout covers the library's import too
     password = read_password(opts.password)
     secrets = (password,) if password else ()
     if password is None:
         password = "guest"  # RabbitMQ's well-known default account: not a secret
     amqp = _import()  # before the clock starts: the time measured is the broker's
-    with Steps(opts.host, opts.port, opts.timeout, secrets) as steps:
+    with Steps(opts.host, opts.port, opts.timeout, secrets, since) as steps:
         try:
             return _converse(amqp, opts, steps, password)
         except Failed as exc:
@@ -140,6 +142,8 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
         raise
     except (errors.AMQPError, OSError) as exc:
         raise _failed(steps, exc) from None
+    except Deadline:
+        raise
     except Exception as exc:  # bad frames of a server that is not an AMQP broker
         raise steps.failed(
             exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"

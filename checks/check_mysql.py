@@ -18,8 +18,9 @@ the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python
 from __future__ import annotations
 
 import argparse
+import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import HOST, PORT, SECRET, STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import (
@@ -84,9 +85,10 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
+    since = time.monotonic()  # the timeout covers the library's import too
     password = read_password(opts.password)
     pymysql = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else ()) as steps:
+    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
         try:
             return _converse(pymysql, opts, steps, password)
         except Failed as exc:
@@ -159,6 +161,8 @@ def _login(
                 f"{steps.where}: database {opts.database} does not exist: {_text(exc)}"
             ) from None
         raise Failed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
+    except Deadline:
+        raise
     except Exception as exc:
         raise _failed(steps, exc) from None
     return conn
@@ -180,6 +184,8 @@ def _query(pymysql: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done
         if steps.expired or not isinstance(code, int) or code >= 2000:  # client-side errors
             raise _failed(steps, exc) from None
         raise Failed(f"{steps.where}: query failed: {_text(exc)}") from None
+    except Deadline:
+        raise
     except Exception as exc:
         raise _failed(steps, exc) from None
     if opts.expect is None:

@@ -20,8 +20,9 @@ the chain and the host name against ``ca_file`` or the system's CAs. Uses pg8000
 from __future__ import annotations
 
 import argparse
+import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import HOST, PORT, SECRET, STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import (
@@ -75,9 +76,10 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: argparse.Namespace) -> Result:
+    since = time.monotonic()  # the timeout covers the library's import too
     password = read_password(opts.password)
     pg8000 = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else ()) as steps:
+    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
         try:
             return _converse(pg8000, opts, steps, password)
         except Failed as exc:
@@ -157,6 +159,8 @@ def _login(
                 f"(set password)"
             ) from None
         raise _failed(pg8000, steps, exc) from None
+    except Deadline:
+        raise
     except Exception as exc:
         raise _failed(pg8000, steps, exc) from None
     return conn, conn._usock is not sock
@@ -174,6 +178,8 @@ def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done:
         conn.run("ROLLBACK")
     except pg8000.DatabaseError as exc:
         raise Failed(f"{steps.where}: query failed: {_server_error(exc)}") from None
+    except Deadline:
+        raise
     except Exception as exc:
         raise _failed(pg8000, steps, exc) from None
     rows = context.rows

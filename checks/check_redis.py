@@ -12,8 +12,9 @@ are thresholds on the time the whole check took. Uses redis-py.
 from __future__ import annotations
 
 import argparse
+import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option, choice
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import CRIT, TIMEOUT, WARN, read_password, threshold_problems
@@ -71,9 +72,10 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
+    since = time.monotonic()  # the timeout covers the library's import too
     password = read_password(opts.password)
     redis = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else ()) as steps:
+    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
         try:
             return _converse(redis, opts, steps, password)
         except Failed as exc:
@@ -134,6 +136,8 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
         raise Failed(f"{steps.where}: {steps.step} refused: {exc}") from None
     except (errors.RedisError, OSError) as exc:
         raise _failed(steps, exc) from None
+    except Deadline:
+        raise
     except Exception as exc:  # bad replies of a server that is not Redis
         raise steps.failed(
             exc, f"the server does not speak the Redis protocol ({type(exc).__name__})"
