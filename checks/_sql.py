@@ -5,13 +5,12 @@ Standard library only: the protocol libraries are imported by each check's probe
 
 from __future__ import annotations
 
-from mdd.checks._options import DURATION, PATH, STRING, Option, choice, duration_text
-from mdd.checks._result import CheckError
+from mdd.checks._options import PATH, STRING, Option, choice
+from mdd.checks._steps import CRIT, TIMEOUT, WARN, read_password, threshold_problems
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Sequence
 
 TLS_MODES = ("disable", "prefer", "require", "verify")
 
@@ -42,25 +41,6 @@ EXPECT = Option(
     STRING,
     "Text the first column of the query's first row must equal (needs query).",
 )
-TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
-WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
-CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than this.")
-
-
-def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
-    """warn not above crit, both below the timeout (as tcp)."""
-    problems: list[tuple[str, str]] = []
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", TIMEOUT.default)
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
-    return problems
 
 
 def validate_sql(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -98,14 +78,4 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_password(ref: Sequence[str] | None) -> str | None:
-    """The password a secret reference points at (``None`` without one)."""
-    if ref is None:
-        return None
-    from mdd.checks._secrets import read_secret
-
-    source, where = ref
-    return read_secret((source, where), "the password")
-
-
-__all__ = ["CheckError"]
+__all__ = ["CRIT", "TIMEOUT", "WARN", "read_password", "threshold_problems"]

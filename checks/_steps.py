@@ -8,6 +8,7 @@ blocked in ``recv`` returns at once and the library raises. No signal, no proces
 probes can run side by side in threads. Standard library only.
 
 Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
+Also the options and rules every data-store check shares (timeout, warn, crit, password).
 """
 
 from __future__ import annotations
@@ -18,9 +19,35 @@ import time
 from collections.abc import Callable
 
 from mdd.checks._net import connect, host_port
-from mdd.checks._options import duration_text
+from mdd.checks._options import DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State, timed_result
-from mdd.checks._secrets import redact
+from mdd.checks._secrets import read_secret, redact
+
+TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
+WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
+CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than this.")
+
+
+def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
+    """warn not above crit, both below the timeout (as tcp)."""
+    problems: list[tuple[str, str]] = []
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", TIMEOUT.default)
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
+    return problems
+
+
+def read_password(ref: tuple[str, str] | None) -> str | None:
+    """The password a secret reference points at (``None`` without one); a secret that
+    cannot be read raises ``CheckError`` (UNKNOWN)."""
+    return None if ref is None else read_secret(ref, "the password")
 
 
 class Failed(Exception):

@@ -21,8 +21,17 @@ from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import host_port
 from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option
 from mdd.checks._result import CheckError, Result
-from mdd.checks._sql import CRIT, TIMEOUT, WARN, read_password, threshold_problems
-from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
+from mdd.checks._steps import (
+    CRIT,
+    TIMEOUT,
+    WARN,
+    Failed,
+    Steps,
+    close_quietly,
+    excerpt,
+    read_password,
+    threshold_problems,
+)
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ the session's ``default_transaction_read_only`` is on and the server cancels the
 the check's timeout: the check cannot change data. ``expect`` compares PostgreSQL's own text
 form of the value, as psql prints it (``t`` for true, ``1`` for the integer 1).
 
-``tls: prefer`` (the default, as libpq's) tries TLS and, when the server has none, logs in
-without it; ``require`` insists on TLS without verifying the certificate; ``verify`` checks
+``tls: prefer`` (the default, as libpq's) tries TLS and, when the server has none or the
+handshake fails, logs in without it; ``require`` insists on TLS without verifying the certificate; ``verify`` checks
 the chain and the host name against ``ca_file`` or the system's CAs. Uses pg8000 (pure Python).
 """
 
@@ -140,6 +140,9 @@ def _login(
             startup_params=startup,
         )
     except Failed:
+        if opts.tls == "prefer" and steps.step == "TLS handshake" and not steps.expired:
+            sock.close()  # as libpq: a TLS handshake that fails is tried again without TLS
+            return None, False
         raise
     except pg8000.InterfaceError as exc:
         if "refuses SSL" in str(exc) and not steps.expired:

@@ -7,6 +7,7 @@ ephemeral port, ssl=on with a trustme certificate.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,50 @@ def test_validate_rules() -> None:
     problems = dict(check_postgres.validate(values))
     assert problems["expect"].startswith("'expect' needs a query")
     assert "set tls: verify" in problems["ca_file"]
+
+
+@pytest.fixture
+def broken_tls_front(shared: int) -> Iterator[int]:
+    """In front of the shared server: says yes to TLS, then breaks the handshake; a
+    connection that asks for no TLS is passed through to the real server."""
+    import socket
+    import threading
+
+    from tests.conftest import accepting
+
+    ssl_request = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        first = conn.recv(8)
+        if first == ssl_request:
+            conn.sendall(b"S" + b"\x15\x03\x03\x00\x02\x02\x28")  # "S", then a TLS alert
+            return
+        with socket.create_connection((HOST, shared), timeout=10) as upstream:
+            upstream.sendall(first)
+            back = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
+            back.start()
+            pump(conn, upstream)
+            back.join(10)
+
+    with accepting(handle, threaded=True) as port:
+        yield port
+
+
+def test_prefer_falls_back_when_the_tls_handshake_fails(broken_tls_front: int) -> None:
+    run = run_check("postgres", host=HOST, port=broken_tls_front, user="postgres")
+    assert run.code == 0, run.out
+    assert "without TLS" in run.line
+
+
+def test_require_with_a_failing_tls_handshake_is_critical(broken_tls_front: int) -> None:
+    run = run_check("postgres", host=HOST, port=broken_tls_front, user="postgres", tls="require")
+    assert run.code == 2, run.out
+    assert "TLS handshake failed" in run.line
