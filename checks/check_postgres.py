@@ -13,8 +13,9 @@ the check's timeout: the check cannot change data. ``expect`` compares PostgreSQ
 form of the value, as psql prints it (``t`` for true, ``1`` for the integer 1).
 
 ``tls: prefer`` (the default, as libpq's) tries TLS and, when the server has none or the
-handshake fails, logs in without it; ``require`` insists on TLS without verifying the certificate; ``verify`` checks
-the chain and the host name against ``ca_file`` or the system's CAs. Uses pg8000 (pure Python).
+handshake fails, logs in without it; ``require`` insists on TLS without verifying the
+certificate; ``verify`` checks the chain and the host name against ``ca_file`` or the
+system's CAs. Uses pg8000 (pure Python).
 """
 
 from __future__ import annotations
