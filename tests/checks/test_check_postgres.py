@@ -151,6 +151,7 @@ def test_untrusted_certificate_is_critical(cluster: PgCluster) -> None:
     run = run_check("postgres", **login(cluster, host="localhost", tls="verify"))
     assert run.code == 2, run.out
     assert "TLS certificate not trusted" in run.line
+    assert_no_secret(run, cluster.password)
 
 
 def test_certificate_of_another_ca_is_critical(cluster: PgCluster, tmp_path: Path) -> None:
@@ -163,6 +164,7 @@ def test_certificate_of_another_ca_is_critical(cluster: PgCluster, tmp_path: Pat
     )
     assert run.code == 2, run.out
     assert "TLS certificate not trusted: unable to get local issuer certificate" in run.line
+    assert_no_secret(run, cluster.password)
 
 
 def test_certificate_for_another_name_is_critical(cluster: PgCluster, ca_file: str) -> None:
@@ -170,6 +172,7 @@ def test_certificate_for_another_name_is_critical(cluster: PgCluster, ca_file: s
     run = run_check("postgres", **login(cluster, tls="verify", ca_file=ca_file))
     assert run.code == 2, run.out
     assert "TLS certificate not trusted: IP address mismatch" in run.line
+    assert_no_secret(run, cluster.password)
 
 
 def test_tls_require_does_not_verify(cluster: PgCluster) -> None:
