@@ -201,6 +201,85 @@ def tls_context(workdir: Path) -> tuple[ssl.SSLContext, str] | None:
     return context, str(ca_file)
 
 
+# --------------------------------------------------------------------------- data stores
+
+# The machine's shared servers (see .ci/services): PostgreSQL trusts loopback, MariaDB's root
+# has no password, RabbitMQ's guest logs in over loopback.
+DATA_STORES = {
+    "postgres": (5432, {"user": "postgres", "database": "postgres", "query": "SELECT 1"}),
+    "mysql": (3306, {"user": "root", "query": "SELECT 1"}),
+    "redis": (6379, {}),
+    "amqp": (5672, {}),
+}
+# The library each probe imports: its own import cost is part of the target.
+LIBRARIES = {
+    "postgres": "pg8000.native",
+    "mysql": "pymysql",
+    "redis": "redis.connection",
+    "amqp": "amqp",
+}
+PLUGINS = Path("/usr/lib/nagios/plugins")
+TARGET_MARGIN = 0.015  # s: a check needing a library costs at most bare + library + 15 ms
+
+
+def _answering(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
+    """The data-store checks against the shared servers, the matching C plugins, and for each
+    type a ``python -c 'import LIBRARY'`` (keyed by type) for the library's own cost."""
+    subjects: list[Subject] = []
+    libraries: dict[str, Subject] = {}
+    for check_type, (port, values) in DATA_STORES.items():
+        if not _answering(port):
+            print(f"skipping {check_type}: nothing answers on 127.0.0.1:{port}")
+            continue
+        subject = check_subject(
+            f"check-mdd-{check_type}", check_type, {"host": "127.0.0.1", "port": port, **values}
+        )
+        if subject is None:
+            continue
+        subjects.append(subject)
+        library = LIBRARIES[check_type]
+        libraries[check_type] = Subject(
+            f"python -c 'import {library}'", [str(BIN / "python"), "-c", f"import {library}"]
+        )
+    plugins = {
+        "check_pgsql": ["-H", "127.0.0.1", "-l", "postgres", "-d", "postgres"],
+        "check_mysql": ["-H", "127.0.0.1", "-u", "root"],
+        "check_tcp": ["-H", "127.0.0.1", "-p", "6379", "-E", "-s", "PING\\r\\n", "-e", "+PONG"],
+    }
+    for name, args in plugins.items():
+        if (PLUGINS / name).exists():
+            subjects.append(Subject(f"{name} (C plugin)", [str(PLUGINS / name), *args]))
+    return subjects, libraries
+
+
+def library_targets(
+    checks: list[Subject], libraries: dict[str, Subject], baseline: Subject
+) -> None:
+    """Each data-store check against bare python + its library's import + 15 ms."""
+    base = statistics.median(baseline.cpu)
+    for check_type, library in libraries.items():
+        check = next((s for s in checks if s.label == f"check-mdd-{check_type}"), None)
+        if check is None or not library.cpu:
+            continue
+        own = statistics.median(library.cpu) - base
+        limit = base + own + TARGET_MARGIN
+        cpu = statistics.median(check.cpu)
+        verdict = "met" if cpu <= limit else "NOT met"
+        print(
+            f"target: check-mdd-{check_type} <= python + import {LIBRARIES[check_type]} "
+            f"({own * 1000:.1f} ms) + 15 ms = {limit * 1000:.1f} ms: {cpu * 1000:.1f} ms, "
+            f"{verdict}"
+        )
+
+
 # --------------------------------------------------------------------------- subjects
 
 
@@ -347,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         subjects += net_subjects(stack, workdir, check_subject, Subject)
+        data, libraries = data_subjects()
         baseline = Subject("python -c pass", [str(BIN / "python"), "-c", "pass"])
-        checks = [s for s in subjects if s is not None]
+        checks = [s for s in subjects if s is not None] + data + list(libraries.values())
 
         print(f"interpreter: {BIN / 'python'} ({first_line([str(BIN / 'python'), '-VV'])[8:]})")
         for subject in checks:
@@ -384,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
             f"\ntarget: check-mdd-tcp <= {TARGET_RATIO:g}x the CPU of python -c pass: "
             f"{ratio:.2f}x, {verdict}"
         )
+
+    library_targets(checks, libraries, baseline)
 
     if args.imports:
         for check_type in sorted(CHECK_TYPES):

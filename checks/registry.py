@@ -12,18 +12,23 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mdd.checks import (
+    check_amqp,
     check_command,
     check_dns,
     check_http,
     check_icmp,
     check_ldap,
+    check_mysql,
     check_ntp,
+    check_postgres,
     check_proxy,
+    check_redis,
     check_smtp,
     check_ssh,
     check_tcp,
     check_tls,
     check_udp,
+)
 )
 from mdd.checks._options import Option
 from mdd.checks._result import Result
@@ -59,6 +64,10 @@ _MODULES: tuple[CheckType, ...] = (
     check_icmp,
     check_proxy,
     check_command,
+    check_postgres,
+    check_mysql,
+    check_redis,
+    check_amqp,
 )
 
 CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}

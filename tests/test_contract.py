@@ -47,6 +47,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "text": (r"PING it's \r\n $(x)", r"--\x00 \\ `y`"),
     "headers": ({"X-Test": "a b; $(c) 'd'", "Accept": "*/*"}, {"X-Empty": ""}),
     "secret files": ({"Authorization": "/etc/mdd/token"}, {"X-Api-Key": "/run/key file"}),
+    "secret": ({"file": "/etc/sensu/mdd/db's pw $(x)"}, {"env": "MDD_DB_PASSWORD"}),
     "json": (
         {"status": "UP", "checks.db.count": 3, "items.0.tags": ["a", {"b": None}]},
         {"ready": True, "ratio": 0.25, "name": 'it\'s = "x"'},

@@ -1,0 +1,220 @@
+"""One deadline over a conversation of several steps (connect, TLS, authenticate, query).
+
+The data-store checks (postgres, mysql, redis, amqp) hand a socket to a protocol library.
+A per-call socket timeout does not bound the whole conversation: a server that trickles a
+byte before each timeout runs out would keep the check waiting for ever. ``Steps`` starts a
+watchdog timer that, when the check's time is up, shuts the watched sockets down: a call
+blocked in ``recv`` returns at once and the library raises. No signal, no process-wide state:
+probes can run side by side in threads. Standard library only.
+
+Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
+Also the options and rules every data-store check shares (timeout, warn, crit, password).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from mdd.checks._net import connect, host_port
+from mdd.checks._options import DURATION, Option, duration_text
+from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._secrets import read_secret, redact
+
+TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
+WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
+CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than this.")
+
+
+def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
+    """warn not above crit, both below the timeout (as tcp)."""
+    problems: list[tuple[str, str]] = []
+    warn, crit = values.get("warn"), values.get("crit")
+    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
+        problems.append(("warn", "warn must not be longer than crit"))
+    timeout = values.get("timeout", TIMEOUT.default)
+    for name in ("warn", "crit"):
+        limit = values.get(name)
+        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
+            problems.append(
+                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
+            )
+    return problems
+
+
+def read_password(ref: tuple[str, str] | None) -> str | None:
+    """The password a secret reference points at (``None`` without one); a secret that
+    cannot be read raises ``CheckError`` (UNKNOWN)."""
+    return None if ref is None else read_secret(ref, "the password")
+
+
+class Failed(Exception):
+    """A step of the conversation failed: the integration point is not delivered (CRITICAL)."""
+
+
+class Steps:
+    """The deadline, the step in progress, the sockets to cut when time is up, the secrets to
+    keep out of every message. Use as a context manager: the watchdog stops on exit."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        secrets: tuple[str, ...] = (),
+        since: float | None = None,
+    ):
+        """``since``: when the probe started (``time.monotonic()``), before it imported its
+        protocol library: the deadline counts from then, the time measured from now."""
+        self.host = host
+        self.port = port
+        self.where = host_port(host, port)
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.deadline = (self.started if since is None else since) + timeout
+        self.step = "connect"
+        self.secrets = secrets
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(self.deadline - self.started, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Steps:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            sock.close()
+
+    def now(self, step: str) -> None:
+        """The conversation moves on to ``step``; its socket calls get the time left."""
+        self.step = step
+        with self._lock:  # a socket wrapped in TLS (detached) or closed is dropped
+            self._sockets = [sock for sock in self._sockets if sock.fileno() >= 0]
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.settimeout(self.left())
+            except OSError:
+                continue  # closed meanwhile by the library: nothing waits on it
+
+    def left(self) -> float:
+        """Seconds until the deadline, never zero (a zero timeout means non-blocking)."""
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Cut ``sock`` when time is up (at once when it is up already); closed on exit."""
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        sock.settimeout(self.left())
+        if expired:
+            _cut(sock)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _cut(sock)
+
+    def connect(self) -> socket.socket:
+        """A TCP connection to host:port within the deadline (step ``connect``)."""
+        self.now("connect")
+        try:
+            sock, _ = connect(self.host, self.port, self.deadline)
+        except socket.gaierror as exc:
+            raise Failed(f"cannot resolve {self.host}: {exc.strerror}") from None
+        except ConnectionRefusedError:
+            raise Failed(f"{self.where} refused the connection") from None
+        except TimeoutError:
+            raise Failed(
+                f"{self.where} did not answer within {duration_text(self.timeout)} "
+                f"(host down or filtered)"
+            ) from None
+        except OSError as exc:
+            raise Failed(f"{self.where} cannot be reached: {exc.strerror or exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.watch(sock)
+
+    def failed(self, exc: BaseException, what: str = "") -> Failed:
+        """The ``Failed`` for an exception raised during the current step.
+
+        A deadline that passed (the watchdog cut the socket, or a socket call timed out) says
+        so; a closed connection says so; anything else is ``what`` or the exception's text.
+        """
+        if self.expired or _timed_out(exc):
+            return Failed(
+                f"{self.where} did not complete the {self.step} step within "
+                f"{duration_text(self.timeout)}"
+            )
+        if not what:
+            what = str(exc) or type(exc).__name__
+        return Failed(f"{self.where}: {self.step} failed: {what}")
+
+    def result(self, message: str, warn: float | None, crit: float | None) -> Result:
+        """OK (or a threshold band) for the whole conversation, with its time as perfdata."""
+        elapsed = round(self.elapsed(), 6)
+        perf = (Perf("time", elapsed, "s", warn, crit, 0.0, self.timeout),)
+        text = f"{message} in {elapsed * 1000:.1f} ms"
+        return timed_result(self.redact(text), elapsed, warn, crit, perf)
+
+    def critical(self, message: str) -> Result:
+        """CRITICAL, with the time spent so far as perfdata, never quoting a secret."""
+        elapsed = round(self.elapsed(), 6)
+        perf = (Perf("time", elapsed, "s", None, None, 0.0, self.timeout),)
+        return Result(State.CRITICAL, self.redact(_bounded(message)), perf)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+
+def close_quietly(close: Callable[[], object]) -> None:
+    """Close a connection that may be broken already: there is nothing to tell about it."""
+    try:
+        close()
+    except Exception:
+        return
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, is a timeout."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _cut(sock: socket.socket) -> None:
+    # socket.socket.shutdown, not the SSLSocket's: that one also drops the TLS object under
+    # the thread still reading from it.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        return  # not connected (any more): nothing is blocked on it
+
+
+def _bounded(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """A value as a short quoted text for a message."""
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
