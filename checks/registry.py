@@ -29,7 +29,6 @@ from mdd.checks import (
     check_tls,
     check_udp,
 )
-)
 from mdd.checks._options import Option
 from mdd.checks._result import Result
 

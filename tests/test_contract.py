@@ -52,7 +52,6 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
         {"status": "UP", "checks.db.count": 3, "items.0.tags": ["a", {"b": None}]},
         {"ready": True, "ratio": 0.25, "name": 'it\'s = "x"'},
     ),
-    "secret": ({"file": "/etc/sensu/mdd/it's $(x).pw"}, {"env": "MDD_LDAP_PW"}),
     "absolute path": ("/etc/ssl/my ca's.pem", "/-weird.pem"),
     "ldap url": ("ldaps://ldap.example.net:636", "ldap://[2001:db8::1]:389"),
     "dn": ('cn=it\'s "$(x)",ou=svc,dc=example,dc=net', "uid=-x,dc=example"),

@@ -33,7 +33,6 @@ CHECK_TYPE_LIST = ", ".join(sorted(CHECK_TYPES))
 def expected_problems(path: Path) -> list[str]:
     """The ``# expect:`` lines; ``{types}`` stands for the registered check types (sorted,
     comma-separated), so that adding a type does not rewrite every fixture that lists them."""
-    types = ", ".join(sorted(CHECK_TYPES))
     return [
         line.removeprefix(EXPECT).replace("{check_types}", CHECK_TYPE_LIST)
         for line in path.read_text(encoding="utf-8").splitlines()
