@@ -70,7 +70,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, float):
         return f"number {value!r}"  # 1.0, not 1: "expected a whole number, got number 1.0"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {value!r}" if len(value) <= 60 else f"string {value[:57]!r}..."
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
