@@ -162,7 +162,9 @@ OUTCOMES: dict[str, int] = {}
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(document=mutated())
-def test_validate_and_generate_agree_on_mutated_manifests(document: Any, tmp_path_factory: Any) -> None:
+def test_validate_and_generate_agree_on_mutated_manifests(
+    document: Any, tmp_path_factory: Any
+) -> None:
     path = tmp_path_factory.getbasetemp() / "fuzz.yaml"
     try:
         text = as_yaml(document)
