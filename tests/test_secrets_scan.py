@@ -55,7 +55,8 @@ ECHOES = {
     "percent-encoded": lambda s: (400, "Bad", {}, f"bad header {quote(s, safe='')}"),
     "reason phrase": lambda s: (403, f"Forbidden for {s}", {}, ""),
     "Location": lambda s: (302, "Found", {"Location": f"/login?token={quote(s)}"}, ""),
-    "json value": lambda s: (200, "OK", {"Content-Type": "application/json"}, json.dumps({"status": s})),
+    "json value": lambda s: (200, "OK", {"Content-Type": "application/json"},
+                             json.dumps({"status": s})),
 }  # fmt: skip
 
 
@@ -75,7 +76,10 @@ def echo_server() -> Iterator[tuple[int, threading.Event]]:
             request += chunk
         head = request.decode("latin-1").split("\r\n")
         path = head[0].split()[1].lstrip("/")
-        auth = next((h.split(":", 1)[1].strip() for h in head if h.lower().startswith("authorization:")), "")  # fmt: skip
+        auth = next(
+            (h.split(":", 1)[1].strip() for h in head if h.lower().startswith("authorization:")),
+            "",
+        )
         if path == "hold":
             release.wait(20)
             return
