@@ -147,8 +147,8 @@ def _port(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a port number, got {_type_name(value)}")
     if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"expected a port number 1-65535, got {value!r}")
+        if not value.strip().isdigit() or len(value.strip()) > 5:
+            raise ValueError(f"expected a port number 1-65535, got {_type_name(value)[7:]}")
         value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"expected a port number 1-65535, got {_type_name(value)}")

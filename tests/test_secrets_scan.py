@@ -215,3 +215,26 @@ def test_a_fifo_secret_file_is_unknown_at_once(tmp_path: Path) -> None:
     run = run_command(f"check-mdd-http --url http://127.0.0.1:1/ --secret-headers X-Token={fifo}")
     assert run.code == 3 and "not a regular file" in run.out, run.out
     assert time.monotonic() - started < 10  # a hang guard, not a timing: the timeout is 10s
+
+
+@pytest.mark.parametrize("secret", ["abc", "pässwörd", "x/y"], ids=["short", "latin-1", "slash"])
+def test_short_and_non_ascii_secrets_echoed_back_are_hidden(
+    echo_server: tuple[int, threading.Event], tmp_path: Path, secret: str
+) -> None:
+    path = tmp_path / "token"
+    path.write_text(secret)  # UTF-8 in the file; sent as Latin-1 bytes in the header
+    from mdd.command import check_command
+
+    for echo in ("whole", "JSON-escaped", "percent-encoded"):
+        options = {
+            "url": f"http://127.0.0.1:{echo_server[0]}/{echo.replace(' ', '_')}",
+            "secret_headers": {"X-Token": {"file": str(path)}},
+            "contains": "welcome",
+            "timeout": "3s",
+        }
+        run = run_command(check_command("http", load_values("http", **options)))
+        shown = run.out.replace("[secret]", "")
+        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret)[1:-1].replace("/", "\\/")}
+        forms.add(quote(secret, safe=""))
+        assert not [form for form in forms if form in shown], run.out
+        assert "[secret]" in run.out, run.out  # the echo reached the message, hidden

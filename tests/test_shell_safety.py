@@ -239,16 +239,6 @@ def test_http_contains_that_is_not_there_is_critical_not_shell(
 
 # --------------------------------------------------------------------------- whole manifests
 
-# Values that go through a manifest (and its vars) into every kind of option.
-EVIL_VARS = {
-    "sub": "$(touch PWNED)",
-    "tick": "`touch PWNED`",
-    "semi": "; touch PWNED;",
-    "dash": "--help",
-    "opt": "-x",
-    "quote": "it's \"q\"",
-}
-
 
 def evil_manifest(folder: Path) -> Path:
     path = folder / "evil.yaml"
