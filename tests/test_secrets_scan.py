@@ -228,7 +228,7 @@ def test_short_and_non_ascii_secrets_echoed_back_are_hidden(
     for echo in ("whole", "JSON-escaped", "percent-encoded"):
         options = {
             "url": f"http://127.0.0.1:{echo_server[0]}/{echo.replace(' ', '_')}",
-            "secret_headers": {"X-Token": {"file": str(path)}},
+            "secret_headers": {"Authorization": {"file": str(path)}},
             "contains": "welcome",
             "timeout": "3s",
         }
