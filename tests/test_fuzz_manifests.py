@@ -10,12 +10,16 @@ fed to ``mdd.manifest.load`` (what ``mdd validate`` runs) and, when that succeed
 * ``load`` succeeds and ``render`` succeeds (a ``GenerateError`` after a clean validation is
   a disagreement, and any other exception is a crash).
 
+Half the manifests also get a new point of a random check type, whose check block uses that
+type's option names with random and hostile values (keys too, for options of pairs).
+
 The run is derandomized (the same examples on every run) and bounded: 1,500 examples by
 default, ``MDD_FUZZ_EXAMPLES=20000`` for a deeper run (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from hypothesis import strategies as st
 from mdd.manifest import load
 from mdd.problems import ManifestError
 from mdd.sensu.classic import render
+from tests.test_contract import sample
 
 HERE = Path(__file__).parent
 SEEDS = [
@@ -58,6 +63,12 @@ HOSTILE = [
     "relative/path", "env:X", "a=b", "x" * 5000,
 ]  # fmt: skip
 
+# Keys of options of pairs (headers, json, secret_headers) that once broke a check or Sensu.
+PAIR_KEYS = st.sampled_from(
+    [":::name:::", ":::a|b:::", "a=b", "a\0b", "x\ud800", "{{ d }}", "-x", "é", "a.", "X-A"]
+)
+KEY_NAMES = st.one_of(st.sampled_from(KEYS), st.sampled_from(HOSTILE))
+
 SCALARS = st.one_of(
     st.sampled_from(HOSTILE),
     st.integers(min_value=-(10**20), max_value=10**20),
@@ -75,7 +86,7 @@ def values(depth: int = 2) -> st.SearchStrategy[Any]:
     return st.one_of(
         SCALARS,
         st.lists(values(depth - 1), max_size=4),
-        st.dictionaries(st.sampled_from(KEYS), values(depth - 1), max_size=4),
+        st.dictionaries(KEY_NAMES, values(depth - 1), max_size=4),
     )
 
 
@@ -98,14 +109,50 @@ def get(document: Any, path: tuple[Any, ...]) -> Any:
 
 
 @st.composite
+def point(draw: st.DrawFn) -> dict[str, Any]:
+    """An integration point of a random type whose check block uses that type's own option
+    names, with random and hostile values (mappings where the option takes pairs)."""
+    from mdd.checks.registry import CHECK_TYPES
+
+    check_type = draw(st.sampled_from(sorted(CHECK_TYPES)))
+    options = CHECK_TYPES[check_type].OPTIONS
+    check: dict[str, Any] = {}
+    chosen = draw(st.lists(st.sampled_from(options), max_size=6, unique_by=lambda o: o.name))
+    chosen += [o for o in options if o.pairs and o not in chosen and draw(st.booleans())]
+    for opt in chosen:
+        # Mostly a valid value (so that one bad value decides the outcome), else anything.
+        if draw(st.integers(0, 3)):
+            value = copy.deepcopy(sample(opt, draw(st.integers(0, 1))))
+            if opt.pairs and isinstance(value, dict) and draw(st.booleans()):
+                value = {**value, draw(PAIR_KEYS): draw(st.sampled_from([*HOSTILE, 1, True]))}
+            elif isinstance(value, str) and draw(st.booleans()):
+                value += draw(st.sampled_from(HOSTILE))
+        elif opt.pairs:
+            value = draw(st.dictionaries(KEY_NAMES, values(1), min_size=1, max_size=3))
+        else:
+            value = draw(values(1))
+        check[opt.name] = value
+    for opt in options:  # required options mostly present and valid
+        if opt.required and opt.name not in check and draw(st.integers(0, 5)):
+            check[opt.name] = copy.deepcopy(sample(opt, 0))
+    return {"name": "fuzz-point", "type": check_type, "check": check}
+
+
+@st.composite
 def mutated(draw: st.DrawFn) -> Any:
     document = yaml.safe_load(yaml.safe_dump(draw(st.sampled_from(SEED_DOCS))))  # a copy
+    if draw(st.booleans()) and isinstance(document.get("integration_points"), list):
+        document["integration_points"].append(draw(point()))
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         places = paths(document)
         path = draw(st.sampled_from(places))
         action = draw(
             st.sampled_from(["replace", "drop", "add", "rename", "wrap", "copy", "unwrap"])
         )
+        here = get(document, path)
+        if action == "add" and isinstance(here, dict):  # a new key in this mapping
+            here[draw(KEY_NAMES)] = draw(values())
+            continue
         if not path:
             if action == "replace":
                 document = draw(values())
@@ -116,11 +163,11 @@ def mutated(draw: st.DrawFn) -> Any:
         elif action == "drop":
             del parent[last]
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(KEYS))] = draw(values())
+            parent[draw(KEY_NAMES)] = draw(values())
         elif action == "add" and isinstance(parent, list):
             parent.insert(last, draw(values()))
         elif action == "rename" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(KEYS))] = parent.pop(last)
+            parent[draw(KEY_NAMES)] = parent.pop(last)
         elif action == "wrap":
             parent[last] = draw(st.sampled_from([[parent[last]], {"x": parent[last]}]))
         elif action == "copy":
