@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -201,6 +202,7 @@ def check_agreement(text: str, path: Path) -> str:
 OUTCOMES: dict[str, int] = {}
 
 
+@pytest.mark.timeout(max(120, EXAMPLES // 5))  # a hang guard that grows with the depth
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -232,6 +234,7 @@ def test_the_fuzzing_reaches_both_outcomes() -> None:
     assert OUTCOMES.get("refused", 0) > 0.3 * sum(OUTCOMES.values()), OUTCOMES
 
 
+@pytest.mark.timeout(max(120, EXAMPLES // 10))
 @settings(max_examples=max(EXAMPLES // 3, 100), derandomize=True, deadline=None, database=None)
 @given(text=st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n\t %@`,?{}")), max_size=200))
 def test_random_yaml_text_is_refused_or_loaded(text: str, tmp_path_factory: Any) -> None:
