@@ -43,7 +43,10 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "address": ("10.0.0.1:443", "[2001:db8::1]:8443"),
     "path": ("/etc/ssl/my ca's.pem", "-weird.pem"),
     "headers": ({"X-Test": "a b; $(c) 'd'", "Accept": "*/*"}, {"X-Empty": ""}),
-    "secret files": ({"Authorization": "/etc/mdd/token"}, {"X-Api-Key": "/run/key file"}),
+    "secret files": (
+        {"Authorization": "/etc/mdd/token"},
+        {"X-Api-Key": {"env": "MDD_KEY"}, "X-Token": {"file": "/run/key file"}},
+    ),
     "json": (
         {"status": "UP", "checks.db.count": 3, "items.0.tags": ["a", {"b": None}]},
         {"ready": True, "ratio": 0.25, "name": 'it\'s = "x"'},
