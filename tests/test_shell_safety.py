@@ -281,7 +281,7 @@ integration_points:
       matches: "{{ dash }}|;|`"
       json: {"a.b": "{{ sub }}", "-c": "{{ dash }}"}
       secret_headers: {Authorization: {file: "/tmp/--help $(touch PWNED)"}}
-      ca_file: "-ca $(touch PWNED).pem"
+      ca_file: "/-ca $(touch PWNED).pem"
       connect_to: "-x:1"
       timeout: 1s
   - name: tls_evil
@@ -289,7 +289,7 @@ integration_points:
     check:
       host: "-oProxyCommand=touch"
       servername: "--verify"
-      ca_file: "{{ opt }}"
+      ca_file: "/{{ opt }}"
       port: 1
       timeout: 1s
 """
