@@ -40,6 +40,10 @@ SCHEMA_CANNOT_EXPRESS = {
     "yaml11-octal": "YAML 1.1 readings (0636 is 414): the schema sees the number",
     "yaml11-sexagesimal": "YAML 1.1 readings (1:30 is 90): the schema sees the number",
     "missing-datacenter": "a file without datacenter is a base manifest to the schema",
+    "command-mistakes": "rules on the program, the first word of command only (one word; an "
+    "absolute path or a bare name): the schema gives every word of the list the same shape",
+    "url-query-secrets": "which query parameters carry a secret: names compared case-folded "
+    "after percent-decoding (%74oken is token), and in docs too, which a pattern cannot mirror",
 }
 # Bad fixtures that are not YAML at all: any YAML parser (and so the editor) rejects them.
 NOT_YAML = {
