@@ -454,3 +454,15 @@ def test_docs_install_the_distribution_mdd_sensu(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     # `pip install mdd` installs an unrelated project from PyPI.
     assert not re.search(r"pip install mdd(?![-\w])", text), path
+
+
+def test_readme_table_has_one_row_per_check_type() -> None:
+    """The README's table of check types: every registered type once, with its command."""
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| type | command | checks that |\n|---|---|---|\n", 1)[1].split("\n\n")[0]
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table.splitlines()]
+    assert sorted(row[0] for row in rows) == sorted(f"`{t}`" for t in CHECK_TYPES)
+    for name, command, checks_that in rows:
+        assert command == f"`{command_name(name.strip('`'))}`", name
+        # One wording: "checks that" a ..., an ..., each ..., any ...
+        assert checks_that.split()[0] in ("a", "an", "each", "any"), name
