@@ -6,11 +6,12 @@ the kind's name below, else any value). The generated file ships as
 ``mdd/manifest.schema.json``; an editor with the YAML language server uses it when a
 manifest starts with ``# yaml-language-server: $schema=PATH``.
 
-The schema checks what one file can show: unknown keys, the type and shape of each value,
-required options, the check options of each type. The reader checks more (see
-docs/reference/schema.md): rules across options and across points (dependencies, cycles,
-duplicate names), what vars and layers resolve to, and YAML 1.1 readings a human would not
-expect. Wherever a text value may hold a `{{ var }}`, the schema accepts the template.
+The schema checks what one file can show: unknown keys, the type and shape of each value
+(absolute paths on the agent, secret references, ranges), required options, the check
+options of each type. The reader checks more (docs/reference/manifest.md, "Editors"; the
+list with reasons is SCHEMA_CANNOT_EXPRESS in tests/test_schema.py): rules across options
+and across points (dependencies, cycles, duplicate names), what vars and layers resolve to,
+and YAML 1.1 readings a human would not expect. Wherever a text value may hold a `{{ var }}`, the schema accepts the template.
 """
 
 from __future__ import annotations
