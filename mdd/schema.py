@@ -11,7 +11,8 @@ The schema checks what one file can show: unknown keys, the type and shape of ea
 options of each type. The reader checks more (docs/reference/manifest.md, "Editors"; the
 list with reasons is SCHEMA_CANNOT_EXPRESS in tests/test_schema.py): rules across options
 and across points (dependencies, cycles, duplicate names), what vars and layers resolve to,
-and YAML 1.1 readings a human would not expect. Wherever a text value may hold a `{{ var }}`, the schema accepts the template.
+and YAML 1.1 readings a human would not expect. Wherever a text value may hold a
+`{{ var }}`, the schema accepts the template.
 """
 
 from __future__ import annotations
