@@ -23,6 +23,7 @@ import collections
 import heapq
 import importlib
 import queue
+import sys
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -83,7 +84,12 @@ class _Parser(argparse.ArgumentParser):
 
 def check_module(check_type: str) -> CheckType:
     """The module of a check type, imported only when a point of that type runs (the batch
-    runner need not pay for the modules of types its datacenter does not use)."""
+    runner need not pay for the modules of types its datacenter does not use). Where the
+    registry is loaded already (``mdd verify``, the generator), its entry is the one."""
+    registry = sys.modules.get("mdd.checks.registry")
+    if registry is not None:
+        known: CheckType = registry.CHECK_TYPES[check_type]
+        return known
     module: CheckType = importlib.import_module(f"mdd.checks.check_{check_type}")
     return module
 
