@@ -45,7 +45,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 # message, before it costs memory or a RecursionError. ``mdd.manifest.source`` bounds the
 # file size itself.
 MAX_DEPTH = 32  # nested lists and mappings; a manifest needs about 6
-MAX_NODES = 50_000  # values in the document once every alias (*name) is expanded
+MAX_NODES = 500_000  # values once every alias (*name) is expanded; 10,000 points: ~185,000
 MAX_INT_DIGITS = 100  # digits of a number written in the file
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
@@ -475,9 +475,14 @@ def load(text: str) -> tuple[Any, Span]:
     if CParser is not None and "\t" not in text:
         try:
             return _load(_CLoader, text)
-        except (yaml.YAMLError, YamlSyntaxError, RecursionError):
+        except yaml.YAMLError:
             pass  # read again in Python: its messages are the ones the hints know
-    return _load(_Loader, text)
+        # A YamlSyntaxError (a limit, a value YAML cannot construct) is mdd's own message at
+        # the same position either way: raised as it is.
+    try:
+        return _load(_Loader, text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text) from None
 
 
 def _load(cls: type[_Limits], text: str) -> tuple[Any, Span]:
@@ -489,8 +494,6 @@ def _load(cls: type[_Limits], text: str) -> tuple[Any, Span]:
             return None, Span(1, 1, 1, 1)
         value = loader.construct_document(node)
         return value, loader.value_span(node, value)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text) from None
     finally:
         if loader is not None:
             loader.dispose()
