@@ -66,7 +66,8 @@ def read_text(path: Path) -> str:
         if info.st_size > MAX_BYTES:
             raise SourceError(
                 f"the manifest is {info.st_size:,} bytes, over the limit of {MAX_BYTES:,} "
-                f"({MAX_BYTES >> 20} MiB): split the datacenter, or check that this is the right file"
+                f"({MAX_BYTES >> 20} MiB): split the datacenter, or check that this is the "
+                f"right file"
             )
         chunks: list[bytes] = []
         size = 0
