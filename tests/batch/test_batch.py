@@ -9,6 +9,8 @@ import contextlib
 import json
 import re
 import shlex
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -297,3 +299,34 @@ def test_points_that_cannot_share_a_runner_are_problems(tmp_path: Path) -> None:
     assert run.code == 1
     assert "b: batch mode runs every point" in run.err and "subscribers" in run.err
     assert not (tmp_path / "out.json").exists() and not (tmp_path / "out.plan").exists()
+
+
+def test_the_runner_imports_only_the_check_types_it_runs(
+    tmp_path: Path, targets: dict[str, int]
+) -> None:
+    manifests = write_manifest(tmp_path, [tcp("gateway", targets["open"])], DC)
+    run = mdd(
+        "generate",
+        DC,
+        "--manifests",
+        str(manifests),
+        "--batch",
+        "-o",
+        str(tmp_path / "b.json"),
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.err
+    code = (
+        "import sys\n"
+        "from mdd.batch.main import main\n"
+        "try:\n"
+        f"    main(['--plan', {str(tmp_path / 'b.plan')!r}, '--datacenter', {DC!r},"
+        f" '--socket', '127.0.0.1:{free_port()}'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mdd.checks.check_')"
+        " or m == 'mdd.checks.registry'), file=sys.stderr)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "MddBatch CRITICAL" in ran.stdout  # ran (the socket is closed)
+    assert ran.stderr.strip() == "['mdd.checks.check_tcp']"
