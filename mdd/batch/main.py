@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Sensu Go: the agent API (default 127.0.0.1:3031).",
     )
     parser.add_argument(
-        "--jobs", type=int, default=64, metavar="N", help="Probes at a time (default 64)."
+        "--jobs", type=int, default=256, metavar="N", help="Probes at a time (default 256)."
     )
     return parser
 

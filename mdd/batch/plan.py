@@ -92,6 +92,18 @@ def schedule(manifest: Manifest) -> Schedule:
     from mdd.sensu.facts import GenerateError  # imports every check type: generate only
 
     points = manifest.points
+    if not points:
+        raise GenerateError(
+            [
+                Problem(
+                    str(manifest.path),
+                    1,
+                    1,
+                    "batch mode runs the datacenter's integration points, and it has none: "
+                    "generate without --batch",
+                )
+            ]
+        )
     first = points[0].sensu
     problems = [
         Problem(
