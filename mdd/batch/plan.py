@@ -157,7 +157,10 @@ def _label(check_type: str) -> str:
 
 
 def _ttl(point: IntegrationPoint, plan_schedule: Schedule) -> int:
-    return max(point.sensu.ttl or 0, plan_schedule.ttl)
+    """Twice the runner's interval, and more than the point's own interval (Sensu Go
+    refuses a check whose ttl is not above its interval), or the point's own ttl."""
+    own = point.sensu.interval if point.sensu.cron is None else 0
+    return max(point.sensu.ttl or 0, plan_schedule.ttl, 2 * own)
 
 
 def build(

@@ -73,6 +73,7 @@ def points(ports: dict[str, int]) -> list[dict[str, Any]]:
             "type": "http",
             "owner": "web",
             "depends_on": ["gateway"],
+            "sensu": {"interval": "30s"},  # the runner runs at the shortest interval
             "check": {"url": f"{url}/ok", "contains": "healthy", "timeout": "2s"},
         },
         {
@@ -127,6 +128,7 @@ def test_classic_batch_submits_every_point_as_its_own_check(
     batch = json.loads(batch_file.read_text())["checks"]
     assert list(batch) == [f"mdd-batch-{DC}"]
     runner = batch[f"mdd-batch-{DC}"]
+    assert runner["interval"] == 30
     plan = tmp_path / "batch.plan"
     assert shlex.split(runner["command"]) == [
         "check-mdd-batch",
@@ -153,7 +155,7 @@ def test_classic_batch_submits_every_point_as_its_own_check(
         for key, value in definition.items():
             if key not in CLASSIC_SCHEDULE:
                 assert result[key] == value, (name, key)
-        assert result["ttl"] >= 2 * runner["interval"]
+        assert result["ttl"] >= 2 * runner["interval"] and result["ttl"] > result["interval"]
         code, output = expected[name]
         assert result["status"] == code, (name, result["output"], output)
         assert normal(result["output"]) == normal(output), name
