@@ -25,7 +25,6 @@ read up to 1 MiB; ``matches`` sees that much at most.
 from __future__ import annotations
 
 import argparse
-import http.client
 import re
 import socket
 import ssl
@@ -555,6 +554,10 @@ def _exchange(
     deadline: float,
 ) -> _Response:
     """One request and its response; raises ``_Failure`` saying what went wrong."""
+    # Here, not at the top: http.client imports the email package (about 20 ms a run), and
+    # the proxy check's paths that never read an HTTP response (denied: true) need none.
+    import http.client
+
     url = target.url
     waited = duration_text(opts.timeout)
     if opts.proxy:

@@ -167,6 +167,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
 
 
 FORMATS = ("sensu-classic", "sensu-go", "sensu-go-json")
+COMMAND_BATCH = "check-mdd-batch"
 _SUFFIX = {"sensu-classic": ".json", "sensu-go": ".yaml", "sensu-go-json": ".json"}
 
 
@@ -282,6 +283,21 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     "written as absolute paths, so they run whatever the Sensu client's PATH. Default: the "
     "manifest's sensu: command_prefix, else bare command names.",
 )
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="One runner check for the datacenter (check-mdd-batch) instead of one check per "
+    "point: it runs every point in one process and submits each point's result to the local "
+    "agent as that point's own check. Also writes the plan it runs (beside -o FILE, as "
+    "FILE with .plan for its suffix, or --plan FILE).",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    help="With --batch: where to write the plan; the runner check's command names it by "
+    "its absolute path, so put it where the agents will find it.",
+)
 def generate(
     datacenter: str | None,
     manifests_dir: str | None,
@@ -292,6 +308,8 @@ def generate(
     secrets_provider: str | None,
     runtime_assets: str | None,
     command_prefix: str | None,
+    batch: bool,
+    plan_file: str | None,
 ) -> None:
     """Print the Sensu check definitions for DATACENTER (Sensu Classic unless --format).
 
@@ -306,6 +324,7 @@ def generate(
     mdd generate ams1 --format sensu-go | sensuctl create
     mdd generate --all --format sensu-go -o resources/
     mdd generate ams1 --command-prefix /opt/mdd/bin -o checks.json
+    mdd generate ams1 --batch -o /etc/sensu/conf.d/mdd-ams1.json
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
@@ -350,6 +369,22 @@ def generate(
             command_prefix = COMMAND_PREFIX.load(command_prefix)
         except ValueError as exc:
             _fail(f"--command-prefix: {exc}; nothing generated")
+    if plan_file is not None and not batch:
+        _fail("--plan is the plan of --batch: add --batch")
+    if batch and all_datacenters:
+        _fail("--batch writes one plan per datacenter: run it for each DATACENTER with -o FILE")
+    plan_path: Path | None = None
+    if batch:
+        if plan_file is not None:
+            plan_path = Path(os.path.abspath(plan_file))
+        elif output not in (None, "-"):
+            from mdd.batch.plan import plan_path_for
+
+            plan_path = plan_path_for(Path(os.path.abspath(str(output))))
+        else:
+            _fail(
+                "--batch also writes a plan: give -o FILE (the plan goes beside it) or --plan FILE"
+            )
     if all_datacenters:
         if datacenter is not None:
             _fail(f"--all generates every datacenter: leave out {datacenter!r}")
@@ -372,12 +407,32 @@ def generate(
             from mdd.command import with_command_prefix
 
             manifest = with_command_prefix(manifest, command_prefix)
-        text = _render(manifest, fmt, go_options)
+        plan_text = None
+        if plan_path is not None:
+            from mdd.batch.definitions import render as render_batch
+
+            if _same_file(plan_path, path) or (
+                output not in (None, "-") and _same_file(plan_path, Path(str(output)))
+            ):
+                _fail(f"--plan {plan_path}: the manifest or -o file itself; nothing written")
+            text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
+        else:
+            text = _render(manifest, fmt, go_options)
     except LocateError as exc:
         _fail(str(exc))
     except (ManifestError, GenerateError) as exc:
         _report_problems(exc.problems, datacenter)
     _secrets_note([manifest], go_options)
+    if plan_path is not None and plan_text is not None:
+        try:
+            write_atomically(plan_path, plan_text)
+        except OSError as exc:
+            _fail(f"cannot write the plan {plan_path}: {exc.strerror or exc}; nothing written")
+        click.echo(
+            f"mdd: {plan_path}: the plan of {_count(len(manifest.points), 'point')}; the agents "
+            f"running {COMMAND_BATCH} need it at that path",
+            err=True,
+        )
     if output is not None and output != "-":
         try:
             write_atomically(Path(output), text)

@@ -98,7 +98,21 @@ def stamp(value: Any, file: str, seen: set[int] | None = None) -> None:
     seen.add(id(value))
 
     def mark(span: Span) -> Span:
-        return span if span.file else replace(span, file=file)
+        if span.file:
+            return span
+        # The constructor, not dataclasses.replace (several times slower, and called for
+        # every span of the manifest).
+        return Span(
+            span.line,
+            span.column,
+            span.end_line,
+            span.end_column,
+            span.style,
+            span.source,
+            span.tag,
+            span.trap,
+            file,
+        )
 
     if isinstance(value, YamlMap):
         value.span = mark(value.span)

@@ -5,6 +5,12 @@ two equal keys. ``load`` builds the same values as ``yaml.safe_load``, except th
 mapping is a ``YamlMap`` and every sequence a ``YamlList``; each knows the ``Span`` of
 itself and of its keys and items, and each ``YamlMap`` lists the keys written twice.
 
+Reading is PyYAML's, with libyaml's C scanner and parser when PyYAML has them (``CParser``):
+the events come from C and everything else (composing with the limits below, resolving,
+constructing, the positions) is the same Python code either way, so both give the same
+values and spans. On any error the pure-Python loader reads the text again, so messages and
+hints are always PyYAML's own wording.
+
 A ``Span`` also keeps what the scalar looked like in the file (its style and source text),
 so callers can point at a column inside a value and catch YAML 1.1 readings a human does
 not expect (``0636`` is the octal number 414, ``1:30`` the base-60 number 90).
@@ -17,9 +23,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+CParser: Any
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    CParser = None
 
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -31,7 +45,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 # message, before it costs memory or a RecursionError. ``mdd.manifest.source`` bounds the
 # file size itself.
 MAX_DEPTH = 32  # nested lists and mappings; a manifest needs about 6
-MAX_NODES = 50_000  # values in the document once every alias (*name) is expanded
+MAX_NODES = 500_000  # values once every alias (*name) is expanded; 10,000 points: ~185,000
 MAX_INT_DIGITS = 100  # digits of a number written in the file
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
@@ -130,10 +144,11 @@ def _trap(node: ScalarNode, value: Any) -> str | None:
     return None
 
 
-def _span(node: Node) -> Span:
+def _span(node: Node, text: str | None = None) -> Span:
     start, end = node.start_mark, node.end_mark
     if isinstance(node, ScalarNode):
-        buffer = getattr(start, "buffer", None) or ""
+        # The marks' indexes count characters of the text (libyaml's marks carry no buffer).
+        buffer = text if text is not None else getattr(start, "buffer", None) or ""
         source = buffer[start.index : end.index] if buffer else str(node.value)
         return Span(
             start.line + 1,
@@ -151,8 +166,9 @@ def _at(mark: Any, message: str) -> YamlSyntaxError:
     return YamlSyntaxError(mark.line + 1, mark.column + 1, message)
 
 
-class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` building ``YamlMap``/``YamlList`` and recording positions.
+class _Limits:
+    """Composing, constructing and positions for both loaders below: builds
+    ``YamlMap``/``YamlList`` and records positions.
 
     While composing, it counts nesting depth and the values the document holds with every
     alias expanded (``MAX_DEPTH``, ``MAX_NODES``), and refuses an alias used inside its own
@@ -160,16 +176,16 @@ class _Loader(yaml.SafeLoader):
     becomes a ``YamlSyntaxError`` at that value.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def _start(self, text: str) -> None:
+        self.text = text
         self._depth = 0
         self._expanded = 0  # values so far, aliases expanded
         self._sizes: dict[int, int] = {}  # id(node) -> its values, aliases expanded
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]
         if isinstance(event, AliasEvent):
-            node: Node | None = super().compose_node(parent, index)
+            node: Node | None = super().compose_node(parent, index)  # type: ignore[misc]
             size = self._sizes.get(id(node))
             if size is None:
                 raise _at(
@@ -189,7 +205,7 @@ class _Loader(yaml.SafeLoader):
         self._count(1, event.start_mark)
         self._depth += 1
         try:
-            node = super().compose_node(parent, index)
+            node = super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
         assert node is not None  # a non-alias event always gives a node
@@ -223,7 +239,7 @@ class _Loader(yaml.SafeLoader):
                 f"quote it if you mean the text",
             )
         try:
-            return super().construct_object(node, deep=deep)
+            return super().construct_object(node, deep=deep)  # type: ignore[misc]
         except (yaml.YAMLError, YamlSyntaxError):
             raise
         except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
@@ -232,15 +248,42 @@ class _Loader(yaml.SafeLoader):
             raise _at(node.start_mark, f"YAML cannot read this value as {tag}: {why}") from None
 
     def value_span(self, node: Node, value: Any) -> Span:
-        span = _span(node)
+        span = _span(node, self.text)
         if isinstance(node, ScalarNode) and (trap := _trap(node, value)):
             span = replace(span, trap=trap)
         return span
 
 
-def _construct_mapping(loader: _Loader, node: MappingNode) -> YamlMap:
+class _Loader(_Limits, yaml.SafeLoader):
+    """The pure-Python reader (PyYAML's scanner and parser)."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self._start(stream)
+
+
+if CParser is not None:
+
+    class _CLoader(_Limits, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+        """libyaml's scanner and parser under the same Python composer and constructor."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            Composer.__init__(self)
+            self._start(stream)
+
+        def compose_scalar_node(self, anchor: Any) -> ScalarNode:
+            node: ScalarNode = super().compose_scalar_node(anchor)
+            if node.style == "":  # libyaml's plain style; PyYAML's is None
+                node.style = None
+            return node
+
+
+def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
     mapping = YamlMap()
-    mapping.span = _span(node)
+    mapping.span = _span(node, loader.text)
     mapping.key_spans = {}
     mapping.value_spans = {}
     mapping.duplicates = []
@@ -260,22 +303,22 @@ def _construct_mapping(loader: _Loader, node: MappingNode) -> YamlMap:
                 key_node.start_mark,
             ) from None
         if key in first:
-            mapping.duplicates.append((key, first[key], _span(key_node)))
+            mapping.duplicates.append((key, first[key], _span(key_node, loader.text)))
         else:
-            first[key] = _span(key_node)
+            first[key] = _span(key_node, loader.text)
     loader.flatten_mapping(node)  # resolves merge keys; own keys come last and win
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         value = loader.construct_object(value_node, deep=True)
         mapping[key] = value
-        mapping.key_spans[key] = _span(key_node)
+        mapping.key_spans[key] = _span(key_node, loader.text)
         mapping.value_spans[key] = loader.value_span(value_node, value)
     return mapping
 
 
-def _construct_sequence(loader: _Loader, node: SequenceNode) -> YamlList:
+def _construct_sequence(loader: Any, node: SequenceNode) -> YamlList:
     items = YamlList()
-    items.span = _span(node)
+    items.span = _span(node, loader.text)
     items.item_spans = []
     for item_node in node.value:
         value = loader.construct_object(item_node, deep=True)
@@ -286,6 +329,9 @@ def _construct_sequence(loader: _Loader, node: SequenceNode) -> YamlList:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+if CParser is not None:
+    _CLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _CLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 _HINTS = (
     (
@@ -424,16 +470,30 @@ def load(text: str) -> tuple[Any, Span]:
 
     Raises ``YamlSyntaxError`` when ``text`` is not one YAML document.
     """
-    loader: _Loader | None = None
+    # libyaml takes a tab after "key:" that PyYAML refuses; a text with a tab is read in
+    # Python, so both read the same texts.
+    if CParser is not None and "\t" not in text:
+        try:
+            return _load(_CLoader, text)
+        except yaml.YAMLError:
+            pass  # read again in Python: its messages are the ones the hints know
+        # A YamlSyntaxError (a limit, a value YAML cannot construct) is mdd's own message at
+        # the same position either way: raised as it is.
     try:
-        loader = _Loader(text)
+        return _load(_Loader, text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text) from None
+
+
+def _load(cls: type[_Limits], text: str) -> tuple[Any, Span]:
+    loader: Any = None
+    try:
+        loader = cls(text)  # type: ignore[call-arg]
         node = loader.get_single_node()
         if node is None:
             return None, Span(1, 1, 1, 1)
         value = loader.construct_document(node)
         return value, loader.value_span(node, value)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text) from None
     finally:
         if loader is not None:
             loader.dispose()

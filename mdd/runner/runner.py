@@ -21,18 +21,21 @@ from __future__ import annotations
 import argparse
 import collections
 import heapq
+import importlib
 import queue
+import sys
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from mdd.checks._base import failed_result, no_answer
 from mdd.checks._options import COMMON_OPTIONS, add_arguments
 from mdd.checks._result import Result, State
-from mdd.checks.registry import CHECK_TYPES
-from mdd.command import check_argv
 from mdd.model import IntegrationPoint
+
+if TYPE_CHECKING:
+    from mdd.checks.registry import CheckType
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
@@ -79,6 +82,18 @@ class _Parser(argparse.ArgumentParser):
         raise _BadArguments(f"bad arguments: {message}")
 
 
+def check_module(check_type: str) -> CheckType:
+    """The module of a check type, imported only when a point of that type runs (the batch
+    runner need not pay for the modules of types its datacenter does not use). Where the
+    registry is loaded already (``mdd verify``, the generator), its entry is the one."""
+    registry = sys.modules.get("mdd.checks.registry")
+    if registry is not None:
+        known: CheckType = registry.CHECK_TYPES[check_type]
+        return known
+    module: CheckType = importlib.import_module(f"mdd.checks.check_{check_type}")
+    return module
+
+
 _parsers: dict[str, argparse.ArgumentParser] = {}
 _parsers_lock = threading.Lock()
 
@@ -89,7 +104,7 @@ def parser_for(check_type: str) -> argparse.ArgumentParser:
         parser = _parsers.get(check_type)
         if parser is None:
             parser = _Parser(prog=f"check-mdd-{check_type}", add_help=False)
-            add_arguments(parser, COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS)
+            add_arguments(parser, COMMON_OPTIONS + check_module(check_type).OPTIONS)
             _parsers[check_type] = parser
         return parser
 
@@ -97,8 +112,16 @@ def parser_for(check_type: str) -> argparse.ArgumentParser:
 def options_for(point: IntegrationPoint) -> argparse.Namespace:
     """The parsed options the generated Sensu command would give the check.
 
-    Raises ``_BadArguments`` where the check itself would refuse its command line."""
-    argv = check_argv(point.type, point.options, point.name)[1:]
+    Raises ``_BadArguments`` where the check itself would refuse its command line. A point
+    of a batch plan (``mdd.batch.plan.PlannedPoint``) carries that argv, compiled by
+    ``mdd generate --batch``; any other point's is built here."""
+    planned: Sequence[str] | None = getattr(point, "argv", None)
+    if planned is not None:
+        argv = list(planned)
+    else:
+        from mdd.command import check_argv
+
+        argv = check_argv(point.type, point.options, point.name)[1:]
     opts, remain = parser_for(point.type).parse_known_args(argv)
     if remain:
         raise _BadArguments(f"unexpected arguments: {' '.join(remain)}")
@@ -117,7 +140,7 @@ def probe_point(point: IntegrationPoint) -> Result:
 
 def _call(point: IntegrationPoint, opts: argparse.Namespace) -> Result:
     try:
-        return CHECK_TYPES[point.type].probe(opts)
+        return check_module(point.type).probe(opts)
     except Exception as exc:  # mapped as the Sensu plugin maps it
         return failed_result(exc, getattr(opts, "timeout", None))
 

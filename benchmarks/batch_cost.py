@@ -1,0 +1,159 @@
+"""What one interval of a datacenter costs an agent: per-point checks against batch mode.
+
+    .venv/bin/python benchmarks/batch_cost.py              # 50 tcp points, 5 rounds
+    .venv/bin/python benchmarks/batch_cost.py --points 50 --rounds 5
+
+Writes a manifest of N ``tcp`` points on 127.0.0.1 (half to a listening port, half to a
+closed one, as during a bring-up), generates it twice (``mdd generate`` and ``mdd generate
+--batch``), then for each round runs, as the Sensu agent would:
+
+* **per-point**: each of the N generated commands under ``/bin/sh -c``, one after the other;
+* **batch**: the one runner command under ``/bin/sh -c``, submitting to a client socket that
+  this process serves on loopback (its CPU is not counted).
+
+The CPU of a command (user + system, its shell and everything the shell waited for) comes
+from ``os.wait4`` in a small launcher process. Prints the median CPU of one interval for each
+mode and the ratio. No traffic leaves 127.0.0.1. This is a measurement, never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+_LAUNCHER = r"""
+import os, sys
+env = dict(os.environ, PATH=sys.argv[1] + os.pathsep + os.environ.get("PATH", ""))
+null = os.open(os.devnull, os.O_RDWR)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(null, 0); os.dup2(null, 1); os.dup2(null, 2)
+            os.execve("/bin/sh", ["/bin/sh", "-c", line.rstrip("\n")], env)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    print(f"{usage.ru_utime + usage.ru_stime} {os.waitstatus_to_exitcode(status)}", flush=True)
+"""
+
+
+def serve_client_socket() -> tuple[int, list[int]]:
+    """A loopback Sensu Classic client socket answering ``ok``; returns (port, counter)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(256)
+    count = [0]
+
+    def serve() -> None:
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                data = b""
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    try:
+                        json.loads(data)
+                    except ValueError:
+                        continue
+                    count[0] += 1
+                    conn.sendall(b"ok")
+                    break
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    up = socket.socket()
+    up.bind(("127.0.0.1", 0))
+    up.listen(1024)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    accept = threading.Thread(target=lambda: [up.accept()[0].close() for _ in iter(int, 1)])
+    accept.daemon = True
+    accept.start()
+    socket_port, submitted = serve_client_socket()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "manifests"
+        folder.mkdir()
+        points = [
+            {
+                "name": f"p{i:03d}",
+                "type": "tcp",
+                "owner": "netops",
+                "check": {
+                    "host": "127.0.0.1",
+                    "port": up.getsockname()[1] if i % 2 == 0 else closed,
+                    "timeout": "2s",
+                },
+            }
+            for i in range(args.points)
+        ]
+        (folder / "bench1.yaml").write_text(
+            json.dumps({"datacenter": "bench1", "integration_points": points})
+        )
+        mdd = str(BIN / "mdd")
+        per_point_file, batch_file = Path(tmp) / "checks.json", Path(tmp) / "batch.json"
+        for out, extra in ((per_point_file, []), (batch_file, ["--batch"])):
+            subprocess.run(
+                [mdd, "generate", "bench1", "--manifests", str(folder), "-o", str(out), *extra],
+                check=True,
+                stderr=subprocess.DEVNULL,
+            )
+        commands = [c["command"] for c in json.loads(per_point_file.read_text())["checks"].values()]
+        (runner,) = json.loads(batch_file.read_text())["checks"].values()
+        batch_command = runner["command"] + f" --socket 127.0.0.1:{socket_port}"
+
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(BIN)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert launcher.stdin is not None and launcher.stdout is not None
+
+        def cpu(command: str) -> float:
+            assert launcher.stdin is not None and launcher.stdout is not None
+            launcher.stdin.write(command + "\n")
+            launcher.stdin.flush()
+            return float(launcher.stdout.readline().split()[0])
+
+        per_point, batch = [], []
+        for _ in range(args.rounds):
+            per_point.append(sum(cpu(c) for c in commands))
+            batch.append(cpu(batch_command))
+        launcher.stdin.close()
+        launcher.wait()
+
+    p, b = statistics.median(per_point) * 1000, statistics.median(batch) * 1000
+    print(f"{args.points} tcp points, one interval, median of {args.rounds} rounds (CPU ms):")
+    print(f"  per-point ({args.points} processes)  {p:8.1f} ms  ({p / args.points:.1f} ms/point)")
+    print(f"  batch (1 process)          {b:8.1f} ms  ({b / args.points:.1f} ms/point)")
+    print(f"  batch / per-point          {b / p:8.2f}x")
+    expected = args.points * args.rounds
+    if submitted[0] != expected:
+        sys.exit(f"the client socket received {submitted[0]} results, not {expected}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""``mdd generate --batch``: the one runner check of a datacenter, and its plan.
+
+The per-point definitions are rendered first, exactly as without ``--batch`` (so every
+check the manifest would give passes the same rules), and the plan takes each point's
+result attributes from them (``mdd.batch.plan``). What is written for Sensu is one check,
+``mdd-batch-<dc>``, scheduled like the datacenter's points (``plan.schedule``), that runs
+``check-mdd-batch``; its results reach Sensu as the per-point checks' own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mdd.batch import plan as batch_plan
+from mdd.model import Manifest
+
+
+def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
+    from mdd.sensu import classic, classic_rules
+    from mdd.sensu.facts import default_subscription
+
+    per_point = json.loads(classic.render(manifest))["checks"]
+    definitions = [{"name": name, **check} for name, check in per_point.items()]
+    sched = batch_plan.schedule(manifest)
+    plan = batch_plan.build(manifest, "classic", definitions, sched)
+    check: dict[str, Any] = {
+        "command": batch_plan.runner_command(plan_path, manifest.datacenter, sched.command_prefix)
+    }
+    if sched.round_robin:
+        check["subscribers"] = [
+            s if s.startswith("roundrobin:") else f"roundrobin:{s}"
+            for s in sched.subscriptions or (default_subscription(manifest),)
+        ]
+    elif sched.subscriptions:
+        check["subscribers"] = list(sched.subscriptions)
+    else:
+        check["standalone"] = True
+    check["interval"] = sched.interval
+    if sched.timeout is not None:
+        check["timeout"] = sched.timeout
+    if sched.handlers is not None:
+        check["handlers"] = list(sched.handlers)
+    if any(d.get("stdin") for d in definitions):
+        check["stdin"] = True  # {client: ...} secrets: the runner reads the client once
+    check["mdd"] = {
+        "datacenter": manifest.datacenter,
+        "batch": True,
+        "points": len(manifest.points),
+    }
+    document = {"checks": {plan["runner"]: check}}
+    failures = classic_rules.validate_document(document)
+    if failures:
+        raise RuntimeError("bug: the batch check breaks Sensu's rules:\n  " + "\n  ".join(failures))
+    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return text, batch_plan.dump(plan)
+
+
+def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[str, str]:
+    from mdd.sensu import go
+    from mdd.sensu.facts import default_subscription
+
+    options = options or go.GoOptions()
+    items = go.resources(manifest, options)
+    checks = [item for item in items if item["type"] == "CheckConfig"]
+    secrets = [item for item in items if item["type"] != "CheckConfig"]
+    sched = batch_plan.schedule(manifest)
+    plan = batch_plan.build(manifest, "go", checks, sched)
+    names = tuple(s.removeprefix("roundrobin:") for s in sched.subscriptions) or (
+        default_subscription(manifest),
+    )
+    spec: dict[str, Any] = {
+        "command": batch_plan.runner_command(plan_path, manifest.datacenter, sched.command_prefix),
+        "subscriptions": list(dict.fromkeys(names)),
+        "publish": True,
+        "interval": sched.interval,
+    }
+    if sched.timeout is not None:
+        spec["timeout"] = sched.timeout
+    if sched.round_robin or any(s.startswith("roundrobin:") for s in sched.subscriptions):
+        spec["round_robin"] = True
+    spec["handlers"] = list(sched.handlers if sched.handlers is not None else ("default",))
+    assets = tuple(dict.fromkeys(a for c in checks for a in c["spec"].get("runtime_assets", ())))
+    if assets:
+        spec["runtime_assets"] = list(assets)
+    envs = list(
+        dict.fromkeys(
+            (s["name"], s["secret"]) for c in checks for s in c["spec"].get("secrets", ())
+        )
+    )
+    if envs:
+        spec["secrets"] = [{"name": name, "secret": secret} for name, secret in envs]
+    labels = {"mdd_datacenter": manifest.datacenter, "mdd_batch": "true"}
+    annotations = {"mdd_points": str(len(manifest.points))}
+    metadata = go._metadata(plan["runner"], options.namespace, labels, annotations)
+    runner = go._wrap("CheckConfig", "core/v2", metadata, spec)
+    resources = [runner, *secrets]
+    text = go.to_yaml(resources) if fmt == "yaml" else go.to_json(resources)
+    go.verify(text, resources)
+    return text, batch_plan.dump(plan)
+
+
+def render(manifest: Manifest, fmt: str, go_options: Any, plan_path: Path) -> tuple[str, str]:
+    """(the runner check's definitions, the plan) for ``--format fmt``; ``plan_path`` is the
+    absolute path the runner check's command names."""
+    if fmt == "sensu-classic":
+        return _classic(manifest, plan_path)
+    return _go(manifest, "yaml" if fmt == "sensu-go" else "json", go_options, plan_path)

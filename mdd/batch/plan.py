@@ -1,0 +1,304 @@
+"""The batch plan: what ``check-mdd-batch`` runs, compiled by ``mdd generate --batch``.
+
+A plan is one JSON file per datacenter, written beside the generated definitions (``-o
+checks.json`` writes ``checks.plan``: not ``*.json``, so Sensu Classic's conf.d loader never
+reads it as configuration). It holds, per point, what the per-point check definition would
+have told Sensu: the check's argv (built by ``mdd.command.check_argv``, the same words as the
+per-point command, so secrets are references only: ``--password-file PATH``,
+``--password-env NAME``), its ``depends_on``, the label sensu-plugin prints (``TcpCheck``)
+and the static part of the result the runner submits for it: for Sensu Classic the check's
+attributes exactly as ``mdd.sensu.classic`` writes them (``source``, ``aggregate``,
+``owner``, ``docs``, ``mdd``, ``dependencies``, ``handlers``, ...), for Sensu Go the check's
+``metadata`` (name, labels, annotations) and spec fields as ``mdd.sensu.go`` writes them,
+with the datacenter's proxy entity. Those parts are taken from the rendered per-point
+definitions themselves, so the names and attributes cannot drift apart.
+
+The runner check is one definition per datacenter, ``mdd-batch-<dc>``: its command is
+``check-mdd-batch --plan /abs/path/checks.plan --datacenter <dc>``; the plan names its
+``mdd_plan`` version, datacenter and Sensu flavour, and the runner refuses any other.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mdd import __version__
+from mdd.model import IntegrationPoint, Manifest
+from mdd.problems import Problem
+
+PLAN_VERSION = 1
+PLAN_SUFFIX = ".plan"
+COMMAND = "check-mdd-batch"
+FLAVOURS = ("classic", "go")
+PLAN_LIMIT = 64 << 20  # bytes of a plan file read at most
+
+# Keys of a per-point definition that schedule or run the command: not part of a result.
+_CLASSIC_SCHEDULE = ("command", "subscribers", "standalone", "cron", "timeout", "stdin")
+_GO_SCHEDULE = (
+    "command",
+    "subscriptions",
+    "publish",
+    "cron",
+    "timeout",
+    "round_robin",
+    "runtime_assets",
+    "secrets",
+    "metadata",
+)
+
+
+def runner_name(datacenter: str) -> str:
+    """The runner check's name; ``mdd-`` then ``batch``: never a point's ``mdd_<dc>_<p>``."""
+    return f"mdd-batch-{datacenter}"
+
+
+def plan_path_for(output: Path) -> Path:
+    """The plan beside ``-o FILE``: the same name with ``.plan`` for its suffix."""
+    return output.with_suffix(PLAN_SUFFIX)
+
+
+@dataclass(frozen=True)
+class PlannedPoint(IntegrationPoint):
+    """A point as the runner needs it: its argv is compiled (``mdd.runner.runner`` uses it
+    in place of building one from ``options``)."""
+
+    argv: tuple[str, ...] = ()
+    check: str = ""  # the Sensu check name, mdd_<dc>_<point>
+    label: str = ""  # what sensu-plugin prints before the state: TcpCheck
+    result: Mapping[str, Any] = field(default_factory=dict)  # the static part of its result
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the one runner check is scheduled: the datacenter's points' settings."""
+
+    interval: int
+    timeout: int | None
+    ttl: int  # of every submitted result: a dead runner turns each point stale
+    subscriptions: tuple[str, ...]
+    round_robin: bool
+    handlers: tuple[str, ...] | None
+    command_prefix: str | None
+    runtime_assets: tuple[str, ...]
+
+
+def schedule(manifest: Manifest) -> Schedule:
+    """The runner check's schedule; ``GenerateError`` where points cannot share one check."""
+    from mdd.sensu.facts import GenerateError  # imports every check type: generate only
+
+    points = manifest.points
+    if not points:
+        raise GenerateError(
+            [
+                Problem(
+                    str(manifest.path),
+                    1,
+                    1,
+                    "batch mode runs the datacenter's integration points, and it has none: "
+                    "generate without --batch",
+                )
+            ]
+        )
+    first = points[0].sensu
+    problems = [
+        Problem(
+            str(manifest.path),
+            point.line,
+            1,
+            f"{point.name}: batch mode runs every point of the datacenter from one check, "
+            f"and this point's {what} differs from {points[0].name!r}'s: give them the same "
+            f"{what}, or generate without --batch",
+        )
+        for point in points[1:]
+        for what, mine, theirs in (
+            ("subscribers", point.sensu.subscribers, first.subscribers),
+            ("round_robin", point.sensu.round_robin, first.round_robin),
+            ("command_prefix", point.sensu.command_prefix, first.command_prefix),
+        )
+        if mine != theirs
+    ]
+    if problems:
+        raise GenerateError(problems)
+    intervals = [p.sensu.interval for p in points if p.sensu.cron is None]
+    interval = min(intervals) if intervals else first.interval
+    timeouts = [p.sensu.timeout for p in points if p.sensu.timeout is not None]
+    return Schedule(
+        interval=interval,
+        timeout=max(timeouts) if timeouts else None,
+        ttl=2 * interval,
+        subscriptions=first.subscribers,
+        round_robin=first.round_robin,
+        handlers=first.handlers,
+        command_prefix=first.command_prefix,
+        runtime_assets=tuple(dict.fromkeys(a for p in points for a in p.sensu.runtime_assets)),
+    )
+
+
+def runner_command(plan_path: Path, datacenter: str, prefix: str | None) -> str:
+    """The runner check's shell command; every word quoted."""
+    program = COMMAND if not prefix else f"{prefix.rstrip('/')}/{COMMAND}"
+    return shlex.join([program, "--plan", str(plan_path), "--datacenter", datacenter])
+
+
+def _label(check_type: str) -> str:
+    from mdd.checks._base import MddCheck
+    from mdd.runner.runner import check_module
+
+    module = check_module(check_type)
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, MddCheck) and value is not MddCheck:
+            return value.__name__
+    raise RuntimeError(f"bug: check module {check_type} has no MddCheck class")
+
+
+def _ttl(point: IntegrationPoint, plan_schedule: Schedule) -> int:
+    """Twice the runner's interval, and more than the point's own interval (Sensu Go
+    refuses a check whose ttl is not above its interval), or the point's own ttl."""
+    own = point.sensu.interval if point.sensu.cron is None else 0
+    return max(point.sensu.ttl or 0, plan_schedule.ttl, 2 * own)
+
+
+def build(
+    manifest: Manifest,
+    flavour: str,
+    per_point: Sequence[Mapping[str, Any]],
+    plan_schedule: Schedule,
+) -> dict[str, Any]:
+    """The plan document. ``per_point``: the rendered per-point definitions, in manifest
+    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``)."""
+    from mdd.command import check_argv
+
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown Sensu flavour {flavour!r}")
+    entries = []
+    labels: dict[str, str] = {}
+    for point, definition in zip(manifest.points, per_point, strict=True):
+        ttl = _ttl(point, plan_schedule)
+        if flavour == "classic":
+            result: dict[str, Any] = {
+                k: v for k, v in definition.items() if k not in _CLASSIC_SCHEDULE
+            }
+            result["ttl"] = ttl
+        else:
+            spec = definition["spec"]
+            check = {"metadata": spec["metadata"]}
+            check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
+            check["ttl"] = ttl
+            check.setdefault("interval", plan_schedule.interval)
+            result = {
+                "check": check,
+                "entity": {
+                    "entity_class": "proxy",
+                    "metadata": {
+                        "name": spec["proxy_entity_name"],
+                        "namespace": spec["metadata"]["namespace"],
+                    },
+                },
+            }
+        if point.type not in labels:
+            labels[point.type] = _label(point.type)
+        entries.append(
+            {
+                "point": point.name,
+                "check": manifest.check_name(point),
+                "type": point.type,
+                "label": labels[point.type],
+                "argv": check_argv(point.type, point.options, point.name)[1:],
+                "depends_on": list(point.depends_on),
+                "result": result,
+            }
+        )
+    return {
+        "mdd_plan": PLAN_VERSION,
+        "mdd_version": __version__,
+        "datacenter": manifest.datacenter,
+        "sensu": flavour,
+        "runner": runner_name(manifest.datacenter),
+        # Classic {client: ...} secrets: the runner reads the client definition on its stdin
+        "stdin": any(bool(d.get("stdin")) for d in per_point) if flavour == "classic" else False,
+        "points": entries,
+    }
+
+
+def dump(plan: Mapping[str, Any]) -> str:
+    return json.dumps(plan, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+class PlanError(Exception):
+    """The plan cannot be run (missing, unreadable, another version or datacenter)."""
+
+
+class Plan:
+    """A plan read back by the runner."""
+
+    def __init__(
+        self, datacenter: str, sensu: str, points: tuple[PlannedPoint, ...], stdin: bool
+    ) -> None:
+        self.datacenter = datacenter
+        self.sensu = sensu
+        self.points = points
+        self.stdin = stdin
+
+
+def load(path: str, datacenter: str) -> Plan:
+    """Read and check a plan; ``PlanError`` says in one line why it cannot be run."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(PLAN_LIMIT + 1)
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    if len(data) > PLAN_LIMIT:
+        raise PlanError(f"the plan {path} is larger than {PLAN_LIMIT >> 20} MiB")
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise PlanError(f"the plan {path} is not JSON: {exc}") from None
+    if not isinstance(document, dict) or "mdd_plan" not in document:
+        raise PlanError(f"{path} is not an mdd batch plan (written by mdd generate --batch)")
+    version = document.get("mdd_plan")
+    if version != PLAN_VERSION:
+        raise PlanError(
+            f"the plan {path} is of plan version {version!r} (mdd "
+            f"{document.get('mdd_version', '?')}), and this mdd ({__version__}) runs version "
+            f"{PLAN_VERSION}: regenerate it with this mdd's `mdd generate --batch`"
+        )
+    if document.get("datacenter") != datacenter:
+        raise PlanError(
+            f"the plan {path} is datacenter {document.get('datacenter')!r}'s, not "
+            f"{datacenter!r}'s: the check points at the wrong plan"
+        )
+    sensu = document.get("sensu")
+    if sensu not in FLAVOURS:
+        raise PlanError(f"the plan {path} names no Sensu flavour (classic or go)")
+    try:
+        points = tuple(_point(entry) for entry in document["points"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"the plan {path} is damaged ({exc}): regenerate it") from None
+    return Plan(datacenter, sensu, points, bool(document.get("stdin")))
+
+
+def _point(entry: Mapping[str, Any]) -> PlannedPoint:
+    argv = entry["argv"]
+    depends = entry["depends_on"]
+    if not all(isinstance(word, str) for word in [*argv, *depends]):
+        raise ValueError("argv and depends_on must be strings")
+    check_type = entry["type"]
+    if not isinstance(check_type, str) or not check_type.isidentifier():
+        raise ValueError(f"bad check type {check_type!r}")
+    if not isinstance(entry["result"], dict):
+        raise ValueError("result must be an object")
+    return PlannedPoint(
+        name=str(entry["point"]),
+        type=check_type,
+        options={},
+        depends_on=tuple(depends),
+        argv=tuple(argv),
+        check=str(entry["check"]),
+        label=str(entry["label"]),
+        result=entry["result"],
+    )
