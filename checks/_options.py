@@ -558,10 +558,10 @@ def _secret_ref(value: Any) -> tuple[str, str]:
     if isinstance(value, str):
         if value.startswith("env:"):
             raise ValueError(
-                f"{value!r} reads as a file path starting with 'env:': write {{env: NAME}} for "
-                f"an environment variable"
+                "the value reads as a file path starting with 'env:' (not shown: it may be the "
+                "secret): write {env: NAME} for an environment variable"
             )
-        return ("file", _absolute_path(value))
+        return ("file", _secret_path(value))
     return _secret(value)
 
 
@@ -569,7 +569,7 @@ def _secret_header_parse(text: str) -> tuple[str, tuple[str, str]]:
     name, where = _split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
     if where.startswith("env:"):
         return (_header_name(name), _secret({"env": where[4:]}))
-    return (_header_name(name), ("file", _absolute_path(where)))
+    return (_header_name(name), ("file", _secret_path(where)))
 
 
 SECRET_FILES = Kind(
@@ -602,7 +602,9 @@ _SECRET_FORMS = "{file: /path/on/agent}, {env: VARIABLE} or {client: attribute.p
 
 def _secret(value: Any) -> tuple[str, str]:
     """A reference to a secret on the agent: ``("file", "/abs/path")``, ``("env", "NAME")``
-    or ``("client", "dotted.path")``."""
+    or ``("client", "dotted.path")``.
+
+    Its errors never quote what was written: in a secret's place it may be the secret."""
     if isinstance(value, str):
         raise ValueError(
             "secrets never go into a manifest: refer to the secret instead, as "
@@ -614,20 +616,37 @@ def _secret(value: Any) -> tuple[str, str]:
         raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {_type_name(value)}")
     ((source, where),) = value.items()
     if source not in SECRET_SOURCES:
-        raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {{{source}: ...}}")
+        raise ValueError(
+            f"a secret reference is {_SECRET_FORMS}, not a mapping with another key (not "
+            f"shown: it may be the secret)"
+        )
     if source == "file":
-        return ("file", _absolute_path(where))
+        return ("file", _secret_path(where))
     name = _want_str(where)
     if source == "client":
         if not re.fullmatch(_CLIENT_PATH, name):
             raise ValueError(
-                f"{name!r} is not a client attribute path: write names joined by dots, such "
-                f"as mdd.ldap_password"
+                "the client reference is not a client attribute path (not shown: it may be the "
+                "secret): write names joined by dots, such as mdd.ldap_password"
             )
         return ("client", name)
     if not re.fullmatch(_ENV_NAME, name):
-        raise ValueError(f"{name!r} is not an environment variable name")
+        raise ValueError(
+            "the env reference is not an environment variable name (not shown: it may be the "
+            "secret): write one such as MDD_LDAP_PASSWORD"
+        )
     return ("env", name)
+
+
+def _secret_path(value: Any) -> str:
+    """The file of a secret reference: an absolute path, never quoted in an error."""
+    try:
+        return _absolute_path(value)
+    except ValueError:
+        raise ValueError(
+            "the secret's file is not an absolute path (not shown: it may be the secret): "
+            "write one such as /etc/sensu/mdd/<name>.pw"
+        ) from None
 
 
 def _absolute_path(value: Any) -> str:
@@ -641,7 +660,7 @@ def _absolute_path(value: Any) -> str:
 
 
 def _secret_parse_file(text: str) -> tuple[str, str]:
-    return ("file", _absolute_path(text))
+    return ("file", _secret_path(text))
 
 
 def _secret_parse_env(text: str) -> tuple[str, str]:
