@@ -129,7 +129,19 @@ class SensuApi:
         self.aggregate_line = ""
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``."""
+        """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``.
+
+        An API that echoes the password or key back (in a reason phrase, a header, a body)
+        never gets it printed: each error is redacted of them."""
+        from mdd.checks._secrets import redact
+
+        try:
+            return self._get_unredacted(path, params)
+        except ApiError as exc:
+            secrets = [v for k, v in self.auth.items() if k in ("password", "key") and v]
+            raise ApiError(redact(str(exc), secrets)) from None
+
+    def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
         import requests
 
         from mdd.checks._options import duration_text
