@@ -47,14 +47,13 @@ class Found:
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
     if path is not None:
-        try:
-            with open(os.path.expanduser(path), encoding="utf-8") as stream:
-                value = stream.read().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StatusUsageError(f"cannot read the {what} file {path}: {exc}") from None
-        if not value:
-            raise StatusUsageError(f"the {what} file {path} is empty")
-        return value
+        from mdd.checks._result import CheckError
+        from mdd.checks._secrets import read_secret
+
+        try:  # as the checks read theirs: a FIFO or a device is refused, never waited on
+            return read_secret(("file", os.path.expanduser(path)), f"the {what}")
+        except CheckError as exc:
+            raise StatusUsageError(str(exc)) from None
     if env is not None:
         found = os.environ.get(env)
         if not found:
@@ -281,8 +280,8 @@ def _reason(exc: Exception) -> str:
     """The innermost reason of a requests error, without the URL repeated."""
     text = str(exc)
     for pattern in (
-        r"\[Errno -?\d+\] ([^')\]]+)",
-        r"Errno \d+\] ([^')\]]+)",
+        r"\[Errno -?\d+\] ([^'\")\]]+)",
+        r"Errno \d+\] ([^'\")\]]+)",
         r"(Connection refused)",
     ):
         match = re.search(pattern, text)
