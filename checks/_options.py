@@ -78,7 +78,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, float):
         return f"number {value!r}"  # 1.0, not 1: "expected a whole number, got number 1.0"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {value!r}" if len(value) <= 60 else f"string {value[:57]!r}..."
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
@@ -155,8 +155,8 @@ def _port(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a port number, got {_type_name(value)}")
     if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"expected a port number 1-65535, got {value!r}")
+        if not value.strip().isdigit() or len(value.strip()) > 5:
+            raise ValueError(f"expected a port number 1-65535, got {_type_name(value)[7:]}")
         value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"expected a port number 1-65535, got {_type_name(value)}")
@@ -616,10 +616,12 @@ def _secret(value: Any) -> tuple[str, str]:
         raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {_type_name(value)}")
     ((source, where),) = value.items()
     if source not in SECRET_SOURCES:
-        raise ValueError(
-            f"a secret reference is {_SECRET_FORMS}, not a mapping with another key (not "
-            f"shown: it may be the secret)"
+        shown = (
+            f"{{{source}: ...}}"  # a word such as vault: never a secret's shape
+            if isinstance(source, str) and re.fullmatch(r"[a-z]{1,12}", source)
+            else "a mapping with another key (not shown: it may be the secret)"
         )
+        raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {shown}")
     if source == "file":
         return ("file", _secret_path(where))
     name = _want_str(where)

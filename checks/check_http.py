@@ -352,9 +352,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _location(value: str | None) -> str | None:
-    if value is None or len(value) <= LOCATION_LIMIT:
-        return value
-    return value[:LOCATION_LIMIT]  # _target() refuses the cut URL if it no longer parses
+    """The Location to follow; None for one too long to be a real one (a cut URL could
+    lead to a page that answers 200, and the check would say OK for a broken redirect)."""
+    return value if value is None or len(value) <= LOCATION_LIMIT else None
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
@@ -676,10 +676,13 @@ def _exchange(
                 reason = http.HTTPStatus(status).phrase
             except ValueError:
                 reason = ""
+        location = response.getheader("Location")
+        if location is not None and _location(location) is None:
+            reason += f" (with a Location of {len(location):,} characters, not followed)"
         return _Response(
             status=status,
             reason=reason,
-            location=_location(response.getheader("Location")),
+            location=_location(location),
             charset=response.headers.get_content_charset() or "utf-8",
             body=data[:BODY_LIMIT],
             truncated=len(data) > BODY_LIMIT,

@@ -37,8 +37,10 @@ class _Main(click.Group):
     are written by ``write_atomically``, which leaves the previous file as it was)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = {}
         for signum in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, _interrupted)
+            with contextlib.suppress(ValueError):  # not the main thread: leave them be
+                previous[signum] = signal.signal(signum, _interrupted)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()
@@ -47,6 +49,9 @@ class _Main(click.Group):
             if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None:
                 raise
             _output_failed(exc)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:

@@ -46,7 +46,10 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "path": ("/etc/ssl/my ca's.pem", "/srv/-weird.pem"),
     "text": (r"PING it's \r\n $(x)", r"--\x00 \\ `y`"),
     "headers": ({"X-Test": "a b; $(c) 'd'", "Accept": "*/*"}, {"X-Empty": ""}),
-    "secret files": ({"Authorization": "/etc/mdd/token"}, {"X-Api-Key": "/run/key file"}),
+    "secret files": (
+        {"Authorization": "/etc/mdd/token"},
+        {"X-Api-Key": {"env": "MDD_KEY"}, "X-Token": {"file": "/run/key file"}},
+    ),
     "secret": ({"file": "/etc/sensu/mdd/db's pw $(x)"}, {"env": "MDD_DB_PASSWORD"}),
     "json": (
         {"status": "UP", "checks.db.count": 3, "items.0.tags": ["a", {"b": None}]},

@@ -242,3 +242,93 @@ def test_http_contains_that_is_not_there_is_critical_not_shell(
         run = run_command(command)
         assert run.code == 2, run.out
     assert_nothing_ran(empty_cwd)
+
+
+# --------------------------------------------------------------------------- whole manifests
+
+
+def evil_manifest(folder: Path) -> Path:
+    path = folder / "evil.yaml"
+    path.write_text(
+        """\
+datacenter: evil
+description: "{{ sub }} {{ tick }}"
+vars:
+  sub: "$(touch PWNED)"
+  tick: "`touch PWNED`"
+  semi: "; touch PWNED;"
+  dash: "--help"
+  opt: "-x"
+  quote: "it's \\"q\\""
+integration_points:
+  - name: -dash-name
+    type: tcp
+    owner: "{{ sub }}; {{ semi }}"
+    description: "{{ tick }} | tee PWNED"
+    check:
+      host: "--help"
+      port: 1
+      send: "{{ dash }} {{ sub }}"
+      expect: "{{ opt }}(x|$(touch PWNED))"
+      timeout: 1s
+  - name: http.evil
+    type: http
+    check:
+      url: "https://127.0.0.1:1/?a=$(touch%20PWNED)&b=`x`;c"
+      headers: {X-Evil: "{{ semi }} {{ quote }}", X-Dash: "{{ opt }}"}
+      body: "{{ dash }}\\n{{ sub }}"
+      contains: "{{ opt }}"
+      matches: "{{ dash }}|;|`"
+      json: {"a.b": "{{ sub }}", "-c": "{{ dash }}"}
+      secret_headers: {Authorization: {file: "/tmp/--help $(touch PWNED)"}}
+      ca_file: "/-ca $(touch PWNED).pem"
+      connect_to: "-x:1"
+      timeout: 1s
+  - name: tls_evil
+    type: tls
+    check:
+      host: "-oProxyCommand=touch"
+      servername: "--verify"
+      ca_file: "/{{ opt }}"
+      port: 1
+      timeout: 1s
+"""
+    )
+    return path
+
+
+def test_no_manifest_value_becomes_syntax_or_an_option(tmp_path: Path, empty_cwd: Path) -> None:
+    """Every value of the evil manifest reaches its check as the one value of its own flag."""
+    import argparse
+
+    from mdd.checks._options import COMMON_OPTIONS, add_arguments
+    from mdd.checks.registry import CHECK_TYPES
+    from mdd.command import check_argv
+    from mdd.manifest import load
+
+    manifest = load(evil_manifest(tmp_path))
+    checks = json.loads(render(manifest))["checks"]
+    assert len(checks) == 3
+    for point in manifest.points:
+        command = checks[manifest.check_name(point)]["command"]
+        program, _, arguments = command.partition(" ")
+        # What /bin/sh hands the program, word for word (printf stands in for the check).
+        words = run_command(f"printf '%s\\0' {arguments}").out.split("\0")[:-1]
+        assert [program, *words] == check_argv(point.type, point.options, point.name)
+        # And the check's own parser reads back exactly the manifest's values, no other flag.
+        module = CHECK_TYPES[point.type]
+        parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+        add_arguments(parser, COMMON_OPTIONS + module.OPTIONS)
+        parsed = vars(parser.parse_args(words))
+        assert parsed.pop("point") == point.name
+        for opt in module.OPTIONS:
+            expected = point.options.get(opt.name, opt.default)
+            found = parsed[opt.name]
+            if opt.multiple or opt.pairs:
+                found = None if found is None else list(found)
+                expected = None if expected is None else list(expected)
+                if found is None and expected == opt.default:
+                    continue
+            assert found == expected, (opt.name, found, expected)
+        run_command(command)  # and run it for real: nothing may happen in the folder
+    assert_nothing_ran(empty_cwd)

@@ -8,6 +8,7 @@ validated by their ``Option.load`` and the type's ``validate(values)`` rules.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -104,7 +105,8 @@ def _rules_on_read_values(
 
 
 _VALUE_PROBLEMS = 5  # problems reported in one value, then "and N more"
-_SUGGESTIONS = 200  # did-you-mean searches per manifest
+_CANDIDATES = 30  # names compared with one misspelt name
+_COMPARISONS = 3000  # fuzzy comparisons per manifest (each about 0.5 ms at worst)
 MAX_PROBLEMS = 500  # problems reported per manifest, then "and N more"
 
 
@@ -137,7 +139,7 @@ class _Reader:
         self.bad_vars: set[str] = set()  # defined, but wrong: their uses are not reported again
         self.vars_broken = False  # the vars block is not a mapping: no use is reported
         self.unread_names: set[str] = set()  # points whose name is wrong: not "unknown" targets
-        self.suggestions_left = _SUGGESTIONS
+        self.comparisons_left = _COMPARISONS
         self.dropped = 0  # problems past MAX_PROBLEMS, counted but not listed
 
     # ------------------------------------------------------------------ helpers
@@ -279,19 +281,36 @@ class _Reader:
 
     def suggest(self, word: str, known: Sequence[str]) -> str | None:
         """The known key closest to a misspelt ``word``, within the budget, or None."""
-        if self.suggestions_left <= 0 or len(word) > 100:
-            return None
-        self.suggestions_left -= 1
-        match = difflib.get_close_matches(word, list(known), n=1)
+        match = difflib.get_close_matches(word, self.candidates(word, known), n=1)
         return match[0] if match else None
 
     def did_you_mean(self, word: str, choices: Iterable[str]) -> str:
-        """``_did_you_mean``, for at most ``_SUGGESTIONS`` words per manifest: hundreds of
-        misspelt names must not cost minutes of fuzzy matching."""
-        if self.suggestions_left <= 0 or len(word) > 100:
-            return ""
-        self.suggestions_left -= 1
-        return _did_you_mean(word, choices)
+        """``_did_you_mean``, within a budget: hundreds of misspelt names among hundreds of
+        points must not cost minutes of fuzzy matching (``candidates``)."""
+        return _did_you_mean(word, self.candidates(word, choices))
+
+    def candidates(self, word: str, choices: Iterable[str]) -> list[str]:
+        """The few ``choices`` worth comparing with ``word``: an exact match but for case, or
+        up to ``_CANDIDATES`` of about its length sharing the longest start and end, while
+        the manifest's budget of ``_COMPARISONS`` lasts."""
+        listed = list(choices)
+        same = [choice for choice in listed if choice.lower() == word.lower()]
+        if same:
+            return same[:1]
+        if len(word) > 100 or self.comparisons_left <= 0:
+            return []
+        slack = max(3, len(word) // 3)
+        near = [choice for choice in listed if abs(len(choice) - len(word)) <= slack]
+        if len(near) > _CANDIDATES:
+
+            def shared(choice: str) -> int:
+                start = len(os.path.commonprefix([word, choice]))
+                end = len(os.path.commonprefix([word[::-1], choice[::-1]]))
+                return start + end
+
+            near = sorted(near, key=shared, reverse=True)[:_CANDIDATES]
+        self.comparisons_left -= len(near)
+        return near
 
     def resolve(
         self, value: Any, span: Span, *, text: bool, substitute: bool = True, label: str = ""

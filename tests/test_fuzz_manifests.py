@@ -1,0 +1,242 @@
+"""Property: whatever the manifest, ``validate`` and ``generate`` agree, and neither crashes.
+
+Hypothesis starts from the good fixtures and the bundled example, and mutates them: keys
+renamed, dropped or added, values replaced by other types (numbers, booleans, null, lists,
+mappings, hostile strings), nesting changed, values copied between keys. Each manifest is
+fed to ``mdd.manifest.load`` (what ``mdd validate`` runs) and, when that succeeds, to
+``mdd.sensu.classic.render`` (what ``mdd generate`` adds). The only outcomes allowed:
+
+* ``load`` raises ``ManifestError`` with at least one located problem, or
+* ``load`` succeeds and ``render`` succeeds (a ``GenerateError`` after a clean validation is
+  a disagreement, and any other exception is a crash).
+
+Half the manifests also get a new point of a random check type, whose check block uses that
+type's option names with random and hostile values (keys too, for options of pairs).
+
+The run is derandomized (the same examples on every run) and bounded: 1,500 examples by
+default, ``MDD_FUZZ_EXAMPLES=20000`` for a deeper run (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mdd.manifest import load
+from mdd.problems import ManifestError
+from mdd.sensu.classic import render
+from tests.test_contract import sample
+
+HERE = Path(__file__).parent
+SEEDS = [
+    *sorted((HERE / "manifests" / "good").glob("*.yaml")),
+    HERE.parent / "mdd" / "examples" / "ams1.yaml",
+]
+SEED_DOCS = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in SEEDS]
+EXAMPLES = int(os.environ.get("MDD_FUZZ_EXAMPLES", "1500"))
+
+KEYS = [
+    "datacenter", "description", "vars", "sensu", "integration_points", "name", "type",
+    "check", "owner", "docs", "depends_on", "host", "port", "url", "send", "expect",
+    "timeout", "warn", "crit", "state", "status", "headers", "secret_headers", "json",
+    "contains", "matches", "method", "body", "warn_days", "crit_days", "servername",
+    "starttls", "min_version", "verify", "ca_file", "interval", "ttl", "handlers",
+    "subscribers", "occurrences", "refresh", "connect_to", "proxy", "follow_redirects",
+    "insecure", "client_cert", "client_key", "file", "env", "Authorization", "a=b",
+    ":::name:::", "{{ domain }}", "", "x" * 300,
+]  # fmt: skip
+
+HOSTILE = [
+    "", " ", "-", "--help", "-x", "$(touch PWNED)", "`id`", "; rm -rf /", "a\nb", "a\rb",
+    "a\0b", "x\ud800", "\ud83d\ude00", "\U0001f600", "é", "€", "\x1b[31m", "\u202e",
+    ":::name:::", ":::a|b:::", "{{ domain }}", "{{ nope }}", "{{", "}}", "{{ x.__class__ }}",
+    "http://127.0.0.1:0/", "http://127.0.0.1:8080/x", "https://[::1]:443/", "http://a b/",
+    "http://user:pw@h/", "127.0.0.1", "::1", "[::1]", "localhost", "xn--a.\u00e9\u0301..com",
+    "1" + "0" * 400, "1e999", "10s", "500ms", "1m30s", "0", "-1", "65536", "200-299",
+    "299-200", "(a+)+$", "[", "GET", "HEAD", "smtp", "1.2", "closed", "open", "/etc/x",
+    "relative/path", "env:X", "a=b", "x" * 5000,
+]  # fmt: skip
+
+# Keys of options of pairs (headers, json, secret_headers) that once broke a check or Sensu.
+PAIR_KEYS = st.sampled_from(
+    [":::name:::", ":::a|b:::", "a=b", "a\0b", "x\ud800", "{{ d }}", "-x", "é", "a.", "X-A"]
+)
+KEY_NAMES = st.one_of(st.sampled_from(KEYS), st.sampled_from(HOSTILE))
+
+SCALARS = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.sampled_from([0, 1, 22, 443, 65535, 65536, 10**400]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=30),
+)
+
+
+def values(depth: int = 2) -> st.SearchStrategy[Any]:
+    if depth <= 0:
+        return SCALARS
+    return st.one_of(
+        SCALARS,
+        st.lists(values(depth - 1), max_size=4),
+        st.dictionaries(KEY_NAMES, values(depth - 1), max_size=4),
+    )
+
+
+def paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in the document: keys of mappings and indexes of lists."""
+    found = [prefix]
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found += paths(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found += paths(value, (*prefix, index))
+    return found
+
+
+def get(document: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+@st.composite
+def point(draw: st.DrawFn) -> dict[str, Any]:
+    """An integration point of a random type whose check block uses that type's own option
+    names, with random and hostile values (mappings where the option takes pairs)."""
+    from mdd.checks.registry import CHECK_TYPES
+
+    check_type = draw(st.sampled_from(sorted(CHECK_TYPES)))
+    options = CHECK_TYPES[check_type].OPTIONS
+    check: dict[str, Any] = {}
+    chosen = draw(st.lists(st.sampled_from(options), max_size=6, unique_by=lambda o: o.name))
+    chosen += [o for o in options if o.pairs and o not in chosen and draw(st.booleans())]
+    for opt in chosen:
+        # Mostly a valid value (so that one bad value decides the outcome), else anything.
+        if draw(st.integers(0, 3)):
+            value = copy.deepcopy(sample(opt, draw(st.integers(0, 1))))
+            if opt.pairs and isinstance(value, dict) and draw(st.booleans()):
+                value = {**value, draw(PAIR_KEYS): draw(st.sampled_from([*HOSTILE, 1, True]))}
+            elif isinstance(value, str) and draw(st.booleans()):
+                value += draw(st.sampled_from(HOSTILE))
+        elif opt.pairs:
+            value = draw(st.dictionaries(KEY_NAMES, values(1), min_size=1, max_size=3))
+        else:
+            value = draw(values(1))
+        check[opt.name] = value
+    for opt in options:  # required options mostly present and valid
+        if opt.required and opt.name not in check and draw(st.integers(0, 5)):
+            check[opt.name] = copy.deepcopy(sample(opt, 0))
+    return {"name": "fuzz-point", "type": check_type, "check": check}
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> Any:
+    document = yaml.safe_load(yaml.safe_dump(draw(st.sampled_from(SEED_DOCS))))  # a copy
+    if draw(st.booleans()) and isinstance(document.get("integration_points"), list):
+        document["integration_points"].append(draw(point()))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        places = paths(document)
+        path = draw(st.sampled_from(places))
+        action = draw(
+            st.sampled_from(["replace", "drop", "add", "rename", "wrap", "copy", "unwrap"])
+        )
+        here = get(document, path)
+        if action == "add" and isinstance(here, dict):  # a new key in this mapping
+            here[draw(KEY_NAMES)] = draw(values())
+            continue
+        if not path:
+            if action == "replace":
+                document = draw(values())
+            continue
+        parent, last = get(document, path[:-1]), path[-1]
+        if action == "replace":
+            parent[last] = draw(values())
+        elif action == "drop":
+            del parent[last]
+        elif action == "add" and isinstance(parent, dict):
+            parent[draw(KEY_NAMES)] = draw(values())
+        elif action == "add" and isinstance(parent, list):
+            parent.insert(last, draw(values()))
+        elif action == "rename" and isinstance(parent, dict):
+            parent[draw(KEY_NAMES)] = parent.pop(last)
+        elif action == "wrap":
+            parent[last] = draw(st.sampled_from([[parent[last]], {"x": parent[last]}]))
+        elif action == "copy":
+            other = get(document, draw(st.sampled_from(places)))
+            parent[last] = yaml.safe_load(yaml.safe_dump(other))
+        elif action == "unwrap" and isinstance(parent[last], list | dict) and parent[last]:
+            inner = parent[last]
+            parent[last] = inner[0] if isinstance(inner, list) else next(iter(inner.values()))
+    return document
+
+
+def as_yaml(document: Any) -> str:
+    # Values as Python holds them; allow_unicode keeps non-ASCII text as written.
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=10**6)
+
+
+def check_agreement(text: str, path: Path) -> str:
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        manifest = load(path)
+    except ManifestError as exc:
+        assert exc.problems, "a ManifestError must carry problems"
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.column >= 1, problem
+            assert problem.message and "\n" not in problem.message, problem
+        return "refused"
+    render(manifest)  # validate said 0 problems: generate must succeed (no GenerateError)
+    return "generated"
+
+
+OUTCOMES: dict[str, int] = {}
+
+
+@pytest.mark.timeout(max(120, EXAMPLES // 5))  # a hang guard that grows with the depth
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(document=mutated())
+def test_validate_and_generate_agree_on_mutated_manifests(
+    document: Any, tmp_path_factory: Any
+) -> None:
+    path = tmp_path_factory.getbasetemp() / "fuzz.yaml"
+    try:
+        text = as_yaml(document)
+    except (yaml.YAMLError, UnicodeEncodeError):
+        return
+    outcome = check_agreement(text, path)
+    OUTCOMES[outcome] = OUTCOMES.get(outcome, 0) + 1
+
+
+def test_the_fuzzing_reaches_both_outcomes() -> None:
+    """The mutations are neither all fatal nor all harmless (run after the fuzz test)."""
+    print("fuzz outcomes:", OUTCOMES)
+    if not OUTCOMES:  # run alone: fuzz a little here
+        for document in SEED_DOCS:
+            assert check_agreement(as_yaml(document), Path("/tmp/mdd-fuzz-seed.yaml"))
+        return
+    assert OUTCOMES.get("generated", 0) > 0.02 * sum(OUTCOMES.values()), OUTCOMES
+    assert OUTCOMES.get("refused", 0) > 0.3 * sum(OUTCOMES.values()), OUTCOMES
+
+
+@pytest.mark.timeout(max(120, EXAMPLES // 10))
+@settings(max_examples=max(EXAMPLES // 3, 100), derandomize=True, deadline=None, database=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n\t %@`,?{}")), max_size=200))
+def test_random_yaml_text_is_refused_or_loaded(text: str, tmp_path_factory: Any) -> None:
+    path = tmp_path_factory.getbasetemp() / "fuzz-text.yaml"
+    check_agreement("datacenter: x\n" + text, path)
