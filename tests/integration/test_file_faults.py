@@ -228,6 +228,11 @@ def test_interrupted_runs_leave_the_previous_or_the_whole_new_file(
                 assert content.startswith(b"{") and content.rstrip().endswith(b"}"), content
             else:
                 assert content in (PREVIOUS.encode(), complete[name]), (name, delay, content)
+            if "Fatal Python error: init_import_site" in err:
+                # SIGINT before the interpreter itself had started (its site module): no
+                # mdd code ran, which only a loaded machine shows; the file is untouched.
+                assert content == PREVIOUS.encode(), (name, delay, content)
+                continue
             assert "Traceback" not in err, (name, delay, err)
             assert len(err.strip().splitlines()) <= 1, (name, delay, err)
             if proc.returncode not in (0, 1):  # killed before the handler was set: -signum
