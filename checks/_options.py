@@ -499,6 +499,31 @@ def _json_text(pair: tuple[str, Any]) -> str:
 STRING = Kind("string", _string, _string, doc="text")
 
 
+# argparse drops a value "--" (even as --command=--) for every option that is not REMAINDER,
+# so a word made of backslashes then "--" gets one more backslash on argv, and loses it when
+# parsed: -- is written \--, and \-- is written \\--. Every other word is written as it is.
+_DASHES = re.compile(r"\\*--")
+
+
+def _argv_word_text(value: Any) -> str:
+    text = _string(value)
+    return "\\" + text if _DASHES.fullmatch(text) else text
+
+
+def _argv_word_parse(text: str) -> str:
+    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else _string(text)
+
+
+ARGV_WORD = Kind(
+    "argv word",
+    _string,
+    _argv_word_parse,
+    _argv_word_text,
+    doc="one word of the command line, passed as it is (no shell)",
+    metavar="WORD",
+)
+
+
 def _escaped_text(value: Any) -> str:
     """Text with backslash escapes for bytes (``_escapes``), kept as written.
 

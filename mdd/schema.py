@@ -40,6 +40,7 @@ def _templated(*choices: dict[str, Any]) -> dict[str, Any]:
 # Fragments by kind name, for kinds that do not carry their own ``schema``.
 BY_NAME: dict[str, dict[str, Any]] = {
     "string": TEXT,
+    "argv word": TEXT,
     "host": TEXT,
     "regex": TEXT,
     "path": TEXT,
