@@ -239,3 +239,26 @@ def test_interrupted_runs_leave_the_previous_or_the_whole_new_file(
                 assert proc.returncode == -signum, (name, delay, proc.returncode, err)
             assert leftovers(tmp_path) == [] or proc.returncode == -signum, leftovers(tmp_path)
     assert cases == 48
+
+
+def test_an_interrupted_verify_leaves_a_whole_state_file(manifests: Path, tmp_path: Path) -> None:
+    import json
+
+    state = tmp_path / "lab1.json"
+    state.write_text((manifests.parent / "lab1-state.json").read_text())
+    for delay in [0.1 * i for i in range(1, 9)]:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            proc = subprocess.Popen(
+                [str(BIN / "mdd"), "verify", "lab1", "--manifests", str(manifests), "--state",
+                 str(state), "--no-color"],
+                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(delay)
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=30)
+            data = json.loads(state.read_text())  # whole: the previous one or the new one
+            assert data["format"] == "mdd-state" and len(data["points"]) == 12, data
+            if "Fatal Python error: init_import_site" not in err:
+                assert "Traceback" not in err, (delay, signum, err)
+            assert leftovers(tmp_path) == [] or proc.returncode == -signum
