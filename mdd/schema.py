@@ -6,11 +6,13 @@ the kind's name below, else any value). The generated file ships as
 ``mdd/manifest.schema.json``; an editor with the YAML language server uses it when a
 manifest starts with ``# yaml-language-server: $schema=PATH``.
 
-The schema checks what one file can show: unknown keys, the type and shape of each value,
-required options, the check options of each type. The reader checks more (see
-docs/reference/schema.md): rules across options and across points (dependencies, cycles,
-duplicate names), what vars and layers resolve to, and YAML 1.1 readings a human would not
-expect. Wherever a text value may hold a `{{ var }}`, the schema accepts the template.
+The schema checks what one file can show: unknown keys, the type and shape of each value
+(absolute paths on the agent, secret references, ranges), required options, the check
+options of each type. The reader checks more (docs/reference/manifest.md, "Editors"; the
+list with reasons is SCHEMA_CANNOT_EXPRESS in tests/test_schema.py): rules across options
+and across points (dependencies, cycles, duplicate names), what vars and layers resolve to,
+and YAML 1.1 readings a human would not expect. Wherever a text value may hold a
+`{{ var }}`, the schema accepts the template.
 """
 
 from __future__ import annotations
@@ -31,11 +33,29 @@ _NO_TRIPLE_COLON = {"not": {"type": "string", "pattern": ":::"}}  # Sensu's :::n
 TEXT: dict[str, Any] = {"type": ["string", "number"], "minLength": 1, **_NO_TRIPLE_COLON}
 _DIGITS = {"type": "string", "pattern": r"^\s*-?[0-9]+\s*$"}
 _DURATION = r"^\s*([0-9]+(\.[0-9]+)?\s*(ms|s|m|h|d)?\s*)+$"
+_PERCENT = r"^\s*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)\s*%?\s*$"
 
 
 def _templated(*choices: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [*choices, TEMPLATE]}
 
+
+# An absolute path on the agent (a relative one would resolve against the agent's folder).
+_ABSOLUTE = _templated({"type": "string", "pattern": "^/", **_NO_TRIPLE_COLON})
+
+
+# {file: /abs/path}, {env: NAME} or {client: dotted.path} (mdd.checks._options.SECRET_SOURCES).
+_SECRET: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        "file": {"type": "string", "pattern": "^/"},
+        "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "client": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"},
+    },
+    "additionalProperties": False,
+}
 
 # Fragments by kind name, for kinds that do not carry their own ``schema``.
 BY_NAME: dict[str, dict[str, Any]] = {
@@ -43,13 +63,26 @@ BY_NAME: dict[str, dict[str, Any]] = {
     "argv word": TEXT,
     "host": TEXT,
     "regex": TEXT,
-    "path": TEXT,
+    "text": TEXT,
+    "path": _ABSOLUTE,
+    "absolute path": _ABSOLUTE,
+    "folder": _ABSOLUTE,
     "address": TEXT,
     "proxy": TEXT,
     "url": {"anyOf": [{"type": "string", "pattern": r"^https?://\S+$"}, TEMPLATE]},
     "port": _templated({"type": "integer", "minimum": 1, "maximum": 65535}, _DIGITS),
     "integer": _templated({"type": "integer"}, _DIGITS),
     "count": _templated({"type": "integer", "minimum": 0}, _DIGITS),
+    "days": _templated({"type": "integer", "minimum": 0, "maximum": 3650}, _DIGITS),
+    "percent": _templated(
+        {"type": "number", "minimum": 0, "maximum": 100},
+        {"type": "string", "pattern": _PERCENT},
+    ),
+    "mail address": _templated({"type": "string", "pattern": r"^\s*[^\s<>]+\s*$"}),
+    "mechanism": _templated({"type": "string", "pattern": r"^\s*[A-Za-z0-9_-]{1,20}\s*$"}),
+    "ldap url": _templated({"type": "string", "pattern": r"^\s*[Ll][Dd][Aa][Pp][Ss]?://"}),
+    "filter": _templated({"type": "string", "pattern": r"^\s*\(.*\)\s*$"}),
+    "dn": _templated({"type": "string", "pattern": r"^\s*$|="}),
     "duration": _templated(
         {"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": _DURATION}
     ),
@@ -58,18 +91,13 @@ BY_NAME: dict[str, dict[str, Any]] = {
         {"type": "integer", "minimum": 100, "maximum": 599},
         {"type": "string", "pattern": r"^\s*[1-5][0-9][0-9](\s*-\s*[1-5][0-9][0-9])?\s*$"},
     ),
-    "secret": {
-        "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
-        "properties": {
-            "file": {"type": "string", "pattern": "^/"},
-            "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-        },
-        "additionalProperties": False,
-    },
+    "secret": _SECRET,
     "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-    "secret files": {"type": "object"},
+    # secret_headers: each header's value is a secret reference, or an absolute file path.
+    "secret files": {
+        "type": "object",
+        "additionalProperties": {"anyOf": [_SECRET, {"type": "string", "pattern": "^/"}, TEMPLATE]},
+    },
     "json": {"type": "object"},
 }
 

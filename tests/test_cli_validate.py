@@ -83,7 +83,7 @@ def test_name_is_looked_up_in_manifests_dir(tmp_path: Path, elsewhere: Path) -> 
 def test_bundled_example_is_announced_on_stderr_only(elsewhere: Path) -> None:
     result = CliRunner().invoke(main, ["validate", "ams1"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("datacenter ams1: 8 integration points, 6 owning teams, ok\n")
+    assert result.stdout.endswith("datacenter ams1: 17 integration points, 9 owning teams, ok\n")
     [note] = result.stderr.splitlines()
     assert note.startswith("mdd: using the bundled example manifest ")
     assert "examples/ams1.yaml" in note
@@ -149,7 +149,7 @@ def test_a_copied_manifest_asked_for_by_another_name_is_refused(elsewhere: Path)
         assert result.exit_code == 1, result.output
         assert result.stdout == ""
         assert (
-            "manifests/fra1.yaml:6:13: this manifest is for datacenter 'ams1', but it was asked "
+            "manifests/fra1.yaml:5:13: this manifest is for datacenter 'ams1', but it was asked "
             "for as 'fra1'"
         ) in result.stderr
     # Named by its path, the file is taken as it is.

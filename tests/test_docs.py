@@ -118,7 +118,20 @@ GUIDE = REPO / "docs" / "guide.md"
 
 
 def _blocks(path: Path, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
+    """The fenced blocks of a document in ``language`` ("" for plain fences)."""
+    found: list[str] = []
+    current: list[str] | None = None
+    fence = ""
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if current is None and line.startswith("```"):
+            current, fence = [], line[3:].strip()
+        elif current is not None and line.rstrip("\n") == "```":
+            if fence == language:
+                found.append("".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return found
 
 
 def _manifest_of(path: Path) -> str:
@@ -216,10 +229,77 @@ def test_readme_manifest_is_the_bundled_example() -> None:
     assert _manifest_of(README) == example
 
 
+def test_readme_base_excerpt_is_the_bundled_base() -> None:
+    """The README's excerpt of base/global.yaml: its points, written as in the file."""
+    [excerpt] = [
+        b for b in _blocks(README, "yaml") if b.startswith("# mdd/examples/base/global.yaml")
+    ]
+    points = excerpt.split("integration_points:\n", 1)[1]
+    base = (BUNDLED.parent / "base" / "global.yaml").read_text(encoding="utf-8")
+    assert points.count("  - name: ") == 3 and points in base
+
+
+def test_readme_diff_line_is_what_mdd_diff_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./manifests: the bundled examples
+    monkeypatch.delenv("MDD_MANIFESTS", raising=False)
+    [shown] = [b for b in _blocks(README, "") if b.startswith("ams1 vs fra1: ")]
+    result = CliRunner().invoke(main, ["diff", "ams1", "fra1", "--ignore-vars"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith(shown)
+
+
+def test_readme_counts_the_bundled_points() -> None:
+    from mdd import manifest
+
+    points = manifest.load(BUNDLED).points
+    text = README.read_text(encoding="utf-8")
+    assert f"Most of ams1's {len(points)} integration points come from its bases" in text
+    assert f"/{len(points)} integration points green" in text
+
+
 def _readme_output_lines() -> dict[str, str]:
     """The sample output lines of the README, by check class."""
-    [block] = [b for b in _blocks(README, "") if b.startswith(("TcpCheck", "TlsCheck"))]
+    [block] = [b for b in _blocks(README, "") if b.startswith(("LdapCheck", "TcpCheck"))]
     return {line.split(" ", 1)[0]: line for line in block.splitlines()}
+
+
+def test_readme_ldap_line_is_what_the_check_prints(ca: Any, tmp_path: Path) -> None:
+    from tests.checks.ldap_server import SERVICE_DN, SLAPD, SUFFIX, slapd
+    from tests.conftest import server_missing
+
+    if not SLAPD.is_file():
+        server_missing("slapd (apt-get install slapd)")
+    wrong = tmp_path / "ldap.pw"
+    wrong.write_text("not-the-password\n")
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with slapd(tmp_path / "slapd", ca) as server:
+        # The bundled example's ldap point, pointed at slapd with the wrong password.
+        real = _run_check(
+            "check-mdd-ldap",
+            "--point",
+            "ldap",
+            "--url",
+            server.tls_url,
+            "--bind-dn",
+            SERVICE_DN,
+            "--password-file",
+            str(wrong),
+            "--base",
+            f"ou=people,{SUFFIX}",
+            "--filter",
+            "(objectClass=inetOrgPerson)",
+            "--min-entries",
+            "1",
+            "--ca-file",
+            str(ca_file),
+        )
+        url = server.tls_url
+    real = real.replace(url, "ldaps://ldap.ams1.example.net:636")
+    real = real.replace(SUFFIX, "dc=example,dc=net")
+    assert _readme_output_lines()["LdapCheck"] == real
 
 
 def _timing_free(line: str) -> str:
@@ -241,10 +321,20 @@ def _run_check(*argv: str) -> str:
 
 def test_readme_tcp_line_is_what_the_check_prints(closed_port: int) -> None:
     real = _run_check(
-        "check-mdd-tcp", "--point", "ldap-port", "--host", "127.0.0.1", "--port", str(closed_port)
+        "check-mdd-tcp",
+        "--point",
+        "mgmt-blocked",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(closed_port),
+        "--state",
+        "closed",
+        "--timeout",
+        "3s",
     )
-    # The same run against ldap.ams1.example.net:636 (no test reaches the example's hosts).
-    real = real.replace(f"127.0.0.1:{closed_port}", "ldap.ams1.example.net:636")
+    # The same run against mgmt.ams1.example.net:22 (no test reaches the example's hosts).
+    real = real.replace(f"127.0.0.1:{closed_port}", "mgmt.ams1.example.net:22")
     assert _readme_output_lines()["TcpCheck"] == real
 
 
@@ -364,3 +454,15 @@ def test_docs_install_the_distribution_mdd_sensu(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     # `pip install mdd` installs an unrelated project from PyPI.
     assert not re.search(r"pip install mdd(?![-\w])", text), path
+
+
+def test_readme_table_has_one_row_per_check_type() -> None:
+    """The README's table of check types: every registered type once, with its command."""
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| type | command | checks that |\n|---|---|---|\n", 1)[1].split("\n\n")[0]
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table.splitlines()]
+    assert sorted(row[0] for row in rows) == sorted(f"`{t}`" for t in CHECK_TYPES)
+    for name, command, checks_that in rows:
+        assert command == f"`{command_name(name.strip('`'))}`", name
+        # One wording: "checks that" a ..., an ..., each ..., any ...
+        assert checks_that.split()[0] in ("a", "an", "each", "any"), name

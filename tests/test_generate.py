@@ -112,8 +112,10 @@ def test_golden_file_passes_sensu_rules() -> None:
 
 
 def test_golden_checks_obey_each_sensu_rule_explicitly() -> None:
+    from mdd.manifest import load
+
     checks = golden_checks()
-    assert len(checks) == 8
+    assert len(checks) == len(load(REPO / "mdd" / "examples" / "ams1.yaml").points) == 17
     for name, check in checks.items():
         assert SAFE_NAME.fullmatch(name) and name.startswith("mdd_ams1_"), name
         assert list(nulls(check)) == [], f"{name}: null values"
@@ -144,22 +146,31 @@ def test_golden_checks_say_what_the_manifest_says() -> None:
     """Spot checks against mdd/examples/ams1.yaml and its bases, so the golden file can be trusted.
 
     The inherited points come first, in the order of their bases (base/global.yaml, then
-    base/eu.yaml); ams1's own new point last; the for_each point expands in place.
+    base/eu.yaml); ams1's own new points last; the for_each point expands in place.
     """
     checks = golden_checks()
     assert list(checks) == [
-        "mdd_ams1_artifact-repo",
         "mdd_ams1_resolver-ns1",
         "mdd_ams1_resolver-ns2",
+        "mdd_ams1_ntp",
+        "mdd_ams1_ldap",
+        "mdd_ams1_artifact-repo",
         "mdd_ams1_vault-cert",
-        "mdd_ams1_ldap-port",
+        "mdd_ams1_egress-proxy",
+        "mdd_ams1_egress-paste-denied",
+        "mdd_ams1_bastion",
+        "mdd_ams1_gateway",
+        "mdd_ams1_shared-storage",
         "mdd_ams1_smtp-relay",
         "mdd_ams1_mgmt-blocked",
+        "mdd_ams1_payments-db",
+        "mdd_ams1_sessions-cache",
+        "mdd_ams1_events-broker",
         "mdd_ams1_payments-vip",
     ]
     repo = checks["mdd_ams1_artifact-repo"]
     assert repo["interval"] == 30  # ams1's override of the inherited point: interval: 30s
-    assert checks["mdd_ams1_ldap-port"]["interval"] == 60  # the default, 1m
+    assert checks["mdd_ams1_ldap"]["interval"] == 60  # the default, 1m
     for check in checks.values():
         assert check["timeout"] == 30 and check["handlers"] == ["default"]
         assert check["occurrences"] == 2 and check["standalone"] is True
@@ -172,31 +183,43 @@ def test_golden_checks_say_what_the_manifest_says() -> None:
         "owner": "build-infra",
         "description": "Artifact repository answers health checks",
         "docs": "https://wiki.example.net/ams1/artifacts",
+        "depends_on": ["resolver-ns1"],
     }
     vault = checks["mdd_ams1_vault-cert"]
-    assert vault["dependencies"] == ["mdd-ams1/mdd_ams1_artifact-repo"]
-    assert vault["mdd"]["depends_on"] == ["artifact-repo"]
+    assert vault["dependencies"] == ["mdd-ams1/mdd_ams1_resolver-ns1"]
+    assert vault["mdd"]["depends_on"] == ["resolver-ns1"]
     assert "docs" not in vault and "docs" not in vault["mdd"]
-    payments = checks["mdd_ams1_payments-vip"]
-    assert payments["dependencies"] == ["mdd-ams1/mdd_ams1_resolver-ns1"]
+    # A chain: the VIP waits for its database, which waits for the resolver.
+    assert checks["mdd_ams1_payments-vip"]["dependencies"] == ["mdd-ams1/mdd_ams1_payments-db"]
+    assert checks["mdd_ams1_payments-db"]["dependencies"] == ["mdd-ams1/mdd_ams1_resolver-ns1"]
+    assert "dependencies" not in checks["mdd_ams1_resolver-ns1"]
     assert shlex.split(checks["mdd_ams1_resolver-ns2"]["command"])[-6:] == [
-        "--host",
+        "--query",
+        "ldap.ams1.example.net",
+        "--servers",
         "ns2.ams1.example.net",
-        "--port",
-        "53",
         "--timeout",
         "3s",
     ]
+    # Secrets stay references: the file on the agent is named, never read.
+    for name in ("ldap", "payments-db", "sessions-cache", "events-broker"):
+        argv = shlex.split(checks[f"mdd_ams1_{name}"]["command"])
+        assert argv[argv.index("--password-file") + 1].startswith("/etc/sensu/mdd/"), name
+    assert shlex.split(checks["mdd_ams1_egress-paste-denied"]["command"])[-1] == "--denied"
 
-    argv = shlex.split(checks["mdd_ams1_ldap-port"]["command"])
+    argv = shlex.split(checks["mdd_ams1_mgmt-blocked"]["command"])
     assert argv == [
         command_name("tcp"),
         "--point",
-        "ldap-port",
+        "mgmt-blocked",
         "--host",
-        "ldap.ams1.example.net",
+        "mgmt.ams1.example.net",
         "--port",
-        "636",
+        "22",
+        "--state",
+        "closed",
+        "--timeout",
+        "3s",
     ]
     for name, check in checks.items():
         program = shlex.split(check["command"])[0]

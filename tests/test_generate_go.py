@@ -172,6 +172,7 @@ def test_golden_go_checks_say_what_the_manifest_says() -> None:
     assert repo["metadata"]["annotations"] == {
         "mdd_description": "Artifact repository answers health checks",
         "mdd_docs": "https://wiki.example.net/ams1/artifacts",
+        "mdd_depends_on": "mdd_ams1_resolver-ns1",
         "fatigue_check/occurrences": "2",
     }
     assert repo["metadata"]["namespace"] == "default"
@@ -180,7 +181,10 @@ def test_golden_go_checks_say_what_the_manifest_says() -> None:
     assert spec["subscriptions"] == ["mdd-ams1"]  # no subscribers in the manifest
     assert spec["handlers"] == ["default"]
     vault = checks["mdd_ams1_vault-cert"]
-    assert vault["metadata"]["annotations"]["mdd_depends_on"] == "mdd_ams1_artifact-repo"
+    assert vault["metadata"]["annotations"]["mdd_depends_on"] == "mdd_ams1_resolver-ns1"
+    vip = checks["mdd_ams1_payments-vip"]
+    assert vip["metadata"]["annotations"]["mdd_depends_on"] == "mdd_ams1_payments-db"
+    assert "mdd_depends_on" not in checks["mdd_ams1_resolver-ns1"]["metadata"]["annotations"]
     classic = json.loads((REPO / "tests" / "golden" / "ams1.json").read_text())["checks"]
     assert set(classic) == set(checks)
     for name, check in checks.items():

@@ -69,19 +69,23 @@ def test_markdown_has_every_point_grouped_by_owner_and_the_graph() -> None:
     text = document(manifest, "md")
     owners = re.findall(r"^## (.+)$", text, re.M)
     assert owners == [
-        "Dependencies", "Teams", "build-infra", "dns", "identity", "messaging", "netops",
-        "security",
+        "Dependencies", "Teams", "access", "build-infra", "dba", "dns", "identity",
+        "messaging", "netops", "security", "storage",
     ]  # fmt: skip
     for point in manifest.points:
         section = text.split(f"### {point.name}\n", 1)[1].split("\n### ", 1)[0]
         assert point.description is not None and point.description in section
-        assert describe(point).replace("_", "\\_") in section
+        # The words as Markdown escapes them (mdd.docs.markdown): \_ \* \> ...
+        assert re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", describe(point)) in section
         assert f"`mdd_ams1_{point.name}` runs `check-mdd-{point.type}`" in section
         if point.docs:
             assert f"<{point.docs}>" in section
     mermaid = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    assert "p_artifact_repo --> p_vault_cert" in mermaid
-    assert "p_resolver_ns1 --> p_payments_vip" in mermaid
+    assert "p_resolver_ns1 --> p_payments_db" in mermaid
+    assert "p_payments_db --> p_payments_vip" in mermaid
+    assert "p_egress_proxy --> p_egress_paste_denied" in mermaid
+    edges = sum(len(p.depends_on) for p in manifest.points)
+    assert mermaid.count(" --> ") == edges == 11
     assert "State:" not in text  # no state file: no state column
 
 
@@ -89,7 +93,7 @@ def test_markdown_with_state(state_file: Path) -> None:
     result = CliRunner().invoke(main, ["docs", "ams1", "--state", str(state_file)])
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    assert "1 of 8 green (12%)" in text
+    assert "1 of 17 green (6%)" in text
     repo = text.split("### artifact-repo\n", 1)[1]
     assert "- **State:** 🟢 green since 2026-12-02 10:04 UTC" in repo
     vault = text.split("### vault-cert\n", 1)[1]
@@ -100,7 +104,7 @@ def test_markdown_with_state(state_file: Path) -> None:
     payments = text.split("### payments-vip\n", 1)[1]
     assert "⚪ blocked" in payments
     assert "🟠 pending" in text.split("### resolver-ns1\n", 1)[1]
-    assert "not run yet" in text.split("### ldap-port\n", 1)[1]
+    assert "not run yet" in text.split("### ldap\n", 1)[1]
     assert "classDef regressed" in text and "class p_vault_cert regressed" in text
 
 
@@ -211,7 +215,7 @@ def test_html_document_in_headless_chromium(tmp_path: Path, state_file: Path) ->
             by_name = {p[0]: p for p in points}
             assert by_name["artifact-repo"][2] == "green"
             assert by_name["vault-cert"][2] == "regressed"
-            assert by_name["ldap-port"][2] == ""
+            assert by_name["ldap"][2] == ""
             for point in manifest.points:
                 assert by_name[point.name][1] == point.owner
                 assert by_name[point.name][3] == describe(point)
@@ -227,10 +231,10 @@ def test_html_document_in_headless_chromium(tmp_path: Path, state_file: Path) ->
             edges = page.eval_on_selector_all(
                 "svg.graph path.edge", "els => els.map(e => [e.dataset.from, e.dataset.to])"
             )
-            assert sorted(map(tuple, edges)) == [
-                ("artifact-repo", "vault-cert"),
-                ("resolver-ns1", "payments-vip"),
-            ]
+            assert sorted(map(tuple, edges)) == sorted(
+                (d, p.name) for p in manifest.points for d in p.depends_on
+            )
+            assert ("payments-db", "payments-vip") in map(tuple, edges)
             box = page.locator("svg.graph").bounding_box()
             assert box is not None and box["width"] > 100 and box["height"] > 100
             fill = page.eval_on_selector(

@@ -216,9 +216,12 @@ def test_bundled_example_is_found_and_valid(
     assert path.read_bytes() == resources.files("mdd").joinpath("examples/ams1.yaml").read_bytes()
     manifest = load(path)
     assert manifest.datacenter == "ams1"
-    assert {p.type for p in manifest.points} == {"tcp", "http", "tls"}
-    ldap = next(p for p in manifest.points if p.name == "ldap-port")
-    assert ldap.options == {"host": "ldap.ams1.example.net", "port": 636}
+    types = {p.type for p in manifest.points}
+    assert types >= {"dns", "ntp", "ldap", "smtp", "postgres", "redis", "amqp", "proxy"}
+    ldap = next(p for p in manifest.points if p.name == "ldap")
+    assert ldap.options["url"] == "ldaps://ldap.ams1.example.net:636"
+    assert ldap.options["password"] == ("file", "/etc/sensu/mdd/ldap.pw")
+    assert ldap.depends_on == ("resolver-ns1",)
     assert ldap.sensu.interval == 60
     assert ldap.sensu.handlers == ("default",)
     artifacts = next(p for p in manifest.points if p.name == "artifact-repo")

@@ -88,10 +88,11 @@ def test_diff_lists_missing_points_and_differing_options() -> None:
     code, out, _ = run("diff", "ams1", "fra1")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == "ams1 vs fra1: 2 only in ams1, 1 only in fra1, 6 differ, 0 the same"
+    assert lines[0] == "ams1 vs fra1: 5 only in ams1, 2 only in fra1, 11 differ, 1 the same"
     assert "  - mgmt-blocked (tcp, netops)" in lines
     assert "  - payments-vip (http, netops)" in lines
-    assert "  + resolver-ns3 (tcp, dns)" in lines
+    assert "  + resolver-ns3 (dns, dns)" in lines
+    assert "  + billing-db (mysql, dba)" in lines
     at = lines.index("~ vault-cert")
     assert lines[at + 1 : at + 7] == [
         "    check.host:",
@@ -107,7 +108,7 @@ def test_diff_can_hide_what_the_vars_explain() -> None:
     code, out, _ = run("diff", "ams1", "fra1", "--ignore-vars")
     assert code == 1
     assert out.splitlines()[0] == (
-        "ams1 vs fra1: 2 only in ams1, 1 only in fra1, 2 differ, 4 the same"
+        "ams1 vs fra1: 5 only in ams1, 2 only in fra1, 2 differ, 10 the same"
     )
     assert "check.host" not in out and "~ vault-cert" in out
     assert "      fra1  (not set): the default, 60s" in out  # artifact-repo's interval
@@ -124,9 +125,13 @@ def test_diff_as_json() -> None:
     assert data["equal"] is False
     assert data["only_right"] == ["trading-gw", "trading-gw-cert"]
     changes = {(c["point"], c["key"]): (c["left"], c["right"]) for c in data["changes"]}
-    assert changes[("ldap-port", "check.port")] == (636, 3269)
+    assert changes[("ldap", "check.url")] == (
+        "ldaps://ldap.ams1.example.net:636",
+        "ldaps://ldap.nyc1.example.net:3269",
+    )
     assert changes[("smtp-relay", "check.host")] == ("smtp.ams1.example.net", "smtp.us.example.net")
-    assert changes[("ldap-port", "sensu.handlers")] == (["default"], ["default", "pagerduty"])
+    assert changes[("smtp-relay", "check.port")] == (25, 587)
+    assert changes[("ldap", "sensu.handlers")] == (["default"], ["default", "pagerduty"])
 
 
 def test_diff_of_equal_datacenters_exits_0(tmp_path: Path) -> None:
@@ -160,7 +165,7 @@ def test_init_derives_a_datacenter_that_validates(manifests: Path) -> None:
     assert [p.name for p in manifest.points] == [p.name for p in ams1.points]
     assert all("ams1" not in p.options.get("host", "") for p in manifest.points)
     code, out, _ = run("validate", "lon1")
-    assert code == 0 and "datacenter lon1: 8 integration points" in out
+    assert code == 0 and "datacenter lon1: 17 integration points" in out
 
 
 def test_init_never_overwrites_and_writes_nothing_on_error(manifests: Path) -> None:
@@ -188,7 +193,7 @@ def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_p
     assert code == 0, err
     data = yaml.safe_load((other / "lon1.yaml").read_text())
     assert data["extends"] == os.path.relpath(manifests / "base" / "eu.yaml", other)
-    assert len(load(other / "lon1.yaml").points) == 8
+    assert len(load(other / "lon1.yaml").points) == 17
 
 
 def test_init_from_a_manifest_without_bases_copies_its_points(tmp_path: Path) -> None:

@@ -40,6 +40,10 @@ SCHEMA_CANNOT_EXPRESS = {
     "yaml11-octal": "YAML 1.1 readings (0636 is 414): the schema sees the number",
     "yaml11-sexagesimal": "YAML 1.1 readings (1:30 is 90): the schema sees the number",
     "missing-datacenter": "a file without datacenter is a base manifest to the schema",
+    "command-mistakes": "rules on the program, the first word of command only (one word; an "
+    "absolute path or a bare name): the schema gives every word of the list the same shape",
+    "url-query-secrets": "which query parameters carry a secret: names compared case-folded "
+    "after percent-decoding (%74oken is token), and in docs too, which a pattern cannot mirror",
 }
 # Bad fixtures that are not YAML at all: any YAML parser (and so the editor) rejects them.
 NOT_YAML = {
@@ -144,3 +148,42 @@ def test_a_templated_value_is_accepted(validator: jsonschema.Draft202012Validato
         ],
     }
     assert list(validator.iter_errors(manifest)) == []
+
+
+@pytest.mark.parametrize(
+    ("check", "valid"),
+    [
+        ({"password": {"client": "mdd.ldap_pw"}}, True),
+        ({"password": {"file": "/etc/sensu/mdd/ldap.pw"}, "ca_file": "{{ certs }}/ca.pem"}, True),
+        ({"password": {"file": "ldap.pw"}}, "'ldap.pw' is a relative path"),
+        ({"ca_file": "certs/ca.pem"}, "'certs/ca.pem' is a relative path"),
+        ({"filter": "objectClass=person"}, "is not an LDAP filter"),
+        ({"url": "https://ldap.example.net"}, "is not an ldap:// or ldaps:// URL"),
+    ],
+)
+def test_schema_and_validate_agree_on_agent_paths_and_secrets(
+    validator: jsonschema.Draft202012Validator,
+    tmp_path: Path,
+    check: dict[str, Any],
+    valid: bool | str,
+) -> None:
+    options = {
+        "url": "ldaps://ldap.example.net:636",
+        "bind_dn": "cn=svc,dc=ex",
+        "password": {"env": "MDD_LDAP_PW"},
+        **check,
+    }
+    manifest = {
+        "datacenter": "dc1",
+        "vars": {"certs": "/etc/ssl/ldap"},
+        "integration_points": [{"name": "ldap", "type": "ldap", "check": options}],
+    }
+    path = tmp_path / "dc1.yaml"
+    path.write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    assert (list(validator.iter_errors(manifest)) == []) is (valid is True)
+    if valid is True:
+        load(path)
+    else:
+        with pytest.raises(ManifestError) as raised:
+            load(path)
+        assert [valid in p.message for p in raised.value.problems] == [True]

@@ -273,7 +273,11 @@ SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below
 CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
 POINTS = Kind("list", _list, _list, doc="integration points (see below)")
 BASE_FILE = Kind(
-    "path", STRING.load, STRING.load, doc="a base manifest, relative to this file's folder"
+    "path",
+    STRING.load,
+    STRING.load,
+    doc="a base manifest, relative to this file's folder",
+    schema={"type": "string", "minLength": 1},  # relative, unlike the agents' paths
 )
 ITEMS = Kind("list", _list, _list, doc="text, numbers, or mappings of them")
 
