@@ -128,6 +128,22 @@ def commands(fs: Path, manifests: Path) -> dict[str, tuple[list[str], Path, int]
     }
 
 
+def before_mdd(err: str) -> bool:
+    """SIGINT came before any mdd code ran: while Python started, or in the console
+    script's own ``from mdd._entry import run`` (mdd/_entry.py handles it from then on)."""
+    lines = err.strip().splitlines()
+    if "Fatal Python error: init_import_site" in err:
+        return True
+    frames = [line for line in lines if line.strip().startswith("File ") and "<frozen" not in line]
+    ours = ('/bin/mdd"', '/mdd/__init__.py"', '/mdd/_entry.py"')
+    return (
+        bool(lines)
+        and lines[-1] == "KeyboardInterrupt"
+        and all(any(name in frame for name in ours) for frame in frames)
+        and "from mdd._entry import run" in err
+    )
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
@@ -228,9 +244,10 @@ def test_interrupted_runs_leave_the_previous_or_the_whole_new_file(
                 assert content.startswith(b"{") and content.rstrip().endswith(b"}"), content
             else:
                 assert content in (PREVIOUS.encode(), complete[name]), (name, delay, content)
-            if "Fatal Python error: init_import_site" in err:
-                # SIGINT before the interpreter itself had started (its site module): no
-                # mdd code ran, which only a loaded machine shows; the file is untouched.
+            if before_mdd(err):
+                # SIGINT before the interpreter had started, or while the console script
+                # was importing mdd._entry: no mdd code ran yet (only a loaded machine
+                # shows it); the file is untouched.
                 assert content == PREVIOUS.encode(), (name, delay, content)
                 continue
             assert "Traceback" not in err, (name, delay, err)
@@ -259,6 +276,6 @@ def test_an_interrupted_verify_leaves_a_whole_state_file(manifests: Path, tmp_pa
             _, err = proc.communicate(timeout=30)
             data = json.loads(state.read_text())  # whole: the previous one or the new one
             assert data["format"] == "mdd-state" and len(data["points"]) == 12, data
-            if "Fatal Python error: init_import_site" not in err:
+            if not before_mdd(err):
                 assert "Traceback" not in err, (delay, signum, err)
             assert leftovers(tmp_path) == [] or proc.returncode == -signum
