@@ -499,6 +499,31 @@ def _json_text(pair: tuple[str, Any]) -> str:
 STRING = Kind("string", _string, _string, doc="text")
 
 
+# argparse drops a value "--" (even as --command=--) for every option that is not REMAINDER,
+# so a word made of backslashes then "--" gets one more backslash on argv, and loses it when
+# parsed: -- is written \--, and \-- is written \\--. Every other word is written as it is.
+_DASHES = re.compile(r"\\*--")
+
+
+def _argv_word_text(value: Any) -> str:
+    text = _string(value)
+    return "\\" + text if _DASHES.fullmatch(text) else text
+
+
+def _argv_word_parse(text: str) -> str:
+    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else _string(text)
+
+
+ARGV_WORD = Kind(
+    "argv word",
+    _string,
+    _argv_word_parse,
+    _argv_word_text,
+    doc="one word of the command line, passed as it is (no shell)",
+    metavar="WORD",
+)
+
+
 def _escaped_text(value: Any) -> str:
     """Text with backslash escapes for bytes (``_escapes``), kept as written.
 
@@ -558,10 +583,10 @@ def _secret_ref(value: Any) -> tuple[str, str]:
     if isinstance(value, str):
         if value.startswith("env:"):
             raise ValueError(
-                f"{value!r} reads as a file path starting with 'env:': write {{env: NAME}} for "
-                f"an environment variable"
+                "the value reads as a file path starting with 'env:' (not shown: it may be the "
+                "secret): write {env: NAME} for an environment variable"
             )
-        return ("file", _absolute_path(value))
+        return ("file", _secret_path(value))
     return _secret(value)
 
 
@@ -569,7 +594,7 @@ def _secret_header_parse(text: str) -> tuple[str, tuple[str, str]]:
     name, where = _split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
     if where.startswith("env:"):
         return (_header_name(name), _secret({"env": where[4:]}))
-    return (_header_name(name), ("file", _absolute_path(where)))
+    return (_header_name(name), ("file", _secret_path(where)))
 
 
 SECRET_FILES = Kind(
@@ -602,7 +627,9 @@ _SECRET_FORMS = "{file: /path/on/agent}, {env: VARIABLE} or {client: attribute.p
 
 def _secret(value: Any) -> tuple[str, str]:
     """A reference to a secret on the agent: ``("file", "/abs/path")``, ``("env", "NAME")``
-    or ``("client", "dotted.path")``."""
+    or ``("client", "dotted.path")``.
+
+    Its errors never quote what was written: in a secret's place it may be the secret."""
     if isinstance(value, str):
         raise ValueError(
             "secrets never go into a manifest: refer to the secret instead, as "
@@ -614,20 +641,39 @@ def _secret(value: Any) -> tuple[str, str]:
         raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {_type_name(value)}")
     ((source, where),) = value.items()
     if source not in SECRET_SOURCES:
-        raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {{{source}: ...}}")
+        shown = (
+            f"{{{source}: ...}}"  # a word such as vault: never a secret's shape
+            if isinstance(source, str) and re.fullmatch(r"[a-z]{1,12}", source)
+            else "a mapping with another key (not shown: it may be the secret)"
+        )
+        raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {shown}")
     if source == "file":
-        return ("file", _absolute_path(where))
+        return ("file", _secret_path(where))
     name = _want_str(where)
     if source == "client":
         if not re.fullmatch(_CLIENT_PATH, name):
             raise ValueError(
-                f"{name!r} is not a client attribute path: write names joined by dots, such "
-                f"as mdd.ldap_password"
+                "the client reference is not a client attribute path (not shown: it may be the "
+                "secret): write names joined by dots, such as mdd.ldap_password"
             )
         return ("client", name)
     if not re.fullmatch(_ENV_NAME, name):
-        raise ValueError(f"{name!r} is not an environment variable name")
+        raise ValueError(
+            "the env reference is not an environment variable name (not shown: it may be the "
+            "secret): write one such as MDD_LDAP_PASSWORD"
+        )
     return ("env", name)
+
+
+def _secret_path(value: Any) -> str:
+    """The file of a secret reference: an absolute path, never quoted in an error."""
+    try:
+        return _absolute_path(value)
+    except ValueError:
+        raise ValueError(
+            "the secret's file is not an absolute path (not shown: it may be the secret): "
+            "write one such as /etc/sensu/mdd/<name>.pw"
+        ) from None
 
 
 def _absolute_path(value: Any) -> str:
@@ -641,7 +687,7 @@ def _absolute_path(value: Any) -> str:
 
 
 def _secret_parse_file(text: str) -> tuple[str, str]:
-    return ("file", _absolute_path(text))
+    return ("file", _secret_path(text))
 
 
 def _secret_parse_env(text: str) -> tuple[str, str]:

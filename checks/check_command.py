@@ -21,7 +21,7 @@ import os
 import time
 
 from mdd.checks._base import MddCheck
-from mdd.checks._options import DURATION, STRING, Option, duration_text
+from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 
 TYPE = "command"
@@ -29,7 +29,7 @@ SUMMARY = "Any Nagios-compatible plugin: its exit status and first output line p
 OPTIONS: tuple[Option, ...] = (
     Option(
         "command",
-        STRING,
+        ARGV_WORD,
         "The plugin and its arguments, one list item per argv word (no shell), e.g. "
         "[/usr/lib/nagios/plugins/check_tcp, -H, 10.0.0.1, -p, 389].",
         required=True,
@@ -65,15 +65,6 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
                     "command",
                     f"{program!r} is a relative path: write the absolute path on the agent, or "
                     f"a bare name found on its PATH",
-                )
-            )
-        if "--" in words:
-            # argparse drops a value "--" even as --command=--: it would vanish on the way.
-            problems.append(
-                (
-                    "command",
-                    "a word '--' cannot be passed through yet: leave it out if the "
-                    "plugin allows, or wrap the plugin in a script on the agent",
                 )
             )
     return problems

@@ -754,7 +754,7 @@ def docs_command(
 
     manifest = _load_or_exit(datacenter, manifests_dir)
     try:
-        state = read_state(Path(state_file)) if state_file else None
+        state = read_state(Path(state_file), manifest.datacenter) if state_file else None
     except StateError as exc:
         _fail(str(exc))
     _emit(document(manifest, fmt, state), output)

@@ -12,10 +12,14 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import IO, Any
 
 
-def write_atomically(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder.
+def write_atomically(
+    path: str | os.PathLike[str], text: str | bytes, encoding: str = "utf-8"
+) -> None:
+    """Write ``text`` (or bytes, as they are) to ``path`` through a temporary file in the
+    same folder.
 
     The temporary file is written, flushed to disk (fsync) and renamed over ``path``
     (``os.replace``, atomic on POSIX), then the folder is synced so the rename survives a
@@ -41,7 +45,11 @@ def write_atomically(path: str | os.PathLike[str], text: str, encoding: str = "u
     temporary, fd = _create_temporary(directory, target.name)
     try:
         try:
-            stream = os.fdopen(fd, "w", encoding=encoding, newline="")
+            stream: IO[Any] = (
+                os.fdopen(fd, "wb")
+                if isinstance(text, bytes)
+                else os.fdopen(fd, "w", encoding=encoding, newline="")
+            )
         except BaseException:
             os.close(fd)
             raise

@@ -60,6 +60,7 @@ _SECRET: dict[str, Any] = {
 # Fragments by kind name, for kinds that do not carry their own ``schema``.
 BY_NAME: dict[str, dict[str, Any]] = {
     "string": TEXT,
+    "argv word": TEXT,
     "host": TEXT,
     "regex": TEXT,
     "text": TEXT,

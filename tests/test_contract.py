@@ -30,6 +30,7 @@ POINT = "contract-point"
 # held to a round trip.
 SAMPLES: dict[str, tuple[Any, Any]] = {
     "string": ('it\'s "$(x)" `y` ; a | b > c\nline two', "--help"),
+    "argv word": ("--", "\\--"),
     "escaped text": ('PING\\r\\n it\'s "$(x)" ; a | b\nline two\x01', "-\\x00\\\\"),
     "percent": ("20%", 5),
     "host": ("db-1.ams1.example.net", "[2001:db8::1]"),

@@ -23,20 +23,37 @@ assert EXAMPLES is not None
 ARTIFACTS = Path(os.environ.get("MDD_ARTIFACTS", Path(__file__).parent / "artifacts"))
 CHROMIUM = Path("/usr/bin/chromium")
 
-STATE = {
+
+def _entry(state: str, first_green: str | None, last_change: str, reason: str) -> dict[str, Any]:
+    return {
+        "state": state,
+        "first_green": first_green,
+        "last_change": last_change,
+        "blocked_by": ["resolver-ns1"] if state == "blocked" else [],
+        "last_result": {"status": 0 if state == "green" else 2, "reason": reason,
+                        "checked_at": last_change, "duration": 0.01},
+    }  # fmt: skip
+
+
+STATE = {  # the format of mdd.runner.states.StateFile, as `mdd verify` writes it
+    "format": "mdd-state",
+    "version": 1,
     "datacenter": "ams1",
+    "created": "2026-12-02T09:00:00Z",
+    "updated": "2026-12-02T11:00:00Z",
     "points": {
-        "artifact-repo": {"state": "green", "first_green": "2026-12-02T10:04:31Z"},
-        "vault-cert": {
-            "state": "regressed",
-            "first_green": 1796205600,
-            "last_change": "2026-12-02T11:00:00+00:00",
-            "last_result": {"message": "vault.ams1.example.net:8200: certificate has expired"},
-        },
-        "resolver-ns1": {"state": "pending", "message": "ns1.ams1.example.net:53: refused"},
-        "payments-vip": {"status": "CRITICAL", "output": "blocked by resolver-ns1"},
-        "unknown-point": {"state": "green"},
+        "artifact-repo": _entry("green", "2026-12-02T10:04:31Z", "2026-12-02T10:04:31Z", "OK"),
+        "vault-cert": _entry(
+            "regressed",
+            "2026-12-02T10:00:00Z",
+            "2026-12-02T11:00:00Z",
+            "vault.ams1.example.net:8200: certificate has expired",
+        ),
+        "resolver-ns1": _entry("pending", None, "2026-12-02T09:00:00Z", "refused"),
+        "payments-vip": _entry("blocked", None, "2026-12-02T09:00:00Z", "blocked by resolver-ns1"),
+        "unknown-point": _entry("green", "2026-12-02T09:00:00Z", "2026-12-02T09:00:00Z", "OK"),
     },
+    "history": [],
 }
 
 
@@ -85,7 +102,8 @@ def test_markdown_with_state(state_file: Path) -> None:
     )
     assert "- **Reason:** vault.ams1.example.net:8200: certificate has expired" in vault
     payments = text.split("### payments-vip\n", 1)[1]
-    assert "🟠 pending" in payments  # CRITICAL, never green: pending
+    assert "⚪ blocked" in payments
+    assert "🟠 pending" in text.split("### resolver-ns1\n", 1)[1]
     assert "not run yet" in text.split("### ldap\n", 1)[1]
     assert "classDef regressed" in text and "class p_vault_cert regressed" in text
 
@@ -93,28 +111,42 @@ def test_markdown_with_state(state_file: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not a JSON state file"),
-        ("[1, 2]", "expected a JSON object"),
-        ('{"points": 3}', "'points' is neither an object nor a list"),
-        ('{"points": {"a": 1}}', "the entry of point 'a' is not an object"),
-        ('{"version": 1}', "it has no points"),
+        ("{not json", "the state file is not valid JSON"),
+        ("[1, 2]", 'is not an mdd state file (no "format": "mdd-state")'),
+        ('{"points": {}}', 'is not an mdd state file (no "format": "mdd-state")'),
+        ('{"format": "mdd-state", "version": 9}', "of version 9"),
+        (
+            '{"format": "mdd-state", "version": 1, "datacenter": "fra1", "points": {}, '
+            '"history": []}',
+            "holds the state of datacenter 'fra1', not 'ams1'",
+        ),
+        (
+            '{"format": "mdd-state", "version": 1, "datacenter": "ams1", "points": 3, '
+            '"history": []}',
+            "is a damaged mdd state file",
+        ),
+        (None, "does not exist: run `mdd verify ams1` first"),
     ],
 )
-def test_a_bad_state_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+def test_a_bad_state_file_is_a_clear_error(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
     path = tmp_path / "state.json"
-    path.write_text(content)
+    if content is not None:
+        path.write_text(content)
     with pytest.raises(StateError, match=re.escape(message)):
-        read_state(path)
+        read_state(path, "ams1")
     result = CliRunner().invoke(main, ["docs", "ams1", "--state", str(path)])
     assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert content is None or path.read_text() == content  # never rewritten
 
 
-def test_state_as_a_list_of_points(tmp_path: Path) -> None:
+def test_a_fifo_as_state_file_is_refused_without_reading(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    path.write_text(json.dumps({"points": [{"name": "a", "state": 0, "since": 0}, {"x": 1}]}))
-    state = read_state(path)
-    assert list(state) == ["a"] and state["a"].green
-    assert state["a"].first_green == "1970-01-01 00:00 UTC"
+    os.mkfifo(path)
+    with pytest.raises(StateError, match="is not a file"):
+        read_state(path, "ams1")
 
 
 def test_docs_writes_a_file_atomically(tmp_path: Path) -> None:

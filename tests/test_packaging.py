@@ -293,7 +293,7 @@ def test_license_file_is_the_apache_license_that_pyproject_declares() -> None:
 def test_pyproject_names_the_distribution_mdd_sensu() -> None:
     project = _pyproject()["project"]
     assert project["name"] == "mdd-sensu"  # `mdd` on PyPI is another project
-    assert project["scripts"]["mdd"] == "mdd.cli:main"
+    assert project["scripts"]["mdd"] == "mdd._entry:run"  # which runs mdd.cli:main
 
 
 # --------------------------------------------------------------------------- as on an agent

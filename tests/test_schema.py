@@ -155,7 +155,7 @@ def test_a_templated_value_is_accepted(validator: jsonschema.Draft202012Validato
     [
         ({"password": {"client": "mdd.ldap_pw"}}, True),
         ({"password": {"file": "/etc/sensu/mdd/ldap.pw"}, "ca_file": "{{ certs }}/ca.pem"}, True),
-        ({"password": {"file": "ldap.pw"}}, "'ldap.pw' is a relative path"),
+        ({"password": {"file": "ldap.pw"}}, "the secret's file is not an absolute path"),
         ({"ca_file": "certs/ca.pem"}, "'certs/ca.pem' is a relative path"),
         ({"filter": "objectClass=person"}, "is not an LDAP filter"),
         ({"url": "https://ldap.example.net"}, "is not an ldap:// or ldaps:// URL"),

@@ -1,35 +1,19 @@
-"""Reading a state file (`mdd verify --state FILE`, or one made from Sensu) for the document.
+"""The state file `mdd verify` keeps, as the living document shows it (`mdd docs --state FILE`).
 
-The document reads these fields and nothing else, and tolerates anything else in the file
-(so it keeps working while `mdd verify`'s format grows):
-
-- the file is a JSON object; the points are its ``points`` member (an object of point name
-  to entry, or a list of entries each with a ``name``), or the object itself when it has
-  no ``points`` member and every value is an object;
-- per point: ``state`` (or ``status``): ``green``, ``pending``, ``regressed``, ``blocked``,
-  or a check result ``ok``/``warning``/``critical``/``unknown`` (any case), or the exit
-  code 0-3;
-- when it turned green: ``first_green`` (or ``first_green_at``, ``green_since``,
-  ``since``); when it last changed: ``last_change`` (or ``changed``, ``last_changed``);
-  each an ISO 8601 time or seconds since the epoch;
-- the reason: ``message`` (or ``output``, ``reason``), or the same inside ``last_result``
-  (or ``result``).
-
-A point the file does not mention has no state ("not run yet"). A file that is not JSON,
-or whose points are not objects, is an error, never a silently empty document.
+There is one definition of the format: ``mdd.runner.states.StateFile`` reads the file (and
+refuses one that is not an mdd state file, is of another version or of another datacenter);
+this module only turns each recorded point into what the document prints: its deployment
+state, when it first turned green, when its state last changed and its last reason.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-STATES = ("green", "regressed", "pending", "blocked")
-_FROM_RESULT = {"ok": "green", "0": "green", "warning": "green", "1": "green"}
-_NOT_GREEN = {"critical", "unknown", "2", "3"}
+from mdd.runner.states import GREEN, STATES, StateFile, StateFileError
 
 
 class StateError(Exception):
@@ -38,93 +22,52 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class PointState:
-    state: str  # green, regressed, pending, blocked, or as written when unknown to mdd
+    state: str  # green, regressed, pending or blocked
     first_green: str | None = None  # "2026-12-02 12:04 UTC"
     last_change: str | None = None
     message: str | None = None
 
     @property
     def green(self) -> bool:
-        return self.state == "green"
+        return self.state == GREEN
 
 
 def _time(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
+    """``2026-12-02T12:04:31Z`` (the state file's form) as ``2026-12-02 12:04 UTC``."""
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
-        if isinstance(value, int | float):
-            moment = datetime.fromtimestamp(value, tz=timezone.utc)
-        elif isinstance(value, str):
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-        else:
-            return None
-    except (ValueError, OverflowError, OSError):
-        return str(value)[:40]
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return " ".join(value.split())[:40]
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _first(entry: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if entry.get(name) is not None:
-            return entry[name]
-    return None
-
-
-def _state(raw: Any, first_green: str | None) -> str:
-    text = str(raw).strip().lower() if raw is not None else ""
-    if text in STATES:
-        return text
-    if text in _FROM_RESULT:
-        return "green"
-    if text in _NOT_GREEN:
-        return "regressed" if first_green else "pending"
-    return text[:20] or "unknown"
-
-
 def _entry(entry: dict[str, Any]) -> PointState:
-    first_green = _time(_first(entry, "first_green", "first_green_at", "green_since", "since"))
-    result = _first(entry, "last_result", "result")
-    message = _first(entry, "message", "output", "reason")
-    if message is None and isinstance(result, dict):
-        message = _first(result, "message", "output", "reason")
-    raw_state = _first(entry, "state", "status")
-    if raw_state is None and isinstance(result, dict):
-        raw_state = _first(result, "state", "status")
+    state = entry.get("state")
+    last = entry.get("last_result")
+    reason = last.get("reason") if isinstance(last, dict) else None
     return PointState(
-        state=_state(raw_state, first_green),
-        first_green=first_green,
-        last_change=_time(_first(entry, "last_change", "changed", "last_changed")),
-        message=" ".join(str(message).split())[:300] if message is not None else None,
+        state=state if isinstance(state, str) and state in STATES else "unknown",
+        first_green=_time(entry.get("first_green")),
+        last_change=_time(entry.get("last_change")),
+        message=" ".join(str(reason).split())[:300] if reason else None,
     )
 
 
-def read_state(path: Path) -> dict[str, PointState]:
-    """Each point's state, by name; ``StateError`` when the file cannot be used."""
+def read_state(path: Path, datacenter: str) -> dict[str, PointState]:
+    """Each recorded point's state, by name; ``StateError`` when the file cannot be used
+    (missing, not an mdd state file, another version, another datacenter's)."""
+    if not path.is_file():
+        what = "does not exist" if not path.exists() else "is not a file"
+        raise StateError(
+            f"the state file {path} {what}: run `mdd verify {datacenter}` first, or pass the "
+            f"file it wrote (default .mdd/{datacenter}.json)"
+        )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise StateError(f"cannot read the state file {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateError(f"{path} is not a JSON state file: {exc}") from None
-    if not isinstance(data, dict):
-        raise StateError(f"{path} is not a state file: expected a JSON object")
-    points = data.get("points", data)
-    entries: dict[str, Any]
-    if isinstance(points, list):
-        entries = {
-            str(item["name"]): item for item in points if isinstance(item, dict) and "name" in item
-        }
-    elif isinstance(points, dict):
-        entries = {str(name): entry for name, entry in points.items()}
-    else:
-        raise StateError(f"{path}: 'points' is neither an object nor a list")
-    if "points" not in data:
-        entries = {name: entry for name, entry in entries.items() if isinstance(entry, dict)}
-        if not entries and data:
-            raise StateError(f"{path} is not a state file: it has no points")
-    bad = [name for name, entry in entries.items() if not isinstance(entry, dict)]
-    if bad:
-        raise StateError(f"{path}: the entry of point {bad[0]!r} is not an object")
-    return {name: _entry(entry) for name, entry in entries.items()}
+        recorded = StateFile.load(datacenter, path)
+    except StateFileError as exc:
+        raise StateError(str(exc)) from None
+    return {name: _entry(entry) for name, entry in recorded.points.items()}

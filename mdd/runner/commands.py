@@ -253,6 +253,8 @@ def verify(
     except StateFileError as exc:
         _stop(str(exc))
     except OSError as exc:
+        if output is None or output == "-":
+            raise  # standard output: mdd's command group says so in one line
         _stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     sys.exit(code)
 

@@ -143,7 +143,8 @@ class StateFile:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise StateFileError(f"cannot read the state file {path}: {exc}") from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StateFileError(f"cannot read the state file {path}: {reason}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

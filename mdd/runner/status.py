@@ -47,14 +47,13 @@ class Found:
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
     if path is not None:
-        try:
-            with open(os.path.expanduser(path), encoding="utf-8") as stream:
-                value = stream.read().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StatusUsageError(f"cannot read the {what} file {path}: {exc}") from None
-        if not value:
-            raise StatusUsageError(f"the {what} file {path} is empty")
-        return value
+        from mdd.checks._result import CheckError
+        from mdd.checks._secrets import read_secret
+
+        try:  # as the checks read theirs: a FIFO or a device is refused, never waited on
+            return read_secret(("file", os.path.expanduser(path)), f"the {what}")
+        except CheckError as exc:
+            raise StatusUsageError(str(exc)) from None
     if env is not None:
         found = os.environ.get(env)
         if not found:
@@ -129,7 +128,19 @@ class SensuApi:
         self.aggregate_line = ""
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``."""
+        """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``.
+
+        An API that echoes the password or key back (in a reason phrase, a header, a body)
+        never gets it printed: each error is redacted of them."""
+        from mdd.checks._secrets import redact
+
+        try:
+            return self._get_unredacted(path, params)
+        except ApiError as exc:
+            secrets = [v for k, v in self.auth.items() if k in ("password", "key") and v]
+            raise ApiError(redact(str(exc), secrets)) from None
+
+    def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
         import requests
 
         from mdd.checks._options import duration_text
@@ -269,8 +280,8 @@ def _reason(exc: Exception) -> str:
     """The innermost reason of a requests error, without the URL repeated."""
     text = str(exc)
     for pattern in (
-        r"\[Errno -?\d+\] ([^')\]]+)",
-        r"Errno \d+\] ([^')\]]+)",
+        r"\[Errno -?\d+\] ([^'\")\]]+)",
+        r"Errno \d+\] ([^'\")\]]+)",
         r"(Connection refused)",
     ):
         match = re.search(pattern, text)

@@ -309,9 +309,7 @@ def build(
     sha512 = hashlib.sha512(data).hexdigest()
     archive = folder / f"{asset}-{__version__}.tar.gz"
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = archive.with_name(archive.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(archive)
+    write_atomically(archive, data)
     sha512_file = archive.with_name(archive.name + ".sha512")
     write_atomically(sha512_file, f"{sha512}  {archive.name}\n")
     resource_file = None

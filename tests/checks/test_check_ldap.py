@@ -505,7 +505,7 @@ def test_filter_ldap3_cannot_parse_is_unknown(directory: Slapd) -> None:
     [
         (["--url", "http://x"], "is not an ldap:// or ldaps:// URL"),
         (["--url", "ldap://x", "--scope", "all"], "expected one of base, one, sub, got 'all'"),
-        (["--url", "ldap://x", "--password-file", "rel.pw"], "is a relative path"),
+        (["--url", "ldap://x", "--password-file", "rel.pw"], "file is not an absolute path"),
         (["--url", "ldap://x", "--password", "hunter2"], "bad arguments"),
         (["--url", "ldap://x", "--bind-dn", "cn=a,dc=b"], "bind_dn and password go together"),
         (["--url", "ldap://x", "--password-env", "P"], "bind_dn and password go together"),
