@@ -155,6 +155,30 @@ def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
     return files, {name: value for name, value in sorted(commands.items()) if name in known}
 
 
+def _providers() -> dict[str, list[str]]:
+    """Top-level import names -> the installed distributions that provide them.
+
+    ``packages_distributions()`` of Python 3.10 reads only ``top_level.txt``, which wheels
+    such as dnspython, pg8000 and redis do not ship; the files each distribution installed
+    (its RECORD) say the same for every wheel, so they fill the gaps.
+    """
+    providers: dict[str, list[str]] = {
+        name: list(dists) for name, dists in metadata.packages_distributions().items()
+    }
+    for dist in metadata.distributions():
+        dist_name = dist.metadata["Name"]
+        for file in dist.files or ():
+            parts = file.parts
+            if not parts or parts[0].endswith((".dist-info", ".egg-info")) or parts[0] == "..":
+                continue
+            top = parts[0][:-3] if len(parts) == 1 and parts[0].endswith(".py") else parts[0]
+            if len(parts) == 1 and not parts[0].endswith(".py"):
+                continue
+            if top.isidentifier() and dist_name not in providers.setdefault(top, []):
+                providers[top].append(dist_name)
+    return providers
+
+
 def plan(extra_imports: Iterable[str] = ()) -> Plan:
     """What the asset holds, from this environment; ``AssetError`` if it cannot be built."""
     result = Plan()
@@ -162,7 +186,7 @@ def plan(extra_imports: Iterable[str] = ()) -> Plan:
     check_files = [path for name, path in result.mdd_files.items() if "/checks/" in name]
     stdlib = set(sys.stdlib_module_names)
     imported = (check_imports(check_files) | set(extra_imports)) - stdlib - {"mdd"}
-    providers = metadata.packages_distributions()
+    providers = _providers()
     problems: list[str] = []
     queue: list[tuple[str, str]] = []  # (distribution, why it is needed)
     for name in sorted(imported):
