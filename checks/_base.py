@@ -45,6 +45,8 @@ class Deadline(Exception):
 
 class _Parser(LightParser):
     def __init__(self, on_error: Callable[[str], NoReturn], **kwargs: Any) -> None:
+        # A shortened flag (--contain for --contains) is a mistake, never a guess to act on.
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(**kwargs)
         self._on_error = on_error
 

@@ -103,7 +103,7 @@ def parser_for(check_type: str) -> argparse.ArgumentParser:
     with _parsers_lock:
         parser = _parsers.get(check_type)
         if parser is None:
-            parser = _Parser(prog=f"check-mdd-{check_type}", add_help=False)
+            parser = _Parser(prog=f"check-mdd-{check_type}", add_help=False, allow_abbrev=False)
             add_arguments(parser, COMMON_OPTIONS + check_module(check_type).OPTIONS)
             _parsers[check_type] = parser
         return parser

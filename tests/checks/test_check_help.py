@@ -63,3 +63,12 @@ def test_an_unknown_flag_suggests_only_a_close_one() -> None:
     assert "(did you mean --timeout?)" in run.line
     run = run_argv("check-mdd-http", "--url", "http://127.0.0.1:1/", "--contians", "OK")
     assert "(did you mean --contains?)" in run.line
+
+
+def test_a_shortened_flag_is_not_taken_for_the_whole_one() -> None:
+    """argparse would read --contain as --contains (and --time as --timeout): a typo in a
+    hand-run command must say so, not quietly check something else."""
+    run = run_argv("check-mdd-http", "--url", "http://127.0.0.1:1/", "--contain", "OK")
+    assert run.code == 3, run.out
+    assert run.line.startswith("HttpCheck UNKNOWN: unexpected arguments: --contain OK"), run.line
+    assert "(did you mean --contains?)" in run.line
