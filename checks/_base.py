@@ -104,7 +104,8 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
     def run(self) -> None:
         opts = self.options
         if self.remain:
-            self._fail(f"unexpected arguments: {' '.join(self.remain)}{self._hint()} (see --help)")
+            shown = " ".join(self._shown_remain())
+            self._fail(f"unexpected arguments: {shown}{self._hint()} (see --help)")
         if any(
             opt.kind is SECRET and (getattr(opts, opt.name, None) or ("",))[0] == "client"
             for opt in self.OPTIONS
@@ -139,10 +140,39 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             return
         use_client_definition(text)
 
+    def _secret_flags(self) -> set[str]:
+        return {opt.flag for opt in self.OPTIONS if opt.kind is SECRET}
+
+    def _shown_remain(self) -> list[str]:
+        """The unexpected words, with the value after a secret's bare flag (``--password
+        hunter2``) hidden: a secret typed on the command line must not reach the output."""
+        secret = self._secret_flags()
+        shown: list[str] = []
+        hide_next = False
+        for word in self.remain:
+            flag = word.split("=", 1)[0]
+            if hide_next:
+                shown.append("[secret]")
+                hide_next = False
+            elif flag in secret:
+                shown.append(f"{flag}=[secret]" if "=" in word else word)
+                hide_next = "=" not in word
+            else:
+                shown.append(word)
+        return shown
+
     def _hint(self) -> str:
         """`` (did you mean --timeout?)`` for a misspelt flag; only paid on that error."""
         import difflib
 
+        secret = self._secret_flags()
+        for word in self.remain:
+            flag = word.split("=", 1)[0]
+            if flag in secret:
+                return (
+                    f" (a secret never goes on the command line: use {flag}-file PATH or "
+                    f"{flag}-env NAME)"
+                )
         # Compared without the leading "--" that every flag shares (with it, --bogus is
         # close enough to --host).
         names = [opt.flag[2:] for opt in COMMON_OPTIONS + self.OPTIONS]

@@ -506,7 +506,11 @@ def test_filter_ldap3_cannot_parse_is_unknown(directory: Slapd) -> None:
         (["--url", "http://x"], "is not an ldap:// or ldaps:// URL"),
         (["--url", "ldap://x", "--scope", "all"], "expected one of base, one, sub, got 'all'"),
         (["--url", "ldap://x", "--password-file", "rel.pw"], "file is not an absolute path"),
-        (["--url", "ldap://x", "--password", "hunter2"], "bad arguments"),
+        (
+            ["--url", "ldap://x", "--password", "hunter2"],
+            "a secret never goes on the command line: use --password-file PATH or "
+            "--password-env NAME",
+        ),
         (["--url", "ldap://x", "--bind-dn", "cn=a,dc=b"], "bind_dn and password go together"),
         (["--url", "ldap://x", "--password-env", "P"], "bind_dn and password go together"),
     ],

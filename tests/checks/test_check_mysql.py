@@ -262,9 +262,12 @@ def test_password_from_an_unset_variable_is_unknown(monkeypatch: pytest.MonkeyPa
 
 
 def test_bad_option_is_unknown() -> None:
-    run = run_argv("check-mdd-mysql", "--host", HOST, "--user", "root", "--password", "x")
+    run = run_argv("check-mdd-mysql", "--host", HOST, "--user", "root", "--password", "s3cr3t-x")
     assert run.code == 3, run.out
-    assert "bad arguments" in run.line
+    assert "use --password-file PATH or --password-env NAME" in run.line
+    assert "s3cr3t-x" not in run.out  # a secret typed on argv is not echoed
+    run = run_argv("check-mdd-mysql", "--host", HOST, "--user", "root", "--password=s3cr3t-x")
+    assert run.code == 3 and "s3cr3t-x" not in run.out, run.out
 
 
 def test_command_from_a_manifest_parses_back() -> None:
