@@ -29,19 +29,10 @@ CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than
 
 
 def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
-    """warn not above crit, both below the timeout (as tcp)."""
-    problems: list[tuple[str, str]] = []
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", TIMEOUT.default)
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
-    return problems
+    """warn not above crit, both below the timeout (``_shared.threshold_rules``)."""
+    from mdd.checks._shared import threshold_rules
+
+    return threshold_rules(values, (TIMEOUT, WARN, CRIT))
 
 
 def read_password(ref: tuple[str, str] | None) -> str | None:

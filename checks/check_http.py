@@ -52,6 +52,7 @@ from mdd.checks._options import (
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
+from mdd.checks._shared import threshold_rules
 from mdd.checks._tls import CA_FILE, CLIENT_CERT, CLIENT_KEY, client_context
 
 TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
@@ -208,17 +209,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
                     ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
                 )
 
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    default = {opt.name: opt.default for opt in OPTIONS}
-    timeout = values.get("timeout", default["timeout"])
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
+    problems += threshold_rules(values, OPTIONS)
     return problems
 
 

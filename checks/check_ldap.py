@@ -51,6 +51,7 @@ from mdd.checks._options import (
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
+from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -204,16 +205,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
         problems.append(("min_entries", "min_entries must not be more than max_entries"))
     if values.get("scope") == "base" and isinstance(low, int) and low > 1:
         problems.append(("min_entries", "scope: base returns at most 1 entry (the base itself)"))
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", _DEFAULTS["timeout"])
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
+    problems += threshold_rules(values, OPTIONS)
     return problems
 
 

@@ -42,6 +42,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -137,16 +138,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
         problems.append(("mail_from", "mail_from needs rcpt_to (the recipients to try)"))
     if values.get("rcpt_to") and not values.get("mail_from"):
         problems.append(("rcpt_to", "rcpt_to needs mail_from (the envelope sender)"))
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    timeout = values.get("timeout", _DEFAULTS["timeout"])
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
+    problems += threshold_rules(values, OPTIONS)
     return problems
 
 

@@ -28,6 +28,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._shared import threshold_rules
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
@@ -66,17 +67,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
         for name in ("send", "expect", "warn", "crit"):
             if name in values:
                 problems.append((name, f"'{name}' has no meaning with state: closed"))
-    warn, crit = values.get("warn"), values.get("crit")
-    if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
-        problems.append(("warn", "warn must not be longer than crit"))
-    default = {opt.name: opt.default for opt in OPTIONS}
-    timeout = values.get("timeout", default["timeout"])
-    for name in ("warn", "crit"):
-        limit = values.get(name)
-        if isinstance(limit, float) and isinstance(timeout, float) and limit >= timeout:
-            problems.append(
-                (name, f"'{name}' must be shorter than the timeout ({duration_text(timeout)})")
-            )
+    problems += threshold_rules(values, OPTIONS)
     return problems
 
 
