@@ -1,6 +1,7 @@
 """``MddCheck``: the one place where mdd's policy meets ``SensuPluginCheck``.
 
-* The parser is built from the check type's ``OPTIONS`` (see ``_options``).
+* The command line is read by ``_argv.parse_known`` from the check type's ``OPTIONS``;
+  argparse (``_help``) is built only for help, version and errors.
 * A misspelt flag, a bad value or any exception is UNKNOWN (exit 3) with one line, never a
   traceback and never the CRITICAL that sensu-plugin would report for a crash.
 * The whole probe is bounded by the check's ``timeout``: a backstop alarm covers the few
@@ -10,30 +11,24 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
-from collections.abc import Callable
-from types import FrameType
+from collections.abc import Callable, Sequence
 
 from mdd import __version__
-from mdd.checks._options import (
-    COMMON_OPTIONS,
-    SECRET,
-    Option,
-    _plain,
-    add_arguments,
-    duration_text,
-)
+from mdd.checks._argv import Options, parse_known
+from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, duration_text
 from mdd.checks._result import CheckError, Result, State
-from mdd.checks._sensu import LightParser, SensuPluginCheck
+from mdd.checks._sensu import SensuPluginCheck
 
 # typing is needed by annotations only: not imported at run time (see _options).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    import argparse
+    from types import FrameType
+    from typing import NoReturn
 
-Probe = Callable[[argparse.Namespace], Result]
+    Probe = Callable[[Options], Result]
 
 # Time allowed past the check's own timeout before the backstop alarm fires.
 _GRACE = 0.5
@@ -43,15 +38,21 @@ class Deadline(Exception):
     """The probe ran past its timeout."""
 
 
-class _Parser(LightParser):
-    def __init__(self, on_error: Callable[[str], NoReturn], **kwargs: Any) -> None:
-        # A shortened flag (--contain for --contains) is a mistake, never a guess to act on.
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(**kwargs)
-        self._on_error = on_error
+class _Parser:
+    """The parser ``SensuPlugin.__init__`` asks for ``parse_known_args()``: a plain command
+    line is read directly; anything else by the argparse parser of ``_help``, built from the
+    same declarations only then."""
 
-    def error(self, message: str) -> NoReturn:
-        self._on_error(f"bad arguments: {message} (see --help)")
+    def __init__(self, check: MddCheck) -> None:
+        self._check = check
+
+    def parse_known_args(self, argv: Sequence[str] | None = None) -> tuple[Options, list[str]]:
+        words = sys.argv[1:] if argv is None else list(argv)
+        options = COMMON_OPTIONS + self._check.OPTIONS
+        opts = parse_known(options, words)
+        if opts is not None:
+            return opts, []
+        return self._check.argparse_parser().parse_known_args(words)
 
 
 def _alarm(signum: int, frame: FrameType | None) -> None:
@@ -81,21 +82,31 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
     OPTIONS: tuple[Option, ...] = ()
     DOC: str = ""
 
-    def probe(self, opts: argparse.Namespace) -> Result:
+    def probe(self, opts: Options) -> Result:
         raise NotImplementedError
 
     def setup(self) -> None:
-        # SensuPlugin made a plain parser already; replace it with one that reports UNKNOWN.
-        self.parser = _Parser(
+        # SensuPlugin made a placeholder parser; this one reports bad arguments as UNKNOWN.
+        self.parser = _Parser(self)
+
+    def argparse_parser(self) -> argparse.ArgumentParser:
+        """The argparse parser of this check: its help, its version, its error messages."""
+        import argparse
+
+        from mdd.checks._argv import _plain, add_arguments
+        from mdd.checks._help import CheckParser
+
+        parser = CheckParser(
             self._fail,
             prog=sys.argv[0].rsplit("/", 1)[-1],
             description=_plain(self.DOC, COMMON_OPTIONS + self.OPTIONS),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        self.parser.add_argument(
+        parser.add_argument(
             "--version", action="version", version=f"%(prog)s (mdd-sensu) {__version__}"
         )
-        add_arguments(self.parser, COMMON_OPTIONS + self.OPTIONS)
+        add_arguments(parser, COMMON_OPTIONS + self.OPTIONS)
+        return parser
 
     def _fail(self, message: str) -> NoReturn:
         self.unknown(Result(State.UNKNOWN, message).line())  # one bounded line

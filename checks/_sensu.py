@@ -7,18 +7,39 @@ search path but without running its ``__init__``, so importing ``sensu_plugin.ch
 just ``check.py``, ``plugin.py`` and ``exithook.py``. If something has already imported the
 full package, that one is used as it is.
 
-It also gives sensu-plugin a parser that does not ask the terminal for its width: argparse's
-help formatter otherwise imports ``shutil`` (and with it zlib, bz2, lzma), about 2 ms of every
-run, to lay out a help text that a check run never prints. ``LightParser`` asks only when
-help is really printed.
+``plugin.py`` imports ``argparse`` and ``traceback`` at its top, for two things a working
+check never does: build the parser that ``MddCheck.setup()`` replaces straight away, and
+format the traceback of a crash (``MddCheck`` catches every exception itself). Those two
+imports (with ``gettext``, ``locale``, ``textwrap``, ``linecache`` and ``tokenize``) cost
+about 4-5 ms of every run, so ``plugin.py`` is given stand-ins that import the real module
+at first use.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import types
 from importlib.machinery import PathFinder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module in ``plugin.py``; the real one is imported at first use."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        __import__(name)
+        return getattr(sys.modules[name], attr)
+
+
+class _NoParser:
+    """What ``SensuPlugin.__init__`` makes before ``MddCheck.setup()`` sets the real parser."""
+
 
 if "sensu_plugin" not in sys.modules:
     _spec = PathFinder.find_spec("sensu_plugin")
@@ -30,27 +51,19 @@ if "sensu_plugin" not in sys.modules:
     _package.__file__ = _spec.origin
     sys.modules["sensu_plugin"] = _package
 
-import sensu_plugin.plugin  # noqa: E402
-from sensu_plugin.check import SensuPluginCheck  # noqa: E402
+_stand_ins = {}
+if "sensu_plugin.plugin" not in sys.modules:
+    for _name in ("argparse", "traceback"):
+        if _name not in sys.modules:
+            sys.modules[_name] = _stand_ins[_name] = _Deferred(_name)
+try:
+    import sensu_plugin.plugin
+    from sensu_plugin.check import SensuPluginCheck
+finally:  # the stand-ins serve plugin.py only: any other import gets the real module
+    for _name, _module in _stand_ins.items():
+        if sys.modules.get(_name) is _module:
+            del sys.modules[_name]
 
+sensu_plugin.plugin.argparse = types.SimpleNamespace(ArgumentParser=_NoParser)
 
-class LightParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that measures the terminal only to print help."""
-
-    _help_width = 100
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        return self.formatter_class(prog=self.prog, width=self._help_width)  # type: ignore[call-arg]
-
-    def format_help(self) -> str:
-        import shutil
-
-        self._help_width = max(shutil.get_terminal_size().columns - 2, 40)
-        return super().format_help()
-
-
-# sensu-plugin's plugin.py uses argparse for one thing: the parser that MddCheck.setup()
-# replaces straight away.
-sensu_plugin.plugin.argparse = types.SimpleNamespace(ArgumentParser=LightParser)
-
-__all__ = ["LightParser", "SensuPluginCheck"]
+__all__ = ["SensuPluginCheck"]

@@ -16,13 +16,16 @@ and dropped, so an endless writer cannot fill the agent's memory.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
 from mdd.checks._base import MddCheck
 from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
+
+TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+if TYPE_CHECKING:
+    import argparse
 
 TYPE = "command"
 SUMMARY = "Any Nagios-compatible plugin: its exit status and first output line pass through."

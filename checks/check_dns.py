@@ -27,7 +27,6 @@ thresholds on each server's response time. Uses dnspython (imported only when th
 
 from __future__ import annotations
 
-import argparse
 import socket
 import struct
 import time
@@ -50,6 +49,7 @@ from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 TYPE = "dns"

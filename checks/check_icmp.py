@@ -17,7 +17,6 @@ plus the last reply's wait; ``timeout`` bounds the whole run.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import time
@@ -29,6 +28,7 @@ from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 

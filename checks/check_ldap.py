@@ -29,7 +29,6 @@ and counts entries only with ``-W``/``-C`` thresholds (WARNING or CRITICAL), whe
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import ssl
@@ -55,6 +54,7 @@ from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping
     from typing import Any
 

@@ -14,7 +14,6 @@ timestamp), so a stale or stray datagram is never taken for the answer.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import struct
@@ -25,6 +24,10 @@ from mdd.checks._net import host_port
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+
+TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+if TYPE_CHECKING:
+    import argparse
 
 TYPE = "ntp"
 SUMMARY = "NTP servers answer, synchronised, with a clock close to the agent's."

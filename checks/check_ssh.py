@@ -16,7 +16,6 @@ are thresholds on the time until the identification arrived.
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import time
@@ -26,6 +25,10 @@ from mdd.checks._net import connect, host_port
 from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice, duration_text
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
+
+TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+if TYPE_CHECKING:
+    import argparse
 
 TYPE = "ssh"
 SUMMARY = "An SSH server answers with its identification (version), without logging in."

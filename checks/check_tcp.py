@@ -10,7 +10,6 @@ is in place. ``warn`` and ``crit`` are thresholds on the time the connection too
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import time
@@ -29,6 +28,10 @@ from mdd.checks._options import (
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
+
+TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+if TYPE_CHECKING:
+    import argparse
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."

@@ -15,7 +15,6 @@ thresholds on the time the reply took. Only the first address of a name is asked
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import time
@@ -28,6 +27,10 @@ from mdd.checks._options import ESCAPED_TEXT as ESCAPED
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._servers import datagram_exchange
 from mdd.checks._shared import excerpt, threshold_rules
+
+TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+if TYPE_CHECKING:
+    import argparse
 
 TYPE = "udp"
 SUMMARY = "A UDP service answers a datagram, with a reply matching the expected pattern."

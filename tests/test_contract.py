@@ -2,8 +2,9 @@
 
 For every registered check type, the command `mdd generate` writes (for the type's EXAMPLE,
 and for samples that give every option, built from its OPTIONS declarations) is split as
-/bin/sh splits it and parsed by the check's own parser (``add_arguments(COMMON_OPTIONS +
-OPTIONS)``). Each option must come back as exactly the canonical value the manifest loader
+/bin/sh splits it and parsed by the check's own parser (``_argv.parse_known``, the path
+a check run takes, held to the argparse parser ``add_arguments(COMMON_OPTIONS + OPTIONS)``
+builds). Each option must come back as exactly the canonical value the manifest loader
 made of it (``Option.load``); an option left out must come back as its default.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from mdd.checks._argv import parse_known
 from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.model import IntegrationPoint, Manifest
@@ -112,11 +114,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_back(check_type: str, command: str) -> argparse.Namespace:
+    """The options the check reads from ``command``: by the direct path a check run takes
+    (``parse_known``), which must accept every generated command and agree with argparse."""
     argv = shlex.split(command)
     assert argv[0] == command_name(check_type)
     parser = Parser(prog=argv[0])
-    add_arguments(parser, COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS)
-    return parser.parse_args(argv[1:])
+    options = COMMON_OPTIONS + CHECK_TYPES[check_type].OPTIONS
+    add_arguments(parser, options)
+    parsed = parser.parse_args(argv[1:])
+    direct = parse_known(options, argv[1:])
+    assert direct is not None, f"{check_type}: {command!r} did not take the direct path"
+    assert vars(direct) == vars(parsed), f"{check_type}: the two parsers differ on {command!r}"
+    return direct
 
 
 def assert_round_trip(check_type: str, values: Mapping[str, Any]) -> None:

@@ -26,7 +26,7 @@ PROGRAM = "check-mdd-batch"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mdd.checks._sensu import LightParser
+    from mdd.checks._help import LightParser
 
     parser = LightParser(
         prog=PROGRAM,

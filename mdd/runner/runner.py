@@ -29,6 +29,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from mdd.checks._argv import parse_known
 from mdd.checks._base import failed_result, no_answer
 from mdd.checks._options import COMMON_OPTIONS, add_arguments
 from mdd.checks._result import Result, State
@@ -122,6 +123,10 @@ def options_for(point: IntegrationPoint) -> argparse.Namespace:
         from mdd.command import check_argv
 
         argv = check_argv(point.type, point.options, point.name)[1:]
+    # As MddCheck reads its command line: directly when it is plain, else with argparse.
+    opts = parse_known(COMMON_OPTIONS + check_module(point.type).OPTIONS, argv)
+    if opts is not None:
+        return opts
     opts, remain = parser_for(point.type).parse_known_args(argv)
     if remain:
         raise _BadArguments(f"unexpected arguments: {' '.join(remain)}")
