@@ -203,13 +203,23 @@ class Steps:
         so; a closed connection says so; anything else is ``what`` or the exception's text.
         """
         if self.expired or _timed_out(exc):
-            return Failed(
-                f"{self.where} did not complete the {self.step} step within "
-                f"{duration_text(self.timeout)}"
-            )
+            return self.timed_out()
         if not what:
             what = str(exc) or type(exc).__name__
         return Failed(f"{self.where}: {self.step} failed: {what}")
+
+    def timed_out(self) -> Failed:
+        """The ``Failed`` for a conversation stopped at its deadline, in the current step."""
+        return Failed(
+            f"{self.where} did not complete the {self.step} step within "
+            f"{duration_text(self.timeout)}"
+        )
+
+    def overdue(self, slack: float = 0.01) -> bool:
+        """Whether the deadline has passed (give or take ``slack`` seconds), whether or not
+        the watchdog has run yet: a server told the time left (PostgreSQL's
+        ``statement_timeout``) may answer before the watchdog thread gets the CPU."""
+        return time.monotonic() >= self.deadline - slack
 
     def result(self, message: str, warn: float | None, crit: float | None) -> Result:
         """OK (or a threshold band) for the whole conversation, with its time as perfdata."""
