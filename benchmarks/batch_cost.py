@@ -28,23 +28,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from _measure import Launcher  # benchmarks/: the launcher every benchmark shares
 
-_LAUNCHER = r"""
-import os, sys
-env = dict(os.environ, PATH=sys.argv[1] + os.pathsep + os.environ.get("PATH", ""))
-null = os.open(os.devnull, os.O_RDWR)
-for line in sys.stdin:
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.dup2(null, 0); os.dup2(null, 1); os.dup2(null, 2)
-            os.execve("/bin/sh", ["/bin/sh", "-c", line.rstrip("\n")], env)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    print(f"{usage.ru_utime + usage.ru_stime} {os.waitstatus_to_exitcode(status)}", flush=True)
-"""
+BIN = Path(sys.executable).parent
 
 
 def serve_client_socket() -> tuple[int, list[int]]:
@@ -88,8 +74,12 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    accept = threading.Thread(target=lambda: [up.accept()[0].close() for _ in iter(int, 1)])
-    accept.daemon = True
+
+    def accept_and_close() -> None:
+        while True:
+            up.accept()[0].close()
+
+    accept = threading.Thread(target=accept_and_close, daemon=True)
     accept.start()
     socket_port, submitted = serve_client_socket()
 
@@ -124,26 +114,11 @@ def main() -> None:
         (runner,) = json.loads(batch_file.read_text())["checks"].values()
         batch_command = runner["command"] + f" --socket 127.0.0.1:{socket_port}"
 
-        launcher = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(BIN)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert launcher.stdin is not None and launcher.stdout is not None
-
-        def cpu(command: str) -> float:
-            assert launcher.stdin is not None and launcher.stdout is not None
-            launcher.stdin.write(command + "\n")
-            launcher.stdin.flush()
-            return float(launcher.stdout.readline().split()[0])
-
         per_point, batch = [], []
-        for _ in range(args.rounds):
-            per_point.append(sum(cpu(c) for c in commands))
-            batch.append(cpu(batch_command))
-        launcher.stdin.close()
-        launcher.wait()
+        with Launcher(path=BIN) as launcher:
+            for _ in range(args.rounds):
+                per_point.append(sum(launcher.shell(c).cpu for c in commands))
+                batch.append(launcher.shell(batch_command).cpu)
 
     p, b = statistics.median(per_point) * 1000, statistics.median(batch) * 1000
     print(f"{args.points} tcp points, one interval, median of {args.rounds} rounds (CPU ms):")

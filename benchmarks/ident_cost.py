@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ident_cost.py            # 30 runs of each, interleaved
     .venv/bin/python benchmarks/ident_cost.py --dev -n 50
 
-The same method as check_cost.py (whose launcher, wheel install and summary this reuses):
+The same method as check_cost.py (the launcher, loop, wheel install and table of _measure.py):
 every run a fresh process, CPU = user + system time of that child from ``os.wait4``, peak
 RSS its ``ru_maxrss``, runs of all subjects interleaved. The servers are the tests' own, on
 127.0.0.1: OpenLDAP slapd with the test directory, aiosmtpd with STARTTLS, the forward proxy
@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import ssl
 import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
-
-import check_cost  # noqa: E402
-from check_cost import Launcher, Subject, check_subject, first_line, run_once, summary  # noqa: E402
+from _measure import (  # benchmarks/: the launcher and the loop every benchmark shares
+    Launcher,
+    Subject,
+    check_subject,
+    first_line,
+    install_wheel,
+    interleaved,
+    print_table,
+)
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
 
@@ -41,14 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--runs", type=int, default=30, help="runs of each (default: 30)")
     parser.add_argument("--dev", action="store_true", help="measure this (editable) venv")
     args = parser.parse_args(argv)
-    if not args.dev:
-        check_cost.BIN = check_cost.install_wheel(check_cost.BENCH_VENV)
-    bin_dir = check_cost.BIN
+    bin_dir = Path(sys.executable).parent if args.dev else install_wheel()
     print(f"measuring the mdd installed in {bin_dir.parent}")
 
     import trustme
 
-    from tests.checks.http_servers import forward_proxy, serve
+    from tests.checks.http_servers import forward_proxy, serve, server_context
     from tests.checks.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, slapd
     from tests.checks.smtp_servers import smtp_server
 
@@ -60,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         password = workdir / "ldap.pw"
         password.write_text(SERVICE_PASSWORD + "\n")
         directory = stack.enter_context(slapd(workdir / "slapd", ca))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-        relay = stack.enter_context(smtp_server(context))
+        relay = stack.enter_context(smtp_server(server_context(ca, "localhost", "127.0.0.1")))
         web = stack.enter_context(serve())
         proxy = stack.enter_context(forward_proxy())
         proxy.deny_ports.add(443)
@@ -80,17 +79,20 @@ def main(argv: list[str] | None = None) -> int:
                 "check-mdd-tcp (reference)",
                 "tcp",
                 {"host": "127.0.0.1", "port": relay.port, "timeout": "5s"},
+                bin_dir,
             ),
-            check_subject("check-mdd-ldap (bind+search)", "ldap", ldap_values),
+            check_subject("check-mdd-ldap (bind+search)", "ldap", ldap_values, bin_dir),
             check_subject(
                 "check-mdd-ldap (ldaps, ca_file)",
                 "ldap",
                 {**ldap_values, "url": directory.tls_url, "ca_file": str(ca_file)},
+                bin_dir,
             ),
             check_subject(
                 "check-mdd-smtp (greeting, EHLO)",
                 "smtp",
                 {"host": "127.0.0.1", "port": relay.port, "timeout": "5s"},
+                bin_dir,
             ),
             check_subject(
                 "check-mdd-smtp (STARTTLS+AUTH+RCPT)",
@@ -105,16 +107,19 @@ def main(argv: list[str] | None = None) -> int:
                     "rcpt_to": ["b@mdd.test"],
                     "timeout": "5s",
                 },
+                bin_dir,
             ),
             check_subject(
                 "check-mdd-proxy (http via proxy)",
                 "proxy",
                 {"proxy": proxy.url, "url": web.url("/ok"), "timeout": "5s"},
+                bin_dir,
             ),
             check_subject(
                 "check-mdd-proxy (denied CONNECT)",
                 "proxy",
                 {"proxy": proxy.url, "url": "https://127.0.0.1/", "denied": True},
+                bin_dir,
             ),
         ]
         plugins = [
@@ -164,21 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             words = [Path(subject.argv[0]).name, *subject.argv[1:]]
             shown = shlex.join(words).replace(SERVICE_PASSWORD, "[secret]")
             print(f"  {shown}\n    {first_line(subject.argv)}")
-        for _ in range(2):  # warm the page cache and the .pyc files; not counted
-            for subject in everyone:
-                first_line(subject.argv)
-        launcher = Launcher(workdir)
-        stack.callback(launcher.close)
-        for i in range(args.runs):
-            shift = i % len(everyone)
-            for subject in everyone[shift:] + everyone[:shift]:
-                run_once(launcher, subject)
+        launcher = stack.enter_context(Launcher(workdir))
+        interleaved(launcher, everyone, args.runs)
 
-    print(f"\n{args.runs} runs each, interleaved; CPU = user + system time of the child process")
-    print(f"{'':34} {'CPU ms':>8} {'':8} {'ratio':>9} {'peak RSS':>9} {'exit':>5}")
-    print(f"{'':34} {'median':>8} {'mean':>8} {'(median)':>9} {'MiB med.':>9} {'':>5}")
-    for subject in everyone:
-        print(summary(subject, baseline))
+    print_table(everyone, baseline, args.runs)
 
     bare = statistics.median(baseline.cpu) * 1000
     library = statistics.median(ldap3_import.cpu) * 1000 - bare

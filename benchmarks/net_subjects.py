@@ -1,260 +1,123 @@
 """The dns, ntp, ssh, udp, icmp and command checks for check_cost.py, each beside its C plugin.
 
-Each OK path runs against a real server this module starts on 127.0.0.1: dnsmasq, chronyd
-(``-x``: the system clock is never touched), OpenSSH's sshd with a throwaway host key, a UDP
-echo socket, and the loopback itself for ping. A server whose binary is missing is skipped
-with a note. The matching monitoring-plugins C plugin (check_dig, check_ntp_time, check_ssh,
-check_udp, check_ping, check_tcp) runs against the same target, as a reference.
+Each OK path runs against a real server on 127.0.0.1, the very ones the tests use
+(tests/checks/net_servers.py): dnsmasq, chronyd (``-x``: the system clock is never touched),
+OpenSSH's sshd with a throwaway host key, a UDP echo socket, and the loopback itself for
+ping. A server whose binary is missing is skipped with a note. The matching
+monitoring-plugins C plugin (check_dig, check_ntp_time, check_ssh, check_udp, check_ping,
+check_dummy) runs against the same target, as a reference.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from typing import Any
+
+import pytest  # the servers report a missing binary as a pytest skip
+from _measure import Subject, check_subject  # first: it puts tests/ on sys.path
+
+from tests.checks.net_servers import chronyd, dnsmasq, sshd, udp_server
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
 
 
-def _free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port: int = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-
-
-@contextmanager
-def _daemon(argv: list[str], ready: Callable[[], bool]) -> Iterator[None]:
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def _started(stack: ExitStack, server: AbstractContextManager[int], what: str) -> int | None:
+    """The port of ``server``, entered into ``stack``; None (with a note) when it is missing."""
     try:
-        deadline = time.monotonic() + 15
-        while not ready():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{argv[0]} did not start")
-            time.sleep(0.05)
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        return stack.enter_context(server)
+    except (pytest.skip.Exception, pytest.fail.Exception) as exc:
+        print(f"skipping {what}: {exc}")
+        return None
 
 
-def _tcp_ready(port: int) -> Callable[[], bool]:
-    def ready() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        except OSError:
-            return False
-        return True
-
-    return ready
-
-
-def _udp_ready(port: int, request: bytes) -> Callable[[], bool]:
-    def ready() -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.settimeout(0.2)
-            try:
-                sock.sendto(request, ("127.0.0.1", port))
-                return bool(sock.recv(512))
-            except OSError:
-                return False
-
-    return ready
-
-
-@contextmanager
-def _udp_echo() -> Iterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(65536)
-                sock.sendto(data, peer)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(2)
-        sock.close()
-
-
-def _root() -> list[str]:
-    return ["--user=root", "--group=root"] if os.geteuid() == 0 else []
-
-
-def _c_plugin(subject: Callable[..., Any], name: str, *args: object) -> Any:
+def _c_plugin(name: str, *args: object) -> Subject | None:
     path = PLUGINS / name
     if not os.access(path, os.X_OK):
         print(f"skipping {name}: {path} is not installed (monitoring-plugins)")
         return None
-    return subject(f"{name} (C plugin)", [str(path), *map(str, args)])
+    return Subject(f"{name} (C plugin)", [str(path), *map(str, args)])
 
 
-def net_subjects(
-    stack: ExitStack, workdir: Path, check_subject: Callable[..., Any], subject: Callable[..., Any]
-) -> list[Any]:
-    """Subjects (``check_subject(label, type, values)`` / ``subject(label, argv)``) for each
-    network type's OK path and its C plugin, with their servers entered into ``stack``."""
-    found: list[Any] = []
+def _echo(stack: ExitStack) -> int:
+    port: int = stack.enter_context(udp_server(lambda data: data))[0]
+    return port
 
-    if os.access("/usr/sbin/dnsmasq", os.X_OK):
-        port = _free_port()
-        stack.enter_context(
-            _daemon(
-                [
-                    "/usr/sbin/dnsmasq",
-                    "--keep-in-foreground",
-                    "--no-daemon",
-                    f"--port={port}",
-                    "--listen-address=127.0.0.1",
-                    "--bind-interfaces",
-                    "--no-resolv",
-                    "--no-hosts",
-                    "--conf-file=/dev/null",
-                    "--pid-file",
-                    *_root(),
-                    "--host-record=www.bench.example,10.1.1.1",
-                ],
-                _tcp_ready(port),
-            )
-        )
-        found.append(
-            check_subject(
-                "check-mdd-dns (A, 1 server)",
-                "dns",
-                {
-                    "query": "www.bench.example",
-                    "servers": [f"127.0.0.1:{port}"],
-                    "answers": ["10.1.1.1"],
-                    "timeout": "5s",
-                },
-            )
+
+def net_subjects(stack: ExitStack, workdir: Path, bin_dir: Path) -> Iterator[Subject | None]:
+    """Subjects for each network type's OK path (the check in ``bin_dir``) and its C plugin,
+    with their servers entered into ``stack``."""
+    port = _started(stack, dnsmasq("--host-record=www.bench.example,10.1.1.1"), "check-mdd-dns")
+    if port is not None:
+        yield check_subject(
+            "check-mdd-dns (A, 1 server)",
+            "dns",
+            {
+                "query": "www.bench.example",
+                "servers": [f"127.0.0.1:{port}"],
+                "answers": ["10.1.1.1"],
+                "timeout": "5s",
+            },
+            bin_dir,
         )
         if shutil.which("dig"):
-            found.append(
-                _c_plugin(
-                    subject,
-                    "check_dig",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    port,
-                    "-l",
-                    "www.bench.example",
-                    "-a",
-                    "10.1.1.1",
-                )
+            yield _c_plugin(
+                "check_dig",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-l",
+                "www.bench.example",
+                "-a",
+                "10.1.1.1",
             )
-    else:
-        print("skipping check-mdd-dns: dnsmasq is not installed")
 
-    if os.access("/usr/sbin/chronyd", os.X_OK):
-        port = _free_port()
-        folder = workdir / "chrony"
-        folder.mkdir()
-        conf = folder / "chrony.conf"
-        conf.write_text(
-            f"port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\ncmdport 0\n"
-            f"local stratum 8\ndriftfile {folder / 'drift'}\npidfile {folder / 'pid'}\n"
+    port = _started(stack, chronyd(workdir / "chrony"), "check-mdd-ntp")
+    if port is not None:
+        yield check_subject(
+            "check-mdd-ntp (1 server)",
+            "ntp",
+            {"servers": [f"127.0.0.1:{port}"], "crit_offset": "1s", "timeout": "5s"},
+            bin_dir,
         )
-        argv = ["/usr/sbin/chronyd", "-d", "-x", "-f", str(conf)]
-        if os.geteuid() == 0:
-            argv.insert(1, "-U")
-        stack.enter_context(_daemon(argv, _udp_ready(port, b"\x23" + bytes(47))))
-        found.append(
-            check_subject(
-                "check-mdd-ntp (1 server)",
-                "ntp",
-                {"servers": [f"127.0.0.1:{port}"], "crit_offset": "1s", "timeout": "5s"},
-            )
-        )
-        found.append(_c_plugin(subject, "check_ntp_time", "-H", "127.0.0.1", "-p", port))
-    else:
-        print("skipping check-mdd-ntp: chronyd is not installed")
+        yield _c_plugin("check_ntp_time", "-H", "127.0.0.1", "-p", port)
 
-    keygen = shutil.which("ssh-keygen")
-    if os.access("/usr/sbin/sshd", os.X_OK) and keygen:
-        port = _free_port()
-        folder = workdir / "sshd"
-        folder.mkdir()
-        key = folder / "host_key"
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        config = folder / "sshd_config"
-        config.write_text(
-            f"ListenAddress 127.0.0.1\nHostKey {key}\nPidFile {folder / 'pid'}\nUsePAM no\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+    port = _started(stack, sshd(workdir / "sshd"), "check-mdd-ssh")
+    if port is not None:
+        yield check_subject(
+            "check-mdd-ssh (OpenSSH)",
+            "ssh",
+            {"host": "127.0.0.1", "port": port, "expect": "OpenSSH", "timeout": "5s"},
+            bin_dir,
         )
-        Path("/run/sshd").mkdir(exist_ok=True)
-        stack.enter_context(
-            _daemon(["/usr/sbin/sshd", "-D", "-f", str(config), "-p", str(port)], _tcp_ready(port))
-        )
-        found.append(
-            check_subject(
-                "check-mdd-ssh (OpenSSH)",
-                "ssh",
-                {"host": "127.0.0.1", "port": port, "expect": "OpenSSH", "timeout": "5s"},
-            )
-        )
-        found.append(_c_plugin(subject, "check_ssh", "-H", "127.0.0.1", "-p", port))
-    else:
-        print("skipping check-mdd-ssh: sshd or ssh-keygen is not installed")
+        yield _c_plugin("check_ssh", "-H", "127.0.0.1", "-p", port)
 
-    port = stack.enter_context(_udp_echo())
-    found.append(
-        check_subject(
-            "check-mdd-udp (echo)",
-            "udp",
-            {"host": "127.0.0.1", "port": port, "send": "PING\\n", "expect": "PING"},
-        )
+    port = _echo(stack)
+    yield check_subject(
+        "check-mdd-udp (echo)",
+        "udp",
+        {"host": "127.0.0.1", "port": port, "send": "PING\\n", "expect": "PING"},
+        bin_dir,
     )
-    found.append(
-        _c_plugin(subject, "check_udp", "-H", "127.0.0.1", "-p", port, "-s", "PING", "-e", "PING")
-    )
+    yield _c_plugin("check_udp", "-H", "127.0.0.1", "-p", port, "-s", "PING", "-e", "PING")
 
     if shutil.which("ping"):
-        found.append(
-            check_subject("check-mdd-icmp (1 ping)", "icmp", {"host": "127.0.0.1", "count": 1})
+        yield check_subject(
+            "check-mdd-icmp (1 ping)", "icmp", {"host": "127.0.0.1", "count": 1}, bin_dir
         )
-        found.append(
-            _c_plugin(
-                subject, "check_ping", "-H", "127.0.0.1", "-w", "100,20%", "-c", "200,50%", "-p", 1
-            )
-        )
+        yield _c_plugin("check_ping", "-H", "127.0.0.1", "-w", "100,20%", "-c", "200,50%", "-p", 1)
     else:
         print("skipping check-mdd-icmp: ping is not installed")
 
     dummy = PLUGINS / "check_dummy"
     if os.access(dummy, os.X_OK):
-        found.append(
-            check_subject(
-                "check-mdd-command (check_dummy)", "command", {"command": [str(dummy), "0", "up"]}
-            )
+        yield check_subject(
+            "check-mdd-command (check_dummy)",
+            "command",
+            {"command": [str(dummy), "0", "up"]},
+            bin_dir,
         )
-        found.append(_c_plugin(subject, "check_dummy", 0, "up"))
-    return found
+        yield _c_plugin("check_dummy", 0, "up")

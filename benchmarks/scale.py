@@ -20,31 +20,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from _measure import Launcher  # benchmarks/: the launcher every benchmark shares
 
-_LAUNCHER = r"""
-import os, sys, time
-null = os.open(os.devnull, os.O_RDWR)
-for line in sys.stdin:
-    argv = line.rstrip("\n").split("\0")
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.dup2(null, 0); os.dup2(null, 1); os.dup2(null, 2)
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - started
-    code = os.waitstatus_to_exitcode(status)
-    print(f"{wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {code}", flush=True)
-"""
+BIN = Path(sys.executable).parent
 
 
 def manifest_text(points: int) -> str:
@@ -84,14 +66,6 @@ def manifest_text(points: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(launcher: subprocess.Popen[str], argv: list[str]) -> tuple[float, float, int, int]:
-    assert launcher.stdin is not None and launcher.stdout is not None
-    launcher.stdin.write("\0".join(argv) + "\n")
-    launcher.stdin.flush()
-    wall, cpu, rss, code = launcher.stdout.readline().split()
-    return float(wall), float(cpu), int(rss), int(code)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, nargs="+", default=[100, 1000, 10000])
@@ -99,14 +73,11 @@ def main() -> None:
     args = parser.parse_args()
 
     mdd = str(BIN / "mdd")
-    launcher = subprocess.Popen(
-        [sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, Launcher() as launcher:
         folder = Path(tmp)
         print("start-up (median of 20 runs, CPU ms):")
-        base = [measure(launcher, [sys.executable, "-c", "pass"])[1] for _ in range(20)]
-        helps = [measure(launcher, [mdd, "--help"])[1] for _ in range(20)]
+        base = [launcher.run([sys.executable, "-c", "pass"]).cpu for _ in range(20)]
+        helps = [launcher.run([mdd, "--help"]).cpu for _ in range(20)]
         b, h = statistics.median(base) * 1000, statistics.median(helps) * 1000
         print(f"  python -c pass  {b:7.1f} ms")
         print(f"  mdd --help      {h:7.1f} ms  ({h / b:.1f}x)")
@@ -123,19 +94,16 @@ def main() -> None:
                 ("validate", [mdd, "validate", str(path)]),
                 ("generate", [mdd, "generate", str(path), "-o", str(out)]),
             ):
-                runs = [measure(launcher, argv) for _ in range(args.runs)]
-                if any(code != 0 for *_, code in runs):
-                    sys.exit(f"{label} {points}: exit status {[c for *_, c in runs]}")
-                wall = statistics.median(r[0] for r in runs)
-                cpu = statistics.median(r[1] for r in runs)
-                rss = statistics.median(r[2] for r in runs) / 1024
+                runs = [launcher.run(argv) for _ in range(args.runs)]
+                if any(run.code != 0 for run in runs):
+                    sys.exit(f"{label} {points}: exit status {[run.code for run in runs]}")
+                wall = statistics.median(run.wall for run in runs)
+                cpu = statistics.median(run.cpu for run in runs)
+                rss = statistics.median(run.rss for run in runs) / 1024
                 print(
                     f"{label:10} {points:7d} {wall:8.2f} {cpu:8.2f} "
                     f"{cpu * 1000 / points:9.3f} {rss:9.1f}"
                 )
-    assert launcher.stdin is not None
-    launcher.stdin.close()
-    launcher.wait()
 
 
 if __name__ == "__main__":

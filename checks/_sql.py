@@ -5,8 +5,15 @@ Standard library only: the protocol libraries are imported by each check's probe
 
 from __future__ import annotations
 
-from mdd.checks._options import PATH, STRING, Option, choice
-from mdd.checks._steps import CRIT, TIMEOUT, WARN, read_password, threshold_problems
+from mdd.checks._options import STRING, Option, choice
+from mdd.checks._steps import (
+    CRIT,
+    TIMEOUT,
+    WARN,
+    ca_file_option,
+    read_password,
+    threshold_problems,
+)
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -26,11 +33,7 @@ def tls_option(server: str) -> Option:
     )
 
 
-CA_FILE = Option(
-    "ca_file",
-    PATH,
-    "PEM file of CA certificates to trust instead of the system's (with tls: verify).",
-)
+CA_FILE = ca_file_option("verify")
 QUERY = Option(
     "query",
     STRING,

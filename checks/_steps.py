@@ -8,7 +8,9 @@ blocked in ``recv`` returns at once and the library raises. No signal, no proces
 probes can run side by side in threads. Standard library only.
 
 Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
-Also the options and rules every data-store check shares (timeout, warn, crit, password).
+Also the options and rules every data-store check shares (host, port, user, password, TLS,
+ca_file, timeout, warn, crit), each declared once here; what differs by type (the default
+port, the server's name for itself) is an argument.
 """
 
 from __future__ import annotations
@@ -19,9 +21,64 @@ import time
 from collections.abc import Callable
 
 from mdd.checks._net import connect, host_port
-from mdd.checks._options import DURATION, Option, duration_text
+from mdd.checks._options import (
+    BOOLEAN,
+    DURATION,
+    HOST,
+    PATH,
+    PORT,
+    SECRET,
+    STRING,
+    Option,
+    duration_text,
+)
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
+
+
+def host_option(peer: str = "server") -> Option:
+    """``host`` (required); ``peer``: what the type calls the server (broker for AMQP)."""
+    return Option("host", HOST, f"Host name or address of the {peer}.", required=True)
+
+
+def port_option(default: int, note: str = "") -> Option:
+    """``port``, with the type's own default; ``note`` such as " (5671 ... for TLS)"."""
+    return Option("port", PORT, f"TCP port{note}.", default=default)
+
+
+def user_option(note: str = "", default: str | None = None) -> Option:
+    """``user``: required unless the type has a default user (AMQP's guest)."""
+    return Option(
+        "user", STRING, f"User to log in as{note}.", required=default is None, default=default
+    )
+
+
+def password_option(whose: str = "The user's") -> Option:
+    """``password``, a secret reference (Redis may have a password without a user)."""
+    return Option("password", SECRET, f"{whose} password (a secret reference).")
+
+
+def tls_flag(peer: str = "server") -> Option:
+    """``tls`` as on or off (redis, amqp): with TLS the certificate is always verified. The
+    SQL checks have modes instead (``_sql.tls_option``)."""
+    return Option("tls", BOOLEAN, f"Speak TLS, verifying the {peer}'s certificate.", default=False)
+
+
+def ca_file_option(tls: str = "true") -> Option:
+    """``ca_file``; ``tls``: the value of ``tls`` it is used with (``ca_file_problems``)."""
+    return Option(
+        "ca_file",
+        PATH,
+        f"PEM file of CA certificates to trust instead of the system's (with tls: {tls}).",
+    )
+
+
+def ca_file_problems(values: dict[str, object]) -> list[tuple[str, str]]:
+    """ca_file without ``tls: true`` (redis, amqp): it would not be used."""
+    if "ca_file" in values and not values.get("tls"):
+        return [("ca_file", "ca_file is used only with tls: true")]
+    return []
+
 
 TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
 WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
@@ -146,13 +203,23 @@ class Steps:
         so; a closed connection says so; anything else is ``what`` or the exception's text.
         """
         if self.expired or _timed_out(exc):
-            return Failed(
-                f"{self.where} did not complete the {self.step} step within "
-                f"{duration_text(self.timeout)}"
-            )
+            return self.timed_out()
         if not what:
             what = str(exc) or type(exc).__name__
         return Failed(f"{self.where}: {self.step} failed: {what}")
+
+    def timed_out(self) -> Failed:
+        """The ``Failed`` for a conversation stopped at its deadline, in the current step."""
+        return Failed(
+            f"{self.where} did not complete the {self.step} step within "
+            f"{duration_text(self.timeout)}"
+        )
+
+    def overdue(self, slack: float = 0.01) -> bool:
+        """Whether the deadline has passed (give or take ``slack`` seconds), whether or not
+        the watchdog has run yet: a server told the time left (PostgreSQL's
+        ``statement_timeout``) may answer before the watchdog thread gets the CPU."""
+        return time.monotonic() >= self.deadline - slack
 
     def result(self, message: str, warn: float | None, crit: float | None) -> Result:
         """OK (or a threshold band) for the whole conversation, with its time as perfdata."""

@@ -19,7 +19,7 @@ import time
 
 from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import host_port
-from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option
+from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._steps import (
     CRIT,
@@ -27,10 +27,17 @@ from mdd.checks._steps import (
     WARN,
     Failed,
     Steps,
+    ca_file_option,
+    ca_file_problems,
     close_quietly,
     excerpt,
+    host_option,
+    password_option,
+    port_option,
     read_password,
     threshold_problems,
+    tls_flag,
+    user_option,
 )
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -40,13 +47,13 @@ if TYPE_CHECKING:
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address of the broker.", required=True),
-    Option("port", PORT, "TCP port (5671 is the usual one for TLS).", default=5672),
+    host_option("broker"),
+    port_option(5672, " (5671 is the usual one for TLS)"),
     Option("vhost", STRING, "Virtual host to open.", default="/"),
-    Option("user", STRING, "User to log in as (needs password).", default="guest"),
-    Option("password", SECRET, "The user's password (a secret reference)."),
-    Option("tls", BOOLEAN, "Speak TLS, verifying the broker's certificate.", default=False),
-    Option("ca_file", PATH, "PEM file of CA certificates to trust instead of the system's."),
+    user_option(" (needs password)", default="guest"),
+    password_option(),
+    tls_flag("broker"),
+    ca_file_option(),
     Option("queue", STRING, "A queue that must exist in the vhost (never created)."),
     Option("exchange", STRING, "An exchange that must exist in the vhost (never created)."),
     TIMEOUT,
@@ -68,8 +75,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     problems = threshold_problems(values)
     if values.get("user", "guest") != "guest" and "password" not in values:
         problems.append(("user", "a user needs a password to log in with"))
-    if "ca_file" in values and not values.get("tls"):
-        problems.append(("ca_file", "ca_file is used only with tls: true"))
+    problems += ca_file_problems(values)
     return problems
 
 

@@ -21,7 +21,7 @@ import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._options import HOST, PORT, SECRET, STRING, Option
+from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import (
     CA_FILE,
@@ -35,7 +35,16 @@ from mdd.checks._sql import (
     tls_option,
     validate_sql,
 )
-from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
+from mdd.checks._steps import (
+    Failed,
+    Steps,
+    close_quietly,
+    excerpt,
+    host_option,
+    password_option,
+    port_option,
+    user_option,
+)
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -44,11 +53,11 @@ if TYPE_CHECKING:
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address of the server.", required=True),
-    Option("port", PORT, "TCP port.", default=3306),
+    host_option(),
+    port_option(3306),
     Option("database", STRING, "Database (schema) to log in to."),
-    Option("user", STRING, "User to log in as.", required=True),
-    Option("password", SECRET, "The user's password (a secret reference)."),
+    user_option(),
+    password_option(),
     tls_option("the server"),
     CA_FILE,
     QUERY,

@@ -24,7 +24,7 @@ import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._options import HOST, PORT, SECRET, STRING, Option
+from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, Result
 from mdd.checks._sql import (
     CA_FILE,
@@ -38,7 +38,16 @@ from mdd.checks._sql import (
     tls_option,
     validate_sql,
 )
-from mdd.checks._steps import Failed, Steps, close_quietly, excerpt
+from mdd.checks._steps import (
+    Failed,
+    Steps,
+    close_quietly,
+    excerpt,
+    host_option,
+    password_option,
+    port_option,
+    user_option,
+)
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -47,11 +56,11 @@ if TYPE_CHECKING:
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address of the server.", required=True),
-    Option("port", PORT, "TCP port.", default=5432),
+    host_option(),
+    port_option(5432),
     Option("database", STRING, "Database to log in to (default: the user's name)."),
-    Option("user", STRING, "User to log in as.", required=True),
-    Option("password", SECRET, "The user's password (a secret reference)."),
+    user_option(),
+    password_option(),
     tls_option("the server"),
     CA_FILE,
     QUERY,
@@ -125,8 +134,9 @@ def _login(
     steps.now("TLS negotiation" if context is not False else "authenticate")
     startup = {
         "default_transaction_read_only": "on",
-        # The server cancels a statement still running when the check gives up.
-        "statement_timeout": str(max(int(steps.left() * 1000), 1)),
+        # The server cancels a statement still running when the check gives up (rounded up:
+        # never before the deadline, so that its cancel can be told from an admin's).
+        "statement_timeout": str(int(steps.left() * 1000) + 1),
     }
     try:
         conn = pg8000.Connection(
@@ -181,6 +191,10 @@ def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done:
         context = conn.execute_unnamed(opts.query)
         conn.run("ROLLBACK")
     except pg8000.DatabaseError as exc:
+        if steps.expired or (_sqlstate(exc) == QUERY_CANCELED and steps.overdue()):
+            # statement_timeout: the check's own deadline, which the server may enforce a
+            # moment before the watchdog thread runs on a busy machine.
+            raise steps.timed_out() from None
         raise Failed(f"{steps.where}: query failed: {_server_error(exc)}") from None
     except Deadline:
         raise
@@ -203,11 +217,20 @@ def _as_text(data: str) -> str:
     return data
 
 
+QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout, and of an admin's pg_cancel_backend
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    code = fields.get("C")
+    return code if isinstance(code, str) else None
+
+
 def _server_error(exc: Exception) -> str:
     """``message (SQLSTATE)`` from a pg8000 ``DatabaseError``."""
     fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     message = fields.get("M") or str(exc)
-    code = fields.get("C")
+    code = _sqlstate(exc)
     return f"{message} ({code})" if code else message
 
 

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._options import BOOLEAN, HOST, PATH, PORT, SECRET, STRING, Option, choice
+from mdd.checks._options import STRING, Option, choice
 from mdd.checks._result import CheckError, Result
 from mdd.checks._steps import (
     CRIT,
@@ -23,10 +23,16 @@ from mdd.checks._steps import (
     WARN,
     Failed,
     Steps,
+    ca_file_option,
+    ca_file_problems,
     close_quietly,
     excerpt,
+    host_option,
+    password_option,
+    port_option,
     read_password,
     threshold_problems,
+    tls_flag,
 )
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -36,12 +42,12 @@ if TYPE_CHECKING:
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address of the server.", required=True),
-    Option("port", PORT, "TCP port.", default=6379),
+    host_option(),
+    port_option(6379),
     Option("username", STRING, "ACL user to log in as (Redis 6 and later; needs password)."),
-    Option("password", SECRET, "The password (a secret reference)."),
-    Option("tls", BOOLEAN, "Speak TLS, verifying the server's certificate.", default=False),
-    Option("ca_file", PATH, "PEM file of CA certificates to trust instead of the system's."),
+    password_option("The"),
+    tls_flag(),
+    ca_file_option(),
     Option(
         "role",
         choice("master", "replica"),
@@ -66,8 +72,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     problems = threshold_problems(values)
     if "username" in values and "password" not in values:
         problems.append(("username", "a username needs a password to log in with"))
-    if "ca_file" in values and not values.get("tls"):
-        problems.append(("ca_file", "ca_file is used only with tls: true"))
+    problems += ca_file_problems(values)
     return problems
 
 

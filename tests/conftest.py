@@ -137,12 +137,16 @@ def unanswered_port() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def accepting(handle: Callable[[socket.socket], None], *, threaded: bool = False) -> Iterator[int]:
+def accepting(
+    handle: Callable[[socket.socket], None], *, threaded: bool = False, backlog: int = 8
+) -> Iterator[int]:
     """A TCP server on 127.0.0.1 that passes every connection to ``handle`` and closes it
-    afterwards; ``threaded``: each connection in its own thread. Yields the port."""
+    afterwards; ``threaded``: each connection in its own thread; ``backlog``: connections
+    the kernel queues before it drops SYNs (benchmarks/verify_scale.py connects 1,000 at
+    once). Yields the port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
+    listener.listen(backlog)
     listener.settimeout(0.05)
     stop = threading.Event()
 

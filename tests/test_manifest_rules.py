@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest.reader import BAD, _rules_on_read_values
+from mdd.manifest.points import _rules_on_read_values
+from mdd.manifest.values import BAD
 
 
 @pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))

@@ -3,9 +3,13 @@
 ``load(path)`` returns a ``mdd.model.Manifest`` or raises ``ManifestError`` listing every
 problem (not only the first), each with the line and column where it was written.
 
-The stages, one module each: ``yamlload`` reads YAML and remembers where every value was
-written; ``keys`` declares the manifest's own keys; ``reader`` checks every value against
-those declarations and the check types' options; ``graph`` finds dependency cycles.
+The stages, one module each: ``source`` reads the file; ``yamlload`` reads YAML and remembers
+where every value was written; ``layers`` merges ``extends:`` bases, ``loops`` expands
+``for_each:``; ``keys`` declares the manifest's own keys; ``values`` checks one value against
+its declaration (vars substituted); ``points`` reads one integration point and its check
+type's options; ``reader`` reads the top level and applies the rules across points (unique
+names, dependencies, Sensu settings against each check's timeout); ``graph`` finds
+dependency cycles.
 """
 
 from __future__ import annotations

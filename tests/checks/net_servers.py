@@ -8,6 +8,7 @@ echo server and the silent UDP port are plain sockets: they are the thing under 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import shutil
@@ -40,11 +41,33 @@ def free_port() -> int:
     raise RuntimeError("no loopback port free for both UDP and TCP")
 
 
-def _wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
+def _drain(proc: subprocess.Popen[bytes], tail: collections.deque[bytes]) -> threading.Thread:
+    """Read the daemon's output as it comes, keeping its last lines: a pipe nobody reads
+    fills up (64 KiB) and then blocks a daemon that logs every connection (sshd -e), as in
+    a benchmark's hundreds of runs."""
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.append(line)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait_until(
+    ready: Callable[[], bool],
+    proc: subprocess.Popen[bytes],
+    what: str,
+    tail: collections.deque[bytes],
+    reader: threading.Thread,
+) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            reader.join(5)
+            out = b"".join(tail).decode(errors="replace")
             raise RuntimeError(f"{what} exited with status {proc.returncode}: {out[-2000:]}")
         if ready():
             return
@@ -70,8 +93,10 @@ def _running(
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    tail: collections.deque[bytes] = collections.deque(maxlen=50)
+    reader = _drain(proc, tail)
     try:
-        _wait_until(ready(port), proc, what)
+        _wait_until(ready(port), proc, what, tail, reader)
         yield port
     finally:
         proc.terminate()
@@ -80,6 +105,7 @@ def _running(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        reader.join(5)
         if proc.stdout:
             proc.stdout.close()
 

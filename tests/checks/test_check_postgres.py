@@ -8,6 +8,8 @@ ephemeral port, ssl=on with a trustme certificate.
 from __future__ import annotations
 
 import contextlib
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 
 from mdd.checks import check_postgres
 from tests.checks.data_servers import HOST, PG_PORT, PgCluster, pg_cluster, require
-from tests.conftest import load_values, run_argv, run_check
+from tests.conftest import CheckRun, load_values, run_argv, run_check
 from tests.test_contract import generated_command, parse_back
 
 
@@ -272,16 +274,56 @@ def test_slow_query_over_crit_is_critical(shared: int) -> None:
 
 
 def test_query_past_the_timeout_is_critical(shared: int) -> None:
+    # The timeout covers pg8000's import, the connection and the login too: 3s leaves a
+    # busy machine time for those, so that it is the query that runs out of time. The
+    # server's statement_timeout (the time left) and the check's watchdog both stop it;
+    # whichever comes first, the message is the same.
     run = run_check(
         "postgres",
         host=HOST,
         port=shared,
         user="postgres",
-        query="SELECT pg_sleep(5)",
-        timeout="1s",
+        query="SELECT pg_sleep(30)",
+        timeout="3s",
     )
     assert run.code == 2, run.out
-    assert "did not complete the query step within 1s" in run.line
+    assert "did not complete the query step within 3s" in run.line
+
+
+def test_query_cancelled_by_an_admin_is_not_a_timeout(shared: int) -> None:
+    # SQLSTATE 57014 is both statement_timeout and pg_cancel_backend: only the first one,
+    # at the check's deadline, is reported as the check's timeout.
+    import pg8000.native
+
+    tag = f"mdd-cancel-{uuid.uuid4().hex}"
+    runs: list[CheckRun] = []
+    query = f"SELECT pg_sleep(20) /* {tag} */"
+    check = threading.Thread(
+        target=lambda: runs.append(
+            run_check(
+                "postgres", host=HOST, port=shared, user="postgres", query=query, timeout="25s"
+            )
+        )
+    )
+    check.start()
+    admin = pg8000.native.Connection("postgres", host=HOST, port=shared, database="postgres")
+    try:
+        cancelled: list[Any] = []
+        while check.is_alive() and not cancelled:  # until the check's query runs
+            cancelled = admin.run(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                "WHERE query = :query AND pid <> pg_backend_pid()",
+                query=query,
+            )
+            check.join(0.05)
+    finally:
+        admin.close()
+        check.join(30)
+    (run,) = runs
+    assert cancelled == [[True]], run.out
+    assert run.code == 2, run.out
+    assert "query failed: canceling statement due to user request (57014)" in run.line
+    assert "within" not in run.line
 
 
 def test_refused_port_is_critical(closed_port: int) -> None:
