@@ -256,7 +256,8 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     "all_datacenters",
     is_flag=True,
     help="Every manifest of the manifests folder, one file per datacenter into -o DIR "
-    "(mdd-<datacenter>.json, or .yaml for sensu-go).",
+    "(mdd-<datacenter>.json, or .yaml for sensu-go); with --batch, each datacenter's runner "
+    "check, with its plan beside it (mdd-<datacenter>.plan).",
 )
 @click.option(
     "--namespace",
@@ -289,14 +290,14 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     help="One runner check for the datacenter (check-mdd-batch) instead of one check per "
     "point: it runs every point in one process and submits each point's result to the local "
     "agent as that point's own check. Also writes the plan it runs (beside -o FILE, as "
-    "FILE with .plan for its suffix, or --plan FILE).",
+    "FILE with .plan for its suffix, or --plan FILE; with --all, one per datacenter in DIR).",
 )
 @click.option(
     "--plan",
     "plan_file",
     metavar="FILE",
     help="With --batch: where to write the plan; the runner check's command names it by "
-    "its absolute path, so put it where the agents will find it.",
+    "its absolute path, so put it where the agents will find it. Not with --all.",
 )
 def generate(
     datacenter: str | None,
@@ -325,6 +326,7 @@ def generate(
     mdd generate --all --format sensu-go -o resources/
     mdd generate ams1 --command-prefix /opt/mdd/bin -o checks.json
     mdd generate ams1 --batch -o /etc/sensu/conf.d/mdd-ams1.json
+    mdd generate --all --batch -o /etc/sensu/conf.d/
     """
     from mdd.locate import LocateError
     from mdd.manifest import ManifestError
@@ -371,10 +373,13 @@ def generate(
             _fail(f"--command-prefix: {exc}; nothing generated")
     if plan_file is not None and not batch:
         _fail("--plan is the plan of --batch: add --batch")
-    if batch and all_datacenters:
-        _fail("--batch writes one plan per datacenter: run it for each DATACENTER with -o FILE")
+    if plan_file is not None and all_datacenters:
+        _fail(
+            "--plan names one plan: with --all, each datacenter's plan goes beside its file "
+            "in -o DIR (mdd-<datacenter>.plan); leave out --plan"
+        )
     plan_path: Path | None = None
-    if batch:
+    if batch and not all_datacenters:
         if plan_file is not None:
             plan_path = Path(os.path.abspath(plan_file))
         elif output not in (None, "-"):
@@ -391,7 +396,7 @@ def generate(
         if output in (None, "-"):
             _fail("--all writes one file per datacenter: give the folder with -o DIR")
         assert output is not None
-        _generate_all(manifests_dir, Path(output), fmt, go_options, command_prefix)
+        _generate_all(manifests_dir, Path(output), fmt, go_options, command_prefix, batch)
         return
     if datacenter is None:
         _fail("give a DATACENTER (or --all -o DIR)")
@@ -448,8 +453,13 @@ def _generate_all(
     fmt: str,
     go_options: Any,
     command_prefix: str | None = None,
+    batch: bool = False,
 ) -> None:
-    """Every datacenter's file into ``folder``: all rendered first, then all written."""
+    """Every datacenter's file into ``folder``: all rendered first, then all written.
+
+    With ``batch``, each file is the datacenter's runner check and its plan goes beside it
+    (``mdd-<dc>.plan``, named by its absolute path); the plans are written before the files
+    whose commands name them."""
     from mdd.locate import LocateError, all_manifests, is_bundled
     from mdd.manifest import ManifestError, load
     from mdd.output import write_atomically
@@ -476,29 +486,47 @@ def _generate_all(
         manifests.append(manifest)
     problems += _name_clashes(manifests)
     texts: list[tuple[Path, str]] = []
+    plans: list[tuple[Path, str]] = []
     if not problems:
+        absolute = Path(os.path.abspath(folder))
         for manifest in manifests:
+            target = folder / f"mdd-{manifest.datacenter}{_SUFFIX[fmt]}"
             try:
-                text = _render(manifest, fmt, go_options)
+                if batch:
+                    from mdd.batch.definitions import render as render_batch
+                    from mdd.batch.plan import plan_path_for
+
+                    plan_path = plan_path_for(absolute / target.name)
+                    text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
+                    plans.append((plan_path, plan_text))
+                else:
+                    text = _render(manifest, fmt, go_options)
             except GenerateError as exc:
                 problems += exc.problems
                 continue
-            texts.append((folder / f"mdd-{manifest.datacenter}{_SUFFIX[fmt]}", text))
+            texts.append((target, text))
     if problems:
         _report_problems(problems, str(source))
-    if any(_same_file(target, path) for target, _ in texts for path in paths):
+    if any(_same_file(target, path) for target, _ in texts + plans for path in paths):
         _fail(f"-o {folder} is the manifests folder itself: write elsewhere; nothing written")
     if folder.exists() and not folder.is_dir():
         _fail(f"-o {folder}: not a folder; nothing written")
     try:
         folder.mkdir(exist_ok=True)
-        for target, text in texts:
+        for target, text in plans + texts:  # a runner check never names a plan not yet there
             write_atomically(target, text)
     except OSError as exc:
         _fail(f"cannot write into {folder}: {exc.strerror or exc}")
     _secrets_note(manifests, go_options)
-    for (target, _), manifest in zip(texts, manifests, strict=True):
-        click.echo(f"mdd: {target}: {_count(len(manifest.points), 'check')}", err=True)
+    for index, ((target, _), manifest) in enumerate(zip(texts, manifests, strict=True)):
+        if batch:
+            click.echo(
+                f"mdd: {target}: the runner check of {_count(len(manifest.points), 'point')}; "
+                f"the agents running {COMMAND_BATCH} need its plan at {plans[index][0]}",
+                err=True,
+            )
+        else:
+            click.echo(f"mdd: {target}: {_count(len(manifest.points), 'check')}", err=True)
 
 
 @main.group(invoke_without_command=True)
