@@ -4,6 +4,8 @@ Shared by the checks that start TLS themselves (ldap's ldaps:// and StartTLS, sm
 STARTTLS). CPython bounds the whole handshake by the socket's timeout, so a server that
 trickles its certificate or never finishes the handshake cannot hold the check past the
 deadline. Standard library only; ssl is imported only by a check that uses TLS.
+
+The server name goes to ``wrap_socket`` as ASCII bytes (``mdd.checks._tls.sni``).
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ def handshake(
     """
     import ssl  # the caller has a context, so ssl is loaded already: this costs nothing
 
+    from mdd.checks._tls import sni  # loaded already too: the context came from it
+
+    name = sni(server_hostname)
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise HandshakeFailed(f"did not start the TLS handshake within {duration_text(timeout)}")
     sock.settimeout(remaining)
     try:
-        return context.wrap_socket(sock, server_hostname=server_hostname)
+        return context.wrap_socket(sock, server_hostname=name)
     except ssl.SSLError as exc:
         raise HandshakeFailed(tls_reason(exc, ca_file)) from None
     except TimeoutError:

@@ -58,4 +58,39 @@ def client_context(
     return context
 
 
-__all__ = ["BOOLEAN", "CA_FILE", "CLIENT_CERT", "CLIENT_KEY", "MIN_VERSION", "client_context"]
+def sni(host: str) -> bytes:
+    """``host`` as ``SSLContext.wrap_socket`` is to be given it (``server_hostname``): bytes.
+
+    Given a str, ssl encodes it with the ``idna`` codec, which imports encodings.idna,
+    stringprep and unicodedata (about 1.5 ms of every run), ASCII or not. An ASCII name is
+    passed as its bytes once it passes the codec's own rules (no empty label, none longer
+    than 63 characters); a non-ASCII one (the manifest accepts those that encode as IDNA) is
+    encoded to its A-label by that same codec, as ssl would. ``CheckError`` (UNKNOWN) for a
+    name that cannot be sent.
+    """
+    if not host.isascii():
+        try:
+            return host.encode("idna")
+        except UnicodeError as exc:
+            raise CheckError(
+                f"{host!r} cannot be sent as the TLS server name: it is not a valid "
+                f"internationalized host name (IDNA: {exc})"
+            ) from None
+    labels = host.split(".")
+    if not host or any(not 0 < len(label) < 64 for label in labels[:-1]) or len(labels[-1]) > 63:
+        raise CheckError(
+            f"{host!r} cannot be sent as the TLS server name: a name's labels (between dots) "
+            f"are 1 to 63 characters"
+        )
+    return host.encode("ascii")
+
+
+__all__ = [
+    "BOOLEAN",
+    "CA_FILE",
+    "CLIENT_CERT",
+    "CLIENT_KEY",
+    "MIN_VERSION",
+    "client_context",
+    "sni",
+]

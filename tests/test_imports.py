@@ -83,7 +83,22 @@ def test_check_imports_nothing_it_does_not_use(check_type: str) -> None:
 
 def test_the_guard_sees_a_forbidden_import() -> None:
     # mdd.cli imports click: if this passes unnoticed, the guard above proves nothing.
-    assert "click" in _forbidden(_modules_imported_by("mdd.cli"))
+    imported = _modules_imported_by("mdd.cli")
+    assert "click" in _forbidden(imported)
+    # mdd.cli is a package: a check importing any one command module of it is caught too.
+    commands = {m for m in imported if m.startswith("mdd.cli.")}
+    assert {"mdd.cli._common", "mdd.cli.generate"} <= commands
+    assert commands <= set(_forbidden(imported))
+
+
+def test_the_command_line_imports_what_its_commands_use_only_when_they_run() -> None:
+    # `mdd --help` imports mdd.cli and each command family's module: the libraries and mdd
+    # modules a command needs are imported inside the command.
+    heavy = [f for f in FORBIDDEN if f not in ("click", "mdd.cli")]
+    heavy += ["mdd.batch", "mdd.runner.runner", "mdd.locate", "mdd.model", "mdd.output"]
+    imported = _modules_imported_by("mdd.cli")
+    loaded = sorted(m for m in imported if any(m == h or m.startswith(h + ".") for h in heavy))
+    assert not loaded, f"import mdd.cli also imports {', '.join(loaded)}"
 
 
 def test_mdd_package_imports_nothing() -> None:

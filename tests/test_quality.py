@@ -89,7 +89,7 @@ def test_mypy_checks_the_checks_package() -> None:
     # If the tree lost mdd/checks, mypy would pass without reading a single check.
     package = link_tree() / "mdd"
     assert (package / "checks" / "_base.py").is_file()
-    assert (package / "cli.py").is_file()
+    assert (package / "cli" / "__init__.py").is_file()
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import trustme
 
-from mdd.checks import check_tls
+from mdd.checks import _certificates, check_tls
 from tests.checks.addresses import resolve_localhost
 from tests.checks.tls_servers import (
     Issued,
@@ -502,8 +502,8 @@ def test_der_reader_agrees_with_openssl(
         path = tmp_path / f"{index}.pem"
         path.write_bytes(pem)
         info = ssl._ssl._test_decode_cert(str(path))  # type: ignore[attr-defined]
-        from_openssl = check_tls._from_info(info)
-        from_der = check_tls._from_der(ssl.PEM_cert_to_DER_cert(pem.decode()))
+        from_openssl = _certificates.from_info(info)
+        from_der = _certificates.from_der(ssl.PEM_cert_to_DER_cert(pem.decode()))
         assert from_der.subject == from_openssl.subject
         assert from_der.issuer == from_openssl.issuer
         assert from_der.not_after == from_openssl.not_after
@@ -514,7 +514,9 @@ def test_der_reader_agrees_with_openssl(
             n for n in from_openssl.names if n.count(":") == 1
         ]
         assert len(from_der.names) == len(from_openssl.names)
-    assert "IP:127.0.0.1" in check_tls._from_der(ssl.PEM_cert_to_DER_cert(certs[0].decode())).names
+    assert (
+        "IP:127.0.0.1" in _certificates.from_der(ssl.PEM_cert_to_DER_cert(certs[0].decode())).names
+    )
 
 
 def test_importing_the_check_does_not_import_smtplib() -> None:
@@ -534,7 +536,7 @@ def test_importing_the_check_does_not_import_smtplib() -> None:
     ],
 )
 def test_certificate_times_read_as_the_ssl_module_reads_them(text: str) -> None:
-    assert check_tls._info_time(text) == ssl.cert_time_to_seconds(text)
+    assert _certificates.info_time(text) == ssl.cert_time_to_seconds(text)
 
 
 # --------------------------------------------------------------------------- review

@@ -1,0 +1,110 @@
+"""The ``mdd`` command line: the command group, and its commands gathered from one module per
+family (``generate``; ``manifests``: validate, render, diff, init, docs, schema; ``bundled``:
+types, asset; mdd/runner/commands.py: verify, report, status). Every command imports its heavy
+modules inside itself, so ``mdd --help`` loads click and these small modules only."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from mdd import __version__
+from mdd.cli._common import fail
+
+# errno values of a write to standard output that cannot succeed: a full disk (> /dev/full),
+# a closed pipe (| head), a quota, a revoked terminal.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+class _Main(click.Group):
+    """The command group: a failed write to standard output, SIGTERM or SIGHUP end any
+    command with one line on standard error and exit status 1, never a traceback (files
+    are written by ``write_atomically``, which leaves the previous file as it was)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError):  # not the main thread: leave them be
+                previous[signum] = signal.signal(signum, _interrupted)
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None:
+                raise
+            _output_failed(exc)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    # SystemExit unwinds like an exception: a file being written is removed, the old one kept.
+    click.echo(f"mdd: interrupted by {signal.Signals(signum).name}", err=True)
+    sys.exit(1)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    with contextlib.suppress(OSError):  # the interpreter's last flush would fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    fail(f"cannot write to standard output: {exc.strerror or exc}")
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mdd")
+def main() -> None:
+    """Monitoring Driven Deployment: a datacenter's integration points, as Sensu checks.
+
+    Write one manifest per datacenter listing every integration point the platform needs
+    (DNS, LDAP, NTP, VIPs, repositories, databases, TLS endpoints...) and who delivers it.
+    `mdd generate` turns it into Sensu check definitions that stay red until each point is
+    really there.
+
+    \b
+    mdd validate ams1                 check manifests/ams1.yaml; every problem at once
+    mdd generate ams1 -o checks.json  its Sensu Classic check definitions
+    mdd generate ams1 --format sensu-go | sensuctl create   ... or Sensu Go resources
+    mdd render ams1                   the resolved manifest (bases, vars, for_each)
+    mdd diff ams1 fra1                how two datacenters differ
+    mdd init fra1 --from ams1 --set domain=fra1.example.net
+    mdd docs ams1 -o ams1.md          the living document, grouped by owner
+    mdd types show http               the options of a check type
+
+    DATACENTER is a name, for NAME.yaml in --manifests DIR, else $MDD_MANIFESTS, else
+    ./manifests; or the path of a manifest file.
+    """
+
+
+def _add_commands() -> None:
+    """Each command family lives in its own module (``verify``, ``report`` and ``status`` in
+    mdd/runner/commands.py); their heavy modules are imported inside the commands."""
+    from mdd.cli import bundled, generate, manifests
+    from mdd.runner.commands import report, status, verify
+
+    for command in (
+        manifests.validate,
+        generate.generate,
+        bundled.types,
+        bundled.asset,
+        manifests.render_command,
+        manifests.diff_command,
+        manifests.init_command,
+        manifests.docs_command,
+        manifests.schema_command,
+        verify,
+        report,
+        status,
+    ):
+        main.add_command(command)
+    main.add_command(bundled.types, "checks")  # the old name
+
+
+_add_commands()
