@@ -14,6 +14,7 @@ import ssl
 
 from mdd.checks._result import CheckError
 from mdd.checks._steps import Failed, Steps
+from mdd.checks._tls import sni
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ class WatchedContext(ssl.SSLContext):
 
     def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
         kwargs["do_handshake_on_connect"] = False
-        kwargs.setdefault("server_hostname", self.steps.host)
+        name = kwargs.get("server_hostname", self.steps.host)
+        # As bytes: a str costs the idna codec's import (see _tls.sni).
+        kwargs["server_hostname"] = sni(name) if isinstance(name, str) else name
         tls = super().wrap_socket(sock, *args, **kwargs)
         handshake(self.steps, tls, self.after)
         return tls

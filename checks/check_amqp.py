@@ -14,7 +14,6 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
@@ -42,6 +41,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 TYPE = "amqp"

@@ -17,7 +17,6 @@ the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
@@ -48,6 +47,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 TYPE = "mysql"

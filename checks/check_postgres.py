@@ -20,7 +20,6 @@ system's CAs. Uses pg8000 (pure Python).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
@@ -51,6 +50,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 TYPE = "postgres"

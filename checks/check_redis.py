@@ -11,7 +11,6 @@ are thresholds on the time the whole check took. Uses redis-py.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from mdd.checks._base import Deadline, MddCheck
@@ -37,6 +36,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 TYPE = "redis"

@@ -23,7 +23,6 @@ certificate, so it is green for an untrusted one that this check reports CRITICA
 
 from __future__ import annotations
 
-import argparse
 import re
 import socket
 import time
@@ -46,6 +45,7 @@ from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     import ssl
     from collections.abc import Mapping
     from typing import Any

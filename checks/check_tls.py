@@ -19,7 +19,6 @@ version it can and reports the one the server picks. ``timeout`` bounds the whol
 
 from __future__ import annotations
 
-import argparse
 import ssl
 import time
 
@@ -41,6 +40,7 @@ from mdd.checks._tls_connection import Failed, shake_hands
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping, Sequence
     from typing import Any
 
