@@ -11,7 +11,6 @@ import re
 from mdd.checks._base import Deadline
 from mdd.checks._http_exchange import Answer, excerpt
 from mdd.checks._result import CheckError
-from mdd.checks._secrets import redact
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -21,7 +20,11 @@ if TYPE_CHECKING:
 
 def redacted(text: str, secrets: list[tuple[str, str]]) -> str:
     """``text`` without the secret values, whole or in part, as is or escaped (``redact``)."""
-    return redact(text, [value for _, value in secrets]) if secrets else text
+    if not secrets:
+        return text
+    from mdd.checks._secrets import redact
+
+    return redact(text, [value for _, value in secrets])
 
 
 def readable(text: str) -> str:

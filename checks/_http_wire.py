@@ -15,7 +15,6 @@ with a reason a human can act on. Standard library only.
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 
@@ -26,9 +25,8 @@ INTERIM_LIMIT = 32  # interim (1xx) answers skipped before the response
 CHUNK_LINE_LIMIT = 4096  # bytes of a chunk-size line, extensions included
 _RECV = 65536
 
-_STATUS_LINE = re.compile(r"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*)|[ \t]*)")
-_CONTENT_LENGTH = re.compile(r"[ \t]*(\d{1,18})[ \t]*")
-_CHUNK_SIZE = re.compile(rb"[ \t]*([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?")
+_DIGITS = "0123456789"  # parsed by hand: compiling regular expressions costs every run
+_HEX = b"0123456789abcdefABCDEF"
 
 
 class WireError(Exception):
@@ -165,15 +163,22 @@ def _read_head(wire: Wire) -> Response:
     if line is None:
         raise Disconnected("closed the connection without a response")
     text = line.decode("latin-1")
-    match = _STATUS_LINE.fullmatch(text)
-    if not match:
-        if text.startswith("HTTP/"):
-            raise WireError(f"a malformed status line ({_shown(text)})")
+    if not text.startswith("HTTP/"):
         raise NotHttp(text)
-    major, minor, status, reason = match.groups()
-    if status[0] == "0":
-        raise WireError(f"a malformed status line ({_shown(text)}): no such status")
-    response = Response(f"{major}.{minor}", int(status), reason or "")
+    parts = text.split(None, 2)
+    version = parts[0][5:]
+    status = parts[1] if len(parts) > 1 else ""
+    if not (
+        len(version) == 3
+        and version[0] in _DIGITS
+        and version[1] == "."
+        and version[2] in _DIGITS
+        and len(status) == 3
+        and all(c in _DIGITS for c in status)
+        and status[0] != "0"
+    ):
+        raise WireError(f"a malformed status line ({_shown(text)})")
+    response = Response(version, int(status), parts[2] if len(parts) > 2 else "")
     response.headers = _read_fields(wire, len(line), "header")
     return response
 
@@ -221,10 +226,10 @@ def framing(response: Response, method: str) -> tuple[str, int]:
     values = response.get_all("Content-Length")
     numbers = set()
     for value in values:
-        match = _CONTENT_LENGTH.fullmatch(value)
-        if not match:
+        number = value.strip(" \t")
+        if not (0 < len(number) <= 18 and all(c in _DIGITS for c in number)):
             raise BadLength(response.status, values)
-        numbers.add(int(match.group(1)))
+        numbers.add(int(number))
     if len(numbers) > 1:
         raise BadLength(response.status, values)
     status = response.status
@@ -272,10 +277,10 @@ def _read_chunked(wire: Wire, limit: int) -> tuple[bytes, bool]:
         line = wire.line(CHUNK_LINE_LIMIT, "a chunk-size line")
         if line is None:
             raise BodyCut(size, None)
-        match = _CHUNK_SIZE.fullmatch(line)
-        if not match:
+        digits = line.partition(b";")[0].strip(b" \t")  # chunk extensions are dropped
+        if not 0 < len(digits) <= 15 or digits.strip(_HEX):
             raise WireError(f"a bad chunk size ({_shown(line.decode('latin-1'))})")
-        chunk_size = int(match.group(1), 16)
+        chunk_size = int(digits, 16)
         if chunk_size == 0:
             _read_fields(wire, 0, "trailer")
             return b"".join(chunks), False

@@ -53,7 +53,6 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._secrets import read_secret
 from mdd.checks._shared import threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
@@ -229,6 +228,10 @@ def _read_secrets(pairs: list[tuple[str, tuple[str, str]]]) -> list[tuple[str, s
     """(header, value) for each secret header (``_secrets.read_secret``: a file that is no
     regular file, too large, missing or empty is UNKNOWN, never waited for)."""
     secrets: list[tuple[str, str]] = []
+    if not pairs:
+        return secrets
+    from mdd.checks._secrets import read_secret
+
     for name, ref in pairs:
         what = f"the secret_headers value of {name}"
         value = read_secret(ref, what).strip()
