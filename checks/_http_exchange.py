@@ -71,7 +71,10 @@ class Target:
 
 def target_of(url: str) -> Target:
     """The target of ``url``; ``Failure`` for one that is not an http(s) URL."""
-    from urllib.parse import urlsplit  # loaded anyway: the url option's parser uses it
+    simple = _simple_target(url)
+    if simple is not None:
+        return simple
+    from urllib.parse import urlsplit  # for all but the plainest URLs
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -87,6 +90,37 @@ def target_of(url: str) -> Target:
     return Target(
         url, parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
     )
+
+
+_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+
+
+def _simple_target(url: str) -> Target | None:
+    """The target of a plain URL (``http[s]://name-or-IPv4[:port]/printable-ASCII``), as
+    ``urlsplit`` reads it, without importing ``urllib.parse`` (with ``ipaddress``, a few ms a
+    run); None for anything else (user info, IPv6, non-ASCII, white space), which
+    ``urlsplit`` reads."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("http", "https") or not sep:
+        return None
+    if not (rest.isascii() and rest.isprintable()) or any(c in rest for c in " @\\[]"):
+        return None
+    rest = rest.partition("#")[0]
+    end = len(rest)
+    for mark in "/?":
+        found = rest.find(mark)
+        if 0 <= found < end:
+            end = found
+    netloc, tail = rest[:end], rest[end:]
+    host, _, port_text = netloc.partition(":")
+    if not host or not _NAME.issuperset(host) or not port_text.isdigit() and port_text:
+        return None
+    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
+    if not 0 < port <= 65535:
+        return None
+    path, _, query = tail.partition("?")
+    path = (path or "/") + (f"?{query}" if query else "")
+    return Target(url, scheme, host.lower(), port, path)
 
 
 def ascii_text(text: str, encoding: str) -> str:

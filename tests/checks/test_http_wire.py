@@ -193,3 +193,71 @@ def test_a_chunked_body_cut_short_in_a_chunk() -> None:
     code, line, base = check(answer, contains="OK")
     assert code == 2, line
     assert f"{base}/health returned 200 but closed the connection after 11 bytes" in line
+
+
+# --------------------------------------------------------------------------- URL splitting
+
+PLAIN_URLS = [
+    "http://127.0.0.1/",
+    "http://127.0.0.1",
+    "https://Artifacts.AMS1.example.net:8443/health?full=1&x=y#top",
+    "http://host:00080/a/b;c?d?e",
+    "http://host:/path",
+    "http://h/?",
+    "http://h?q=1",
+    "http://h#frag/x",
+    "https://under_score.example/%C3%A9?a=%20",
+    "http://host:65535/",
+]
+OTHER_URLS = [
+    "http://user@host/",
+    "http://[::1]:8080/x",
+    "http://host:65536/",
+    "http://host:0/",
+    "http://host:8x/",
+    "http://hést/",
+    "http://host/a b",
+    "http://host/a\tb",
+    "HTTP://host/",
+    "ftp://host/",
+    "http:///path",
+    "http://host\\@evil/",
+]
+
+
+def _reference(url: str) -> tuple[str, str, int, str] | str:
+    """What urlsplit makes of ``url``, as check_http used it before its fast path."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http:// or https:// URL"
+    try:
+        port = parts.port
+    except ValueError:
+        return "bad port number"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return (parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
+
+
+@pytest.mark.parametrize("url", PLAIN_URLS + OTHER_URLS)
+def test_a_url_is_split_as_urlsplit_splits_it(url: str) -> None:
+    from mdd.checks._http_exchange import Failure, _simple_target, ascii_text, target_of
+
+    simple = _simple_target(url)
+    assert (simple is not None) == (url in PLAIN_URLS)  # the fast path takes the plain ones
+    expected = _reference(url)
+    try:
+        target = target_of(url)
+    except Failure as exc:
+        assert isinstance(expected, str), exc
+        assert str(exc).endswith(f": {expected}"), exc
+        return
+    assert not isinstance(expected, str), (url, target.host)
+    scheme, host, port, path = expected
+    assert (target.scheme, target.host, target.port, target.path) == (
+        scheme,
+        host,
+        port,
+        ascii_text(path, "utf-8"),
+    )
