@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from urllib.parse import urlsplit
 
+from mdd.checks import _http_exchange as http_exchange
 from mdd.checks import check_http
 from mdd.checks._base import MddCheck
 from mdd.checks._options import (
@@ -109,6 +109,8 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             )
     proxy = values.get("proxy")
     if isinstance(proxy, str):
+        from urllib.parse import urlsplit
+
         parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         try:
             port = parts.port
@@ -139,8 +141,7 @@ def _http_options(opts: argparse.Namespace) -> argparse.Namespace:
 
 
 def _proxy_where(proxy: str) -> tuple[str, int, str]:
-    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    host, port = parts.hostname or "", parts.port or 80
+    host, port = http_exchange.proxy_address(proxy)
     shown = f"[{host}]" if ":" in host else host
     return host, port, f"proxy {shown}:{port}"
 
@@ -161,13 +162,13 @@ def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
     started = time.monotonic()
     deadline = started + opts.timeout
     host, port, where = _proxy_where(opts.proxy)
-    target = check_http._target(opts.url)
+    target = http_exchange.target_of(opts.url)
     try:
         if target.scheme == "https":
-            sock = check_http._connect(host, port, where, http_opts, deadline)
+            sock = http_exchange.open_connection(host, port, where, http_opts, deadline)
             try:
-                check_http._tunnel(sock, target, where, http_opts, deadline)
-            except check_http._Refused as exc:
+                http_exchange.tunnel(sock, target, where, http_opts, deadline)
+            except http_exchange.Refused as exc:
                 return _refused(opts, started, f"{exc}, as required")
             finally:
                 sock.close()
@@ -176,8 +177,8 @@ def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
                 f"{where} opened a tunnel to {target.hostport} (CONNECT accepted): "
                 f"it must refuse it",
             )
-        response = check_http._exchange(target, "GET", [], None, http_opts, None, deadline)
-    except check_http._Failure as exc:
+        response = http_exchange.exchange(target, "GET", [], None, http_opts, None, deadline)
+    except http_exchange.Failure as exc:
         return Result(State.CRITICAL, f"{exc} (with denied: true the proxy must answer a refusal)")
     answered = f"{response.status} {response.reason}".rstrip()
     if response.status in DENIAL_STATUSES:

@@ -142,3 +142,74 @@ def test_check_help_lists_every_option(check_type: str) -> None:
 def _flags(flag: str, secret: bool) -> list[str]:
     """A secret option is two flags: ``--password-file PATH`` and ``--password-env NAME``."""
     return [f"{flag}-file", f"{flag}-env"] if secret else [flag]
+
+
+# A real run of a check, with the modules it loaded written out as the process ends (atexit
+# runs after the check's own sys.exit): what a run pays for, not what an import pays for.
+_MODULES_AT_EXIT = """
+import atexit, sys
+
+def _write(path=sys.argv[1]):
+    with open(path, "w") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+
+atexit.register(_write)
+from mdd.checks.check_{check_type} import main
+sys.argv = ["check-mdd-{check_type}", *sys.argv[2:]]
+main()
+"""
+
+
+def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str, set[str]]:
+    """(output, modules loaded) of one run of a check, in a fresh interpreter."""
+    listing = tmp_path / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", _MODULES_AT_EXIT.format(check_type=check_type), str(listing), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    assert listing.exists(), f"no module list:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout + proc.stderr, set(listing.read_text().split())
+
+
+# What a plain http:// run must never load: http.client pulls in the email package for its
+# header parser (~20 ms a run), ssl ~14 ms; the idna codec comes with a str host name for TLS.
+HTTP_RUN_FORBIDDEN = ("http.client", "email", "ssl", "_ssl", "encodings.idna")
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_a_plain_http_run_loads_neither_http_client_nor_email_nor_ssl(tmp_path: Path) -> None:
+    from tests.checks.http_servers import raw_http
+
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\ne\r\nall systems OK\r\n0\r\n\r\n"
+    )
+    with raw_http(answer) as base:
+        out, modules = _modules_of_a_run(
+            "http", tmp_path, "--url", f"{base}/health", "--contains", "OK", "--timeout", "5s"
+        )
+    assert "OK:" in out and "returned 200 OK" in out, out  # a real run, answered
+    assert "mdd.checks._http_wire" in modules  # the list is the run's
+    loaded = _loaded(modules, HTTP_RUN_FORBIDDEN)
+    assert not loaded, f"an http:// run of check-mdd-http loads {', '.join(loaded)}"
+
+
+def test_the_run_guard_sees_ssl_on_an_https_run(tmp_path: Path) -> None:
+    # If this passed unnoticed, the guard above would prove nothing: https needs ssl.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out, modules = _modules_of_a_run(
+        "http", tmp_path, "--url", f"https://127.0.0.1:{port}/", "--timeout", "2s"
+    )
+    assert "refused the connection" in out, out
+    assert "ssl" in _loaded(modules, HTTP_RUN_FORBIDDEN)
