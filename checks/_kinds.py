@@ -330,6 +330,35 @@ def _url(value: Any) -> str:
     return text
 
 
+_URL_HOST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+
+
+def _url_arg(text: str) -> str:
+    """The ``url`` option read back from a command line: a plain URL
+    (``http[s]://name-or-IPv4[:port][/printable ASCII]``, no query, no user info) is checked
+    here without importing ``urllib.parse`` (with ``ipaddress``, a few ms of every http run);
+    any other is checked by ``_url``, as a manifest's. Both accept and return the same
+    (tests/checks/test_argv.py compares them)."""
+    scheme, sep, rest = text.partition("://")
+    if (
+        scheme in ("http", "https")
+        and sep
+        and rest.isascii()
+        and rest.isprintable()
+        and not any(c in rest for c in " @\\[]?")
+    ):
+        end = min((i for i in (rest.find("/"), rest.find("#")) if i >= 0), default=len(rest))
+        host, _, port = rest[:end].partition(":")
+        if (
+            host
+            and len(host) <= 253
+            and _URL_HOST.issuperset(host)
+            and (not port or (port.isdigit() and 0 < int(port) <= 65535))
+        ):
+            return text
+    return _url(text)
+
+
 # Query parameters that carry secrets: names holding one of the words, or equal to a name.
 _SECRET_QUERY_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "signature")
 _SECRET_QUERY_NAMES = frozenset({"key", "auth", "sig", "pwd", "pass", "credential", "session"})
@@ -551,7 +580,7 @@ DURATION = Kind(
 BOOLEAN = Kind("boolean", _bool, _bool, doc="true or false")
 REGEX = Kind("regex", _regex, _regex, doc="a Python regular expression, searched anywhere")
 STATUS = Kind("status", _status_range, _status_range, _status_text, doc="200, or a range 200-299")
-URL = Kind("url", _url, _url, doc="an http:// or https:// URL")
+URL = Kind("url", _url, _url_arg, doc="an http:// or https:// URL")
 PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
 PATH = Kind(

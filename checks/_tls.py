@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ssl
 
-from mdd.checks._options import BOOLEAN, PATH, Option, choice
+from mdd.checks._options import BOOLEAN, Option, choice
 from mdd.checks._result import CheckError
+from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
 TLS_VERSIONS = {
     "1.0": ssl.TLSVersion.TLSv1,
@@ -14,12 +15,9 @@ TLS_VERSIONS = {
     "1.3": ssl.TLSVersion.TLSv1_3,
 }
 
-CA_FILE = Option("ca_file", PATH, "PEM file of CA certificates to trust instead of the system's.")
 MIN_VERSION = Option(
     "min_version", choice(*TLS_VERSIONS), "Lowest TLS version the server may negotiate."
 )
-CLIENT_CERT = Option("client_cert", PATH, "PEM client certificate (mutual TLS).")
-CLIENT_KEY = Option("client_key", PATH, "PEM private key of client_cert, if not in that file.")
 
 
 def client_context(

@@ -30,11 +30,11 @@ whatever the URL says, and does not verify the destination's certificate.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from mdd.checks import _http_exchange as http_exchange
 from mdd.checks import check_http
+from mdd.checks._argv import Options
 from mdd.checks._base import MddCheck
 from mdd.checks._options import (
     ABSOLUTE_PATH,
@@ -50,6 +50,7 @@ from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping
     from typing import Any
 
@@ -137,7 +138,7 @@ def _http_options(opts: argparse.Namespace) -> argparse.Namespace:
         warn=opts.warn,
         crit=opts.crit,
     )
-    return argparse.Namespace(**values)
+    return Options(**values)
 
 
 def _proxy_where(proxy: str) -> tuple[str, int, str]:

@@ -154,6 +154,11 @@ def _write(path=sys.argv[1]):
         out.write("\\n".join(sorted(sys.modules)))
 
 atexit.register(_write)
+# The development venv's editable-install hook imports some of the guarded modules (pathlib
+# brings urllib.parse) before any check runs: forgotten here, so that only what the check
+# itself imports is listed.
+for _name in [m for m in sys.modules if m.split(".")[0] in {forget!r}]:
+    del sys.modules[_name]
 from mdd.checks.check_{check_type} import main
 sys.argv = ["check-mdd-{check_type}", *sys.argv[2:]]
 main()
@@ -164,7 +169,8 @@ def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str,
     """(output, modules loaded) of one run of a check, in a fresh interpreter."""
     listing = tmp_path / "modules.txt"
     proc = subprocess.run(
-        [sys.executable, "-c", _MODULES_AT_EXIT.format(check_type=check_type), str(listing), *argv],
+        [sys.executable, "-c", _MODULES_AT_EXIT.format(check_type=check_type, forget=_FORGET)]
+        + [str(listing), *argv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -176,8 +182,24 @@ def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str,
 
 
 # What a plain http:// run must never load: http.client pulls in the email package for its
-# header parser (~20 ms a run), ssl ~14 ms; the idna codec comes with a str host name for TLS.
-HTTP_RUN_FORBIDDEN = ("http.client", "email", "ssl", "_ssl", "encodings.idna")
+# header parser (~20 ms a run), ssl ~14 ms; the idna codec comes with a str host name for TLS;
+# urllib.parse (with ipaddress) with reading --url; argparse and traceback are for --help and
+# errors only (checks/_argv.py, checks/_sensu.py).
+HTTP_RUN_FORBIDDEN = (
+    "http.client",
+    "email",
+    "ssl",
+    "_ssl",
+    "encodings.idna",
+    "urllib.parse",
+    "ipaddress",
+    "argparse",
+    "traceback",
+)
+
+
+# Top-level packages of the guarded modules (never ones a check run needs before it starts).
+_FORGET = sorted({"urllib", "ipaddress", "email", "http"})
 
 
 def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:

@@ -274,3 +274,87 @@ def tcp_listener() -> Any:
         server.bind(("127.0.0.1", 0))
         server.listen()
         yield server.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- the url option
+
+
+def _outcome(read: Any, text: str) -> tuple[str, str]:
+    try:
+        return ("ok", read(text))
+    except ValueError:
+        return ("refused", "")
+
+
+URL_PIECES = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTP",
+        "ftp",
+        "://",
+        ":/",
+        "/",
+        "?",
+        "#",
+        "@",
+        ":",
+        "[",
+        "]",
+        "::1",
+        "127.0.0.1",
+        "localhost",
+        "a",
+        "-",
+        ".",
+        "_",
+        "%20",
+        " ",
+        "\t",
+        "0",
+        "80",
+        "65535",
+        "65536",
+        "00080",
+        "x" * 60,
+        "é",
+        "key=1",
+        "token=x",
+        "&",
+        "=",
+        "\\",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(URL_PIECES, max_size=8).map("".join))
+def test_url_read_from_the_command_line_as_from_a_manifest(text: str) -> None:
+    """The url kind's light command-line reader accepts and refuses exactly what the full
+    one (``_url``, urllib.parse) does, and returns the same text."""
+    from mdd.checks._kinds import URL, _url
+
+    assert URL.parse is not _url
+    assert _outcome(URL.parse, text) == _outcome(_url, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://127.0.0.1:8080/health",
+        "https://artifacts.ams1.example.net/health#top",
+        "http://h:/",
+        "http://h:0/",
+        "http://h:99999/",
+        "http://user:pw@h/",
+        "http://h/?api_key=1",
+        "http://[::1]:80/",
+        "http:///x",
+        "HTTP://h/",
+        "http://" + "a" * 254 + "/",
+    ],
+)
+def test_url_edge_cases_agree(text: str) -> None:
+    from mdd.checks._kinds import URL, _url
+
+    assert _outcome(URL.parse, text) == _outcome(_url, text)
