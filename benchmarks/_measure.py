@@ -80,6 +80,8 @@ class Launcher:
 
     def run(self, argv: list[str]) -> Run:
         assert self._proc.stdin is not None and self._proc.stdout is not None
+        if any("\n" in word or "\0" in word for word in argv):
+            raise ValueError(f"a command for the launcher is one line without NULs: {argv!r}")
         self._proc.stdin.write("\0".join(argv) + "\n")
         self._proc.stdin.flush()
         code, cpu, rss, wall = self._proc.stdout.readline().split()

@@ -160,18 +160,20 @@ def stdlib_targets(checks: list[Subject], baseline: Subject) -> None:
 # The least any Python check pays: the console-script wrapper's re, socket, signal (the
 # timeout alarm). And the least a Python TLS client pays: that, ssl, one verified handshake.
 FLOOR_CHECK = "import re, signal, socket"
-FLOOR_TLS = (
-    "import re, signal, socket, ssl; import sys\n"
-    "c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.load_verify_locations(sys.argv[1])\n"
+FLOOR_TLS = (  # one line: the launcher reads one command a line
+    "import re, signal, socket, ssl, sys; "
+    "c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.load_verify_locations(sys.argv[1]); "
     "s = c.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[2]))), "
-    "server_hostname=b'127.0.0.1')\n"
-    "s.getpeercert(); s.close()"
+    "server_hostname=b'127.0.0.1'); s.getpeercert(); s.close()"
 )
 
 
 def floor_subjects(tls: tuple[Path, int] | None) -> list[Subject]:
     python = str(BIN / "python")
     floors = [Subject(f"floor: python -c '{FLOOR_CHECK}'", [python, "-c", FLOOR_CHECK])]
+    floors.append(
+        Subject(f"floor: python -c '{FLOOR_CHECK}, ssl'", [python, "-c", f"{FLOOR_CHECK}, ssl"])
+    )
     if tls is not None:
         ca_file, port = tls
         floors.append(
