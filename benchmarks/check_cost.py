@@ -170,15 +170,13 @@ FLOOR_TLS = (  # one line: the launcher reads one command a line
 
 def floor_subjects(tls: tuple[Path, int] | None) -> list[Subject]:
     python = str(BIN / "python")
-    floors = [Subject(f"floor: python -c '{FLOOR_CHECK}'", [python, "-c", FLOOR_CHECK])]
-    floors.append(
-        Subject(f"floor: python -c '{FLOOR_CHECK}, ssl'", [python, "-c", f"{FLOOR_CHECK}, ssl"])
-    )
+    floors = [Subject("floor: re, signal, socket", [python, "-c", FLOOR_CHECK])]
+    floors.append(Subject("floor: ... and ssl", [python, "-c", f"{FLOOR_CHECK}, ssl"]))
     if tls is not None:
         ca_file, port = tls
         floors.append(
             Subject(
-                "floor: python TLS client (ssl, handshake)",
+                "floor: ... and a TLS handshake",
                 [python, "-c", FLOOR_TLS, str(ca_file), str(port)],
             )
         )
