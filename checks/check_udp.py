@@ -110,8 +110,8 @@ def ask_addresses(
     results = ask_all([(a, opts.port) for a in by_address], one, deadline, "the address")
     state = worst(*(r.state for r in results))
     times = [p for r in results for p in r.perfdata]
-    perf = (max(times, key=lambda p: p.value),) if times else ()
-    if state is State.OK:
+    perf: tuple[Perf, ...] = (max(times, key=lambda p: p.value),) if times else ()
+    if state is State.OK:  # every address replied, each with its time
         slowest = perf[0].value * 1000
         message = f"{where} replied on all {len(results)} addresses, in at most {slowest:.1f} ms"
         if opts.expect is not None:

@@ -149,9 +149,12 @@ def _ask_both(port: int, **manifest: object) -> check_udp.Result:
 @needs_ipv6
 def test_every_address_of_a_name_is_asked_and_ok_says_how_many() -> None:
     port = free_udp_port_v4_v6()
-    with udp_server(_echo, "127.0.0.1", port) as (_, v4), udp_server(_echo, "::1", port) as (
-        _,
-        v6,
+    with (
+        udp_server(_echo, "127.0.0.1", port) as (_, v4),
+        udp_server(_echo, "::1", port) as (
+            _,
+            v6,
+        ),
     ):
         result = _ask_both(port, expect="^PONG", timeout="2s")
     assert result.state is State.OK, result.message
@@ -192,9 +195,12 @@ def test_localhost_is_asked_on_every_address_it_has() -> None:
     # so), each address answers from the same port, and the check asks each one.
     port = free_udp_port_v4_v6()
     addresses = {i[4][0] for i in socket.getaddrinfo("localhost", port, type=socket.SOCK_DGRAM)}
-    with udp_server(_echo, "127.0.0.1", port) as (_, v4), udp_server(_echo, "::1", port) as (
-        _,
-        v6,
+    with (
+        udp_server(_echo, "127.0.0.1", port) as (_, v4),
+        udp_server(_echo, "::1", port) as (
+            _,
+            v6,
+        ),
     ):
         run = run_check("udp", host="localhost", port=port, send="PING\\r\\n", timeout="2s")
     assert run.code == 0, run.out
