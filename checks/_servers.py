@@ -50,6 +50,17 @@ def datagram_exchange(
     Replies are read one datagram (at most 64 KiB) at a time; at most 64 are looked at.
     """
     family, address = udp_target(host, port, deadline)
+    return datagram_to(family, address, request, deadline, accept)
+
+
+def datagram_to(
+    family: socket.AddressFamily,
+    address: tuple[str, int] | tuple[str, int, int, int],
+    request: bytes,
+    deadline: float,
+    accept: Callable[[bytes], bool],
+) -> bytes:
+    """``datagram_exchange`` with one address already looked up (family, sockaddr)."""
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.connect(address)
         sock.send(request)

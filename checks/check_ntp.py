@@ -8,7 +8,10 @@ does not answer within ``timeout``, refuses (ICMP port unreachable), sends a kis
 reports a stratum above ``max_stratum``. ``warn_offset`` and ``crit_offset`` are thresholds
 on the absolute difference between the server's clock and the agent's (the offset, computed
 as NTP does from the four timestamps of the exchange); without them the offset is reported
-but not judged. A reply must carry back the random cookie the request sent (its origin
+but not judged. ``warn`` and ``crit`` are thresholds on the time a server's reply took (the
+round trip of the query, name lookup included, as for udp; ``time`` in the perfdata, next to
+``offset``); a server over both an offset and a time threshold gets the worse verdict, and
+the message says both. A reply must carry back the random cookie the request sent (its origin
 timestamp), so a stale or stray datagram is never taken for the answer.
 """
 
@@ -22,8 +25,9 @@ import time
 from mdd.checks._base import MddCheck
 from mdd.checks._net import host_port
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
-from mdd.checks._result import Perf, Result, State
+from mdd.checks._result import Perf, Result, State, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
 if TYPE_CHECKING:
@@ -42,6 +46,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("warn_offset", DURATION, "WARNING when a server's clock is off by more than this."),
     Option("crit_offset", DURATION, "CRITICAL when a server's clock is off by more than this."),
     Option("max_stratum", COUNT, "CRITICAL when a server's stratum is above this (1-15)."),
+    Option("warn", DURATION, "WARNING when a server's reply takes longer than this."),
+    Option("crit", DURATION, "CRITICAL when a server's reply takes longer than this."),
     Option("timeout", DURATION, "Give up waiting for the servers after this long.", default=10.0),
 )
 EXAMPLE = {
@@ -58,7 +64,7 @@ _REPLY = struct.Struct("!BBbb4s4s4s8s8s8s8s")  # the 48-byte header
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
-    problems: list[tuple[str, str]] = []
+    problems = threshold_rules(values, OPTIONS)
     warn, crit = values.get("warn_offset"), values.get("crit_offset")
     if isinstance(warn, float) and isinstance(crit, float) and warn > crit:
         problems.append(("warn_offset", "warn_offset must not be more than crit_offset"))
@@ -86,6 +92,7 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     def is_answer(reply: bytes) -> bool:
         return len(reply) >= 48 and reply[24:32] == cookie
 
+    started = time.monotonic()
     sent = time.time()
     try:
         reply = datagram_exchange(host, port, request, deadline, is_answer)
@@ -100,6 +107,7 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     except OSError as exc:
         return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
     received = time.time()
+    elapsed = round(time.monotonic() - started, 6)
     first, stratum, _, _, _, _, refid, _, _, rx, tx = _REPLY.unpack(reply[:48])
     leap, mode = first >> 6, first & 7
     if mode not in (4, 5):  # server, broadcast
@@ -125,19 +133,34 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
             opts.warn_offset,
             opts.crit_offset,
         ),
+        Perf(
+            perf_label("time", host, port, many),
+            elapsed,
+            "s",
+            opts.warn,
+            opts.crit,
+            0.0,
+            opts.timeout,
+        ),
     )
     text = f"{where} offset {_signed_ms(offset)}, stratum {stratum}"
     if opts.max_stratum is not None and stratum > opts.max_stratum:
         return Result(State.CRITICAL, f"{text}: stratum above {opts.max_stratum}", perf)
-    if opts.crit_offset is not None and abs(offset) > opts.crit_offset:
-        return Result(
-            State.CRITICAL, f"{text} (critical above {duration_text(opts.crit_offset)})", perf
+    state = threshold_state(abs(offset), opts.warn_offset, opts.crit_offset)
+    if state is not State.OK:
+        limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
+        text += f" ({_level(state)} above {duration_text(limit)})"
+    slow = threshold_state(elapsed, opts.warn, opts.crit)
+    if slow is not State.OK:
+        limit = opts.crit if slow is State.CRITICAL else opts.warn
+        text += (
+            f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {duration_text(limit)})"
         )
-    if opts.warn_offset is not None and abs(offset) > opts.warn_offset:
-        return Result(
-            State.WARNING, f"{text} (warning above {duration_text(opts.warn_offset)})", perf
-        )
-    return Result(State.OK, text, perf)
+    return Result(max(state, slow), text, perf)
+
+
+def _level(state: State) -> str:
+    return "critical" if state is State.CRITICAL else "warning"
 
 
 def probe(opts: argparse.Namespace) -> Result:

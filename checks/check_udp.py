@@ -10,7 +10,13 @@ written.
 CRITICAL when the host answers with ICMP port unreachable (nothing listens: "refused"), when
 no reply comes within ``timeout`` (the service is down, or a firewall drops the datagrams:
 UDP cannot tell these apart), or when the reply does not match. ``warn`` and ``crit`` are
-thresholds on the time the reply took. Only the first address of a name is asked.
+thresholds on the time the reply took.
+
+A name with several addresses (A and AAAA records, or several A) is asked on every address
+at once, each with the whole ``timeout``: the verdict is the worst of them, the message names
+each address that failed and why (``1 of 2 addresses OK``), and OK says how many replied.
+``time`` is then the slowest reply. An address the agent cannot reach (an AAAA record on an
+agent without IPv6) fails like any other.
 """
 
 from __future__ import annotations
@@ -21,16 +27,19 @@ import time
 
 from mdd.checks._base import MddCheck
 from mdd.checks._escapes import decode_escapes
-from mdd.checks._net import host_port
+from mdd.checks._net import host_port, resolve
 from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text
 from mdd.checks._options import ESCAPED_TEXT as ESCAPED
-from mdd.checks._result import Perf, Result, State, timed_result
-from mdd.checks._servers import datagram_exchange
+from mdd.checks._result import Perf, Result, State, timed_result, worst
+from mdd.checks._servers import ask_all, datagram_to
 from mdd.checks._shared import excerpt, threshold_rules
 
 TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
+
+    Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
 
 TYPE = "udp"
 SUMMARY = "A UDP service answers a datagram, with a reply matching the expected pattern."
@@ -55,6 +64,7 @@ OPTIONS: tuple[Option, ...] = (
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
 
 REPLY_LIMIT = 65536  # bytes: one datagram at most
+MESSAGE_LIMIT = 600  # characters: a name with many dead addresses stays one readable line
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -71,9 +81,58 @@ def probe(opts: argparse.Namespace) -> Result:
     except ValueError as exc:
         return Result(State.UNKNOWN, f"send: {exc}")
     try:
-        reply = datagram_exchange(opts.host, opts.port, payload, deadline, lambda _: True)
+        infos = resolve(opts.host, opts.port, deadline)
     except socket.gaierror as exc:
         return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
+    targets: dict[str, Target] = {}
+    for family, _, _, _, address in infos:
+        targets.setdefault(address[0], (family, address))
+    return ask_addresses(opts, where, list(targets.values()), payload, started)
+
+
+def ask_addresses(
+    opts: argparse.Namespace, where: str, targets: list[Target], payload: bytes, started: float
+) -> Result:
+    """Send ``payload`` to every address of the host at once; one verdict for them all.
+
+    One address is judged as ``where``. With several, each gets the whole time left in its
+    own thread; the verdict is the worst, the message names each address that failed (the
+    worst first) or, when all are OK, how many replied; ``time`` is the slowest reply.
+    """
+    deadline = started + opts.timeout
+    if len(targets) == 1:
+        return _ask(opts, where, targets[0], payload, started)
+    by_address = {target[1][0]: target for target in targets}
+
+    def one(address: str, _port: int) -> Result:
+        return _ask(opts, address, by_address[address], payload, started)
+
+    results = ask_all([(a, opts.port) for a in by_address], one, deadline, "the address")
+    state = worst(*(r.state for r in results))
+    times = [p for r in results for p in r.perfdata]
+    perf: tuple[Perf, ...] = (max(times, key=lambda p: p.value),) if times else ()
+    if state is State.OK:  # every address replied, each with its time
+        slowest = perf[0].value * 1000
+        message = f"{where} replied on all {len(results)} addresses, in at most {slowest:.1f} ms"
+        if opts.expect is not None:
+            message += f" with /{opts.expect}/"
+        return Result(state, message, perf)
+    first = [r.message for r in results if r.state is state]
+    rest = [r.message for r in results if r.state not in (state, State.OK)]
+    failed = "; ".join(first + rest)
+    good = sum(r.state is State.OK for r in results)
+    message = f"{where}: {failed} ({good} of {len(results)} addresses OK)"
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 3] + "..."
+    return Result(state, message, perf)
+
+
+def _ask(
+    opts: argparse.Namespace, where: str, target: Target, payload: bytes, started: float
+) -> Result:
+    """One datagram to one address (named ``where`` in the message), judged."""
+    try:
+        reply = datagram_to(*target, payload, started + opts.timeout, lambda _: True)
     except ConnectionRefusedError:
         return Result(
             State.CRITICAL,

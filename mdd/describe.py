@@ -181,7 +181,7 @@ def _tls(values: Values) -> str:
 
 
 _OPENINGS: dict[str, Callable[[Values], str]] = {"tcp": _tcp, "http": _http, "tls": _tls}
-_BAND_WHAT = {"http": "the exchange", "tcp": "connecting"}
+_BAND_WHAT = {"http": "the exchange", "tcp": "connecting", "ntp": "a server's reply"}
 
 
 def _generic_opening(check_type: str, summary: str, values: Values) -> str:

@@ -255,6 +255,10 @@ def test_a_check_type_without_phrasing_reads_from_its_declaration() -> None:
     )
     module = CHECK_TYPES["tls"]
     assert describe_values("tls", dict(module.EXAMPLE)).startswith("serves a certificate chain")
+    words = describe_values("ntp", {"servers": ["ntp1"], "warn": 0.05, "crit": 0.2})
+    assert words.endswith(
+        "from ntp1, WARNING when a server's reply takes over 50ms, CRITICAL over 200ms, within 10s."
+    )
 
 
 def test_rendered_yaml_is_stable() -> None:

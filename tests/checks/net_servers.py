@@ -227,12 +227,15 @@ def sshd(directory: Path) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def udp_server(answer: Callable[[bytes], bytes | None]) -> Iterator[tuple[int, list[bytes]]]:
-    """A UDP server on 127.0.0.1 that replies ``answer(datagram)`` (nothing for ``None``).
+def udp_server(
+    answer: Callable[[bytes], bytes | None], address: str = "127.0.0.1", port: int = 0
+) -> Iterator[tuple[int, list[bytes]]]:
+    """A UDP server on ``address`` (127.0.0.1 or ::1) that replies ``answer(datagram)``
+    (nothing for ``None``), on ``port`` (any free one for 0).
 
     Yields the port and the list of datagrams received."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, port))
     sock.settimeout(0.05)
     received: list[bytes] = []
     stop = threading.Event()
@@ -262,11 +265,37 @@ def udp_server(answer: Callable[[bytes], bytes | None]) -> Iterator[tuple[int, l
 
 
 @contextlib.contextmanager
-def silent_udp_port() -> Iterator[int]:
-    """A bound UDP port on 127.0.0.1 that never replies (no ICMP error either)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+def silent_udp_port(address: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
+    """A bound UDP port on ``address`` that never replies (no ICMP error either)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.bind((address, port))
         yield sock.getsockname()[1]
+
+
+def ipv6_loopback() -> bool:
+    """Whether ::1 can be bound here (a container may have IPv6 off)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def free_udp_port_v4_v6() -> int:
+    """A UDP port free on both 127.0.0.1 and ::1 (at the moment of asking)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port: int = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as udp6:
+                try:
+                    udp6.bind(("::1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no UDP port free on both 127.0.0.1 and ::1")
 
 
 def closed_udp_port() -> int:

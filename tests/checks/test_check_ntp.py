@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,6 +52,70 @@ def test_offset_over_warn_is_warning_and_over_crit_critical(ntp_port: int) -> No
     run = run_check("ntp", servers=[server], crit_offset="0.000000001s", timeout="3s")
     assert run.code == 2, run.out
     assert "(critical above 0.000000001s)" in run.line
+
+
+def test_round_trip_is_reported_and_judged_with_warn_and_crit(ntp_port: int) -> None:
+    server = f"127.0.0.1:{ntp_port}"
+    run = run_check("ntp", servers=[server], warn="2s", crit="2500ms", timeout="3s")
+    assert run.code == 0, run.out
+    assert "replied in" not in run.line  # the time is told when it is the reason
+    assert " time=" in run.line and ";2;2.5;0;3" in run.line
+    # No exchange over a real socket takes a nanosecond: the thresholds, not the load, decide.
+    run = run_check("ntp", servers=[server], warn="0.000000001s", timeout="3s")
+    assert run.code == 1, run.out
+    assert ", stratum 8, replied in " in run.line
+    assert run.line.split(" | ")[0].endswith(" ms (warning above 0.000000001s)")
+    run = run_check("ntp", servers=[server], warn="0.000000001s", crit="0.000000002s")
+    assert run.code == 2, run.out
+    assert "(critical above 0.000000002s)" in run.line
+
+
+def _late_ntp_reply(request: bytes) -> bytes:
+    """A synchronised stratum-2 reply with honest timestamps, sent 0.3 s after the request."""
+    received = time.time()
+    time.sleep(0.3)
+    sent = time.time()
+
+    def stamp(seconds: float) -> bytes:
+        whole = int(seconds)
+        return struct.pack("!II", whole + 2208988800, int((seconds - whole) * 2**32))
+
+    return (
+        b"\x24\x02\x00\xec"
+        + bytes(8)
+        + b"GPS\0"
+        + stamp(received)
+        + request[40:48]
+        + stamp(received)
+        + stamp(sent)
+    )
+
+
+def test_a_slow_server_is_warning_and_its_offset_still_judged() -> None:
+    with udp_server(_late_ntp_reply) as (port, _):
+        run = run_check(
+            "ntp",
+            servers=[f"127.0.0.1:{port}"],
+            warn="100ms",
+            crit="2s",
+            warn_offset="1s",
+            timeout="3s",
+        )
+        assert run.code == 1, run.out
+        assert run.line.startswith(f"NtpCheck WARNING: 127.0.0.1:{port} offset ")
+        assert ", stratum 2, replied in " in run.line and "(warning above 100ms)" in run.line
+        assert "warning above 1s" not in run.line  # the offset is within its threshold
+        # Over an offset threshold too: the worse verdict, and both reasons.
+        run = run_check(
+            "ntp",
+            servers=[f"127.0.0.1:{port}"],
+            warn="100ms",
+            crit_offset="0.000000001s",
+            timeout="3s",
+        )
+        assert run.code == 2, run.out
+        assert "(critical above 0.000000001s), replied in " in run.line
+        assert "(warning above 100ms)" in run.line
 
 
 def test_stratum_above_max_is_critical(ntp_port: int) -> None:
@@ -134,6 +200,8 @@ def test_manifest_values_parse_back_from_the_command() -> None:
         warn_offset="100ms",
         crit_offset="1s",
         max_stratum=4,
+        warn="500ms",
+        crit="2s",
         timeout="5s",
     )
     assert check_ntp.validate(values) == []
@@ -145,4 +213,9 @@ def test_validate_rules() -> None:
     assert check_ntp.validate(values) == [
         ("warn_offset", "warn_offset must not be more than crit_offset"),
         ("max_stratum", "max_stratum must be 1-15, got 16"),
+    ]
+    values = load_values("ntp", servers=["h"], warn="2s", crit="1s", timeout="1500ms")
+    assert check_ntp.validate(values) == [
+        ("warn", "warn must not be longer than crit"),
+        ("warn", "'warn' must be shorter than the timeout (1.5s)"),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +11,15 @@ import pytest
 from mdd.checks import check_udp
 from mdd.checks._escapes import decode_escapes
 from mdd.checks._options import ESCAPED_TEXT as ESCAPED
-from tests.checks.net_servers import closed_udp_port, silent_udp_port, udp_server
+from mdd.checks._result import State
+from tests.checks.net_servers import (
+    closed_udp_port,
+    free_udp_port_v4_v6,
+    ipv6_loopback,
+    silent_udp_port,
+    udp_server,
+)
+from tests.checks.test_net_in_process import options
 from tests.conftest import load_values, run_argv, run_check
 from tests.test_contract import assert_round_trip
 
@@ -104,6 +114,101 @@ def test_huge_reply_is_bounded() -> None:
         run = run_check("udp", host="127.0.0.1", port=port, send="x", expect="^B", timeout="2s")
     assert run.code == 2, run.out
     assert len(run.line) < 300 and run.out.count("\n") == 1
+
+
+needs_ipv6 = pytest.mark.skipif(not ipv6_loopback(), reason="::1 cannot be bound here")
+
+
+@needs_ipv6
+def test_ipv6_address_is_asked_over_ipv6() -> None:
+    with udp_server(_echo, "::1") as (port, received):
+        run = run_check("udp", host="::1", port=port, send="PING\\r\\n", expect="^PONG")
+    assert run.code == 0, run.out
+    assert run.line.startswith(f"UdpCheck OK: [::1]:{port} replied in ")
+    assert received == [b"PING\r\n"]
+
+
+def _both(port: int) -> list[check_udp.Target]:
+    """127.0.0.1 and ::1 as the resolver gives them for a name with an A and an AAAA record."""
+    return [
+        (info[0], info[4])
+        for address in ("127.0.0.1", "::1")
+        for info in socket.getaddrinfo(address, port, type=socket.SOCK_DGRAM)
+    ]
+
+
+def _ask_both(port: int, **manifest: object) -> check_udp.Result:
+    # localhost has only 127.0.0.1 on some machines (/etc/hosts), and tests resolve no other
+    # name: the two addresses a name would give are handed to the check's own code for them.
+    opts = options("udp", host="localhost", port=port, send="PING\\r\\n", **manifest)
+    return check_udp.ask_addresses(
+        opts, f"localhost:{port}", _both(port), b"PING\r\n", time.monotonic()
+    )
+
+
+@needs_ipv6
+def test_every_address_of_a_name_is_asked_and_ok_says_how_many() -> None:
+    port = free_udp_port_v4_v6()
+    with (
+        udp_server(_echo, "127.0.0.1", port) as (_, v4),
+        udp_server(_echo, "::1", port) as (
+            _,
+            v6,
+        ),
+    ):
+        result = _ask_both(port, expect="^PONG", timeout="2s")
+    assert result.state is State.OK, result.message
+    assert result.message.startswith(f"localhost:{port} replied on all 2 addresses, in at most ")
+    assert result.message.endswith(" ms with /^PONG/")
+    assert v4 == [b"PING\r\n"] and v6 == [b"PING\r\n"]
+    assert [p.label for p in result.perfdata] == ["time"]
+
+
+@needs_ipv6
+def test_a_silent_address_is_critical_and_named() -> None:
+    port = free_udp_port_v4_v6()
+    with udp_server(_echo, "127.0.0.1", port), silent_udp_port("::1", port):
+        result = _ask_both(port, timeout="1s")
+    assert result.state is State.CRITICAL, result.message
+    assert result.message == (
+        f"localhost:{port}: ::1 sent no reply within 1s (service down, or a firewall drops "
+        f"the datagrams) (1 of 2 addresses OK)"
+    )
+    assert [p.label for p in result.perfdata] == ["time"]  # the address that replied
+
+
+@needs_ipv6
+def test_each_failing_address_is_named_with_its_reason() -> None:
+    port = free_udp_port_v4_v6()
+    with udp_server(lambda _: b"nope", "::1", port):  # 127.0.0.1: nothing bound, refused
+        result = _ask_both(port, expect="^PONG", timeout="2s")
+    assert result.state is State.CRITICAL, result.message
+    assert result.message == (
+        f"localhost:{port}: 127.0.0.1 refused the datagram (ICMP port unreachable: nothing "
+        f"listens there); ::1 replied but not with /^PONG/: got 'nope' (0 of 2 addresses OK)"
+    )
+
+
+@needs_ipv6
+def test_localhost_is_asked_on_every_address_it_has() -> None:
+    # Whatever this machine's localhost resolves to (127.0.0.1, and ::1 where /etc/hosts says
+    # so), each address answers from the same port, and the check asks each one.
+    port = free_udp_port_v4_v6()
+    addresses = {i[4][0] for i in socket.getaddrinfo("localhost", port, type=socket.SOCK_DGRAM)}
+    with (
+        udp_server(_echo, "127.0.0.1", port) as (_, v4),
+        udp_server(_echo, "::1", port) as (
+            _,
+            v6,
+        ),
+    ):
+        run = run_check("udp", host="localhost", port=port, send="PING\\r\\n", timeout="2s")
+    assert run.code == 0, run.out
+    if len(addresses) == 1:
+        assert run.line.startswith(f"UdpCheck OK: localhost:{port} replied in "), run.line
+    else:
+        assert f"replied on all {len(addresses)} addresses" in run.line, run.line
+    assert len(v4) == ("127.0.0.1" in addresses) and len(v6) == ("::1" in addresses)
 
 
 @pytest.mark.parametrize(

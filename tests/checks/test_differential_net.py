@@ -16,13 +16,21 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mdd.command import check_command
-from tests.checks.net_servers import chronyd, closed_udp_port, dnsmasq, sshd, udp_server
+from tests.checks.net_servers import (
+    chronyd,
+    closed_udp_port,
+    dnsmasq,
+    ipv6_loopback,
+    sshd,
+    udp_server,
+)
 from tests.conftest import accepting, load_values, run_check, run_command, server_missing
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
@@ -125,6 +133,30 @@ def test_udp_agrees_with_check_udp() -> None:
         plugin("check_udp", "-H", "127.0.0.1", "-p", closed, "-s", "PING", "-e", "PONG", "-t", 2)
         == 2
     )
+
+
+def _late_pong(data: bytes) -> bytes:
+    time.sleep(0.3)
+    return b"PONG\n"
+
+
+def test_udp_slow_reply_and_ipv6_agree_with_check_udp() -> None:
+    # A reply that takes 0.3 s is over a 100 ms warning threshold, for both: WARNING.
+    with udp_server(_late_pong) as (port, _):
+        slow = run_check(
+            "udp", host="127.0.0.1", port=port, send="PING", expect="PONG", warn="100ms"
+        )
+        assert slow.code == 1, slow.out
+        c_slow = plugin(
+            "check_udp", "-H", "127.0.0.1", "-p", port, "-s", "PING", "-e", "PONG", "-w", 0.1
+        )
+        assert c_slow == 1
+    if not ipv6_loopback():
+        pytest.skip("::1 cannot be bound here")
+    with udp_server(lambda _: b"PONG\n", "::1") as (port, _):
+        good = run_check("udp", host="::1", port=port, send="PING", expect="PONG")
+        assert good.code == 0, good.out
+        assert plugin("check_udp", "-6", "-H", "::1", "-p", port, "-s", "PING", "-e", "PONG") == 0
 
 
 # --------------------------------------------------------------------------- icmp / check_ping
