@@ -37,7 +37,9 @@ def _is_address(host: str) -> bool:
 def resolve(host: str, port: int, deadline: float) -> Sequence[AddrInfo]:
     """The addresses to try for a TCP connection, found before ``deadline``.
 
-    Raises ``socket.gaierror``, also when the resolver has not answered by the deadline: the
+    A name's addresses are those of the families the agent has an address of itself
+    (``AI_ADDRCONFIG``, as clients resolve): an AAAA record is not asked on an agent without
+    IPv6. Raises ``socket.gaierror``, also when the resolver has not answered by the deadline: the
     C resolver restarts its wait after a signal, so the check's backstop alarm cannot cut a
     hanging lookup short. A name is looked up in a thread the check stops waiting for.
     """
@@ -53,7 +55,11 @@ def resolve(host: str, port: int, deadline: float) -> Sequence[AddrInfo]:
 
     def lookup() -> None:
         try:
-            found.append(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM))
+            # AI_ADDRCONFIG, as clients resolve: no AAAA address on an agent that has no
+            # IPv6 address of its own (nor A without IPv4), which it could not reach anyway.
+            found.append(
+                socket.getaddrinfo(name, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG)
+            )
         except socket.gaierror as exc:
             failed.append(exc)
         except UnicodeError:  # not IDNA; the manifest reader refuses such names

@@ -15,8 +15,9 @@ thresholds on the time the reply took.
 A name with several addresses (A and AAAA records, or several A) is asked on every address
 at once, each with the whole ``timeout``: the verdict is the worst of them, the message names
 each address that failed and why (``1 of 2 addresses OK``), and OK says how many replied.
-``time`` is then the slowest reply. An address the agent cannot reach (an AAAA record on an
-agent without IPv6) fails like any other.
+``time`` is then the slowest reply. A name is resolved as clients resolve it: an agent
+without an IPv6 address of its own is not given the name's AAAA records (nor one without IPv4
+its A records); any other address that does not answer fails the check.
 """
 
 from __future__ import annotations
