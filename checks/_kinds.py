@@ -417,106 +417,6 @@ def _path(value: Any) -> str:
     return text
 
 
-_HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-
-
-def _header_name(name: Any) -> str:
-    text = _want_str(name)
-    if not re.fullmatch(_HEADER_NAME, text):
-        raise ValueError(f"{text!r} is not a valid HTTP header name")
-    return text
-
-
-def _pairs_loader(
-    what: str, load_key: Callable[[Any], str], load_value: Callable[[Any], Any]
-) -> Callable[[Any], list[tuple[str, Any]]]:
-    def load(value: Any) -> list[tuple[str, Any]]:
-        if not isinstance(value, Mapping):
-            raise ValueError(f"expected a mapping of {what}, got {_type_name(value)}")
-        return [(load_key(k), load_value(v)) for k, v in value.items()]
-
-    return load
-
-
-def _header_value(value: Any) -> str:
-    text = _want_str(value)
-    if "\n" in text or "\r" in text:
-        raise ValueError("a header value cannot contain a line break")
-    return _header_text(text).strip()
-
-
-def _header_text(text: str) -> str:
-    """``text`` if an HTTP header can carry it: Latin-1, no control character but tab."""
-    for char in text:
-        if char > "\xff":
-            raise ValueError(
-                f"holds {char!r}, which an HTTP header cannot carry (header values are "
-                f"Latin-1 bytes): percent-encode it or leave it out"
-            )
-        if (char < " " and char != "\t") or "\x7f" <= char < "\xa0":
-            raise ValueError(f"holds the control character {char!r}, which a header cannot carry")
-    return text  # HTTP drops blanks around a value; so does the command line parser
-
-
-def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
-    if sep not in text:
-        raise ValueError(f"expected {what}, got {text!r}")
-    key, _, rest = text.partition(sep)
-    return key.strip(), rest.strip() if sep == ":" else rest
-
-
-def _header_parse(text: str) -> tuple[str, str]:
-    name, value = _split_pair(text, ":", "'Name: value'")
-    return (_header_name(name), _header_value(value))
-
-
-def _json_path(value: Any) -> str:
-    text = _string(value)
-    if any(part == "" for part in text.split(".")):
-        raise ValueError(f"{text!r} is not a dotted path such as status or checks.db.state")
-    if "=" in text:  # the command line writes path=value
-        raise ValueError(f"{text!r}: a json path cannot hold '='")
-    return text
-
-
-def _json_expected(value: Any) -> Any:
-    import json  # here, not at the top: only http checks need it
-
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValueError(f"cannot compare with {_type_name(value)}") from None
-    return _json_strings(value)
-
-
-def _json_strings(value: Any) -> Any:
-    """``value`` with each string in it (keys too) held to the rules of ``_text``."""
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, Mapping):
-        return {_json_strings(k): _json_strings(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_strings(item) for item in value]
-    return value
-
-
-def _json_parse(text: str) -> tuple[str, Any]:
-    import json
-
-    path, raw = _split_pair(text, "=", "'dotted.path=JSON value'")
-    try:
-        expected = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ValueError(f"{raw!r} is not a JSON value") from None
-    return (_json_path(path), expected)
-
-
-def _json_text(pair: tuple[str, Any]) -> str:
-    import json
-
-    return f"{pair[0]}={json.dumps(pair[1], sort_keys=True, separators=(',', ':'))}"
-
-
 STRING = Kind("string", _string, _string, doc="text")
 
 
@@ -589,14 +489,6 @@ PATH = Kind(
     lambda text: _absolute_path(text),
     doc="an absolute file path on the agent",
 )
-HEADERS = Kind(
-    "headers",
-    _pairs_loader("header names to values", _header_name, _header_value),
-    _header_parse,
-    lambda pair: f"{pair[0]}: {pair[1]}",
-    doc="a mapping of header name to value",
-    metavar="'NAME: VALUE'",
-)
 
 
 def _absolute_path(value: Any) -> str:
@@ -611,14 +503,6 @@ def _absolute_path(value: Any) -> str:
 
 ABSOLUTE_PATH = Kind(
     "absolute path", _absolute_path, _absolute_path, doc="an absolute file path on the agent"
-)
-JSON_EXPECT = Kind(
-    "json",
-    _pairs_loader("dotted paths to expected values", _json_path, _json_expected),
-    _json_parse,
-    _json_text,
-    doc="a mapping of dotted path to the value expected there",
-    metavar="PATH=JSON",
 )
 
 

@@ -1,7 +1,7 @@
 """The one declaration of a check type's options.
 
 Each check module lists its options as ``Option`` values, each of one ``Kind`` of value
-(``_kinds``, ``_secret_kinds``). That single list drives:
+(``_kinds``, ``_pair_kinds``, ``_secret_kinds``). That single list drives:
 
 * manifest validation (``Option.load`` turns a YAML value into the canonical value, or
   raises ``ValueError`` with a message a human can act on),
@@ -31,11 +31,9 @@ from mdd.checks._kinds import (
     DURATION,
     DURATION_LIMIT,
     ESCAPED_TEXT,
-    HEADERS,
     HOST,
     INT_LIMIT,
     INTEGER,
-    JSON_EXPECT,
     PATH,
     PORT,
     PROXY_URL,
@@ -49,6 +47,7 @@ from mdd.checks._kinds import (
     duration,
     duration_text,
 )
+from mdd.checks._pair_kinds import HEADERS, JSON_EXPECT
 from mdd.checks._secret_kinds import SECRET, SECRET_FILES, SECRET_SOURCES
 
 TYPE_CHECKING = False

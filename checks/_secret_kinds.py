@@ -9,15 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from mdd.checks._kinds import (
-    Kind,
-    _absolute_path,
-    _header_name,
-    _pairs_loader,
-    _split_pair,
-    _type_name,
-    _want_str,
-)
+from mdd.checks._kinds import Kind, _absolute_path, _type_name, _want_str
+from mdd.checks._pair_kinds import _header_name, _pairs_loader, _split_pair
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
