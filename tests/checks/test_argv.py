@@ -358,3 +358,19 @@ def test_url_edge_cases_agree(text: str) -> None:
     from mdd.checks._kinds import URL, _url
 
     assert _outcome(URL.parse, text) == _outcome(_url, text)
+
+
+def test_sensu_plugins_stand_ins_reach_the_real_modules() -> None:
+    """plugin.py's ``traceback`` (its crash report) is the real module's at first use."""
+    code = (
+        "import sys, mdd.checks._sensu, sensu_plugin.plugin as p\n"
+        "assert 'traceback' not in sys.modules\n"
+        "format_tb = p.traceback.format_tb\n"
+        "import traceback\n"
+        "assert format_tb is traceback.format_tb and sys.modules['traceback'] is traceback\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/"
+    )
+    assert proc.stdout == "ok\n", proc.stderr
