@@ -167,12 +167,29 @@ def test_silent_greeting_after_the_handshake(tls_context: ssl.SSLContext, ca_fil
     )
 
 
-def test_starttls_check_on_an_implicit_tls_port_says_what_to_set(smtps: Smtp) -> None:
+def test_plain_check_on_an_implicit_tls_port_waits_for_a_greeting(smtps: Smtp) -> None:
     """Without implicit_tls, a TLS port says nothing (it waits for a ClientHello)."""
     run = run_check("smtp", host="127.0.0.1", port=smtps.port, timeout="1s")
     assert run.code == 2, run.out
     assert run.line == (
         f"SmtpCheck CRITICAL: 127.0.0.1:{smtps.port} sent no answer to the greeting within 1s"
+    )
+
+
+def test_silent_port_465_without_implicit_tls_says_what_to_set() -> None:
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 465))
+    except OSError as exc:  # not root, or taken
+        listener.close()
+        pytest.skip(f"cannot listen on 127.0.0.1:465: {exc.strerror}")
+    with listener:
+        listener.listen(4)
+        run = run_check("smtp", host="127.0.0.1", port=465, starttls=True, timeout="1s")
+    assert run.code == 2, run.out
+    assert run.line == (
+        "SmtpCheck CRITICAL: 127.0.0.1:465 sent no answer to the greeting within 1s (port 465 "
+        "speaks TLS from the first byte: set implicit_tls: true)"
     )
 
 
@@ -185,8 +202,8 @@ def test_port_defaults_to_465_with_implicit_tls() -> None:
     values = load_values("smtp", host="relay.example.net", implicit_tls=True)
     assert check_smtp.validate(values) == []
     assert check_argv("smtp", values)[1:] == ["--host", "relay.example.net", "--implicit-tls"]
-    # 465 is refused here (nothing listens), and the message names the port tried.
-    run = run_check("smtp", host="127.0.0.1", implicit_tls=True, timeout="2s")
+    # Whatever answers on 127.0.0.1:465 (usually nothing), the message names the port tried.
+    run = run_check("smtp", host="127.0.0.1", implicit_tls=True, timeout="1s")
     assert run.code == 2, run.out
     assert run.line.startswith("SmtpCheck CRITICAL: 127.0.0.1:465 "), run.out
 
