@@ -20,8 +20,19 @@ if TYPE_CHECKING:
     import ssl
 
 
+# OpenSSL's reasons when the first bytes the server sent are no TLS record (plain text).
+NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG"})
+
+
 class HandshakeFailed(Exception):
-    """The handshake did not succeed; the message says why (the point is not delivered)."""
+    """The handshake did not succeed; the message says why (the point is not delivered).
+
+    ``not_tls``: the server answered with something that is not TLS at all (plain text).
+    """
+
+    def __init__(self, message: str, not_tls: bool = False) -> None:
+        super().__init__(message)
+        self.not_tls = not_tls
 
 
 def handshake(
@@ -48,7 +59,8 @@ def handshake(
     try:
         return context.wrap_socket(sock, server_hostname=name)
     except ssl.SSLError as exc:
-        raise HandshakeFailed(tls_reason(exc, ca_file)) from None
+        not_tls = exc.reason in NOT_TLS_REASONS
+        raise HandshakeFailed(tls_reason(exc, ca_file), not_tls=not_tls) from None
     except TimeoutError:
         raise HandshakeFailed(
             f"did not finish the TLS handshake within {duration_text(timeout)}"

@@ -127,8 +127,11 @@ class Session:
         return name.lower() in self.esmtp_features
 
     def upgrade(self, context: ssl.SSLContext, timeout: float, ca_file: str | None) -> None:
-        """TLS after the server's 220 to STARTTLS; raises ``HandshakeFailed``."""
-        from mdd.checks._handshake import handshake  # ssl: only a STARTTLS run pays for it
+        """TLS after the server's 220 to STARTTLS, or right after connecting for implicit TLS.
+
+        Raises ``HandshakeFailed``.
+        """
+        from mdd.checks._handshake import handshake  # ssl: only a TLS run pays for it
 
         self.sock = handshake(self._socket(), context, self.host, self.deadline, timeout, ca_file)
         self.buffer = b""  # RFC 3207: nothing read before the handshake counts

@@ -1,13 +1,19 @@
 """smtp: a mail relay greets, offers STARTTLS and AUTH, and accepts the platform's envelope.
 
-Connects to ``host:port`` (default 25) and reads the greeting, which must be a 220 and, with
-``expect``, match that regular expression (searched in the whole greeting, code included:
-``220 mx1.example.net ESMTP Postfix``). Then it says EHLO (as ``ehlo``, default this
-machine's host name). With ``starttls: true`` the server must offer STARTTLS and the TLS
-handshake must succeed with a certificate for ``host`` trusted by ``ca_file`` or the system
-store; the check then says EHLO again. ``auth`` lists SASL mechanisms that must be offered
-(judged after STARTTLS when ``starttls`` is set: servers offer AUTH only then); nothing is
-authenticated.
+Connects to ``host:port`` (default 25; 465 with ``implicit_tls``) and reads the greeting,
+which must be a 220 and, with ``expect``, match that regular expression (searched in the
+whole greeting, code included: ``220 mx1.example.net ESMTP Postfix``). Then it says EHLO
+(as ``ehlo``, default this machine's host name). With ``starttls: true`` the server must
+offer STARTTLS and the TLS handshake must succeed with a certificate for ``host`` trusted by
+``ca_file`` or the system store; the check then says EHLO again. ``auth`` lists SASL
+mechanisms that must be offered (judged after STARTTLS when ``starttls`` is set: servers
+offer AUTH only then); nothing is authenticated.
+
+With ``implicit_tls: true`` (SMTP over TLS from the first byte, RFC 8314, usually port 465)
+the TLS handshake, verified the same way, comes right after connecting; the greeting and
+everything after it are then read over TLS. A server that answers the handshake in plain
+text did not speak TLS: most likely a STARTTLS port (25, 587), which takes ``starttls:
+true`` instead. ``starttls`` and ``implicit_tls`` exclude each other.
 
 With ``mail_from`` and ``rcpt_to`` the server must accept ``MAIL FROM`` and each ``RCPT
 TO``; the check then resets the transaction (RSET) and says QUIT: DATA is never sent, so no
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from mdd.checks._handshake import HandshakeFailed
     from mdd.checks._smtp_session import Session
 
 TYPE = "smtp"
@@ -81,7 +88,7 @@ MECHANISM = Kind("mechanism", _mechanism, _mechanism, doc="a SASL mechanism: PLA
 
 OPTIONS: tuple[Option, ...] = (
     Option("host", HOST, "The mail server.", required=True),
-    Option("port", PORT, "SMTP port.", default=25),
+    Option("port", PORT, "SMTP port (default: 25, or 465 with implicit_tls)."),
     Option(
         "expect",
         REGEX,
@@ -92,6 +99,13 @@ OPTIONS: tuple[Option, ...] = (
         "starttls",
         BOOLEAN,
         "STARTTLS must be offered and the handshake must succeed with a trusted certificate.",
+        default=False,
+    ),
+    Option(
+        "implicit_tls",
+        BOOLEAN,
+        "TLS from the first byte (SMTPS, port 465): the handshake must succeed with a trusted "
+        "certificate before the greeting.",
         default=False,
     ),
     Option(
@@ -110,7 +124,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "ca_file",
         ABSOLUTE_PATH,
-        "PEM file of CA certificates to trust for STARTTLS instead of the system's.",
+        "PEM file of CA certificates to trust for STARTTLS or implicit TLS instead of the "
+        "system's.",
     ),
     Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
     Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
@@ -132,8 +147,19 @@ _DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
     problems: list[tuple[str, str]] = []
-    if values.get("ca_file") and not values.get("starttls"):
-        problems.append(("ca_file", "'ca_file' has no meaning without starttls: true"))
+    if values.get("starttls") and values.get("implicit_tls"):
+        problems.append(
+            (
+                "implicit_tls",
+                "implicit_tls and starttls exclude each other: implicit_tls: true for a port "
+                "that speaks TLS from the first byte (465), starttls: true for one that "
+                "upgrades plain SMTP (25, 587)",
+            )
+        )
+    if values.get("ca_file") and not (values.get("starttls") or values.get("implicit_tls")):
+        problems.append(
+            ("ca_file", "'ca_file' has no meaning without starttls: true or implicit_tls: true")
+        )
     if values.get("mail_from") and not values.get("rcpt_to"):
         problems.append(("mail_from", "mail_from needs rcpt_to (the recipients to try)"))
     if values.get("rcpt_to") and not values.get("mail_from"):
@@ -167,15 +193,16 @@ def _features(session: Session) -> str:
 def probe(opts: argparse.Namespace) -> Result:
     started = time.monotonic()
     deadline = started + opts.timeout
-    where = host_port(opts.host, opts.port)
+    port = opts.port or (465 if opts.implicit_tls else 25)
+    where = host_port(opts.host, port)
     waited = duration_text(opts.timeout)
     context: ssl.SSLContext | None = None
-    if opts.starttls:
+    if opts.starttls or opts.implicit_tls:
         from mdd.checks._tls import client_context
 
         context = client_context(ca_file=opts.ca_file)
     try:
-        sock, _ = connect(opts.host, opts.port, deadline)
+        sock, _ = connect(opts.host, port, deadline)
     except socket.gaierror as exc:
         return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
     except ConnectionRefusedError:
@@ -193,6 +220,13 @@ def probe(opts: argparse.Namespace) -> Result:
     session = Session(sock, opts.host, deadline, opts.ehlo or socket.gethostname())
     try:
         try:
+            if opts.implicit_tls:
+                assert context is not None
+                session.step = "the TLS handshake"
+                session.upgrade(context, opts.timeout, opts.ca_file)
+        except HandshakeFailed as exc:
+            return Result(State.CRITICAL, _implicit_tls_failed(where, exc))
+        try:
             done = _conversation(opts, session, context, where)
         except _Failed as exc:
             return Result(State.CRITICAL, str(exc))
@@ -201,7 +235,10 @@ def probe(opts: argparse.Namespace) -> Result:
         except Disconnected as exc:
             step = session.step
             if session.timed_out:
-                return Result(State.CRITICAL, f"{where} sent no answer to {step} within {waited}")
+                message = f"{where} sent no answer to {step} within {waited}"
+                if step == "the greeting" and port == 465 and not opts.implicit_tls:
+                    message += " (port 465 speaks TLS from the first byte: set implicit_tls: true)"
+                return Result(State.CRITICAL, message)
             return Result(State.CRITICAL, f"{where} {exc} during {step}")
         except BadReply as exc:
             return Result(State.CRITICAL, f"{where} sent {exc} in answer to {session.step}")
@@ -219,6 +256,20 @@ def probe(opts: argparse.Namespace) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
+def _implicit_tls_failed(where: str, exc: HandshakeFailed) -> str:
+    """Why the handshake that opens an implicit-TLS session failed, naming that step."""
+    if exc.not_tls:
+        return (
+            f"{where} did not speak TLS: it answered the TLS handshake in plain text (plain "
+            f"SMTP? a STARTTLS port, such as 25 or 587, takes starttls: true instead of "
+            f"implicit_tls)"
+        )
+    reason = str(exc)
+    if reason.startswith("certificate"):
+        reason = f"failed the TLS handshake: {reason}"
+    return f"{where} {reason}"
+
+
 def _conversation(
     opts: argparse.Namespace, session: Session, context: ssl.SSLContext | None, where: str
 ) -> str:
@@ -230,11 +281,12 @@ def _conversation(
         raise _Failed(f"{where} does not speak SMTP: it greeted with {_said(session)}")
     if code != 220:
         raise _Failed(f"{where} greeted with {_said(session)} (expected 220: it refuses service)")
-    verified = ["greets with 220"]
+    verified = ["implicit TLS verified"] if opts.implicit_tls else []
+    verified.append("greets with 220")
     if opts.expect is not None:
         if not re.search(opts.expect, greeting):
             raise _Failed(f"{where} greeting {_said(session)} does not match /{opts.expect}/")
-        verified = [f"greeting matches /{opts.expect}/"]
+        verified[-1] = f"greeting matches /{opts.expect}/"
 
     name = session.local_hostname
     session.step = f"EHLO {name}"
@@ -265,7 +317,7 @@ def _conversation(
             has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
             hint = (
                 "; servers often offer AUTH only after STARTTLS: set starttls: true"
-                if not opts.starttls and not offered
+                if not (opts.starttls or opts.implicit_tls or offered)
                 else ""
             )
             raise _Failed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")

@@ -29,6 +29,7 @@ SCHEMA_CANNOT_EXPRESS = {
     "check-timeout-too-long": "a rule across keys (check timeout vs the Sensu timeout, "
     "inherited from the top-level sensu block)",
     "cross-option-rule": "a check type's validate() rule across options",
+    "smtp-both-tls": "a check type's validate() rule across options (starttls, implicit_tls)",
     "dependency-cycle": "a rule across points (the dependency graph)",
     "self-dependency": "a rule across keys of a point (depends_on naming the point itself)",
     "duplicate-point-name": "a rule across points (unique names)",

@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) on loopback for the smtp check's tests.
 
-It offers STARTTLS when given a TLS context, AUTH (PLAIN, LOGIN) only after STARTTLS, refuses
+It offers STARTTLS when given a TLS context (or, with ``implicit``, speaks TLS from the first
+byte, as on port 465), AUTH (PLAIN, LOGIN) only over TLS, refuses
 recipients in ``REFUSED`` and records every MAIL, RCPT and DATA it sees, so a test can prove
 that the check never sends DATA. Nothing here talks to anything but 127.0.0.1.
 """
@@ -58,8 +59,13 @@ def _accept_all(server: Any, session: Any, envelope: Any, mechanism: str, data: 
 
 
 @contextmanager
-def smtp_server(tls_context: ssl.SSLContext | None = None) -> Iterator[Smtp]:
-    """aiosmtpd on 127.0.0.1: STARTTLS with ``tls_context``, AUTH only after STARTTLS."""
+def smtp_server(
+    tls_context: ssl.SSLContext | None = None, implicit: bool = False
+) -> Iterator[Smtp]:
+    """aiosmtpd on 127.0.0.1: STARTTLS with ``tls_context``, AUTH only after STARTTLS.
+
+    With ``implicit``, TLS with ``tls_context`` from the first byte, and AUTH offered at once.
+    """
     from aiosmtpd.controller import Controller
 
     class _Controller(Controller):  # type: ignore[misc]
@@ -70,7 +76,11 @@ def smtp_server(tls_context: ssl.SSLContext | None = None) -> Iterator[Smtp]:
 
     record = Smtp(0)
     kwargs: dict[str, Any] = {"authenticator": _accept_all, "auth_require_tls": True}
-    if tls_context is not None:
+    if implicit:
+        assert tls_context is not None
+        # aiosmtpd's auth_require_tls knows only STARTTLS: the whole session is TLS here.
+        kwargs.update(ssl_context=tls_context, auth_require_tls=False)
+    elif tls_context is not None:
         kwargs["tls_context"] = tls_context
     # server_hostname: aiosmtpd would otherwise ask the DNS for this machine's FQDN.
     controller = _Controller(
