@@ -39,10 +39,8 @@ def write_atomically(
     appeared since the caller looked): the final step itself refuses, with
     ``FileExistsError``, so no check made earlier can be outrun (``_put_exclusively``).
     """
-    if exclusive:
-        target = Path(os.path.abspath(path))  # a symlink there is something there
-    else:
-        target = Path(os.path.realpath(path))
+    # exclusive: a symlink at ``path`` is something there, not a way to somewhere else
+    target = Path(os.path.abspath(path) if exclusive else os.path.realpath(path))
     directory = target.parent
     try:
         previous: os.stat_result | None = target.stat()
