@@ -367,3 +367,18 @@ def test_a_base_path_with_line_breaks_stays_on_its_problem_line(tmp_path: Path) 
         "bad\\nbase\\x1b.yaml:",
     )
     assert len(lines) == 3, lines  # two problems and the summary
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [("a\\0b.yaml", "a NUL character (\\0)"), ("x\\ud800.yaml", "the surrogate \\ud800")],
+)
+def test_a_base_path_no_file_can_have_is_a_problem(tmp_path: Path, written: str, said: str) -> None:
+    """Found by fuzzing ``mdd init``: such a path in ``extends`` crashed every command that
+    loads the manifest (ValueError, UnicodeEncodeError from ``os.path.realpath``)."""
+    text = f'datacenter: x\nextends: "{written}"\n' + HEAD.split("\n", 1)[1]
+    assert_refused(
+        mdd("validate", str(write(tmp_path, text))),
+        f"x.yaml:2:10: extends: the path holds {said}",
+        "which no file name can hold",
+    )
