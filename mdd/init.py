@@ -141,7 +141,13 @@ def write(derived: Derived, name: str) -> None:
     if not derived.path.parent.is_dir():
         raise InitError(f"there is no folder {derived.path.parent}")
     _validate(derived, name)
-    write_atomically(derived.path, derived.text)
+    try:
+        # exclusive: a file that appeared since the check above is never replaced
+        write_atomically(derived.path, derived.text, exclusive=True)
+    except FileExistsError:
+        raise InitError(
+            f"{derived.path} already exists: mdd init never overwrites a manifest"
+        ) from None
 
 
 _NAME = re.compile(r"[a-z0-9_-]+")

@@ -16,7 +16,11 @@ from typing import IO, Any
 
 
 def write_atomically(
-    path: str | os.PathLike[str], text: str | bytes, encoding: str = "utf-8"
+    path: str | os.PathLike[str],
+    text: str | bytes,
+    encoding: str = "utf-8",
+    *,
+    exclusive: bool = False,
 ) -> None:
     """Write ``text`` (or bytes, as they are) to ``path`` through a temporary file in the
     same folder.
@@ -30,13 +34,20 @@ def write_atomically(
 
     The temporary name starts with ``.`` and ends with ``.tmp``, so even one left behind by
     a killed process is never read by Sensu, which loads only ``*.json``.
+
+    ``exclusive``: never over anything already at ``path`` (a file, a symlink, whatever
+    appeared since the caller looked): the final step itself refuses, with
+    ``FileExistsError``, so no check made earlier can be outrun (``_put_exclusively``).
     """
-    target = Path(os.path.realpath(path))
+    # exclusive: a symlink at ``path`` is something there, not a way to somewhere else
+    target = Path(os.path.abspath(path) if exclusive else os.path.realpath(path))
     directory = target.parent
     try:
         previous: os.stat_result | None = target.stat()
     except FileNotFoundError:
         previous = None
+    if exclusive and (previous is not None or os.path.lexists(target)):
+        raise FileExistsError(errno.EEXIST, "already exists", str(target))
     if previous is not None and stat.S_ISDIR(previous.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
     if previous is not None and not stat.S_ISREG(previous.st_mode):
@@ -61,12 +72,50 @@ def write_atomically(
             os.chmod(temporary, stat.S_IMODE(previous.st_mode))
             with contextlib.suppress(PermissionError):
                 os.chown(temporary, previous.st_uid, previous.st_gid)
-        os.replace(temporary, target)
+        if exclusive:
+            _put_exclusively(temporary, target)
+        else:
+            os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     _sync_directory(directory)
+
+
+# errno values of os.link on a file system (or in a sandbox) without hard links.
+_NO_LINKS = frozenset(
+    {errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+    | {getattr(errno, name) for name in ("ENOTSUP", "EOPNOTSUPP") if hasattr(errno, name)}
+)
+
+
+def _put_exclusively(temporary: Path, target: Path) -> None:
+    """Give the finished ``temporary`` the name ``target``, only if nothing has that name.
+
+    ``os.link`` makes the new name in one step that fails with ``FileExistsError`` when the
+    name is taken; the temporary name is then removed (the caller's cleanup does it on
+    failure). Where hard links are not possible, the name is first claimed by creating an
+    empty ``target`` with ``O_EXCL`` (the same one-step refusal), then the temporary file is
+    renamed over that placeholder of ours: readers see an empty file or the whole one.
+    """
+    try:
+        os.link(temporary, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        os.close(os.open(target, flags | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        try:
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(target)  # our empty placeholder
+            raise
+        return
+    os.unlink(temporary)
 
 
 def _create_temporary(directory: Path, name: str) -> tuple[Path, int]:

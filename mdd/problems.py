@@ -19,6 +19,15 @@ def _cut(match: re.Match[str]) -> str:
     return f"{quote}{inside[:EXCERPT]}...{quote} ({len(inside)} characters)"
 
 
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, ESC, a lone surrogate)
+    written as its escape (``\\n``, ``\\x1b``, ``\\ud800``), as a check's output line does:
+    a file name or value quoted as written then cannot split or garble a problem's line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
 def bounded(message: str) -> str:
     """``message`` with every long quoted value cut to an excerpt, and itself bounded."""
     message = _QUOTED.sub(_cut, message)
@@ -30,7 +39,7 @@ class Problem:
     """One mistake, where it was written (1-based line and column) and what to do.
 
     The message is bounded: a long value it quotes (a whole file read as one string, say)
-    is cut to an excerpt.
+    is cut to an excerpt. File and message are one line each (``one_line``).
     """
 
     file: str
@@ -39,7 +48,8 @@ class Problem:
     message: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "message", bounded(self.message))
+        object.__setattr__(self, "file", one_line(self.file))
+        object.__setattr__(self, "message", bounded(one_line(self.message)))
 
     def __str__(self) -> str:  # the shape compilers and linters print; editors link it
         return f"{self.file}:{self.line}:{self.column}: {self.message}"

@@ -349,3 +349,36 @@ def test_an_undefined_var_is_an_error(tmp_path: Path) -> None:
         mdd("validate", str(write(tmp_path, text))),
         "undefined var 'domian' (did you mean 'domain'?)",
     )
+
+
+def test_a_base_path_with_line_breaks_stays_on_its_problem_line(tmp_path: Path) -> None:
+    """Found by fuzzing ``mdd init``: a missing base named ``a<newline>b`` split its problem
+    in two lines, and a base file so named with a syntax error put a newline in the file
+    part. Both now show the escapes (``\\n``, ``\\x1b``), one problem a line."""
+    (tmp_path / "bad\nbase\x1b.yaml").write_text("vars: [\n", encoding="utf-8")
+    text = (
+        'datacenter: x\nextends: ["no\\nsuch\\u2028base.yaml", "bad\\nbase\\e.yaml"]\n'
+        "integration_points:\n  - {name: a, type: tcp, check: {host: h, port: 1}}\n"
+    )
+    lines = assert_refused(
+        mdd("validate", str(write(tmp_path, text))),
+        "extends: there is no file",
+        "no\\nsuch\\u2028base.yaml: a base is found relative to",
+        "bad\\nbase\\x1b.yaml:",
+    )
+    assert len(lines) == 3, lines  # two problems and the summary
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [("a\\0b.yaml", "a NUL character (\\0)"), ("x\\ud800.yaml", "the surrogate \\ud800")],
+)
+def test_a_base_path_no_file_can_have_is_a_problem(tmp_path: Path, written: str, said: str) -> None:
+    """Found by fuzzing ``mdd init``: such a path in ``extends`` crashed every command that
+    loads the manifest (ValueError, UnicodeEncodeError from ``os.path.realpath``)."""
+    text = f'datacenter: x\nextends: "{written}"\n' + HEAD.split("\n", 1)[1]
+    assert_refused(
+        mdd("validate", str(write(tmp_path, text))),
+        f"x.yaml:2:10: extends: the path holds {said}",
+        "which no file name can hold",
+    )

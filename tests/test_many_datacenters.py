@@ -183,6 +183,62 @@ def test_init_never_overwrites_and_writes_nothing_on_error(manifests: Path) -> N
     assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(("lon1", ".l"))) == []
 
 
+THEIRS = b"datacenter: lon1  # written by someone else while mdd init was running\n"
+
+
+def _appearing_meanwhile(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
+    """Create ``target`` between init's existence check and its final step: right after
+    the new text is validated (``_validate`` runs between the two)."""
+    import mdd.init
+
+    validate = mdd.init._validate
+
+    def validate_then_create(*args: object) -> None:
+        validate(*args)  # type: ignore[arg-type]
+        target.write_bytes(THEIRS)
+
+    monkeypatch.setattr(mdd.init, "_validate", validate_then_create)
+
+
+def test_init_never_overwrites_a_file_created_after_its_check(
+    manifests: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = manifests / "lon1.yaml"
+    _appearing_meanwhile(monkeypatch, target)
+    code, out, err = run("init", "lon1", "--from", "ams1", "--set", "domain=lon1.example.net")
+    assert code == 1 and out == "", (code, out, err)
+    assert err == (
+        "mdd: manifests/lon1.yaml already exists: mdd init never overwrites a manifest; "
+        "nothing written\n"
+    )
+    assert target.read_bytes() == THEIRS
+    assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("errno_name", ["EPERM", "EOPNOTSUPP"])
+def test_init_without_hard_links_still_never_overwrites(
+    manifests: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str
+) -> None:
+    """On a file system that cannot link (os.link fails as it does on FAT or in some
+    sandboxes), the name is claimed with O_EXCL instead: still written whole, still never
+    over a file that appeared meanwhile."""
+    import errno
+
+    def no_link(*args: object, **kwargs: object) -> None:
+        raise OSError(getattr(errno, errno_name), "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    code, _, err = run("init", "lon1", "--from", "ams1", "--set", "domain=lon1.example.net")
+    assert code == 0, err
+    load(manifests / "lon1.yaml", "lon1")  # whole and valid
+    target = manifests / "lon2.yaml"
+    _appearing_meanwhile(monkeypatch, target)
+    code, _, err = run("init", "lon2", "--from", "ams1", "--set", "domain=lon2.example.net")
+    assert code == 1 and "already exists: mdd init never overwrites a manifest" in err, err
+    assert target.read_bytes() == THEIRS
+    assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(".")) == []
+
+
 def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere" / "dcs"
     other.mkdir(parents=True)

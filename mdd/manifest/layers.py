@@ -198,6 +198,18 @@ _MERGED_BY_KEY = ("vars", "sensu")  # top-level mappings merged key by key
 _OWN_KEYS = ("extends", "remove")  # consumed here; never reach the reader
 
 
+def _unnamable(path: str) -> str | None:
+    """What in ``path`` no file name can hold (a NUL, a surrogate that is not an undecodable
+    byte), in words; None if it can name a file."""
+    if "\0" in path:
+        return "a NUL character (\\0)"
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError as exc:
+        return f"the surrogate \\u{ord(path[exc.start]):04x} (half of a UTF-16 pair)"
+    return None
+
+
 class _Layers:
     def __init__(self, report: Reporter) -> None:
         self.report = report
@@ -308,6 +320,12 @@ class _Layers:
                 continue
             if "{{" in item:
                 self.add(item_span, "extends: vars ({{ name }}) are not replaced in base paths")
+                continue
+            unnamable = _unnamable(item)
+            if unnamable:
+                self.add(
+                    item_span, f"extends: the path holds {unnamable}, which no file name can hold"
+                )
                 continue
             found.append((Path(os.path.normpath(path.parent / item)), item_span))
         return found
