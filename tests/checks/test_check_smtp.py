@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from mdd.checks import check_smtp
-from tests.checks.smtp_servers import GREYLISTED, REFUSED, Smtp, smtp_server
+from tests.checks.smtp_servers import (
+    GREYLISTED,
+    REFUSED,
+    Smtp,
+    smtp_server,
+)
 from tests.conftest import (
     CheckRun,
     accepting,
@@ -29,23 +34,9 @@ CHECK_SMTP = Path("/usr/lib/nagios/plugins/check_smtp")
 
 
 @pytest.fixture(scope="module")
-def tls_context(ca: Any) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    return context
-
-
-@pytest.fixture(scope="module")
 def relay(tls_context: ssl.SSLContext) -> Iterator[Smtp]:
     """STARTTLS offered; AUTH offered only after it."""
     with smtp_server(tls_context) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def plain_relay() -> Iterator[Smtp]:
-    """No STARTTLS, so no AUTH either."""
-    with smtp_server() as server:
         yield server
 
 

@@ -15,28 +15,17 @@ from typing import Any
 import pytest
 
 from mdd.checks import check_smtp
-from tests.checks.smtp_servers import Smtp, smtp_server
+from tests.checks.smtp_servers import (
+    Smtp,
+    smtp_server,
+)
 from tests.conftest import accepting, load_values, run_check, run_command
-
-
-@pytest.fixture(scope="module")
-def tls_context(ca: Any) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    return context
 
 
 @pytest.fixture(scope="module")
 def smtps(tls_context: ssl.SSLContext) -> Iterator[Smtp]:
     """TLS from the first byte; AUTH offered (the whole session is TLS)."""
     with smtp_server(tls_context, implicit=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def plain_relay() -> Iterator[Smtp]:
-    """Plain SMTP, as on a STARTTLS port (25, 587)."""
-    with smtp_server() as server:
         yield server
 
 
