@@ -13,7 +13,7 @@ than the soak time, Sensu cannot tell: the point does not count as stable, and s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 
 from mdd.runner.clock import seconds_of, shown, span
@@ -126,7 +126,7 @@ def sensu_green_since(
 
 
 def from_sensu(
-    views: Sequence[PointView], found: dict[str, object], seconds: float, now: float
+    views: Sequence[PointView], found: Mapping[str, object], seconds: float, now: float
 ) -> Soak:
     """The soak as Sensu's check histories tell it (``found``: ``mdd.runner.status.Found``
     by point name)."""
