@@ -35,6 +35,7 @@ from mdd.sensu.facts import (
     point_facts,
 )
 
+
 @dataclass(frozen=True)
 class ClassicCheck:
     """One check definition, every value final; the template only lays it out."""
