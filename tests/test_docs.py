@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from mdd.checks._options import COMMON_OPTIONS
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.cli import main
-from mdd.docgen import (
+from mdd.reference import (
     CHECK_TYPES_DOC,
     check_type_text,
     example_yaml,
@@ -31,10 +31,10 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize("relative", sorted(generated_files()), ids=str)
 def test_committed_docs_are_current(relative: Path) -> None:
     path = REPO / relative
-    assert path.is_file(), f"{relative} is missing: run `.venv/bin/python -m mdd.docgen`"
+    assert path.is_file(), f"{relative} is missing: run `.venv/bin/python -m mdd.reference`"
     assert path.read_text(encoding="utf-8") == generated_files()[relative], (
         f"{relative} is stale (a docstring or an option declaration changed): "
-        f"run `.venv/bin/python -m mdd.docgen` and commit the result"
+        f"run `.venv/bin/python -m mdd.reference` and commit the result"
     )
 
 
@@ -172,7 +172,7 @@ def test_guide_shows_what_mdd_validate_really_prints(guide_dc: Path) -> None:
     lines[index] = typos
     guide_dc.write_text("".join(lines), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", "ams1"])
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", problems)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", problems)
 
 
 def test_sensu_page_shows_a_check_exactly_as_generated(guide_dc: Path) -> None:
@@ -246,7 +246,7 @@ def test_readme_diff_line_is_what_mdd_diff_prints(
     monkeypatch.delenv("MDD_MANIFESTS", raising=False)
     [shown] = [b for b in _blocks(README, "") if b.startswith("ams1 vs fra1: ")]
     result = CliRunner().invoke(main, ["diff", "ams1", "fra1", "--ignore-vars"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1  # they differ
     assert result.stdout.startswith(shown)
 
 

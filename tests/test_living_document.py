@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from mdd.cli import main
-from mdd.describe import describe
-from mdd.docs import document, read_state
-from mdd.docs.state import StateError
-from mdd.locate import bundled_dir
+from mdd.living import document, read_state
+from mdd.living.describe import describe
+from mdd.living.state import StateError
 from mdd.manifest import load
+from mdd.manifest.locate import bundled_dir
 
 EXAMPLES = bundled_dir()
 assert EXAMPLES is not None
@@ -75,7 +75,7 @@ def test_markdown_has_every_point_grouped_by_owner_and_the_graph() -> None:
     for point in manifest.points:
         section = text.split(f"### {point.name}\n", 1)[1].split("\n### ", 1)[0]
         assert point.description is not None and point.description in section
-        # The words as Markdown escapes them (mdd.docs.markdown): \_ \* \> ...
+        # The words as Markdown escapes them (mdd.living.markdown): \_ \* \> ...
         assert re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", describe(point)) in section
         assert f"`mdd_ams1_{point.name}` runs `check-mdd-{point.type}`" in section
         if point.docs:
@@ -137,7 +137,7 @@ def test_a_bad_state_file_is_a_clear_error(
     with pytest.raises(StateError, match=re.escape(message)):
         read_state(path, "ams1")
     result = CliRunner().invoke(main, ["docs", "ams1", "--state", str(path)])
-    assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stderr
     assert content is None or path.read_text() == content  # never rewritten
 
