@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdd.runner.states import BLOCKED, PENDING, REGRESSED
+from mdd.core.model import BLOCKED, PENDING, REGRESSED
 
 NAME = "mdd-alerting"  # runbooks and tooling outside mdd refer to it: never rename
 STATE = "mdd_state"  # the batch result attribute (Classic) / check label (Go)
