@@ -35,10 +35,12 @@ RUBY_HARNESS = Path(__file__).with_name("sensu_classic_filters.rb")
 
 
 def _fixtures() -> Path:
+    """shared/fixtures beside the clone (CI), else the workplace's; a test reading a missing
+    fixture fails."""
     for base in (REPO.parent / "shared" / "fixtures", Path("/work/shared/fixtures")):
         if (base / "sensu-classic-1.9-events").is_dir():
             return base
-    raise AssertionError("the recorded Sensu fixtures (shared/fixtures) are missing")
+    return REPO.parent / "shared" / "fixtures"
 
 
 FIXTURES = _fixtures()
