@@ -328,3 +328,21 @@ def test_go_batch_output_carries_the_same_filter(tmp_path: Path) -> None:
 
     text, _plan = definitions.render(load(EXAMPLE), "sensu-go", None, tmp_path / "p.plan")
     assert go_filter(text) == go_filter(go.render(load(EXAMPLE)))
+
+
+def test_filters_are_held_to_each_sensus_rules() -> None:
+    from mdd.sensu import classic_rules, go_rules
+
+    assert classic_rules.validate_document({"filters": classic_filters()}) == []
+    assert classic_rules.validate_document({"filters": {"x": {"negate": "yes"}}}) == [
+        "filter 'x': filter negate must be boolean",
+        "filter 'x': filter attributes must be a hash",
+    ]
+    resource = go_filter(go.render(load(EXAMPLE)))
+    assert go_rules.filter_failures(resource) == []
+    broken = copy.deepcopy(resource)
+    broken["spec"].update(action="drop", expressions=[])
+    assert go_rules.filter_failures(broken) == [
+        "action 'drop' is not valid",
+        "filter must have one or more expressions",
+    ]
