@@ -1,6 +1,6 @@
 """The ``mdd`` command line: the command group, and its commands gathered from one module per
 family (``generate``; ``manifests``: validate, render, diff, init, docs, schema; ``bundled``:
-types, asset; mdd/runner/commands.py: verify, report, status). Every command imports its heavy
+types, asset; ``verify``; ``report``; ``status``). Every command imports its heavy
 modules inside itself, so ``mdd --help`` loads click and these small modules only."""
 
 from __future__ import annotations
@@ -126,11 +126,12 @@ def main(debug: bool) -> None:
 
 
 def _add_commands() -> None:
-    """Each command family lives in its own module (``verify``, ``report`` and ``status`` in
-    mdd/runner/commands.py); their heavy modules are imported inside the commands."""
+    """Each command or family lives in its own module of ``mdd.cli``; their heavy modules are
+    imported inside the commands."""
     from mdd.cli import bundled, generate, manifests
     from mdd.cli.report import report
     from mdd.cli.status import status
+    from mdd.cli.todo import todo
     from mdd.cli.verify import verify
 
     for command in (
@@ -146,6 +147,7 @@ def _add_commands() -> None:
         verify,
         report,
         status,
+        todo,
     ):
         main.add_command(command)
     main.add_command(bundled.types, "checks")  # the old name
