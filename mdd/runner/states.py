@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from mdd.checks._result import State
+from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
+from mdd.core.model import GREEN as GREEN
+from mdd.core.model import PENDING as PENDING
+from mdd.core.model import REGRESSED as REGRESSED
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
-GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
 STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
 
 FORMAT = "mdd-state"
