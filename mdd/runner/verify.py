@@ -102,8 +102,7 @@ def verify(
                     board.change(view, before)
                 if board.live:
                     board.redraw(list(views.values()), done, len(selected), "checking...")
-            _sample(manifest, state, views)
-            state.save()
+            state.save(manifest.points)  # merged with the file, then one burn-up sample
             rounds += 1
             if not settings.watch or all(v.state == GREEN for v in views.values()):
                 break
@@ -123,8 +122,7 @@ def verify(
                 break
     except KeyboardInterrupt:
         interrupted = True
-        _sample(manifest, state, views)
-        state.save()
+        state.save(manifest.points)
     final = [views[p.name] for p in selected]
     board.final(final)  # the document itself for text on standard output
     if settings.fmt != "text" or settings.output not in (None, "-"):
@@ -144,7 +142,3 @@ def verify(
         err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
     return 0 if all(v.state == GREEN for v in final) else 1
 
-
-def _sample(manifest: Manifest, state: StateFile, views: dict[str, PointView]) -> None:
-    """A burn-up sample over the whole datacenter (points not run: as last recorded)."""
-    state.sample(views.get(p.name) or state.view(p) for p in manifest.points)
