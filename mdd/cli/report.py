@@ -8,6 +8,8 @@ import click
 
 from mdd.cli._common import (
     MANIFESTS_HELP,
+    USAGE,
+    guard_output,
     load_manifest,
     state_for,
     stop,
@@ -39,6 +41,7 @@ def report(datacenter: str, manifests_dir: str | None, state_file: str | None, o
 
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     state = state_for(manifest, bundled, state_file, False)
+    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
     if state.path is not None and not state.path.exists():
         click.echo(
             f"mdd: no state file {state.path} yet: every point is shown as not checked "

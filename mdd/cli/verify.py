@@ -8,8 +8,10 @@ import click
 
 from mdd.cli._common import (
     DEFAULT_JOBS,
+    USAGE,
     Duration,
     common_options,
+    guard_output,
     load_manifest,
     selection,
     state_for,
@@ -89,6 +91,7 @@ def verify(
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state)
+    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
     settings = Settings(
         jobs=jobs,
         watch=watch,

@@ -68,7 +68,13 @@ def default_path(manifest: Manifest, bundled: bool = False) -> Path:
     example manifest, in the current folder."""
     if bundled:
         return Path(".mdd") / f"{manifest.datacenter}.json"
-    return manifest.path.parent.absolute().parent / ".mdd" / f"{manifest.datacenter}.json"
+    return state_folder(manifest.path.parent) / f"{manifest.datacenter}.json"
+
+
+def state_folder(manifests_folder: Path) -> Path:
+    """The folder of the state files of the manifests in ``manifests_folder``: ``.mdd``
+    beside it."""
+    return manifests_folder.absolute().parent / ".mdd"
 
 
 class PointView:

@@ -141,4 +141,3 @@ def verify(
 
         err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
     return 0 if all(v.state == GREEN for v in final) else 1
-
