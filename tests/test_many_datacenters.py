@@ -242,9 +242,9 @@ def test_init_without_hard_links_still_never_overwrites(
 def test_init_into_another_folder_keeps_base_paths_inside_it(
     manifests: Path, tmp_path: Path
 ) -> None:
-    """A manifest extends only bases in its own folder tree (issue 18): a new manifest in
-    a subfolder reaches its bases through a relative path below it; one in a folder that
-    the bases are not under is refused, nothing written."""
+    """A manifest extends only bases in its own folder tree (issue 18), and is derived only
+    from a manifest there: a new manifest beside its source in a subfolder reaches its bases
+    below it; one in a folder that the source is not under is refused, nothing written."""
     sub = manifests / "sub"
     sub.mkdir()
     shutil.copytree(manifests / "base", sub / "base")
@@ -264,7 +264,7 @@ def test_init_into_another_folder_keeps_base_paths_inside_it(
         str(other / "lon1.yaml"),
     )  # fmt: skip
     assert code == 1
-    assert f"would extend {manifests / 'base' / 'eu.yaml'}, outside its own folder" in err, err
+    assert "--from manifests/ams1.yaml is outside the folder of the new manifest" in err, err
     assert err.rstrip().endswith("nothing written")
     assert list(other.iterdir()) == []
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mdd.core.files import is_inside
 from mdd.core.output import write_atomically
 from mdd.core.problems import Problem
 from mdd.manifest import ManifestError, load, yamlload
@@ -86,6 +87,12 @@ def derive(
         raise InitError(
             f"--from {source} is not a manifest: a manifest's file name ends in .yaml or "
             f".yml (nothing read)"
+        )
+    if not is_inside(source, target.parent):
+        raise InitError(
+            f"--from {source} is outside the folder of the new manifest "
+            f"({os.path.abspath(target.parent)}): a manifest is derived from one in its own "
+            f"folder or below it, as its bases are (nothing read)"
         )
     old = load(source)  # the source must be valid itself: ManifestError otherwise
     own = _read_own(source)
