@@ -36,6 +36,13 @@ base already merged with its own bases), then the file itself.
 - `remove: [name, ...]` drops inherited points by name (before the file's own points are
   merged); naming a point no base defines is an error.
 
+Bases stay inside the manifests folder (the folder of the datacenter's manifest) and its
+subfolders: an absolute path, a path whose `..` leaves the folder, a symbolic link that
+leads out of it and a file not named `*.yaml`/`*.yml` are refused without being read, so
+no error ever quotes a file that is not a manifest. A base is read as the manifest is (a
+regular file of at most 8 MiB); bases extend bases at most 20 levels deep, one `extends:`
+lists at most 100 bases (each once), and one manifest reads at most 200 base files.
+
 Errors: a base that does not exist, a base that extends itself (directly or through
 others), a base that sets `datacenter`, and conflicting definitions: two bases of the same
 `extends:` list that both define a point of the same name, or the same var or `sensu` key

@@ -29,6 +29,8 @@ A value written as exactly `"{{ item }}"` takes the item as it is (a number stay
 number). Items are plain text, numbers or mappings of them; vars (`{{ domain }}`) work
 inside items and the point as everywhere else. Loops expand after layers are merged, so a
 datacenter can override an inherited loop point's `for_each` list by its written name.
+A datacenter has at most 10,000 points, loops expanded: a `for_each` list that would take
+it over is an error at that list (split the datacenter).
 """
 
 from __future__ import annotations
