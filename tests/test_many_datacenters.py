@@ -263,7 +263,7 @@ def test_init_into_another_folder_keeps_base_paths_inside_it(
         "init", "lon1", "--from", "ams1", "--set", "domain=l.example.net", "-o",
         str(other / "lon1.yaml"),
     )  # fmt: skip
-    assert code == 1
+    assert code == 2
     assert "--from manifests/ams1.yaml is outside the folder of the new manifest" in err, err
     assert err.rstrip().endswith("nothing written")
     assert list(other.iterdir()) == []

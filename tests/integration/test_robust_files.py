@@ -108,7 +108,7 @@ def test_extends_reads_nothing_outside_the_manifests_folder(
     path = dc(folder, extends.format(outside=outside))
     code, output = run("validate", str(path), cwd=folder.parent)
     clean(output)
-    assert code == 1 and f"{path}:2:10: extends: " in output and said in output, output
+    assert code == 2 and f"{path}:2:10: extends: " in output and said in output, output
     assert SECRET[:6] not in output and "root:" not in output and "daemon" not in output
 
 
@@ -116,7 +116,7 @@ def test_a_base_that_is_not_a_mapping_is_not_quoted(folder: Path) -> None:
     (folder / "base" / "token.yaml").write_text(SECRET + "\n")
     path = dc(folder, "base/token.yaml")
     code, output = run("validate", str(path), cwd=folder.parent)
-    assert code == 1 and "a base manifest is a mapping" in output, output
+    assert code == 2 and "a base manifest is a mapping" in output, output
     assert "its content is not shown" in output and SECRET[:6] not in output
 
 
@@ -131,7 +131,7 @@ def test_a_base_that_is_no_file_is_refused_without_waiting(folder: Path, kind: s
     code, output = run("validate", str(path), cwd=folder.parent)
     clean(output)
     what = "a FIFO (named pipe)" if kind == "fifo" else "a folder"
-    assert code == 1 and f"the base manifest is {what}, not a file: nothing read" in output
+    assert code == 2 and f"the base manifest is {what}, not a file: nothing read" in output
 
 
 def test_a_chain_of_a_thousand_bases_is_refused_at_the_depth_cap(folder: Path) -> None:
@@ -140,7 +140,7 @@ def test_a_chain_of_a_thousand_bases_is_refused_at_the_depth_cap(folder: Path) -
     path = dc(folder, "base/b0.yaml")
     code, output = run("validate", str(path), cwd=folder.parent)
     clean(output)
-    assert code == 1, output
+    assert code == 2, output
     assert f"bases extend bases more than {MAX_EXTENDS_DEPTH} levels deep" in output, output
     assert output.count("levels deep") == 1
 
@@ -151,11 +151,11 @@ def test_one_base_listed_100000_times_is_refused(folder: Path) -> None:
     path.write_text(f"datacenter: dc1\nextends: [{', '.join(['base/b.yaml'] * 100_000)}]\n{POINT}")
     code, output = run("validate", str(path), cwd=folder.parent)
     clean(output)
-    assert code == 1 and f"over the limit of {MAX_EXTENDS_LIST}" in output, output
+    assert code == 2 and f"over the limit of {MAX_EXTENDS_LIST}" in output, output
     assert len(output.splitlines()) == 2  # the problem and the summary
     path.write_text(f"datacenter: dc1\nextends: [base/b.yaml, ./base/b.yaml]\n{POINT}")
     code, output = run("validate", str(path), cwd=folder.parent)
-    assert code == 1 and "2:24: extends: ./base/b.yaml is listed twice" in output, output
+    assert code == 2 and "2:24: extends: ./base/b.yaml is listed twice" in output, output
 
 
 def test_bases_inside_the_folder_still_work(folder: Path) -> None:
@@ -173,7 +173,7 @@ def test_init_from_a_file_that_is_not_a_manifest_quotes_nothing(folder: Path, so
     source = source.format(outside=folder.parent / "outside")
     code, output = run("init", "dc2", "--from", source, "-o", str(folder / "dc2.yaml"), cwd=folder)
     clean(output)
-    assert code == 1 and output.rstrip().endswith("nothing written"), output
+    assert code == 2 and output.rstrip().endswith("nothing written"), output
     assert SECRET[:6] not in output and "root:" not in output and "daemon" not in output
     assert not (folder / "dc2.yaml").exists()
 
@@ -192,7 +192,7 @@ def test_for_each_over_100000_items_is_refused_at_its_list(folder: Path) -> None
     for command in ("validate", "generate"):
         code, output = run(command, str(path), cwd=folder.parent)
         clean(output)
-        assert code == 1, output
+        assert code == 2, output
         assert f"{path}:4:15: for_each: 100,000 items would make 100,000 points" in output
         assert f"over the limit of {MAX_POINTS:,} points per datacenter" in output
 
@@ -205,7 +205,7 @@ def test_more_points_than_the_cap_are_refused(folder: Path) -> None:
     path = folder / "dc1.yaml"
     path.write_text(f"datacenter: dc1\nintegration_points:\n{points}")
     code, output = run("validate", str(path), cwd=folder.parent)
-    assert code == 1 and f"10,001 points, over the limit of {MAX_POINTS:,}" in output, output
+    assert code == 2 and f"10,001 points, over the limit of {MAX_POINTS:,}" in output, output
 
 
 # --------------------------------------------------------------------------- state file
@@ -384,10 +384,10 @@ def guarded(tmp_path: Path) -> Path:
 
 
 COMMANDS = {
-    "generate": (["generate", "lab1"], 1),
-    "render": (["render", "lab1"], 1),
-    "docs": (["docs", "lab1"], 1),
-    "schema": (["schema"], 1),
+    "generate": (["generate", "lab1"], 2),
+    "render": (["render", "lab1"], 2),
+    "docs": (["docs", "lab1"], 2),
+    "schema": (["schema"], 2),
     "report": (["report", "lab1"], 2),
     "verify": (["verify", "lab1", "--format", "json"], 2),
     "status": (["status", "lab1", "--sensu-api", "http://127.0.0.1:9", "--format", "json"], 2),
