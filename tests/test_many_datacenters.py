@@ -239,17 +239,34 @@ def test_init_without_hard_links_still_never_overwrites(
     assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(".")) == []
 
 
-def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_path: Path) -> None:
+def test_init_into_another_folder_keeps_base_paths_inside_it(
+    manifests: Path, tmp_path: Path
+) -> None:
+    """A manifest extends only bases in its own folder tree (issue 18), and is derived only
+    from a manifest there: a new manifest beside its source in a subfolder reaches its bases
+    below it; one in a folder that the source is not under is refused, nothing written."""
+    sub = manifests / "sub"
+    sub.mkdir()
+    shutil.copytree(manifests / "base", sub / "base")
+    shutil.copy(manifests / "ams1.yaml", sub / "ams1.yaml")
+    code, _, err = run(
+        "init", "lon1", "--from", str(sub / "ams1.yaml"), "--set", "domain=l.example.net",
+        "-o", str(sub / "lon1.yaml"),
+    )  # fmt: skip
+    assert code == 0, err
+    data = yaml.safe_load((sub / "lon1.yaml").read_text())
+    assert data["extends"] == "base/eu.yaml"
+    assert len(load(sub / "lon1.yaml").points) == 17
     other = tmp_path / "elsewhere" / "dcs"
     other.mkdir(parents=True)
     code, _, err = run(
         "init", "lon1", "--from", "ams1", "--set", "domain=l.example.net", "-o",
         str(other / "lon1.yaml"),
     )  # fmt: skip
-    assert code == 0, err
-    data = yaml.safe_load((other / "lon1.yaml").read_text())
-    assert data["extends"] == os.path.relpath(manifests / "base" / "eu.yaml", other)
-    assert len(load(other / "lon1.yaml").points) == 17
+    assert code == 2
+    assert "--from manifests/ams1.yaml is outside the folder of the new manifest" in err, err
+    assert err.rstrip().endswith("nothing written")
+    assert list(other.iterdir()) == []
 
 
 def test_init_from_a_manifest_without_bases_copies_its_points(tmp_path: Path) -> None:

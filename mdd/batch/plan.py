@@ -247,15 +247,15 @@ class Plan:
 
 def load(path: str, datacenter: str) -> Plan:
     """Read and check a plan; ``PlanError`` says in one line why it cannot be run."""
+    from mdd.core.files import FileReadError, load_json, read_capped
+
     try:
-        with open(path, "rb") as stream:
-            data = stream.read(PLAN_LIMIT + 1)
-    except OSError as exc:
+        data = read_capped(path, PLAN_LIMIT, f"the plan {path}")
+        document = load_json(data, f"the plan {path}")
+    except FileNotFoundError as exc:
         raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
-    if len(data) > PLAN_LIMIT:
-        raise PlanError(f"the plan {path} is larger than {PLAN_LIMIT >> 20} MiB")
-    try:
-        document = json.loads(data)
+    except FileReadError as exc:
+        raise PlanError(str(exc)) from None
     except ValueError as exc:
         raise PlanError(f"the plan {path} is not JSON: {exc}") from None
     if not isinstance(document, dict) or "mdd_plan" not in document:

@@ -9,7 +9,17 @@ from typing import Any
 
 import click
 
-from mdd.cli._common import count, fail, load, locate, manifests_option, report_problems, same_file
+from mdd.cli._common import (
+    count,
+    fail,
+    guard_output,
+    load,
+    locate,
+    manifests_option,
+    protected,
+    report_problems,
+    same_file,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,11 +255,7 @@ def generate(
         fail("give a DATACENTER (or --all -o DIR)")
     try:
         path = locate(datacenter, manifests_dir)
-        if output not in (None, "-") and same_file(Path(output), path):
-            fail(
-                f"-o {output} is the manifest {path} itself: write the checks to another "
-                f"file; nothing written"
-            )
+        guard_output(output, path, manifests_dir)
         manifest = load(datacenter, path)
         if command_prefix is not None:
             from mdd.core.command import with_command_prefix
@@ -259,10 +265,11 @@ def generate(
         if plan_path is not None:
             from mdd.batch.definitions import render as render_batch
 
-            if same_file(plan_path, path) or (
-                output not in (None, "-") and same_file(plan_path, Path(str(output)))
-            ):
-                fail(f"--plan {plan_path}: the manifest or -o file itself; nothing written")
+            if output not in (None, "-") and same_file(plan_path, Path(str(output))):
+                fail(f"--plan {plan_path}: the -o file itself; nothing written")
+            reason = protected(plan_path, path, manifests_dir)
+            if reason is not None:
+                fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
             text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
         else:
             text = _render(manifest, fmt, go_options)
@@ -352,6 +359,8 @@ def _generate_all(
         report_problems(problems, str(source))
     if any(same_file(target, path) for target, _ in texts + plans for path in paths):
         fail(f"-o {folder} is the manifests folder itself: write elsewhere; nothing written")
+    for target, _ in texts + plans:
+        guard_output(target, None, str(source))
     if folder.exists() and not folder.is_dir():
         fail(f"-o {folder}: not a folder; nothing written")
     try:

@@ -10,9 +10,11 @@ import click
 from mdd.cli._common import (
     API_FAILED,
     NOT_GREEN,
+    USAGE,
     Duration,
     common_options,
     fleet_manifests,
+    guard_output,
     load_manifest,
     one_datacenter,
     selection,
@@ -104,7 +106,7 @@ def status(
     from mdd.runner import status as sensu_status
     from mdd.runner.board import LiveBoard
     from mdd.runner.formats import RENDERERS
-    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.states import GREEN, StateFileError, default_path
     from mdd.runner.verify import write_document
 
     if output == "":
@@ -138,6 +140,8 @@ def status(
         api.namespace = namespace.replace("{datacenter}", manifest.datacenter)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state, default=False)
+    default_state = default_path(manifest, bundled)
+    guard_output(output, manifest.path, manifests_dir, state.path or default_state, USAGE)
     try:
         found = api.results(manifest)
     except sensu_status.ApiError as exc:

@@ -55,7 +55,7 @@ CASES: list[tuple[str, int, str]] = [  # (arguments, exit status, words in the l
     ("verify lab2", 2, "1 problem; nothing run"),
     ("verify lab1 --state cut.json", 2, "the state file is not valid JSON"),
     ("verify lab1 --state other.json", 2, "holds the state of datacenter 'lab9'"),
-    ("verify lab1 --state manifests/folder.yaml", 2, "Is a directory"),
+    ("verify lab1 --state manifests/folder.yaml", 2, "is a folder, not a file: nothing read"),
     ("verify lab1 --jobs 0", 2, "0 is not in the range"),
     ("verify lab1 --jobs x", 2, "'x' is not a valid integer"),
     ("verify lab1 --only zz", 2, "no integration point 'zz' in lab1"),
