@@ -29,6 +29,7 @@ from mdd.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
 GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
+UNKNOWN = "unknown"  # batch mode's label for a check that could not decide (never pending)
 STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
 
 FORMAT = "mdd-state"
@@ -111,6 +112,17 @@ def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> 
     if blocked_by:
         return BLOCKED
     return REGRESSED if was_green else PENDING
+
+
+def result_state(status: int, blocked_by: tuple[str, ...], was_green: bool) -> str:
+    """The state a batch result is labelled with (``mdd_state``): the deployment state, or
+    ``unknown`` for a check that could not decide (UNKNOWN is never shown as pending, nor as
+    regressed: nothing says the point broke); a blocked point is ``blocked`` whatever its own
+    check said, as on the boards."""
+    state = deployment_state(status == int(State.OK), blocked_by, was_green)
+    if state in (PENDING, REGRESSED) and status not in (0, 1, 2):
+        return UNKNOWN
+    return state
 
 
 def reason_of(outcome: Outcome) -> str:
