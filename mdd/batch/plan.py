@@ -222,9 +222,16 @@ def build(
             result["standalone"] = True
             result["ttl"] = ttl
             result["ttl_status"] = TTL_STATUS
+            # kept by Sensu in a stale result: which check to look at when results stop
+            result["mdd_runner"] = runner_name(manifest.datacenter)
         else:
             spec = definition["spec"]
-            check = {"metadata": spec["metadata"]}
+            metadata = dict(spec["metadata"])
+            metadata["annotations"] = {
+                **metadata.get("annotations", {}),
+                "mdd_runner": runner_name(manifest.datacenter),
+            }
+            check = {"metadata": metadata}
             check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
             check["ttl"] = ttl
             result = {

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mdd.output import write_atomically
+
 FORMAT = "mdd-batch-state"
 VERSION = 1
 LIMIT = 8 << 20  # bytes read at most (a plan of 10,000 points needs under 2 MiB)
@@ -105,8 +107,6 @@ class BatchState:
 
     def save(self, keep: set[str]) -> None:
         """Write atomically the entries of the points in ``keep`` (the plan's)."""
-        from mdd.output import write_atomically
-
         document = {
             "format": FORMAT,
             "version": VERSION,
