@@ -10,7 +10,7 @@ local time (as Sensu Classic's and Sensu Go's schedulers read a cron), or the zo
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 _NAMES = {
     "@yearly": "0 0 1 1 *",
@@ -24,7 +24,7 @@ _NAMES = {
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-SCAN_LIMIT = 8 * 86400  # seconds of schedule looked at, at most: a week and a day
+SCAN_LIMIT = 2 * 366 * 86400  # seconds of schedule looked at, at most: two years
 
 
 class Schedule:
@@ -45,34 +45,43 @@ class Schedule:
         if len(fields) != 5:
             raise ValueError(f"{text!r} is not a 5-field cron schedule")
         self.sets = [
-            _field(f, low, high, index) for index, (f, (low, high)) in enumerate(zip(fields, _RANGES))
+            _field(f, low, high, index)
+            for index, (f, (low, high)) in enumerate(zip(fields, _RANGES))
         ]
         if 7 in self.sets[4]:
             self.sets[4].add(0)
         self.any_day = fields[2] in ("*", "?")
         self.any_weekday = fields[4] in ("*", "?")
 
-    def matches(self, moment: datetime) -> bool:
-        minutes, hours, days, months, weekdays = self.sets
-        if moment.minute not in minutes or moment.hour not in hours or moment.month not in months:
+    def _minutes(self, after: float, until: float) -> list[datetime]:
+        """The scheduled minutes in (after, until], at most SCAN_LIMIT seconds of them
+        (day by day: only a matching day's hours and minutes are looked at)."""
+        after = max(after, until - SCAN_LIMIT)
+        minutes, hours = sorted(self.sets[0]), sorted(self.sets[1])
+        day = datetime.fromtimestamp(after, self.zone).date()
+        last = datetime.fromtimestamp(until, self.zone).date()
+        found = []
+        while day <= last:
+            if self._day(day):
+                for hour in hours:
+                    for minute in minutes:
+                        moment = datetime(
+                            day.year, day.month, day.day, hour, minute, tzinfo=self.zone
+                        )
+                        if after < moment.timestamp() <= until:
+                            found.append(moment)
+            day = date.fromordinal(day.toordinal() + 1)
+        return found
+
+    def _day(self, day: date) -> bool:
+        _, _, days, months, weekdays = self.sets
+        if day.month not in months:
             return False
-        day_ok = moment.day in days
-        weekday_ok = (moment.isoweekday() % 7) in weekdays
+        day_ok = day.day in days
+        weekday_ok = (day.isoweekday() % 7) in weekdays
         if self.any_day or self.any_weekday:  # cron: either field restricts alone
             return day_ok and weekday_ok
         return day_ok or weekday_ok
-
-    def _minutes(self, after: float, until: float) -> list[datetime]:
-        """The scheduled minutes in (after, until], at most SCAN_LIMIT seconds of them."""
-        after = max(after, until - SCAN_LIMIT)
-        start = datetime.fromtimestamp(after, self.zone).replace(second=0, microsecond=0)
-        found = []
-        moment = start + timedelta(minutes=1)
-        while moment.timestamp() <= until:
-            if self.matches(moment):
-                found.append(moment)
-            moment += timedelta(minutes=1)
-        return found
 
     def fired(self, after: float, until: float) -> bool:
         """Whether a scheduled minute fell in (after, until]."""
@@ -82,10 +91,26 @@ class Schedule:
         """The longest time in seconds between two runs over the next SCAN_LIMIT (or the
         scan itself when it runs less often)."""
         begin = time.time() if start is None else start
-        runs = [m.timestamp() for m in self._minutes(begin, begin + SCAN_LIMIT)]
+        weekly = self.sets[2] >= set(range(1, 32)) and self.sets[3] >= set(range(1, 13))
+        span = 15 * 86400 if weekly else SCAN_LIMIT  # a schedule of weekdays repeats weekly
+        runs = [m.timestamp() for m in self._minutes(begin, begin + span)]
         if len(runs) < 2:
             return SCAN_LIMIT
         return int(max(b - a for a, b in zip(runs, runs[1:])))
+
+
+def is_due(
+    every: int | None, cron: str | None, probed: float | None, now: float, slack: float
+) -> bool:
+    """Whether a point with this interval (``every`` seconds) or ``cron`` schedule, last
+    probed at ``probed`` (None: never), is due at ``now``. ``slack``: half the runner's
+    interval, as Sensu starts the runner a little early or late (a run covers the time up to
+    ``now + slack``, the previous one covered up to ``probed + slack``)."""
+    if probed is None or probed > now:
+        return True
+    if cron is not None:
+        return Schedule(cron).fired(probed + slack, now + slack)
+    return now + slack >= probed + (every or 0)
 
 
 def _field(text: str, low: int, high: int, index: int) -> set[int]:

@@ -10,6 +10,7 @@ result attributes from them (``mdd.batch.plan``). What is written for Sensu is o
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def rate_warning(manifest: Manifest, fmt: str) -> str | None:
     rate = batch_plan.events_per_second(manifest.points)
     if rate <= batch_plan.AGENT_EVENTS_RATE_LIMIT:
         return None
-    need = int(rate) + 1
+    need = math.ceil(round(rate, 6))
     return (
         f"{manifest.datacenter}: {len(manifest.points)} points submit {rate:.1f} results a "
         f"second, more than the Sensu Go agent's events API takes by default "

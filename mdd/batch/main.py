@@ -23,12 +23,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from mdd.checks._result import CUT, LINE_LIMIT, State
 
-if TYPE_CHECKING:
-    from mdd.batch.plan import PlannedPoint
 
 PROGRAM = "check-mdd-batch"
 
@@ -107,21 +104,10 @@ def _summary(
     return text
 
 
-def _due(point: PlannedPoint, probed: float | None, now: float, half: float) -> bool:
-    """Whether the point's own interval or cron has come round since it was last probed
-    (``half``: half the runner's interval, the slack for when Sensu starts the runner)."""
-    if probed is None or probed > now:
-        return True
-    if point.cron is not None:
-        from mdd.batch.cron import Schedule as Cron
-
-        return Cron(point.cron).fired(probed + half, now + half)
-    return now + half >= probed + (point.every or 0)
-
-
 def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
+    from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
     from mdd.checks._result import Result
     from mdd.runner.runner import run as run_points
@@ -152,7 +138,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
 
     now = time.time()
     half = plan.interval / 2
-    due = [p for p in plan.points if _due(p, memory.probed(p.check), now, half)]
+    due = [p for p in plan.points if is_due(p.every, p.cron, memory.probed(p.check), now, half)]
     due_names = {p.name for p in due}
     green_before = {
         p.name for p in plan.points if p.name not in due_names and memory.status(p.check) == 0
