@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mdd.output import write_atomically
+from mdd.core.output import write_atomically
 
 FORMAT = "mdd-batch-state"
 VERSION = 1
