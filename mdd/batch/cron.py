@@ -46,7 +46,7 @@ class Schedule:
             raise ValueError(f"{text!r} is not a 5-field cron schedule")
         self.sets = [
             _field(f, low, high, index)
-            for index, (f, (low, high)) in enumerate(zip(fields, _RANGES))
+            for index, (f, (low, high)) in enumerate(zip(fields, _RANGES, strict=True))
         ]
         if 7 in self.sets[4]:
             self.sets[4].add(0)
@@ -96,7 +96,7 @@ class Schedule:
         runs = [m.timestamp() for m in self._minutes(begin, begin + span)]
         if len(runs) < 2:
             return SCAN_LIMIT
-        return int(max(b - a for a, b in zip(runs, runs[1:])))
+        return int(max(b - a for a, b in zip(runs, runs[1:], strict=False)))
 
 
 def is_due(

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 
 from mdd.checks._result import CUT, LINE_LIMIT, State
 
-
 PROGRAM = "check-mdd-batch"
 
 

@@ -231,7 +231,7 @@ def build(
                 **metadata.get("annotations", {}),
                 "mdd_runner": runner_name(manifest.datacenter),
             }
-            check = {"metadata": metadata}
+            check: dict[str, Any] = {"metadata": metadata}
             check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
             check["ttl"] = ttl
             result = {

@@ -124,9 +124,7 @@ def go_event(
         if check.get("output_metric_handlers"):
             metrics["handlers"] = list(check["output_metric_handlers"])
         if check.get("output_metric_format") == "nagios_perfdata":
-            metrics["points"] = nagios_points(
-                output, executed, check.get("output_metric_tags")
-            )
+            metrics["points"] = nagios_points(output, executed, check.get("output_metric_tags"))
         event["metrics"] = metrics
     return event
 

@@ -10,8 +10,9 @@ check's ``PATH``):
 * ``bin/check-mdd-batch``: the batch runner (docs/batch.md), so a runner check with
   ``runtime_assets`` finds it;
 * ``lib/``: the ``mdd`` package with only what checks and the batch runner import
-  (``mdd/__init__.py``, ``mdd/checks/`` and the modules ``BATCH_MODULES`` import), and every distribution the checks import at run time, found by reading
-  the check modules' imports (lazy ones included) and following those distributions'
+  (``mdd/__init__.py``, ``mdd/checks/`` and the modules ``BATCH_MODULES`` import), and
+  every distribution the checks import at run time, found by reading the check modules'
+  imports (lazy ones included) and following those distributions'
   requirements, taken from the installed distributions of this environment
   (``importlib.metadata``; nothing is downloaded).
 

@@ -189,7 +189,7 @@ def test_classic_batch_submits_every_point_as_its_own_check(
         assert result["source"] == f"mdd-{DC}" and result["aggregate"] == f"mdd_{DC}"
     by_name = {r["name"]: r for r in received}
     assert by_name[f"mdd_{DC}_reports"]["output"].startswith(
-        f"TcpCheck CRITICAL: reports: blocked by database (not green); its own check: "
+        "TcpCheck CRITICAL: reports: blocked by database (not green); its own check: "
     )
     assert by_name[f"mdd_{DC}_gateway"]["docs"] == "https://wiki.example.net/gw"
     assert by_name[f"mdd_{DC}_reports"]["dependencies"] == [f"mdd-{DC}/mdd_{DC}_database"]
@@ -217,9 +217,7 @@ def test_go_batch_posts_every_point_to_the_agent_api(
     command = runner["spec"]["command"]
 
     with agent_api() as (port, received):
-        ran = run_command(
-            command + f" --agent-api 127.0.0.1:{port} --state {tmp_path / 'state'}"
-        )
+        ran = run_command(command + f" --agent-api 127.0.0.1:{port} --state {tmp_path / 'state'}")
     assert ran.code == 0, ran.out
     assert ran.line.startswith(f"MddBatch OK: {DC}: 2/5 green;")
 
