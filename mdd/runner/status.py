@@ -231,16 +231,15 @@ class SensuApi:
             ) from None
 
     def _clock(self, response: Any) -> None:
+        import contextlib
         import time
         from email.utils import parsedate_to_datetime
 
         self.now = time.time()
         date = response.headers.get("Date") if response is not None else None
         if date:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 self.now = parsedate_to_datetime(date).timestamp()
-            except (TypeError, ValueError):
-                pass
 
     def results(self, manifest: Manifest) -> dict[str, Found]:
         """Each point's result found in Sensu, by point name (and the batch runner's own
@@ -412,9 +411,7 @@ def views(
     import time
 
     clock = time.time() if now is None else now
-    green = {
-        name for name, item in found.items() if item.status == 0 and not item.stale(clock)
-    }
+    green = {name for name, item in found.items() if item.status == 0 and not item.stale(clock)}
     result: list[PointView] = []
     for point in selected:
         item = found.get(point.name)

@@ -204,7 +204,8 @@ def test_the_batch_runners_health(folder: Path, api: Api) -> None:
             "ttl": 60,
             "ttl_status": 2,
             "status": 0,
-            "output": "MddBatch OK: ams1: 1/5 green; not green: ldap-port; 4 probed and submitted\n",
+            "output": "MddBatch OK: ams1: 1/5 green; not green: ldap-port; 4 probed and "
+            "submitted\n",
             "executed": now - 2,
         },
     }
