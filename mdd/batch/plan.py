@@ -56,11 +56,6 @@ AGENT_EVENTS_BURST = 10  # sensu-agent DefaultEventsAPIBurstLimit
 GO_MIN_TTL = 5  # Sensu Go refuses an event whose ttl is under 5 s ("minimum ttl is 5 seconds")
 
 
-def runner_name(datacenter: str) -> str:
-    """The runner check's name; ``mdd-`` then ``batch``: never a point's ``mdd_<dc>_<p>``."""
-    return f"mdd-batch-{datacenter}"
-
-
 def plan_path_for(output: Path) -> Path:
     """The plan beside ``-o FILE``: the same name with ``.plan`` for its suffix."""
     return output.with_suffix(PLAN_SUFFIX)
@@ -223,13 +218,13 @@ def build(
             result["ttl"] = ttl
             result["ttl_status"] = TTL_STATUS
             # kept by Sensu in a stale result: which check to look at when results stop
-            result["mdd_runner"] = runner_name(manifest.datacenter)
+            result["mdd_runner"] = manifest.batch_runner
         else:
             spec = definition["spec"]
             metadata = dict(spec["metadata"])
             metadata["annotations"] = {
                 **metadata.get("annotations", {}),
-                "mdd_runner": runner_name(manifest.datacenter),
+                "mdd_runner": manifest.batch_runner,
             }
             check: dict[str, Any] = {"metadata": metadata}
             check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
@@ -264,7 +259,7 @@ def build(
         "mdd_version": __version__,
         "datacenter": manifest.datacenter,
         "sensu": flavour,
-        "runner": runner_name(manifest.datacenter),
+        "runner": manifest.batch_runner,
         "interval": plan_schedule.interval,
         # Classic {client: ...} secrets: the runner reads the client definition on its stdin
         "stdin": any(bool(d.get("stdin")) for d in per_point) if flavour == "classic" else False,

@@ -55,6 +55,12 @@ class Manifest:
         return f"mdd-{self.datacenter}"
 
     @property
+    def batch_runner(self) -> str:
+        """Batch mode's runner check (``mdd-`` then ``batch``: never a point's
+        ``mdd_<dc>_<p>``)."""
+        return f"mdd-batch-{self.datacenter}"
+
+    @property
     def aggregate(self) -> str:
         """The Sensu aggregate whose counts read "N of M green" for this datacenter."""
         return f"mdd_{self.datacenter}"

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mdd.batch.plan import runner_name
 from mdd.checks._result import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
@@ -266,7 +265,7 @@ class SensuApi:
         if not isinstance(body, list):
             raise ApiError(f"the Sensu API at {self.url} answered GET /results with no list")
         names = {manifest.check_name(p): p.name for p in manifest.points}
-        runner = runner_name(manifest.datacenter)
+        runner = manifest.batch_runner
         found: dict[str, Found] = {}
         for item in body:
             check = item.get("check") if isinstance(item, dict) else None
@@ -286,7 +285,7 @@ class SensuApi:
 
         path = f"/api/core/v2/namespaces/{quote(self.namespace, safe='')}/events"
         names = {manifest.check_name(p): p.name for p in manifest.points}
-        runner = runner_name(manifest.datacenter)
+        runner = manifest.batch_runner
         found: dict[str, Found] = {}
         params: dict[str, Any] = {"limit": PAGE}
         for _ in range(10000):
@@ -464,7 +463,7 @@ def summary_lines(manifest: Manifest, found: dict[str, Found], api: SensuApi) ->
             else f"Sensu's aggregate {manifest.aggregate} counts {api.sensu_total} results"
         )
     lines = [line + (f" ({'; '.join(extra)})" if extra else "")]
-    runner = runner_name(manifest.datacenter)
+    runner = manifest.batch_runner
     expected = api.runner is not None or any(f.runner for f in found.values())
     if api.runner is not None:
         item = api.runner
