@@ -152,13 +152,88 @@ def stop(message: str, code: int = USAGE) -> NoReturn:
     sys.exit(code)
 
 
+all_option = click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="The fleet: every datacenter of the manifests folder (or the DATACENTERs named).",
+)
+tz_option = click.option(
+    "--tz",
+    metavar="ZONE",
+    help="Show times in ZONE (Europe/Amsterdam, UTC, +02:00). Default: the machine's.",
+)
+
+
+def time_zone(name: str | None) -> Any:
+    """The ``tzinfo`` of ``--tz``; exit 2 for a zone that does not exist."""
+    from mdd.runner.clock import ClockError, zone
+
+    try:
+        return zone(name)
+    except ClockError as exc:
+        stop(str(exc))
+
+
+def one_datacenter(datacenters: tuple[str, ...], all_: bool) -> str | None:
+    """The one DATACENTER asked for, or None for ``--all``; exit 2 otherwise."""
+    if all_:
+        return None
+    if len(datacenters) != 1:
+        stop(
+            "name one DATACENTER, or use --all for every datacenter of the manifests folder "
+            "(or --all with the DATACENTERs to show)"
+        )
+    return datacenters[0]
+
+
+def fleet_manifests(
+    names: tuple[str, ...], manifests_dir: str | None
+) -> list[tuple[Manifest, bool]]:
+    """The manifests of ``names`` (none: every manifest of the manifests folder), each with
+    whether it is a bundled example; every problem of every manifest, then exit 2."""
+    from mdd.manifest import ManifestError, load
+    from mdd.manifest.locate import LocateError, all_manifests, find_manifest, is_bundled
+
+    try:
+        paths = [find_manifest(n, manifests_dir) for n in names] if names else None
+        if paths is None:
+            _, paths = all_manifests(manifests_dir)
+    except LocateError as exc:
+        stop(str(exc))
+    result: list[tuple[Manifest, bool]] = []
+    problems = 0
+    for path in paths:
+        try:
+            result.append((load(path), is_bundled(path)))
+        except ManifestError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            problems += len(exc.problems)
+    if problems:
+        stop(f"{count(problems, 'problem')} in the manifests; nothing run")
+    seen: dict[str, Path] = {}
+    for manifest, _ in result:
+        if manifest.datacenter in seen:
+            stop(
+                f"{manifest.path} and {seen[manifest.datacenter]} are both datacenter "
+                f"{manifest.datacenter!r}"
+            )
+        seen[manifest.datacenter] = manifest.path
+    if any(bundled for _, bundled in result):
+        click.echo("mdd: using the bundled example manifests", err=True)
+    return result
+
+
 def common_options(function: F) -> F:
     """The options ``verify`` and ``status`` share: selection, state file, output."""
     decorators = [
-        click.argument("datacenter"),
+        click.argument("datacenters", nargs=-1, metavar="DATACENTER..."),
         click.option(
             "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
         ),
+        all_option,
+        tz_option,
         click.option("--only", multiple=True, metavar="NAME", help="Only this point (repeatable)."),
         click.option(
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."

@@ -42,9 +42,11 @@ class StateFileError(Exception):
 
 
 def timestamp(seconds: float | None = None) -> str:
-    """UTC time as ``2026-12-02T12:04:31Z``."""
+    """UTC time as ``2026-12-02T12:04:31Z`` (default: now, by ``mdd.runner.clock``)."""
+    from mdd.runner.clock import now as clock_now
+
     return time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds)
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock_now() if seconds is None else seconds)
     )
 
 
@@ -218,6 +220,9 @@ class StateFile:
         result = outcome.result
         entry: dict[str, Any] = {
             "state": state,
+            # when the point first appeared in a run (for lead times); a file written before
+            # mdd recorded it: the file's creation
+            "first_seen": previous.get("first_seen") or (self.created if previous else now),
             "first_green": first_green,
             "last_change": last_change,
             "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],

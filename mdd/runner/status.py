@@ -36,7 +36,17 @@ class StatusUsageError(Exception):
 class Found:
     """One mdd check's result as Sensu stored it."""
 
-    __slots__ = ("status", "output", "executed", "history", "ttl", "interval", "runner")
+    __slots__ = (
+        "status",
+        "output",
+        "executed",
+        "history",
+        "interval",
+        "times",
+        "ttl",
+        "cron",
+        "runner",
+    )
 
     def __init__(
         self,
@@ -44,23 +54,29 @@ class Found:
         output: str,
         executed: float | None,
         history: list[int],
+        interval: float | None = None,
+        times: list[float | None] | None = None,
         ttl: int | None = None,
-        interval: int | None = None,
+        cron: bool = False,
         runner: str | None = None,
     ):
         self.status = status
         self.output = output
         self.executed = executed
-        self.history = history
+        self.history = history  # statuses, oldest first
+        self.interval = interval  # the check's interval, seconds
+        self.times = times  # each history entry's executed (Sensu Go), else None
         self.ttl = ttl
-        self.interval = interval
+        self.cron = cron  # scheduled by cron: its interval says nothing of its cadence
         self.runner = runner  # batch mode: the runner check that submits it
 
     def limit(self) -> int | None:
         """How old the result may be before it is stale: its ttl, else twice its interval."""
         if self.ttl:
             return self.ttl
-        return 2 * self.interval if self.interval and self.interval > 1 else None
+        if self.cron or not self.interval or self.interval <= 1:
+            return None
+        return int(2 * self.interval)
 
     def age(self, now: float) -> float | None:
         return None if self.executed is None else max(0.0, now - self.executed)
@@ -307,13 +323,15 @@ class SensuApi:
                 name = meta.get("name") if isinstance(meta, dict) else None
                 if not isinstance(check, dict) or (name not in names and name != runner):
                     continue
-                history = [
-                    h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
-                ]
+                entries = [h for h in check.get("history") or [] if isinstance(h, dict)]
+                history = [h.get("status") for h in entries]
+                item = _found(check, history)
+                if len(item.history) == len(entries):
+                    item.times = [_number(h.get("executed")) for h in entries]
                 if name == runner:
-                    self.runner = _found(check, history)
+                    self.runner = item
                 else:
-                    found[names[name]] = _found(check, history)
+                    found[names[name]] = item
             token = response.headers.get("Sensu-Continue")
             if not token:
                 break
@@ -358,12 +376,18 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     return Found(
         int(status),
         str(check.get("output") or ""),
-        float(executed) if isinstance(executed, int | float) else None,
+        _number(executed),
         ints,
+        _number(check.get("interval")),
+        None,
         _int(check.get("ttl")),
-        None if check.get("cron") else _int(check.get("interval")),
+        bool(check.get("cron")),
         runner if isinstance(runner, str) else None,
     )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 _PREFIX = re.compile(r"^\S+ (?:OK|WARNING|CRITICAL|UNKNOWN): ")
