@@ -326,7 +326,7 @@ def test_plan_holds_secret_references_only(tmp_path: Path) -> None:
 def test_batch_needs_somewhere_for_its_plan(tmp_path: Path, targets: dict[str, int]) -> None:
     manifests = write_manifest(tmp_path, points(targets), DC)
     run = mdd("generate", DC, "--manifests", str(manifests), "--batch", cwd=tmp_path)
-    assert run.code == 1 and "--batch also writes a plan" in run.err
+    assert run.code == 2 and "--batch also writes a plan" in run.err
     assert not list(tmp_path.glob("*.plan"))
 
 
@@ -350,7 +350,7 @@ def test_points_that_cannot_share_a_runner_are_problems(tmp_path: Path) -> None:
         str(tmp_path / "out.json"),
         cwd=tmp_path,
     )
-    assert run.code == 1
+    assert run.code == 2
     assert "b: batch mode runs every point" in run.err and "subscribers" in run.err
     assert not (tmp_path / "out.json").exists() and not (tmp_path / "out.plan").exists()
 

@@ -109,7 +109,7 @@ def test_a_problem_in_one_datacenter_writes_nothing(tmp_path: Path, ports: dict[
     run = mdd(
         "generate", "--all", "--batch", "--manifests", str(manifests), "-o", "out", cwd=tmp_path
     )
-    assert run.code == 1
+    assert run.code == 2
     assert "b: batch mode runs every point" in run.err and "nothing generated" in run.err
     assert not (tmp_path / "out").exists()
 
@@ -120,7 +120,7 @@ def test_check_names_that_clash_across_datacenters_are_refused(tmp_path: Path) -
     run = mdd(
         "generate", "--all", "--batch", "--manifests", str(manifests), "-o", "out", cwd=tmp_path
     )
-    assert run.code == 1
+    assert run.code == 2
     assert "its check name mdd_a_b_c is also the name of point" in run.err
     assert not (tmp_path / "out").exists()
 
@@ -131,6 +131,6 @@ def test_plan_names_one_file_so_not_with_all(tmp_path: Path, ports: dict[str, in
         "generate", "--all", "--batch", "--plan", "x.plan", "--manifests", str(manifests),
         "-o", "out", cwd=tmp_path,
     )  # fmt: skip
-    assert run.code == 1
+    assert run.code == 2
     assert "--plan names one plan: with --all" in run.err
     assert not (tmp_path / "out").exists() and not (tmp_path / "x.plan").exists()

@@ -306,7 +306,7 @@ def test_points_with_different_handlers_cannot_share_a_runner(tmp_path: Path) ->
         str(tmp_path / "o.json"),
         cwd=tmp_path,
     )
-    assert run.code == 1 and "b: batch mode runs every point" in run.err and "handlers" in run.err
+    assert run.code == 2 and "b: batch mode runs every point" in run.err and "handlers" in run.err
     assert not (tmp_path / "o.json").exists()
 
 
@@ -315,7 +315,7 @@ def test_validate_refuses_a_ttl_sensu_go_refuses(tmp_path: Path) -> None:
         tmp_path, [{**tcp("a", 1), "sensu": {"interval": "2s", "ttl": "4s"}}], DC
     )
     run = mdd("validate", DC, "--manifests", str(manifests), cwd=tmp_path)
-    assert run.code == 1
+    assert run.code == 2
     assert "ttl: Sensu Go refuses every event of a check whose ttl is under 5s" in run.err
 
 
