@@ -278,6 +278,8 @@ def generate(
     except (ManifestError, GenerateError) as exc:
         report_problems(exc.problems, datacenter)
     _secrets_note([manifest], go_options)
+    if plan_path is not None:
+        _rate_note([manifest], fmt)
     if plan_path is not None and plan_text is not None:
         try:
             write_atomically(plan_path, plan_text)
@@ -295,6 +297,16 @@ def generate(
             fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     else:
         click.echo(text, nl=False)
+
+
+def _rate_note(manifests: list[Manifest], fmt: str) -> None:
+    """Batch mode for Sensu Go: warn where the agent's events API rate limit is too low."""
+    from mdd.batch.definitions import rate_warning
+
+    for manifest in manifests:
+        warning = rate_warning(manifest, fmt)
+        if warning:
+            click.echo(f"mdd: warning: {warning}", err=True)
 
 
 def _generate_all(
@@ -370,6 +382,8 @@ def _generate_all(
     except OSError as exc:
         fail(f"cannot write into {folder}: {exc.strerror or exc}")
     _secrets_note(manifests, go_options)
+    if batch:
+        _rate_note(manifests, fmt)
     for index, ((target, _), manifest) in enumerate(zip(texts, manifests, strict=True)):
         if batch:
             click.echo(

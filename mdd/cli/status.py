@@ -146,7 +146,7 @@ def status(
         found = api.results(manifest)
     except sensu_status.ApiError as exc:
         stop(str(exc), API_FAILED)
-    views = sensu_status.views(manifest, points, found, state)
+    views = sensu_status.views(manifest, points, found, state, api.now)
     try:
         state.save()
     except StateFileError as exc:
@@ -159,8 +159,8 @@ def status(
         color=use_color(no_color) and not document_on_stdout,
     )
     board.final(views)
-    if api.aggregate_line:
-        click.echo(api.aggregate_line, err=True)
+    for line in sensu_status.summary_lines(manifest, found, api):
+        click.echo(line, err=True)
     if fmt != "text" or output not in (None, "-"):
         try:
             write_document(RENDERERS[fmt](manifest.datacenter, views, "status"), output, sys.stdout)

@@ -40,6 +40,7 @@ from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in co
 from mdd.core.model import GREEN as GREEN
 from mdd.core.model import PENDING as PENDING
 from mdd.core.model import REGRESSED as REGRESSED
+from mdd.core.model import UNKNOWN as UNKNOWN
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
@@ -137,6 +138,17 @@ def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> 
     if blocked_by:
         return BLOCKED
     return REGRESSED if was_green else PENDING
+
+
+def result_state(status: int, blocked_by: tuple[str, ...], was_green: bool) -> str:
+    """The state a batch result is labelled with (``mdd_state``): the deployment state, or
+    ``unknown`` for a check that could not decide (UNKNOWN is never shown as pending, nor as
+    regressed: nothing says the point broke); a blocked point is ``blocked`` whatever its own
+    check said, as on the boards."""
+    state = deployment_state(status == int(State.OK), blocked_by, was_green)
+    if state in (PENDING, REGRESSED) and status not in (0, 1, 2):
+        return UNKNOWN
+    return state
 
 
 def reason_of(outcome: Outcome) -> str:
