@@ -8,7 +8,7 @@ the top-level defaults need (names, dependencies, spans, the values read) is kep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,55 +103,8 @@ class PointReader(ValueReader):
             )
             return None
         point = _Point(span=value.span)
-
-        declared_type = value.get("type")
-        elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in _SENSU}
-        if isinstance(declared_type, str) and declared_type in CHECK_TYPES:
-            for opt in CHECK_TYPES[declared_type].OPTIONS:
-                elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
-        clean, suggested = self.unknown_keys(
-            value, list(_POINT), "integration point key", elsewhere=elsewhere
-        )
-        if not clean:
-            point.ok = False
-
-        for key in ("name", "type", "owner", "description", "docs"):
-            if key in value:
-                loaded = self.option(_POINT[key], value[key], value.value_spans[key])
-                if loaded is BAD:
-                    point.ok = False
-                else:
-                    setattr(point, key, loaded)
-        if point.name is not None:
-            point.name_span = value.value_spans["name"]
-        elif isinstance(value.get("name"), str):
-            self.unread_names.add(value["name"])
-        label = f"{point.name!r} " if point.name else ""
-
-        missing = [k for k in ("name", "type", "check") if k not in value and k not in suggested]
-        if len(missing) > 1:
-            self.add(
-                value.span,
-                f"integration point {label}has no {', '.join(map(repr, missing[:-1]))} or "
-                f"{missing[-1]!r}: every "
-                f"point needs a name, a check type and the check's options",
-            )
-        elif missing == ["name"]:
-            self.add(value.span, "integration point has no 'name': every point needs a unique name")
-        elif missing == ["type"]:
-            self.add(
-                value.span,
-                f"integration point {label}has no 'type': one of {', '.join(sorted(CHECK_TYPES))}",
-            )
-        elif missing == ["check"]:
-            self.add(
-                value.span,
-                f"integration point {label}has no 'check': the options of its {point.type} "
-                f"check go there (`mdd checks show {point.type}` lists them)",
-            )
-        if not {"name", "type", "check"} <= value.keys():
-            point.ok = False
-
+        suggested = self._point_keys(value, point)
+        self._missing_keys(value, point, suggested)
         if "check" in value:
             check, check_span = value["check"], value.value_spans["check"]
             if point.type is not None:
@@ -176,6 +129,61 @@ class PointReader(ValueReader):
                 point.depends_on = list(zip(loaded, spans, strict=True))
         return point
 
+    def _point_keys(self, value: YamlMap, point: _Point) -> set[str]:
+        """Report the point's unknown keys and read its plain ones (name, type, owner,
+        description, docs) into ``point``; the keys a misspelling was taken for."""
+        declared_type = value.get("type")
+        elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in _SENSU}
+        if isinstance(declared_type, str) and declared_type in CHECK_TYPES:
+            for opt in CHECK_TYPES[declared_type].OPTIONS:
+                elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
+        clean, suggested = self.unknown_keys(
+            value, list(_POINT), "integration point key", elsewhere=elsewhere
+        )
+        if not clean:
+            point.ok = False
+
+        for key in ("name", "type", "owner", "description", "docs"):
+            if key in value:
+                loaded = self.option(_POINT[key], value[key], value.value_spans[key])
+                if loaded is BAD:
+                    point.ok = False
+                else:
+                    setattr(point, key, loaded)
+        if point.name is not None:
+            point.name_span = value.value_spans["name"]
+        elif isinstance(value.get("name"), str):
+            self.unread_names.add(value["name"])
+        return suggested
+
+    def _missing_keys(self, value: YamlMap, point: _Point, suggested: set[str]) -> None:
+        """Report which of name, type and check the point lacks (not those a misspelling
+        was taken for)."""
+        label = f"{point.name!r} " if point.name else ""
+        missing = [k for k in ("name", "type", "check") if k not in value and k not in suggested]
+        if len(missing) > 1:
+            self.add(
+                value.span,
+                f"integration point {label}has no {', '.join(map(repr, missing[:-1]))} or "
+                f"{missing[-1]!r}: every "
+                f"point needs a name, a check type and the check's options",
+            )
+        elif missing == ["name"]:
+            self.add(value.span, "integration point has no 'name': every point needs a unique name")
+        elif missing == ["type"]:
+            self.add(
+                value.span,
+                f"integration point {label}has no 'type': one of {', '.join(sorted(CHECK_TYPES))}",
+            )
+        elif missing == ["check"]:
+            self.add(
+                value.span,
+                f"integration point {label}has no 'check': the options of its {point.type} "
+                f"check go there (`mdd checks show {point.type}` lists them)",
+            )
+        if not {"name", "type", "check"} <= value.keys():
+            point.ok = False
+
     def check_block(
         self, check_type: str, value: Any, span: Span, key_span: Span, point: _Point
     ) -> dict[str, Any] | None:
@@ -192,27 +200,12 @@ class PointReader(ValueReader):
             return None
         point.check_span = value.span
         options = {opt.name: opt for opt in module.OPTIONS}
-        elsewhere = {
-            name: "Sensu settings go in the point's 'sensu:' block"
-            for name in _SENSU
-            if name not in options
-        }
-        elsewhere.update(
-            {
-                name: "this belongs to the integration point, one level up"
-                for name in _POINT
-                if name not in options
-            }
-        )
-        elsewhere.update(
-            {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
-        )
         ok, suggested = self.unknown_keys(
             value,
             list(options),
             "option",
             f" for check type {check_type!r}",
-            elsewhere=elsewhere,
+            elsewhere=_elsewhere(options),
         )
         loaded: dict[str, Any] = {}
         unread: set[str] = set()
@@ -240,3 +233,23 @@ class PointReader(ValueReader):
         if not ok or rules:
             return None
         return loaded
+
+
+def _elsewhere(options: Mapping[str, Any]) -> dict[str, str]:
+    """Where a key written among a check's ``options`` but not one of them belongs."""
+    elsewhere = {
+        name: "Sensu settings go in the point's 'sensu:' block"
+        for name in _SENSU
+        if name not in options
+    }
+    elsewhere.update(
+        {
+            name: "this belongs to the integration point, one level up"
+            for name in _POINT
+            if name not in options
+        }
+    )
+    elsewhere.update(
+        {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
+    )
+    return elsewhere
