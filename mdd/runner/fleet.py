@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.core.model import Manifest
 from mdd.runner.clock import iso, seconds_of, shown, span, zone_label
@@ -48,6 +48,14 @@ def waiting_since(view: PointView, state: StateFile | None) -> float | None:
     return since
 
 
+class Oldest(NamedTuple):
+    """The point pending the longest: in which datacenter, and since when."""
+
+    datacenter: str
+    view: PointView
+    since: float
+
+
 class DatacenterRow:
     """One datacenter on the board."""
 
@@ -70,10 +78,10 @@ class DatacenterRow:
             for index, view in enumerate(self.views)
             if view.state == PENDING and (since := waiting_since(view, state)) is not None
         ]
-        self.oldest: tuple[PointView, float] | None = None
+        self.oldest: Oldest | None = None
         if pending:
             since, _, view = min(pending, key=lambda item: (item[0], item[1]))
-            self.oldest = (view, since)
+            self.oldest = Oldest(manifest.datacenter, view, since)
         self.history = [
             (at, int(h.get("green", 0)), int(h.get("total", 0)))
             for h in state.history
@@ -105,7 +113,7 @@ class OwnerRow:
         return {dc: tally(views) for dc, views in by_dc.items()}
 
     @property
-    def oldest(self) -> tuple[str, PointView, float] | None:
+    def oldest(self) -> Oldest | None:
         pending = [
             (since, index, dc, view)
             for index, (dc, view, since) in enumerate(self.views)
@@ -114,7 +122,7 @@ class OwnerRow:
         if not pending:
             return None
         since, _, dc, view = min(pending, key=lambda item: (item[0], item[1]))
-        return dc, view, since
+        return Oldest(dc, view, since)
 
 
 class Fleet:
@@ -180,7 +188,7 @@ def render_text(fleet: Fleet, tz: tzinfo, ascii: bool = False) -> str:
     for row in fleet.rows:
         oldest = "-"
         if row.oldest is not None:
-            view, since = row.oldest
+            view, since = row.oldest.view, row.oldest.since
             whose = f" ({view.point.owner})" if view.point.owner else ""
             oldest = f"{view.point.name}{whose} {span(fleet.now - since)}, since {shown(since, tz)}"
         table.append(
@@ -204,7 +212,7 @@ def render_text(fleet: Fleet, tz: tzinfo, ascii: bool = False) -> str:
         oldest = "-"
         found = owner.oldest
         if found is not None:
-            dc, view, since = found
+            dc, view, since = found.datacenter, found.view, found.since
             oldest = f"{dc}/{view.point.name} {span(fleet.now - since)}, since {shown(since, tz)}"
         per_dc = " ".join(
             f"{dc}:{c['green']}/{c['total']}" for dc, c in owner.per_datacenter().items()
@@ -288,7 +296,7 @@ def as_data(fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
     for row in fleet.rows:
         oldest = None
         if row.oldest is not None:
-            view, since = row.oldest
+            view, since = row.oldest.view, row.oldest.since
             oldest = {
                 "point": view.point.name,
                 "owner": view.point.owner,
@@ -323,10 +331,10 @@ def as_data(fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
                 "oldest_pending": None
                 if found is None
                 else {
-                    "datacenter": found[0],
-                    "point": found[1].point.name,
-                    "since": iso(found[2], tz),
-                    "waiting": max(fleet.now - found[2], 0.0),
+                    "datacenter": found.datacenter,
+                    "point": found.view.point.name,
+                    "since": iso(found.since, tz),
+                    "waiting": max(fleet.now - found.since, 0.0),
                 },
             }
         )

@@ -13,7 +13,7 @@ from datetime import tzinfo
 from typing import Any
 
 from mdd.runner.clock import shown, span, zone_label
-from mdd.runner.fleet import COUNTED, DatacenterRow, Fleet
+from mdd.runner.fleet import COUNTED, DatacenterRow, Fleet, OwnerRow
 from mdd.runner.states import percent
 
 TEMPLATE = "fleet.html.j2"
@@ -129,51 +129,53 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
     }
 
 
+def _card(row: DatacenterRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+    """One datacenter's card on the fleet page."""
+    oldest = None
+    if row.oldest is not None:
+        view, since = row.oldest.view, row.oldest.since
+        oldest = {
+            "point": view.point.name,
+            "owner": view.point.owner or "(no owner)",
+            "waiting": span(fleet.now - since),
+            "since": shown(since, tz),
+        }
+    return {
+        "name": row.name,
+        "description": row.manifest.description,
+        "counts": row.counts,
+        "percent": percent(row.counts["green"], row.counts["total"]),
+        "oldest": oldest,
+        "spark": spark_svg(row, fleet.now),
+        "lead": lead_view(row.name, row.lead, tz, title=True),
+    }
+
+
+def _owner_row(owner: OwnerRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+    """One owner's row on the fleet page."""
+    counts = owner.counts
+    found = owner.oldest
+    return {
+        "owner": owner.owner,
+        "counts": counts,
+        "percent": percent(counts["green"], counts["total"]),
+        "per_dc": [
+            {"dc": dc, "green": c["green"], "total": c["total"]}
+            for dc, c in owner.per_datacenter().items()
+        ],
+        "oldest": None
+        if found is None
+        else f"{found.datacenter}/{found.view.point.name}, {span(fleet.now - found.since)} "
+        f"(since {shown(found.since, tz)})",
+    }
+
+
 def render_fleet(fleet: Fleet, tz: tzinfo) -> str:
     """The fleet page, as text."""
     import jinja2
 
-    cards = []
-    for row in fleet.rows:
-        oldest = None
-        if row.oldest is not None:
-            view, since = row.oldest
-            oldest = {
-                "point": view.point.name,
-                "owner": view.point.owner or "(no owner)",
-                "waiting": span(fleet.now - since),
-                "since": shown(since, tz),
-            }
-        cards.append(
-            {
-                "name": row.name,
-                "description": row.manifest.description,
-                "counts": row.counts,
-                "percent": percent(row.counts["green"], row.counts["total"]),
-                "oldest": oldest,
-                "spark": spark_svg(row, fleet.now),
-                "lead": lead_view(row.name, row.lead, tz, title=True),
-            }
-        )
-    owners = []
-    for owner in fleet.owners:
-        counts = owner.counts
-        found = owner.oldest
-        owners.append(
-            {
-                "owner": owner.owner,
-                "counts": counts,
-                "percent": percent(counts["green"], counts["total"]),
-                "per_dc": [
-                    {"dc": dc, "green": c["green"], "total": c["total"]}
-                    for dc, c in owner.per_datacenter().items()
-                ],
-                "oldest": None
-                if found is None
-                else f"{found[0]}/{found[1].point.name}, {span(fleet.now - found[2])} "
-                f"(since {shown(found[2], tz)})",
-            }
-        )
+    cards = [_card(row, fleet, tz) for row in fleet.rows]
+    owners = [_owner_row(owner, fleet, tz) for owner in fleet.owners]
     number = fleet.counts
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mdd.templates", "."),
