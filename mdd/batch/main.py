@@ -23,8 +23,16 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from mdd.checks._result import CUT, LINE_LIMIT, State
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mdd.batch.plan import Plan
+    from mdd.batch.state import BatchState
+    from mdd.batch.submit import Pacer
+    from mdd.runner.runner import Outcome
 
 PROGRAM = "check-mdd-batch"
 
@@ -103,14 +111,22 @@ def _summary(
     return text
 
 
-def run(args: argparse.Namespace) -> tuple[State, str]:
+@dataclass
+class _Batch:
+    """One run of the batch runner: its plan, where results go, and its memory."""
+
+    plan: Plan
+    address: tuple[str, int]
+    memory: BatchState
+    now: float = 0.0  # time.time() of the run
+    pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
+
+
+def _prepare(args: argparse.Namespace) -> _Batch:
+    """The plan, the agent's address and the state file; ``_Exit`` UNKNOWN on any problem."""
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
-    from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
-    from mdd.checks._result import Result
-    from mdd.runner.runner import run as run_points
-    from mdd.runner.states import BLOCKED, result_state
 
     try:
         plan = batch_plan.load(args.plan, args.datacenter)
@@ -130,59 +146,78 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         memory = BatchState.load(args.state or default_path(plan.datacenter), plan.datacenter)
     except BatchStateError as exc:
         raise _Exit(State.UNKNOWN, str(exc)) from None
+    return _Batch(plan, address, memory)
+
+
+def _submit(batch: _Batch, outcome: Outcome) -> None:
+    """One point's result to the agent, with its deployment state; recorded as probed once
+    it is there. Raises ``SubmitError``."""
+    from mdd.batch import plan as batch_plan
+    from mdd.batch import submit
+    from mdd.checks._result import Result
+    from mdd.runner.states import BLOCKED, result_state
+
+    point = outcome.point
+    assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
+    result = outcome.result
+    status = int(result.state)
+    label = result_state(status, outcome.blocked_by, batch.memory.was_green(point.check))
+    if label == BLOCKED:
+        blockers = ", ".join(outcome.blocked_by)
+        result = Result(
+            result.state,
+            f"blocked by {blockers} (not green); its own check: {result.message}",
+            result.perfdata,
+        )
+    output = f"{point.label} {result.state.name}: {result.line(point.name)}\n"
+    if batch.pacer is not None:
+        batch.pacer.wait()
+    if batch.plan.sensu == "classic":
+        submit.to_client_socket(
+            batch.address, submit.classic_result(point.result, status, output, label)
+        )
+    else:
+        event = submit.go_event(
+            point.result,
+            status,
+            output,
+            int(outcome.started or time.time()),
+            outcome.duration or 0.0,
+            label,
+        )
+        submit.to_agent_api(batch.address, event)
+    batch.memory.record(point.check, batch.now, status, label)
+
+
+def run(args: argparse.Namespace) -> tuple[State, str]:
+    from mdd.batch import submit
+    from mdd.batch.cron import is_due
+    from mdd.batch.state import BatchStateError
+    from mdd.runner.runner import run as run_points
+
+    batch = _prepare(args)
+    plan, memory = batch.plan, batch.memory
     if plan.stdin:
         from mdd.checks._base import MddCheck
 
         MddCheck._read_client_definition()  # the {client: ...} secrets, read once
 
-    now = time.time()
+    now = batch.now = time.time()
     half = plan.interval / 2
     due = [p for p in plan.points if is_due(p.every, p.cron, memory.probed(p.check), now, half)]
     due_names = {p.name for p in due}
     green_before = {
         p.name for p in plan.points if p.name not in due_names and memory.status(p.check) == 0
     }
-    pacer = (
-        submit.Pacer(args.events_rate_limit, args.events_burst_limit)
-        if plan.sensu == "go"
-        else None
-    )
+    if plan.sensu == "go":
+        batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
     failed: list[str] = []
     for outcome in run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True):
-        point = outcome.point
-        assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
-        result = outcome.result
-        status = int(result.state)
-        label = result_state(status, outcome.blocked_by, memory.was_green(point.check))
-        if label == BLOCKED:
-            blockers = ", ".join(outcome.blocked_by)
-            result = Result(
-                result.state,
-                f"blocked by {blockers} (not green); its own check: {result.message}",
-                result.perfdata,
-            )
-        output = f"{point.label} {result.state.name}: {result.line(point.name)}\n"
         try:
-            if pacer is not None:
-                pacer.wait()
-            if plan.sensu == "classic":
-                submit.to_client_socket(
-                    address, submit.classic_result(point.result, status, output, label)
-                )
-            else:
-                event = submit.go_event(
-                    point.result,
-                    status,
-                    output,
-                    int(outcome.started or time.time()),
-                    outcome.duration or 0.0,
-                    label,
-                )
-                submit.to_agent_api(address, event)
+            _submit(batch, outcome)
         except submit.SubmitError as exc:
-            failed.append(f"{point.name}: {exc}")
-            continue  # not recorded as probed: the next run probes and submits it again
-        memory.record(point.check, now, status, label)
+            # not recorded as probed: the next run probes and submits it again
+            failed.append(f"{outcome.point.name}: {exc}")
     try:
         memory.save({p.check for p in plan.points})
     except BatchStateError as exc:
