@@ -216,6 +216,11 @@ class SensuApi:
             raise ApiError(f"cannot reach the Sensu API at {self.url}: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise ApiError(f"GET {url} failed: {_reason(exc)}") from None
+        return self._decoded(path, response)
+
+    def _decoded(self, path: str, response: Any) -> tuple[Any, Any]:
+        """``_get``'s answer from the API's ``response``; ``ApiError`` for a refusal, an
+        error status or a body that is not JSON."""
         code = response.status_code
         if code in (401, 403):
             who = (
