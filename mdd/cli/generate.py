@@ -340,8 +340,8 @@ def _render_one(wanted: _One) -> _Rendered:
         reason = protected(plan_path, path, wanted.manifests_dir)
         if reason is not None:
             fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
-        text, plan_text = render_batch(manifest, fmt, wanted.go_options, plan_path)
-        return _Rendered(manifest, text, plan_text)
+        written = render_batch(manifest, fmt, wanted.go_options, plan_path)
+        return _Rendered(manifest, written.definitions, written.plan)
     except LocateError as exc:
         fail(str(exc))
     except (ManifestError, GenerateError) as exc:
@@ -452,8 +452,9 @@ def _render_all(
                 from mdd.batch.plan import plan_path_for
 
                 plan_path = plan_path_for(absolute / target.name)
-                text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
-                plans.append(_File(plan_path, plan_text))
+                written = render_batch(manifest, fmt, go_options, plan_path)
+                text = written.definitions
+                plans.append(_File(plan_path, written.plan))
             else:
                 text = _render(manifest, fmt, go_options)
         except GenerateError as exc:
