@@ -104,9 +104,9 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
     samples = row.history
     if not samples:
         return {"empty": True, "width": SPARK_WIDTH, "height": SPARK_HEIGHT}
-    start = samples[0][0]
+    start = samples[0].at
     width = max(now - start, 1.0)
-    top = max(max(total for _, _, total in samples), 1)
+    top = max(max(sample.total for sample in samples), 1)
 
     def x(at: float) -> float:
         return round(2 + (at - start) / width * (SPARK_WIDTH - 4), 1)
@@ -115,17 +115,17 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
         return round(SPARK_HEIGHT - 2 - value / top * (SPARK_HEIGHT - 4), 1)
 
     points: list[str] = []
-    for index, (at, green, _) in enumerate(samples):
+    for index, sample in enumerate(samples):
         if index:
-            points.append(f"{x(at)},{y(samples[index - 1][1])}")
-        points.append(f"{x(at)},{y(green)}")
-    points.append(f"{x(now)},{y(samples[-1][1])}")
+            points.append(f"{x(sample.at)},{y(samples[index - 1].green)}")
+        points.append(f"{x(sample.at)},{y(sample.green)}")
+    points.append(f"{x(now)},{y(samples[-1].green)}")
     return {
         "empty": False,
         "width": SPARK_WIDTH,
         "height": SPARK_HEIGHT,
         "green": " ".join(points),
-        "label": f"{samples[-1][1]}/{samples[-1][2]} green now, {len(samples)} samples",
+        "label": f"{samples[-1].green}/{samples[-1].total} green now, {len(samples)} samples",
     }
 
 
