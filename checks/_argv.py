@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from mdd.checks._kinds import BOOLEAN, Kind
 from mdd.checks._secret_kinds import (
     SECRET,
-    _secret_parse_client,
-    _secret_parse_env,
-    _secret_parse_file,
+    parse_client_secret,
+    parse_env_secret,
+    parse_file_secret,
 )
 
 TYPE_CHECKING = False
@@ -59,11 +59,11 @@ __all__ = ["Options", "add_arguments", "parse_known"]
 
 # How each form of a secret is read back from its flag (--password-file PATH, ...).
 _SECRET_FORMS = (
-    ("file", _secret_parse_file, "PATH", "a file on the agent (trailing newline cut)"),
-    ("env", _secret_parse_env, "NAME", "an environment variable of the agent"),
+    ("file", parse_file_secret, "PATH", "a file on the agent (trailing newline cut)"),
+    ("env", parse_env_secret, "NAME", "an environment variable of the agent"),
     (
         "client",
-        _secret_parse_client,
+        parse_client_secret,
         "ATTRIBUTE",
         "an attribute (dotted path) of the Sensu Classic client definition that "
         "sensu-client writes to the check's stdin (stdin: true)",
@@ -163,7 +163,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                     type=_argparse_type(Kind(opt.kind.name, parse, parse)),
                     default=None,
                     metavar=metavar,
-                    help=f"{_plain(opt.help)} Read from {where}.",
+                    help=f"{plain_help(opt.help)} Read from {where}.",
                 )
             continue
         if opt.kind is BOOLEAN:
@@ -172,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                 dest=opt.name,
                 action=argparse.BooleanOptionalAction,
                 default=opt.default,
-                help=_plain(opt.help),
+                help=plain_help(opt.help),
             )
             continue
         if opt.default is None:
@@ -185,7 +185,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": _plain(opt.help)
+            "help": plain_help(opt.help)
             + repeat
             + (f" (default: {default_text})" if default_text else ""),
             "metavar": opt.kind.metavar,
@@ -200,7 +200,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
         parser.add_argument(opt.flag, **kwargs)
 
 
-def _plain(text: str, options: Sequence[Option] = ()) -> str:
+def plain_help(text: str, options: Sequence[Option] = ()) -> str:
     """Help text without the reStructuredText markup of docstrings: ````name```` becomes the
     flag ``--name`` when it names one of ``options``, else plain ``name``."""
     if "``" not in text:

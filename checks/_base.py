@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 from mdd import __version__
 from mdd.checks._argv import Options, parse_known
-from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, duration_text
-from mdd.checks._result import CheckError, Result, State
+from mdd.checks._options import COMMON_OPTIONS, SECRET, Option
+from mdd.checks._result import Deadline, Result, State, failed_result
 from mdd.checks._sensu import SensuPluginCheck
 
 # typing is needed by annotations only: not imported at run time (see _options).
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 
 # Time allowed past the check's own timeout before the backstop alarm fires.
 _GRACE = 0.5
-
-
-class Deadline(Exception):
-    """The probe ran past its timeout."""
 
 
 class _Parser:
@@ -59,21 +55,7 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise Deadline()
 
 
-def no_answer(timeout: float | None) -> Result:
-    """The result of a probe stopped at its deadline."""
-    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
-
-
-def failed_result(exc: Exception, timeout: float | None) -> Result:
-    """The result of a probe that raised ``exc`` instead of returning: one line, never a
-    traceback. ``Deadline`` is CRITICAL (the target did not answer in time); ``CheckError``
-    and any other exception are UNKNOWN (the check could not decide). The Sensu plugin and
-    the in-process runner (``mdd verify``) share this mapping, so their verdicts agree."""
-    if isinstance(exc, Deadline):
-        return no_answer(timeout)
-    if isinstance(exc, CheckError):
-        return Result(State.UNKNOWN, str(exc))
-    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
+__all__ = ["Deadline", "MddCheck", "failed_result"]
 
 
 class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no type hints
@@ -93,13 +75,13 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         """The argparse parser of this check: its help, its version, its error messages."""
         import argparse
 
-        from mdd.checks._argv import _plain, add_arguments
+        from mdd.checks._argv import add_arguments, plain_help
         from mdd.checks._help import CheckParser
 
         parser = CheckParser(
             self._fail,
             prog=sys.argv[0].rsplit("/", 1)[-1],
-            description=_plain(self.DOC, COMMON_OPTIONS + self.OPTIONS),
+            description=plain_help(self.DOC, COMMON_OPTIONS + self.OPTIONS),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parser.add_argument(
@@ -121,7 +103,9 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             opt.kind is SECRET and (getattr(opts, opt.name, None) or ("",))[0] == "client"
             for opt in self.OPTIONS
         ):
-            self._read_client_definition()
+            from mdd.checks._secrets import read_client_definition
+
+            read_client_definition()
         timeout: float | None = getattr(opts, "timeout", None)
         if timeout:
             signal.signal(signal.SIGALRM, _alarm)
@@ -135,21 +119,6 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         except Exception as exc:
             result = failed_result(exc, timeout)
         self.report(result, getattr(opts, "point", None))
-
-    @staticmethod
-    def _read_client_definition() -> None:
-        """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
-        read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
-        from mdd.checks._secrets import STDIN_LIMIT, use_client_definition
-
-        stream = sys.stdin
-        if stream is None or stream.isatty():
-            return
-        try:
-            text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return
-        use_client_definition(text)
 
     def _secret_flags(self) -> set[str]:
         return {opt.flag for opt in self.OPTIONS if opt.kind is SECRET}

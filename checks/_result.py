@@ -23,6 +23,10 @@ class CheckError(Exception):
     """The check cannot decide (bad local file, unusable option): the result is UNKNOWN."""
 
 
+class Deadline(Exception):
+    """The probe ran past its timeout."""
+
+
 class Perf:
     """One Nagios performance-data item: ``label=value[uom];warn;crit;min;max``.
 
@@ -155,3 +159,22 @@ def threshold_state(value: float, warn: float | None, crit: float | None) -> Sta
     if warn is not None and value > warn:
         return State.WARNING
     return State.OK
+
+
+def no_answer(timeout: float | None) -> Result:
+    """The result of a probe stopped at its deadline."""
+    from mdd.checks._options import duration_text
+
+    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
+
+
+def failed_result(exc: Exception, timeout: float | None) -> Result:
+    """The result of a probe that raised ``exc`` instead of returning: one line, never a
+    traceback. ``Deadline`` is CRITICAL (the target did not answer in time); ``CheckError``
+    and any other exception are UNKNOWN (the check could not decide). The Sensu plugin and
+    the in-process runner (``mdd verify``) share this mapping, so their verdicts agree."""
+    if isinstance(exc, Deadline):
+        return no_answer(timeout)
+    if isinstance(exc, CheckError):
+        return Result(State.UNKNOWN, str(exc))
+    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")

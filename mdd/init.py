@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mdd.manifest import ManifestError, load, yamlload
-from mdd.manifest.keys import _VAR_NAME
+from mdd.manifest.keys import VAR_NAME
 from mdd.output import write_atomically
 from mdd.problems import Problem
 from mdd.render import dump_yaml
@@ -42,7 +42,7 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
-        if not sep or not _VAR_NAME.fullmatch(name):
+        if not sep or not VAR_NAME.fullmatch(name):
             raise InitError(
                 f"--set {pair!r}: write --set NAME=VALUE, NAME being a var name (letters, "
                 f"digits and '_')"

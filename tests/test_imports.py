@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mdd.checks._options import COMMON_OPTIONS, SECRET
+from mdd.checks.api import COMMON_OPTIONS, SECRET
 from mdd.checks.registry import CHECK_TYPES, command_name
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mdd.checks._options import Option
+from mdd.checks.api import Option
 from mdd.checks.registry import CHECK_TYPES
 from mdd.locate import LocateError, find_manifest, is_bundled
 from mdd.manifest import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS, load, yamlload

@@ -20,13 +20,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mdd.checks._result import CUT, LINE_LIMIT, State, worst
+from mdd.checks.api import CUT, LINE_LIMIT, State, worst
 
 PROGRAM = "check-mdd-batch"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mdd.checks._help import LightParser
+    from mdd.checks.api import LightParser
 
     parser = LightParser(
         prog=PROGRAM,
@@ -89,9 +89,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     if args.jobs < 1:
         raise _Exit(State.UNKNOWN, "--jobs must be at least 1")
     if plan.stdin:
-        from mdd.checks._base import MddCheck
+        from mdd.checks.api import read_client_definition
 
-        MddCheck._read_client_definition()  # the {client: ...} secrets, read once
+        read_client_definition()  # the {client: ...} secrets, read once
 
     states: list[State] = []
     red: list[str] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mdd.manifest.keys import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS
-from mdd.manifest.reader import _Reader
+from mdd.manifest.reader import Reader
 from mdd.model import Manifest
 from mdd.problems import ManifestError, Problem
 
@@ -37,7 +37,7 @@ def load(path: Path, datacenter: str | None = None) -> Manifest:
     ``datacenter``: the name the manifest was asked for by (``mdd generate fra1``); its
     ``datacenter:`` key must then say the same.
     """
-    reader = _Reader(Path(path), datacenter)
+    reader = Reader(Path(path), datacenter)
     manifest = reader.read()
     if manifest is None or reader.problems:
         if not reader.problems:  # pragma: no cover - every None comes with a problem

@@ -53,7 +53,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from mdd.checks._options import _type_name
+from mdd.checks.api import type_name
 from mdd.manifest import yamlload
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
@@ -248,7 +248,7 @@ class _Layers:
             self.report.add(
                 (tree_span.line, tree_span.column),
                 f"a base manifest is a mapping (vars, sensu, integration_points...), got "
-                f"{_type_name(tree)}",
+                f"{type_name(tree)}",
                 file=name,
             )
             return None
@@ -315,7 +315,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"extends: expected the path of a base manifest (relative to this file's "
-                    f"folder), got {_type_name(item)}",
+                    f"folder), got {type_name(item)}",
                 )
                 continue
             if "{{" in item:
@@ -416,7 +416,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"remove: expected the name of an inherited integration point, got "
-                    f"{_type_name(item)}",
+                    f"{type_name(item)}",
                 )
             elif "extends" not in tree:
                 self.add(
@@ -425,7 +425,7 @@ class _Layers:
                     "to remove: delete the point itself instead",
                 )
             elif item not in names:
-                from mdd.manifest.keys import _did_you_mean
+                from mdd.manifest.keys import did_you_mean
 
                 known = ", ".join(sorted(n for n in names if n)) or "none"
                 loop = (
@@ -436,7 +436,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"remove: no base defines an integration point named {item!r}"
-                    f"{_did_you_mean(item, [n for n in names if n])}; inherited: {known}{loop}",
+                    f"{did_you_mean(item, [n for n in names if n])}; inherited: {known}{loop}",
                 )
             else:
                 drop.add(item)
@@ -488,12 +488,12 @@ class _Layers:
             name = point_name(item)
             if name is None or name in known or "type" in item or "name" not in item:
                 continue
-            from mdd.manifest.keys import _did_you_mean
+            from mdd.manifest.keys import did_you_mean
 
             self.add(
                 item.value_spans["name"],
                 f"no base defines an integration point named {name!r} to override"
-                f"{_did_you_mean(name, known)}; a new point needs its own type and check",
+                f"{did_you_mean(name, known)}; a new point needs its own type and check",
             )
         return result
 

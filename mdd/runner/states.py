@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mdd.checks._result import State
+from mdd.checks.api import State
 from mdd.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 

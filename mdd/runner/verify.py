@@ -139,7 +139,7 @@ def verify(
     elif (
         settings.watch and settings.timeout is not None and not all(v.state == GREEN for v in final)
     ):
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
     return 0 if all(v.state == GREEN for v in final) else 1

@@ -98,7 +98,7 @@ _CRON_ITEM = re.compile(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", re.ASCII)
 _CRON_STAR = re.compile(r"\*(?:/(\d+))?", re.ASCII)
 
 
-def _cron_parses(value: Any) -> bool:
+def cron_parses(value: Any) -> bool:
     """Whether parse-cron's ``CronParser.new(value).next`` returns (approximation)."""
     if not isinstance(value, str) or value == "@reboot":
         return False
@@ -191,7 +191,7 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         if _truthy(cron):
             # validate_check_cron
             need(is_string(cron), "check cron must be a string")
-            need(_cron_parses(cron), "check cron string must use the cron syntax")
+            need(cron_parses(cron), "check cron string must use the cron syntax")
         else:
             interval = get("interval")
             need(
