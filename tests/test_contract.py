@@ -21,7 +21,7 @@ import pytest
 
 from mdd.checks.api import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments, parse_known
 from mdd.checks.registry import CHECK_TYPES, command_name
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.sensu.classic import render
 
 POINT = "contract-point"

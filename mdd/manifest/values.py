@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from mdd.checks.api import Option, type_name
+from mdd.core.problems import Problem
 from mdd.manifest.keys import NUMERIC_KINDS, VAR_NAME, VARS_IN_KEYS, did_you_mean
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
-from mdd.problems import Problem
 
 
 class _Bad:

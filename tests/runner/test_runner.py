@@ -17,7 +17,7 @@ import pytest
 
 from mdd.checks.api import DURATION, CheckError, Option, Result, State, choice
 from mdd.checks.registry import CHECK_TYPES
-from mdd.model import IntegrationPoint
+from mdd.core.model import IntegrationPoint
 from mdd.runner.runner import Outcome, probe_point, run, select
 from tests.conftest import hanging
 from tests.runner.helpers import free_port, listener

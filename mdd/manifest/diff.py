@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
-from mdd.render import point_dict, sensu_value
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
+from mdd.manifest.render import point_dict, sensu_value
 
 FORMATS = ("text", "json")
 _MISSING = "(not set)"
