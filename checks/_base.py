@@ -108,6 +108,7 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             read_client_definition()
         timeout: float | None = getattr(opts, "timeout", None)
         if timeout:
+            # The backstop: a moment after the deadline, for calls that take no timeout.
             signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout + _GRACE)
         try:
@@ -116,7 +117,7 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             finally:  # first of all: an alarm must not fire while the outcome is handled
                 if timeout:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-        except Exception as exc:
+        except (Exception, Deadline) as exc:
             result = failed_result(exc, timeout)
         self.report(result, getattr(opts, "point", None))
 

@@ -1,6 +1,6 @@
 """The tls check's connection: connect within the deadline, speak SMTP up to STARTTLS when
 asked (``starttls: smtp``), then shake hands, each failure turned into the check's result
-with a reason a human can act on (``Failed``). The SMTP conversation is spoken here rather
+with a reason a human can act on (``CheckFailed``). The SMTP conversation is spoken here rather
 than with smtplib, which would import the email package on every run.
 """
 
@@ -11,21 +11,13 @@ import ssl
 import time
 
 from mdd.checks._base import Deadline
-from mdd.checks._net import connect
+from mdd.checks._net import open_connection
 from mdd.checks._options import duration_text
-from mdd.checks._result import Result, State
+from mdd.checks._result import CheckFailed
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
     import argparse
-
-
-class Failed(Exception):
-    """The probe ends here with this result."""
-
-    def __init__(self, result: Result) -> None:
-        super().__init__(result.message)
-        self.result = result
 
 
 def remaining(deadline: float) -> float:
@@ -36,25 +28,7 @@ def remaining(deadline: float) -> float:
 
 
 def _connect(opts: argparse.Namespace, where: str, deadline: float) -> socket.socket:
-    try:
-        return connect(opts.host, opts.port, deadline)[0]
-    except socket.gaierror as exc:
-        raise Failed(
-            Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-        ) from None
-    except ConnectionRefusedError:
-        raise Failed(Result(State.CRITICAL, f"{where} refused the connection")) from None
-    except TimeoutError:
-        raise Failed(
-            Result(
-                State.CRITICAL,
-                f"{where} did not answer within {duration_text(opts.timeout)} "
-                f"(host down or filtered)",
-            )
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise Failed(Result(State.CRITICAL, f"{where} cannot be reached: {reason}")) from None
+    return open_connection(opts.host, opts.port, deadline, opts.timeout)[0]
 
 
 SMTP_LINE = 8192  # bytes of one reply line (smtplib's limit)
@@ -100,8 +74,8 @@ def _smtp_starttls(
     lines, and whose reads restart their timeout with each line.
     """
 
-    def fail(text: str) -> Failed:
-        return Failed(Result(State.CRITICAL, f"{where} {text}"))
+    def fail(text: str) -> CheckFailed:
+        return CheckFailed(f"{where} {text}")
 
     buffer = bytearray()
     step = "sent no SMTP greeting"
@@ -166,22 +140,17 @@ def shake_hands(
         raise
     except (TimeoutError, Deadline):
         sock.close()
-        raise Failed(
-            Result(
-                State.CRITICAL,
-                f"{where} accepted the connection but completed no TLS handshake within "
-                f"{duration_text(opts.timeout)}",
-            )
+        raise CheckFailed(
+            f"{where} accepted the connection but completed no TLS handshake within "
+            f"{duration_text(opts.timeout)}",
         ) from None
     except ssl.SSLError as exc:
         sock.close()
-        raise Failed(Result(State.CRITICAL, f"{where} {handshake_error(exc, opts)}")) from None
+        raise CheckFailed(f"{where} {handshake_error(exc, opts)}") from None
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise Failed(
-            Result(State.CRITICAL, f"{where} broke off the TLS handshake: {reason}")
-        ) from None
+        raise CheckFailed(f"{where} broke off the TLS handshake: {reason}") from None
     except BaseException:
         sock.close()
         raise

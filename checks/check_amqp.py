@@ -14,17 +14,15 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import host_port
+from mdd.checks._base import MddCheck
+from mdd.checks._budget import start as budget_start
+from mdd.checks._net import host_port, out_of_time
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import CheckError, CheckFailed, Result
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
@@ -90,7 +88,8 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
+    since = budget_start()  # the timeout covers the start-up and the library's import too
+    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
     password = read_password(opts.password)
     secrets = (password,) if password else ()
     if password is None:
@@ -99,7 +98,7 @@ def probe(opts: argparse.Namespace) -> Result:
     with Steps(opts.host, opts.port, opts.timeout, secrets, since) as steps:
         try:
             return _converse(amqp, opts, steps, password)
-        except Failed as exc:
+        except CheckFailed as exc:
             return steps.critical(str(exc))
 
 
@@ -142,9 +141,11 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
         try:
             conn.connect()
         except errors.AccessRefused as exc:
-            raise Failed(f"{steps.where}: login as {opts.user} rejected: {_reply(exc)}") from None
+            raise CheckFailed(
+                f"{steps.where}: login as {opts.user} rejected: {_reply(exc)}"
+            ) from None
         except errors.NotAllowed as exc:
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: vhost {opts.vhost} refused to {opts.user}: {_reply(exc)}"
             ) from None
         found = []
@@ -153,12 +154,10 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
                 continue
             steps.now(kind)
             found.append(_exists(conn, errors, kind, name, opts, steps))
-    except Failed:
+    except CheckFailed:
         raise
     except (errors.AMQPError, OSError) as exc:
         raise _failed(steps, exc) from None
-    except Deadline:
-        raise
     except Exception as exc:  # bad frames of a server that is not an AMQP broker
         raise steps.failed(
             exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"
@@ -179,7 +178,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
 def _exists(
     conn: Any, errors: Any, kind: str, name: str, opts: argparse.Namespace, steps: Steps
 ) -> str:
-    """``queue q exists (...)`` or raises ``Failed``; passive declares create nothing."""
+    """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     channel = conn.channel()
     try:
         if kind == "queue":
@@ -188,15 +187,15 @@ def _exists(
         channel.exchange_declare(exchange=name, type="direct", passive=True)
         return f"exchange {name} exists"
     except errors.NotFound:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: {kind} {excerpt(name)} does not exist in vhost {opts.vhost}"
         ) from None
     except errors.AccessRefused as exc:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: {kind} {excerpt(name)}: access refused to {opts.user}: {_reply(exc)}"
         ) from None
     except errors.ChannelError as exc:
-        raise Failed(f"{steps.where}: {kind} {excerpt(name)}: {_reply(exc)}") from None
+        raise CheckFailed(f"{steps.where}: {kind} {excerpt(name)}: {_reply(exc)}") from None
 
 
 def _reply(exc: Exception) -> str:
@@ -206,7 +205,7 @@ def _reply(exc: Exception) -> str:
     return f"{text} ({code})" if code and str(code) not in text else text
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A timeout, a closed connection, or a server that is not an AMQP broker."""
     if steps.expired:
         return steps.failed(exc)

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import time
 
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import MddCheck
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._http_body import content_problems, readable, redacted, text_of
 from mdd.checks._http_exchange import (
-    Failure,
     Target,
     ascii_text,
     excerpt,
@@ -52,7 +52,7 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
@@ -277,8 +277,8 @@ def probe(opts: argparse.Namespace) -> Result:
     secrets = _read_secrets(opts.secret_headers or [])
     try:
         result = _probe(opts, secrets)
-    except Deadline:
-        raise
+    except CheckFailed as exc:
+        raise CheckFailed(redacted(str(exc), secrets), exc.perfdata) from None
     except CheckError as exc:
         raise CheckError(redacted(str(exc), secrets)) from None
     except Exception as exc:  # never let a secret out through an unexpected error
@@ -290,7 +290,7 @@ def probe(opts: argparse.Namespace) -> Result:
 
 def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     ranges: list[tuple[int, int]] = opts.status or DEFAULT_STATUS
     method: str = opts.method
     body = opts.body.encode("utf-8") if opts.body is not None else None
@@ -312,7 +312,7 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
             )
         try:
             response = exchange(target, method, literal + secrets, body, opts, context, deadline)
-        except Failure as exc:
+        except CheckFailed as exc:
             message = str(exc)
             if redirects:
                 message = f"{opts.url} redirected to {target.url}, then: {message}"
@@ -333,7 +333,7 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
             from urllib.parse import urljoin
 
             following = target_of(urljoin(target.url, ascii_text(response.location, "latin-1")))
-        except Failure as exc:
+        except CheckFailed as exc:
             return Result(State.CRITICAL, f"{target.url} returned {response.status}: {exc}")
         if response.status == 303 or (response.status in (301, 302) and method == "POST"):
             method = "GET" if method != "HEAD" else method

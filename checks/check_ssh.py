@@ -21,8 +21,10 @@ import socket
 import time
 
 from mdd.checks._base import MddCheck
-from mdd.checks._net import connect, host_port
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice, duration_text
+from mdd.checks._budget import deadline as budget_deadline
+from mdd.checks._budget import within
+from mdd.checks._net import host_port, open_connection
+from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
@@ -95,20 +97,10 @@ def read_identification(sock: socket.socket, deadline: float) -> tuple[str | Non
 def probe(opts: argparse.Namespace) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
-    deadline = started + opts.timeout
-    try:
-        sock, _ = connect(opts.host, opts.port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection (no SSH server there)")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL,
-            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    deadline = budget_deadline(opts.timeout)
+    sock, _ = open_connection(
+        opts.host, opts.port, deadline, opts.timeout, " (no SSH server there)"
+    )
     with sock:
         try:
             line, before = read_identification(sock, deadline)
@@ -125,10 +117,9 @@ def probe(opts: argparse.Namespace) -> Result:
     if line is None:
         text = " ".join(before)
         if not text:
-            waited = time.monotonic() - started >= opts.timeout
             said = (
-                f"said nothing within {duration_text(opts.timeout)}"
-                if waited
+                f"said nothing within {within(time.monotonic() - started, opts.timeout)}"
+                if time.monotonic() >= deadline
                 else "closed the connection without a word"
             )
             return Result(State.CRITICAL, f"{where} accepted the connection but {said}", perf)

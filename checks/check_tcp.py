@@ -15,7 +15,8 @@ import socket
 import time
 
 from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import attempt, connect, host_port, resolve
+from mdd.checks._budget import deadline as budget_deadline
+from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
     DURATION,
     ESCAPED_TEXT,
@@ -24,7 +25,6 @@ from mdd.checks._options import (
     REGEX,
     Option,
     choice,
-    duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
@@ -109,22 +109,10 @@ def _excerpt(text: str, limit: int = 60) -> str:
 def probe(opts: argparse.Namespace) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     if opts.state == "closed":
         return _closed(opts, where, deadline)
-    try:
-        sock, failed = connect(opts.host, opts.port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL,
-            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, failed = open_connection(opts.host, opts.port, deadline, opts.timeout)
     elapsed = time.monotonic() - started
     # With an address that failed first, say which one answered and what the others did.
     via = f" on {sock.getpeername()[0]} ({', '.join(failed)})" if failed else ""

@@ -23,6 +23,7 @@ import ssl
 import time
 
 from mdd.checks._base import MddCheck
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._certificates import dedupe, peer_chain, some
 from mdd.checks._net import host_port
 from mdd.checks._options import (
@@ -34,9 +35,9 @@ from mdd.checks._options import (
     Option,
     choice,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, worst
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, worst
 from mdd.checks._tls import CA_FILE, MIN_VERSION, client_context, sni
-from mdd.checks._tls_connection import Failed, shake_hands
+from mdd.checks._tls_connection import shake_hands
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def _verify_reason(
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    deadline = time.monotonic() + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     servername = opts.servername or opts.host
     where = host_port(opts.host, opts.port)
     if servername != opts.host:
@@ -250,14 +251,14 @@ def probe(opts: argparse.Namespace) -> Result:
             try:
                 unverified = client_context(verify=False)
                 sock = shake_hands(opts, unverified, server_name, where, deadline)
-            except Failed:
+            except CheckFailed:
                 why = error.verify_message or str(error)
                 return Result(State.CRITICAL, f"{where}: certificate verification failed: {why}")
         with sock:
             chain, whole = peer_chain(sock)
             version = sock.version() or "?"
-    except Failed as failed:
-        return failed.result
+    except CheckFailed as failed:
+        return Result(State.CRITICAL, str(failed))
 
     chain = dedupe(chain)
     if not chain:

@@ -29,6 +29,7 @@ from typing import NoReturn
 
 from mdd.checks.api import (
     COMMON_OPTIONS,
+    Deadline,
     Result,
     State,
     add_arguments,
@@ -141,7 +142,7 @@ def probe_point(point: IntegrationPoint) -> Result:
 def _call(point: IntegrationPoint, opts: argparse.Namespace) -> Result:
     try:
         return check_module(point.type).probe(opts)
-    except Exception as exc:  # mapped as the Sensu plugin maps it
+    except (Exception, Deadline) as exc:  # mapped as the Sensu plugin maps it
         return failed_result(exc, getattr(opts, "timeout", None))
 
 
