@@ -26,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from types import FrameType
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     Probe = Callable[[Options], Result]
 
@@ -55,17 +55,48 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise Deadline()
 
 
-__all__ = ["Deadline", "MddCheck", "failed_result"]
+__all__ = ["Deadline", "MddCheck", "check_label", "failed_result", "main_of"]
+
+
+def check_label(check_type: str) -> str:
+    """What a check's output starts with: ``TcpCheck OK: ...`` (sensu-plugin's check name)."""
+    return f"{check_type.capitalize()}Check"
+
+
+def main_of(module_name: str) -> Callable[[], None]:
+    """The ``main`` of a check module (its console script's entry point), from the module's
+    own declarations: ``TYPE``, ``OPTIONS``, its docstring (the help) and ``probe``. A check
+    module's last line is ``main = main_of(__name__)``."""
+
+    def main() -> None:
+        MddCheck(sys.modules[module_name])
+
+    return main
 
 
 class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no type hints
-    """Base of every bundled check; subclasses set ``OPTIONS`` and ``probe``."""
+    """The Sensu plugin of a check module (``main_of``), or the base of a check class that
+    sets ``OPTIONS``, ``DOC`` and ``probe`` itself."""
 
     OPTIONS: tuple[Option, ...] = ()
     DOC: str = ""
+    LABEL: str = ""
+
+    def __init__(self, module: Any = None) -> None:
+        if module is not None:
+            self.OPTIONS = module.OPTIONS
+            self.DOC = module.__doc__ or ""
+            self.LABEL = check_label(module.TYPE)
+            self._probe: Probe = module.probe
+        super().__init__()  # reads the command line, runs, exits
 
     def probe(self, opts: Options) -> Result:
-        raise NotImplementedError
+        return self._probe(opts)
+
+    def check_name(self, name: str | None = None) -> str:
+        """The name the output starts with: the check type's label (``TcpCheck``), or a
+        check class's own name."""
+        return self.LABEL or str(super().check_name(name))
 
     def setup(self) -> None:
         # SensuPlugin made a placeholder parser; this one reports bad arguments as UNKNOWN.

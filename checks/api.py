@@ -18,7 +18,7 @@ listed in ``mdd.checks.registry``.
 from __future__ import annotations
 
 from mdd.checks._argv import Options, parse_known
-from mdd.checks._base import MddCheck
+from mdd.checks._base import MddCheck, check_label, main_of
 from mdd.checks._help import LightParser
 from mdd.checks._options import (
     ABSOLUTE_PATH,
@@ -105,6 +105,7 @@ __all__ = [
     "Kind",
     "Option",
     "add_arguments",
+    "check_label",
     "choice",
     "duration",
     "duration_text",
@@ -123,6 +124,7 @@ __all__ = [
     "Result",
     "State",
     "failed_result",
+    "main_of",
     "no_answer",
     "parse_known",
     "read_client_definition",

@@ -14,7 +14,7 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import start as budget_start
 from mdd.checks._net import host_port, out_of_time
 from mdd.checks._options import STRING, Option
@@ -217,17 +217,4 @@ def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     return steps.failed(exc)
 
 
-class AmqpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    AmqpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

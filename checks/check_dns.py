@@ -31,7 +31,7 @@ import socket
 import struct
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import (
     ADDRESS,
@@ -373,17 +373,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return combine(ask_all(servers, one, deadline, "the DNS server"))
 
 
-class DnsCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    DnsCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

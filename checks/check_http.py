@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._http_body import content_problems, readable, redacted, text_of
 from mdd.checks._http_exchange import (
@@ -378,17 +378,4 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class HttpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    HttpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

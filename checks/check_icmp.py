@@ -21,7 +21,7 @@ import os
 import re
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_text, type_name
 from mdd.checks._result import Perf, Result, State
 from mdd.checks._shared import threshold_rules
@@ -201,17 +201,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return Result(state, f"{message} ({'; '.join(text for _, text in problems)})", perf)
 
 
-class IcmpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    IcmpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

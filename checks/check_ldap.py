@@ -34,7 +34,7 @@ import socket
 import ssl
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._handshake import HandshakeFailed, handshake
 from mdd.checks._net import host_port, open_connection
@@ -524,17 +524,4 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
     return f"{where} failed during {step}: {type(exc).__name__}: {_short(str(exc))}"
 
 
-class LdapCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    LdapCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -17,7 +17,7 @@ the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import start as budget_start
 from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option
@@ -231,17 +231,4 @@ def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     )
 
 
-class MysqlCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    MysqlCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -20,7 +20,7 @@ system's CAs. Uses pg8000 (pure Python).
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import start as budget_start
 from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option
@@ -263,17 +263,4 @@ def _failed(pg8000: Any, steps: Steps, exc: Exception) -> CheckFailed:
     )
 
 
-class PostgresCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    PostgresCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

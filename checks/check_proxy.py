@@ -35,7 +35,7 @@ import time
 from mdd.checks import _http_exchange as http_exchange
 from mdd.checks import check_http
 from mdd.checks._argv import Options
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._options import (
     ABSOLUTE_PATH,
@@ -197,17 +197,4 @@ def _refused(opts: argparse.Namespace, started: float, message: str) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class ProxyCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    ProxyCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -11,7 +11,7 @@ are thresholds on the time the whole check took. Uses redis-py.
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import start as budget_start
 from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option, choice
@@ -178,17 +178,4 @@ def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     return steps.failed(exc)
 
 
-class RedisCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    RedisCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

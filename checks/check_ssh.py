@@ -20,7 +20,7 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
@@ -149,17 +149,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class SshCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    SshCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

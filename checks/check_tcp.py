@@ -14,7 +14,7 @@ import re
 import socket
 import time
 
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import Deadline, main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
@@ -172,17 +172,4 @@ def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
     return Result(State.OK, f"{where} is closed ({error.strerror or error}), as required")
 
 
-class TcpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    TcpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ssl
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._certificates import dedupe, peer_chain, some
 from mdd.checks._net import host_port
@@ -312,17 +312,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return Result(State.OK, f"{where}: {text}{tail}", perf)
 
 
-class TlsCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    TlsCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Protocol, cast
 
-from mdd.checks.api import Option, Result
+from mdd.checks.api import Option, Result, check_label
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,4 +110,4 @@ def command_name(check_type: str) -> str:
 
 def label(check_type: str) -> str:
     """The name a check's output starts with (``TcpCheck OK: ...``), as sensu-plugin shows it."""
-    return f"{check_type.capitalize()}Check"
+    return check_label(check_type)
