@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("amqp",)
 OPTIONS: tuple[Option, ...] = (
     host_option("broker"),
     port_option(5672, " (5671 is the usual one for TLS)"),

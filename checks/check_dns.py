@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("dns.message", "dns.rdatatype", "dns.rcode", "dns.name", "dns.flags")
 RECORDS = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "CAA", "SOA")
 
 

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("pymysql",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(3306),

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("pg8000.native",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(5432),

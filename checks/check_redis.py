@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("redis.connection",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(6379),

@@ -103,6 +103,13 @@ class _Registry(MutableMapping[str, CheckType]):
 CHECK_TYPES: MutableMapping[str, CheckType] = _Registry(TYPES)
 
 
+def libraries(check_type: str) -> tuple[str, ...]:
+    """The third-party modules a type's probe imports when it runs (its ``LIBRARIES``): never
+    imported by importing the check (tests/test_imports.py), measured by the benchmarks."""
+    found: tuple[str, ...] = getattr(CHECK_TYPES[check_type], "LIBRARIES", ())
+    return found
+
+
 def command_name(check_type: str) -> str:
     """The command a Sensu agent runs for a check type; matches ``[project.scripts]``."""
     return f"check-mdd-{check_type}"
