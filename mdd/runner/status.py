@@ -36,13 +36,23 @@ class StatusUsageError(Exception):
 class Found:
     """One mdd check's result as Sensu stored it."""
 
-    __slots__ = ("status", "output", "executed", "history")
+    __slots__ = ("status", "output", "executed", "history", "interval", "times")
 
-    def __init__(self, status: int, output: str, executed: float | None, history: list[int]):
+    def __init__(
+        self,
+        status: int,
+        output: str,
+        executed: float | None,
+        history: list[int],
+        interval: float | None = None,
+        times: list[float | None] | None = None,
+    ):
         self.status = status
         self.output = output
         self.executed = executed
-        self.history = history
+        self.history = history  # statuses, oldest first
+        self.interval = interval  # the check's interval, seconds
+        self.times = times  # each history entry's executed (Sensu Go), else None
 
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
@@ -264,10 +274,12 @@ class SensuApi:
                 name = meta.get("name") if isinstance(meta, dict) else None
                 if name not in names or not isinstance(check, dict):
                     continue
-                history = [
-                    h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
-                ]
-                found[names[name]] = _found(check, history)
+                entries = [h for h in check.get("history") or [] if isinstance(h, dict)]
+                history = [h.get("status") for h in entries]
+                item = _found(check, history)
+                if len(item.history) == len(entries):
+                    item.times = [_number(h.get("executed")) for h in entries]
+                found[names[name]] = item
             token = response.headers.get("Sensu-Continue")
             if not token:
                 break
@@ -303,9 +315,14 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     return Found(
         int(status),
         str(check.get("output") or ""),
-        float(executed) if isinstance(executed, int | float) else None,
+        _number(executed),
         ints,
+        _number(check.get("interval")),
     )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 _PREFIX = re.compile(r"^\S+ (?:OK|WARNING|CRITICAL|UNKNOWN): ")
