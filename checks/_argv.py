@@ -84,8 +84,10 @@ def parse_known(options: Sequence[Option], argv: Sequence[str]) -> Options | Non
         return None
 
 
-def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
-    # flag -> (option, parse of one value or None for a boolean, a boolean's value)
+def _flags(
+    options: Sequence[Option],
+) -> dict[str, tuple[Option, Callable[[str], Any] | None, bool]]:
+    """flag -> (option, parse of one value or None for a boolean, a boolean's value)."""
     flags: dict[str, tuple[Option, Callable[[str], Any] | None, bool]] = {}
     for opt in options:
         if opt.kind is SECRET:
@@ -96,6 +98,24 @@ def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
             flags["--no-" + opt.flag[2:]] = (opt, None, False)
         else:
             flags[opt.flag] = (opt, opt.kind.parse, False)
+    return flags
+
+
+def _defaults(options: Sequence[Option], values: dict[str, Any]) -> None:
+    """The options not given: their defaults, as argparse gives them."""
+    for opt in options:
+        if opt.name in values:
+            continue
+        if opt.required:
+            raise _Plain  # argparse names what is missing
+        default = None if opt.multiple or opt.pairs or opt.kind is SECRET else opt.default
+        if isinstance(default, str) and opt.kind is not BOOLEAN:
+            default = opt.kind.parse(default)  # as argparse converts a string default
+        values[opt.name] = default
+
+
+def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
+    flags = _flags(options)
     values: dict[str, Any] = {}
     secret_flag: dict[str, str] = {}  # option name -> the one form of it given
     words = iter(argv)
@@ -124,15 +144,7 @@ def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
             values.setdefault(opt.name, []).append(item)
         else:
             values[opt.name] = item
-    for opt in options:
-        if opt.name in values:
-            continue
-        if opt.required:
-            raise _Plain  # argparse names what is missing
-        default = None if opt.multiple or opt.pairs or opt.kind is SECRET else opt.default
-        if isinstance(default, str) and opt.kind is not BOOLEAN:
-            default = opt.kind.parse(default)  # as argparse converts a string default
-        values[opt.name] = default
+    _defaults(options, values)
     return Options(**values)
 
 

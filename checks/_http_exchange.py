@@ -17,6 +17,7 @@ from mdd.checks._base import Deadline
 from mdd.checks._net import connect, timeout_reason
 from mdd.checks._options import duration_text
 from mdd.checks._result import CheckError, CheckFailed
+from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -146,11 +147,6 @@ def proxy_address(proxy: str) -> tuple[str, int]:
 
     parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     return parts.hostname or "", parts.port or 80
-
-
-def excerpt(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _clip(text: str, limit: int) -> str:

@@ -23,8 +23,20 @@ if TYPE_CHECKING:
 
 
 def host_port(host: str, port: int) -> str:
-    """``host:port``, with an IPv6 address in brackets: ``[::1]:443``."""
+    """``host:port``, with an IPv6 address in brackets: ``[::1]:443`` (``split_address``
+    reads it back)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def split_address(text: str, default_port: int) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port)
+    return text, default_port  # a name, an IPv4 address, or a bare IPv6 address
 
 
 def _is_address(host: str) -> bool:

@@ -35,6 +35,11 @@ from mdd.checks._options import (
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
 
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
 
 def host_option(peer: str = "server") -> Option:
     """``host`` (required); ``peer``: what the type calls the server (broker for AMQP)."""
@@ -253,8 +258,23 @@ def _bounded(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def excerpt(value: object, limit: int = 60) -> str:
-    """A value as a short quoted text for a message."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def converse(
+    opts: argparse.Namespace,
+    library: Callable[[], Any],
+    conversation: Callable[[Any, argparse.Namespace, Steps, str | None], Result],
+) -> Result:
+    """A data-store probe: within the check's timeout (which counts the library's import),
+    read the password, import the protocol library, and hold ``conversation(library, opts,
+    steps, password)`` to one deadline; a failed step is CRITICAL with the time spent."""
+    from mdd.checks._budget import start
+    from mdd.checks._net import out_of_time
+
+    since = start()
+    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
+    password = read_password(opts.password)
+    module = library()  # before the clock starts: the time measured is the server's
+    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
+        try:
+            return conversation(module, opts, steps, password)
+        except CheckFailed as exc:
+            return steps.critical(str(exc))

@@ -15,10 +15,10 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._budget import start as budget_start
-from mdd.checks._net import host_port, out_of_time
+from mdd.checks._net import host_port
 from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
@@ -27,11 +27,10 @@ from mdd.checks._steps import (
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
     user_option,
@@ -90,21 +89,11 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = budget_start()  # the timeout covers the start-up and the library's import too
-    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
-    password = read_password(opts.password)
-    secrets = (password,) if password else ()
-    if password is None:
-        password = "guest"  # RabbitMQ's well-known default account: not a secret
-    amqp = _import()  # before the clock starts: the time measured is the broker's
-    with Steps(opts.host, opts.port, opts.timeout, secrets, since) as steps:
-        try:
-            return _converse(amqp, opts, steps, password)
-        except CheckFailed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
-def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) -> Result:
+def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+    password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap

@@ -51,7 +51,7 @@ from mdd.checks._options import (
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import redacting, threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -325,17 +325,7 @@ def probe(opts: argparse.Namespace) -> Result:
         raise CheckError("bind_dn and password go together: give both or neither")
     password = read_secret(opts.password, "the password") if opts.password else None
     secrets = [password] if password else []
-    try:
-        result = _probe(opts, password)
-    except CheckFailed as exc:
-        raise CheckFailed(redact(str(exc), secrets), exc.perfdata) from None
-    except CheckError as exc:
-        raise CheckError(redact(str(exc), secrets)) from None
-    except Exception as exc:  # never let the password out through an unexpected error
-        raise CheckError(
-            redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
-        ) from None
-    return Result(result.state, redact(result.message, secrets), result.perfdata)
+    return redacting(lambda: _probe(opts, password), lambda text: redact(text, secrets))
 
 
 def _endpoint(url: str) -> tuple[bool, str, int]:

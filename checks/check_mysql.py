@@ -18,10 +18,9 @@ the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._budget import start as budget_start
-from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -30,14 +29,13 @@ from mdd.checks._sql import (
     TIMEOUT,
     WARN,
     cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -95,15 +93,7 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = budget_start()  # the timeout covers the start-up and the library's import too
-    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
-    password = read_password(opts.password)
-    pymysql = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pymysql, opts, steps, password)
-        except CheckFailed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
 def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:

@@ -23,10 +23,10 @@ import struct
 import time
 
 from mdd.checks._base import main_of
-from mdd.checks._net import host_port
+from mdd.checks._net import host_port, split_address
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State, threshold_state
-from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)

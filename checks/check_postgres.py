@@ -21,10 +21,9 @@ system's CAs. Uses pg8000 (pure Python).
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._budget import start as budget_start
-from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option
 from mdd.checks._result import CheckError, CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -33,14 +32,13 @@ from mdd.checks._sql import (
     TIMEOUT,
     WARN,
     cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -86,24 +84,16 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return validate_sql(values)
 
 
-def probe(opts: argparse.Namespace) -> Result:
-    since = budget_start()  # the timeout covers the start-up and the library's import too
-    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
-    password = read_password(opts.password)
-    pg8000 = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pg8000, opts, steps, password)
-        except CheckFailed as exc:
-            return steps.critical(str(exc))
-
-
 def _import() -> Any:
     try:
         import pg8000.native
     except ImportError as exc:
         raise CheckError(f"the postgres check needs pg8000 (pip install pg8000): {exc}") from None
     return pg8000.native
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    return converse(opts, _import, _converse)
 
 
 def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:

@@ -12,10 +12,9 @@ are thresholds on the time the whole check took. Uses redis-py.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._budget import start as budget_start
-from mdd.checks._net import out_of_time
 from mdd.checks._options import STRING, Option, choice
 from mdd.checks._result import CheckError, CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
@@ -24,11 +23,10 @@ from mdd.checks._steps import (
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
 )
@@ -87,15 +85,7 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = budget_start()  # the timeout covers the start-up and the library's import too
-    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
-    password = read_password(opts.password)
-    redis = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(redis, opts, steps, password)
-        except CheckFailed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
 def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:

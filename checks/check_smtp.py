@@ -256,6 +256,21 @@ def _implicit_tls_failed(where: str, exc: HandshakeFailed) -> str:
     return f"{where} {reason}"
 
 
+def _offers_auth(opts: argparse.Namespace, session: Session, where: str) -> None:
+    """``CheckFailed`` unless the server offers every mechanism of ``auth``."""
+    offered = session.esmtp_features.get("auth", "").upper().split()
+    missing = [mech for mech in opts.auth if mech not in offered]
+    if missing:
+        after = " after STARTTLS" if opts.starttls else ""
+        has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
+        hint = (
+            "; servers often offer AUTH only after STARTTLS: set starttls: true"
+            if not (opts.starttls or opts.implicit_tls or offered)
+            else ""
+        )
+        raise CheckFailed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")
+
+
 def _conversation(
     opts: argparse.Namespace, session: Session, context: ssl.SSLContext | None, where: str
 ) -> str:
@@ -298,19 +313,7 @@ def _conversation(
         verified.append("STARTTLS verified")
 
     if opts.auth:
-        offered = session.esmtp_features.get("auth", "").upper().split()
-        missing = [mech for mech in opts.auth if mech not in offered]
-        if missing:
-            after = " after STARTTLS" if opts.starttls else ""
-            has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
-            hint = (
-                "; servers often offer AUTH only after STARTTLS: set starttls: true"
-                if not (opts.starttls or opts.implicit_tls or offered)
-                else ""
-            )
-            raise CheckFailed(
-                f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})"
-            )
+        _offers_auth(opts, session, where)
         verified.append(f"offers AUTH {' '.join(opts.auth)}")
 
     if opts.mail_from:

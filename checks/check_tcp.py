@@ -27,7 +27,7 @@ from mdd.checks._options import (
     choice,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import excerpt, threshold_rules
 
 TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
 if TYPE_CHECKING:
@@ -101,11 +101,6 @@ def _read_until(sock: socket.socket, pattern: re.Pattern[str], deadline: float) 
         received += chunk
 
 
-def _excerpt(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
 def probe(opts: argparse.Namespace) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
@@ -130,7 +125,7 @@ def probe(opts: argparse.Namespace) -> Result:
                     matched, reply = _read_until(sock, re.compile(opts.expect), deadline)
                     if not matched:
                         what = "reply" if opts.send is not None else "banner"
-                        found = f"got {_excerpt(reply)}" if reply else "got nothing"
+                        found = f"got {excerpt(reply)}" if reply else "got nothing"
                         return Result(
                             State.CRITICAL,
                             f"{where} accepted the connection but its {what} does not match "

@@ -36,7 +36,7 @@ from mdd.checks._options import (
     choice,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, worst
-from mdd.checks._tls import CA_FILE, MIN_VERSION, client_context, sni
+from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
 from mdd.checks._tls_connection import shake_hands
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
@@ -91,7 +91,6 @@ OPTIONS: tuple[Option, ...] = (
 EXAMPLE: Mapping[str, Any] = {"host": "vault.ams1.example.net", "port": 8200}
 
 _DAY = 86400.0
-_VERSIONS = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -226,14 +225,20 @@ def _verify_reason(
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
-    deadline = budget_deadline(opts.timeout)
-    servername = opts.servername or opts.host
+def _where(opts: argparse.Namespace, servername: str) -> str:
+    """How the messages name the endpoint: ``host:port``, ``as NAME``, ``(smtp STARTTLS)``."""
     where = host_port(opts.host, opts.port)
     if servername != opts.host:
         where += f" as {servername}"
     if opts.starttls:
         where += f" ({opts.starttls} STARTTLS)"
+    return where
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    deadline = budget_deadline(opts.timeout)
+    servername = opts.servername or opts.host
+    where = _where(opts, servername)
     if opts.ca_file and not opts.verify:
         (no_verify,) = [opt.argv(False)[0] for opt in OPTIONS if opt.name == "verify"]
         raise CheckError(f"ca_file has no effect with {no_verify}; remove one of them")
@@ -271,7 +276,7 @@ def probe(opts: argparse.Namespace) -> Result:
             reason = f"certificate verification failed: {failure.verify_message or failure}"
         if reason is not None:
             problems.insert(0, _Problem(State.CRITICAL, reason))
-    if opts.min_version and _VERSIONS.get(version, "0") < opts.min_version:
+    if opts.min_version and NEGOTIATED.get(version, "0") < opts.min_version:
         problems.insert(
             0,
             _Problem(
