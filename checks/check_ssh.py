@@ -28,9 +28,22 @@ from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        expect: str | None
+        protocol: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "ssh"
 SUMMARY = "An SSH server answers with its identification (version), without logging in."
@@ -94,7 +107,7 @@ def read_identification(sock: socket.socket, deadline: float) -> tuple[str | Non
         received += chunk
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)

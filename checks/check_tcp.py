@@ -29,9 +29,23 @@ from mdd.checks._options import (
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        state: str
+        send: str | None
+        expect: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
@@ -101,7 +115,7 @@ def _read_until(sock: socket.socket, pattern: re.Pattern[str], deadline: float) 
         received += chunk
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
@@ -141,7 +155,7 @@ def probe(opts: argparse.Namespace) -> Result:
     return timed_result(message, perf[0].value, opts.warn, opts.crit, perf)
 
 
-def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
+def _closed(opts: Opts, where: str, deadline: float) -> Result:
     """OK only when every address of the host refuses or drops the connection."""
     try:
         infos = resolve(opts.host, opts.port, deadline)
