@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mdd.checks._result import CUT, LINE_LIMIT, State
+from mdd.checks.api import CUT, LINE_LIMIT, State
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ PROGRAM = "check-mdd-batch"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mdd.checks._help import LightParser
+    from mdd.checks.api import LightParser
 
     parser = LightParser(
         prog=PROGRAM,
@@ -154,7 +154,7 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
     it is there. Raises ``SubmitError``."""
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
-    from mdd.checks._result import Result
+    from mdd.checks.api import Result
     from mdd.runner.states import BLOCKED, result_state
 
     point = outcome.point
@@ -198,9 +198,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     batch = _prepare(args)
     plan, memory = batch.plan, batch.memory
     if plan.stdin:
-        from mdd.checks._base import MddCheck
+        from mdd.checks.api import read_client_definition
 
-        MddCheck._read_client_definition()  # the {client: ...} secrets, read once
+        read_client_definition()  # the {client: ...} secrets, read once
 
     now = batch.now = time.time()
     half = plan.interval / 2

@@ -179,7 +179,7 @@ def verify(
             else "mdd: interrupted\n"
         )
     elif settings.watch and settings.timeout is not None and (not all_green or not rounds.soak_ok):
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         what = "all green" if not all_green else "stable"
         err.write(f"mdd: not {what} within --timeout {duration_text(settings.timeout)}\n")
