@@ -216,3 +216,40 @@ def _quietly(argv: list[str]) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         sys.exit(f"{shlex.join(argv)} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def valgrind_available() -> bool:
+    return shutil.which("valgrind") is not None
+
+
+def instructions(argv: list[str], cwd: Path | None = None) -> int | None:
+    """Instructions one run of ``argv`` executes (all its threads; not the processes it
+    starts), counted by valgrind's callgrind from the first instruction (``Ir``); None
+    without valgrind, or when the count cannot be read. Unlike CPU time, the count does not
+    move with the machine's load: a few runs agree to within a fraction of a percent."""
+    if not valgrind_available():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--collect-atstart=yes",
+                f"--callgrind-out-file={out}",
+                *argv,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+            cwd=cwd or "/",
+        )
+        try:
+            text = out.read_text()
+        except OSError:
+            return None
+    for line in text.splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    return None

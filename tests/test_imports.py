@@ -235,3 +235,32 @@ def test_the_run_guard_sees_ssl_on_an_https_run(tmp_path: Path) -> None:
     )
     assert "refused the connection" in out, out
     assert "ssl" in _loaded(modules, HTTP_RUN_FORBIDDEN)
+
+
+# What a run of each library-free protocol check must never load: the protocol library it
+# once used, and the heavy parts of the standard library those libraries dragged in
+# (asyncio, importlib.metadata with zipfile/email, inspect/ast, uuid).
+HEAVY_RUN_FORBIDDEN = (
+    "asyncio",
+    "importlib.metadata",
+    "zipfile",
+    "email",
+    "inspect",
+    "ast",
+    "uuid",
+    "dataclasses",
+    "logging",
+)
+
+
+def test_a_redis_run_speaks_resp_without_redis_py(tmp_path: Path) -> None:
+    from tests.checks.data_servers import HOST, REDIS_PORT, require
+
+    require(REDIS_PORT, "redis-server")
+    out, modules = _modules_of_a_run(
+        "redis", tmp_path, "--host", HOST, "--port", str(REDIS_PORT), "--timeout", "5s"
+    )
+    assert "answers PING with PONG" in out, out  # a real run, answered
+    assert "mdd.checks._resp" in modules  # the list is the run's
+    loaded = _loaded(modules, ("redis", *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"a run of check-mdd-redis loads {', '.join(loaded)}"
