@@ -253,14 +253,34 @@ HEAVY_RUN_FORBIDDEN = (
 )
 
 
-def test_a_redis_run_speaks_resp_without_redis_py(tmp_path: Path) -> None:
-    from tests.checks.data_servers import HOST, REDIS_PORT, require
+def _data_store_runs() -> dict[str, tuple[list[str], str, str, tuple[str, ...]]]:
+    """type -> (arguments against the machine's shared server, text of its OK line, the
+    module of mdd's own client, the libraries it once imported)."""
+    from tests.checks.data_servers import HOST, PG_PORT, REDIS_PORT
 
-    require(REDIS_PORT, "redis-server")
-    out, modules = _modules_of_a_run(
-        "redis", tmp_path, "--host", HOST, "--port", str(REDIS_PORT), "--timeout", "5s"
-    )
-    assert "answers PING with PONG" in out, out  # a real run, answered
-    assert "mdd.checks._resp" in modules  # the list is the run's
-    loaded = _loaded(modules, ("redis", *HEAVY_RUN_FORBIDDEN))
-    assert not loaded, f"a run of check-mdd-redis loads {', '.join(loaded)}"
+    return {
+        "redis": (
+            ["--host", HOST, "--port", str(REDIS_PORT)],
+            "answers PING with PONG",
+            "mdd.checks._resp",
+            ("redis",),
+        ),
+        "postgres": (
+            ["--host", HOST, "--port", str(PG_PORT), "--user", "postgres", "--query", "SELECT 1"],
+            "logged in to database postgres as postgres",
+            "mdd.checks._pg_wire",
+            ("pg8000", "scramp", "asn1crypto", "dateutil", "ssl"),
+        ),
+    }
+
+
+@pytest.mark.parametrize("check_type", ["redis", "postgres"])
+def test_a_data_store_run_speaks_its_protocol_without_the_library(
+    check_type: str, tmp_path: Path
+) -> None:
+    argv, ok, client, libraries = _data_store_runs()[check_type]
+    out, modules = _modules_of_a_run(check_type, tmp_path, *argv, "--timeout", "5s")
+    assert ok in out, out  # a real run, answered
+    assert client in modules  # the list is the run's
+    loaded = _loaded(modules, (*libraries, *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"a run of check-mdd-{check_type} loads {', '.join(loaded)}"
