@@ -170,7 +170,7 @@ def check_subject(
     """The check's command as the generator writes it, from the values its type declares,
     run from ``bin_dir`` (the venv measured); None (with a note) without a required value."""
     from mdd.checks.registry import CHECK_TYPES
-    from mdd.command import check_argv
+    from mdd.core.command import check_argv
 
     if check_type not in CHECK_TYPES:
         return None

@@ -32,7 +32,7 @@ class Kind:
     run about 8 ms.
 
     ``schema`` (optional): the JSON Schema fragment of one item as a manifest writes it, for
-    ``mdd schema``; without it, ``mdd.schema`` uses its fragment for the kind's name, or
+    ``mdd schema``; without it, ``mdd.manifest.schema`` uses its fragment for the kind's name, or
     accepts any value (the reader still checks it).
     """
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mdd.checks.registry import CHECK_TYPES
-from mdd.command import check_command
+from mdd.core.command import check_command
 
 # Console scripts (check-mdd-*) live next to the interpreter running the tests.
 BIN = Path(sys.executable).parent

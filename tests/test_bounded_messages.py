@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mdd.cli import main
-from mdd.problems import EXCERPT, LONGEST, Problem, bounded
+from mdd.core.problems import EXCERPT, LONGEST, Problem, bounded
 
 PASSWD = "".join(
     f"user{n}:x:{1000 + n}:{1000 + n}:User {n},,,:/home/user{n}:/bin/bash\n" for n in range(300)

@@ -137,7 +137,7 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_a_copied_manifest_asked_for_by_another_name_is_refused(elsewhere: Path) -> None:
-    from mdd.locate import bundled_dir
+    from mdd.manifest.locate import bundled_dir
 
     folder = elsewhere / "manifests"
     bundled = bundled_dir()

@@ -19,7 +19,7 @@ import pytest
 
 from mdd import manifest
 from mdd.checks.registry import command_name
-from mdd.command import check_argv, check_command
+from mdd.core.command import check_argv, check_command
 
 MDD = Path(sys.executable).parent / "mdd"
 

@@ -22,7 +22,7 @@ import pytest
 from mdd.checks._argv import parse_known
 from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments
 from mdd.checks.registry import CHECK_TYPES, command_name
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.sensu.classic import render
 
 POINT = "contract-point"

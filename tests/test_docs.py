@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from mdd.checks._options import COMMON_OPTIONS
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.cli import main
-from mdd.docgen import (
+from mdd.reference import (
     CHECK_TYPES_DOC,
     check_type_text,
     example_yaml,
@@ -31,10 +31,10 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize("relative", sorted(generated_files()), ids=str)
 def test_committed_docs_are_current(relative: Path) -> None:
     path = REPO / relative
-    assert path.is_file(), f"{relative} is missing: run `.venv/bin/python -m mdd.docgen`"
+    assert path.is_file(), f"{relative} is missing: run `.venv/bin/python -m mdd.reference`"
     assert path.read_text(encoding="utf-8") == generated_files()[relative], (
         f"{relative} is stale (a docstring or an option declaration changed): "
-        f"run `.venv/bin/python -m mdd.docgen` and commit the result"
+        f"run `.venv/bin/python -m mdd.reference` and commit the result"
     )
 
 

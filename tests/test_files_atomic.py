@@ -2,7 +2,7 @@
 or an unwritable output leaves the previous file intact, with one clear line on stderr.
 
 Covers ``mdd generate -o`` (checks.json), the only file mdd writes today; commands added
-later (state files, reports, init) write through the same ``mdd.output.write_atomically``
+later (state files, reports, init) write through the same ``mdd.core.output.write_atomically``
 and need a case here each.
 """
 

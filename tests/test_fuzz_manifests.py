@@ -34,8 +34,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdd.core.problems import ManifestError
 from mdd.manifest import load
-from mdd.problems import ManifestError
 from mdd.sensu.classic import render
 from tests.test_contract import sample
 
@@ -444,7 +444,7 @@ def test_init_from_mutated_manifests(
 def test_docs_of_mutated_manifests(
     document: Any, fmt: str, previous: str | None, tmp_path_factory: Any
 ) -> None:
-    from mdd.docs import document as living_document
+    from mdd.living import document as living_document
     from mdd.manifest import load as load_manifest
 
     folder, secret_file = workspace(tmp_path_factory, "docs")

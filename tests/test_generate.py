@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from mdd.checks.registry import command_name
-from mdd.command import check_command
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
-from mdd.output import write_atomically
+from mdd.core.command import check_command
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
+from mdd.core.output import write_atomically
 from mdd.sensu import classic_rules as sensu_rules
 from mdd.sensu.classic import GenerateError, render
 

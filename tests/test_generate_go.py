@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from mdd.checks.registry import CHECK_TYPES
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest import load
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.sensu import go_rules
 from mdd.sensu.classic import render as render_classic
 from mdd.sensu.facts import GenerateError

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from mdd.core.problems import ManifestError
 from mdd.manifest import load
 from mdd.manifest.source import MAX_BYTES
 from mdd.manifest.yamlload import MAX_DEPTH, MAX_NODES
-from mdd.problems import ManifestError
 
 MDD = [str(Path(sys.executable).parent / "mdd")]
 HEAD = "datacenter: x\nintegration_points:\n  - {name: a, type: tcp, check: {host: h, port: 1}}\n"

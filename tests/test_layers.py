@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mdd.core.model import Manifest
+from mdd.core.problems import ManifestError
 from mdd.manifest import load
-from mdd.model import Manifest
-from mdd.problems import ManifestError
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from mdd.cli import main
-from mdd.describe import describe
-from mdd.docs import document, read_state
-from mdd.docs.state import StateError
-from mdd.locate import bundled_dir
+from mdd.living import document, read_state
+from mdd.living.describe import describe
+from mdd.living.state import StateError
 from mdd.manifest import load
+from mdd.manifest.locate import bundled_dir
 
 EXAMPLES = bundled_dir()
 assert EXAMPLES is not None
@@ -75,7 +75,7 @@ def test_markdown_has_every_point_grouped_by_owner_and_the_graph() -> None:
     for point in manifest.points:
         section = text.split(f"### {point.name}\n", 1)[1].split("\n### ", 1)[0]
         assert point.description is not None and point.description in section
-        # The words as Markdown escapes them (mdd.docs.markdown): \_ \* \> ...
+        # The words as Markdown escapes them (mdd.living.markdown): \_ \* \> ...
         assert re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", describe(point)) in section
         assert f"`mdd_ams1_{point.name}` runs `check-mdd-{point.type}`" in section
         if point.docs:

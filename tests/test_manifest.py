@@ -14,10 +14,10 @@ import pytest
 
 from mdd.checks._options import Option
 from mdd.checks.registry import CHECK_TYPES
-from mdd.locate import LocateError, find_manifest, is_bundled
+from mdd.core.model import IntegrationPoint, SensuSettings
+from mdd.core.problems import ManifestError, Problem
 from mdd.manifest import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS, load, yamlload
-from mdd.model import IntegrationPoint, SensuSettings
-from mdd.problems import ManifestError, Problem
+from mdd.manifest.locate import LocateError, find_manifest, is_bundled
 
 HERE = Path(__file__).parent
 BAD = sorted((HERE / "manifests" / "bad").glob("*.yaml"))

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from mdd.checks.registry import CHECK_TYPES
 from mdd.cli import main
-from mdd.describe import describe_values
-from mdd.locate import bundled_dir
+from mdd.core.model import IntegrationPoint
+from mdd.living.describe import describe_values
 from mdd.manifest import load
-from mdd.model import IntegrationPoint
-from mdd.render import render
+from mdd.manifest.locate import bundled_dir
+from mdd.manifest.render import render
 
 EXAMPLES = bundled_dir()
 assert EXAMPLES is not None
@@ -189,15 +189,15 @@ THEIRS = b"datacenter: lon1  # written by someone else while mdd init was runnin
 def _appearing_meanwhile(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
     """Create ``target`` between init's existence check and its final step: right after
     the new text is validated (``_validate`` runs between the two)."""
-    import mdd.init
+    import mdd.manifest.create
 
-    validate = mdd.init._validate
+    validate = mdd.manifest.create._validate
 
     def validate_then_create(*args: object) -> None:
         validate(*args)  # type: ignore[arg-type]
         target.write_bytes(THEIRS)
 
-    monkeypatch.setattr(mdd.init, "_validate", validate_then_create)
+    monkeypatch.setattr(mdd.manifest.create, "_validate", validate_then_create)
 
 
 def test_init_never_overwrites_a_file_created_after_its_check(
@@ -325,7 +325,7 @@ def test_rendered_yaml_is_stable() -> None:
 def test_the_generic_words_read_well_for_a_type_declared_elsewhere() -> None:
     """A dns-like type, declared with the option names of the check library's contract."""
     from mdd.checks._options import ADDRESS, BOOLEAN, DURATION, STRING, Option, choice
-    from mdd.describe import describe_declared
+    from mdd.living.describe import describe_declared
 
     declaration = (
         Option("query", STRING, "The name.", required=True),

@@ -152,7 +152,7 @@ def test_wheel_holds_checks_templates_and_examples(installed: Installed) -> None
     missing = sorted(examples - names)
     assert not missing, f"examples missing from the wheel: {missing}"
     assert "mdd/manifest.schema.json" in names
-    assert {"mdd/docs/__init__.py", "mdd/docs/html.py"} <= names
+    assert {"mdd/living/__init__.py", "mdd/living/html.py"} <= names
 
     # The mapping must not also install checks/ or templates/ as top-level packages.
     stray = sorted(n for n in names if n.split("/")[0] in ("checks", "templates", "tests"))

@@ -12,9 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from mdd.cli import main
+from mdd.core.problems import ManifestError
 from mdd.manifest import load
-from mdd.problems import ManifestError
-from mdd.schema import SCHEMA_FILE, schema, schema_text
+from mdd.manifest.schema import SCHEMA_FILE, schema, schema_text
 
 REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).parent
@@ -72,7 +72,7 @@ def errors(validator: jsonschema.Draft202012Validator, path: Path) -> list[str]:
 
 def test_shipped_schema_is_current() -> None:
     assert (REPO / SCHEMA_FILE).read_text(encoding="utf-8") == schema_text(), (
-        "mdd/manifest.schema.json is stale: run `.venv/bin/python -m mdd.docgen`"
+        "mdd/manifest.schema.json is stale: run `.venv/bin/python -m mdd.reference`"
     )
 
 

@@ -118,7 +118,7 @@ def test_echoed_secret_never_reaches_the_output(
         options["json"] = {"status": "UP"}
     elif echo in ("whole", "JSON-escaped"):
         options["contains"] = "welcome"
-    from mdd.command import check_command
+    from mdd.core.command import check_command
 
     command = check_command("http", load_values("http", **options), "secret-scan")
     assert not leaks(command)
@@ -151,7 +151,7 @@ def test_argv_of_a_running_check_holds_no_secret(
 ) -> None:
     """While the server holds the connection, read every process's /proc/PID/cmdline."""
     port, release = echo_server
-    from mdd.command import check_command
+    from mdd.core.command import check_command
 
     procs = []
     for ref in refs.values():
@@ -223,7 +223,7 @@ def test_short_and_non_ascii_secrets_echoed_back_are_hidden(
 ) -> None:
     path = tmp_path / "token"
     path.write_text(secret)  # UTF-8 in the file; sent as Latin-1 bytes in the header
-    from mdd.command import check_command
+    from mdd.core.command import check_command
 
     for echo in ("whole", "JSON-escaped", "percent-encoded"):
         options = {

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from mdd.checks.registry import CHECK_TYPES
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.manifest import load
-from mdd.model import IntegrationPoint, Manifest
 from mdd.sensu import go_rules
 from mdd.sensu.classic import render as render_classic
 from mdd.sensu.facts import GenerateError

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.sensu.classic import render
 
 from .conftest import load_values, run_command
@@ -303,7 +303,7 @@ def test_no_manifest_value_becomes_syntax_or_an_option(tmp_path: Path, empty_cwd
 
     from mdd.checks._options import COMMON_OPTIONS, add_arguments
     from mdd.checks.registry import CHECK_TYPES
-    from mdd.command import check_argv
+    from mdd.core.command import check_argv
     from mdd.manifest import load
 
     manifest = load(evil_manifest(tmp_path))

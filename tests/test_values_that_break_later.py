@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mdd.core.problems import ManifestError
 from mdd.manifest import load
-from mdd.problems import ManifestError
 from mdd.sensu.classic import render
 
 from .conftest import run_command

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mdd.batch import plan as batch_plan
-from mdd.model import Manifest
+from mdd.core.model import Manifest
 
 
 def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 A plan is one JSON file per datacenter, written beside the generated definitions (``-o
 checks.json`` writes ``checks.plan``: not ``*.json``, so Sensu Classic's conf.d loader never
 reads it as configuration). It holds, per point, what the per-point check definition would
-have told Sensu: the check's argv (built by ``mdd.command.check_argv``, the same words as the
+have told Sensu: the check's argv (built by ``mdd.core.command.check_argv``, the same words as the
 per-point command, so secrets are references only: ``--password-file PATH``,
 ``--password-env NAME``), its ``depends_on``, the label sensu-plugin prints (``TcpCheck``)
 and the static part of the result the runner submits for it: for Sensu Classic the check's
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from mdd import __version__
-from mdd.model import IntegrationPoint, Manifest
-from mdd.problems import Problem
+from mdd.core.model import IntegrationPoint, Manifest
+from mdd.core.problems import Problem
 
 PLAN_VERSION = 1
 PLAN_SUFFIX = ".plan"
@@ -171,7 +171,7 @@ def build(
 ) -> dict[str, Any]:
     """The plan document. ``per_point``: the rendered per-point definitions, in manifest
     order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``)."""
-    from mdd.command import check_argv
+    from mdd.core.command import check_argv
 
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown Sensu flavour {flavour!r}")

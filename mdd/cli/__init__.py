@@ -87,7 +87,9 @@ def _add_commands() -> None:
     """Each command family lives in its own module (``verify``, ``report`` and ``status`` in
     mdd/runner/commands.py); their heavy modules are imported inside the commands."""
     from mdd.cli import bundled, generate, manifests
-    from mdd.runner.commands import report, status, verify
+    from mdd.cli.report import report
+    from mdd.cli.status import status
+    from mdd.cli.verify import verify
 
     for command in (
         manifests.validate,

@@ -4,15 +4,22 @@ writing a command's output to standard output or a file."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from mdd.model import Manifest
-    from mdd.problems import Problem
+    from mdd.core.model import IntegrationPoint, Manifest
+    from mdd.core.problems import Problem
+    from mdd.runner.states import StateFile
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USAGE, NOT_GREEN, API_FAILED = 2, 1, 3
+DEFAULT_JOBS = 256  # mdd.runner.runner.DEFAULT_JOBS, without importing the runner for --help
 
 MANIFESTS_HELP = (
     "Folder of manifests (NAME.yaml). Default: $MDD_MANIFESTS (only there, when set), else "
@@ -28,7 +35,7 @@ OUTPUT_HELP = "Write to FILE (atomically) instead of standard output ('-')."
 
 def locate(name: str, manifests_dir: str | None) -> Path:
     """``find_manifest``, saying on stderr when the bundled example is used."""
-    from mdd.locate import find_manifest, is_bundled
+    from mdd.manifest.locate import find_manifest, is_bundled
 
     path = find_manifest(name, manifests_dir)
     if is_bundled(path):
@@ -42,8 +49,8 @@ def locate(name: str, manifests_dir: str | None) -> Path:
 
 def load(name: str, path: Path) -> Manifest:
     """The manifest in ``path``, asked for as ``name``: a datacenter's name, or the path."""
-    from mdd.locate import looks_like_path
     from mdd.manifest import load
+    from mdd.manifest.locate import looks_like_path
 
     return load(path, None if looks_like_path(name) or Path(name).is_file() else name)
 
@@ -74,8 +81,8 @@ def report_problems(problems: list[Problem], where: str) -> NoReturn:
 
 def load_or_exit(name: str, manifests_dir: str | None, status: int = 1) -> Manifest:
     """The validated manifest of ``name``; on any problem, print them all and exit."""
-    from mdd.locate import LocateError
     from mdd.manifest import ManifestError
+    from mdd.manifest.locate import LocateError
 
     try:
         return load(name, locate(name, manifests_dir))
@@ -90,7 +97,7 @@ def load_or_exit(name: str, manifests_dir: str | None, status: int = 1) -> Manif
 
 
 def emit(text: str, output: str | None) -> None:
-    from mdd.output import write_atomically
+    from mdd.core.output import write_atomically
 
     if output == "":
         fail("-o needs a file name (or - for standard output)")
@@ -101,3 +108,140 @@ def emit(text: str, output: str | None) -> None:
         write_atomically(Path(output), text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+ only
+    """A duration as the manifest writes one: 30s, 2h, 1m30s, 500ms."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        from mdd.checks._options import duration
+
+        try:
+            return duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def stop(message: str, code: int = USAGE) -> NoReturn:
+    click.echo(f"mdd: {message}", err=True)
+    sys.exit(code)
+
+
+def common_options(function: F) -> F:
+    """The options ``verify`` and ``status`` share: selection, state file, output."""
+    decorators = [
+        click.argument("datacenter"),
+        click.option(
+            "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
+        ),
+        click.option("--only", multiple=True, metavar="NAME", help="Only this point (repeatable)."),
+        click.option(
+            "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."
+        ),
+        click.option(
+            "--type", "types", multiple=True, metavar="TYPE", help="Only this check type."
+        ),
+        click.option(
+            "--state",
+            "state_file",
+            metavar="FILE",
+            help="State file (default: .mdd/DATACENTER.json next to the manifests folder).",
+        ),
+        click.option("--no-state", is_flag=True, help="Read and write no state file."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "junit", "tap"]),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "-o", "--output", metavar="FILE", help="Write the result to FILE (atomically)."
+        ),
+        click.option("--no-color", is_flag=True, help="No colours, no live board: plain lines."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def load_manifest(datacenter: str, manifests_dir: str | None) -> tuple[Manifest, bool]:
+    """The manifest and whether it is the bundled example; exit 2 on any problem."""
+    from mdd.manifest import ManifestError, load
+    from mdd.manifest.locate import LocateError, find_manifest, is_bundled, looks_like_path
+
+    try:
+        path = find_manifest(datacenter, manifests_dir)
+        asked = None if looks_like_path(datacenter) or Path(datacenter).is_file() else datacenter
+        manifest = load(path, asked)
+    except LocateError as exc:
+        stop(str(exc))
+    except ManifestError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        where = exc.problems[0].file if exc.problems else datacenter
+        count = len(exc.problems)
+        stop(f"{where}: {count} problem{'' if count == 1 else 's'}; nothing run")
+    bundled = is_bundled(path)
+    if bundled:
+        click.echo(f"mdd: using the bundled example manifest {path}", err=True)
+    return manifest, bundled
+
+
+def selection(
+    manifest: Manifest, only: tuple[str, ...], owners: tuple[str, ...], types: tuple[str, ...]
+) -> list[IntegrationPoint]:
+    """The points the filters select; exit 2 for a name, team or type the manifest lacks."""
+    import difflib
+
+    from mdd.runner.runner import select
+
+    for values, known, what in (
+        (only, [p.name for p in manifest.points], "integration point"),
+        (owners, sorted({p.owner for p in manifest.points if p.owner}), "owner"),
+        (types, sorted({p.type for p in manifest.points}), "check type"),
+    ):
+        for value in values:
+            if value not in known:
+                close = difflib.get_close_matches(value, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                stop(
+                    f"{manifest.path}: no {what} {value!r} in {manifest.datacenter}{hint}; "
+                    f"known: {', '.join(known) or 'none'}"
+                )
+    points = select(manifest.points, only, owners, types)
+    if not points:
+        stop(f"no integration point of {manifest.datacenter} matches all the filters")
+    return points
+
+
+def state_for(
+    manifest: Manifest, bundled: bool, state_file: str | None, no_state: bool, default: bool = True
+) -> StateFile:
+    """The state file asked for (``default``: the default one when none is named)."""
+    from mdd.runner.states import StateFile, StateFileError, default_path
+
+    if no_state and state_file:
+        stop("--state and --no-state exclude each other")
+    path: Path | None
+    if no_state:
+        path = None
+    elif state_file:
+        path = Path(state_file)
+    else:
+        path = default_path(manifest, bundled) if default else None
+    try:
+        return StateFile.load(manifest.datacenter, path)
+    except StateFileError as exc:
+        stop(str(exc))
+
+
+def use_color(no_color: bool) -> bool:
+    import os
+
+    return not no_color and not os.environ.get("NO_COLOR")

@@ -29,7 +29,7 @@ def types(ctx: click.Context) -> None:
 def types_show(check_type: str) -> None:
     """Show a check type's options: what its `check:` block takes."""
     from mdd.checks.registry import CHECK_TYPES
-    from mdd.docgen import check_type_text
+    from mdd.reference import check_type_text
 
     if check_type not in CHECK_TYPES:
         known = ", ".join(sorted(CHECK_TYPES))

@@ -13,8 +13,8 @@ from mdd.cli._common import count, fail, load, locate, manifests_option, report_
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from mdd.model import Manifest
-    from mdd.problems import Problem
+    from mdd.core.model import Manifest
+    from mdd.core.problems import Problem
 
 
 FORMATS = ("sensu-classic", "sensu-go", "sensu-go-json")
@@ -50,7 +50,7 @@ def _secrets_note(manifests: list[Manifest], go_options: Any) -> None:
 def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     """Checks of two datacenters with the same name (mdd_a_b + c, mdd_a + b_c): Sensu Classic
     merges the conf.d files, and Sensu Go keeps one check per name in a namespace."""
-    from mdd.problems import Problem
+    from mdd.core.problems import Problem
 
     seen: dict[str, tuple[Manifest, int, str]] = {}
     problems: list[Problem] = []
@@ -171,9 +171,9 @@ def generate(
     mdd generate ams1 --batch -o /etc/sensu/conf.d/mdd-ams1.json
     mdd generate --all --batch -o /etc/sensu/conf.d/
     """
-    from mdd.locate import LocateError
+    from mdd.core.output import write_atomically
     from mdd.manifest import ManifestError
-    from mdd.output import write_atomically
+    from mdd.manifest.locate import LocateError
     from mdd.sensu.facts import GenerateError
 
     go_options = None
@@ -252,7 +252,7 @@ def generate(
             )
         manifest = load(datacenter, path)
         if command_prefix is not None:
-            from mdd.command import with_command_prefix
+            from mdd.core.command import with_command_prefix
 
             manifest = with_command_prefix(manifest, command_prefix)
         plan_text = None
@@ -303,9 +303,9 @@ def _generate_all(
     With ``batch``, each file is the datacenter's runner check and its plan goes beside it
     (``mdd-<dc>.plan``, named by its absolute path); the plans are written before the files
     whose commands name them."""
-    from mdd.locate import LocateError, all_manifests, is_bundled
+    from mdd.core.output import write_atomically
     from mdd.manifest import ManifestError, load
-    from mdd.output import write_atomically
+    from mdd.manifest.locate import LocateError, all_manifests, is_bundled
     from mdd.sensu.facts import GenerateError
 
     try:
@@ -323,7 +323,7 @@ def _generate_all(
             problems += exc.problems
             continue
         if command_prefix is not None:
-            from mdd.command import with_command_prefix
+            from mdd.core.command import with_command_prefix
 
             manifest = with_command_prefix(manifest, command_prefix)
         manifests.append(manifest)

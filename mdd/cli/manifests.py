@@ -29,8 +29,8 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     Problems are printed on standard error as file:line:col: message, all of them, and
     the exit status is 1. With no problem, prints one summary line per manifest and exits 0.
     """
-    from mdd.locate import LocateError
     from mdd.manifest import ManifestError
+    from mdd.manifest.locate import LocateError
 
     failed = False
     for name in datacenters:
@@ -68,7 +68,7 @@ def render_command(
 
     Exactly what `mdd generate` turns into checks; the YAML is itself a valid manifest.
     """
-    from mdd.render import render
+    from mdd.manifest.render import render
 
     emit(render(load_or_exit(datacenter, manifests_dir), fmt), output)
 
@@ -92,7 +92,7 @@ def diff_command(
     with --ignore-vars, only what the vars do not explain).
     Exit status: 0 when they are the same, 1 when they differ, 2 on a manifest problem.
     """
-    from mdd.diff import as_json, compare, datacenter_vars, text
+    from mdd.manifest.diff import as_json, compare, datacenter_vars, text
 
     one = load_or_exit(left, manifests_dir, 2)
     other = load_or_exit(right, manifests_dir, 2)
@@ -127,9 +127,9 @@ def init_command(
     \b
     mdd init fra1 --from ams1 --set domain=fra1.example.net
     """
-    from mdd.init import InitError, check_name, derive, parse_sets, write
-    from mdd.locate import LocateError, is_bundled
     from mdd.manifest import ManifestError
+    from mdd.manifest.create import InitError, check_name, derive, parse_sets, write
+    from mdd.manifest.locate import LocateError, is_bundled
 
     try:
         check_name(datacenter)
@@ -177,7 +177,7 @@ def docs_command(
     Grouped by owner, with each point's description, docs link, the check in words and
     the dependencies as a graph; with --state, each point's state and when it turned green.
     """
-    from mdd.docs import StateError, document, read_state
+    from mdd.living import StateError, document, read_state
 
     manifest = load_or_exit(datacenter, manifests_dir)
     try:
@@ -195,6 +195,6 @@ def schema_command(output: str | None) -> None:
     The same file ships as mdd/manifest.schema.json; point an editor at it with a first
     line `# yaml-language-server: $schema=PATH`.
     """
-    from mdd.schema import schema_text
+    from mdd.manifest.schema import schema_text
 
     emit(schema_text(), output)

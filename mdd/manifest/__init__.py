@@ -1,6 +1,6 @@
 """Read a datacenter's manifest and check everything about it before anything is generated.
 
-``load(path)`` returns a ``mdd.model.Manifest`` or raises ``ManifestError`` listing every
+``load(path)`` returns a ``mdd.core.model.Manifest`` or raises ``ManifestError`` listing every
 problem (not only the first), each with the line and column where it was written.
 
 The stages, one module each: ``source`` reads the file; ``yamlload`` reads YAML and remembers
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mdd.core.model import Manifest
+from mdd.core.problems import ManifestError, Problem
 from mdd.manifest.keys import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS
 from mdd.manifest.reader import _Reader
-from mdd.model import Manifest
-from mdd.problems import ManifestError, Problem
 
 __all__ = [
     "POINT_KEYS",

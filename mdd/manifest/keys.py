@@ -24,7 +24,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks.registry import CHECK_TYPES
-from mdd.model import SensuSettings
+from mdd.core.model import SensuSettings
 from mdd.sensu import go_rules
 from mdd.sensu.classic_rules import _cron_parses as classic_cron_parses
 

@@ -1,4 +1,4 @@
-"""The reader: a manifest's YAML, checked value by value, into a ``mdd.model.Manifest``.
+"""The reader: a manifest's YAML, checked value by value, into a ``mdd.core.model.Manifest``.
 
 Every problem is collected (not only the first), each with the line and column where it was
 written. The stages: the file is read and parsed (``source``, ``yamlload``), its layers
@@ -15,13 +15,13 @@ from typing import Any
 
 from mdd.checks._options import _type_name, duration_text
 from mdd.checks.registry import CHECK_TYPES
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.manifest import layers, loops, source, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import _CHECK_MARGIN, _DEFAULT_SENSU, _SENSU, _TOP, TOP_LEVEL_KEYS
 from mdd.manifest.points import PointReader, _Point
 from mdd.manifest.values import BAD
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
-from mdd.model import IntegrationPoint, Manifest
 
 
 class _Reader(PointReader):

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from mdd.checks._options import Option, _type_name
+from mdd.core.problems import Problem
 from mdd.manifest.keys import _NUMERIC_KINDS, _VAR_NAME, _VARS_IN_KEYS, _did_you_mean
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
-from mdd.problems import Problem
 
 
 class _Bad:

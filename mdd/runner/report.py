@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.board import ordered, summary_line
 from mdd.runner.states import GREEN, STATES, PointView, StateFile, counts, percent, timestamp
 

@@ -1,7 +1,7 @@
 """The in-process runner: many integration points' probes in one process, concurrently.
 
 Each point's options go through exactly the path the Sensu agent's command takes: the
-generated argv (``mdd.command.check_argv``) is parsed by a parser built from the check
+generated argv (``mdd.core.command.check_argv``) is parsed by a parser built from the check
 type's own option declarations, and the check type's ``probe(opts)`` is called with the
 result. A probe that raises is mapped as the Sensu plugin maps it (``failed_result``), so a
 verdict here equals the exit status of the generated check on the same target.
@@ -33,7 +33,7 @@ from mdd.checks._argv import parse_known
 from mdd.checks._base import failed_result, no_answer
 from mdd.checks._options import COMMON_OPTIONS, add_arguments
 from mdd.checks._result import Result, State
-from mdd.model import IntegrationPoint
+from mdd.core.model import IntegrationPoint
 
 if TYPE_CHECKING:
     from mdd.checks.registry import CheckType
@@ -120,7 +120,7 @@ def options_for(point: IntegrationPoint) -> argparse.Namespace:
     if planned is not None:
         argv = list(planned)
     else:
-        from mdd.command import check_argv
+        from mdd.core.command import check_argv
 
         argv = check_argv(point.type, point.options, point.name)[1:]
     # As MddCheck reads its command line: directly when it is plain, else with argparse.

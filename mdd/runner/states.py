@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mdd.checks._result import State
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
 GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
@@ -268,7 +268,7 @@ class StateFile:
         """Write the file atomically (creating its folder); raises ``StateFileError``."""
         if self.path is None:
             return
-        from mdd.output import write_atomically
+        from mdd.core.output import write_atomically
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

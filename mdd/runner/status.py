@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mdd.checks._result import Result, State
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 from mdd.runner.states import PointView, StateFile
 

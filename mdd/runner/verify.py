@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.board import LiveBoard
 from mdd.runner.formats import RENDERERS
 from mdd.runner.runner import DEFAULT_JOBS, run
@@ -52,7 +52,7 @@ def write_document(text: str, output: str | None, stream: TextIO) -> None:
         stream.write(text)
         stream.flush()
         return
-    from mdd.output import write_atomically
+    from mdd.core.output import write_atomically
 
     write_atomically(Path(output), text)
 

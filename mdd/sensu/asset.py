@@ -323,7 +323,7 @@ def build(
 ) -> Built:
     """Write the archive, its ``.sha512`` and (with ``url``) the Asset resource into ``folder``."""
     from mdd import __version__
-    from mdd.output import write_atomically
+    from mdd.core.output import write_atomically
     from mdd.sensu import go, go_rules
 
     if not go_rules.ASSET_NAME.search(asset):

@@ -1,7 +1,7 @@
 """Sensu Classic (1.x) check definitions for one datacenter: what `mdd generate` prints.
 
 One check per integration point, named ``mdd_<dc>_<point>``, running the point's bundled check
-script (``mdd.command.check_command``: every manifest value shell-quoted). The facts come from
+script (``mdd.core.command.check_command``: every manifest value shell-quoted). The facts come from
 ``mdd.sensu.facts``, shared with the Sensu Go format; this module only lays them out. Every
 check carries ``source: mdd-<dc>`` (one proxy client per datacenter, so Uchiwa lists the
 datacenter's points together), ``aggregate: mdd_<dc>`` (the "N of M green" tally) and the
@@ -23,8 +23,8 @@ from typing import Any
 
 import jinja2
 
-from mdd.model import IntegrationPoint, Manifest
-from mdd.problems import Problem
+from mdd.core.model import IntegrationPoint, Manifest
+from mdd.core.problems import Problem
 from mdd.sensu import classic_rules as sensu_rules
 from mdd.sensu.facts import (
     ROUND_ROBIN_PREFIX,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from mdd.checks._options import SECRET
 from mdd.checks.registry import CHECK_TYPES
-from mdd.command import point_command
-from mdd.model import IntegrationPoint, Manifest
-from mdd.problems import Problem
+from mdd.core.command import point_command
+from mdd.core.model import IntegrationPoint, Manifest
+from mdd.core.problems import Problem
 
 ROUND_ROBIN_PREFIX = "roundrobin:"  # Sensu Classic's round-robin subscription prefix
 

@@ -38,8 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mdd.model import Manifest
-from mdd.problems import Problem
+from mdd.core.model import Manifest
+from mdd.core.problems import Problem
 from mdd.sensu import go_rules
 from mdd.sensu.facts import (
     ROUND_ROBIN_PREFIX,

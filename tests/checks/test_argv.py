@@ -27,7 +27,7 @@ from mdd.checks._argv import parse_known
 from mdd.checks._help import CheckParser
 from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, SECRET, Option, add_arguments
 from mdd.checks.registry import CHECK_TYPES, command_name
-from mdd.command import check_argv
+from mdd.core.command import check_argv
 
 TYPES = sorted(CHECK_TYPES)
 BIN = Path(sys.executable).parent

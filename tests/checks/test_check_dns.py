@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mdd.checks import check_dns
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.net_servers import (
     DNSMASQ,
     closed_udp_port,

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from mdd.checks import check_icmp
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.conftest import BIN, load_values, run_argv, run_check, run_command, server_missing
 from tests.test_contract import assert_round_trip
 

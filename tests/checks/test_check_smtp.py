@@ -422,7 +422,7 @@ def test_bad_invocation_is_unknown(argv: list[str], expected: str) -> None:
 def test_manifest_values_parse_back_from_the_command() -> None:
     from mdd.checks._help import CheckParser as _Parser
     from mdd.checks._options import COMMON_OPTIONS, add_arguments
-    from mdd.command import check_argv
+    from mdd.core.command import check_argv
 
     manifest = {
         "host": "relay.ams1.example.net",

@@ -186,7 +186,7 @@ def test_silent_port_465_without_implicit_tls_says_what_to_set() -> None:
 
 
 def test_port_defaults_to_465_with_implicit_tls() -> None:
-    from mdd.command import check_argv
+    from mdd.core.command import check_argv
 
     values = load_values("smtp", host="relay.example.net", implicit_tls=True)
     assert check_smtp.validate(values) == []
@@ -225,7 +225,7 @@ def test_verify_equals_the_sensu_command(
     smtps: Smtp, plain_relay: Smtp, ca_file: str, tmp_path: Path
 ) -> None:
     """``mdd verify`` runs the same probe in-process: same status, same reason."""
-    from mdd.command import check_command
+    from mdd.core.command import check_command
     from mdd.manifest import load
     from tests.runner.helpers import mdd, write_manifest
 

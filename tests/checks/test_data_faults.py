@@ -21,7 +21,7 @@ import pytest
 from mdd.checks._options import COMMON_OPTIONS, add_arguments
 from mdd.checks._result import State
 from mdd.checks.registry import CHECK_TYPES
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.data_servers import HOST
 from tests.conftest import accepting, load_values, run_command
 

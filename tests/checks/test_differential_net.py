@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.net_servers import (
     chronyd,
     closed_udp_port,

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from mdd.checks._result import LINE_LIMIT
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.conftest import BIN, accepting, load_values
 
 TIMEOUT = 1.5  # seconds: the checks' timeout in every case

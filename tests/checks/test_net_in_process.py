@@ -19,7 +19,7 @@ import pytest
 from mdd.checks._options import COMMON_OPTIONS, add_arguments
 from mdd.checks._result import Result, State
 from mdd.checks.registry import CHECK_TYPES
-from mdd.command import check_argv
+from mdd.core.command import check_argv
 from tests.checks.net_servers import silent_udp_port
 from tests.conftest import load_values
 

@@ -15,7 +15,7 @@ import pytest
 
 from mdd import manifest
 from mdd.checks._escapes import decode_escapes
-from mdd.command import point_command
+from mdd.core.command import point_command
 from tests.conftest import accepting, run_argv, run_command
 
 DATACENTER = """\

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.tls_servers import TlsServer, days_from_now, smtp_server
 from tests.conftest import BIN, load_values
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from mdd.command import check_command
+from mdd.core.command import check_command
 from mdd.manifest import load
 from tests.conftest import BIN, hanging, run_command
 from tests.integration import echo_servers

@@ -1,7 +1,7 @@
 """verify's verdict equals the Sensu check's: for each bundled type, on the same targets.
 
 One manifest holds every case as a point. ``mdd verify --format json`` runs them all in one
-process; each point's generated command (``mdd.command.check_command``) runs under
+process; each point's generated command (``mdd.core.command.check_command``) runs under
 ``/bin/sh -c`` as the Sensu agent runs it. Their states must be equal, point by point, and
 between them the cases cover OK, WARNING, CRITICAL and UNKNOWN.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trustme
 
-from mdd.command import check_command
+from mdd.core.command import check_command
 from mdd.manifest import load
 from tests.checks.http_servers import serve
 from tests.checks.http_servers import server_context as https_context

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mdd.command import check_command
+from mdd.core.command import check_command
 from mdd.manifest import load
 from tests.checks.data_servers import (
     AMQP_PORT,

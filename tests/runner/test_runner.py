@@ -18,7 +18,7 @@ import pytest
 from mdd.checks._options import DURATION, Option, choice
 from mdd.checks._result import CheckError, Result, State
 from mdd.checks.registry import CHECK_TYPES
-from mdd.model import IntegrationPoint
+from mdd.core.model import IntegrationPoint
 from mdd.runner.runner import Outcome, probe_point, run, select
 from tests.conftest import hanging
 from tests.runner.helpers import free_port, listener

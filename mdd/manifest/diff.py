@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
-from mdd.render import _sensu_value, point_dict
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
+from mdd.manifest.render import _sensu_value, point_dict
 
 FORMATS = ("text", "json")
 _MISSING = "(not set)"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from mdd.docs import Entry, groups, summary
-from mdd.docs.graph import COLORS, svg
-from mdd.docs.markdown import anchor, state_text
-from mdd.docs.state import PointState
-from mdd.model import Manifest
+from mdd.core.model import Manifest
+from mdd.living import Entry, groups, summary
+from mdd.living.graph import COLORS, svg
+from mdd.living.markdown import anchor, state_text
+from mdd.living.state import PointState
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem;

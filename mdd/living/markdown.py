@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from mdd.docs import Entry, groups, summary
-from mdd.docs.graph import mermaid
-from mdd.docs.state import PointState
-from mdd.model import Manifest
+from mdd.core.model import Manifest
+from mdd.living import Entry, groups, summary
+from mdd.living.graph import mermaid
+from mdd.living.state import PointState
 
 _MARK = {"green": "🟢", "regressed": "🔴", "pending": "🟠", "blocked": "⚪"}
 

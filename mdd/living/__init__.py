@@ -2,10 +2,10 @@
 
 Every integration point, grouped by the team that owns it, with its description, docs link,
 what exactly its monitor checks (in words generated from the check type's declaration, see
-``mdd.describe``), what it depends on and what depends on it, and the dependencies as a
+``mdd.living.describe``), what it depends on and what depends on it, and the dependencies as a
 graph: Mermaid in Markdown, an inline SVG in HTML (one self-contained file, no external
 asset). With a state file, each point's state and when it turned green (fields read:
-``mdd.docs.state``). The same manifest and state always give the same bytes.
+``mdd.living.state``). The same manifest and state always give the same bytes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdd.checks.registry import command_name
-from mdd.describe import describe
-from mdd.docs.state import PointState, StateError, read_state
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
+from mdd.living.describe import describe
+from mdd.living.state import PointState, StateError, read_state
 
 FORMATS = ("md", "html")
 NO_OWNER = "(no owner)"
@@ -86,9 +86,9 @@ def document(
     manifest: Manifest, fmt: str = "md", states: dict[str, PointState] | None = None
 ) -> str:
     if fmt == "html":
-        from mdd.docs.html import html
+        from mdd.living.html import html
 
         return html(manifest, states)
-    from mdd.docs.markdown import markdown
+    from mdd.living.markdown import markdown
 
     return markdown(manifest, states)

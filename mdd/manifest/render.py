@@ -15,8 +15,8 @@ from typing import Any
 
 from mdd.checks._options import SECRET, SECRET_SOURCES, Option
 from mdd.checks.registry import CHECK_TYPES
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest.keys import SENSU_KEYS
-from mdd.model import IntegrationPoint, Manifest, SensuSettings
 
 FORMATS = ("yaml", "json")
 _DEFAULT = SensuSettings()

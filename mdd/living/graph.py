@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from mdd.docs.state import PointState
-from mdd.model import Manifest
+from mdd.core.model import Manifest
+from mdd.living.state import PointState
 
 COLORS = {  # fill, stroke
     "green": ("#d9f2dd", "#1e7b34"),

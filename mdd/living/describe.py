@@ -19,7 +19,7 @@ from typing import Any
 
 from mdd.checks._options import BOOLEAN, DURATION, SECRET, Option
 from mdd.checks.registry import CHECK_TYPES
-from mdd.model import IntegrationPoint
+from mdd.core.model import IntegrationPoint
 
 Values = dict[str, Any]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from mdd.checks._options import COMMON_OPTIONS, to_argv
 from mdd.checks.registry import CHECK_TYPES, command_name
-from mdd.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest
 
 
 def check_argv(

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mdd.core.output import write_atomically
+from mdd.core.problems import Problem
 from mdd.manifest import ManifestError, load, yamlload
 from mdd.manifest.keys import _VAR_NAME
-from mdd.output import write_atomically
-from mdd.problems import Problem
-from mdd.render import dump_yaml
+from mdd.manifest.render import dump_yaml
 
 
 class InitError(Exception):

@@ -1,0 +1,127 @@
+"""``mdd status``: a datacenter's progress as a live Sensu sees it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mdd.cli._common import (
+    API_FAILED,
+    NOT_GREEN,
+    Duration,
+    common_options,
+    load_manifest,
+    selection,
+    state_for,
+    stop,
+    use_color,
+)
+
+
+@click.command()
+@common_options
+@click.option("--sensu-api", "api_url", required=True, metavar="URL", help="The Sensu API.")
+@click.option(
+    "--api",
+    "flavor",
+    type=click.Choice(["classic", "go"]),
+    default="classic",
+    show_default=True,
+    help="Sensu Classic (1.x) API, or Sensu Go backend API.",
+)
+@click.option("--user", metavar="USER", help="Classic: basic-auth user.")
+@click.option("--password-file", metavar="PATH", help="Classic: read the password from PATH.")
+@click.option("--password-env", metavar="NAME", help="Classic: the password is in $NAME.")
+@click.option("--api-key-file", metavar="PATH", help="Go: read the API key from PATH.")
+@click.option("--api-key-env", metavar="NAME", help="Go: the API key is in $NAME.")
+@click.option("--namespace", default="default", show_default=True, help="Go: the namespace.")
+@click.option(
+    "--request-timeout",
+    type=Duration(),
+    default="10s",
+    show_default=True,
+    help="Give up on an API request after this long.",
+)
+@click.option("--ca-file", metavar="PATH", help="CA certificates to trust for an https API.")
+def status(
+    datacenter: str,
+    manifests_dir: str | None,
+    only: tuple[str, ...],
+    owners: tuple[str, ...],
+    types: tuple[str, ...],
+    state_file: str | None,
+    no_state: bool,
+    fmt: str,
+    output: str | None,
+    no_color: bool,
+    api_url: str,
+    flavor: str,
+    user: str | None,
+    password_file: str | None,
+    password_env: str | None,
+    api_key_file: str | None,
+    api_key_env: str | None,
+    namespace: str,
+    request_timeout: float,
+    ca_file: str | None,
+) -> None:
+    """Show DATACENTER's progress as a live Sensu sees it, without running checks.
+
+    Reads the results of the generated checks (mdd_DATACENTER_POINT) from Sensu Classic's
+    API (/results, /aggregates/mdd_DATACENTER) or Sensu Go's (/api/core/v2/namespaces/NS/
+    events) and shows the same board and formats as `mdd verify`. Pending and regressed
+    come from the state file when one is named with --state (it is then updated), else from
+    the check history Sensu keeps. Secrets never go on the command line: the password or
+    API key is read from a file or an environment variable.
+
+    \b
+    mdd status ams1 --sensu-api http://sensu:4567 --user admin --password-file ~/.sensu-pw
+    mdd status ams1 --api go --sensu-api https://sensu:8080 --api-key-env SENSU_API_KEY
+
+    Exit status: 0 all green, 1 some point is not, 2 a usage, manifest or state-file
+    problem, 3 the Sensu API could not be read.
+    """
+    from mdd.runner import status as sensu_status
+    from mdd.runner.board import LiveBoard
+    from mdd.runner.formats import RENDERERS
+    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.verify import write_document
+
+    if output == "":
+        stop("-o needs a file name (or - for standard output)")
+    try:
+        auth = sensu_status.credentials(
+            flavor, user, password_file, password_env, api_key_file, api_key_env
+        )
+        api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
+    except sensu_status.StatusUsageError as exc:
+        stop(str(exc))
+    manifest, bundled = load_manifest(datacenter, manifests_dir)
+    points = selection(manifest, only, owners, types)
+    state = state_for(manifest, bundled, state_file, no_state, default=False)
+    try:
+        found = api.results(manifest)
+    except sensu_status.ApiError as exc:
+        stop(str(exc), API_FAILED)
+    views = sensu_status.views(manifest, points, found, state)
+    try:
+        state.save()
+    except StateFileError as exc:
+        stop(str(exc))
+    document_on_stdout = fmt != "text" and output in (None, "-")
+    board = LiveBoard(
+        manifest.datacenter,
+        sys.stderr if document_on_stdout else sys.stdout,
+        live=False,
+        color=use_color(no_color) and not document_on_stdout,
+    )
+    board.final(views)
+    if api.aggregate_line:
+        click.echo(api.aggregate_line, err=True)
+    if fmt != "text" or output not in (None, "-"):
+        try:
+            write_document(RENDERERS[fmt](manifest.datacenter, views, "status"), output, sys.stdout)
+        except OSError as exc:
+            stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+    sys.exit(0 if all(v.state == GREEN for v in views) else NOT_GREEN)

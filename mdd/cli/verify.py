@@ -1,0 +1,111 @@
+"""``mdd verify``: run a datacenter's checks from this machine and show the board."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mdd.cli._common import (
+    DEFAULT_JOBS,
+    Duration,
+    common_options,
+    load_manifest,
+    selection,
+    state_for,
+    stop,
+    use_color,
+)
+
+
+@click.command()
+@common_options
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    help="Probes running at the same time.",
+)
+@click.option("--watch", is_flag=True, help="Re-run until every point is green (or --timeout).")
+@click.option(
+    "--interval",
+    type=Duration(),
+    default="30s",
+    show_default=True,
+    help="With --watch: time between rounds.",
+)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default=None,
+    help="With --watch: give up after this long (e.g. 2h). Default: no limit.",
+)
+@click.option(
+    "--probe-blocked",
+    is_flag=True,
+    help="Also probe points whose dependencies are not green (they stay blocked unless OK).",
+)
+def verify(
+    datacenter: str,
+    manifests_dir: str | None,
+    only: tuple[str, ...],
+    owners: tuple[str, ...],
+    types: tuple[str, ...],
+    state_file: str | None,
+    no_state: bool,
+    fmt: str,
+    output: str | None,
+    no_color: bool,
+    jobs: int,
+    watch: bool,
+    interval: float,
+    timeout: float | None,
+    probe_blocked: bool,
+) -> None:
+    """Run DATACENTER's checks from this machine and show how far it is from done.
+
+    Every integration point's check runs here, in one process, concurrently (the same probe
+    code the Sensu checks run). The board lists each point's state (regressed, pending,
+    blocked, green), owner and reason, then a summary. A point whose depends_on is not green
+    is blocked and not probed. The state file remembers what was green before.
+
+    \b
+    mdd verify ams1                      once; exit 0 only when all green
+    mdd verify ams1 --watch --timeout 2h re-run every 30s until all green
+    mdd verify ams1 --owner identity --format junit -o verify.xml
+
+    Exit status: 0 all green, 1 some point is not, 2 a usage, manifest or state-file problem.
+    """
+    from mdd.runner.states import StateFileError
+    from mdd.runner.verify import Settings
+    from mdd.runner.verify import verify as run_verify
+
+    if timeout is not None and not watch:
+        stop("--timeout is for --watch (each check has its own timeout in the manifest)")
+    if output == "":
+        stop("-o needs a file name (or - for standard output)")
+    manifest, bundled = load_manifest(datacenter, manifests_dir)
+    points = selection(manifest, only, owners, types)
+    state = state_for(manifest, bundled, state_file, no_state)
+    settings = Settings(
+        jobs=jobs,
+        watch=watch,
+        interval=interval,
+        timeout=timeout,
+        probe_blocked=probe_blocked,
+        fmt=fmt,
+        output=output,
+        color=use_color(no_color),
+        live=False if no_color else None,
+    )
+    try:
+        code = run_verify(manifest, points, state, settings)
+    except StateFileError as exc:
+        stop(str(exc))
+    except OSError as exc:
+        if output is None or output == "-":
+            raise  # standard output: mdd's command group says so in one line
+        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+    sys.exit(code)
