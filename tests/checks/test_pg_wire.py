@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from mdd.checks._pg_wire import MAX_MESSAGE, saslprep
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, pg_bin, pg_cluster, write_password_file
 from tests.conftest import accepting, load_values, run_check
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from mdd.checks._resp import MAX_BULK, Closed, Connection, ProtocolError, ReplyError, encode
-from mdd.command import check_command
+from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, REDIS_PORT, require
 from tests.conftest import accepting, load_values
 
