@@ -203,10 +203,11 @@ def install_wheel(venv: Path = BENCH_VENV) -> Path:
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
         _quietly([*pip, "wheel", "--no-deps", "-w", tmp, str(source)])
         wheel = next(Path(tmp).glob("mdd_sensu-*.whl"))
-        if not (venv / "bin" / "python").is_file():
-            _quietly([sys.executable, "-m", "venv", str(venv)])
+        # A fresh venv every time, as on a new agent: nothing left over from an earlier
+        # version (a dependency since dropped would still be there, and its metadata read).
+        shutil.rmtree(venv, ignore_errors=True)
+        _quietly([sys.executable, "-m", "venv", str(venv)])
         venv_pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        _quietly([*venv_pip, "uninstall", "-y", "mdd-sensu"])  # the same version is kept
         _quietly([*venv_pip, "install", str(wheel)])
     return venv / "bin"
 

@@ -44,6 +44,7 @@ FORBIDDEN = (
     "pymysql",
     "redis",
     "amqp",
+    "dns",  # dnspython: the dns check reads its messages itself (mdd.checks._dns_wire)
 )
 
 _NEW_MODULES = """
@@ -290,3 +291,25 @@ def test_a_data_store_run_speaks_its_protocol_without_the_library(
     assert client in modules  # the list is the run's
     loaded = _loaded(modules, (*libraries, *HEAVY_RUN_FORBIDDEN))
     assert not loaded, f"a run of check-mdd-{check_type} loads {', '.join(loaded)}"
+
+
+def test_a_dns_run_reads_its_messages_without_dnspython(tmp_path: Path) -> None:
+    from tests.checks.net_servers import dnsmasq
+
+    with dnsmasq("--host-record=www.test.example,10.1.1.1") as port:
+        out, modules = _modules_of_a_run(
+            "dns",
+            tmp_path,
+            "--query",
+            "www.test.example",
+            "--servers",
+            f"127.0.0.1:{port}",
+            "--answers",
+            "10.1.1.1",
+            "--timeout",
+            "5s",
+        )
+    assert "answered www.test.example A: 10.1.1.1" in out, out  # a real run, answered
+    assert "mdd.checks._dns_wire" in modules  # the list is the run's
+    loaded = _loaded(modules, ("dns", *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"a run of check-mdd-dns loads {', '.join(loaded)}"
