@@ -311,8 +311,8 @@ def ask(
     if rcode != NOERROR:
         return Result(State.CRITICAL, f"{server} answered {asked} with {rcode_text(rcode)}", perf)
     try:
-        found = [_answer_text(r, record) for r in response.answer if r.rdtype == query.rdtype]
-        answers = list(dict.fromkeys(found))  # a record sent twice is one answer
+        texts = [_answer_text(r, record) for r in response.answer if r.rdtype == query.rdtype]
+        answers = list(dict.fromkeys(texts))  # a record sent twice is one answer
     except Malformed as exc:
         return Result(State.CRITICAL, f"{server} sent a malformed answer to {asked}: {exc}", perf)
     if opts.authoritative and not response.flags & AA:
