@@ -30,6 +30,7 @@ from _measure import (  # benchmarks/: the launcher and the loop every benchmark
     Launcher,
     Subject,
     check_subject,
+    count_instructions,
     first_line,
     install_wheel,
     interleaved,
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("-n", "--runs", type=int, default=30, help="runs of each (default: 30)")
     parser.add_argument("--dev", action="store_true", help="measure this (editable) venv")
+    parser.add_argument(
+        "--no-instructions", action="store_true", help="do not count instructions (valgrind)"
+    )
     args = parser.parse_args(argv)
     bin_dir = Path(sys.executable).parent if args.dev else install_wheel()
     print(f"measuring the mdd installed in {bin_dir.parent}")
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {shown}\n    {first_line(subject.argv)}")
         launcher = stack.enter_context(Launcher(workdir))
         interleaved(launcher, everyone, args.runs)
+        if not args.no_instructions:
+            count_instructions(everyone)
 
     print_table(everyone, baseline, args.runs)
 

@@ -263,7 +263,7 @@ HEAVY_RUN_FORBIDDEN = (
 def _data_store_runs() -> dict[str, tuple[list[str], str, str, tuple[str, ...]]]:
     """type -> (arguments against the machine's shared server, text of its OK line, the
     module of mdd's own client, the libraries it once imported)."""
-    from tests.checks.data_servers import AMQP_PORT, HOST, PG_PORT, REDIS_PORT
+    from tests.checks.data_servers import AMQP_PORT, HOST, MYSQL_PORT, PG_PORT, REDIS_PORT
 
     return {
         "redis": (
@@ -278,6 +278,12 @@ def _data_store_runs() -> dict[str, tuple[list[str], str, str, tuple[str, ...]]]
             "mdd.checks._pg_wire",
             ("pg8000", "scramp", "asn1crypto", "dateutil", "ssl"),
         ),
+        "mysql": (
+            ["--host", HOST, "--port", str(MYSQL_PORT), "--user", "root", "--query", "SELECT 1"],
+            "logged in as root without TLS",
+            "mdd.checks._mysql_wire",
+            ("pymysql", "ssl", "traceback", "decimal"),
+        ),
         "amqp": (
             ["--host", HOST, "--port", str(AMQP_PORT)],
             "logged in to vhost / as guest",
@@ -287,7 +293,7 @@ def _data_store_runs() -> dict[str, tuple[list[str], str, str, tuple[str, ...]]]
     }
 
 
-@pytest.mark.parametrize("check_type", ["redis", "postgres", "amqp"])
+@pytest.mark.parametrize("check_type", ["redis", "postgres", "mysql", "amqp"])
 def test_a_data_store_run_speaks_its_protocol_without_the_library(
     check_type: str, tmp_path: Path
 ) -> None:
