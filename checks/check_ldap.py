@@ -31,11 +31,28 @@ from __future__ import annotations
 
 import re
 import socket
-import ssl
 import time
 
 from mdd.checks._base import MddCheck
 from mdd.checks._handshake import HandshakeFailed, handshake
+from mdd.checks._ldap_wire import (
+    BIND_RESPONSE,
+    EXTENDED_RESPONSE,
+    MAX_MESSAGE,
+    SEARCH_DONE,
+    SEARCH_ENTRY,
+    SEARCH_REFERENCE,
+    Answer,
+    BadFilter,
+    ProtocolError,
+    Reader,
+    TooLarge,
+    bind_request,
+    message,
+    search_request,
+    starttls_request,
+    unbind_request,
+)
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import (
     ABSOLUTE_PATH,
@@ -55,6 +72,7 @@ from mdd.checks._shared import threshold_rules
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
+    import ssl
     from collections.abc import Mapping
     from typing import Any
 
@@ -217,7 +235,7 @@ class _Cut(OSError):
 
 
 class _Wire:
-    """The socket ldap3 talks through: every receive gets only the time left before the
+    """The socket the conversation goes through: every receive gets only the time left before the
     check's deadline, and at most ``READ_LIMIT`` bytes are read in all. A server that never
     answers, trickles a byte at a time or streams entries without end is cut off there,
     without signals or threads. Remembers why it stopped, so the message can say."""
@@ -292,15 +310,6 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _code(result: Mapping[str, Any] | None) -> tuple[int, str, str]:
-    """(result code, its name, the server's diagnostic message) of an LDAP answer."""
-    if not result:
-        return -1, "no answer", ""
-    code = result.get("result", -1)
-    name = str(result.get("description") or code)
-    return code if isinstance(code, int) else -1, name, str(result.get("message") or "").strip()
-
-
 _CODE_HINTS = {
     "noSuchObject": "the base does not exist",
     "insufficientAccessRights": "the account may not read it",
@@ -348,10 +357,6 @@ def _endpoint(url: str) -> tuple[bool, str, int]:
 
 
 def _probe(opts: argparse.Namespace, password: str | None) -> Result:
-    # ldap3 is imported here, never at the top: it costs about 120 ms of CPU, paid by ldap checks
-    # only (and not counted in the time of the exchange).
-    import ldap3  # noqa: F401
-
     started = time.monotonic()
     deadline = started + opts.timeout
     secure, host, port = _endpoint(opts.url)
@@ -404,58 +409,32 @@ def _conversation(
     where: str,
 ) -> str:
     """Bind and search over ``wire``; what was verified, or ``_Failed`` saying what was not."""
-    from ldap3 import NO_ATTRIBUTES, SYNC, Connection, Server
-    from ldap3.core.exceptions import LDAPInvalidFilterError
+    reader = Reader(wire)
+    ids = iter(range(1, 100))
 
-    peer = wire.getpeername()[0]
-    server = Server(peer, wire.getpeername()[1], get_info="NO_INFO")
-    conn = Connection(
-        server,
-        user=opts.bind_dn or None,
-        password=password,
-        auto_bind="NONE",
-        client_strategy=SYNC,
-        auto_referrals=False,
-        read_only=True,
-        raise_exceptions=False,
-    )
+    def ask(operation: bytes, done: int) -> Answer:
+        """Send a request; its answer (``done``: the tag that ends it), entries counted."""
+        number = next(ids)
+        wire.sendall(message(number, operation))
+        while True:
+            answer = reader.message()
+            if answer.id == 0 and answer.tag == EXTENDED_RESPONSE:  # notice of disconnection
+                raise _Failed(
+                    f"{where} ended the session: {_reason(answer.name, answer.diagnostic)}"
+                )
+            if answer.id != number:
+                raise ProtocolError(f"an answer to message {answer.id}, not {number}")
+            if answer.tag == done:
+                return answer
+            if answer.tag == SEARCH_ENTRY and done == SEARCH_DONE:
+                entries.append(answer)
+            elif answer.tag != SEARCH_REFERENCE or done != SEARCH_DONE:
+                raise ProtocolError(f"an operation {answer.tag:#04x} where {done:#04x} was due")
 
-    def open_wire(address: Any, use_ssl: bool = False, unix_socket: bool = False) -> None:
-        conn.socket = wire  # the connection is made already, within the deadline
-        conn.closed = False
-
-    # ldap3 would open its own socket, with its own name lookup and a timeout per call; this
-    # connection's strategy (an object of its own, so no other probe is touched) uses the
-    # bounded wire instead. _open_socket is ldap3's one hook for it (ldap3 2.9, pinned <3).
-    conn.strategy._open_socket = open_wire
+    entries: list[Answer] = []
     step = "the connection"
     try:
-        conn.open(read_server_info=False)
-        verified: list[str] = []
-        if opts.starttls:
-            step = "StartTLS"
-            conn.extended("1.3.6.1.4.1.1466.20037")
-            code, name, diagnostic = _code(conn.result)
-            if code != 0:
-                raise _Failed(f"{where} refused StartTLS: {_reason(name, diagnostic)}")
-            assert context is not None
-            try:
-                wire.sock = handshake(
-                    wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
-                )
-            except HandshakeFailed as exc:
-                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
-            conn.tls_started = True
-            verified.append("StartTLS verified")
-        if opts.bind_dn:
-            step = f"the bind as {_short(opts.bind_dn)}"
-            conn.bind()
-            code, name, diagnostic = _code(conn.result)
-            if code != 0:
-                raise _Failed(
-                    f"{where} bind as {_short(opts.bind_dn)} rejected: {_reason(name, diagnostic)}"
-                )
-            verified.append(f"bound as {_short(opts.bind_dn)}")
+        search = b""
         if opts.base or not opts.bind_dn:
             base = opts.base or ""
             scope = opts.scope if opts.base else "base"
@@ -464,44 +443,72 @@ def _conversation(
                 if opts.base
                 else "root DSE read"
             )
-            step = f"the {what}"
             limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
             limit = max(limit, opts.min_entries)
-            conn.search(
-                base,
-                opts.filter if opts.base else DEFAULT_FILTER,
-                search_scope=SCOPES[scope],
-                attributes=[NO_ATTRIBUTES],
-                size_limit=limit,
-                time_limit=max(1, int(wire.deadline - time.monotonic())),
-            )
-            verified.append(_judge(opts, conn, what, where, limit))
+            try:  # before anything is sent: a filter that cannot be sent is UNKNOWN
+                search = search_request(
+                    base,
+                    scope,
+                    opts.filter if opts.base else DEFAULT_FILTER,
+                    limit,
+                    max(1, int(wire.deadline - time.monotonic())),
+                )
+            except BadFilter as exc:
+                raise CheckError(
+                    f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
+                ) from None
+        verified: list[str] = []
+        if opts.starttls:
+            step = "StartTLS"
+            answer = ask(starttls_request(), EXTENDED_RESPONSE)
+            if answer.code != 0:
+                raise _Failed(
+                    f"{where} refused StartTLS: {_reason(answer.name, answer.diagnostic)}"
+                )
+            if not reader.idle:
+                raise ProtocolError("data after the StartTLS answer, before the TLS handshake")
+            assert context is not None
+            try:
+                wire.sock = handshake(
+                    wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
+                )
+            except HandshakeFailed as exc:
+                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
+            verified.append("StartTLS verified")
+        if opts.bind_dn:
+            step = f"the bind as {_short(opts.bind_dn)}"
+            answer = ask(bind_request(opts.bind_dn, password or ""), BIND_RESPONSE)
+            if answer.code != 0:
+                raise _Failed(
+                    f"{where} bind as {_short(opts.bind_dn)} rejected: "
+                    f"{_reason(answer.name, answer.diagnostic)}"
+                )
+            verified.append(f"bound as {_short(opts.bind_dn)}")
+        if search:
+            step = f"the {what}"
+            done = ask(search, SEARCH_DONE)
+            verified.append(_judge(opts, done, len(entries), what, where, limit))
+        # The verdict is made; a goodbye that fails changes nothing.
+        try:  # noqa: SIM105 - contextlib would cost every run its import
+            wire.sendall(message(next(ids), unbind_request()))
+        except OSError:
+            pass
         return ", ".join(verified) if verified else "answers LDAP"
-    except _Failed:
+    except (_Failed, CheckError):
         raise
-    except LDAPInvalidFilterError as exc:
-        raise CheckError(
-            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
-        ) from None
     except Exception as exc:
         raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
-    finally:
-        # The verdict is made; a failing goodbye changes nothing. (contextlib.suppress would
-        # cost every run the import of contextlib.)
-        try:  # noqa: SIM105
-            conn.unbind()
-        except Exception:
-            pass
 
 
-def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: int) -> str:
-    code, name, diagnostic = _code(conn.result)
-    entries = sum(1 for item in conn.response or () if item.get("type") == "searchResEntry")
-    capped = code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
-    if code not in (0, 4):
-        matched = str((conn.result or {}).get("dn") or "")
-        closest = f"; the closest entry that exists is {_short(matched)}" if matched else ""
-        raise _Failed(f"{where} {what} failed: {_reason(name, diagnostic)}{closest}")
+def _judge(
+    opts: argparse.Namespace, done: Answer, entries: int, what: str, where: str, limit: int
+) -> str:
+    capped = done.code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
+    if done.code not in (0, 4):
+        closest = (
+            f"; the closest entry that exists is {_short(done.matched)}" if done.matched else ""
+        )
+        raise _Failed(f"{where} {what} failed: {_reason(done.name, done.diagnostic)}{closest}")
     if not opts.base:
         return "answers LDAP (root DSE read)"
     count = f"{entries} entr{'y' if entries == 1 else 'ies'}"
@@ -528,6 +535,11 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
         return f"{where} does not speak LDAP: it answered {step} with {got}"
     if wire.too_much:
         return f"{where} sent more than {READ_LIMIT >> 20} MiB in answer to {step}: cut off"
+    if isinstance(exc, TooLarge):
+        return (
+            f"{where} sent a message claiming {exc.size} bytes (this check reads at most "
+            f"{MAX_MESSAGE >> 20} MiB) in answer to {step}: cut off"
+        )
     if wire.peer_closed:
         return f"{where} closed the connection during {step}"
     if isinstance(exc, OSError):

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,8 @@ FORBIDDEN = (
     "redis",
     "amqp",
     "dns",  # dnspython: the dns check reads its messages itself (mdd.checks._dns_wire)
+    "ldap3",  # the ldap check writes and reads its BER itself (mdd.checks._ldap_wire)
+    "pyasn1",
 )
 
 _NEW_MODULES = """
@@ -325,3 +328,29 @@ def test_a_dns_run_reads_its_messages_without_dnspython(tmp_path: Path) -> None:
     assert "mdd.checks._dns_wire" in modules  # the list is the run's
     loaded = _loaded(modules, ("dns", *HEAVY_RUN_FORBIDDEN))
     assert not loaded, f"a run of check-mdd-dns loads {', '.join(loaded)}"
+
+
+def test_an_ldap_run_speaks_ber_without_ldap3(tmp_path: Path, ca: Any) -> None:
+    from tests.checks.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, slapd
+
+    secret = tmp_path / "pw"
+    secret.write_text(SERVICE_PASSWORD + "\n")
+    with slapd(tmp_path / "slapd", ca, tls=False) as directory:
+        out, modules = _modules_of_a_run(
+            "ldap",
+            tmp_path,
+            "--url",
+            directory.url,
+            "--bind-dn",
+            SERVICE_DN,
+            "--password-file",
+            str(secret),
+            "--base",
+            PEOPLE,
+            "--timeout",
+            "5s",
+        )
+    assert f"bound as {SERVICE_DN}, search of {PEOPLE}" in out, out  # a real run, answered
+    assert "mdd.checks._ldap_wire" in modules  # the list is the run's
+    loaded = _loaded(modules, ("ldap3", "pyasn1", "ssl", *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"an ldap:// run of check-mdd-ldap loads {', '.join(loaded)}"
