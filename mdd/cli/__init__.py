@@ -131,6 +131,7 @@ def _add_commands() -> None:
     from mdd.cli import bundled, generate, manifests
     from mdd.cli.report import report
     from mdd.cli.status import status
+    from mdd.cli.todo import todo
     from mdd.cli.verify import verify
 
     for command in (
@@ -146,6 +147,7 @@ def _add_commands() -> None:
         verify,
         report,
         status,
+        todo,
     ):
         main.add_command(command)
     main.add_command(bundled.types, "checks")  # the old name
