@@ -79,15 +79,46 @@ if TYPE_CHECKING:
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
 
+# What split_url accepts, as a pattern (the tests compare the two; it is not compiled on a run).
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
+
+
+def split_url(text: str) -> tuple[str, str, str | None] | None:
+    """(scheme, host, port digits or None) of ``ldap[s]://host[:port][/]``, the host of an
+    IPv6 address in brackets; None for anything else. What ``_URL`` matches (the tests compare
+    the two), without compiling it on every run: about 1.2 million instructions."""
+    head = text[:8].lower()
+    if head.startswith("ldaps://"):
+        scheme, rest = text[:5], text[8:]
+    elif head.startswith("ldap://"):
+        scheme, rest = text[:4], text[7:]
+    else:
+        return None
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    if rest.startswith("["):
+        end = rest.find("]")
+        host, after = rest[: end + 1], rest[end + 1 :]
+        if end < 2 or any(c not in "0123456789abcdefABCDEF:." for c in host[1:-1]):
+            return None
+    else:
+        end = rest.find(":")
+        host, after = (rest, "") if end < 0 else (rest[:end], rest[end:])
+        if not host or any(c.isspace() or c in "/:[]@?#" for c in host):
+            return None
+    if not after:
+        return scheme, host, None
+    if after[0] == ":" and after[1:].isdecimal():
+        return scheme, host, after[1:]
+    return None
 
 
 def _ldap_url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636")
     text = value.strip()
-    match = re.fullmatch(_URL, text, re.IGNORECASE)
-    if not match:
+    parts = split_url(text)
+    if parts is None:
         if "@" in text:
             raise ValueError("the URL carries user info: put the bind DN in bind_dn")
         if re.match(r"ldaps?://[^/]*/.", text, re.IGNORECASE):
@@ -95,7 +126,7 @@ def _ldap_url(value: Any) -> str:
         raise ValueError(
             f"{text!r} is not an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636"
         )
-    port = match.group(3)
+    port = parts[2]
     if port is not None and not 1 <= int(port) <= 65535:
         raise ValueError(f"port must be 1-65535, got {port}")
     return text
@@ -348,12 +379,12 @@ def probe(opts: argparse.Namespace) -> Result:
 
 def _endpoint(url: str) -> tuple[bool, str, int]:
     """(ldaps, host without brackets, port) of an LDAP URL."""
-    match = re.fullmatch(_URL, url.strip(), re.IGNORECASE)
-    if not match:
+    parts = split_url(url.strip())
+    if parts is None:
         raise CheckError(f"{url!r} is not an ldap:// or ldaps:// URL")
-    secure = match.group(1).lower() == "ldaps"
-    host = match.group(2).strip("[]")
-    return secure, host, int(match.group(3) or (636 if secure else 389))
+    scheme, host, port = parts
+    secure = scheme.lower() == "ldaps"
+    return secure, host.strip("[]"), int(port or (636 if secure else 389))
 
 
 def _probe(opts: argparse.Namespace, password: str | None) -> Result:

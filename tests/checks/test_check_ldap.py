@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdd.checks import check_ldap
 from tests.checks.ldap_server import (
@@ -702,3 +705,45 @@ def test_probe_in_a_thread_ends_without_signals(silent_port: int) -> None:
     assert result.message == (
         f"ldap://127.0.0.1:{silent_port} sent no answer to the root DSE read within 1s"
     )
+
+
+URL_PARTS = st.sampled_from(
+    [
+        "ldap://",
+        "ldaps://",
+        "LDAPS://",
+        "ldap:/",
+        "http://",
+        "[",
+        "]",
+        "::1",
+        "2001:db8::",
+        ".",
+        ":",
+        ":389",
+        ":0",
+        ":٣٨٩",
+        "/",
+        "//",
+        "@",
+        "?",
+        "#",
+        " ",
+        "\t",
+        "\u00a0",
+        "host",
+        "h-1",
+        "é",
+        "x.example.net",
+        "G",
+        "1.2.3.4",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(URL_PARTS, max_size=6).map("".join))
+def test_url_splitting_is_the_documented_pattern(text: str) -> None:
+    match = re.fullmatch(check_ldap._URL, text, re.IGNORECASE)
+    expected = match.groups() if match else None
+    assert check_ldap.split_url(text) == expected
