@@ -4,8 +4,8 @@ The check asks one question (a name, a type, class IN, EDNS with a 1232-byte pay
 reads the answer's header, its question and its answer records, shown in their presentation
 text. That part of DNS is small and fully specified; dnspython did it, but importing any of
 dnspython (``dns.name`` already) imports ``importlib.metadata`` (with zipfile, email, csv and
-pathlib) and reads every installed distribution's metadata: about 230 million instructions
-a run, six times a bare Python start.
+pathlib) and reads every installed distribution's metadata: a run cost 367 million
+instructions, 9.6 times a bare Python start; with this module, 103 million.
 
 Reading is bounded and strict: every offset is checked before it is read, a compression
 pointer must point before the name it is in (so no loop), a name is at most 255 bytes, and

@@ -7,8 +7,8 @@ part of it: the initial handshake, the SSL request, the login response with the
 ``mysql_native_password``, ``caching_sha2_password`` (its fast path; the full one over TLS),
 ``sha256_password`` (over TLS) and ``mysql_clear_password`` methods and the auth switch
 request, then ``COM_QUERY`` with a text result set, and ``COM_QUIT``. Importing PyMySQL for
-that cost every run about 100 million instructions (ssl, traceback, datetime and decimal for
-its converters), two and a half times a bare Python start.
+that made a run cost 205 million instructions (ssl, traceback, datetime and decimal for its
+converters), 5.4 times a bare Python start; with this client, 107 million.
 
 Every packet length is checked against ``MAX_PACKET`` before anything is read for it, every
 read is given only the time left until the deadline, every field is checked against its
