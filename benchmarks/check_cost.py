@@ -52,7 +52,7 @@ from _measure import (  # benchmarks/: the launcher and the loop every benchmark
 )
 from net_subjects import net_subjects  # benchmarks/: the dns, ntp, ssh, udp, icmp, command runs
 
-from mdd.checks.registry import CHECK_TYPES
+from mdd.checks.registry import CHECK_TYPES, libraries
 from tests.checks.http_servers import serve, server_context
 from tests.conftest import accepting
 
@@ -71,10 +71,9 @@ DATA_STORES = {
     "redis": (6379, {}),
     "amqp": (5672, {}),
 }
-# The library a probe still imports, if any, and its import cost measured beside the check
-# (postgres, mysql, redis, amqp and dns speak their protocols themselves: none today; ldap's
-# ldap3 is measured by ident_cost.py).
-LIBRARIES: dict[str, str] = {}
+# The library each probe imports (its type's LIBRARIES), and its own import cost measured
+# beside the check: none today (every type speaks its protocol with mdd's own code).
+LIBRARIES = {t: ", ".join(libraries(t)) for t in CHECK_TYPES if libraries(t)}
 PLUGINS = Path("/usr/lib/nagios/plugins")
 
 
@@ -90,7 +89,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
     """The data-store checks against the shared servers, the matching C plugins, and for each
     type a ``python -c 'import LIBRARY'`` (keyed by type) for the library's own cost."""
     subjects: list[Subject] = []
-    libraries: dict[str, Subject] = {}
+    library_subjects: dict[str, Subject] = {}
     for check_type, (port, values) in DATA_STORES.items():
         if not _answering(port):
             print(f"skipping {check_type}: nothing answers on 127.0.0.1:{port}")
@@ -107,7 +106,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
         library = LIBRARIES.get(check_type)
         if library is None:
             continue
-        libraries[check_type] = Subject(
+        library_subjects[check_type] = Subject(
             f"python -c 'import {library}'", [str(BIN / "python"), "-c", f"import {library}"]
         )
     plugins = {
@@ -118,7 +117,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
     for name, args in plugins.items():
         if (PLUGINS / name).exists():
             subjects.append(Subject(f"{name} (C plugin)", [str(PLUGINS / name), *args]))
-    return subjects, libraries
+    return subjects, library_subjects
 
 
 def targets(checks: list[Subject], baseline: Subject) -> None:
@@ -266,10 +265,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         subjects += net_subjects(stack, workdir, BIN)
-        data, libraries = data_subjects()
+        data, library_subjects = data_subjects()
         floors = floor_subjects(tls_target)
         baseline = Subject("python -c pass", [str(BIN / "python"), "-c", "pass"])
-        checks = [s for s in subjects if s is not None] + data + list(libraries.values()) + floors
+        checks = (
+            [s for s in subjects if s is not None] + data + list(library_subjects.values()) + floors
+        )
 
         print(f"interpreter: {BIN / 'python'} ({first_line([str(BIN / 'python'), '-VV'])[8:]})")
         for subject in checks:

@@ -17,23 +17,22 @@ bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._amqp_wire import BrokerClosed, Closed, Connection, ProtocolError
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import Result
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
     user_option,
@@ -45,6 +44,9 @@ if TYPE_CHECKING:
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option("broker"),
     port_option(5672, " (5671 is the usual one for TLS)"),
@@ -79,18 +81,15 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    password = read_password(opts.password)
-    secrets = (password,) if password else ()
-    if password is None:
-        password = "guest"  # RabbitMQ's well-known default account: not a secret
-    with Steps(opts.host, opts.port, opts.timeout, secrets) as steps:
-        try:
-            return _converse(opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(opts: argparse.Namespace, steps: Steps, password: str) -> Result:
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
+
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+    password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
@@ -104,9 +103,9 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str) -> Result:
             conn.login(opts.user, password, opts.vhost)
         except BrokerClosed as exc:
             if exc.code == ACCESS_REFUSED:
-                raise Failed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
+                raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
             if exc.code == NOT_ALLOWED:
-                raise Failed(
+                raise CheckFailed(
                     f"{steps.where}: vhost {opts.vhost} refused to {opts.user}: {exc}"
                 ) from None
             raise
@@ -117,7 +116,7 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str) -> Result:
             found.append(_exists(conn, channel, kind, name, opts, steps))
         close_quietly(conn.close)  # politely: the broker logs a connection dropped without
     except BrokerClosed as exc:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: {steps.step} failed: the broker closed the connection: {exc}"
         ) from None
     except Closed as exc:
@@ -125,7 +124,7 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str) -> Result:
     except ProtocolError as exc:
         raise steps.failed(exc, f"the server does not speak AMQP 0-9-1 ({exc})") from None
     except ValueError as exc:  # a queue or vhost name longer than AMQP allows: nothing sent
-        raise Failed(f"{steps.where}: {steps.step} failed: {exc}") from None
+        raise CheckFailed(f"{steps.where}: {steps.step} failed: {exc}") from None
     except OSError as exc:
         if isinstance(exc, ConnectionResetError | BrokenPipeError) and not steps.expired:
             raise steps.failed(
@@ -145,37 +144,24 @@ ACCESS_REFUSED, NOT_FOUND, NOT_ALLOWED = 403, 404, 530
 def _exists(
     conn: Connection, channel: int, kind: str, name: str, opts: argparse.Namespace, steps: Steps
 ) -> str:
-    """``queue q exists (...)`` or raises ``Failed``; passive declares create nothing."""
+    """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     try:
         messages, consumers = conn.declare(channel, kind, name)
     except BrokerClosed as exc:
         if exc.channel == 0:
             raise
         if exc.code == NOT_FOUND:
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: {kind} {excerpt(name)} does not exist in vhost {opts.vhost}"
             ) from None
         if exc.code == ACCESS_REFUSED:
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: {kind} {excerpt(name)}: access refused to {opts.user}: {exc}"
             ) from None
-        raise Failed(f"{steps.where}: {kind} {excerpt(name)}: {exc}") from None
+        raise CheckFailed(f"{steps.where}: {kind} {excerpt(name)}: {exc}") from None
     if kind == "queue":
         return f"queue {name} exists ({messages} messages, {consumers} consumers)"
     return f"exchange {name} exists"
 
 
-class AmqpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    AmqpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

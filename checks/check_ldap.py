@@ -33,7 +33,8 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._handshake import HandshakeFailed, handshake
 from mdd.checks._ldap_wire import (
     BIND_RESPONSE,
@@ -53,7 +54,7 @@ from mdd.checks._ldap_wire import (
     starttls_request,
     unbind_request,
 )
-from mdd.checks._net import connect, host_port
+from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
@@ -65,9 +66,9 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import redacting, threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES: tuple[str, ...] = ()  # its BER is mdd's own (mdd.checks._ldap_wire)
 
 # What split_url accepts, as a pattern (the tests compare the two; it is not compiled on a run).
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
@@ -332,10 +335,6 @@ class _Wire:
         pass
 
 
-class _Failed(Exception):
-    """A step failed: the message says which and how (CRITICAL)."""
-
-
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -366,15 +365,7 @@ def probe(opts: argparse.Namespace) -> Result:
         raise CheckError("bind_dn and password go together: give both or neither")
     password = read_secret(opts.password, "the password") if opts.password else None
     secrets = [password] if password else []
-    try:
-        result = _probe(opts, password)
-    except CheckError as exc:
-        raise CheckError(redact(str(exc), secrets)) from None
-    except Exception as exc:  # never let the password out through an unexpected error
-        raise CheckError(
-            redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
-        ) from None
-    return Result(result.state, redact(result.message, secrets), result.perfdata)
+    return redacting(lambda: _probe(opts, password), lambda text: redact(text, secrets))
 
 
 def _endpoint(url: str) -> tuple[bool, str, int]:
@@ -389,28 +380,16 @@ def _endpoint(url: str) -> tuple[bool, str, int]:
 
 def _probe(opts: argparse.Namespace, password: str | None) -> Result:
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     secure, host, port = _endpoint(opts.url)
     where = f"{'ldaps' if secure else 'ldap'}://{host_port(host, port)}"
-    waited = duration_text(opts.timeout)
     context: ssl.SSLContext | None = None
     if secure or opts.starttls:
         from mdd.checks._tls import client_context
 
         context = client_context(ca_file=opts.ca_file)
 
-    try:
-        sock, _ = connect(host, port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL, f"{where} did not answer within {waited} (host down or filtered)"
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, _ = open_connection(host, port, deadline, opts.timeout, where=where)
 
     wire = _Wire(sock, deadline)
     try:
@@ -420,7 +399,7 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
         done = _conversation(opts, wire, context, host, password, where)
     except HandshakeFailed as exc:
         return Result(State.CRITICAL, f"{where} {exc}")
-    except _Failed as exc:
+    except CheckFailed as exc:
         return Result(State.CRITICAL, str(exc))
     finally:
         wire.sock.close()
@@ -431,6 +410,82 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
+class _Session:
+    """Requests and their answers over the wire: message ids, entries counted."""
+
+    def __init__(self, wire: _Wire, where: str) -> None:
+        self.wire, self.where = wire, where
+        self.reader = Reader(wire)
+        self.number = 0
+        self.entries = 0
+
+    def ask(self, operation: bytes, done: int) -> Answer:
+        """Send a request; its answer (``done``: the tag that ends it)."""
+        self.number += 1
+        self.wire.sendall(message(self.number, operation))
+        while True:
+            answer = self.reader.message()
+            if answer.id == 0 and answer.tag == EXTENDED_RESPONSE:  # notice of disconnection
+                why = _reason(answer.name, answer.diagnostic)
+                raise CheckFailed(f"{self.where} ended the session: {why}")
+            if answer.id != self.number:
+                raise ProtocolError(f"an answer to message {answer.id}, not {self.number}")
+            if answer.tag == done:
+                return answer
+            if answer.tag == SEARCH_ENTRY and done == SEARCH_DONE:
+                self.entries += 1
+            elif answer.tag != SEARCH_REFERENCE or done != SEARCH_DONE:
+                raise ProtocolError(f"an operation {answer.tag:#04x} where {done:#04x} was due")
+
+    def goodbye(self) -> None:
+        """Unbind; the verdict is made, so a goodbye that fails changes nothing."""
+        self.number += 1
+        try:  # noqa: SIM105 - contextlib would cost every run its import
+            self.wire.sendall(message(self.number, unbind_request()))
+        except OSError:
+            pass
+
+
+def _search_plan(opts: argparse.Namespace, deadline: float) -> tuple[bytes, str, int] | None:
+    """The search to send (the request, what it is called, its size limit), or None; a
+    filter that cannot be sent is UNKNOWN before anything is sent."""
+    if not (opts.base or not opts.bind_dn):
+        return None
+    base = opts.base or ""
+    scope = opts.scope if opts.base else "base"
+    what = (
+        f"search of {_short(base)} ({scope}, {_short(opts.filter, 60)})"
+        if opts.base
+        else "root DSE read"
+    )
+    limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
+    limit = max(limit, opts.min_entries)
+    text = opts.filter if opts.base else DEFAULT_FILTER
+    seconds = max(1, int(deadline - time.monotonic()))
+    try:
+        return search_request(base, scope, text, limit, seconds), what, limit
+    except BadFilter as exc:
+        raise CheckError(
+            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
+        ) from None
+
+
+def _start_tls(
+    session: _Session, opts: argparse.Namespace, context: ssl.SSLContext | None, host: str
+) -> None:
+    where, wire = session.where, session.wire
+    answer = session.ask(starttls_request(), EXTENDED_RESPONSE)
+    if answer.code != 0:
+        raise CheckFailed(f"{where} refused StartTLS: {_reason(answer.name, answer.diagnostic)}")
+    if not session.reader.idle:
+        raise ProtocolError("data after the StartTLS answer, before the TLS handshake")
+    assert context is not None
+    try:
+        wire.sock = handshake(wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file)
+    except HandshakeFailed as exc:
+        raise CheckFailed(f"{where} accepted StartTLS but {exc}") from None
+
+
 def _conversation(
     opts: argparse.Namespace,
     wire: _Wire,
@@ -439,96 +494,37 @@ def _conversation(
     password: str | None,
     where: str,
 ) -> str:
-    """Bind and search over ``wire``; what was verified, or ``_Failed`` saying what was not."""
-    reader = Reader(wire)
-    ids = iter(range(1, 100))
-
-    def ask(operation: bytes, done: int) -> Answer:
-        """Send a request; its answer (``done``: the tag that ends it), entries counted."""
-        number = next(ids)
-        wire.sendall(message(number, operation))
-        while True:
-            answer = reader.message()
-            if answer.id == 0 and answer.tag == EXTENDED_RESPONSE:  # notice of disconnection
-                raise _Failed(
-                    f"{where} ended the session: {_reason(answer.name, answer.diagnostic)}"
-                )
-            if answer.id != number:
-                raise ProtocolError(f"an answer to message {answer.id}, not {number}")
-            if answer.tag == done:
-                return answer
-            if answer.tag == SEARCH_ENTRY and done == SEARCH_DONE:
-                entries.append(answer)
-            elif answer.tag != SEARCH_REFERENCE or done != SEARCH_DONE:
-                raise ProtocolError(f"an operation {answer.tag:#04x} where {done:#04x} was due")
-
-    entries: list[Answer] = []
+    """Bind and search over ``wire``; what was verified, or ``CheckFailed`` saying what was
+    not."""
+    session = _Session(wire, where)
     step = "the connection"
+    search = _search_plan(opts, wire.deadline)
+    verified: list[str] = []
     try:
-        search = b""
-        if opts.base or not opts.bind_dn:
-            base = opts.base or ""
-            scope = opts.scope if opts.base else "base"
-            what = (
-                f"search of {_short(base)} ({scope}, {_short(opts.filter, 60)})"
-                if opts.base
-                else "root DSE read"
-            )
-            limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
-            limit = max(limit, opts.min_entries)
-            try:  # before anything is sent: a filter that cannot be sent is UNKNOWN
-                search = search_request(
-                    base,
-                    scope,
-                    opts.filter if opts.base else DEFAULT_FILTER,
-                    limit,
-                    max(1, int(wire.deadline - time.monotonic())),
-                )
-            except BadFilter as exc:
-                raise CheckError(
-                    f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
-                ) from None
-        verified: list[str] = []
         if opts.starttls:
             step = "StartTLS"
-            answer = ask(starttls_request(), EXTENDED_RESPONSE)
-            if answer.code != 0:
-                raise _Failed(
-                    f"{where} refused StartTLS: {_reason(answer.name, answer.diagnostic)}"
-                )
-            if not reader.idle:
-                raise ProtocolError("data after the StartTLS answer, before the TLS handshake")
-            assert context is not None
-            try:
-                wire.sock = handshake(
-                    wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
-                )
-            except HandshakeFailed as exc:
-                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
+            _start_tls(session, opts, context, host)
             verified.append("StartTLS verified")
         if opts.bind_dn:
             step = f"the bind as {_short(opts.bind_dn)}"
-            answer = ask(bind_request(opts.bind_dn, password or ""), BIND_RESPONSE)
+            answer = session.ask(bind_request(opts.bind_dn, password or ""), BIND_RESPONSE)
             if answer.code != 0:
-                raise _Failed(
+                raise CheckFailed(
                     f"{where} bind as {_short(opts.bind_dn)} rejected: "
                     f"{_reason(answer.name, answer.diagnostic)}"
                 )
             verified.append(f"bound as {_short(opts.bind_dn)}")
-        if search:
+        if search is not None:
+            request, what, limit = search
             step = f"the {what}"
-            done = ask(search, SEARCH_DONE)
-            verified.append(_judge(opts, done, len(entries), what, where, limit))
-        # The verdict is made; a goodbye that fails changes nothing.
-        try:  # noqa: SIM105 - contextlib would cost every run its import
-            wire.sendall(message(next(ids), unbind_request()))
-        except OSError:
-            pass
+            done = session.ask(request, SEARCH_DONE)
+            verified.append(_judge(opts, done, session.entries, what, where, limit))
+        session.goodbye()
         return ", ".join(verified) if verified else "answers LDAP"
-    except (_Failed, CheckError):
+    except CheckFailed:
         raise
     except Exception as exc:
-        raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
+        raise CheckFailed(_broken(wire, where, step, opts.timeout, exc)) from None
 
 
 def _judge(
@@ -539,7 +535,7 @@ def _judge(
         closest = (
             f"; the closest entry that exists is {_short(done.matched)}" if done.matched else ""
         )
-        raise _Failed(f"{where} {what} failed: {_reason(done.name, done.diagnostic)}{closest}")
+        raise CheckFailed(f"{where} {what} failed: {_reason(done.name, done.diagnostic)}{closest}")
     if not opts.base:
         return "answers LDAP (root DSE read)"
     count = f"{entries} entr{'y' if entries == 1 else 'ies'}"
@@ -547,12 +543,12 @@ def _judge(
         count = f"more than {entries - 1}" if entries >= limit else f"at least {entries}"
         count += " entries"
     if opts.max_entries is not None and entries > opts.max_entries:
-        raise _Failed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
+        raise CheckFailed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
     if entries < opts.min_entries:
         expected = f"expected at least {opts.min_entries}"
         if capped:
             expected += " (the server stopped at its size limit)"
-        raise _Failed(f"{where} {what} returned {count}, {expected}")
+        raise CheckFailed(f"{where} {what} returned {count}, {expected}")
     return f"{what} returned {count}"
 
 
@@ -580,17 +576,4 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
     return f"{where} failed during {step}: {type(exc).__name__}: {_short(str(exc))}"
 
 
-class LdapCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    LdapCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -19,10 +19,11 @@ and a server asking for a local file is refused.
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._mysql_wire import Closed, Connection, ProtocolError, ServerError, Unsupported
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import Result
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -30,15 +31,13 @@ from mdd.checks._sql import (
     QUERY,
     TIMEOUT,
     WARN,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
-    Failed,
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -53,6 +52,9 @@ if TYPE_CHECKING:
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(3306),
@@ -85,15 +87,14 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    password = read_password(opts.password)
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else ()) as steps:
-        try:
-            return _converse(opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
+
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
     # tls: prefer builds its context only when the server offers TLS (ssl costs every run
     # about 30 million instructions); require and verify first, so that a ca_file that
     # cannot be used is UNKNOWN whatever the server does.
@@ -133,14 +134,16 @@ def _login(
                 context = context or _context(opts, steps)
                 conn.sock = context.wrap_socket(sock, server_hostname=opts.host)
             elif opts.tls != "prefer":
-                raise Failed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
+                raise CheckFailed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
         conn.login(opts.user, password or "", opts.database)
     except ServerError as exc:
         if exc.code == _UNKNOWN_DATABASE:
-            raise Failed(f"{steps.where}: database {opts.database} does not exist: {exc}") from None
-        raise Failed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
+            raise CheckFailed(
+                f"{steps.where}: database {opts.database} does not exist: {exc}"
+            ) from None
+        raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
     except Unsupported as exc:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: login as {opts.user} asks for {exc}, which this check does not speak"
         ) from None
     except (ProtocolError, OSError, ValueError) as exc:
@@ -159,21 +162,25 @@ def _query(conn: Connection, opts: argparse.Namespace, steps: Steps, done: str) 
     except ServerError as exc:
         if steps.expired:
             raise steps.timed_out() from None
-        raise Failed(f"{steps.where}: query failed: {exc}") from None
+        raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
     except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
     if opts.expect is None:
         return steps.result(f"{done}, query returned {result.rows} row(s)", opts.warn, opts.crit)
     if not result.first:
-        raise Failed(f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})")
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
     found = result.first[0]
     if found != opts.expect:
         shown = "NULL" if found is None else excerpt(found)
-        raise Failed(f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}")
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
     return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, lost connection, not MySQL."""
     if steps.expired:
         return steps.failed(exc)
@@ -186,17 +193,4 @@ def _failed(steps: Steps, exc: Exception) -> Failed:
     return steps.failed(exc)
 
 
-class MysqlCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    MysqlCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -12,23 +12,22 @@ every length the server announces is capped, every read bounded by the deadline.
 
 from __future__ import annotations
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option, choice
 from mdd.checks._resp import Closed, Connection, ProtocolError, ReplyError
-from mdd.checks._result import Result
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
 )
@@ -39,6 +38,9 @@ if TYPE_CHECKING:
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(6379),
@@ -75,15 +77,14 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    password = read_password(opts.password)
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else ()) as steps:
-        try:
-            return _converse(opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
+
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
@@ -99,7 +100,7 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str | None) -> R
         steps.now("PING")
         pong = conn.command("PING")
         if pong != b"PONG":
-            raise Failed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
+            raise CheckFailed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
         if opts.role is not None:
             steps.now("ROLE")
             reply = conn.command("ROLE")
@@ -122,7 +123,7 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str | None) -> R
     if opts.role is not None:
         found = _ROLES.get(role, role)
         if found != opts.role:
-            raise Failed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
+            raise CheckFailed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
         done += f", role {role}"
     return steps.result(done, opts.warn, opts.crit)
 
@@ -132,35 +133,22 @@ def _converse(opts: argparse.Namespace, steps: Steps, password: str | None) -> R
 _LOGIN_REJECTED = ("invalid password", "no password is set")
 
 
-def _refused(opts: argparse.Namespace, steps: Steps, exc: ReplyError) -> Failed:
-    """The ``Failed`` for an error reply to the current step."""
+def _refused(opts: argparse.Namespace, steps: Steps, exc: ReplyError) -> CheckFailed:
+    """The ``CheckFailed`` for an error reply to the current step."""
     text = " ".join(exc.text.split())[:200]  # an error reply is one line, made shorter
     if steps.step == "authenticate":
         if exc.code == "WRONGPASS" or any(words in exc.text for words in _LOGIN_REJECTED):
             who = opts.username or "the default user"
-            return Failed(f"{steps.where}: login as {who} rejected: {text}")
+            return CheckFailed(f"{steps.where}: login as {who} rejected: {text}")
         if opts.username and "wrong number of arguments" in exc.text:
             text += " (a username needs Redis 6 or later)"
-        return Failed(f"{steps.where}: login rejected: {text}")
+        return CheckFailed(f"{steps.where}: login rejected: {text}")
     if exc.code == "NOAUTH":
-        return Failed(
+        return CheckFailed(
             f"{steps.where}: the server requires a password ({steps.step} refused: {text}): "
             f"set password (and username for an ACL user)"
         )
-    return Failed(f"{steps.where}: {steps.step} refused: {text}")
+    return CheckFailed(f"{steps.where}: {steps.step} refused: {text}")
 
 
-class RedisCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    RedisCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from mdd.checks._options import COMMON_OPTIONS, SECRET
-from mdd.checks.registry import CHECK_TYPES, command_name
+from mdd.checks.api import COMMON_OPTIONS, SECRET
+from mdd.checks.registry import CHECK_TYPES, command_name, libraries
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -40,7 +40,8 @@ FORBIDDEN = (
     "mdd.sensu.asset",
     "mdd.reference",
     "mdd.checks.registry",  # imports every check type
-    # Protocol libraries: imported by the probe that uses them, never by importing a check.
+    # Protocol libraries the checks once imported (now each speaks its protocol itself) and any
+    # a type declares in LIBRARIES: imported by the probe that uses them, never on import.
     "pg8000",
     "pymysql",
     "redis",
@@ -48,6 +49,7 @@ FORBIDDEN = (
     "dns",  # dnspython: the dns check reads its messages itself (mdd.checks._dns_wire)
     "ldap3",  # the ldap check writes and reads its BER itself (mdd.checks._ldap_wire)
     "pyasn1",
+    *sorted({library.split(".")[0] for t in CHECK_TYPES for library in libraries(t)}),
 )
 
 _NEW_MODULES = """
