@@ -32,7 +32,11 @@ from tests.conftest import accepting, load_values
 BIN = Path(sys.executable).parent
 
 
-@pytest.mark.parametrize("password", [b"", b"secret", "pässwörd".encode(), os.urandom(40)])
+@pytest.mark.parametrize(
+    "password",
+    [b"", b"secret", "pässwörd".encode(), bytes(range(256))],
+    ids=["empty", "ascii", "utf8", "every byte"],
+)
 def test_scrambles_are_pymysqls(password: bytes) -> None:
     scramble = os.urandom(20)
     assert native_password(password, scramble) == pymysql._auth.scramble_native_password(
