@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import stat
 
-from mdd.checks._result import CheckError
+from mdd.checks._result import CheckError, printable
 
 SECRET_LIMIT = 65536  # bytes: a secret file holds one password or token
-_PART = 6  # a run of this many characters of a secret found in a text is redacted
+_CUTS = 100  # "..." in one text looked behind for the start of a secret, at most
+_SHORTEST = 4  # characters: an encoded form (or a cut start) shorter than this is not masked
 MASK = "[secret]"
 
 
@@ -105,8 +106,25 @@ def read_secret(ref: tuple[str, str], what: str) -> str:
     return value
 
 
+def _base64_forms(data: bytes) -> set[str]:
+    """``data`` as it shows inside any base64 text (standard or URL-safe alphabet) that holds
+    it at any of the three byte alignments (``user:password`` in a Basic token): only the
+    characters made of ``data``'s bits alone."""
+    import base64
+
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode("ascii")
+        start = (0, 2, 3)[shift]
+        end = (8 * (shift + len(data))) // 6
+        part = encoded[start:end]
+        forms |= {part, part.replace("+", "-").replace("/", "_")}
+    return forms
+
+
 def _forms(secret: str) -> set[str]:
-    """The ways a server may echo ``secret``: as is, JSON-escaped, percent-encoded."""
+    """The ways a text may show ``secret``: as is, JSON-escaped, percent-encoded, base64,
+    as Python writes it escaped, and its UTF-8 bytes read as Latin-1."""
     import json
     from urllib.parse import quote, quote_plus
 
@@ -114,30 +132,56 @@ def _forms(secret: str) -> set[str]:
     forms |= {
         json.dumps(secret)[1:-1].replace("/", "\\/"),
         quote(secret, safe=""),
+        quote(secret),
         quote_plus(secret),
+        ascii(secret)[1:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        printable(secret),
+        secret.encode("utf-8", "surrogatepass").decode("latin-1"),
     }
-    return {form for form in forms if form}
+    forms |= _base64_forms(secret.encode("utf-8", "surrogatepass"))
+    scheme, space, credentials = secret.partition(" ")
+    if space and scheme.isalpha() and len(credentials) >= _SHORTEST:
+        forms |= _forms(credentials)  # an Authorization value's token, echoed without its scheme
+    return {_folded(form) for form in forms if len(form) >= min(len(secret), _SHORTEST)}
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, one character for one (so positions stay the same)."""
+    lower = text.lower()
+    if len(lower) == len(text):
+        return lower
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
-    """``text`` with every secret, each escaped form of it, and each run of 6 or more of its
-    characters (a server that echoes part of a token) replaced by ``[secret]``."""
+    """``text`` with every secret, and every encoded form of it a server or a library may
+    echo (JSON, percent-encoding, base64, Python escapes, any case), replaced by
+    ``[secret]``; and the start of a secret that a cut left just before ``...``.
+
+    Only the secret and its encodings: a database or user name that shares a few characters
+    with a password stays readable (the reason a human needs)."""
     if not secrets or not text:
         return text
+    folded = _folded(text)
     marked = [False] * len(text)
     for secret in secrets:
+        if not secret:
+            continue
         for form in _forms(secret):
-            start = text.find(form)
+            start = folded.find(form)
             while start >= 0:
-                for i in range(start, start + len(form)):
-                    marked[i] = True
-                start = text.find(form, start + 1)
-            if len(form) > _PART:
-                grams = {form[i : i + _PART] for i in range(len(form) - _PART + 1)}
-                for i in range(len(text) - _PART + 1):
-                    if text[i : i + _PART] in grams:
-                        for j in range(i, i + _PART):
-                            marked[j] = True
+                marked[start : start + len(form)] = [True] * len(form)
+                start = folded.find(form, start + 1)
+            # a text cut after the start of a secret: ``key=8f3a9c...``
+            cut, cuts = folded.find("..."), 0
+            while cut >= 0 and cuts < _CUTS:
+                cuts += 1
+                for size in range(min(len(form), cut), _SHORTEST - 1, -1):
+                    if folded[cut - size : cut] == form[:size]:
+                        marked[cut - size : cut] = [True] * size
+                        break
+                cut = folded.find("...", cut + 1)
     if not any(marked):
         return text
     out: list[str] = []

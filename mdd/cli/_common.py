@@ -63,7 +63,16 @@ def same_file(one: Path, other: Path) -> bool:
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
+    from mdd.checks._result import printable
+
+    # what a server sent may be in it: every control character shown as its escape
+    click.echo(
+        "\n".join(
+            f"mdd: {printable(line)}" if i == 0 else printable(line)
+            for i, line in enumerate(message.split("\n"))
+        ),
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -127,7 +136,16 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
 
 
 def stop(message: str, code: int = USAGE) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
+    from mdd.checks._result import printable
+
+    # what a server sent may be in it: every control character shown as its escape
+    click.echo(
+        "\n".join(
+            f"mdd: {printable(line)}" if i == 0 else printable(line)
+            for i, line in enumerate(message.split("\n"))
+        ),
+        err=True,
+    )
     sys.exit(code)
 
 

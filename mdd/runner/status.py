@@ -12,17 +12,26 @@ the command line, and never appear in a message.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mdd.checks import _http_wire as _wire
 from mdd.checks._result import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 from mdd.runner.states import PointView, StateFile
 
 PAGE = 500  # Sensu Go events per request
+PAGE_LIMIT = 200  # Sensu Go pages read at most (100,000 events)
+RESPONSE_LIMIT = 64 << 20  # bytes of one API response, before and after decompression
+COMMAND_REQUESTS = 10  # all the API reads of one command end within this many request timeouts
+EXECUTED_LIMIT = 1 << 34  # seconds since 1970 (year 2514): a later "executed" is not a time
 
 
 class ApiError(Exception):
@@ -31,6 +40,53 @@ class ApiError(Exception):
 
 class StatusUsageError(Exception):
     """The options do not fit together."""
+
+
+class _Late(Exception):
+    """The request's deadline passed: in the response's head or its body (``phase``)."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(phase)
+        self.phase = phase
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+
+
+def _decoded(response: _wire.Response, url: str, path: str) -> bytes:
+    """The body without its content coding (gzip or deflate), never more than
+    ``RESPONSE_LIMIT`` bytes decompressed: a small body that expands to gigabytes is refused
+    at the cap."""
+    import zlib
+
+    codings = [
+        c.strip().lower()
+        for value in response.get_all("Content-Encoding")
+        for c in value.split(",")
+        if c.strip() and c.strip().lower() != "identity"
+    ]
+    body = response.body
+    if not codings:
+        return body
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} in a content coding mdd does not "
+            f"read ({', '.join(codings)[:60]}); it asked for none"
+        )
+    decoder = zlib.decompressobj(47 if "gzip" in codings[0] else 15)
+    try:
+        data = decoder.decompress(body, RESPONSE_LIMIT + 1)
+    except zlib.error as exc:
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} with a broken {codings[0]} body: {exc}"
+        ) from None
+    if len(data) > RESPONSE_LIMIT:
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} with a {codings[0]} body that expands "
+            f"to more than {_size(RESPONSE_LIMIT)}: nothing past that is read"
+        )
+    return data
 
 
 class Found:
@@ -120,12 +176,19 @@ class SensuApi:
                 "--password-file/--password-env (Classic) or --api-key-file/--api-key-env (Go)"
             )
         self.url = url.rstrip("/")
+        self._parts = parts
+        self.base_path = parts.path.rstrip("/")
         self.flavor = flavor
         self.auth = auth
         self.namespace = namespace
         self.timeout = timeout
-        self.verify: bool | str = ca_file or True
+        self.ca_file = ca_file
         self.aggregate_line = ""
+        self.command_deadline: float | None = None  # set by the first request
+        self.secrets = [v for k, v in auth.items() if k in ("password", "key") and v]
+        if "user" in auth and auth.get("password"):  # the Authorization header's token
+            pair = f"{auth['user']}:{auth['password']}".encode()
+            self.secrets.append(base64.b64encode(pair).decode())
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
         """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``.
@@ -137,43 +200,51 @@ class SensuApi:
         try:
             return self._get_unredacted(path, params)
         except ApiError as exc:
-            secrets = [v for k, v in self.auth.items() if k in ("password", "key") and v]
-            raise ApiError(redact(str(exc), secrets)) from None
+            raise ApiError(redact(str(exc), self.secrets)) from None
+
+    def _redacted(self, text: str) -> str:
+        """``text`` without the credentials: before any excerpt is cut from it."""
+        from mdd.checks._secrets import redact
+
+        return redact(text, self.secrets)
 
     def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
-        import requests
+        from urllib.parse import urlencode
 
         from mdd.checks._options import duration_text
 
-        url = self.url + path
-        headers = {"Accept": "application/json", "User-Agent": "mdd-status"}
-        auth = None
-        if "key" in self.auth:
-            headers["Authorization"] = f"Key {self.auth['key']}"
-        elif "user" in self.auth:
-            auth = (self.auth["user"], self.auth["password"])
-        try:
-            response = requests.get(
-                url,
-                params=params,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
-        except requests.exceptions.Timeout:
+        now = time.monotonic()
+        if self.command_deadline is None:
+            self.command_deadline = now + self.timeout * COMMAND_REQUESTS
+        if now >= self.command_deadline:
             raise ApiError(
-                f"the Sensu API at {self.url} did not answer GET {path} within "
-                f"{duration_text(self.timeout)}"
+                f"reading the Sensu API at {self.url} took over "
+                f"{duration_text(self.timeout * COMMAND_REQUESTS)} in all ({COMMAND_REQUESTS} "
+                f"times --request-timeout): stopped before GET {path}"
+            )
+        whole = self.command_deadline < now + self.timeout
+        deadline = min(now + self.timeout, self.command_deadline)
+        within = (
+            f"{duration_text(self.timeout * COMMAND_REQUESTS)} in all"
+            if whole
+            else duration_text(self.timeout)
+        )
+        target = self.base_path + path + (f"?{urlencode(params)}" if params else "")
+        headers = [("Accept", "application/json"), ("User-Agent", "mdd-status")]
+        if "key" in self.auth:
+            headers.append(("Authorization", f"Key {self.auth['key']}"))
+        elif "user" in self.auth:
+            pair = f"{self.auth['user']}:{self.auth['password']}".encode()
+            headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
+        try:
+            response = self._exchange(target, headers, deadline)
+        except _Late as exc:
+            what = "did not answer" if exc.phase == "head" else "did not send all of its answer to"
+            raise ApiError(
+                f"the Sensu API at {self.url} {what} GET {path} within {within}"
             ) from None
-        except requests.exceptions.SSLError as exc:
-            raise ApiError(f"TLS with the Sensu API at {self.url} failed: {_reason(exc)}") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise ApiError(f"cannot reach the Sensu API at {self.url}: {_reason(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise ApiError(f"GET {url} failed: {_reason(exc)}") from None
-        code = response.status_code
+        code = response.status
+        reason = self._redacted(response.reason.strip())[:100]
         if code in (401, 403):
             who = (
                 "the API key"
@@ -183,24 +254,122 @@ class SensuApi:
                 else "no credentials were given"
             )
             raise ApiError(
-                f"the Sensu API at {self.url} refused GET {path}: {code} "
-                f"{response.reason or ''} ({who})".replace("  ", " ")
+                f"the Sensu API at {self.url} refused GET {path}: {code} {reason} ({who})".replace(
+                    "  ", " "
+                )
             )
         if code == 404:
             return None, response
+        text = _decoded(response, self.url, path).decode("utf-8", "replace")
         if code >= 300:
-            body = f": {_excerpt(response.text)}" if response.text.strip() else ""
+            text = self._redacted(text[:4096])
+            body = f": {_excerpt(text)}" if text.strip() else ""
             raise ApiError(
                 f"the Sensu API at {self.url} answered GET {path} with {code} "
-                f"{response.reason or ''}{body}".replace("  ", " ")
+                f"{reason}{body}".replace("  ", " ")
             )
         try:
-            return response.json(), response
+            return json.loads(text), response
+        except RecursionError:
+            raise ApiError(
+                f"the Sensu API at {self.url} answered GET {path} with JSON nested deeper than "
+                f"Python reads (about {sys.getrecursionlimit()} levels)"
+            ) from None
         except ValueError:
             raise ApiError(
                 f"the Sensu API at {self.url} answered GET {path} with something that is not "
-                f"JSON: {_excerpt(response.text)}"
+                f"JSON: {_excerpt(self._redacted(text[:4096]))}"
             ) from None
+
+    def _exchange(
+        self, target: str, headers: list[tuple[str, str]], deadline: float
+    ) -> _wire.Response:
+        """One GET of ``target`` (path and query) and its whole response, by ``deadline``:
+        the checks' own HTTP/1.1 reader (every read ends by the deadline, head and body
+        capped), so a server that trickles a byte a second cannot stretch it."""
+        import socket
+
+        from mdd.checks._http_exchange import Target, request_head
+        from mdd.checks._net import connect
+        from mdd.checks._result import CheckError
+
+        parts = self._parts
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        url = f"{parts.scheme}://{host}:{port}{target}"
+        try:
+            head = request_head(
+                "GET", Target(url, parts.scheme, host, port, target), target, headers
+            )
+        except CheckError:
+            raise ApiError("the credentials hold a line break: they cannot be sent") from None
+        try:
+            sock = connect(host, port, deadline)[0]
+        except socket.gaierror as exc:
+            raise ApiError(f"cannot reach the Sensu API at {self.url}: {exc.strerror}") from None
+        except TimeoutError:
+            raise _Late("head") from None
+        except OSError as exc:
+            raise ApiError(
+                f"cannot reach the Sensu API at {self.url}: {exc.strerror or exc}"
+            ) from None
+        phase = "head"
+        try:
+            if parts.scheme == "https":
+                sock = self._tls(sock, host, deadline)
+            line = _wire.Wire(sock, deadline)
+            line.send(head)
+            response = _wire.read_head(line)
+            frame = _wire.framing(response, "GET")
+            phase = "body"
+            _wire.read_body(line, response, frame, RESPONSE_LIMIT)
+        except TimeoutError:
+            raise _Late(phase) from None
+        except _wire.WireError as exc:
+            raise ApiError(
+                f"the Sensu API at {self.url} sent a malformed HTTP response: {exc}"
+            ) from None
+        except OSError as exc:
+            raise ApiError(
+                f"the Sensu API at {self.url} dropped the connection: {exc.strerror or exc}"
+            ) from None
+        finally:
+            sock.close()
+        if response.truncated:
+            raise ApiError(
+                f"the Sensu API at {self.url} answered with more than {_size(RESPONSE_LIMIT)}: "
+                f"nothing past that is read"
+            )
+        return response
+
+    def _tls(self, sock: Any, host: str, deadline: float) -> Any:
+        import ssl
+
+        from mdd.checks._result import CheckError
+        from mdd.checks._tls import client_context
+
+        try:
+            context = client_context(ca_file=self.ca_file)
+        except CheckError as exc:
+            sock.close()
+            raise ApiError(str(exc).replace("ca_file", "--ca-file")) from None
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            return context.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise ApiError(
+                f"TLS with the Sensu API at {self.url} failed: certificate verify failed: "
+                f"{exc.verify_message}"
+            ) from None
+        except ssl.SSLError as exc:
+            sock.close()
+            raise ApiError(
+                f"TLS with the Sensu API at {self.url} failed: {exc.reason or exc}"
+            ) from None
+        except OSError:
+            sock.close()
+            raise
 
     def results(self, manifest: Manifest) -> dict[str, Found]:
         """Each point's result found in Sensu, by point name."""
@@ -247,7 +416,8 @@ class SensuApi:
         names = {manifest.check_name(p): p.name for p in manifest.points}
         found: dict[str, Found] = {}
         params: dict[str, Any] = {"limit": PAGE}
-        for _ in range(10000):
+        tokens: set[str] = set()
+        for _ in range(PAGE_LIMIT):
             body, response = self._get(path, params)
             if body is None:
                 raise ApiError(
@@ -269,25 +439,20 @@ class SensuApi:
                     h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
                 ]
                 found[names[name]] = _found(check, history)
-            token = response.headers.get("Sensu-Continue")
+            token = response.get("Sensu-Continue")
             if not token:
-                break
+                return found
+            if token in tokens:
+                raise ApiError(
+                    f"{self.url} sent the same Sensu-Continue token twice for {path}: its "
+                    f"pages would never end"
+                )
+            tokens.add(token)
             params = {"limit": PAGE, "continue": token}
-        return found
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost reason of a requests error, without the URL repeated."""
-    text = str(exc)
-    for pattern in (
-        r"\[Errno -?\d+\] ([^'\")\]]+)",
-        r"Errno \d+\] ([^'\")\]]+)",
-        r"(Connection refused)",
-    ):
-        match = re.search(pattern, text)
-        if match:
-            return match.group(1).strip()
-    return _excerpt(text, 120)
+        raise ApiError(
+            f"{self.url} has more than {PAGE_LIMIT} pages of {PAGE} events in namespace "
+            f"{self.namespace!r} (over {PAGE_LIMIT * PAGE:,} events): mdd status stops there"
+        )
 
 
 def _found(check: dict[str, Any], history: Any) -> Found:
@@ -295,16 +460,23 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     if not isinstance(status, int) or isinstance(status, bool):
         status = State.UNKNOWN
     executed = check.get("executed")
-    ints: list[int] = []
-    for item in history if isinstance(history, list) else []:
-        try:
-            ints.append(int(item))
-        except (TypeError, ValueError):
-            continue
+    if not isinstance(executed, int | float) or isinstance(executed, bool):
+        executed = None
+    if executed is not None and not 0 <= executed <= EXECUTED_LIMIT:
+        executed = None  # NaN, infinity, 1e308: not a time
+    ints = [
+        int(item)
+        for item in (history if isinstance(history, list) else [])[-100:]
+        if isinstance(item, int | str)
+        and not isinstance(item, bool)
+        and str(item).isdigit()
+        and len(str(item)) < 4
+    ]
+    output = check.get("output")
     return Found(
-        int(status),
-        str(check.get("output") or ""),
-        float(executed) if isinstance(executed, int | float) else None,
+        status if 0 <= status <= 255 else State.UNKNOWN,
+        output[:4096] if isinstance(output, str) else "",
+        None if executed is None else float(executed),
         ints,
     )
 
