@@ -140,16 +140,9 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
     def _read_client_definition() -> None:
         """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
         read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
-        from mdd.checks._secrets import STDIN_LIMIT, use_client_definition
+        from mdd.checks._secrets import read_client_definition
 
-        stream = sys.stdin
-        if stream is None or stream.isatty():
-            return
-        try:
-            text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return
-        use_client_definition(text)
+        read_client_definition()
 
     def _secret_flags(self) -> set[str]:
         return {opt.flag for opt in self.OPTIONS if opt.kind is SECRET}

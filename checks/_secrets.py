@@ -24,10 +24,12 @@ MASK = "[secret]"
 
 
 STDIN_LIMIT = 1 << 20  # bytes of Sensu's stdin document read at most
+STDIN_WAIT = 0.5  # seconds waited for it: sensu-client writes it as it starts the check
 
 # The Sensu Classic client definition of this check process (None: none was given). Set once
 # by the check's main path before the probe runs; never written by a probe.
 _client_definition: dict[str, object] | None = None
+_stdin_problem = ""  # why there is none, when stdin held something that is not one
 
 
 def use_client_definition(document_text: str) -> None:
@@ -35,21 +37,81 @@ def use_client_definition(document_text: str) -> None:
     (``{"client": {...}, "check": {...}}``); anything else leaves none."""
     import json
 
-    global _client_definition
+    global _client_definition, _stdin_problem
+    _stdin_problem = ""
     try:
         document = json.loads(document_text)
+    except RecursionError:
+        document, _stdin_problem = None, "stdin held JSON nested too deeply to read"
     except ValueError:
         document = None
+        if document_text.strip():
+            _stdin_problem = "stdin held something that is not a JSON document"
     client = document.get("client") if isinstance(document, dict) else None
     _client_definition = client if isinstance(client, dict) else None
 
 
+def read_client_definition(wait: float = STDIN_WAIT) -> None:
+    """Sensu Classic writes its client definition to a check's stdin (``stdin: true``) and
+    closes it: read it once, for the ``{client: ...}`` secrets. Never more than
+    ``STDIN_LIMIT`` bytes, and never longer than ``wait`` seconds: a Sensu (or anything
+    else) that keeps stdin open without writing cannot hold the check past its timeout; a
+    document complete before stdin closes is taken at once. A terminal is never read."""
+    import select
+    import sys
+    import time
+
+    global _stdin_problem
+    stream = sys.stdin
+    try:
+        if stream is None or stream.isatty():
+            return
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + wait
+    data = b""
+    waited_out = False
+    while len(data) <= STDIN_LIMIT:
+        left = deadline - time.monotonic()
+        try:
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                waited_out = True
+                break
+            chunk = os.read(fd, STDIN_LIMIT + 1 - len(data))
+        except (OSError, ValueError):
+            break
+        if not chunk:
+            break
+        data += chunk
+        if data.rstrip().endswith(b"}") and _complete(data):
+            break
+    else:
+        _stdin_problem = f"stdin held more than {STDIN_LIMIT >> 20} MiB"
+        return
+    use_client_definition(data.decode("utf-8", "replace"))
+    if not data and waited_out:
+        _stdin_problem = f"stdin stayed open and empty for {wait:g} s"
+
+
+def _complete(data: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _client_attribute(path: str, what: str) -> str:
     if _client_definition is None:
+        why = f": {_stdin_problem}" if _stdin_problem else ""
         raise CheckError(
             f"{what}: the client attribute {path} comes from the Sensu Classic client "
-            f"definition on the check's stdin, and there is none (the check needs stdin: true "
-            f"and must be run by sensu-client)"
+            f"definition on the check's stdin, and there is none{why} (the check needs stdin: "
+            f"true and must be run by sensu-client)"
         )
     value: object = _client_definition
     for name in path.split("."):

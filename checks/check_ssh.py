@@ -23,9 +23,6 @@ import re
 import socket
 import time
 
-LINE_LIMIT = 255  # characters of the identification line, CR LF included (RFC 4253 4.2)
-_PROPER = re.compile(r"SSH-[!-,.-~]+-[!-,.-~]+(?: [ -~]*)?\r?")
-
 from mdd.checks._base import MddCheck
 from mdd.checks._net import connect, host_port
 from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice, duration_text
@@ -60,6 +57,8 @@ EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol"
 BANNER_LIMIT = 8192  # bytes read before the identification line, at most
 PRELUDE_GRACE = 1.0  # seconds allowed after a line that is not the identification
 IDENTIFICATION = b"SSH-2.0-mdd_check\r\n"
+LINE_LIMIT = 255  # characters of the identification line, CR LF included (RFC 4253 4.2)
+_PROPER = re.compile(r"SSH-[!-,.-~]+-[!-,.-~]+(?: [ -~]*)?\r?")
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
