@@ -73,11 +73,15 @@ def _summary(datacenter: str, total: int, green: int, red: list[str], failed: li
     return text
 
 
+MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
+
+
 def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
     from mdd.runner.runner import run as run_points
 
+    started = time.monotonic()
     try:
         plan = batch_plan.load(args.plan, args.datacenter)
     except batch_plan.PlanError as exc:
@@ -92,6 +96,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         from mdd.checks._base import MddCheck
 
         MddCheck._read_client_definition()  # the {client: ...} secrets, read once
+    # One deadline for every submission: an agent socket that never answers, or trickles,
+    # cannot hold the runner past its own Sensu timeout (the probes have their own).
+    deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
 
     states: list[State] = []
     red: list[str] = []
@@ -107,7 +114,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         try:
             if plan.sensu == "classic":
                 submit.to_client_socket(
-                    address, submit.classic_result(point.result, int(result.state), output)
+                    address,
+                    submit.classic_result(point.result, int(result.state), output),
+                    deadline,
                 )
             else:
                 event = submit.go_event(
@@ -117,7 +126,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
                     int(outcome.started or time.time()),
                     outcome.duration or 0.0,
                 )
-                submit.to_agent_api(address, event)
+                submit.to_agent_api(address, event, deadline)
         except submit.SubmitError as exc:
             failed.append(f"{point.name}: {exc}")
     order = {p.name: i for i, p in enumerate(plan.points)}
@@ -143,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    print(f"MddBatch {state.name}: {line}")
+    from mdd.checks._result import printable
+
+    print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()
     sys.exit(int(state))
 
