@@ -153,9 +153,8 @@ def _text(value: Any) -> str:
     if bad:
         shown = ", ".join(ascii(char)[1:-1] for char in bad[:5])
         raise ValueError(
-            f"{ascii(text)[1:-1][:80]!r} holds a control or invisible character ({shown}): it "
-            f"is shown on terminals and pages, where it would act on the screen; write it "
-            f"as plain text on one line"
+            f"'{ascii(text)[1:-1][:80]}' holds a control or invisible character ({shown}), "
+            f"which would act on a terminal that shows it: write plain text on one line"
         )
     return text
 
