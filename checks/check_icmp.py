@@ -54,7 +54,7 @@ PERCENT = Kind("percent", _percent, _percent, lambda v: f"{v:g}%", doc='0-100, a
 def _pings(value: Any) -> int:
     number: int = COUNT.load(value)
     if not 1 <= number <= 100:
-        raise ValueError(f"count must be 1-100, got {number}")
+        raise ValueError(f"must be 1-100, got {number}")
     return number
 
 
