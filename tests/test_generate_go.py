@@ -25,7 +25,7 @@ import pytest
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest import load
-from mdd.sensu import go_rules
+from mdd.sensu import alerting, go_rules
 from mdd.sensu.classic import render as render_classic
 from mdd.sensu.facts import GenerateError
 from mdd.sensu.go import GoOptions, render, resources
@@ -151,9 +151,11 @@ def test_the_two_golden_files_hold_the_same_resources() -> None:
     yaml_items = read_back(GOLDEN["sensu-go"].read_text(encoding="utf-8"))
     json_items = read_back(GOLDEN["sensu-go-json"].read_text(encoding="utf-8"))
     points = load(REPO / "mdd" / "examples" / "ams1.yaml").points
-    assert yaml_items == json_items and len(yaml_items) == len(points)
-    for item in yaml_items:
+    assert yaml_items == json_items and len(yaml_items) == len(points) + 1
+    for item in yaml_items[:-1]:
         assert_sensu_go_rules(item, "ams1")
+    assert go_rules.filter_failures(yaml_items[-1]) == []
+    assert yaml_items[-1]["metadata"]["name"] == alerting.NAME
 
 
 def test_golden_go_checks_say_what_the_manifest_says() -> None:
@@ -161,6 +163,7 @@ def test_golden_go_checks_say_what_the_manifest_says() -> None:
     checks = {
         item["metadata"]["name"]: item
         for item in read_back(GOLDEN["sensu-go"].read_text(encoding="utf-8"))
+        if item["type"] == "CheckConfig"
     }
     repo = checks["mdd_ams1_artifact-repo"]
     assert repo["metadata"]["labels"] == {
@@ -200,9 +203,12 @@ def test_every_manifest_renders_to_valid_sensu_go(path: Path, fmt: str) -> None:
     m = load(path)
     text = render(m, fmt)
     items = read_back(text)
-    assert len(items) == len(m.points) > 0
-    for item in items:
+    checks = [item for item in items if item["type"] == "CheckConfig"]
+    assert len(checks) == len(m.points) > 0
+    for item in checks:
         assert_sensu_go_rules(item, m.datacenter)
+    # and the mdd-alerting filter, once, right after the checks
+    assert [i["metadata"]["name"] for i in items[len(checks) :]] == [alerting.NAME]
     if fmt == "json":
         assert not text.lstrip().startswith("[")  # a top-level array is no sensuctl document
         assert "---" not in text.splitlines()
@@ -519,7 +525,7 @@ def test_go_only_options_are_refused_for_classic(tmp_path: Path) -> None:
         ["--runtime-assets", "a"],
     ):
         proc = run_mdd("generate", "ams1", *option, cwd=tmp_path)
-        assert proc.returncode == 1 and proc.stdout == b""
+        assert proc.returncode == 2 and proc.stdout == b""
         assert b"Sensu Go only" in proc.stderr
 
 
@@ -530,7 +536,7 @@ def test_bad_go_options_fail_cleanly(tmp_path: Path) -> None:
         (["--runtime-assets", "a b"], b"--runtime-assets"),
     ):
         proc = run_mdd("generate", "ams1", "--format", "sensu-go", *option, cwd=tmp_path)
-        assert proc.returncode == 1 and proc.stdout == b"", proc.stderr
+        assert proc.returncode == 2 and proc.stdout == b"", proc.stderr
         assert words in proc.stderr and b"Traceback" not in proc.stderr
 
 
@@ -549,7 +555,10 @@ def test_cli_options_reach_the_resources(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     for item in read_back(proc.stdout.decode()):
         assert item["metadata"]["namespace"] == "ops"
-        assert item["spec"]["runtime_assets"] == ["mdd-checks", "python3"]
+        if item["type"] == "CheckConfig":
+            assert item["spec"]["runtime_assets"] == ["mdd-checks", "python3"]
+        else:
+            assert item["metadata"]["name"] == alerting.NAME
 
 
 # --------------------------------------------------------------------------- --all -o DIR
@@ -606,7 +615,7 @@ def test_all_refuses_check_names_that_two_datacenters_share(tmp_path: Path) -> N
     )
     proc = run_mdd("generate", "--all", "-o", "out", cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and "Traceback" not in stderr, stderr
+    assert proc.returncode == 2 and "Traceback" not in stderr, stderr
     assert "a_b.yaml:3:1: c: its check name mdd_a_b_c is also the name of point 'b_c'" in stderr
     assert "a_b.yaml:3:1:" in stderr and "manifests/a.yaml:4" in stderr, stderr
     assert not (tmp_path / "out").exists()
@@ -617,7 +626,7 @@ def test_all_writes_nothing_when_one_manifest_is_bad(tmp_path: Path) -> None:
     (folder / "zrh1.yaml").write_text("datacenter: zrh1\nintegration_points: []\n")
     (tmp_path / "out").mkdir()
     proc = run_mdd("generate", "--all", "--format", "sensu-go", "-o", "out", cwd=tmp_path)
-    assert proc.returncode == 1 and b"zrh1.yaml:2:" in proc.stderr
+    assert proc.returncode == 2 and b"zrh1.yaml:2:" in proc.stderr
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -630,8 +639,8 @@ def test_all_needs_a_folder_and_no_datacenter(tmp_path: Path) -> None:
         ([], b"give a DATACENTER"),
     ):
         proc = run_mdd("generate", *args, cwd=tmp_path)
-        assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
     (tmp_path / "file").write_text("x")
     proc = run_mdd("generate", "--all", "-o", "file", cwd=tmp_path)
-    assert proc.returncode == 1 and b"not a folder" in proc.stderr
+    assert proc.returncode == 2 and b"not a folder" in proc.stderr
     assert (tmp_path / "file").read_text() == "x"

@@ -4,7 +4,8 @@ The per-point definitions are rendered first, exactly as without ``--batch`` (so
 check the manifest would give passes the same rules), and the plan takes each point's
 result attributes from them (``mdd.batch.plan``). What is written for Sensu is one check,
 ``mdd-batch-<dc>``, scheduled like the datacenter's points (``plan.schedule``), that runs
-``check-mdd-batch``; its results reach Sensu as the per-point checks' own.
+``check-mdd-batch``; its results reach Sensu as the per-point checks' own. The
+``mdd-alerting`` filter (``mdd.sensu.alerting``) is written beside it, as without ``--batch``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mdd.core.model import Manifest
 
 
 def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[str, str]:
-    from mdd.sensu import classic, classic_rules
+    from mdd.sensu import alerting, classic, classic_rules
     from mdd.sensu.facts import default_subscription
 
     per_point = json.loads(classic.render(manifest))["checks"]
@@ -49,7 +50,7 @@ def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[
         "batch": True,
         "points": len(manifest.points),
     }
-    document = {"checks": {plan["runner"]: check}}
+    document = {"checks": {plan["runner"]: check}, "filters": alerting.classic_filters()}
     failures = classic_rules.validate_document(document)
     if failures:
         raise RuntimeError("bug: the batch check breaks Sensu's rules:\n  " + "\n  ".join(failures))
@@ -66,7 +67,7 @@ def _go(
     options = options or go.GoOptions()
     items = go.resources(manifest, options)
     checks = [item for item in items if item["type"] == "CheckConfig"]
-    secrets = [item for item in items if item["type"] != "CheckConfig"]
+    secrets = [item for item in items if item["type"] == "Secret"]
     sched = batch_plan.schedule(manifest)
     plan = batch_plan.build(manifest, "go", checks, sched, allow_command)
     names = tuple(s.removeprefix("roundrobin:") for s in sched.subscriptions) or (
@@ -97,7 +98,7 @@ def _go(
     annotations = {"mdd_points": str(len(manifest.points))}
     metadata = go._metadata(plan["runner"], options.namespace, labels, annotations)
     runner = go._wrap("CheckConfig", "core/v2", metadata, spec)
-    resources = [runner, *secrets]
+    resources = [runner, go.filter_resource(options), *secrets]
     text = go.to_yaml(resources) if fmt == "yaml" else go.to_json(resources)
     go.verify(text, resources)
     return text, batch_plan.dump(plan)

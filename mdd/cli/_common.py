@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -18,7 +19,27 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-USAGE, NOT_GREEN, API_FAILED = 2, 1, 3
+
+class Exit(IntEnum):
+    """mdd's exit statuses: the one declaration, the same for every command (docs/exit-codes.md,
+    `mdd --help`)."""
+
+    OK = 0
+    """Done; for verify, status and diff: every point green, the manifests equal."""
+    NOT_GREEN = 1
+    """verify, status: some selected point is not green; diff: the datacenters differ."""
+    USAGE = 2
+    """A usage, manifest, state-file or file problem: said in one line, nothing was written."""
+    SENSU_API = 3
+    """status: the Sensu API could not be read."""
+    INTERRUPTED = 130
+    """Ended by SIGINT, SIGTERM or SIGHUP: files being written keep their previous bytes."""
+    BUG = 70
+    """An unexpected error, a bug in mdd: one line asking for a report (the traceback with
+    --debug or MDD_DEBUG=1)."""
+
+
+USAGE, NOT_GREEN, API_FAILED = Exit.USAGE, Exit.NOT_GREEN, Exit.SENSU_API
 DEFAULT_JOBS = 256  # mdd.runner.runner.DEFAULT_JOBS, without importing the runner for --help
 
 MANIFESTS_HELP = (
@@ -62,7 +83,7 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
     from mdd.checks._result import printable
 
     # what a server sent may be in it: every control character shown as its escape
@@ -73,7 +94,7 @@ def fail(message: str) -> NoReturn:
         ),
         err=True,
     )
-    sys.exit(1)
+    sys.exit(code)
 
 
 def count(number: int, what: str) -> str:
@@ -85,10 +106,10 @@ def report_problems(problems: list[Problem], where: str) -> NoReturn:
         click.echo(str(problem), err=True)
     first = problems[0].file if problems else where
     click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
-    sys.exit(1)
+    sys.exit(Exit.USAGE)
 
 
-def load_or_exit(name: str, manifests_dir: str | None, status: int = 1) -> Manifest:
+def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
     """The validated manifest of ``name``; on any problem, print them all and exit."""
     from mdd.manifest import ManifestError
     from mdd.manifest.locate import LocateError
@@ -136,26 +157,91 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
 
 
 def stop(message: str, code: int = USAGE) -> NoReturn:
-    from mdd.checks._result import printable
+    fail(message, code)
 
-    # what a server sent may be in it: every control character shown as its escape
-    click.echo(
-        "\n".join(
-            f"mdd: {printable(line)}" if i == 0 else printable(line)
-            for i, line in enumerate(message.split("\n"))
-        ),
-        err=True,
-    )
-    sys.exit(code)
+
+all_option = click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="The fleet: every datacenter of the manifests folder (or the DATACENTERs named).",
+)
+tz_option = click.option(
+    "--tz",
+    metavar="ZONE",
+    help="Show times in ZONE (Europe/Amsterdam, UTC, +02:00). Default: the machine's.",
+)
+
+
+def time_zone(name: str | None) -> Any:
+    """The ``tzinfo`` of ``--tz``; exit 2 for a zone that does not exist."""
+    from mdd.runner.clock import ClockError, zone
+
+    try:
+        return zone(name)
+    except ClockError as exc:
+        stop(str(exc))
+
+
+def one_datacenter(datacenters: tuple[str, ...], all_: bool) -> str | None:
+    """The one DATACENTER asked for, or None for ``--all``; exit 2 otherwise."""
+    if all_:
+        return None
+    if len(datacenters) != 1:
+        stop(
+            "name one DATACENTER, or use --all for every datacenter of the manifests folder "
+            "(or --all with the DATACENTERs to show)"
+        )
+    return datacenters[0]
+
+
+def fleet_manifests(
+    names: tuple[str, ...], manifests_dir: str | None
+) -> list[tuple[Manifest, bool]]:
+    """The manifests of ``names`` (none: every manifest of the manifests folder), each with
+    whether it is a bundled example; every problem of every manifest, then exit 2."""
+    from mdd.manifest import ManifestError, load
+    from mdd.manifest.locate import LocateError, all_manifests, find_manifest, is_bundled
+
+    try:
+        paths = [find_manifest(n, manifests_dir) for n in names] if names else None
+        if paths is None:
+            _, paths = all_manifests(manifests_dir)
+    except LocateError as exc:
+        stop(str(exc))
+    result: list[tuple[Manifest, bool]] = []
+    problems = 0
+    for path in paths:
+        try:
+            result.append((load(path), is_bundled(path)))
+        except ManifestError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            problems += len(exc.problems)
+    if problems:
+        stop(f"{count(problems, 'problem')} in the manifests; nothing run")
+    seen: dict[str, Path] = {}
+    for manifest, _ in result:
+        if manifest.datacenter in seen:
+            stop(
+                f"{manifest.path} and {seen[manifest.datacenter]} are both datacenter "
+                f"{manifest.datacenter!r}"
+            )
+        seen[manifest.datacenter] = manifest.path
+    if any(bundled for _, bundled in result):
+        click.echo("mdd: using the bundled example manifests", err=True)
+    return result
 
 
 def common_options(function: F) -> F:
     """The options ``verify`` and ``status`` share: selection, state file, output."""
     decorators = [
-        click.argument("datacenter"),
+        click.argument("datacenters", nargs=-1, metavar="DATACENTER..."),
         click.option(
             "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
         ),
+        all_option,
+        tz_option,
         click.option("--only", multiple=True, metavar="NAME", help="Only this point (repeatable)."),
         click.option(
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# A point's deployment state (decided by mdd.runner.states; Sensu's mdd-alerting filter and
+# the batch results' ``mdd_state`` use the same words).
+GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
+
 
 @dataclass(frozen=True)
 class SensuSettings:

@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from mdd.checks._result import State, printable
+from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
+from mdd.core.model import GREEN as GREEN
+from mdd.core.model import PENDING as PENDING
+from mdd.core.model import REGRESSED as REGRESSED
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
-GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
 STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
 
 FORMAT = "mdd-state"
@@ -41,9 +44,11 @@ class StateFileError(Exception):
 
 
 def timestamp(seconds: float | None = None) -> str:
-    """UTC time as ``2026-12-02T12:04:31Z``."""
+    """UTC time as ``2026-12-02T12:04:31Z`` (default: now, by ``mdd.runner.clock``)."""
+    from mdd.runner.clock import now as clock_now
+
     return time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds)
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock_now() if seconds is None else seconds)
     )
 
 
@@ -206,6 +211,9 @@ class StateFile:
         result = outcome.result
         entry: dict[str, Any] = {
             "state": state,
+            # when the point first appeared in a run (for lead times); a file written before
+            # mdd recorded it: the file's creation
+            "first_seen": previous.get("first_seen") or (self.created if previous else now),
             "first_green": first_green,
             "last_change": last_change,
             "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],

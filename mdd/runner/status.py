@@ -92,13 +92,23 @@ def _decoded(response: _wire.Response, url: str, path: str) -> bytes:
 class Found:
     """One mdd check's result as Sensu stored it."""
 
-    __slots__ = ("status", "output", "executed", "history")
+    __slots__ = ("status", "output", "executed", "history", "interval", "times")
 
-    def __init__(self, status: int, output: str, executed: float | None, history: list[int]):
+    def __init__(
+        self,
+        status: int,
+        output: str,
+        executed: float | None,
+        history: list[int],
+        interval: float | None = None,
+        times: list[float | None] | None = None,
+    ):
         self.status = status
         self.output = output
         self.executed = executed
-        self.history = history
+        self.history = history  # statuses, oldest first
+        self.interval = interval  # the check's interval, seconds
+        self.times = times  # each history entry's executed (Sensu Go), else None
 
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
@@ -435,10 +445,12 @@ class SensuApi:
                 name = meta.get("name") if isinstance(meta, dict) else None
                 if name not in names or not isinstance(check, dict):
                     continue
-                history = [
-                    h.get("status") for h in check.get("history") or [] if isinstance(h, dict)
-                ]
-                found[names[name]] = _found(check, history)
+                entries = [h for h in check.get("history") or [] if isinstance(h, dict)]
+                history = [h.get("status") for h in entries]
+                item = _found(check, history)
+                if len(item.history) == len(entries):
+                    item.times = [_number(h.get("executed")) for h in entries]
+                found[names[name]] = item
             token = response.get("Sensu-Continue")
             if not token:
                 return found
@@ -460,10 +472,6 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     if not isinstance(status, int) or isinstance(status, bool):
         status = State.UNKNOWN
     executed = check.get("executed")
-    if not isinstance(executed, int | float) or isinstance(executed, bool):
-        executed = None
-    if executed is not None and not 0 <= executed <= EXECUTED_LIMIT:
-        executed = None  # NaN, infinity, 1e308: not a time
     ints = [
         int(item)
         for item in (history if isinstance(history, list) else [])[-100:]
@@ -476,9 +484,20 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     return Found(
         status if 0 <= status <= 255 else State.UNKNOWN,
         output[:4096] if isinstance(output, str) else "",
-        None if executed is None else float(executed),
+        _number(executed),
         ints,
+        _number(check.get("interval")),
     )
+
+
+def _number(value: Any) -> float | None:
+    """A time (seconds since 1970) or an interval Sensu sent, or None: NaN, infinity, a
+    negative number or one past ``EXECUTED_LIMIT`` (``1e308``) is not a time."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= EXECUTED_LIMIT:
+        return None
+    return float(value)
 
 
 _PREFIX = re.compile(r"^\S+ (?:OK|WARNING|CRITICAL|UNKNOWN): ")

@@ -181,8 +181,13 @@ def test_go_batch_posts_every_point_to_the_agent_api(
                 at += 1
         return items
 
-    per_point = {r["metadata"]["name"]: r for r in stream(per_point_file.read_text())}
-    (runner,) = stream(batch_file.read_text())
+    per_point = {
+        r["metadata"]["name"]: r
+        for r in stream(per_point_file.read_text())
+        if r["type"] == "CheckConfig"
+    }
+    runner, *others = stream(batch_file.read_text())
+    assert [r["metadata"]["name"] for r in others if r["type"] == "EventFilter"] == ["mdd-alerting"]
     assert runner["type"] == "CheckConfig" and runner["metadata"]["name"] == f"mdd-batch-{DC}"
     command = runner["spec"]["command"]
 
