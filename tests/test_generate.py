@@ -773,8 +773,8 @@ def test_output_onto_the_manifest_itself_is_refused(tmp_path: Path, how: str) ->
     stderr = proc.stderr.decode()
     assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert stderr == (
-        f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write the checks to "
-        f"another file; nothing written\n"
+        f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write to another "
+        f"file; nothing written\n"
     )
     assert path.read_text() == GOOD_MANIFEST
 

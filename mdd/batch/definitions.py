@@ -11,6 +11,7 @@ result attributes from them (``mdd.batch.plan``). What is written for Sensu is o
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[
     check["interval"] = sched.interval
     if sched.timeout is not None:
         check["timeout"] = sched.timeout
+    # its own ttl: a runner that stops (or is removed) turns its check stale, CRITICAL
+    check["ttl"] = sched.ttl
+    check["ttl_status"] = batch_plan.TTL_STATUS
     if sched.handlers is not None:
         check["handlers"] = list(sched.handlers)
     if any(d.get("stdin") for d in definitions):
@@ -81,8 +85,10 @@ def _go(
     }
     if sched.timeout is not None:
         spec["timeout"] = sched.timeout
+    spec["ttl"] = sched.ttl  # its own ttl: a runner that stops turns its check stale
     if sched.round_robin or any(s.startswith("roundrobin:") for s in sched.subscriptions):
         spec["round_robin"] = True
+        spec["proxy_entity_name"] = manifest.client  # Sensu Go: a round-robin ttl needs one
     spec["handlers"] = list(sched.handlers if sched.handlers is not None else ("default",))
     assets = tuple(dict.fromkeys(a for c in checks for a in c["spec"].get("runtime_assets", ())))
     if assets:
@@ -102,6 +108,25 @@ def _go(
     text = go.to_yaml(resources) if fmt == "yaml" else go.to_json(resources)
     go.verify(text, resources)
     return text, batch_plan.dump(plan)
+
+
+def rate_warning(manifest: Manifest, fmt: str) -> str | None:
+    """For Sensu Go: the warning when the datacenter's points submit more results a second
+    than the agent's events API takes by default (a backlog that never drains)."""
+    if fmt == "sensu-classic":
+        return None
+    rate = batch_plan.events_per_second(manifest.points)
+    if rate <= batch_plan.AGENT_EVENTS_RATE_LIMIT:
+        return None
+    need = math.ceil(round(rate, 6))
+    return (
+        f"{manifest.datacenter}: {len(manifest.points)} points submit {rate:.1f} results a "
+        f"second, more than the Sensu Go agent's events API takes by default "
+        f"({batch_plan.AGENT_EVENTS_RATE_LIMIT:g}/s, burst {batch_plan.AGENT_EVENTS_BURST}): "
+        f"start sensu-agent with --events-rate-limit {need} (and --events-burst-limit "
+        f"{need}), and add --events-rate-limit {need} to the runner's command "
+        f"(docs/batch.md#sensu-go-rate-limit)"
+    )
 
 
 def render(

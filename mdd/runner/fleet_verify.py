@@ -55,10 +55,7 @@ class Member:
                 clock, _, rest = line.partition(" ")
                 stream.write(f"{clock} {self.manifest.datacenter} {rest}\n")
                 stream.flush()
-        self.state.sample(
-            self.views.get(p.name) or self.state.view(p) for p in self.manifest.points
-        )
-        self.state.save()
+        self.state.save(self.manifest.points)  # merged with the file, then one burn-up sample
 
     def shown(self) -> list[PointView]:
         return [self.views[p.name] for p in self.points]
