@@ -215,3 +215,44 @@ def test_a_socket_that_never_answers_cannot_hold_the_runner_past_its_timeout(
     assert ran.code == 2, ran.out
     assert "3 result(s) not submitted" in ran.line, ran.line
     assert "did not answer before the runner's deadline (its Sensu timeout)" in ran.line
+
+
+# --------------------------------------------------------------------------- the runner's stdin
+
+
+def test_a_stdin_that_never_closes_cannot_hold_the_runner(tmp_path: Path) -> None:
+    """{client: ...} secrets: the runner reads the client definition on its stdin as the
+    checks do, within 0.5 s: a Sensu that keeps stdin open and silent held it for ever."""
+    import subprocess
+
+    from tests.conftest import BIN
+
+    point = {
+        "name": "cache",
+        "type": "redis",
+        "owner": "ops",
+        "check": {"host": "127.0.0.1", "port": free_port(), "password": {"client": "mdd.pw"}},
+    }
+    run, plan, text = generate(tmp_path, [point])
+    assert run.code == 0, run.err
+    assert json.loads(plan.read_text())["stdin"] is True
+    with client_socket() as (port, received):
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", runner_command(text, tmp_path / "s") + f" --socket 127.0.0.1:{port}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"),
+        )
+        try:
+            proc.wait(timeout=60)  # stdin stays open: the write end is never closed here
+            out = proc.stdout.read().decode() if proc.stdout else ""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+    assert out.startswith(f"MddBatch OK: {DC}: 0/1 green"), out
+    (result,) = received
+    assert result["status"] == 3 and "stdin stayed open and empty" in result["output"]
