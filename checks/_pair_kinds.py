@@ -99,7 +99,7 @@ def _nesting(value: Any) -> int:
 
 def _too_deep() -> ValueError:
     return ValueError(
-        f"the expected value nests lists and objects more than {JSON_DEPTH} levels deep"
+        f"the expected value is nested too deeply (over {JSON_DEPTH} levels of lists and objects)"
     )
 
 
