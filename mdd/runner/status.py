@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mdd.checks import _http_wire as _wire
 from mdd.checks._result import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
@@ -54,7 +53,7 @@ def _size(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
 
 
-def _decoded(response: _wire.Response, url: str, path: str) -> bytes:
+def _decoded(response: Any, url: str, path: str) -> bytes:
     """The body without its content coding (gzip or deflate), never more than
     ``RESPONSE_LIMIT`` bytes decompressed: a small body that expands to gigabytes is refused
     at the cap."""
@@ -66,7 +65,7 @@ def _decoded(response: _wire.Response, url: str, path: str) -> bytes:
         for c in value.split(",")
         if c.strip() and c.strip().lower() != "identity"
     ]
-    body = response.body
+    body: bytes = response.body
     if not codings:
         return body
     if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
@@ -324,95 +323,36 @@ class SensuApi:
                 f"JSON: {_excerpt(self._redacted(text[:4096]))}"
             ) from None
 
-    def _exchange(
-        self, target: str, headers: list[tuple[str, str]], deadline: float
-    ) -> _wire.Response:
-        """One GET of ``target`` (path and query) and its whole response, by ``deadline``:
-        the checks' own HTTP/1.1 reader (every read ends by the deadline, head and body
-        capped), so a server that trickles a byte a second cannot stretch it."""
-        import socket
-
-        from mdd.checks._http_exchange import Target, request_head
-        from mdd.checks._net import connect
-        from mdd.checks._result import CheckError
+    def _exchange(self, target: str, headers: list[tuple[str, str]], deadline: float) -> Any:
+        """One GET of ``target`` (path and query) and its whole response, by ``deadline``,
+        with the checks' own HTTP reader (``mdd.checks._http_exchange.get``)."""
+        from mdd.checks._http_exchange import GetFailed, get
 
         parts = self._parts
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        url = f"{parts.scheme}://{host}:{port}{target}"
         try:
-            head = request_head(
-                "GET", Target(url, parts.scheme, host, port, target), target, headers
+            response = get(
+                parts.scheme, host, port, target, headers, deadline, RESPONSE_LIMIT, self.ca_file
             )
-        except CheckError:
-            raise ApiError("the credentials hold a line break: they cannot be sent") from None
-        try:
-            sock = connect(host, port, deadline)[0]
-        except socket.gaierror as exc:
-            raise ApiError(f"cannot reach the Sensu API at {self.url}: {exc.strerror}") from None
-        except TimeoutError:
-            raise _Late("head") from None
-        except OSError as exc:
-            raise ApiError(
-                f"cannot reach the Sensu API at {self.url}: {exc.strerror or exc}"
-            ) from None
-        phase = "head"
-        try:
-            if parts.scheme == "https":
-                sock = self._tls(sock, host, deadline)
-            line = _wire.Wire(sock, deadline)
-            line.send(head)
-            response = _wire.read_head(line)
-            frame = _wire.framing(response, "GET")
-            phase = "body"
-            _wire.read_body(line, response, frame, RESPONSE_LIMIT)
-        except TimeoutError:
-            raise _Late(phase) from None
-        except _wire.WireError as exc:
-            raise ApiError(
-                f"the Sensu API at {self.url} sent a malformed HTTP response: {exc}"
-            ) from None
-        except OSError as exc:
-            raise ApiError(
-                f"the Sensu API at {self.url} dropped the connection: {exc.strerror or exc}"
-            ) from None
-        finally:
-            sock.close()
+        except GetFailed as exc:
+            if exc.late:
+                raise _Late(exc.stage) from None
+            if exc.stage == "setup":
+                raise ApiError(str(exc).replace("ca_file", "--ca-file")) from None
+            if exc.stage == "connect":
+                raise ApiError(f"cannot reach the Sensu API at {self.url}: {exc}") from None
+            if exc.stage == "tls":
+                raise ApiError(f"TLS with the Sensu API at {self.url} failed: {exc}") from None
+            if str(exc).startswith("a malformed"):
+                raise ApiError(f"the Sensu API at {self.url} sent {exc}") from None
+            raise ApiError(f"the Sensu API at {self.url} dropped the connection: {exc}") from None
         if response.truncated:
             raise ApiError(
                 f"the Sensu API at {self.url} answered with more than {_size(RESPONSE_LIMIT)}: "
                 f"nothing past that is read"
             )
         return response
-
-    def _tls(self, sock: Any, host: str, deadline: float) -> Any:
-        import ssl
-
-        from mdd.checks._result import CheckError
-        from mdd.checks._tls import client_context
-
-        try:
-            context = client_context(ca_file=self.ca_file)
-        except CheckError as exc:
-            sock.close()
-            raise ApiError(str(exc).replace("ca_file", "--ca-file")) from None
-        try:
-            sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            return context.wrap_socket(sock, server_hostname=host)
-        except ssl.SSLCertVerificationError as exc:
-            sock.close()
-            raise ApiError(
-                f"TLS with the Sensu API at {self.url} failed: certificate verify failed: "
-                f"{exc.verify_message}"
-            ) from None
-        except ssl.SSLError as exc:
-            sock.close()
-            raise ApiError(
-                f"TLS with the Sensu API at {self.url} failed: {exc.reason or exc}"
-            ) from None
-        except OSError:
-            sock.close()
-            raise
 
     def _clock(self, response: Any) -> None:
         import contextlib

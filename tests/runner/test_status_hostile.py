@@ -257,3 +257,43 @@ def test_the_whole_command_has_one_deadline() -> None:
     with pytest.raises(ApiError, match=r"took over 5s in all \(10 times --request-timeout\)"):
         api._get("/info")
     assert sys.getrecursionlimit() > 0
+
+
+def test_an_https_api_is_read_with_the_ca_file_and_refused_without(folder: Path) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_file = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            body = INFO if self.path == "/info" else b"[]" if self.path == "/results" else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        trusted = run_status(folder, url, "--ca-file", str(ca_file))
+        untrusted = run_status(folder, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert trusted.code == 1 and "PENDING   ldap-port" in trusted.out, trusted.err
+    fails_cleanly(untrusted, f"TLS with the Sensu API at {url} failed: certificate verify failed")
