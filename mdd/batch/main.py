@@ -24,13 +24,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mdd.checks._result import CUT, LINE_LIMIT, State
+from mdd.checks.api import CUT, LINE_LIMIT, State
 
 PROGRAM = "check-mdd-batch"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mdd.checks._help import LightParser
+    from mdd.checks.api import LightParser
 
     parser = LightParser(
         prog=PROGRAM,
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
-    from mdd.checks._result import Result
+    from mdd.checks.api import Result
     from mdd.runner.runner import run as run_points
     from mdd.runner.states import BLOCKED, result_state
 
@@ -135,9 +135,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     except BatchStateError as exc:
         raise _Exit(State.UNKNOWN, str(exc)) from None
     if plan.stdin:
-        from mdd.checks._base import MddCheck
+        from mdd.checks.api import read_client_definition
 
-        MddCheck._read_client_definition()  # the {client: ...} secrets, read once
+        read_client_definition()  # the {client: ...} secrets, read once
     # One deadline for every submission: an agent socket that never answers, or trickles,
     # cannot hold the runner past its own Sensu timeout (the probes have their own).
     deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    from mdd.checks._result import printable
+    from mdd.checks.api import printable
 
     print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()

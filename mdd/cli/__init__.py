@@ -33,7 +33,7 @@ class _Main(click.Group):
         try:
             return self._invoke(ctx)
         except click.ClickException as exc:  # a refused value: a usage problem, status 2
-            exc.exit_code = Exit.USAGE
+            exc.exit_code = Exit.USAGE  # type: ignore[misc]  # a class default in click
             raise
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise

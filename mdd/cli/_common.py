@@ -147,7 +147,7 @@ def guard_output(
 
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
-    from mdd.checks._result import printable
+    from mdd.checks.api import printable
 
     # what a server sent may be in it: every control character shown as its escape
     click.echo(
@@ -211,7 +211,7 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, float):
             return value
-        from mdd.checks._options import duration
+        from mdd.checks.api import duration
 
         try:
             return duration(value)

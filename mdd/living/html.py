@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape as _escape
 
-from mdd.checks._result import printable
+from mdd.checks.api import printable
 from mdd.core.model import Manifest
 from mdd.living import Entry, groups, summary
 from mdd.living.graph import COLORS, svg

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from mdd.checks._result import printable
+from mdd.checks.api import printable
 from mdd.runner.states import BLOCKED, GREEN, PENDING, REGRESSED, STATES, PointView, counts, percent
 
 _COLORS = {REGRESSED: "\x1b[1;31m", PENDING: "\x1b[33m", BLOCKED: "\x1b[35m", GREEN: "\x1b[32m"}

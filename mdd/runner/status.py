@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mdd.checks._result import Result, State
+from mdd.checks.api import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 from mdd.runner.states import PointView, StateFile
@@ -143,8 +143,7 @@ class Found:
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
     if path is not None:
-        from mdd.checks._result import CheckError
-        from mdd.checks._secrets import read_secret
+        from mdd.checks.api import CheckError, read_secret
 
         try:  # as the checks read theirs: a FIFO or a device is refused, never waited on
             return read_secret(("file", os.path.expanduser(path)), f"the {what}")
@@ -237,7 +236,7 @@ class SensuApi:
 
         An API that echoes the password or key back (in a reason phrase, a header, a body)
         never gets it printed: each error is redacted of them."""
-        from mdd.checks._secrets import redact
+        from mdd.checks.api import redact
 
         try:
             return self._get_unredacted(path, params)
@@ -246,14 +245,14 @@ class SensuApi:
 
     def _redacted(self, text: str) -> str:
         """``text`` without the credentials: before any excerpt is cut from it."""
-        from mdd.checks._secrets import redact
+        from mdd.checks.api import redact
 
         return redact(text, self.secrets)
 
     def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
         from urllib.parse import urlencode
 
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         now = time.monotonic()
         if self.command_deadline is None:
@@ -325,8 +324,9 @@ class SensuApi:
 
     def _exchange(self, target: str, headers: list[tuple[str, str]], deadline: float) -> Any:
         """One GET of ``target`` (path and query) and its whole response, by ``deadline``,
-        with the checks' own HTTP reader (``mdd.checks._http_exchange.get``)."""
-        from mdd.checks._http_exchange import GetFailed, get
+        with the checks' own HTTP reader (``mdd.checks.api.http_get``)."""
+        from mdd.checks.api import HttpGetFailed as GetFailed
+        from mdd.checks.api import http_get as get
 
         parts = self._parts
         host = parts.hostname or ""
@@ -521,7 +521,7 @@ def reason_from_output(output: str, point: str) -> str:
 
 
 def _seconds(value: float) -> str:
-    from mdd.checks._options import duration_text
+    from mdd.checks.api import duration_text
 
     return duration_text(float(round(value)))
 
