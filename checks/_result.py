@@ -137,7 +137,14 @@ CUT = "... (cut)"
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text[: LINE_LIMIT * 4].replace("|", "/").split())
+    return printable(" ".join(text[: LINE_LIMIT * 4].replace("|", "/").split()))
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: every control or invisible character (ESC, BEL,
+    NUL, CSI, a line break, a bidirectional override, a lone surrogate) written as its
+    escape (``\\x1b``, ``\\n``, ``\\u202e``). The one implementation: check outputs and
+    everything mdd prints use it."""
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)

@@ -147,7 +147,16 @@ def guard_output(
 
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
+    from mdd.checks.api import printable
+
+    # what a server sent may be in it: every control character shown as its escape
+    click.echo(
+        "\n".join(
+            f"mdd: {printable(line)}" if i == 0 else printable(line)
+            for i, line in enumerate(message.split("\n"))
+        ),
+        err=True,
+    )
     sys.exit(code)
 
 
@@ -211,8 +220,7 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
 
 
 def stop(message: str, code: int = USAGE) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
-    sys.exit(code)
+    fail(message, code)
 
 
 all_option = click.option(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from mdd.checks.api import printable
 from mdd.runner.states import BLOCKED, GREEN, PENDING, REGRESSED, STATES, PointView, counts, percent
 
 _COLORS = {REGRESSED: "\x1b[1;31m", PENDING: "\x1b[33m", BLOCKED: "\x1b[35m", GREEN: "\x1b[32m"}
@@ -37,6 +38,7 @@ def ordered(views: Sequence[PointView]) -> list[PointView]:
 
 
 def _cut(text: str, width: int) -> str:
+    text = printable(text)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -50,7 +52,7 @@ def board_lines(datacenter: str, views: Sequence[PointView], color: bool = False
         label = f"{view.state.upper():9}"
         if color:
             label = f"{_COLORS.get(view.state, '')}{label}{_RESET}"
-        owner = view.point.owner or "-"
+        owner = printable(view.point.owner or "-")
         lines.append(
             f"{label} {view.point.name:{name_width}}  {owner:{owner_width}}  "
             f"{_cut(view.reason, REASON_WIDTH)}".rstrip()
@@ -74,7 +76,7 @@ def change_line(
 ) -> str:
     """``12:04:31 ldap-bind pending → green (identity)``, local time."""
     clock = time.strftime("%H:%M:%S", time.localtime(time.time() if at is None else at))
-    owner = f" ({view.point.owner})" if view.point.owner else ""
+    owner = f" ({printable(view.point.owner)})" if view.point.owner else ""
     tail = "" if view.state == GREEN else f": {_cut(view.reason, REASON_WIDTH)}"
     return f"{clock} {view.point.name} {before or 'new'} {arrow(stream)} {view.state}{owner}{tail}"
 

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mdd.checks.api import State
+from mdd.checks.api import State, printable
 from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
 from mdd.core.model import GREEN as GREEN
 from mdd.core.model import PENDING as PENDING
@@ -156,7 +156,7 @@ def reason_of(outcome: Outcome) -> str:
     blocked = f"blocked by {', '.join(outcome.blocked_by)}" if outcome.blocked_by else ""
     if outcome.result is None:
         return blocked
-    text = " ".join(outcome.result.message.split())
+    text = printable(" ".join(outcome.result.message.split()))
     if blocked and not outcome.ok:
         return f"{blocked}; its own check: {text}"
     return text
@@ -248,7 +248,7 @@ class StateFile:
             "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],
             "last_result": {
                 "status": None if result is None else int(result.state),
-                "reason": reason_of(outcome) if reason is None else reason,
+                "reason": reason_of(outcome) if reason is None else printable(reason),
                 "checked_at": now,
                 "duration": None if outcome.duration is None else round(outcome.duration, 6),
             },
@@ -264,7 +264,7 @@ class StateFile:
             return PointView(point, PENDING, None, "not checked yet")
         last = entry.get("last_result") or {}
         state = str(entry.get("state", PENDING))
-        reason = str(last.get("reason", ""))
+        reason = printable(str(last.get("reason", "")))
         blocked: tuple[str, ...] = ()
         if state == BLOCKED:
             blocked = tuple(str(d) for d in entry.get("blocked_by") or ()) or point.depends_on
