@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from mdd import __version__
 from mdd.checks._argv import Options, parse_known
 from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, duration_text
-from mdd.checks._result import CheckError, Result, State
+from mdd.checks._result import CheckError, Result, State, lacking
 from mdd.checks._sensu import SensuPluginCheck
 
 # typing is needed by annotations only: not imported at run time (see _options).
@@ -73,6 +73,8 @@ def failed_result(exc: Exception, timeout: float | None) -> Result:
         return no_answer(timeout)
     if isinstance(exc, CheckError):
         return Result(State.UNKNOWN, str(exc))
+    if isinstance(exc, ImportError):
+        return Result(State.UNKNOWN, str(lacking(exc, exc.name or "a library")))
     return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
 
 

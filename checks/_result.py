@@ -23,6 +23,20 @@ class CheckError(Exception):
     """The check cannot decide (bad local file, unusable option): the result is UNKNOWN."""
 
 
+def lacking(exc: ImportError, library: str) -> CheckError:
+    """The UNKNOWN of a check whose protocol library cannot be imported: what to rebuild or
+    reinstall, never "pip install" on an agent that has no pip (the agent artifact)."""
+    import mdd
+
+    name = exc.name or library
+    if mdd.ARTIFACT:
+        return CheckError(f"the artifact lacks {name} (rebuild it with `mdd asset build`)")
+    return CheckError(
+        f"this installation of mdd lacks {name} ({library}): install mdd into this "
+        f"environment again (pip install . from its clone)"
+    )
+
+
 class Perf:
     """One Nagios performance-data item: ``label=value[uom];warn;crit;min;max``.
 

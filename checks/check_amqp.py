@@ -19,7 +19,7 @@ import time
 from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._net import host_port
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import Result, lacking
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
@@ -85,7 +85,7 @@ def _import() -> Any:
         import amqp.exceptions
         import amqp.transport
     except ImportError as exc:
-        raise CheckError(f"the amqp check needs py-amqp (pip install amqp): {exc}") from None
+        raise lacking(exc, "py-amqp") from None
     return amqp
 
 

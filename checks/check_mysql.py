@@ -21,7 +21,7 @@ import time
 
 from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import Result, lacking
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -89,7 +89,7 @@ def _import() -> Any:
         import pymysql
         import pymysql.converters
     except ImportError as exc:
-        raise CheckError(f"the mysql check needs PyMySQL (pip install PyMySQL): {exc}") from None
+        raise lacking(exc, "PyMySQL") from None
     return pymysql
 
 

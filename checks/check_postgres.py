@@ -24,7 +24,7 @@ import time
 
 from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import Result, lacking
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -100,7 +100,7 @@ def _import() -> Any:
     try:
         import pg8000.native
     except ImportError as exc:
-        raise CheckError(f"the postgres check needs pg8000 (pip install pg8000): {exc}") from None
+        raise lacking(exc, "pg8000") from None
     return pg8000.native
 
 

@@ -15,7 +15,7 @@ import time
 
 from mdd.checks._base import Deadline, MddCheck
 from mdd.checks._options import STRING, Option, choice
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import Result, lacking
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
@@ -81,7 +81,7 @@ def _import() -> Any:
         import redis.connection
         import redis.exceptions
     except ImportError as exc:
-        raise CheckError(f"the redis check needs redis-py (pip install redis): {exc}") from None
+        raise lacking(exc, "redis-py") from None
     return redis
 
 

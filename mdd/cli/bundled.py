@@ -39,7 +39,7 @@ def types_show(check_type: str) -> None:
 
 @click.group("asset")
 def asset() -> None:
-    """The Sensu Go asset of the bundled checks (see `mdd asset build`)."""
+    """The agent artifact of the bundled checks (Sensu Go asset; Sensu Classic too)."""
 
 
 @asset.command("build")
@@ -60,16 +60,18 @@ def asset() -> None:
 @click.option("--name", default="mdd-checks", show_default=True, help="The asset's name.")
 @click.option("--namespace", default="default", show_default=True, help="Its namespace.")
 def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None:
-    """Build a Sensu Go asset of the check-mdd-* commands, for agents with only python3.
+    """Build the agent artifact of the check-mdd-* commands: needs only python3 and tar.
 
     \b
     mdd asset build -o dist/ --url https://assets.example.net/mdd/
     sensuctl create -f dist/mdd-checks-asset.yaml
     mdd generate ams1 --format sensu-go --runtime-assets mdd-checks | sensuctl create
 
-    The archive holds bin/check-mdd-* (launchers run by the agent's python3) and lib/ (mdd's
-    checks and the pure-Python libraries they import, from this environment). The same
-    sources always give the same bytes, so the sha512 is stable.
+    The archive holds bin/check-mdd-* (launchers run by the agent's python3, 3.10 or later)
+    and lib/ (mdd's checks and the pure-Python libraries they import, from this environment,
+    resolved for every Python 3.10+ on Linux). The same sources always give the same bytes,
+    so the sha512 is stable. A Sensu Classic agent unpacks it under /opt
+    (`generate --command-prefix`; see docs/sensu.md).
     """
     import re
 
@@ -77,8 +79,12 @@ def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None
 
     if url is not None and not re.match(r"https?://[^/\s]+", url):
         fail(f"--url {url!r}: the agents download assets over http:// or https://")
+
+    def progress(message: str) -> None:
+        click.echo(f"mdd asset build: {message}...", err=True)
+
     try:
-        built = build(Path(folder), url, name, namespace)
+        built = build(Path(folder), url, name, namespace, progress)
     except AssetError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -87,7 +93,9 @@ def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None
     click.echo(f"{built.archive}: {size // 1024} KiB, {len(built.plan.commands)} checks")
     click.echo(f"{built.sha512_file}: sha512 {built.sha512}")
     libraries = ", ".join(
-        f"{d.metadata['Name']} {d.version}" for d in built.plan.distributions.values()
+        f"{d.metadata['Name']} {d.version}"
+        + (f" (for {built.plan.only_for[key]})" if key in built.plan.only_for else "")
+        for key, d in built.plan.distributions.items()
     )
     click.echo(f"libraries: {libraries or 'none'}")
     for what, why in built.plan.left_out.items():
