@@ -179,7 +179,9 @@ def test_every_check_type_is_ok_from_the_artifact(
     assert not failures, f"{python} ({_version(python)}):\n" + "\n".join(failures)
 
 
-def test_the_interpreter_is_the_one_under_test(python: Path, unpacked: Path, tmp_path: Path) -> None:
+def test_the_interpreter_is_the_one_under_test(
+    python: Path, unpacked: Path, tmp_path: Path
+) -> None:
     code, output = run_with(
         python, unpacked, tmp_path / "shim",
         "python3 -c 'import sys; print(*sys.version_info[:3])'; command -v check-mdd-tcp",

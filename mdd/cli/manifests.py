@@ -162,26 +162,50 @@ def init_command(
 @click.command("docs")
 @click.argument("datacenter")
 @manifests_option
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md")
-@click.option("--state", "state_file", metavar="FILE", help="A state file of `mdd verify`.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="md: Markdown for a wiki or a repository; html: one self-contained page.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    metavar="FILE",
+    help="The state file of `mdd verify` (default: .mdd/DATACENTER.json next to the "
+    "manifests folder, as verify and report use, when it exists).",
+)
+@click.option("--no-state", is_flag=True, help="Leave the points' states out.")
 @click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
 def docs_command(
     datacenter: str,
     manifests_dir: str | None,
     fmt: str,
     state_file: str | None,
+    no_state: bool,
     output: str | None,
 ) -> None:
     """Write DATACENTER's living document: every point, who owes it, what is checked.
 
     Grouped by owner, with each point's description, docs link, the check in words and
-    the dependencies as a graph; with --state, each point's state and when it turned green.
+    the dependencies as a graph; with the state file `mdd verify` keeps (read by default),
+    each point's state and when it turned green.
     """
     from mdd.living import StateError, document, read_state
+    from mdd.manifest.locate import is_bundled
+    from mdd.runner.states import default_path
 
+    if no_state and state_file:
+        fail("--state and --no-state exclude each other")
     manifest = load_or_exit(datacenter, manifests_dir)
+    path = Path(state_file) if state_file else None
+    if path is None and not no_state:
+        default = default_path(manifest, is_bundled(manifest.path))
+        path = default if default.is_file() else None
     try:
-        state = read_state(Path(state_file), manifest.datacenter) if state_file else None
+        state = read_state(path, manifest.datacenter) if path is not None else None
     except StateError as exc:
         fail(str(exc))
     emit(document(manifest, fmt, state), output)
