@@ -3,7 +3,7 @@
 Python turns SIGINT into ``KeyboardInterrupt`` from its first instruction; a Ctrl-C while
 ``mdd.cli`` and its libraries are still being imported would print an import traceback.
 Until the command group runs (which handles SIGINT, SIGTERM and SIGHUP itself), SIGINT ends
-the process with one line and exit status 1, like an interrupted command.
+the process with one line and exit status 130, like an interrupted command.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 def _interrupted(signum: int, frame: object) -> None:
     sys.stderr.write(f"mdd: interrupted by {signal.Signals(signum).name}\n")
-    raise SystemExit(1)
+    raise SystemExit(130)
 
 
 def run() -> None:

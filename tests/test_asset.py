@@ -234,7 +234,7 @@ def test_lazy_imports_are_found(tmp_path: Path) -> None:
 
 def test_bad_url_is_refused(tmp_path: Path) -> None:
     proc = run_mdd("asset", "build", "-o", str(tmp_path / "out"), "--url", "ftp://x/", cwd=tmp_path)
-    assert proc.returncode == 1 and b"http:// or https://" in proc.stderr
+    assert proc.returncode == 2 and b"http:// or https://" in proc.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -51,7 +51,7 @@ def test_good_manifest_prints_one_summary_line(elsewhere: Path) -> None:
 def test_bad_manifest_lists_every_problem_and_exits_1(elsewhere: Path) -> None:
     path = BAD / "many-mistakes.yaml"
     result = CliRunner().invoke(main, ["validate", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines[:-1] == expected(path)
@@ -61,7 +61,7 @@ def test_bad_manifest_lists_every_problem_and_exits_1(elsewhere: Path) -> None:
 def test_each_manifest_is_reported_and_any_failure_fails(elsewhere: Path) -> None:
     good, bad = GOOD / "minimal.yaml", BAD / "bad-port.yaml"
     result = CliRunner().invoke(main, ["validate", str(good), str(bad), "nowhere"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == f"{good}: datacenter lab1: 1 integration point, 0 owning teams, ok\n"
     lines = result.stderr.splitlines()
     assert lines[:3] == expected(bad)
@@ -108,7 +108,7 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert run.stdout.endswith("datacenter lab1: 1 integration point, 0 owning teams, ok\n")
     assert expected(bad)[0] in run.stderr.splitlines()
@@ -131,7 +131,7 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
     assert missing.stderr.startswith("mdd: no manifest for 'nowhere'")
 
@@ -146,7 +146,7 @@ def test_a_copied_manifest_asked_for_by_another_name_is_refused(elsewhere: Path)
     (folder / "fra1.yaml").write_text((bundled / "ams1.yaml").read_text())
     for command in (["validate", "fra1"], ["generate", "fra1"]):
         result = CliRunner().invoke(main, command)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert result.stdout == ""
         assert (
             "manifests/fra1.yaml:5:13: this manifest is for datacenter 'ams1', but it was asked "

@@ -143,7 +143,7 @@ def test_bad_command_line_prefix_generates_nothing(
     write(tmp_path)
     output = tmp_path / "checks.json"
     proc = generate(tmp_path, "--command-prefix", value, "-o", str(output))
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("mdd: --command-prefix: ")
     assert message in proc.stderr

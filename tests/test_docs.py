@@ -172,7 +172,7 @@ def test_guide_shows_what_mdd_validate_really_prints(guide_dc: Path) -> None:
     lines[index] = typos
     guide_dc.write_text("".join(lines), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", "ams1"])
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", problems)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", problems)
 
 
 def test_sensu_page_shows_a_check_exactly_as_generated(guide_dc: Path) -> None:
@@ -246,7 +246,7 @@ def test_readme_diff_line_is_what_mdd_diff_prints(
     monkeypatch.delenv("MDD_MANIFESTS", raising=False)
     [shown] = [b for b in _blocks(README, "") if b.startswith("ams1 vs fra1: ")]
     result = CliRunner().invoke(main, ["diff", "ams1", "fra1", "--ignore-vars"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1  # they differ
     assert result.stdout.startswith(shown)
 
 

@@ -703,7 +703,7 @@ def test_bad_manifest_writes_nothing(tmp_path: Path, existing: bool) -> None:
         target.write_text("previous content\n")
     proc = run_mdd("generate", "bad", "-o", str(target), cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1, stderr
+    assert proc.returncode == 2, stderr
     assert proc.stdout == b""
     assert "Traceback" not in stderr
     assert "bad.yaml:5:" in stderr and "99999" in stderr, stderr
@@ -717,7 +717,7 @@ def test_bad_manifest_prints_nothing_on_stdout(tmp_path: Path) -> None:
     manifests.mkdir()
     (manifests / "bad.yaml").write_text(BAD_MANIFEST)
     proc = run_mdd("generate", "bad", cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stdout == b""
     assert b"Traceback" not in proc.stderr
 
@@ -732,7 +732,7 @@ def test_sensu_token_in_manifest_fails_cleanly(tmp_path: Path) -> None:
     )
     proc = run_mdd("generate", "tok", "-o", str(tmp_path / "out.json"), cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert "tok.yaml:5:" in stderr and ":::" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "out.json").exists()
 
@@ -741,7 +741,7 @@ def test_unwritable_output_fails_cleanly(tmp_path: Path) -> None:
     target = tmp_path / "no-such-folder" / "out.json"
     proc = run_mdd("generate", "ams1", "-o", str(target), cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert "cannot write" in stderr and "Traceback" not in stderr
     assert not target.parent.exists()
 
@@ -769,7 +769,7 @@ def test_output_onto_the_manifest_itself_is_refused(tmp_path: Path, how: str) ->
     (tmp_path / "link.yaml").symlink_to(path)
     proc = run_mdd("generate", "lab1", "-o", target, cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert stderr == (
         f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write the checks to "
         f"another file; nothing written\n"
@@ -781,7 +781,7 @@ def test_an_empty_output_name_is_refused_not_taken_as_stdout(tmp_path: Path) -> 
     # `mdd generate ams1 -o "$DEST"` with DEST unset must not print to stdout and exit 0.
     proc = run_mdd("generate", "ams1", "-o", "", cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert stderr.splitlines()[-1] == "mdd: -o needs a file name (or - for standard output)"
     assert only_files(tmp_path) == []
 
@@ -797,14 +797,14 @@ def test_output_onto_a_folder_fails_like_any_unwritable_output(tmp_path: Path) -
     (tmp_path / "conf.d").mkdir()
     proc = run_mdd("generate", "ams1", "-o", "conf.d", cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and proc.stdout == b"", stderr
+    assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert stderr.splitlines()[-1] == "mdd: cannot write conf.d: is a folder; nothing written"
     assert only_files(tmp_path / "conf.d") == []
 
 
 def test_unknown_datacenter_fails_cleanly(tmp_path: Path) -> None:
     proc = run_mdd("generate", "nosuchdc", "-o", str(tmp_path / "out.json"), cwd=tmp_path)
-    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.returncode == 2 and proc.stdout == b""
     assert b"Traceback" not in proc.stderr and b"nosuchdc" in proc.stderr
     assert only_files(tmp_path) == []
 

@@ -519,7 +519,7 @@ def test_go_only_options_are_refused_for_classic(tmp_path: Path) -> None:
         ["--runtime-assets", "a"],
     ):
         proc = run_mdd("generate", "ams1", *option, cwd=tmp_path)
-        assert proc.returncode == 1 and proc.stdout == b""
+        assert proc.returncode == 2 and proc.stdout == b""
         assert b"Sensu Go only" in proc.stderr
 
 
@@ -530,7 +530,7 @@ def test_bad_go_options_fail_cleanly(tmp_path: Path) -> None:
         (["--runtime-assets", "a b"], b"--runtime-assets"),
     ):
         proc = run_mdd("generate", "ams1", "--format", "sensu-go", *option, cwd=tmp_path)
-        assert proc.returncode == 1 and proc.stdout == b"", proc.stderr
+        assert proc.returncode == 2 and proc.stdout == b"", proc.stderr
         assert words in proc.stderr and b"Traceback" not in proc.stderr
 
 
@@ -606,7 +606,7 @@ def test_all_refuses_check_names_that_two_datacenters_share(tmp_path: Path) -> N
     )
     proc = run_mdd("generate", "--all", "-o", "out", cwd=tmp_path)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 1 and "Traceback" not in stderr, stderr
+    assert proc.returncode == 2 and "Traceback" not in stderr, stderr
     assert "a_b.yaml:3:1: c: its check name mdd_a_b_c is also the name of point 'b_c'" in stderr
     assert "a_b.yaml:3:1:" in stderr and "manifests/a.yaml:4" in stderr, stderr
     assert not (tmp_path / "out").exists()
@@ -617,7 +617,7 @@ def test_all_writes_nothing_when_one_manifest_is_bad(tmp_path: Path) -> None:
     (folder / "zrh1.yaml").write_text("datacenter: zrh1\nintegration_points: []\n")
     (tmp_path / "out").mkdir()
     proc = run_mdd("generate", "--all", "--format", "sensu-go", "-o", "out", cwd=tmp_path)
-    assert proc.returncode == 1 and b"zrh1.yaml:2:" in proc.stderr
+    assert proc.returncode == 2 and b"zrh1.yaml:2:" in proc.stderr
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -630,8 +630,8 @@ def test_all_needs_a_folder_and_no_datacenter(tmp_path: Path) -> None:
         ([], b"give a DATACENTER"),
     ):
         proc = run_mdd("generate", *args, cwd=tmp_path)
-        assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
     (tmp_path / "file").write_text("x")
     proc = run_mdd("generate", "--all", "-o", "file", cwd=tmp_path)
-    assert proc.returncode == 1 and b"not a folder" in proc.stderr
+    assert proc.returncode == 2 and b"not a folder" in proc.stderr
     assert (tmp_path / "file").read_text() == "x"

@@ -55,7 +55,7 @@ def peak_rss_kib(*args: str) -> tuple[int, subprocess.CompletedProcess[str]]:
 
 def assert_refused(run: subprocess.CompletedProcess[str], *needles: str) -> list[str]:
     """Exit 1, no traceback, every problem line located; returns the stderr lines."""
-    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert run.returncode == 2, (run.stdout, run.stderr)
     assert "Traceback" not in run.stderr, run.stderr
     lines = run.stderr.strip().splitlines()
     problems = [line for line in lines if not line.startswith("mdd: ")]
@@ -155,7 +155,7 @@ def test_a_path_that_is_no_file_is_refused_without_reading(tmp_path: Path, kind:
         path = Path("/dev/zero")  # reading it never ends
         expected = "is a device"
     run = mdd("validate", str(path))
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     assert expected in run.stderr
     # The reader itself (as mdd.manifest.load is called by other commands) refuses it too.
     with pytest.raises(ManifestError) as info:
@@ -165,13 +165,13 @@ def test_a_path_that_is_no_file_is_refused_without_reading(tmp_path: Path, kind:
 
 def test_a_300_character_name_is_a_clear_error(tmp_path: Path) -> None:
     run = mdd("validate", "a" * 300, cwd=tmp_path)
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "is too long for a file name (300 bytes)" in run.stderr
     run = mdd("generate", "a" * 300, cwd=tmp_path)
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     long_path = str(tmp_path / ("b" * 300 + ".yaml"))
     run = mdd("validate", long_path)
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "too long" in run.stderr
 
 

@@ -137,7 +137,7 @@ def test_a_bad_state_file_is_a_clear_error(
     with pytest.raises(StateError, match=re.escape(message)):
         read_state(path, "ams1")
     result = CliRunner().invoke(main, ["docs", "ams1", "--state", str(path)])
-    assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stderr
     assert content is None or path.read_text() == content  # never rewritten
 

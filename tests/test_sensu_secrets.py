@@ -228,7 +228,7 @@ def test_cli_secrets_provider_and_client_refusal(tmp_path: Path, secret_type: st
     client = write(tmp_path, SECRET_MANIFEST.replace("REF", "{client: mdd.pw}"), "lab2")
     client.write_text(client.read_text().replace("lab1", "lab2"))
     refused = CliRunner().invoke(main, ["generate", str(client), "--format", "sensu-go"])
-    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.exit_code == 2 and refused.stdout == ""
     assert f"{client}:3:1: ldap: password: {{client: mdd.pw}} is a Sensu Classic" in refused.stderr
     assert "1 problem; nothing generated" in refused.stderr
     classic = CliRunner().invoke(main, ["generate", str(client)])

@@ -1,6 +1,6 @@
 """The ``mdd`` command line: the command group, and its commands gathered from one module per
 family (``generate``; ``manifests``: validate, render, diff, init, docs, schema; ``bundled``:
-types, asset; mdd/runner/commands.py: verify, report, status). Every command imports its heavy
+types, asset; ``verify``; ``report``; ``status``). Every command imports its heavy
 modules inside itself, so ``mdd --help`` loads click and these small modules only."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from mdd import __version__
-from mdd.cli._common import fail
+from mdd.cli._common import Exit, fail
 
 # errno values of a write to standard output that cannot succeed: a full disk (> /dev/full),
 # a closed pipe (| head), a quota, a revoked terminal.
@@ -23,11 +23,24 @@ _OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.EFBIG
 
 
 class _Main(click.Group):
-    """The command group: a failed write to standard output, SIGTERM or SIGHUP end any
-    command with one line on standard error and exit status 1, never a traceback (files
-    are written by ``write_atomically``, which leaves the previous file as it was)."""
+    """The command group: a failed write to standard output (exit status 2), SIGTERM or
+    SIGHUP (130) end any command with one line on standard error, never a traceback (files
+    are written by ``write_atomically``, which leaves the previous file as it was). Any other
+    exception is a bug in mdd: one line asking for a report, exit status 70, the traceback
+    only with ``--debug`` (or MDD_DEBUG=1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("mdd: interrupted by SIGINT", err=True)
+            sys.exit(Exit.INTERRUPTED)
+        except Exception as exc:  # anything else is a bug in mdd
+            _bug(exc, ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         previous = {}
         for signum in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(ValueError):  # not the main thread: leave them be
@@ -48,7 +61,22 @@ class _Main(click.Group):
 def _interrupted(signum: int, frame: object) -> NoReturn:
     # SystemExit unwinds like an exception: a file being written is removed, the old one kept.
     click.echo(f"mdd: interrupted by {signal.Signals(signum).name}", err=True)
-    sys.exit(1)
+    sys.exit(Exit.INTERRUPTED)
+
+
+def _bug(exc: Exception, ctx: click.Context) -> NoReturn:
+    debug = bool(ctx.find_root().params.get("debug")) or bool(os.environ.get("MDD_DEBUG"))
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    where = " (the traceback is above)" if debug else "; run again with --debug for the traceback"
+    click.echo(
+        f"mdd: unexpected error (a bug in mdd): {type(exc).__name__}: {exc}{where}. "
+        f"Please report it with the command you ran.",
+        err=True,
+    )
+    sys.exit(Exit.BUG)
 
 
 def _output_failed(exc: OSError) -> NoReturn:
@@ -60,7 +88,12 @@ def _output_failed(exc: OSError) -> NoReturn:
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mdd")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an unexpected error (a bug in mdd), print the traceback. Also MDD_DEBUG=1.",
+)
+def main(debug: bool) -> None:
     """Monitoring Driven Deployment: a datacenter's integration points, as Sensu checks.
 
     Write one manifest per datacenter listing every integration point the platform needs
@@ -80,12 +113,21 @@ def main() -> None:
 
     DATACENTER is a name, for NAME.yaml in --manifests DIR, else $MDD_MANIFESTS, else
     ./manifests; or the path of a manifest file.
+
+    \b
+    Exit status, the same for every command:
+      0   done (verify, status: every point green; diff: equal)
+      1   verify, status: some point is not green; diff: the datacenters differ
+      2   a usage, manifest, state-file or file problem; nothing written
+      3   status: the Sensu API could not be read
+      70  an unexpected error, a bug in mdd (--debug shows the traceback)
+      130 interrupted (SIGINT, SIGTERM, SIGHUP)
     """
 
 
 def _add_commands() -> None:
-    """Each command family lives in its own module (``verify``, ``report`` and ``status`` in
-    mdd/runner/commands.py); their heavy modules are imported inside the commands."""
+    """Each command or family lives in its own module of ``mdd.cli``; their heavy modules are
+    imported inside the commands."""
     from mdd.cli import bundled, generate, manifests
     from mdd.cli.report import report
     from mdd.cli.status import status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -18,7 +19,27 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-USAGE, NOT_GREEN, API_FAILED = 2, 1, 3
+
+class Exit(IntEnum):
+    """mdd's exit statuses: the one declaration, the same for every command (docs/exit-codes.md,
+    `mdd --help`)."""
+
+    OK = 0
+    """Done; for verify, status and diff: every point green, the manifests equal."""
+    NOT_GREEN = 1
+    """verify, status: some selected point is not green; diff: the datacenters differ."""
+    USAGE = 2
+    """A usage, manifest, state-file or file problem: said in one line, nothing was written."""
+    SENSU_API = 3
+    """status: the Sensu API could not be read."""
+    INTERRUPTED = 130
+    """Ended by SIGINT, SIGTERM or SIGHUP: files being written keep their previous bytes."""
+    BUG = 70
+    """An unexpected error, a bug in mdd: one line asking for a report (the traceback with
+    --debug or MDD_DEBUG=1)."""
+
+
+USAGE, NOT_GREEN, API_FAILED = Exit.USAGE, Exit.NOT_GREEN, Exit.SENSU_API
 DEFAULT_JOBS = 256  # mdd.runner.runner.DEFAULT_JOBS, without importing the runner for --help
 
 MANIFESTS_HELP = (
@@ -62,9 +83,9 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
     click.echo(f"mdd: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 def count(number: int, what: str) -> str:
@@ -76,10 +97,10 @@ def report_problems(problems: list[Problem], where: str) -> NoReturn:
         click.echo(str(problem), err=True)
     first = problems[0].file if problems else where
     click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
-    sys.exit(1)
+    sys.exit(Exit.USAGE)
 
 
-def load_or_exit(name: str, manifests_dir: str | None, status: int = 1) -> Manifest:
+def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
     """The validated manifest of ``name``; on any problem, print them all and exit."""
     from mdd.manifest import ManifestError
     from mdd.manifest.locate import LocateError

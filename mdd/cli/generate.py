@@ -160,7 +160,7 @@ def generate(
     Sensu Classic: the JSON goes into /etc/sensu/conf.d/ on the datacenter's Sensu agents
     (or servers). Sensu Go: `sensuctl create -f` the file. Every check starts red and turns
     green when its integration point is delivered. The manifest is validated first (as
-    `mdd validate` does): on any problem nothing is written and the exit status is 1. The
+    `mdd validate` does): on any problem nothing is written and the exit status is 2. The
     same manifest always gives the same bytes.
 
     \b

@@ -10,6 +10,7 @@ import click
 
 from mdd.cli._common import (
     OUTPUT_HELP,
+    Exit,
     count,
     emit,
     fail,
@@ -27,7 +28,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     """Report every problem in the manifests of DATACENTER... (names or file paths).
 
     Problems are printed on standard error as file:line:col: message, all of them, and
-    the exit status is 1. With no problem, prints one summary line per manifest and exits 0.
+    the exit status is 2. With no problem, prints one summary line per manifest and exits 0.
     """
     from mdd.manifest import ManifestError
     from mdd.manifest.locate import LocateError
@@ -53,7 +54,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
             f"{count(len(manifest.points), 'integration point')}, "
             f"{count(len(owners), 'owning team')}, ok"
         )
-    sys.exit(1 if failed else 0)
+    sys.exit(Exit.USAGE if failed else Exit.OK)
 
 
 @click.command("render")
@@ -94,14 +95,14 @@ def diff_command(
     """
     from mdd.manifest.diff import as_json, compare, datacenter_vars, text
 
-    one = load_or_exit(left, manifests_dir, 2)
-    other = load_or_exit(right, manifests_dir, 2)
+    one = load_or_exit(left, manifests_dir)
+    other = load_or_exit(right, manifests_dir)
     if ignore_vars:
         result = compare(one, other, datacenter_vars(one.path), datacenter_vars(other.path))
     else:
         result = compare(one, other)
     click.echo(as_json(result) if fmt == "json" else text(result), nl=False)
-    sys.exit(0 if result.equal else 1)
+    sys.exit(Exit.OK if result.equal else Exit.NOT_GREEN)
 
 
 @click.command("init")

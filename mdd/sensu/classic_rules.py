@@ -144,39 +144,60 @@ def _time_parses(value: Any) -> bool:
 # --------------------------------------------------------------------------- the validator
 
 
+Need = Callable[[bool, str], None]
+"""Ruby's ``rule || invalid(check, message)``: records ``message`` when ``rule`` is false."""
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, list)
+
+
 def validate_check(check: Mapping[str, Any]) -> list[str]:
-    """Sensu's failure messages for one check; ``check["name"]`` is its key in ``checks``."""
+    """Sensu's failure messages for one check; ``check["name"]`` is its key in ``checks``.
+
+    One function per method of sensu-settings' ``Validators::Check``, in its order.
+    """
     failures: list[str] = []
 
     def need(ok: bool, message: str) -> None:
-        """Ruby's ``rule || invalid(check, message)``."""
         if not ok:
             failures.append(message)
 
-    def is_string(value: Any) -> bool:
-        return isinstance(value, str)
+    for rule in _CHECK_RULES:
+        rule(check, need)
+    if _truthy(check.get("subdue")):  # validate_check_subdue (only if set)
+        _validate_time_windows(check, "check", "subdue", failures.append)
+    return failures
 
-    def is_array(value: Any) -> bool:
-        return isinstance(value, list)
 
+def _validate_check_name(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_name``."""
     get = check.get
-
-    # validate_check_name
-    need(is_string(get("name")), "check name must be a string")
+    need(_is_string(get("name")), "check name must be a string")
     need(_matches(_NAME, get("name")), "check name cannot contain spaces or special characters")
 
-    # validate_check_execution
+
+def _validate_check_execution(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_execution``."""
+    get = check.get
     command, extension = get("command"), get("extension")
-    need(_if_set(is_string, command), "check command must be a string")
-    need(_if_set(is_string, extension), "check extension must be a string")
+    need(_if_set(_is_string, command), "check command must be a string")
+    need(_if_set(_is_string, extension), "check extension must be a string")
     need(_set(command) != _set(extension), "either check command or extension must be set")
     need(_if_set(_is_numeric, get("timeout")), "check timeout must be numeric")
     need(_if_set(_is_boolean, get("stdin")), "check stdin must be boolean")
 
-    # validate_check_source (only if set)
+
+def _validate_check_source(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_source`` (only if set)."""
+    get = check.get
     source = get("source")
     if _truthy(source):
-        if is_string(source):
+        if _is_string(source):
             need(
                 _matches(_SOURCE, source),
                 "check source cannot contain spaces, special characters, or invalid tokens",
@@ -184,13 +205,16 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         else:
             need(False, "check source must be a string")
 
-    # validate_check_scheduling
+
+def _validate_check_scheduling(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_scheduling``."""
+    get = check.get
     need(_if_set(_is_boolean, get("publish")), "check publish must be boolean")
     if get("publish") is not False:
         cron = get("cron")
         if _truthy(cron):
             # validate_check_cron
-            need(is_string(cron), "check cron must be a string")
+            need(_is_string(cron), "check cron must be a string")
             need(_cron_parses(cron), "check cron string must use the cron syntax")
         else:
             interval = get("interval")
@@ -206,7 +230,10 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         else:
             need(False, "check subscribers must be an array")
 
-    # validate_check_proxy_requests (only if set)
+
+def _validate_check_proxy_requests(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_proxy_requests`` (only if set)."""
+    get = check.get
     proxy = get("proxy_requests")
     if _truthy(proxy):
         if isinstance(proxy, Mapping):
@@ -228,14 +255,20 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         else:
             need(False, "check proxy_requests must be a hash")
 
-    # validate_check_handling
+
+def _validate_check_handling(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_handling``."""
+    get = check.get
     handlers = get("handlers")
-    need(_if_set(is_string, get("handler")), "check handler must be a string")
-    need(_if_set(is_array, handlers), "check handlers must be an array")
+    need(_if_set(_is_string, get("handler")), "check handler must be a string")
+    need(_if_set(_is_array, handlers), "check handlers must be an array")
     if isinstance(handlers, list):
         need(_items_must_be_strings(handlers), "check handlers must each be a string")
 
-    # validate_check_ttl (only if truthy: 0 is truthy in Ruby)
+
+def _validate_check_ttl(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_ttl`` (only if truthy: 0 is truthy in Ruby)."""
+    get = check.get
     ttl = get("ttl")
     if _truthy(ttl):
         if _is_integer(ttl):
@@ -244,7 +277,10 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
             need(False, "check ttl must be an integer")
         need(_if_set(_is_integer, get("ttl_status")), "check ttl_status must be an integer")
 
-    # validate_check_aggregate
+
+def _validate_check_aggregate(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_aggregate``."""
+    get = check.get
     aggregates = get("aggregates")
     if _truthy(aggregates):
         if isinstance(aggregates, list):
@@ -256,7 +292,7 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
             need(False, "check aggregates must be an array")
     aggregate = get("aggregate")
     if _truthy(aggregate):
-        if is_string(aggregate):
+        if _is_string(aggregate):
             need(
                 _matches(_AGGREGATE, aggregate),
                 "check aggregate cannot contain spaces or special characters",
@@ -264,13 +300,19 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         else:
             need(_is_boolean(aggregate), "check aggregate must be a string (name) or boolean")
 
-    # validate_check_flap_detection
+
+def _validate_check_flap_detection(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_flap_detection``."""
+    get = check.get
     low, high = get("low_flap_threshold"), get("high_flap_threshold")
     if _set(low) or _set(high):
         need(_is_integer(low), "check low flap threshold must be an integer")
         need(_is_integer(high), "check high flap threshold must be an integer")
 
-    # validate_check_hooks (only if set)
+
+def _validate_check_hooks(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_hooks`` (only if set)."""
+    get = check.get
     hooks = get("hooks")
     if _truthy(hooks):
         if isinstance(hooks, Mapping):
@@ -284,7 +326,7 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
                     # Ruby calls hook[:command] on it and raises: Sensu would not start.
                     need(False, f"check hook {name} must be a hash (sensu-settings fails on it)")
                     continue
-                need(is_string(hook.get("command")), "check hook command must be a string")
+                need(_is_string(hook.get("command")), "check hook command must be a string")
                 need(
                     _if_set(_is_numeric, hook.get("timeout")), "check hook timeout must be numeric"
                 )
@@ -292,7 +334,10 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
         else:
             need(False, "check hooks must be a hash")
 
-    # validate_check_truncate_output
+
+def _validate_check_truncate_output(check: Mapping[str, Any], need: Need) -> None:
+    """sensu-settings ``validate_check_truncate_output``."""
+    get = check.get
     need(_if_set(_is_boolean, get("truncate_output")), "check truncate_output must be boolean")
     length = get("truncate_output_length")
     if _truthy(length):
@@ -301,11 +346,20 @@ def validate_check(check: Mapping[str, Any]) -> list[str]:
             "check truncate_output_length must be an integer greater than 0",
         )
 
-    # validate_check_subdue (only if set)
-    if _truthy(get("subdue")):
-        _validate_time_windows(check, "check", "subdue", failures.append)
 
-    return failures
+_CHECK_RULES: tuple[Callable[[Mapping[str, Any], Need], None], ...] = (
+    _validate_check_name,
+    _validate_check_execution,
+    _validate_check_source,
+    _validate_check_scheduling,
+    _validate_check_proxy_requests,
+    _validate_check_handling,
+    _validate_check_ttl,
+    _validate_check_aggregate,
+    _validate_check_flap_detection,
+    _validate_check_hooks,
+    _validate_check_truncate_output,
+)
 
 
 _STATUS_KEYS = frozenset(str(i) for i in range(256))
