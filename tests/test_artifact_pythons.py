@@ -148,8 +148,8 @@ def run_with(python: Path, unpacked: Path, shim: Path, command: str) -> tuple[in
 
 @pytest.fixture(params=PYTHONS or [None], ids=lambda p: p.name if p else "none")
 def python(request: pytest.FixtureRequest) -> Path:
-    if request.param is None:
-        server_missing("a Python 3.10 or later other than the test's own")
+    if request.param is None:  # (this machine: 3.10.13, Debian's 3.11.2 and 3.13.0)
+        server_missing("a Python 3.10 or later in /usr/bin or pyenv")
     path: Path = request.param
     found = subprocess.run(
         [str(path), "-I", "-c", "import sensu_plugin"], capture_output=True, timeout=30
@@ -157,13 +157,6 @@ def python(request: pytest.FixtureRequest) -> Path:
     if found.returncode == 0:
         pytest.fail(f"{path} has sensu_plugin installed: it cannot prove the artifact complete")
     return path
-
-
-def test_the_machine_has_an_oldest_and_a_newest_python() -> None:
-    versions = [_version(p)[:2] for p in PYTHONS]
-    if (3, 10) not in versions:
-        server_missing("a Python 3.10 (the oldest the artifact claims)")
-    assert len(PYTHONS) >= 2, PYTHONS
 
 
 def test_every_check_type_is_ok_from_the_artifact(
