@@ -262,7 +262,14 @@ def state_for(
         stop(str(exc))
 
 
+def dumb_terminal() -> bool:
+    """TERM=dumb (Emacs shells, some CI logs): no colours and no cursor movement."""
+    import os
+
+    return os.environ.get("TERM") == "dumb"
+
+
 def use_color(no_color: bool) -> bool:
     import os
 
-    return not no_color and not os.environ.get("NO_COLOR")
+    return not no_color and not os.environ.get("NO_COLOR") and not dumb_terminal()

@@ -158,6 +158,9 @@ def init_command(
     click.echo(f"{target}: datacenter {datacenter}, derived from {source}")
     for name, value in derived.kept_vars.items():
         click.echo(f"  var {name} keeps the value of {source}: {value} (change it if it differs)")
+    for line, value in derived.copied:
+        where = f"line {line} of {source}" if line else "copied"
+        click.echo(f"  copied from {source}, still names it ({where}): {value}")
 
 
 @click.command("docs")
