@@ -148,17 +148,24 @@ def worst(*states: State) -> State:
     return max(states, key=order.index, default=State.OK)
 
 
+def ms_text(seconds: float) -> str:
+    """A threshold beside a time measured in milliseconds, in the same unit: ``0.1 ms``,
+    ``100 ms``, ``2000 ms`` (never ``0.0001s`` next to ``in 2.6 ms``)."""
+    from decimal import Decimal
+
+    millis = Decimal(repr(round(seconds * 1000, 9))).normalize()
+    return f"{millis:f} ms"
+
+
 def timed_result(
     message: str, seconds: float, warn: float | None, crit: float | None, perf: tuple[Perf, ...]
 ) -> Result:
     """OK, WARNING or CRITICAL by how ``seconds`` compares with the thresholds, saying which."""
-    from mdd.checks._options import duration_text
-
     state = threshold_state(seconds, warn, crit)
     if state is State.CRITICAL and crit is not None:
-        message += f" (critical above {duration_text(crit)})"
+        message += f" (critical above {ms_text(crit)})"
     elif state is State.WARNING and warn is not None:
-        message += f" (warning above {duration_text(warn)})"
+        message += f" (warning above {ms_text(warn)})"
     return Result(state, message, perf)
 
 

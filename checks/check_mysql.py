@@ -58,7 +58,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database (schema) to log in to."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as the mysql client's default, --ssl-mode=PREFERRED"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -167,7 +167,8 @@ def _login(
             raise _failed(steps, exc) from None
         if code == _UNKNOWN_DATABASE:
             raise Failed(
-                f"{steps.where}: database {opts.database} does not exist: {_text(exc)}"
+                # The server's "Unknown database 'x'" says the same: said once.
+                f"{steps.where}: database {opts.database} does not exist (error {code})"
             ) from None
         raise Failed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
     except Deadline:

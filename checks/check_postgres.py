@@ -61,7 +61,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database to log in to (default: the user's name)."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as libpq's default"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -238,7 +238,8 @@ def _refusal(steps: Steps, opts: argparse.Namespace, exc: Exception) -> str:
     """What the server said when it refused the login."""
     fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     if fields.get("C") == "3D000":
-        return f"{steps.where}: database {opts.database} does not exist: {_server_error(exc)}"
+        # The server's message says the same ("database "x" does not exist"): said once.
+        return f"{steps.where}: database {opts.database} does not exist (3D000)"
     return f"{steps.where}: login as {opts.user} rejected: {_server_error(exc)}"
 
 

@@ -95,8 +95,19 @@ def count(number: int, what: str) -> str:
 def report_problems(problems: list[Problem], where: str) -> NoReturn:
     for problem in problems:
         click.echo(str(problem), err=True)
-    first = problems[0].file if problems else where
-    click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
+    per_file: dict[str, int] = {}
+    for problem in problems:
+        per_file[problem.file or where] = per_file.get(problem.file or where, 0) + 1
+    if len(per_file) > 1:  # generate --all: each file's own count, then the total
+        for file, number in per_file.items():
+            click.echo(f"mdd: {file}: {count(number, 'problem')}", err=True)
+        click.echo(
+            f"mdd: {count(len(problems), 'problem')} in {len(per_file)} files; nothing generated",
+            err=True,
+        )
+    else:
+        first = problems[0].file if problems else where
+        click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
     sys.exit(Exit.USAGE)
 
 
