@@ -92,6 +92,27 @@ def count(number: int, what: str) -> str:
     return f"{number} {what}" if number == 1 else f"{number} {what}s"
 
 
+def complete_datacenter(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a DATACENTER: the manifests that `--manifests`, $MDD_MANIFESTS or
+    ./manifests hold (else the bundled examples), as mdd would find them."""
+    from mdd.manifest.locate import LocateError, all_manifests
+
+    root = ctx.find_root()
+    manifests_dir = ctx.params.get("manifests_dir") or root.params.get("manifests_dir")
+    try:
+        _, paths = all_manifests(manifests_dir)
+    except (LocateError, OSError):
+        return []
+    return [p.stem for p in paths if p.stem.startswith(incomplete)]
+
+
+def complete_type(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a check TYPE: the bundled check types."""
+    from mdd.checks.registry import CHECK_TYPES
+
+    return [name for name in sorted(CHECK_TYPES) if name.startswith(incomplete)]
+
+
 def report_problems(problems: list[Problem], where: str) -> NoReturn:
     for problem in problems:
         click.echo(str(problem), err=True)
@@ -166,7 +187,7 @@ def stop(message: str, code: int = USAGE) -> NoReturn:
 def common_options(function: F) -> F:
     """The options ``verify`` and ``status`` share: selection, state file, output."""
     decorators = [
-        click.argument("datacenter"),
+        click.argument("datacenter", shell_complete=complete_datacenter),
         click.option(
             "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
         ),
@@ -175,7 +196,12 @@ def common_options(function: F) -> F:
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."
         ),
         click.option(
-            "--type", "types", multiple=True, metavar="TYPE", help="Only this check type."
+            "--type",
+            "types",
+            multiple=True,
+            metavar="TYPE",
+            help="Only this check type.",
+            shell_complete=complete_type,
         ),
         click.option(
             "--state",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mdd.cli._common import fail
+from mdd.cli._common import complete_type, fail
 
 
 @click.group("types", invoke_without_command=True)
@@ -25,7 +25,7 @@ def types(ctx: click.Context) -> None:
 
 
 @types.command("show")
-@click.argument("check_type")
+@click.argument("check_type", shell_complete=complete_type)
 def types_show(check_type: str) -> None:
     """Show a check type's options: what its `check:` block takes."""
     from mdd.checks.registry import CHECK_TYPES

@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from mdd.cli._common import count, fail, load, locate, manifests_option, report_problems, same_file
+from mdd.cli._common import (
+    complete_datacenter,
+    count,
+    fail,
+    load,
+    locate,
+    manifests_option,
+    report_problems,
+    same_file,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +85,7 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
 
 
 @click.command()
-@click.argument("datacenter", required=False)
+@click.argument("datacenter", required=False, shell_complete=complete_datacenter)
 @manifests_option
 @click.option(
     "-o",

@@ -11,6 +11,7 @@ import click
 from mdd.cli._common import (
     OUTPUT_HELP,
     Exit,
+    complete_datacenter,
     count,
     emit,
     fail,
@@ -22,7 +23,13 @@ from mdd.cli._common import (
 
 
 @click.command()
-@click.argument("datacenters", nargs=-1, required=True, metavar="DATACENTER...")
+@click.argument(
+    "datacenters",
+    nargs=-1,
+    required=True,
+    metavar="DATACENTER...",
+    shell_complete=complete_datacenter,
+)
 @manifests_option
 def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     """Report every problem in the manifests of DATACENTER... (names or file paths).
@@ -58,7 +65,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
 
 
 @click.command("render")
-@click.argument("datacenter")
+@click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
 @click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
@@ -75,8 +82,8 @@ def render_command(
 
 
 @click.command("diff")
-@click.argument("left", metavar="DATACENTER")
-@click.argument("right", metavar="OTHER")
+@click.argument("left", metavar="DATACENTER", shell_complete=complete_datacenter)
+@click.argument("right", metavar="OTHER", shell_complete=complete_datacenter)
 @manifests_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option(
@@ -106,8 +113,15 @@ def diff_command(
 
 
 @click.command("init")
-@click.argument("datacenter")
-@click.option("--from", "source", required=True, metavar="DATACENTER", help="Derive from this one.")
+@click.argument("datacenter", shell_complete=complete_datacenter)
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="DATACENTER",
+    help="Derive from this one.",
+    shell_complete=complete_datacenter,
+)
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a var (repeatable).")
 @click.option("--description", help="The new datacenter's description.")
 @manifests_option
@@ -164,7 +178,7 @@ def init_command(
 
 
 @click.command("docs")
-@click.argument("datacenter")
+@click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
 @click.option(
     "--format",

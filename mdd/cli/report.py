@@ -8,6 +8,7 @@ import click
 
 from mdd.cli._common import (
     MANIFESTS_HELP,
+    complete_datacenter,
     load_manifest,
     state_for,
     stop,
@@ -15,7 +16,7 @@ from mdd.cli._common import (
 
 
 @click.command()
-@click.argument("datacenter")
+@click.argument("datacenter", shell_complete=complete_datacenter)
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
 @click.option(
     "--state",
