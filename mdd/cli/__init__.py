@@ -159,6 +159,7 @@ def _add_commands() -> None:
     from mdd.cli import bundled, generate, manifests
     from mdd.cli.report import report
     from mdd.cli.status import status
+    from mdd.cli.todo import todo
     from mdd.cli.verify import verify
 
     for command in (
@@ -174,6 +175,7 @@ def _add_commands() -> None:
         verify,
         report,
         status,
+        todo,
     ):
         main.add_command(command)
     for alias, name in ALIASES.items():

@@ -83,6 +83,69 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
+def _manifest_folders(manifest: Path | None, manifests_dir: str | None) -> list[Path]:
+    """The manifests folders an output must stay out of: the manifest's own folder, and
+    the folder a datacenter's name is looked up in (``mdd.manifest.locate``'s rules)."""
+    import os
+
+    from mdd.manifest.locate import ENV_VAR
+
+    folders = [manifest.parent] if manifest is not None else []
+    if manifests_dir:
+        folders.append(Path(manifests_dir))
+    elif os.environ.get(ENV_VAR):
+        folders.append(Path(os.environ[ENV_VAR]))
+    elif Path("manifests").is_dir():
+        folders.append(Path("manifests"))
+    return folders
+
+
+def protected(
+    output: str | Path | None,
+    manifest: Path | None = None,
+    manifests_dir: str | None = None,
+    state: Path | None = None,
+) -> str | None:
+    """Why ``output`` must not be written, or None: it is a manifest (of the folder, or
+    ``manifest`` itself), a file of the manifests folder named ``*.yaml``/``*.yml``, the
+    state file ``state``, or a file in the state folder (``.mdd/`` beside the manifests
+    folder, ``mdd.runner.states.state_folder``). Every ``-o`` asks this before writing."""
+    from mdd.core.files import is_inside
+    from mdd.runner.states import state_folder
+
+    if output is None or str(output) in ("", "-"):
+        return None
+    target = Path(output)
+    if manifest is not None and same_file(target, manifest):
+        return f"-o {output} is the manifest {manifest} itself: write to another file"
+    if state is not None and (same_file(target, state) or target.resolve() == state.resolve()):
+        return f"-o {output} is the state file {state}: write to another file"
+    for folder in _manifest_folders(manifest, manifests_dir):
+        if target.suffix in (".yaml", ".yml") and not target.is_dir() and is_inside(target, folder):
+            return (
+                f"-o {output} is in the manifests folder {folder}, where a .yaml file is a "
+                f"manifest: write it elsewhere"
+            )
+        states = state_folder(folder)
+        if is_inside(target, states) and target.resolve() != states.resolve():
+            return f"-o {output} is in mdd's state folder {states}: write it elsewhere"
+    return None
+
+
+def guard_output(
+    output: str | Path | None,
+    manifest: Path | None = None,
+    manifests_dir: str | None = None,
+    state: Path | None = None,
+    code: int = Exit.USAGE,
+) -> None:
+    """Exit with ``code`` and one line when ``output`` is ``protected``; nothing written."""
+    reason = protected(output, manifest, manifests_dir, state)
+    if reason is not None:
+        click.echo(f"mdd: {reason}; nothing written", err=True)
+        sys.exit(code)
+
+
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
     click.echo(f"mdd: {message}", err=True)
     sys.exit(code)
@@ -184,13 +247,90 @@ def stop(message: str, code: int = USAGE) -> NoReturn:
     sys.exit(code)
 
 
+all_option = click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="The fleet: every datacenter of the manifests folder (or the DATACENTERs named).",
+)
+tz_option = click.option(
+    "--tz",
+    metavar="ZONE",
+    help="Show times in ZONE (Europe/Amsterdam, UTC, +02:00). Default: the machine's.",
+)
+
+
+def time_zone(name: str | None) -> Any:
+    """The ``tzinfo`` of ``--tz``; exit 2 for a zone that does not exist."""
+    from mdd.runner.clock import ClockError, zone
+
+    try:
+        return zone(name)
+    except ClockError as exc:
+        stop(str(exc))
+
+
+def one_datacenter(datacenters: tuple[str, ...], all_: bool) -> str | None:
+    """The one DATACENTER asked for, or None for ``--all``; exit 2 otherwise."""
+    if all_:
+        return None
+    if len(datacenters) != 1:
+        stop(
+            "name one DATACENTER, or use --all for every datacenter of the manifests folder "
+            "(or --all with the DATACENTERs to show)"
+        )
+    return datacenters[0]
+
+
+def fleet_manifests(
+    names: tuple[str, ...], manifests_dir: str | None
+) -> list[tuple[Manifest, bool]]:
+    """The manifests of ``names`` (none: every manifest of the manifests folder), each with
+    whether it is a bundled example; every problem of every manifest, then exit 2."""
+    from mdd.manifest import ManifestError, load
+    from mdd.manifest.locate import LocateError, all_manifests, find_manifest, is_bundled
+
+    try:
+        paths = [find_manifest(n, manifests_dir) for n in names] if names else None
+        if paths is None:
+            _, paths = all_manifests(manifests_dir)
+    except LocateError as exc:
+        stop(str(exc))
+    result: list[tuple[Manifest, bool]] = []
+    problems = 0
+    for path in paths:
+        try:
+            result.append((load(path), is_bundled(path)))
+        except ManifestError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            problems += len(exc.problems)
+    if problems:
+        stop(f"{count(problems, 'problem')} in the manifests; nothing run")
+    seen: dict[str, Path] = {}
+    for manifest, _ in result:
+        if manifest.datacenter in seen:
+            stop(
+                f"{manifest.path} and {seen[manifest.datacenter]} are both datacenter "
+                f"{manifest.datacenter!r}"
+            )
+        seen[manifest.datacenter] = manifest.path
+    if any(bundled for _, bundled in result):
+        click.echo("mdd: using the bundled example manifests", err=True)
+    return result
+
+
 def common_options(function: F) -> F:
     """The options ``verify`` and ``status`` share: selection, state file, output."""
     decorators = [
-        click.argument("datacenter", shell_complete=complete_datacenter),
+        click.argument(
+            "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
+        ),
         click.option(
             "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
         ),
+        all_option,
+        tz_option,
         click.option("--only", multiple=True, metavar="NAME", help="Only this point (repeatable)."),
         click.option(
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."

@@ -15,6 +15,7 @@ from mdd.cli._common import (
     count,
     emit,
     fail,
+    guard_output,
     load,
     load_or_exit,
     locate,
@@ -78,7 +79,9 @@ def render_command(
     """
     from mdd.manifest.render import render
 
-    emit(render(load_or_exit(datacenter, manifests_dir), fmt), output)
+    manifest = load_or_exit(datacenter, manifests_dir)
+    guard_output(output, manifest.path, manifests_dir)
+    emit(render(manifest, fmt), output)
 
 
 @click.command("diff")
@@ -218,6 +221,7 @@ def docs_command(
     if no_state and state_file:
         fail("--state and --no-state exclude each other")
     manifest = load_or_exit(datacenter, manifests_dir)
+    guard_output(output, manifest.path, manifests_dir, Path(state_file) if state_file else None)
     path = Path(state_file) if state_file else None
     if path is None and not no_state:
         default = default_path(manifest, is_bundled(manifest.path))
@@ -239,4 +243,5 @@ def schema_command(output: str | None) -> None:
     """
     from mdd.manifest.schema import schema_text
 
+    guard_output(output)
     emit(schema_text(), output)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import sys
+from typing import Any, NoReturn
 
 import click
 
 from mdd.cli._common import (
     API_FAILED,
     NOT_GREEN,
+    USAGE,
     Duration,
     common_options,
+    fleet_manifests,
+    guard_output,
     load_manifest,
+    one_datacenter,
     selection,
     state_for,
     stop,
+    time_zone,
     use_color,
 )
 
@@ -44,9 +50,18 @@ from mdd.cli._common import (
     help="Give up on an API request after this long.",
 )
 @click.option("--ca-file", metavar="PATH", help="CA certificates to trust for an https API.")
+@click.option(
+    "--stable",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="Done done: exit 0 only when Sensu's history shows every point green this long.",
+)
 def status(
-    datacenter: str,
+    datacenters: tuple[str, ...],
     manifests_dir: str | None,
+    all_: bool,
+    tz: str | None,
     only: tuple[str, ...],
     owners: tuple[str, ...],
     types: tuple[str, ...],
@@ -65,6 +80,7 @@ def status(
     namespace: str,
     request_timeout: float,
     ca_file: str | None,
+    stable: float | None,
 ) -> None:
     """Show DATACENTER's progress as a live Sensu sees it, without running checks.
 
@@ -78,6 +94,11 @@ def status(
     \b
     mdd status ams1 --sensu-api http://sensu:4567 --user admin --password-file ~/.sensu-pw
     mdd status ams1 --api go --sensu-api https://sensu:8080 --api-key-env SENSU_API_KEY
+    mdd status --all --sensu-api http://sensu:4567     the fleet board from one Classic API
+    mdd status --all --api go --namespace 'mdd-{datacenter}' --sensu-api https://sensu:8080
+    mdd status ams1 --stable 10m --sensu-api ...       done done, from Sensu's history
+
+    With --all, --namespace may hold {datacenter}: each datacenter's own Sensu Go namespace.
 
     Exit status: 0 all green, 1 some point is not, 2 a usage, manifest or state-file
     problem, 3 the Sensu API could not be read.
@@ -85,11 +106,13 @@ def status(
     from mdd.runner import status as sensu_status
     from mdd.runner.board import LiveBoard
     from mdd.runner.formats import RENDERERS
-    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.states import GREEN, StateFileError, default_path
     from mdd.runner.verify import write_document
 
     if output == "":
         stop("-o needs a file name (or - for standard output)")
+    datacenter = one_datacenter(datacenters, all_)
+    zone = time_zone(tz)
     try:
         auth = sensu_status.credentials(
             flavor, user, password_file, password_env, api_key_file, api_key_env
@@ -97,14 +120,33 @@ def status(
         api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
     except sensu_status.StatusUsageError as exc:
         stop(str(exc))
+    if datacenter is None:
+        _status_fleet(
+            api,
+            datacenters,
+            manifests_dir,
+            only,
+            owners,
+            types,
+            state_file,
+            no_state,
+            fmt,
+            output,
+            zone,
+            stable,
+        )
     manifest, bundled = load_manifest(datacenter, manifests_dir)
+    if "{datacenter}" in namespace:
+        api.namespace = namespace.replace("{datacenter}", manifest.datacenter)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state, default=False)
+    default_state = default_path(manifest, bundled)
+    guard_output(output, manifest.path, manifests_dir, state.path or default_state, USAGE)
     try:
         found = api.results(manifest)
     except sensu_status.ApiError as exc:
         stop(str(exc), API_FAILED)
-    views = sensu_status.views(manifest, points, found, state)
+    views = sensu_status.views(manifest, points, found, state, api.now)
     try:
         state.save()
     except StateFileError as exc:
@@ -117,11 +159,86 @@ def status(
         color=use_color(no_color) and not document_on_stdout,
     )
     board.final(views)
-    if api.aggregate_line:
-        click.echo(api.aggregate_line, err=True)
+    for line in sensu_status.summary_lines(manifest, found, api):
+        click.echo(line, err=True)
     if fmt != "text" or output not in (None, "-"):
         try:
             write_document(RENDERERS[fmt](manifest.datacenter, views, "status"), output, sys.stdout)
         except OSError as exc:
             stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
-    sys.exit(0 if all(v.state == GREEN for v in views) else NOT_GREEN)
+    soak_ok = True
+    if stable is not None:
+        from mdd.runner.clock import now
+        from mdd.runner.stable import from_sensu
+
+        soak = from_sensu(views, found, stable, now())
+        click.echo(soak.line(zone), err=document_on_stdout)
+        soak_ok = soak.ok
+    sys.exit(0 if all(v.state == GREEN for v in views) and soak_ok else NOT_GREEN)
+
+
+def _status_fleet(
+    api: Any,
+    names: tuple[str, ...],
+    manifests_dir: str | None,
+    only: tuple[str, ...],
+    owners: tuple[str, ...],
+    types: tuple[str, ...],
+    state_file: str | None,
+    no_state: bool,
+    fmt: str,
+    output: str | None,
+    zone: Any,
+    stable: float | None,
+) -> NoReturn:
+    """``status --all``: every datacenter from the same API (Classic: one API holds them all;
+    Go: the namespace, or each datacenter's when --namespace holds {datacenter})."""
+    from mdd.runner import status as sensu_status
+    from mdd.runner.clock import now
+    from mdd.runner.fleet import RENDERERS, DatacenterRow, Fleet
+    from mdd.runner.fleet_verify import ascii_only
+    from mdd.runner.runner import select
+    from mdd.runner.stable import from_sensu
+    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.verify import write_document
+
+    if state_file:
+        stop("--state names one datacenter's state file; with --all each has its own")
+    template = api.namespace
+    rows = []
+    soaks = []
+    for manifest, bundled in fleet_manifests(names, manifests_dir):
+        points = select(manifest.points, only, owners, types)
+        if not points:
+            continue
+        api.namespace = template.replace("{datacenter}", manifest.datacenter)
+        state = state_for(manifest, bundled, None, no_state, default=False)
+        try:
+            found = api.results(manifest)
+        except sensu_status.ApiError as exc:
+            stop(f"{manifest.datacenter}: {exc}", API_FAILED)
+        views = sensu_status.views(manifest, points, found, state)
+        try:
+            state.save()
+        except StateFileError as exc:
+            stop(str(exc))
+        rows.append(DatacenterRow(manifest, state, views, now()))
+        if stable is not None:
+            soaks.append((manifest.datacenter, from_sensu(views, found, stable, now())))
+    if not rows:
+        stop("no integration point of any datacenter matches all the filters")
+    fleet = Fleet(rows, "status", now())
+    document_on_stdout = fmt != "text" and output in (None, "-")
+    stream = sys.stderr if document_on_stdout else sys.stdout
+    ascii = ascii_only(stream)
+    stream.write(RENDERERS["text"](fleet, zone, ascii))
+    for name, soak in soaks:
+        stream.write(f"{name}: {soak.line(zone)}\n")
+    stream.flush()
+    if fmt != "text" or output not in (None, "-"):
+        try:
+            write_document(RENDERERS[fmt](fleet, zone, ascii), output, sys.stdout)
+        except OSError as exc:
+            stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+    green = all(v.state == GREEN for row in rows for v in row.views)
+    sys.exit(0 if green and all(soak.ok for _, soak in soaks) else NOT_GREEN)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import sys
+from typing import Any, NoReturn
 
 import click
 
 from mdd.cli._common import (
     DEFAULT_JOBS,
+    USAGE,
     Duration,
     common_options,
     dumb_terminal,
+    fleet_manifests,
+    guard_output,
     load_manifest,
+    one_datacenter,
     selection,
     state_for,
     stop,
+    time_zone,
     use_color,
 )
 
@@ -48,9 +54,19 @@ from mdd.cli._common import (
     is_flag=True,
     help="Also probe points whose dependencies are not green (they stay blocked unless OK).",
 )
+@click.option(
+    "--stable",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="Done done: exit 0 only when every point has stayed green this long (e.g. 10m); "
+    "with --watch, a countdown, restarted by a flap.",
+)
 def verify(
-    datacenter: str,
+    datacenters: tuple[str, ...],
     manifests_dir: str | None,
+    all_: bool,
+    tz: str | None,
     only: tuple[str, ...],
     owners: tuple[str, ...],
     types: tuple[str, ...],
@@ -64,6 +80,7 @@ def verify(
     interval: float,
     timeout: float | None,
     probe_blocked: bool,
+    stable: float | None,
 ) -> None:
     """Run DATACENTER's checks from this machine and show how far it is from done.
 
@@ -77,8 +94,11 @@ def verify(
     mdd verify ams1                      once; exit 0 only when all green
     mdd verify ams1 --watch --timeout 2h re-run every 30s until all green
     mdd verify ams1 --owner identity --format junit -o verify.xml
+    mdd verify ams1 --watch --stable 10m done done: green for 10 minutes on end
+    mdd verify --all                     the fleet board: every datacenter, then by owner
 
-    Exit status: 0 all green, 1 some point is not, 2 a usage, manifest or state-file problem.
+    Exit status: 0 all green (and stable, with --stable), 1 some point is not, 2 a usage,
+    manifest or state-file problem.
     """
     from mdd.runner.states import StateFileError
     from mdd.runner.verify import Settings
@@ -94,9 +114,8 @@ def verify(
         )
     if output == "":
         stop("-o needs a file name (or - for standard output)")
-    manifest, bundled = load_manifest(datacenter, manifests_dir)
-    points = selection(manifest, only, owners, types)
-    state = state_for(manifest, bundled, state_file, no_state)
+    datacenter = one_datacenter(datacenters, all_)
+    zone = time_zone(tz)
     settings = Settings(
         jobs=jobs,
         watch=watch,
@@ -107,7 +126,17 @@ def verify(
         output=output,
         color=use_color(no_color),
         live=False if no_color or dumb_terminal() else None,
+        stable=stable,
+        tz=zone,
     )
+    if datacenter is None:
+        _verify_fleet(
+            datacenters, manifests_dir, only, owners, types, state_file, no_state, settings
+        )
+    manifest, bundled = load_manifest(datacenter, manifests_dir)
+    points = selection(manifest, only, owners, types)
+    state = state_for(manifest, bundled, state_file, no_state)
+    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
     try:
         code = run_verify(manifest, points, state, settings)
     except StateFileError as exc:
@@ -116,4 +145,38 @@ def verify(
         if output is None or output == "-":
             raise  # standard output: mdd's command group says so in one line
         stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+    sys.exit(code)
+
+
+def _verify_fleet(
+    names: tuple[str, ...],
+    manifests_dir: str | None,
+    only: tuple[str, ...],
+    owners: tuple[str, ...],
+    types: tuple[str, ...],
+    state_file: str | None,
+    no_state: bool,
+    settings: Any,
+) -> NoReturn:
+    from mdd.runner.fleet_verify import Member, verify_fleet
+    from mdd.runner.runner import select
+    from mdd.runner.states import StateFileError
+
+    if state_file:
+        stop("--state names one datacenter's state file; with --all each has its own")
+    members = []
+    for manifest, bundled in fleet_manifests(names, manifests_dir):
+        points = select(manifest.points, only, owners, types)
+        if points:
+            members.append(Member(manifest, points, state_for(manifest, bundled, None, no_state)))
+    if not members:
+        stop("no integration point of any datacenter matches all the filters")
+    try:
+        code = verify_fleet(members, settings, settings.tz)
+    except StateFileError as exc:
+        stop(str(exc))
+    except OSError as exc:
+        if settings.output is None or settings.output == "-":
+            raise
+        stop(f"cannot write {settings.output}: {exc.strerror or exc}; nothing written")
     sys.exit(code)

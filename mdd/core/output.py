@@ -41,33 +41,10 @@ def write_atomically(
     """
     # exclusive: a symlink at ``path`` is something there, not a way to somewhere else
     target = Path(os.path.abspath(path) if exclusive else os.path.realpath(path))
-    directory = target.parent
+    previous = _previous_file(target, exclusive)
+    temporary, fd = _create_temporary(target.parent, target.name)
     try:
-        previous: os.stat_result | None = target.stat()
-    except FileNotFoundError:
-        previous = None
-    if exclusive and (previous is not None or os.path.lexists(target)):
-        raise FileExistsError(errno.EEXIST, "already exists", str(target))
-    if previous is not None and stat.S_ISDIR(previous.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
-    if previous is not None and not stat.S_ISREG(previous.st_mode):
-        raise OSError(errno.EINVAL, "is not a regular file", str(target))
-
-    temporary, fd = _create_temporary(directory, target.name)
-    try:
-        try:
-            stream: IO[Any] = (
-                os.fdopen(fd, "wb")
-                if isinstance(text, bytes)
-                else os.fdopen(fd, "w", encoding=encoding, newline="")
-            )
-        except BaseException:
-            os.close(fd)
-            raise
-        with stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
+        _fill(fd, text, encoding)
         if previous is not None:
             os.chmod(temporary, stat.S_IMODE(previous.st_mode))
             with contextlib.suppress(PermissionError):
@@ -80,7 +57,39 @@ def write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _sync_directory(directory)
+    _sync_directory(target.parent)
+
+
+def _previous_file(target: Path, exclusive: bool) -> os.stat_result | None:
+    """What is at ``target`` now: nothing, or a regular file to replace (else an error)."""
+    try:
+        previous: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        previous = None
+    if exclusive and (previous is not None or os.path.lexists(target)):
+        raise FileExistsError(errno.EEXIST, "already exists", str(target))
+    if previous is not None and stat.S_ISDIR(previous.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+    if previous is not None and not stat.S_ISREG(previous.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file", str(target))
+    return previous
+
+
+def _fill(fd: int, text: str | bytes, encoding: str) -> None:
+    """Write ``text`` into the open temporary file ``fd``, flush it to disk and close it."""
+    try:
+        stream: IO[Any] = (
+            os.fdopen(fd, "wb")
+            if isinstance(text, bytes)
+            else os.fdopen(fd, "w", encoding=encoding, newline="")
+        )
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
 
 
 # errno values of os.link on a file system (or in a sandbox) without hard links.

@@ -130,6 +130,14 @@ class LiveBoard:
         if not self.live:
             self._write(change_line(view, before, self.stream) + "\n")
 
+    def note(self, lines: Sequence[str]) -> None:
+        """Lines about the whole run (the soak's countdown): printed at once in plain mode,
+        under the board in live mode (until the next redraw)."""
+        if lines:
+            self._write("\n".join(lines) + "\n")
+            if self.live and self._drawn:
+                self._drawn += len(lines)
+
     def redraw(self, views: Sequence[PointView], done: int, total: int, note: str = "") -> None:
         """Live mode: the board and a progress bar, in place of the previous drawing."""
         if not self.live:

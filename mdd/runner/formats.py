@@ -78,9 +78,26 @@ def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> st
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name={quoteattr(f"mdd {source} {datacenter}")} tests="{number["total"]}" '
         f'failures="{failures}" errors="{errors}" time="{total_time:.3f}">',
+        *junit_suite(datacenter, views, timestamp()),
+        "</testsuites>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def junit_suite(datacenter: str, views: Sequence[PointView], at: str) -> list[str]:
+    """The ``testsuite`` element of one datacenter, as lines (``at``: its timestamp); an
+    unknown point (its check could not decide) is an ``error``, as a test that could not run."""
+    from xml.sax.saxutils import quoteattr
+
+    number = counts(views)
+    errors = number[UNKNOWN]
+    failures = number["total"] - number[GREEN] - errors
+    total_time = sum(v.duration or 0.0 for v in views)
+    lines = [
         f'  <testsuite name={quoteattr(f"mdd.{datacenter}")} tests="{number["total"]}" '
         f'failures="{failures}" errors="{errors}" skipped="0" time="{total_time:.3f}" '
-        f"timestamp={quoteattr(timestamp())}>",
+        f"timestamp={quoteattr(at)}>",
     ]
     for v in views:
         owner = v.point.owner or "unowned"
@@ -104,8 +121,8 @@ def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> st
             f"{_escape(details)}</{element}>",
             "    </testcase>",
         ]
-    lines += ["  </testsuite>", "</testsuites>", ""]
-    return "\n".join(lines)
+    lines.append("  </testsuite>")
+    return lines
 
 
 def _xml_text(text: str) -> str:
@@ -131,8 +148,17 @@ def render_tap(datacenter: str, views: Sequence[PointView], source: str) -> str:
     """TAP version 13: one test per point, ``ok`` only when green, a YAML block with the
     state, owner and reason under every test that is not ok."""
     lines = ["TAP version 13", f"1..{len(views)}", f"# mdd {source} {datacenter}"]
-    for number, v in enumerate(views, 1):
-        description = _tap_text(f"{v.point.name} ({v.state})")
+    lines += tap_tests(views)
+    summary = [line for line in _summary_comment(datacenter, views)]
+    return "\n".join(lines + summary) + "\n"
+
+
+def tap_tests(views: Sequence[PointView], first: int = 1, prefix: str = "") -> list[str]:
+    """The TAP test lines of ``views``, numbered from ``first``; ``prefix`` before each name
+    (``ams1/`` on the fleet board)."""
+    lines = []
+    for number, v in enumerate(views, first):
+        description = _tap_text(f"{prefix}{v.point.name} ({v.state})")
         if v.state == GREEN:
             lines.append(f"ok {number} - {description}")
             continue
@@ -152,8 +178,7 @@ def render_tap(datacenter: str, views: Sequence[PointView], source: str) -> str:
             # JSON scalars and flow lists are valid YAML.
             lines.append(f"  {key}: {json.dumps(value, ensure_ascii=True)}")
         lines.append("  ...")
-    summary = [line for line in _summary_comment(datacenter, views)]
-    return "\n".join(lines + summary) + "\n"
+    return lines
 
 
 def _summary_comment(datacenter: str, views: Sequence[PointView]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import time
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import Any
 
 from mdd.core.model import IntegrationPoint, Manifest
@@ -100,9 +101,13 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
     }
 
 
-def render_report(manifest: Manifest, state: StateFile) -> str:
-    """The HTML page, as text."""
+def render_report(manifest: Manifest, state: StateFile, tz: tzinfo | None = None) -> str:
+    """The HTML page, as text (lead times in ``tz``, default the machine's zone)."""
     import jinja2
+
+    from mdd.runner.clock import now, zone
+    from mdd.runner.fleet_report import lead_view
+    from mdd.runner.leadtime import lead_times
 
     by_name = {p.name: p for p in manifest.points}
     views: list[PointView] = [state.view(p) for p in manifest.points]
@@ -143,4 +148,5 @@ def render_report(manifest: Manifest, state: StateFile) -> str:
         generated=timestamp(),
         # "Generated ... from FILE" only when that file exists (was read).
         state_path=str(state.path) if state.path and state.path.exists() else None,
+        lead=lead_view(manifest.datacenter, lead_times(manifest, state, now()), tz or zone(None)),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,10 @@ from mdd.runner.board import LiveBoard
 from mdd.runner.formats import RENDERERS
 from mdd.runner.runner import DEFAULT_JOBS, run
 from mdd.runner.states import GREEN, PointView, StateFile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mdd.runner.stable import Gate
 
 
 class Settings:
@@ -34,6 +39,8 @@ class Settings:
         output: str | None = None,
         color: bool = True,
         live: bool | None = None,
+        stable: float | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         self.jobs = jobs
         self.watch = watch
@@ -44,6 +51,8 @@ class Settings:
         self.output = output
         self.color = color
         self.live = live
+        self.stable = stable  # seconds every point must stay green ("done done"); None: no soak
+        self.tz = tz  # the time zone of the soak's lines (None: the machine's)
 
 
 def write_document(text: str, output: str | None, stream: TextIO) -> None:
@@ -85,6 +94,8 @@ def verify(
     started = time.monotonic()
     interrupted = False
     rounds = 0
+    gate = _gate(settings)
+    soak_ok = True
     try:
         while True:
             done = 0
@@ -102,10 +113,17 @@ def verify(
                     board.change(view, before)
                 if board.live:
                     board.redraw(list(views.values()), done, len(selected), "checking...")
-            _sample(manifest, state, views)
-            state.save()
+            state.save(manifest.points)  # merged with the file, then one burn-up sample
             rounds += 1
-            if not settings.watch or all(v.state == GREEN for v in views.values()):
+            all_green = all(v.state == GREEN for v in views.values())
+            remaining: float | None = None
+            if gate is not None:
+                from mdd.runner.clock import now as clock_now
+
+                soak, lines = gate.update([views[p.name] for p in selected], clock_now())
+                soak_ok, remaining = soak.ok, soak.remaining
+                board.note(lines)
+            if not settings.watch or (all_green and soak_ok):
                 break
             if rounds == 1 and not board.live:
                 board.final([views[p.name] for p in selected])  # where the watch starts from
@@ -117,14 +135,15 @@ def verify(
             if left is not None and left <= 0:
                 break
             pause = settings.interval if left is None else min(settings.interval, left)
+            if all_green and remaining is not None:
+                pause = min(pause, max(remaining, 0.05))
             board.redraw(list(views.values()), done, len(selected), f"next round in {pause:.0f}s")
             time.sleep(pause)
             if left is not None and left - pause <= 0:
                 break
     except KeyboardInterrupt:
         interrupted = True
-        _sample(manifest, state, views)
-        state.save()
+        state.save(manifest.points)
     final = [views[p.name] for p in selected]
     board.final(final)  # the document itself for text on standard output
     if settings.fmt != "text" or settings.output not in (None, "-"):
@@ -142,9 +161,17 @@ def verify(
         from mdd.checks._options import duration_text
 
         err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
-    return 0 if all(v.state == GREEN for v in final) else 1
+    elif settings.watch and settings.timeout is not None and not soak_ok:
+        from mdd.checks._options import duration_text
+
+        err.write(f"mdd: not stable within --timeout {duration_text(settings.timeout)}\n")
+    return 0 if all(v.state == GREEN for v in final) and soak_ok else 1
 
 
-def _sample(manifest: Manifest, state: StateFile, views: dict[str, PointView]) -> None:
-    """A burn-up sample over the whole datacenter (points not run: as last recorded)."""
-    state.sample(views.get(p.name) or state.view(p) for p in manifest.points)
+def _gate(settings: Settings) -> Gate | None:
+    if settings.stable is None:
+        return None
+    from mdd.runner.clock import zone
+    from mdd.runner.stable import Gate
+
+    return Gate(settings.stable, settings.tz if settings.tz is not None else zone(None))

@@ -101,7 +101,7 @@ def test_docs_refuses_another_datacenters_state(tmp_path: Path) -> None:
     path = tmp_path / ".mdd" / "lab2.json"
     before = path.read_text()
     docs = mdd("docs", "lab1", "--manifests", str(manifests), "--state", str(path), cwd=tmp_path)
-    assert docs.code == 1 and docs.out == ""
+    assert docs.code == 2 and docs.out == ""
     assert "holds the state of datacenter 'lab2', not 'lab1'" in docs.err
     assert "Traceback" not in docs.err and len(docs.err.strip().splitlines()) == 1
     assert json.loads(path.read_text()) == json.loads(before)
