@@ -37,7 +37,7 @@ def types_show(check_type: str) -> None:
         known = ", ".join(sorted(CHECK_TYPES))
         close = difflib.get_close_matches(check_type.lower(), sorted(CHECK_TYPES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise click.ClickException(f"unknown check type {check_type!r}{hint}; known types: {known}")
+        fail(f"unknown check type {check_type!r}{hint}; known types: {known}")
     click.echo(check_type_text(check_type), nl=False)
 
 
