@@ -218,12 +218,16 @@ def _derive_text(
     if extends is not None:
         folder = os.path.abspath(target.parent)
         bases = extends if isinstance(extends, list) else [extends]
-        spans = extends.item_spans if isinstance(extends, list) else [values.get("extends")]
+        spans = (
+            getattr(extends, "item_spans", [None] * len(extends))
+            if isinstance(extends, list)
+            else [values.get("extends")]
+        )
         for base, span in zip(bases, spans, strict=True):
             moved = os.path.relpath(os.path.abspath(os.path.join(source.parent, base)), folder)
             if moved != base and not change(span, _scalar(moved)):
                 return None
-    own_vars = tree.get("vars") or {}
+    own_vars: Any = tree.get("vars") or {}
     if own_vars and not hasattr(own_vars, "value_spans"):
         return None
     added = {k: v for k, v in sets.items() if k not in own_vars}
