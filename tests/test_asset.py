@@ -221,7 +221,10 @@ def test_runtime_assets_points_the_checks_at_the_asset(built: Path, tmp_path: Pa
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     launchers = {m.name.removeprefix("bin/") for m in members(built) if m.name.startswith("bin/")}
-    for check in go_rules.parse_stream(proc.stdout.decode()):
+    resources = go_rules.parse_stream(proc.stdout.decode())
+    checks = [r for r in resources if r["type"] == "CheckConfig"]  # not the filters, handlers
+    assert checks
+    for check in checks:
         assert check["spec"]["runtime_assets"] == [resource["metadata"]["name"]]
         assert check["spec"]["command"].split()[0] in launchers
 

@@ -219,6 +219,7 @@ BATCH_MODULES = (
     "mdd.batch.cron",
     "mdd.runner.runner",
     "mdd.runner.states",
+    "mdd.core.files",  # imported lazily (reading the plan and the state file)
 )
 
 
