@@ -235,8 +235,10 @@ def _batch_files() -> dict[str, Path]:
         "print(json.dumps({n: m.__file__ for n, m in sys.modules.items()"
         " if (n == 'mdd' or n.startswith('mdd.')) and getattr(m, '__file__', None)}))\n"
     )
+    # -I: the installed mdd, never a source tree in the current folder (run from a clone,
+    # ./mdd would shadow it, and it has no mdd.checks: setuptools maps checks/ there).
     ran = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     if ran.returncode != 0:
         raise AssetError(f"cannot list what {BATCH_COMMAND} imports: {ran.stderr.strip()}")
