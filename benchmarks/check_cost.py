@@ -45,9 +45,10 @@ from _measure import (  # benchmarks/: the launcher and the loop every benchmark
     interleaved,
     print_table,
 )
+from ident_cost import IDENT_TYPES  # benchmarks/: the types ident_cost.py measures
 from net_subjects import net_subjects  # benchmarks/: the dns, ntp, ssh, udp, icmp, command runs
 
-from mdd.checks.registry import CHECK_TYPES
+from mdd.checks.registry import CHECK_TYPES, libraries
 from tests.checks.http_servers import serve, server_context
 from tests.conftest import accepting
 
@@ -66,17 +67,12 @@ DATA_STORES = {
     "redis": (6379, {}),
     "amqp": (5672, {}),
 }
-# The library each probe imports: its own import cost is part of the target.
-LIBRARIES = {
-    "postgres": "pg8000.native",
-    "mysql": "pymysql",
-    "redis": "redis.connection",
-    "amqp": "amqp",
-}
-# dns reads and writes its messages with dnspython.
-DNS_LIBRARY = "dns.message, dns.rdatatype, dns.rcode, dns.name, dns.flags"
-# The standard-library types measured here (smtp and proxy: ident_cost.py): at most 3x bare.
-STDLIB_TYPES = ("tcp", "http", "tls", "ntp", "ssh", "udp", "icmp", "command")
+# The library each probe imports (its type's LIBRARIES): its own import cost is part of the
+# target.
+LIBRARIES = {t: ", ".join(libraries(t)) for t in CHECK_TYPES if libraries(t)}
+# The standard-library types measured here (ldap, smtp and proxy: ident_cost.py): at most 3x
+# bare.
+STDLIB_TYPES = tuple(t for t in CHECK_TYPES if not libraries(t) and t not in IDENT_TYPES)
 PLUGINS = Path("/usr/lib/nagios/plugins")
 TARGET_MARGIN = 0.015  # s: a check needing a library costs at most bare + library + 15 ms
 
@@ -93,7 +89,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
     """The data-store checks against the shared servers, the matching C plugins, and for each
     type a ``python -c 'import LIBRARY'`` (keyed by type) for the library's own cost."""
     subjects: list[Subject] = []
-    libraries: dict[str, Subject] = {}
+    library_subjects: dict[str, Subject] = {}
     for check_type, (port, values) in DATA_STORES.items():
         if not _answering(port):
             print(f"skipping {check_type}: nothing answers on 127.0.0.1:{port}")
@@ -108,7 +104,7 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
             continue
         subjects.append(subject)
         library = LIBRARIES[check_type]
-        libraries[check_type] = Subject(
+        library_subjects[check_type] = Subject(
             f"python -c 'import {library}'", [str(BIN / "python"), "-c", f"import {library}"]
         )
     plugins = {
@@ -119,15 +115,15 @@ def data_subjects() -> tuple[list[Subject], dict[str, Subject]]:
     for name, args in plugins.items():
         if (PLUGINS / name).exists():
             subjects.append(Subject(f"{name} (C plugin)", [str(PLUGINS / name), *args]))
-    return subjects, libraries
+    return subjects, library_subjects
 
 
 def library_targets(
-    checks: list[Subject], libraries: dict[str, Subject], baseline: Subject
+    checks: list[Subject], library_subjects: dict[str, Subject], baseline: Subject
 ) -> None:
     """Each data-store check against bare python + its library's import + 15 ms."""
     base = statistics.median(baseline.cpu)
-    for check_type, library in libraries.items():
+    for check_type, library in library_subjects.items():
         check = next((s for s in checks if s.argv[0].endswith(f"check-mdd-{check_type}")), None)
         if check is None or not library.cpu:
             continue
@@ -277,15 +273,16 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         subjects += net_subjects(stack, workdir, BIN)
-        data, libraries = data_subjects()
-        libraries["dns"] = Subject(
+        data, library_subjects = data_subjects()
+        library_subjects["dns"] = Subject(
             "python -c 'import dns.message...'",
-            [str(BIN / "python"), "-c", f"import {DNS_LIBRARY}"],
+            [str(BIN / "python"), "-c", f"import {LIBRARIES['dns']}"],
         )
-        LIBRARIES["dns"] = "dns.message..."
         floors = floor_subjects(tls_target)
         baseline = Subject("python -c pass", [str(BIN / "python"), "-c", "pass"])
-        checks = [s for s in subjects if s is not None] + data + list(libraries.values()) + floors
+        checks = (
+            [s for s in subjects if s is not None] + data + list(library_subjects.values()) + floors
+        )
 
         print(f"interpreter: {BIN / 'python'} ({first_line([str(BIN / 'python'), '-VV'])[8:]})")
         for subject in checks:
@@ -300,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     stdlib_targets(checks, baseline)
-    library_targets(checks, libraries, baseline)
+    library_targets(checks, library_subjects, baseline)
 
     if args.imports:
         for check_type in sorted(CHECK_TYPES):

@@ -37,6 +37,8 @@ from _measure import (  # benchmarks/: the launcher and the loop every benchmark
 )
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
+# The check types this benchmark measures (check_cost.py measures the others).
+IDENT_TYPES = ("ldap", "smtp", "proxy")
 
 
 def main(argv: list[str] | None = None) -> int:

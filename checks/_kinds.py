@@ -62,7 +62,7 @@ class Kind:
         return f"Kind({self.name!r})"
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -80,20 +80,20 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _want_str(value: Any) -> str:
+def want_str(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError(
-            f"expected a string, got {_type_name(value)}: YAML reads unquoted yes/no/on/off/"
+            f"expected a string, got {type_name(value)}: YAML reads unquoted yes/no/on/off/"
             f"true/false as booleans, so quote the value"
         )
     if isinstance(value, int | float):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {_type_name(value)}")
-    return _text(value)
+        raise ValueError(f"expected a string, got {type_name(value)}")
+    return carriable_text(value)
 
 
-def _text(text: str) -> str:
+def carriable_text(text: str) -> str:
     """``text`` if a command line and a JSON file can carry it; ``ValueError`` if not.
 
     A NUL cannot be in an argv word (the agent could not start the check). A surrogate pair
@@ -115,15 +115,15 @@ def _text(text: str) -> str:
     return text
 
 
-def _string(value: Any) -> str:
-    text = _want_str(value)
+def nonempty_string(value: Any) -> str:
+    text = want_str(value)
     if text == "":
         raise ValueError("must not be empty")
     return text
 
 
 def _host(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if any(c.isspace() for c in text) or "/" in text:
@@ -147,13 +147,13 @@ def _idna(host: str) -> str:
 
 def _port(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"expected a port number, got {_type_name(value)}")
+        raise ValueError(f"expected a port number, got {type_name(value)}")
     if isinstance(value, str):
         if not value.strip().isdigit() or len(value.strip()) > 5:
-            raise ValueError(f"expected a port number 1-65535, got {_type_name(value)[7:]}")
+            raise ValueError(f"expected a port number 1-65535, got {type_name(value)[7:]}")
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"expected a port number 1-65535, got {_type_name(value)}")
+        raise ValueError(f"expected a port number 1-65535, got {type_name(value)}")
     if not 1 <= value <= 65535:
         raise ValueError(f"port must be 1-65535, got {value}")
     return value
@@ -161,11 +161,11 @@ def _port(value: Any) -> int:
 
 def _int(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {_type_name(value)}")
+        raise ValueError(f"expected a whole number, got {type_name(value)}")
     if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {_type_name(value)}")
+        raise ValueError(f"expected a whole number, got {type_name(value)}")
     if abs(value) > INT_LIMIT:
         raise ValueError(f"{value} is too large: at most {INT_LIMIT:,}")
     return value
@@ -205,7 +205,7 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
     More than 0 and at most ``limit`` (a day, unless given).
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+        raise ValueError(f"expected a duration such as 10s, got {type_name(value)}")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -226,7 +226,7 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
             raise ValueError("expected a duration such as 10s, got an empty string")
         seconds = total
     else:
-        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+        raise ValueError(f"expected a duration such as 10s, got {type_name(value)}")
     if seconds <= 0:
         raise ValueError(f"duration must be more than 0, got {value!r}")
     if not seconds <= limit:  # also NaN
@@ -264,11 +264,11 @@ def duration_text(seconds: float) -> str:
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError(f"expected true or false, got {_type_name(value)}")
+    raise ValueError(f"expected true or false, got {type_name(value)}")
 
 
 def _regex(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     try:
         re.compile(text)
     except re.error as exc:
@@ -282,7 +282,7 @@ _STATUS = r"([1-5]\d\d)(?:\s*-\s*([1-5]\d\d))?"
 def _status_range(value: Any) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    text = _want_str(value).strip()
+    text = want_str(value).strip()
     match = re.fullmatch(_STATUS, text)
     if not match:
         raise ValueError(
@@ -303,7 +303,7 @@ def _status_text(value: tuple[int, int]) -> str:
 def _url(value: Any) -> str:
     from urllib.parse import urlsplit
 
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     if any(c.isspace() for c in text):
         raise ValueError(f"{text!r} contains white space: write a space in a URL as %20")
     parts = urlsplit(text)
@@ -383,7 +383,7 @@ def _secret_query_name(query: str) -> str | None:
 def _proxy_url(value: Any) -> str:
     from urllib.parse import urlsplit
 
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
     if parts.scheme not in ("http",) or not parts.hostname:
         raise ValueError(f"{text!r} is not an http:// proxy URL such as http://proxy:3128")
@@ -401,7 +401,7 @@ def _proxy_url(value: Any) -> str:
 
 def _address(value: Any) -> str:
     """``host``, ``host:port`` or ``[v6]:port``."""
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s\[\]/]+)(?::(\d+))?|([0-9a-fA-F:]+)", text)
     if not match:
         raise ValueError(f"{text!r} is not an address: write host, host:port or [v6addr]:port")
@@ -413,13 +413,13 @@ def _address(value: Any) -> str:
 
 
 def _path(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     if "\n" in text or "\0" in text:
         raise ValueError("a file path cannot contain a newline")
     return text
 
 
-STRING = Kind("string", _string, _string, doc="text")
+STRING = Kind("string", nonempty_string, nonempty_string, doc="text")
 
 
 # argparse drops a value "--" (even as --command=--) for every option that is not REMAINDER,
@@ -429,17 +429,17 @@ _DASHES = re.compile(r"\\*--")
 
 
 def _argv_word_text(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     return "\\" + text if _DASHES.fullmatch(text) else text
 
 
 def _argv_word_parse(text: str) -> str:
-    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else _string(text)
+    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else nonempty_string(text)
 
 
 ARGV_WORD = Kind(
     "argv word",
-    _string,
+    nonempty_string,
     _argv_word_parse,
     _argv_word_text,
     doc="one word of the command line, passed as it is (no shell)",
@@ -456,7 +456,7 @@ def _escaped_text(value: Any) -> str:
     """
     from mdd.checks._escapes import decode_escapes, escape_controls
 
-    text = escape_controls(_string(value))
+    text = escape_controls(nonempty_string(value))
     decode_escapes(text)  # raises ValueError on a bad escape
     return text
 
@@ -487,13 +487,13 @@ PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
 PATH = Kind(
     "path",
-    lambda value: _absolute_path(value),
-    lambda text: _absolute_path(text),
+    lambda value: absolute_path_text(value),
+    lambda text: absolute_path_text(text),
     doc="an absolute file path on the agent",
 )
 
 
-def _absolute_path(value: Any) -> str:
+def absolute_path_text(value: Any) -> str:
     text = _path(value)
     if not text.startswith("/"):
         raise ValueError(
@@ -504,7 +504,10 @@ def _absolute_path(value: Any) -> str:
 
 
 ABSOLUTE_PATH = Kind(
-    "absolute path", _absolute_path, _absolute_path, doc="an absolute file path on the agent"
+    "absolute path",
+    absolute_path_text,
+    absolute_path_text,
+    doc="an absolute file path on the agent",
 )
 
 
@@ -512,7 +515,7 @@ def choice(*values: str) -> Kind:
     """A kind that accepts exactly one of ``values``."""
 
     def load(value: Any) -> str:
-        text = _want_str(value)
+        text = want_str(value)
         if text not in values:
             raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
         return text

@@ -19,22 +19,23 @@ class State(enum.IntEnum):
     UNKNOWN = 3
 
 
+class CheckFailed(Exception):
+    """The integration point failed: the result is CRITICAL, with this reason (and, where the
+    probe measured something before it failed, ``perfdata``). Every check type says "failed"
+    with this one exception (or a subclass that carries more detail for its own caller)."""
+
+    def __init__(self, reason: str, perfdata: tuple[Perf, ...] = ()) -> None:
+        super().__init__(reason)
+        self.perfdata = perfdata
+
+
 class CheckError(Exception):
     """The check cannot decide (bad local file, unusable option): the result is UNKNOWN."""
 
 
-def lacking(exc: ImportError, library: str) -> CheckError:
-    """The UNKNOWN of a check whose protocol library cannot be imported: what to rebuild or
-    reinstall, never "pip install" on an agent that has no pip (the agent artifact)."""
-    import mdd
-
-    name = exc.name or library
-    if mdd.ARTIFACT:
-        return CheckError(f"the artifact lacks {name} (rebuild it with `mdd asset build`)")
-    return CheckError(
-        f"this installation of mdd lacks {name} ({library}): install mdd into this "
-        f"environment again (pip install . from its clone)"
-    )
+class Deadline(BaseException):
+    """The probe ran past its timeout: raised by the backstop alarm (``_budget``). A
+    ``BaseException``, so that no ``except Exception`` of a probe or a library swallows it."""
 
 
 class Perf:
@@ -148,19 +149,11 @@ def worst(*states: State) -> State:
     return max(states, key=order.index, default=State.OK)
 
 
-def ms_text(seconds: float) -> str:
-    """A threshold beside a time measured in milliseconds, in the same unit: ``0.1 ms``,
-    ``100 ms``, ``2000 ms`` (never ``0.0001s`` next to ``in 2.6 ms``)."""
-    from decimal import Decimal
-
-    millis = Decimal(repr(round(seconds * 1000, 9))).normalize()
-    return f"{millis:f} ms"
-
-
 def timed_result(
     message: str, seconds: float, warn: float | None, crit: float | None, perf: tuple[Perf, ...]
 ) -> Result:
     """OK, WARNING or CRITICAL by how ``seconds`` compares with the thresholds, saying which."""
+
     state = threshold_state(seconds, warn, crit)
     if state is State.CRITICAL and crit is not None:
         message += f" (critical above {ms_text(crit)})"
@@ -176,3 +169,59 @@ def threshold_state(value: float, warn: float | None, crit: float | None) -> Sta
     if warn is not None and value > warn:
         return State.WARNING
     return State.OK
+
+
+def no_answer(timeout: float | None) -> Result:
+    """The result of a probe stopped at its deadline (by the backstop alarm, or the runner's
+    bound): a probe stopped before it could connect says so, not blaming the target."""
+    from mdd.checks import _budget
+    from mdd.checks._options import duration_text
+
+    if _budget.phase == "starting":
+        return Result(
+            State.CRITICAL,
+            f"the check ran out of its {duration_text(timeout or 0)} timeout before it could "
+            f"connect (it was still starting): the agent machine is slow or overloaded, or the "
+            f"timeout is too short",
+        )
+    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
+
+
+def lacking(exc: ImportError, library: str) -> CheckError:
+    """The UNKNOWN of a check whose protocol library cannot be imported: what to rebuild or
+    reinstall, never "pip install" on an agent that has no pip (the agent artifact)."""
+    import mdd
+
+    name = exc.name or library
+    if mdd.ARTIFACT:
+        return CheckError(f"the artifact lacks {name} (rebuild it with `mdd asset build`)")
+    return CheckError(
+        f"this installation of mdd lacks {name} ({library}): install mdd into this "
+        f"environment again (pip install . from its clone)"
+    )
+
+
+def ms_text(seconds: float) -> str:
+    """A threshold beside a time measured in milliseconds, in the same unit: ``0.1 ms``,
+    ``100 ms``, ``2000 ms`` (never ``0.0001s`` next to ``in 2.6 ms``)."""
+    from decimal import Decimal
+
+    millis = Decimal(repr(round(seconds * 1000, 9))).normalize()
+    return f"{millis:f} ms"
+
+
+def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
+    """The result of a probe that raised ``exc`` instead of returning: one line, never a
+    traceback. ``CheckFailed`` is CRITICAL with its reason; ``Deadline`` is CRITICAL (the
+    target did not answer in time); ``CheckError`` and any other exception are UNKNOWN (the
+    check could not decide). The Sensu plugin and the in-process runner (``mdd verify``) share
+    this mapping, so their verdicts agree."""
+    if isinstance(exc, CheckFailed):
+        return Result(State.CRITICAL, str(exc), exc.perfdata)
+    if isinstance(exc, Deadline):
+        return no_answer(timeout)
+    if isinstance(exc, CheckError):
+        return Result(State.UNKNOWN, str(exc))
+    if isinstance(exc, ImportError):  # a library imported at first use
+        return Result(State.UNKNOWN, str(lacking(exc, exc.name or "a library")))
+    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")

@@ -43,6 +43,21 @@ def use_client_definition(document_text: str) -> None:
     _client_definition = client if isinstance(client, dict) else None
 
 
+def read_client_definition() -> None:
+    """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
+    read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
+    import sys
+
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        return
+    try:
+        text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return
+    use_client_definition(text)
+
+
 def _client_attribute(path: str, what: str) -> str:
     if _client_definition is None:
         raise CheckError(

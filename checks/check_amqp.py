@@ -14,26 +14,23 @@ default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._net import host_port
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import Result, lacking
+from mdd.checks._result import CheckFailed, Result, lacking
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
     user_option,
@@ -46,6 +43,8 @@ if TYPE_CHECKING:
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("amqp",)
 OPTIONS: tuple[Option, ...] = (
     host_option("broker"),
     port_option(5672, " (5671 is the usual one for TLS)"),
@@ -90,20 +89,11 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    secrets = (password,) if password else ()
-    if password is None:
-        password = "guest"  # RabbitMQ's well-known default account: not a secret
-    amqp = _import()  # before the clock starts: the time measured is the broker's
-    with Steps(opts.host, opts.port, opts.timeout, secrets, since) as steps:
-        try:
-            return _converse(amqp, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
-def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) -> Result:
+def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+    password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
@@ -142,9 +132,11 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
         try:
             conn.connect()
         except errors.AccessRefused as exc:
-            raise Failed(f"{steps.where}: login as {opts.user} rejected: {_reply(exc)}") from None
+            raise CheckFailed(
+                f"{steps.where}: login as {opts.user} rejected: {_reply(exc)}"
+            ) from None
         except errors.NotAllowed as exc:
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: vhost {opts.vhost} refused to {opts.user}: {_reply(exc)}"
             ) from None
         found = []
@@ -153,12 +145,10 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
                 continue
             steps.now(kind)
             found.append(_exists(conn, errors, kind, name, opts, steps))
-    except Failed:
+    except CheckFailed:
         raise
     except (errors.AMQPError, OSError) as exc:
         raise _failed(steps, exc) from None
-    except Deadline:
-        raise
     except Exception as exc:  # bad frames of a server that is not an AMQP broker
         raise steps.failed(
             exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"
@@ -179,7 +169,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
 def _exists(
     conn: Any, errors: Any, kind: str, name: str, opts: argparse.Namespace, steps: Steps
 ) -> str:
-    """``queue q exists (...)`` or raises ``Failed``; passive declares create nothing."""
+    """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     channel = conn.channel()
     try:
         if kind == "queue":
@@ -188,15 +178,15 @@ def _exists(
         channel.exchange_declare(exchange=name, type="direct", passive=True)
         return f"exchange {name} exists"
     except errors.NotFound:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: {kind} {excerpt(name)} does not exist in vhost {opts.vhost}"
         ) from None
     except errors.AccessRefused as exc:
-        raise Failed(
+        raise CheckFailed(
             f"{steps.where}: {kind} {excerpt(name)}: access refused to {opts.user}: {_reply(exc)}"
         ) from None
     except errors.ChannelError as exc:
-        raise Failed(f"{steps.where}: {kind} {excerpt(name)}: {_reply(exc)}") from None
+        raise CheckFailed(f"{steps.where}: {kind} {excerpt(name)}: {_reply(exc)}") from None
 
 
 def _reply(exc: Exception) -> str:
@@ -206,7 +196,7 @@ def _reply(exc: Exception) -> str:
     return f"{text} ({code})" if code and str(code) not in text else text
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A timeout, a closed connection, or a server that is not an AMQP broker."""
     if steps.expired:
         return steps.failed(exc)
@@ -218,17 +208,4 @@ def _failed(steps: Steps, exc: Exception) -> Failed:
     return steps.failed(exc)
 
 
-class AmqpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    AmqpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

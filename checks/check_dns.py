@@ -31,8 +31,8 @@ import socket
 import struct
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._net import connect, host_port
+from mdd.checks._base import main_of
+from mdd.checks._net import connect, host_port, split_address
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
@@ -44,7 +44,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("dns.message", "dns.rdatatype", "dns.rcode", "dns.name", "dns.flags")
 RECORDS = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "CAA", "SOA")
 
 
@@ -247,23 +249,12 @@ def query_name(opts: argparse.Namespace) -> Any:
         raise CheckError(f"query {opts.query!r} is not a DNS name: {exc}") from None
 
 
-def ask(
-    host: str, port: int, opts: argparse.Namespace, qname: Any, deadline: float, many: bool
-) -> Result:
-    """One query to one server, judged."""
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.rcode
-    import dns.rdatatype
-
+def _query(
+    host: str, port: int, wire: bytes, deadline: float, opts: argparse.Namespace, asked: str
+) -> bytes | Result:
+    """The server's reply to ``wire`` (over UDP, again over TCP when truncated, or over TCP),
+    or the CRITICAL result of not getting one."""
     server = host if port == PORT else host_port(host, port)
-    record: str = opts.record
-    name = qname.to_text(omit_final_dot=True)
-    asked = f"{name} {record}"
-    query = dns.message.make_query(qname, record, use_edns=0, payload=1232)
-    wire = query.to_wire()
-    started = time.monotonic()
     via = opts.protocol
     try:
         if via == "udp":
@@ -284,6 +275,29 @@ def ask(
         )
     except OSError as exc:
         return Result(State.CRITICAL, f"{server} failed on {asked}: {exc.strerror or exc}")
+    return reply
+
+
+def ask(
+    host: str, port: int, opts: argparse.Namespace, qname: Any, deadline: float, many: bool
+) -> Result:
+    """One query to one server, judged."""
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+
+    server = host if port == PORT else host_port(host, port)
+    record: str = opts.record
+    name = qname.to_text(omit_final_dot=True)
+    asked = f"{name} {record}"
+    query = dns.message.make_query(qname, record, use_edns=0, payload=1232)
+    wire = query.to_wire()
+    started = time.monotonic()
+    reply = _query(host, port, wire, deadline, opts, asked)
+    if isinstance(reply, Result):
+        return reply
     elapsed = round(time.monotonic() - started, 6)
     perf = (Perf(perf_label("time", host, port, many), elapsed, "s", opts.warn, opts.crit, 0.0),)
     try:
@@ -373,17 +387,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return combine(ask_all(servers, one, deadline, "the DNS server"))
 
 
-class DnsCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    DnsCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -34,9 +34,10 @@ import socket
 import ssl
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._handshake import HandshakeFailed, handshake
-from mdd.checks._net import connect, host_port
+from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
@@ -48,9 +49,9 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import redacting, threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("ldap3",)
 
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
 
@@ -283,10 +286,6 @@ class _Wire:
         pass
 
 
-class _Failed(Exception):
-    """A step failed: the message says which and how (CRITICAL)."""
-
-
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -326,15 +325,7 @@ def probe(opts: argparse.Namespace) -> Result:
         raise CheckError("bind_dn and password go together: give both or neither")
     password = read_secret(opts.password, "the password") if opts.password else None
     secrets = [password] if password else []
-    try:
-        result = _probe(opts, password)
-    except CheckError as exc:
-        raise CheckError(redact(str(exc), secrets)) from None
-    except Exception as exc:  # never let the password out through an unexpected error
-        raise CheckError(
-            redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
-        ) from None
-    return Result(result.state, redact(result.message, secrets), result.perfdata)
+    return redacting(lambda: _probe(opts, password), lambda text: redact(text, secrets))
 
 
 def _endpoint(url: str) -> tuple[bool, str, int]:
@@ -353,28 +344,16 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
     import ldap3  # noqa: F401
 
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     secure, host, port = _endpoint(opts.url)
     where = f"{'ldaps' if secure else 'ldap'}://{host_port(host, port)}"
-    waited = duration_text(opts.timeout)
     context: ssl.SSLContext | None = None
     if secure or opts.starttls:
         from mdd.checks._tls import client_context
 
         context = client_context(ca_file=opts.ca_file)
 
-    try:
-        sock, _ = connect(host, port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL, f"{where} did not answer within {waited} (host down or filtered)"
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, _ = open_connection(host, port, deadline, opts.timeout, where=where)
 
     wire = _Wire(sock, deadline)
     try:
@@ -384,7 +363,7 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
         done = _conversation(opts, wire, context, host, password, where)
     except HandshakeFailed as exc:
         return Result(State.CRITICAL, f"{where} {exc}")
-    except _Failed as exc:
+    except CheckFailed as exc:
         return Result(State.CRITICAL, str(exc))
     finally:
         wire.sock.close()
@@ -403,7 +382,7 @@ def _conversation(
     password: str | None,
     where: str,
 ) -> str:
-    """Bind and search over ``wire``; what was verified, or ``_Failed`` saying what was not."""
+    """Bind and search over ``wire``; what was verified, or ``CheckFailed`` saying what was not."""
     from ldap3 import NO_ATTRIBUTES, SYNC, Connection, Server
     from ldap3.core.exceptions import LDAPInvalidFilterError
 
@@ -437,14 +416,14 @@ def _conversation(
             conn.extended("1.3.6.1.4.1.1466.20037")
             code, name, diagnostic = _code(conn.result)
             if code != 0:
-                raise _Failed(f"{where} refused StartTLS: {_reason(name, diagnostic)}")
+                raise CheckFailed(f"{where} refused StartTLS: {_reason(name, diagnostic)}")
             assert context is not None
             try:
                 wire.sock = handshake(
                     wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
                 )
             except HandshakeFailed as exc:
-                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
+                raise CheckFailed(f"{where} accepted StartTLS but {exc}") from None
             conn.tls_started = True
             verified.append("StartTLS verified")
         if opts.bind_dn:
@@ -452,7 +431,7 @@ def _conversation(
             conn.bind()
             code, name, diagnostic = _code(conn.result)
             if code != 0:
-                raise _Failed(
+                raise CheckFailed(
                     f"{where} bind as {_short(opts.bind_dn)} rejected: {_reason(name, diagnostic)}"
                 )
             verified.append(f"bound as {_short(opts.bind_dn)}")
@@ -477,14 +456,14 @@ def _conversation(
             )
             verified.append(_judge(opts, conn, what, where, limit))
         return ", ".join(verified) if verified else "answers LDAP"
-    except _Failed:
+    except CheckFailed:
         raise
     except LDAPInvalidFilterError as exc:
         raise CheckError(
             f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
         ) from None
     except Exception as exc:
-        raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
+        raise CheckFailed(_broken(wire, where, step, opts.timeout, exc)) from None
     finally:
         # The verdict is made; a failing goodbye changes nothing. (contextlib.suppress would
         # cost every run the import of contextlib.)
@@ -501,7 +480,7 @@ def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: in
     if code not in (0, 4):
         matched = str((conn.result or {}).get("dn") or "")
         closest = f"; the closest entry that exists is {_short(matched)}" if matched else ""
-        raise _Failed(f"{where} {what} failed: {_reason(name, diagnostic)}{closest}")
+        raise CheckFailed(f"{where} {what} failed: {_reason(name, diagnostic)}{closest}")
     if not opts.base:
         return "answers LDAP (root DSE read)"
     count = f"{entries} entr{'y' if entries == 1 else 'ies'}"
@@ -509,12 +488,12 @@ def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: in
         count = f"more than {entries - 1}" if entries >= limit else f"at least {entries}"
         count += " entries"
     if opts.max_entries is not None and entries > opts.max_entries:
-        raise _Failed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
+        raise CheckFailed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
     if entries < opts.min_entries:
         expected = f"expected at least {opts.min_entries}"
         if capped:
             expected += " (the server stopped at its size limit)"
-        raise _Failed(f"{where} {what} returned {count}, {expected}")
+        raise CheckFailed(f"{where} {what} returned {count}, {expected}")
     return f"{what} returned {count}"
 
 
@@ -537,17 +516,4 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
     return f"{where} failed during {step}: {type(exc).__name__}: {_short(str(exc))}"
 
 
-class LdapCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    LdapCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -17,11 +17,10 @@ the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import Result, lacking
+from mdd.checks._result import CheckFailed, Result, lacking
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -30,15 +29,13 @@ from mdd.checks._sql import (
     TIMEOUT,
     WARN,
     cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
-    Failed,
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -52,13 +49,15 @@ if TYPE_CHECKING:
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("pymysql",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(3306),
     Option("database", STRING, "Database (schema) to log in to."),
     user_option(),
     password_option(),
-    tls_option("the server", "as the mysql client's default, --ssl-mode=PREFERRED"),
+    tls_option("the server"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -94,14 +93,7 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    pymysql = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pymysql, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
 def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
@@ -116,7 +108,7 @@ def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: st
     encrypted = context is not None and conn._sock.__class__.__name__ == "SSLSocket"
     if opts.tls in ("require", "verify") and not encrypted:
         conn.close()
-        raise Failed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
+        raise CheckFailed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
     into = f" to database {opts.database}" if opts.database else ""
     done = f"{steps.where}: logged in{into} as {opts.user} {'over' if encrypted else 'without'} TLS"
     try:
@@ -151,7 +143,7 @@ def _login(
     )
     try:
         conn.connect(sock)
-    except Failed:
+    except CheckFailed:
         raise
     except pymysql.err.MySQLError as exc:
         code = exc.args[0] if exc.args else None
@@ -159,20 +151,18 @@ def _login(
             if opts.tls == "prefer":
                 sock.close()
                 return None
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: the server does not offer TLS (tls: {opts.tls})"
             ) from None
         client_side = not isinstance(code, int) or code >= 2000  # CR_* codes: not the server
         if steps.expired or not isinstance(exc, pymysql.err.OperationalError) or client_side:
             raise _failed(steps, exc) from None
         if code == _UNKNOWN_DATABASE:
-            raise Failed(
+            raise CheckFailed(
                 # The server's "Unknown database 'x'" says the same: said once.
                 f"{steps.where}: database {opts.database} does not exist (error {code})"
             ) from None
-        raise Failed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
-    except Deadline:
-        raise
+        raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
     except Exception as exc:
         raise _failed(steps, exc) from None
     return conn
@@ -193,20 +183,22 @@ def _query(pymysql: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done
         code = exc.args[0] if exc.args else None
         if steps.expired or not isinstance(code, int) or code >= 2000:  # client-side errors
             raise _failed(steps, exc) from None
-        raise Failed(f"{steps.where}: query failed: {_text(exc)}") from None
-    except Deadline:
-        raise
+        raise CheckFailed(f"{steps.where}: query failed: {_text(exc)}") from None
     except Exception as exc:
         raise _failed(steps, exc) from None
     if opts.expect is None:
         rows = max(count, 0)
         return steps.result(f"{done}, query returned {rows} row(s)", opts.warn, opts.crit)
     if not row:
-        raise Failed(f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})")
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
     found = cell_text(row[0])
     if found != opts.expect:
         shown = "NULL" if found is None else excerpt(found)
-        raise Failed(f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}")
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
     return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
 
 
@@ -217,7 +209,7 @@ def _text(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, lost connection, not MySQL."""
     if steps.expired:
         return steps.failed(exc)
@@ -232,17 +224,4 @@ def _failed(steps: Steps, exc: Exception) -> Failed:
     )
 
 
-class MysqlCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    MysqlCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -20,11 +20,10 @@ system's CAs. Uses pg8000 (pure Python).
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import Result, lacking
+from mdd.checks._result import CheckFailed, Result, lacking
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -33,15 +32,13 @@ from mdd.checks._sql import (
     TIMEOUT,
     WARN,
     cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
-    Failed,
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -55,13 +52,15 @@ if TYPE_CHECKING:
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("pg8000.native",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(5432),
     Option("database", STRING, "Database to log in to (default: the user's name)."),
     user_option(),
     password_option(),
-    tls_option("the server", "as libpq's default"),
+    tls_option("the server"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -85,23 +84,16 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return validate_sql(values)
 
 
-def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    pg8000 = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pg8000, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
-
-
 def _import() -> Any:
     try:
         import pg8000.native
     except ImportError as exc:
         raise lacking(exc, "pg8000") from None
     return pg8000.native
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    return converse(opts, _import, _converse)
 
 
 def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
@@ -150,7 +142,7 @@ def _login(
             application_name="mdd",
             startup_params=startup,
         )
-    except Failed:
+    except CheckFailed:
         if opts.tls == "prefer" and steps.step == "TLS handshake" and not steps.expired:
             sock.close()  # as libpq: a TLS handshake that fails is tried again without TLS
             return None, False
@@ -160,21 +152,19 @@ def _login(
             if opts.tls == "prefer":
                 sock.close()
                 return None, False
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: the server does not offer TLS (tls: {opts.tls})"
             ) from None
         raise _failed(pg8000, steps, exc) from None
     except pg8000.DatabaseError as exc:
-        raise Failed(_refusal(steps, opts, exc)) from None
+        raise CheckFailed(_refusal(steps, opts, exc)) from None
     except AttributeError as exc:
         if password is None and not steps.expired:  # pg8000's SCRAM with no password
-            raise Failed(
+            raise CheckFailed(
                 f"{steps.where}: login as {opts.user} needs a password, and the check has none "
                 f"(set password)"
             ) from None
         raise _failed(pg8000, steps, exc) from None
-    except Deadline:
-        raise
     except Exception as exc:
         raise _failed(pg8000, steps, exc) from None
     return conn, conn._usock is not sock
@@ -195,9 +185,7 @@ def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done:
             # statement_timeout: the check's own deadline, which the server may enforce a
             # moment before the watchdog thread runs on a busy machine.
             raise steps.timed_out() from None
-        raise Failed(f"{steps.where}: query failed: {_server_error(exc)}") from None
-    except Deadline:
-        raise
+        raise CheckFailed(f"{steps.where}: query failed: {_server_error(exc)}") from None
     except Exception as exc:
         raise _failed(pg8000, steps, exc) from None
     rows = context.rows
@@ -205,11 +193,15 @@ def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done:
         count = len(rows) if rows is not None else 0
         return steps.result(f"{done}, query returned {count} row(s)", opts.warn, opts.crit)
     if not rows or not rows[0]:
-        raise Failed(f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})")
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
     found = cell_text(rows[0][0])
     if found != opts.expect:
         shown = "NULL" if found is None else excerpt(found)
-        raise Failed(f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}")
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
     return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
 
 
@@ -243,7 +235,7 @@ def _refusal(steps: Steps, opts: argparse.Namespace, exc: Exception) -> str:
     return f"{steps.where}: login as {opts.user} rejected: {_server_error(exc)}"
 
 
-def _failed(pg8000: Any, steps: Steps, exc: Exception) -> Failed:
+def _failed(pg8000: Any, steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, closed connection, not PostgreSQL."""
     if steps.expired:
         return steps.failed(exc)
@@ -264,17 +256,4 @@ def _failed(pg8000: Any, steps: Steps, exc: Exception) -> Failed:
     )
 
 
-class PostgresCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    PostgresCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

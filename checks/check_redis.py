@@ -11,25 +11,22 @@ are thresholds on the time the whole check took. Uses redis-py.
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option, choice
-from mdd.checks._result import Result, lacking
+from mdd.checks._result import CheckFailed, Result, lacking
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
 )
@@ -41,6 +38,8 @@ if TYPE_CHECKING:
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES = ("redis.connection",)
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(6379),
@@ -86,14 +85,7 @@ def _import() -> Any:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    redis = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(redis, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _import, _converse)
 
 
 def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
@@ -126,7 +118,7 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
         conn.send_command("PING")
         pong = conn.read_response()
         if pong not in (b"PONG", "PONG", True):
-            raise Failed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
+            raise CheckFailed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
         role = ""
         if opts.role is not None:
             steps.now("ROLE")
@@ -134,24 +126,22 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
             reply = conn.read_response()
             raw = reply[0] if isinstance(reply, list | tuple) and reply else reply
             role = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    except Failed:
+    except CheckFailed:
         raise
     except errors.AuthenticationError as exc:
         if steps.step == "authenticate":
             who = opts.username or "the default user"
-            raise Failed(f"{steps.where}: login as {who} rejected: {exc}") from None
-        raise Failed(
+            raise CheckFailed(f"{steps.where}: login as {who} rejected: {exc}") from None
+        raise CheckFailed(
             f"{steps.where}: the server requires a password ({steps.step} refused: {exc}): "
             f"set password (and username for an ACL user)"
         ) from None
     except errors.ResponseError as exc:
         if steps.step == "authenticate":
-            raise Failed(f"{steps.where}: login rejected: {exc}") from None
-        raise Failed(f"{steps.where}: {steps.step} refused: {exc}") from None
+            raise CheckFailed(f"{steps.where}: login rejected: {exc}") from None
+        raise CheckFailed(f"{steps.where}: {steps.step} refused: {exc}") from None
     except (errors.RedisError, OSError) as exc:
         raise _failed(steps, exc) from None
-    except Deadline:
-        raise
     except Exception as exc:  # bad replies of a server that is not Redis
         raise steps.failed(
             exc, f"the server does not speak the Redis protocol ({type(exc).__name__})"
@@ -163,12 +153,12 @@ def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str 
     if opts.role is not None:
         found = _ROLES.get(role, role)
         if found != opts.role:
-            raise Failed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
+            raise CheckFailed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
         done += f", role {role}"
     return steps.result(done, opts.warn, opts.crit)
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A timeout, a closed connection, or a server that is not Redis."""
     if steps.expired:
         return steps.failed(exc)
@@ -180,17 +170,4 @@ def _failed(steps: Steps, exc: Exception) -> Failed:
     return steps.failed(exc)
 
 
-class RedisCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    RedisCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

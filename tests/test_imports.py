@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mdd.checks._options import COMMON_OPTIONS, SECRET
-from mdd.checks.registry import CHECK_TYPES, command_name
+from mdd.checks.api import COMMON_OPTIONS, SECRET
+from mdd.checks.registry import CHECK_TYPES, command_name, libraries
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,11 +39,9 @@ FORBIDDEN = (
     "mdd.sensu.asset",
     "mdd.reference",
     "mdd.checks.registry",  # imports every check type
-    # Protocol libraries: imported by the probe that uses them, never by importing a check.
-    "pg8000",
-    "pymysql",
-    "redis",
-    "amqp",
+    # Protocol libraries (each type's LIBRARIES): imported by the probe that uses them, never
+    # by importing a check.
+    *sorted({library.split(".")[0] for t in CHECK_TYPES for library in libraries(t)}),
 )
 
 _NEW_MODULES = """
