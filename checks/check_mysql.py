@@ -57,7 +57,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database (schema) to log in to."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as the mysql client's default, --ssl-mode=PREFERRED"),
     CA_FILE,
     QUERY,
     EXPECT,

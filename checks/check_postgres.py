@@ -60,7 +60,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database to log in to (default: the user's name)."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as libpq's default"),
     CA_FILE,
     QUERY,
     EXPECT,
