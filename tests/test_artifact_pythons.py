@@ -4,18 +4,17 @@ newest Python 3 of the machine, with nothing but that interpreter and the unpack
 Each check runs under ``env -i`` and ``/bin/sh -c``, as an agent runs it: ``PATH`` holds a
 folder whose only entry is ``python3`` (the interpreter under test), then the artifact's
 ``bin/``, then ``/usr/bin:/bin``. The interpreters have neither mdd nor any of its libraries
-installed. Debian 12's own ``/usr/bin/python3.11`` (3.11.2) is one of them: redis-py needs
-``async-timeout`` there (below 3.11.3), which a build on a newer Python would have left out.
+installed. Debian 12's own ``/usr/bin/python3.11`` (3.11.2) is one of them.
 Every check talks to a real server on loopback and must say OK.
 """
 
 from __future__ import annotations
 
-import re
 import subprocess
 import tarfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -187,20 +186,21 @@ def test_the_interpreter_is_the_one_under_test(
 def test_a_missing_library_says_to_rebuild_the_artifact(
     python: Path, unpacked: Path, tmp_path: Path
 ) -> None:
-    # A copy of the artifact without redis-py: the check cannot decide, and says why.
+    # A copy of the artifact without the redis check's protocol module: the check cannot
+    # start, and says what to do (no pip on an agent).
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-a", str(unpacked), str(copy)], check=True)
-    subprocess.run(["rm", "-rf", str(copy / "lib" / "redis")], check=True)
+    (copy / "lib" / "mdd" / "checks" / "_resp.py").unlink()
     code, output = run_with(
         python, copy, tmp_path / "shim", f"check-mdd-redis --host {HOST} --port {REDIS_PORT}"
     )
-    assert code == 3, output
-    assert re.fullmatch(
-        r"RedisCheck UNKNOWN: the artifact lacks redis \(rebuild it with `mdd asset build`\)\n",
-        output,
-    ), output
+    assert (code, output) == (
+        3,
+        "check-mdd-redis UNKNOWN: the artifact lacks mdd.checks._resp (rebuild it with "
+        "`mdd asset build`)\n",
+    )
     assert "pip" not in output
-    # A library imported at start-up (sensu-plugin): the launcher says the same.
+    # A library imported at start-up (sensu-plugin): the same.
     subprocess.run(["rm", "-rf", str(copy / "lib" / "sensu_plugin")], check=True)
     code, output = run_with(python, copy, tmp_path / "shim", "check-mdd-tcp --port 1")
     assert (code, output) == (
@@ -210,26 +210,47 @@ def test_a_missing_library_says_to_rebuild_the_artifact(
     )
 
 
-def test_the_library_set_is_resolved_for_every_target_python() -> None:
-    """Markers are evaluated for each target, not for the interpreter that builds."""
-    plan = asset.plan()
-    assert "async-timeout" in plan.distributions  # redis: python_full_version < '3.11.3'
-    assert "3.11.3" in plan.only_for["async-timeout"]
+def _distribution(folder: Path, name: str, requires: list[str]) -> metadata.Distribution:
+    """A real installed-distribution record (a .dist-info folder) with these requirements."""
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0"]
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    (info / "METADATA").write_text("\n".join(lines) + "\n")
+    return metadata.PathDistribution(info)
+
+
+def test_requirement_markers_are_evaluated_for_every_target_python(tmp_path: Path) -> None:
+    """Not for the interpreter that builds: redis-py's own marker, for instance."""
+    dist = _distribution(
+        tmp_path,
+        "needs-timeout",
+        [
+            'async-timeout>=4.0.3; python_full_version < "3.11.3"',
+            "tomli; python_version < '3.11'",
+            "pywin32; sys_platform == 'win32'",
+            "pybreaker; extra == 'circuit-breaker'",
+            "plain>=1",
+        ],
+    )
     environments = asset.targets()
     versions = {e["python_full_version"] for e in environments}
     assert {"3.10.0", "3.11.2", "3.11.3", "3.13.0"} <= versions
-    redis = plan.distributions["redis"]
-    needed = {name for name, _, _ in asset.requirements(redis, environments)}
-    assert "async-timeout" in needed
-    newer = [e for e in environments if e["python_version"] >= "3.12"]
-    assert "async-timeout" not in {name for name, _, _ in asset.requirements(redis, newer)}
+    assert all(e["sys_platform"] == "linux" for e in environments)
+    found = {name: marker for name, _, marker in asset.requirements(dist, environments)}
+    assert set(found) == {"async-timeout", "tomli", "plain"}  # never Windows, never extras
+    assert "3.11.3" in found["async-timeout"] and found["plain"] == ""
+    debian = [e for e in environments if e["python_full_version"] == "3.11.2"]
+    assert {n for n, _, _ in asset.requirements(dist, debian)} == {"async-timeout", "plain"}
+    newer = [e for e in environments if e["python_version"] == "3.12"]
+    assert {n for n, _, _ in asset.requirements(dist, newer)} == {"plain"}
 
 
 def test_a_library_that_excludes_a_target_python_is_refused() -> None:
-    # dnspython as installed runs on 3.10; a target of Python 3.9 is outside its
-    # Requires-Python, and the build says so instead of shipping it.
-    old = [dict(e, python_version="3.9", python_full_version="3.9.0") for e in asset.targets()[:1]]
-    with pytest.raises(asset.AssetError, match=r"does not run on Python 3\.9\.0"):
+    # A target older than what an installed library declares (Requires-Python) stops the
+    # build with the library's name, instead of shipping something that cannot run.
+    old = [dict(e, python_version="3.0", python_full_version="3.0.0") for e in asset.targets()[:1]]
+    with pytest.raises(asset.AssetError, match=r"does not run on Python 3\.0\.0"):
         asset.plan(environments=old)
 
 
