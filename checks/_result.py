@@ -160,13 +160,12 @@ def timed_result(
     message: str, seconds: float, warn: float | None, crit: float | None, perf: tuple[Perf, ...]
 ) -> Result:
     """OK, WARNING or CRITICAL by how ``seconds`` compares with the thresholds, saying which."""
-    from mdd.checks._options import duration_text
 
     state = threshold_state(seconds, warn, crit)
     if state is State.CRITICAL and crit is not None:
-        message += f" (critical above {duration_text(crit)})"
+        message += f" (critical above {ms_text(crit)})"
     elif state is State.WARNING and warn is not None:
-        message += f" (warning above {duration_text(warn)})"
+        message += f" (warning above {ms_text(warn)})"
     return Result(state, message, perf)
 
 
@@ -195,6 +194,29 @@ def no_answer(timeout: float | None) -> Result:
     return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
 
 
+def lacking(exc: ImportError, library: str) -> CheckError:
+    """The UNKNOWN of a check whose protocol library cannot be imported: what to rebuild or
+    reinstall, never "pip install" on an agent that has no pip (the agent artifact)."""
+    import mdd
+
+    name = exc.name or library
+    if mdd.ARTIFACT:
+        return CheckError(f"the artifact lacks {name} (rebuild it with `mdd asset build`)")
+    return CheckError(
+        f"this installation of mdd lacks {name} ({library}): install mdd into this "
+        f"environment again (pip install . from its clone)"
+    )
+
+
+def ms_text(seconds: float) -> str:
+    """A threshold beside a time measured in milliseconds, in the same unit: ``0.1 ms``,
+    ``100 ms``, ``2000 ms`` (never ``0.0001s`` next to ``in 2.6 ms``)."""
+    from decimal import Decimal
+
+    millis = Decimal(repr(round(seconds * 1000, 9))).normalize()
+    return f"{millis:f} ms"
+
+
 def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
     """The result of a probe that raised ``exc`` instead of returning: one line, never a
     traceback. ``CheckFailed`` is CRITICAL with its reason; ``Deadline`` is CRITICAL (the
@@ -207,4 +229,6 @@ def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
         return no_answer(timeout)
     if isinstance(exc, CheckError):
         return Result(State.UNKNOWN, str(exc))
+    if isinstance(exc, ImportError):  # a library imported at first use
+        return Result(State.UNKNOWN, str(lacking(exc, exc.name or "a library")))
     return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")

@@ -23,7 +23,7 @@ import time
 
 from mdd.checks._base import main_of
 from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_text, type_name
-from mdd.checks._result import Perf, Result, State
+from mdd.checks._result import Perf, Result, State, ms_text
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -202,9 +202,9 @@ def probe(opts: argparse.Namespace) -> Result:
     elif opts.warn_loss is not None and loss > opts.warn_loss:
         problems.append((State.WARNING, f"loss warning above {opts.warn_loss:g}%"))
     if opts.crit_rtt is not None and avg > opts.crit_rtt:
-        problems.append((State.CRITICAL, f"rtt critical above {duration_text(opts.crit_rtt)}"))
+        problems.append((State.CRITICAL, f"rtt critical above {ms_text(opts.crit_rtt)}"))
     elif opts.warn_rtt is not None and avg > opts.warn_rtt:
-        problems.append((State.WARNING, f"rtt warning above {duration_text(opts.warn_rtt)}"))
+        problems.append((State.WARNING, f"rtt warning above {ms_text(opts.warn_rtt)}"))
     if not problems:
         return Result(State.OK, message, perf)
     state = State.CRITICAL if any(s is State.CRITICAL for s, _ in problems) else State.WARNING

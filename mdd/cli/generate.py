@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from mdd.cli._common import (
+    complete_datacenter,
     count,
     fail,
     guard_output,
@@ -86,7 +87,7 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
 
 
 @click.command()
-@click.argument("datacenter", required=False)
+@click.argument("datacenter", required=False, shell_complete=complete_datacenter)
 @manifests_option
 @click.option(
     "-o",

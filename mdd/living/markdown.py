@@ -10,7 +10,7 @@ from mdd.living import Entry, groups, summary
 from mdd.living.graph import mermaid
 from mdd.living.state import PointState
 
-_MARK = {"green": "🟢", "regressed": "🔴", "pending": "🟠", "blocked": "⚪"}
+_MARK = {"green": "🟢", "regressed": "🔴", "unknown": "🔵", "pending": "🟠", "blocked": "⚪"}
 
 
 def _md(text: str) -> str:

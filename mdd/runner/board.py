@@ -1,6 +1,7 @@
 """The text board: every point's deployment state, owner and reason, then the summary.
 
-Regressed points come first (they deserve alarm), then pending, blocked and green, each
+Regressed points come first (they deserve alarm), then unknown (the check could not decide),
+pending, blocked and green, each
 group in manifest order. ``LiveBoard`` redraws the board in place on a terminal, with a
 progress bar while a round runs; piped or with ``--no-color`` it prints plain lines: one per
 change (``12:04:31 ldap-bind pending → green (identity)``) and the board at the end.
@@ -14,9 +15,25 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from mdd.checks.api import printable
-from mdd.runner.states import BLOCKED, GREEN, PENDING, REGRESSED, STATES, PointView, counts, percent
+from mdd.runner.states import (
+    BLOCKED,
+    GREEN,
+    PENDING,
+    REGRESSED,
+    STATES,
+    UNKNOWN,
+    PointView,
+    counts,
+    percent,
+)
 
-_COLORS = {REGRESSED: "\x1b[1;31m", PENDING: "\x1b[33m", BLOCKED: "\x1b[35m", GREEN: "\x1b[32m"}
+_COLORS = {
+    REGRESSED: "\x1b[1;31m",
+    UNKNOWN: "\x1b[1;36m",
+    PENDING: "\x1b[33m",
+    BLOCKED: "\x1b[35m",
+    GREEN: "\x1b[32m",
+}
 _RESET = "\x1b[0m"
 REASON_WIDTH = 200  # a reason longer than this is cut on the board (never in json/junit/tap)
 
@@ -27,12 +44,16 @@ def summary_line(datacenter: str, views: Sequence[PointView]) -> str:
     total, green = number["total"], number[GREEN]
     noun = "integration point" if total == 1 else "integration points"
     line = f"{datacenter}: {green}/{total} {noun} green ({percent(green, total)}%)"
-    rest = [f"{number[state]} {state}" for state in (REGRESSED, PENDING, BLOCKED) if number[state]]
+    rest = [
+        f"{number[state]} {state}"
+        for state in (REGRESSED, UNKNOWN, PENDING, BLOCKED)
+        if number[state]
+    ]
     return line + (f"; {', '.join(rest)}" if rest else "")
 
 
 def ordered(views: Sequence[PointView]) -> list[PointView]:
-    """Regressed first, then pending, blocked, green; manifest order within each."""
+    """Regressed first, then unknown, pending, blocked, green; manifest order within each."""
     rank = {state: index for index, state in enumerate(STATES)}
     return sorted(views, key=lambda view: rank.get(view.state, 0))
 

@@ -6,9 +6,11 @@ A point is, after a run:
 * **blocked**: it is not green and one of its ``depends_on`` points is not green (by
   default it is then not probed at all);
 * **regressed**: it is not green but has been green before (the state file says when);
+* **unknown**: its check could not decide (UNKNOWN: a secret missing on this machine, a
+  library missing, a bad option): nobody looked, so it is neither "not delivered" nor green;
 * **pending**: it is not green and has never been green: expected during bring-up.
 
-WARNING and UNKNOWN are not green: a point is done only when its check is OK.
+WARNING is not green either: a point is done only when its check is OK.
 
 The state file (``.mdd/<datacenter>.json``) records, per point, when it was first seen,
 when it first turned green, when its state last changed, its last result and its recent
@@ -44,7 +46,7 @@ from mdd.core.model import UNKNOWN as UNKNOWN
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
-STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
+STATES = (REGRESSED, UNKNOWN, PENDING, BLOCKED, GREEN)  # the board's order: eyes first
 
 FORMAT = "mdd-state"
 VERSION = 1
@@ -132,11 +134,16 @@ def _status_name(status: int) -> str:
         return "UNKNOWN"
 
 
-def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> str:
+def deployment_state(
+    ok: bool, blocked_by: tuple[str, ...], was_green: bool, status: int | None = None
+) -> str:
+    """``status``: the check's exit status (None: not run); anything but 0-2 is UNKNOWN."""
     if ok:
         return GREEN
     if blocked_by:
         return BLOCKED
+    if status is not None and status not in (0, 1, 2):
+        return UNKNOWN
     return REGRESSED if was_green else PENDING
 
 
@@ -231,14 +238,19 @@ class StateFile:
         now = timestamp(at)
         previous = self.points.get(name, {})
         before = self.last_state(name)
-        state = deployment_state(outcome.ok, outcome.blocked_by, was_green or self.was_green(name))
+        result = outcome.result
+        state = deployment_state(
+            outcome.ok,
+            outcome.blocked_by,
+            was_green or self.was_green(name),
+            None if result is None else int(result.state),
+        )
         first_green = previous.get("first_green") or (now if state == GREEN else None)
         last_change = previous.get("last_change") if before == state else now
         first_seen = previous.get("first_seen") or _earliest(previous) or now
         transitions = [t for t in previous.get("transitions") or () if isinstance(t, dict)]
         if before != state:
             transitions.append({"at": now, "state": state})
-        result = outcome.result
         entry: dict[str, Any] = {
             "state": state,
             "first_seen": first_seen,

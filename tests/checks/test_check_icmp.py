@@ -57,10 +57,10 @@ def test_rtt_over_warn_is_warning_and_over_crit_critical() -> None:
     _need_ping()
     run = run_check("icmp", host="127.0.0.1", count=2, warn_rtt="0.000001s")
     assert run.code == 1, run.out
-    assert "(rtt warning above 0.000001s)" in run.line
+    assert "(rtt warning above 0.001 ms)" in run.line
     run = run_check("icmp", host="127.0.0.1", count=2, warn_rtt="0.000001s", crit_rtt="0.000002s")
     assert run.code == 2, run.out
-    assert "(rtt critical above 0.000002s)" in run.line
+    assert "(rtt critical above 0.002 ms)" in run.line
 
 
 def test_unreachable_network_is_critical() -> None:

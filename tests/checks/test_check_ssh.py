@@ -46,7 +46,7 @@ def test_version_not_matching_expect_is_critical(sshd_port: int) -> None:
 def test_slow_identification_over_warn_is_warning(sshd_port: int) -> None:
     run = run_check("ssh", host="127.0.0.1", port=sshd_port, warn="0.000001s", timeout="3s")
     assert run.code == 1, run.out
-    assert "(warning above 0.000001s)" in run.line
+    assert "(warning above 0.001 ms)" in run.line
 
 
 def test_refused_port_is_critical(closed_port: int) -> None:
