@@ -84,10 +84,22 @@ def _known_vars(source: Path) -> dict[str, str]:
     return datacenter_vars(source)
 
 
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text: a shell hands bytes that are not UTF-8 over as lone
+    surrogates, which no manifest can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_sets(sets: Mapping[str, str], known: Mapping[str, str], source: str) -> None:
     import difflib
 
-    for name in sets:
+    for name, value in sets.items():
+        if not _is_text(value):
+            raise InitError(f"--set {name}=...: the value is not UTF-8 text; a manifest is UTF-8")
         if name in known:
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -162,6 +174,8 @@ def derive(
             f"folder or below it, as its bases are (nothing read)"
         )
     old = load(source)  # the source must be valid itself: ManifestError otherwise
+    if description is not None and not _is_text(description):
+        raise InitError("--description: not UTF-8 text; a manifest is UTF-8")
     _check_sets(sets, _known_vars(source), old.datacenter)
     own = _read_own(source)
     if own.get("extends") is None and not own.get("integration_points"):
