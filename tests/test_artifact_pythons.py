@@ -35,6 +35,8 @@ from .checks.tls_servers import TlsServer
 from .conftest import accepting, load_values, server_missing
 from .test_generate import run_mdd
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 CANDIDATES = ("/usr/bin/python3.1[0-9]", "/root/.pyenv/versions/3.1[0-9]*/bin/python3.1[0-9]")
 
 

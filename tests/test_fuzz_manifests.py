@@ -39,6 +39,8 @@ from mdd.manifest import load
 from mdd.sensu.classic import render
 from tests.test_contract import sample
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 HERE = Path(__file__).parent
 SEEDS = [
     *sorted((HERE / "manifests" / "good").glob("*.yaml")),

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", REPO / "docs" / "guide.md", REPO / "docs" / "sensu.md"]
 INSTALLS = re.compile(r"pip install|pipx|tar -x|python3? -m build|apt-get install|\.ci/")

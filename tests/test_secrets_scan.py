@@ -29,6 +29,8 @@ from mdd.manifest import load
 from mdd.sensu.classic import render
 from tests.conftest import BIN, accepting, load_values, run_command
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 SECRET = "Bearer tok/3n+Sup3rS3cret-42_xyz"
 TOKEN = SECRET.split()[1]
 PART = 6

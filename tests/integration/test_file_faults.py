@@ -31,6 +31,8 @@ import pytest
 from tests.conftest import server_missing
 from tests.runner.helpers import BIN, free_port, mdd, tcp, write_manifest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 PREVIOUS = "previous content, which must survive\n"
 
 

@@ -41,6 +41,8 @@ from tests.conftest import BIN, hanging, run_command
 from tests.integration import echo_servers
 from tests.runner.helpers import mdd, write_manifest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 _rng = random.Random()
 SECRET = "".join(
     _rng.choice("ghjkmnpqrstvwxyz").upper() if i % 2 else _rng.choice("ghjkmnpqrstvwxyz")
