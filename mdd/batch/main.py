@@ -111,6 +111,9 @@ def _summary(
     return text
 
 
+MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
+
+
 @dataclass
 class _Batch:
     """One run of the batch runner: its plan, where results go, and its memory."""
@@ -118,6 +121,7 @@ class _Batch:
     plan: Plan
     address: tuple[str, int]
     memory: BatchState
+    deadline: float  # time.monotonic() by which every submission ends
     now: float = 0.0  # time.time() of the run
     pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
 
@@ -128,6 +132,7 @@ def _prepare(args: argparse.Namespace) -> _Batch:
     from mdd.batch import submit
     from mdd.batch.state import BatchState, BatchStateError, default_path
 
+    started = time.monotonic()
     try:
         plan = batch_plan.load(args.plan, args.datacenter)
     except batch_plan.PlanError as exc:
@@ -146,7 +151,10 @@ def _prepare(args: argparse.Namespace) -> _Batch:
         memory = BatchState.load(args.state or default_path(plan.datacenter), plan.datacenter)
     except BatchStateError as exc:
         raise _Exit(State.UNKNOWN, str(exc)) from None
-    return _Batch(plan, address, memory)
+    # One deadline for every submission: an agent socket that never answers, or trickles,
+    # cannot hold the runner past its own Sensu timeout (the probes have their own).
+    deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
+    return _Batch(plan, address, memory, deadline)
 
 
 def _submit(batch: _Batch, outcome: Outcome) -> None:
@@ -174,7 +182,9 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
         batch.pacer.wait()
     if batch.plan.sensu == "classic":
         submit.to_client_socket(
-            batch.address, submit.classic_result(point.result, status, output, label)
+            batch.address,
+            submit.classic_result(point.result, status, output, label),
+            batch.deadline,
         )
     else:
         event = submit.go_event(
@@ -185,7 +195,7 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
             outcome.duration or 0.0,
             label,
         )
-        submit.to_agent_api(batch.address, event)
+        submit.to_agent_api(batch.address, event, batch.deadline)
     batch.memory.record(point.check, batch.now, status, label)
 
 
@@ -245,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    print(f"MddBatch {state.name}: {line}")
+    from mdd.checks.api import printable
+
+    print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()
     sys.exit(int(state))
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import click
 
 from mdd.cli._common import (
+    complete_datacenter,
     count,
     fail,
     guard_output,
@@ -87,7 +88,7 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
 
 
 @click.command()
-@click.argument("datacenter", required=False)
+@click.argument("datacenter", required=False, shell_complete=complete_datacenter)
 @manifests_option
 @click.option(
     "-o",
@@ -153,6 +154,13 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     help="With --batch: where to write the plan; the runner check's command names it by "
     "its absolute path, so put it where the agents will find it. Not with --all.",
 )
+@click.option(
+    "--allow-command",
+    is_flag=True,
+    help="With --batch: allow command points in the plan (the runner runs the commands it "
+    "names, so the plan must be writable by root or the Sensu user only); recorded in the "
+    "plan, and the runner refuses command points in a plan without it.",
+)
 def generate(
     datacenter: str | None,
     manifests_dir: str | None,
@@ -165,6 +173,7 @@ def generate(
     command_prefix: str | None,
     batch: bool,
     plan_file: str | None,
+    allow_command: bool,
 ) -> None:
     """Print the Sensu check definitions for DATACENTER (Sensu Classic unless --format).
 
@@ -187,19 +196,31 @@ def generate(
         fail("-o needs a file name (or - for standard output)")
     if command_prefix is not None:
         command_prefix = _command_prefix(command_prefix)
-    plan_path = _plan_path(batch, all_datacenters, plan_file, output)
+    plan_path = _plan_path(batch, allow_command, all_datacenters, plan_file, output)
     if all_datacenters:
         if datacenter is not None:
             fail(f"--all generates every datacenter: leave out {datacenter!r}")
         if output in (None, "-"):
             fail("--all writes one file per datacenter: give the folder with -o DIR")
         assert output is not None
-        _generate_all(manifests_dir, Path(output), fmt, go_options, command_prefix, batch)
+        _generate_all(
+            manifests_dir, Path(output), fmt, go_options, command_prefix, batch, allow_command
+        )
         return
     if datacenter is None:
         fail("give a DATACENTER (or --all -o DIR)")
-    wanted = _One(datacenter, manifests_dir, output, fmt, go_options, command_prefix, plan_path)
-    _generate_one(wanted)
+    _generate_one(
+        _One(
+            datacenter,
+            manifests_dir,
+            output,
+            fmt,
+            go_options,
+            command_prefix,
+            plan_path,
+            allow_command,
+        )
+    )
 
 
 def _go_options(
@@ -248,11 +269,17 @@ def _command_prefix(command_prefix: str) -> str:
 
 
 def _plan_path(
-    batch: bool, all_datacenters: bool, plan_file: str | None, output: str | None
+    batch: bool,
+    allow_command: bool,
+    all_datacenters: bool,
+    plan_file: str | None,
+    output: str | None,
 ) -> Path | None:
     """Where the plan of one datacenter's --batch goes (None: no --batch, or --all)."""
     if plan_file is not None and not batch:
         fail("--plan is the plan of --batch: add --batch")
+    if allow_command and not batch:
+        fail("--allow-command allows command points in a batch plan: add --batch")
     if plan_file is not None and all_datacenters:
         fail(
             "--plan names one plan: with --all, each datacenter's plan goes beside its file "
@@ -280,6 +307,7 @@ class _One:
     go_options: Any
     command_prefix: str | None
     plan_path: Path | None  # with --batch: where its plan goes
+    allow_command: bool  # with --batch: command points allowed in the plan
 
 
 def _generate_one(wanted: _One) -> None:
@@ -340,7 +368,7 @@ def _render_one(wanted: _One) -> _Rendered:
         reason = protected(plan_path, path, wanted.manifests_dir)
         if reason is not None:
             fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
-        written = render_batch(manifest, fmt, wanted.go_options, plan_path)
+        written = render_batch(manifest, fmt, wanted.go_options, plan_path, wanted.allow_command)
         return _Rendered(manifest, written.definitions, written.plan)
     except LocateError as exc:
         fail(str(exc))
@@ -370,6 +398,7 @@ def _generate_all(
     go_options: Any,
     command_prefix: str | None = None,
     batch: bool = False,
+    allow_command: bool = False,
 ) -> None:
     """Every datacenter's file into ``folder``: all rendered first, then all written.
 
@@ -389,7 +418,9 @@ def _generate_all(
     texts: list[_File] = []
     plans: list[_File] = []
     if not problems:
-        problems += _render_all(manifests, folder, fmt, go_options, batch, texts, plans)
+        problems += _render_all(
+            manifests, folder, fmt, go_options, batch, allow_command, texts, plans
+        )
     if problems:
         report_problems(problems, str(source))
     _write_all(folder, paths, source, texts, plans)
@@ -435,6 +466,7 @@ def _render_all(
     fmt: str,
     go_options: Any,
     batch: bool,
+    allow_command: bool,
     texts: list[_File],
     plans: list[_File],
 ) -> list[Problem]:
@@ -452,7 +484,7 @@ def _render_all(
                 from mdd.batch.plan import plan_path_for
 
                 plan_path = plan_path_for(absolute / target.name)
-                written = render_batch(manifest, fmt, go_options, plan_path)
+                written = render_batch(manifest, fmt, go_options, plan_path, allow_command)
                 text = written.definitions
                 plans.append(_File(plan_path, written.plan))
             else:
