@@ -222,22 +222,9 @@ def _go_result(manifest: Manifest, definition: Mapping[str, Any], ttl: int) -> d
     }
 
 
-def build(
-    manifest: Manifest,
-    flavour: str,
-    per_point: Sequence[Mapping[str, Any]],
-    plan_schedule: Schedule,
-    allow_command: bool = False,
-) -> dict[str, Any]:
-    """The plan document. ``per_point``: the rendered per-point definitions, in manifest
-    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``).
-    ``command`` points only with ``allow_command`` (the operator's ``--allow-command``),
-    which the plan records: the runner refuses them in a plan without it."""
-    from mdd.checks.registry import label
-    from mdd.core.command import check_argv
-
-    if flavour not in FLAVOURS:
-        raise ValueError(f"unknown Sensu flavour {flavour!r}")
+def _commands(manifest: Manifest, allow_command: bool) -> list[IntegrationPoint]:
+    """The points that run a command of the manifest; ``GenerateError`` when there are some
+    and the operator did not allow them."""
     commands = [p for p in manifest.points if p.type in COMMAND_TYPES]
     if commands and not allow_command:
         from mdd.sensu.facts import GenerateError
@@ -256,6 +243,26 @@ def build(
                 for point in commands
             ]
         )
+    return commands
+
+
+def build(
+    manifest: Manifest,
+    flavour: str,
+    per_point: Sequence[Mapping[str, Any]],
+    plan_schedule: Schedule,
+    allow_command: bool = False,
+) -> dict[str, Any]:
+    """The plan document. ``per_point``: the rendered per-point definitions, in manifest
+    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``).
+    ``command`` points only with ``allow_command`` (the operator's ``--allow-command``),
+    which the plan records: the runner refuses them in a plan without it."""
+    from mdd.checks.registry import label
+    from mdd.core.command import check_argv
+
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown Sensu flavour {flavour!r}")
+    commands = _commands(manifest, allow_command)
     entries = []
     for point, definition in zip(manifest.points, per_point, strict=True):
         ttl = _ttl(point, plan_schedule)

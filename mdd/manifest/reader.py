@@ -224,6 +224,7 @@ class Reader(PointReader):
         )
 
         self.ttl_rule(point, settings, unread, "interval" in effective, defaults)
+        self.interval_rule(point, settings, unread, defaults)
         self.timeout_rule(point, settings, unread, defaults)
 
         if not point.ok or point.name is None or point.type is None or point.options is None:
@@ -267,14 +268,14 @@ class Reader(PointReader):
                 )
             point.ok = False
 
-    def timeout_rule(
+    def interval_rule(
         self,
         point: Point,
         settings: SensuSettings,
         unread: set[str],
         defaults: dict[str, tuple[Any, Span]],
     ) -> None:
-        """The check's own timeout must end before Sensu's, with a margin to report why."""
+        """Sensu's timeout must not be longer than the interval: runs would overlap."""
         if (
             settings.timeout is not None
             and settings.cron is None
@@ -295,6 +296,14 @@ class Reader(PointReader):
                 )
                 point.ok = False
 
+    def timeout_rule(
+        self,
+        point: Point,
+        settings: SensuSettings,
+        unread: set[str],
+        defaults: dict[str, tuple[Any, Span]],
+    ) -> None:
+        """The check's own timeout must end before Sensu's, with a margin to report why."""
         if (
             point.check_values is not None
             and point.type is not None
