@@ -15,8 +15,19 @@ from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class BodyOpts(Protocol):
+        """What ``content_problems`` reads of a check's options."""
+
+        @property
+        def contains(self) -> str | None: ...
+
+        @property
+        def matches(self) -> str | None: ...
+
+        @property
+        def json(self) -> list[tuple[str, Any]] | None: ...
 
 
 def redacted(text: str, secrets: list[tuple[str, str]]) -> str:
@@ -101,7 +112,7 @@ def text_of(response: Answer) -> str:
 
 
 def content_problems(
-    response: Answer, opts: argparse.Namespace, secrets: list[tuple[str, str]]
+    response: Answer, opts: BodyOpts, secrets: list[tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
     """(problems, what was verified) for contains, matches and json; no secret is quoted."""
     problems: list[str] = []

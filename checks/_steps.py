@@ -37,8 +37,24 @@ from mdd.checks._secrets import read_secret, redact
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol, TypeVar
+
+    class StoreOpts(Protocol):
+        """What ``converse`` reads of a data store's options."""
+
+        @property
+        def host(self) -> str: ...
+
+        @property
+        def port(self) -> int: ...
+
+        @property
+        def timeout(self) -> float: ...
+
+        @property
+        def password(self) -> tuple[str, str] | None: ...
+
+    StoreT = TypeVar("StoreT", bound=StoreOpts)
 
 
 def host_option(peer: str = "server") -> Option:
@@ -259,9 +275,9 @@ def _bounded(text: str, limit: int = 300) -> str:
 
 
 def converse(
-    opts: argparse.Namespace,
+    opts: StoreT,
     library: Callable[[], Any],
-    conversation: Callable[[Any, argparse.Namespace, Steps, str | None], Result],
+    conversation: Callable[[Any, StoreT, Steps, str | None], Result],
 ) -> Result:
     """A data-store probe: within the check's timeout (which counts the library's import),
     read the password, import the protocol library, and hold ``conversation(library, opts,

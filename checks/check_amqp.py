@@ -36,10 +36,27 @@ from mdd.checks._steps import (
     user_option,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        vhost: str
+        user: str
+        password: tuple[str, str] | None
+        tls: bool
+        ca_file: str | None
+        queue: str | None
+        exchange: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
@@ -88,11 +105,11 @@ def _import() -> Any:
     return amqp
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _import, _converse)
 
 
-def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+def _converse(amqp: Any, opts: Opts, steps: Steps, given: str | None) -> Result:
     password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
@@ -166,9 +183,7 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, given: str | No
     return steps.result(done, opts.warn, opts.crit)
 
 
-def _exists(
-    conn: Any, errors: Any, kind: str, name: str, opts: argparse.Namespace, steps: Steps
-) -> str:
+def _exists(conn: Any, errors: Any, kind: str, name: str, opts: Opts, steps: Steps) -> str:
     """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     channel = conn.channel()
     try:

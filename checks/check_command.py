@@ -23,9 +23,17 @@ from mdd.checks._base import main_of
 from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        command: list[str]
+        timeout: float
+
 
 TYPE = "command"
 SUMMARY = "Any Nagios-compatible plugin: its exit status and first output line pass through."
@@ -135,7 +143,7 @@ def run(argv: list[str], deadline: float) -> tuple[int | None, bytes, bytes]:
     return (None if killed else code), bytes(kept[out_fd]), bytes(kept[err_fd])
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     argv: list[str] = list(opts.command)
     program = argv[0]
     deadline = time.monotonic() + opts.timeout

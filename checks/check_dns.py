@@ -47,10 +47,27 @@ from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        query: str
+        record: str
+        servers: list[str] | None
+        answers: list[str] | None
+        includes: list[str] | None
+        excludes: list[str] | None
+        nxdomain: bool
+        authoritative: bool
+        protocol: str
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
@@ -234,7 +251,7 @@ def _read_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
     return data
 
 
-def query_name(opts: argparse.Namespace) -> Any:
+def query_name(opts: Opts) -> Any:
     """The ``dns.name.Name`` asked for; ``CheckError`` when ``query`` is not a name."""
     import dns.exception
     import dns.name
@@ -250,7 +267,7 @@ def query_name(opts: argparse.Namespace) -> Any:
 
 
 def _query(
-    host: str, port: int, wire: bytes, deadline: float, opts: argparse.Namespace, asked: str
+    host: str, port: int, wire: bytes, deadline: float, opts: Opts, asked: str
 ) -> bytes | Result:
     """The server's reply to ``wire`` (over UDP, again over TCP when truncated, or over TCP),
     or the CRITICAL result of not getting one."""
@@ -278,9 +295,7 @@ def _query(
     return reply
 
 
-def ask(
-    host: str, port: int, opts: argparse.Namespace, qname: Any, deadline: float, many: bool
-) -> Result:
+def ask(host: str, port: int, opts: Opts, qname: Any, deadline: float, many: bool) -> Result:
     """One query to one server, judged."""
     import dns.exception
     import dns.flags
@@ -347,7 +362,7 @@ def ask(
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-def _compare(answers: list[str], opts: argparse.Namespace, record: str) -> str:
+def _compare(answers: list[str], opts: Opts, record: str) -> str:
     """What is wrong with the answers (``missing x, unexpected y``), or ``""``."""
     got = {normalise(a, record) for a in answers}
     parts: list[str] = []
@@ -368,7 +383,7 @@ def _compare(answers: list[str], opts: argparse.Namespace, record: str) -> str:
     return ", ".join(parts)
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = time.monotonic() + opts.timeout
     if opts.servers:
         servers = [split_address(text, PORT) for text in opts.servers]

@@ -56,12 +56,36 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, tim
 from mdd.checks._shared import excerpt, redacting, threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
-TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     import ssl
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        url: str
+        method: str
+        headers: list[tuple[str, str]] | None
+        secret_headers: list[tuple[str, tuple[str, str]]] | None
+        body: str | None
+        status: list[tuple[int, int]] | None
+        contains: str | None
+        matches: str | None
+        json: list[tuple[str, Any]] | None
+        follow_redirects: bool
+        ca_file: str | None
+        insecure: bool
+        client_cert: str | None
+        client_key: str | None
+        proxy: str | None
+        connect_to: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "http"
 SUMMARY = "An HTTP(S) endpoint answers with the expected status, body, JSON and response time."
@@ -277,12 +301,12 @@ def _keeps_secrets(origin: Target, following: Target) -> bool:
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     secrets = _read_secrets(opts.secret_headers or [])
     return redacting(lambda: _probe(opts, secrets), lambda text: redacted(text, secrets))
 
 
-def _tls_context(opts: argparse.Namespace) -> ssl.SSLContext:
+def _tls_context(opts: Opts) -> ssl.SSLContext:
     from mdd.checks._tls import client_context  # ssl: only for https
 
     return client_context(
@@ -305,7 +329,7 @@ def _unexpected_status(
     response: Answer,
     target: Target,
     ranges: list[tuple[int, int]],
-    opts: argparse.Namespace,
+    opts: Opts,
     hidden: list[tuple[str, str]],
 ) -> str:
     """What follows "URL returned STATUS" when the status is not one expected."""
@@ -321,7 +345,7 @@ def _unexpected_status(
     return f" ({expected}){tail}"
 
 
-def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
+def _probe(opts: Opts, secrets: list[tuple[str, str]]) -> Result:
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
     ranges: list[tuple[int, int]] = opts.status or DEFAULT_STATUS

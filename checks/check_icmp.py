@@ -26,10 +26,21 @@ from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_te
 from mdd.checks._result import Perf, Result, State
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        count: int
+        warn_rtt: float | None
+        crit_rtt: float | None
+        warn_loss: float | None
+        crit_loss: float | None
+        timeout: float
 
 
 def _percent(value: Any) -> float:
@@ -126,7 +137,7 @@ def run_ping(argv: list[str], deadline: float) -> tuple[int | None, str]:
     return code, out[:OUTPUT_LIMIT].decode("utf-8", "replace")
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     started = time.monotonic()
     deadline = started + opts.timeout
     count = max(1, min(opts.count, 100))

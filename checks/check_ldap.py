@@ -53,11 +53,29 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, tim
 from mdd.checks._secrets import read_secret, redact
 from mdd.checks._shared import redacting, threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        url: str
+        starttls: bool
+        bind_dn: str | None
+        password: tuple[str, str] | None
+        base: str | None
+        filter: str
+        scope: str
+        min_entries: int
+        max_entries: int | None
+        ca_file: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
@@ -318,7 +336,7 @@ def _reason(name: str, diagnostic: str) -> str:
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     if bool(opts.bind_dn) != bool(opts.password):
         # An LDAP bind with a DN and no password is an "unauthenticated bind": it proves
         # nothing, and some servers accept it.
@@ -338,7 +356,7 @@ def _endpoint(url: str) -> tuple[bool, str, int]:
     return secure, host, int(match.group(3) or (636 if secure else 389))
 
 
-def _probe(opts: argparse.Namespace, password: str | None) -> Result:
+def _probe(opts: Opts, password: str | None) -> Result:
     # ldap3 is imported here, never at the top: it costs about 120 ms of CPU, paid by ldap checks
     # only (and not counted in the time of the exchange).
     import ldap3  # noqa: F401
@@ -375,7 +393,7 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
 
 
 def _conversation(
-    opts: argparse.Namespace,
+    opts: Opts,
     wire: _Wire,
     context: ssl.SSLContext | None,
     host: str,
@@ -473,7 +491,7 @@ def _conversation(
             pass
 
 
-def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: int) -> str:
+def _judge(opts: Opts, conn: Any, what: str, where: str, limit: int) -> str:
     code, name, diagnostic = _code(conn.result)
     entries = sum(1 for item in conn.response or () if item.get("type") == "searchResEntry")
     capped = code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own

@@ -42,10 +42,27 @@ from mdd.checks._steps import (
     user_option,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        database: str | None
+        user: str
+        password: tuple[str, str] | None
+        tls: str
+        ca_file: str | None
+        query: str | None
+        expect: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
@@ -92,11 +109,11 @@ def _import() -> Any:
     return pymysql
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _import, _converse)
 
 
-def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _converse(pymysql: Any, opts: Opts, steps: Steps, password: str | None) -> Result:
     context: Any = None
     if opts.tls != "disable":
         from mdd.checks._watched_tls import watched_context
@@ -119,9 +136,7 @@ def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: st
         close_quietly(conn.close)
 
 
-def _login(
-    pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None, context: Any
-) -> Any:
+def _login(pymysql: Any, opts: Opts, steps: Steps, password: str | None, context: Any) -> Any:
     """A logged-in connection; ``None`` when ``tls: prefer`` must try again without TLS."""
     sock = steps.connect()
     steps.now("authenticate")
@@ -167,7 +182,7 @@ def _login(
     return conn
 
 
-def _query(pymysql: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
+def _query(pymysql: Any, conn: Any, opts: Opts, steps: Steps, done: str) -> Result:
     steps.now("query")
     try:
         with conn.cursor() as cursor:

@@ -29,9 +29,22 @@ from mdd.checks._result import Perf, Result, State, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        servers: list[str]
+        warn_offset: float | None
+        crit_offset: float | None
+        max_stratum: int | None
+        warn: float | None
+        crit: float | None
+        timeout: float
+
 
 TYPE = "ntp"
 SUMMARY = "NTP servers answer, synchronised, with a clock close to the agent's."
@@ -83,7 +96,7 @@ def _signed_ms(seconds: float) -> str:
     return f"{seconds * 1000:+.3f} ms" if abs(seconds) < 1 else f"{seconds:+.3f} s"
 
 
-def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: bool) -> Result:
+def ask(host: str, port: int, opts: Opts, deadline: float, many: bool) -> Result:
     """One SNTP exchange with one server, judged."""
     where = host_port(host, port)
     cookie = os.urandom(8)
@@ -147,12 +160,12 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     if opts.max_stratum is not None and stratum > opts.max_stratum:
         return Result(State.CRITICAL, f"{text}: stratum above {opts.max_stratum}", perf)
     state = threshold_state(abs(offset), opts.warn_offset, opts.crit_offset)
-    if state is not State.OK:
-        limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
+    limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
+    if state is not State.OK and limit is not None:
         text += f" ({_level(state)} above {duration_text(limit)})"
     slow = threshold_state(elapsed, opts.warn, opts.crit)
-    if slow is not State.OK:
-        limit = opts.crit if slow is State.CRITICAL else opts.warn
+    limit = opts.crit if slow is State.CRITICAL else opts.warn
+    if slow is not State.OK and limit is not None:
         text += (
             f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {duration_text(limit)})"
         )
@@ -163,7 +176,7 @@ def _level(state: State) -> str:
     return "critical" if state is State.CRITICAL else "warning"
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = time.monotonic() + opts.timeout
     servers = [split_address(text, PORT) for text in opts.servers]
     many = len(servers) > 1

@@ -45,10 +45,27 @@ from mdd.checks._steps import (
     user_option,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        database: str | None
+        user: str
+        password: tuple[str, str] | None
+        tls: str
+        ca_file: str | None
+        query: str | None
+        expect: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
@@ -92,11 +109,11 @@ def _import() -> Any:
     return pg8000.native
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _import, _converse)
 
 
-def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _converse(pg8000: Any, opts: Opts, steps: Steps, password: str | None) -> Result:
     context: Any = False
     if opts.tls != "disable":
         from mdd.checks._watched_tls import watched_context
@@ -118,7 +135,7 @@ def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str
 
 
 def _login(
-    pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None, context: Any
+    pg8000: Any, opts: Opts, steps: Steps, password: str | None, context: Any
 ) -> tuple[Any, bool]:
     """A logged-in connection and whether it is encrypted; ``None`` when ``tls: prefer``
     must try again without TLS."""
@@ -170,7 +187,7 @@ def _login(
     return conn, conn._usock is not sock
 
 
-def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
+def _query(pg8000: Any, conn: Any, opts: Opts, steps: Steps, done: str) -> Result:
     steps.now("query")
     # Every value as PostgreSQL's own text (psql's form), not as a Python object.
     from collections import defaultdict
@@ -226,7 +243,7 @@ def _server_error(exc: Exception) -> str:
     return f"{message} ({code})" if code else message
 
 
-def _refusal(steps: Steps, opts: argparse.Namespace, exc: Exception) -> str:
+def _refusal(steps: Steps, opts: Opts, exc: Exception) -> str:
     """What the server said when it refused the login."""
     fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     if fields.get("C") == "3D000":

@@ -49,11 +49,25 @@ from mdd.checks._options import (
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        proxy: str
+        url: str
+        status: list[tuple[int, int]] | None
+        denied: bool
+        ca_file: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "proxy"
 SUMMARY = "The egress proxy lets a URL through, or (denied: true) refuses it."
@@ -127,7 +141,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def _http_options(opts: argparse.Namespace) -> argparse.Namespace:
+def _http_options(opts: Opts) -> argparse.Namespace:
     """The http check's options for one GET of ``url`` through ``proxy``."""
     values = {opt.name: opt.default for opt in check_http.OPTIONS}
     values.update(
@@ -148,7 +162,7 @@ def _proxy_where(proxy: str) -> tuple[str, int, str]:
     return host, port, f"proxy {shown}:{port}"
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     http_opts = _http_options(opts)
     if not opts.denied:
         result = check_http.probe(http_opts)
@@ -159,7 +173,7 @@ def probe(opts: argparse.Namespace) -> Result:
     return _denied(opts, http_opts)
 
 
-def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
+def _denied(opts: Opts, http_opts: argparse.Namespace) -> Result:
     """OK only when the proxy itself refuses the request."""
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
@@ -191,7 +205,7 @@ def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
     )
 
 
-def _refused(opts: argparse.Namespace, started: float, message: str) -> Result:
+def _refused(opts: Opts, started: float, message: str) -> Result:
     elapsed = time.monotonic() - started
     perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)

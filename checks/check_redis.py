@@ -31,10 +31,25 @@ from mdd.checks._steps import (
     tls_flag,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        username: str | None
+        password: tuple[str, str] | None
+        tls: bool
+        ca_file: str | None
+        role: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
@@ -84,11 +99,11 @@ def _import() -> Any:
     return redis
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _import, _converse)
 
 
-def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _converse(redis: Any, opts: Opts, steps: Steps, password: str | None) -> Result:
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap

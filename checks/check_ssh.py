@@ -28,7 +28,7 @@ from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
     from typing import Protocol
 

@@ -39,13 +39,28 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, wor
 from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
 from mdd.checks._tls_connection import shake_hands
 
-TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping, Sequence
-    from typing import Any
+    from typing import Any, Protocol
 
     from mdd.checks._certificates import Cert
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        servername: str | None
+        warn_days: int
+        crit_days: int
+        verify: bool
+        ca_file: str | None
+        min_version: str | None
+        starttls: str | None
+        timeout: float
+
 
 TYPE = "tls"
 SUMMARY = (
@@ -225,7 +240,7 @@ def _verify_reason(
 # --------------------------------------------------------------------------- probe
 
 
-def _where(opts: argparse.Namespace, servername: str) -> str:
+def _where(opts: Opts, servername: str) -> str:
     """How the messages name the endpoint: ``host:port``, ``as NAME``, ``(smtp STARTTLS)``."""
     where = host_port(opts.host, opts.port)
     if servername != opts.host:
@@ -235,7 +250,7 @@ def _where(opts: argparse.Namespace, servername: str) -> str:
     return where
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = budget_deadline(opts.timeout)
     servername = opts.servername or opts.host
     where = _where(opts, servername)

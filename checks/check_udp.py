@@ -35,12 +35,24 @@ from mdd.checks._result import Perf, Result, State, timed_result, worst
 from mdd.checks._servers import ask_all, datagram_to
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
 
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        send: str
+        expect: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "udp"
 SUMMARY = "A UDP service answers a datagram, with a reply matching the expected pattern."
@@ -73,7 +85,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return threshold_rules(values, OPTIONS)
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
     deadline = started + opts.timeout
@@ -92,7 +104,7 @@ def probe(opts: argparse.Namespace) -> Result:
 
 
 def ask_addresses(
-    opts: argparse.Namespace, where: str, targets: list[Target], payload: bytes, started: float
+    opts: Opts, where: str, targets: list[Target], payload: bytes, started: float
 ) -> Result:
     """Send ``payload`` to every address of the host at once; one verdict for them all.
 
@@ -128,9 +140,7 @@ def ask_addresses(
     return Result(state, message, perf)
 
 
-def _ask(
-    opts: argparse.Namespace, where: str, target: Target, payload: bytes, started: float
-) -> Result:
+def _ask(opts: Opts, where: str, target: Target, payload: bytes, started: float) -> Result:
     """One datagram to one address (named ``where`` in the message), judged."""
     try:
         reply = datagram_to(*target, payload, started + opts.timeout, lambda _: True)
