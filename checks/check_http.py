@@ -156,6 +156,16 @@ EXAMPLE: Mapping[str, Any] = {
     "secret_headers": {"Authorization": {"file": "/etc/mdd/artifacts.token"}},
 }
 
+# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
+DESCRIBE_TIMED = "the exchange"  # what warn and crit time
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"answers {values.get('method', 'GET')} {values['url']}"
+
+
 MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
 _SECRET_NAMES = {"authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"}

@@ -70,6 +70,9 @@ EXAMPLE = {
     "max_stratum": 4,
 }
 
+# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
+DESCRIBE_TIMED = "a server's reply"  # what warn and crit time
+
 PORT = 123
 NTP_EPOCH = 2208988800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
 _REPLY = struct.Struct("!BBbb4s4s4s8s8s8s8s")  # the 48-byte header

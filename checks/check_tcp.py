@@ -31,7 +31,7 @@ from mdd.checks._shared import excerpt, threshold_rules
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     class Opts(Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
@@ -75,6 +75,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit", DURATION, "CRITICAL when connecting takes longer than this."),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
+
+# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
+DESCRIBE_TIMED = "connecting"  # what warn and crit time
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    where = f"{values['host']} port {values['port']}"
+    if values.get("state") == "closed":
+        return f"refuses or drops TCP connections to {where} (it must stay blocked)"
+    return f"accepts TCP connections on {where}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -105,6 +105,21 @@ OPTIONS: tuple[Option, ...] = (
 )
 EXAMPLE: Mapping[str, Any] = {"host": "vault.ams1.example.net", "port": 8200}
 
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in; mdd/living/describe.py phrases the others)."""
+    text = f"serves a certificate chain on {values['host']} port {values['port']}"
+    if values.get("verify", True):
+        text += " that verifies against trusted CAs"
+    warn, crit = values.get("warn_days"), values.get("crit_days")
+    if warn is not None:
+        text += f", every certificate valid for more than {warn} days"
+        if crit is not None:
+            text += f" (CRITICAL under {crit})"
+    return text
+
+
 _DAY = 86400.0
 
 

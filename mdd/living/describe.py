@@ -3,10 +3,11 @@
 Generated from the check type's own declaration, so it works for every type, including
 types added later: each option is phrased by the convention of its name (the option names
 are shared across types: `host`, `port`, `servers`, `expect`, `timeout`, `warn`, `crit`...)
-or, failing that, by its name and value. A type's opening words come from a phrase below
-where one reads better than the type's SUMMARY; a check module may also define
-``describe(values: dict) -> str`` to phrase itself completely (it gets the canonical
-option values with defaults filled in).
+or, failing that, by its name and value. What is particular to a type is declared in its
+check module, each optional: ``describe_opening(values) -> str``, the opening words where
+they read better than the type's SUMMARY and host; ``DESCRIBE_TIMED``, what ``warn`` and
+``crit`` time ("connecting"; default "the check"); or ``describe(values) -> str``, the
+whole sentence. Each gets the canonical option values with defaults filled in.
 
 Secret references are described by where the secret lives (a file, a variable), never by
 a value: mdd never knows the value.
@@ -158,58 +159,38 @@ def _bands(values: Values, what: str) -> list[str]:
 # --------------------------------------------------------------------------- opening words
 
 
-def _tcp(values: Values) -> str:
-    if values.get("state") == "closed":
-        return f"refuses or drops TCP connections to {_where(values)} (it must stay blocked)"
-    return f"accepts TCP connections on {_where(values)}"
-
-
-def _http(values: Values) -> str:
-    return f"answers {values.get('method', 'GET')} {values['url']}"
-
-
-def _tls(values: Values) -> str:
-    text = f"serves a certificate chain on {_where(values)}"
-    if values.get("verify", True):
-        text += " that verifies against trusted CAs"
-    warn, crit = values.get("warn_days"), values.get("crit_days")
-    if warn is not None:
-        text += f", every certificate valid for more than {warn} days"
-        if crit is not None:
-            text += f" (CRITICAL under {crit})"
-    return text
-
-
-_OPENINGS: dict[str, Callable[[Values], str]] = {"tcp": _tcp, "http": _http, "tls": _tls}
-_BAND_WHAT = {"http": "the exchange", "tcp": "connecting", "ntp": "a server's reply"}
-
-
 def _generic_opening(check_type: str, summary: str, values: Values) -> str:
     where = _where(values)
     return f"{check_type}: {summary.strip().rstrip('.')}" + (f", on {where}" if where else "")
 
 
 def describe_declared(
-    check_type: str, summary: str, declaration: Sequence[Option], options: Values
+    check_type: str,
+    summary: str,
+    declaration: Sequence[Option],
+    options: Values,
+    opening_of: Callable[[Values], str] | None = None,
+    timed: str = "the check",
 ) -> str:
-    """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``)."""
+    """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``), opened by
+    ``opening_of(values)`` (else by its summary and host), ``timed`` being what its ``warn``
+    and ``crit`` time."""
     declared = {opt.name: opt for opt in declaration}
     values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
-    opening_of: Callable[[Values], str] | None = _OPENINGS.get(check_type)
     opening = opening_of(values) if opening_of else _generic_opening(check_type, summary, values)
     parts = [
         _phrase(declared[name], options[name])
         for name in declared
         if name in options and name not in _SKIP and options[name] != declared[name].default
     ]
-    if check_type not in _OPENINGS:  # the generic opening leaves these to the phrases
+    if opening_of is None:  # the generic opening leaves these to the phrases
         parts += [
             _phrase(declared[name], options[name])
             for name in ("state", "method", "url", "warn_days", "crit_days")
             if name in options and name in declared
         ]
-    parts += _bands(values, _BAND_WHAT.get(check_type, "the check"))
+    parts += _bands(values, timed)
     sentence = opening + "".join(f", {part}" for part in parts)
     if "timeout" in values:
         sentence += f", within {DURATION.text(values['timeout'])}"
@@ -223,7 +204,14 @@ def describe_values(check_type: str, options: Values) -> str:
     if callable(custom):
         values = {o.name: o.default for o in module.OPTIONS if o.default is not None}
         return str(custom({**values, **options}))
-    return describe_declared(check_type, module.SUMMARY, module.OPTIONS, options)
+    return describe_declared(
+        check_type,
+        module.SUMMARY,
+        module.OPTIONS,
+        options,
+        getattr(module, "describe_opening", None),
+        getattr(module, "DESCRIBE_TIMED", "the check"),
+    )
 
 
 def describe(point: IntegrationPoint) -> str:
