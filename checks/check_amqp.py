@@ -84,6 +84,9 @@ EXAMPLE = {
     "queue": "deployments",
     "exchange": "events",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("rabbitmq-server",)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -49,6 +49,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Kill the plugin after this long (UNKNOWN).", default=10.0),
 )
 EXAMPLE = {"command": ["/usr/lib/nagios/plugins/check_tcp", "-H", "10.0.0.1", "-p", "389"]}
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 OUTPUT_LIMIT = 65536  # bytes of output kept; the rest is read and dropped
 LINE_LIMIT = 1000  # characters of the first line passed through

@@ -155,6 +155,8 @@ EXAMPLE: Mapping[str, Any] = {
     "contains": "OK",
     "secret_headers": {"Authorization": {"file": "/etc/mdd/artifacts.token"}},
 }
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 # How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
 DESCRIBE_TIMED = "the exchange"  # what warn and crit time

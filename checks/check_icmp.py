@@ -73,6 +73,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Give up after this long.", default=10.0),
 )
 EXAMPLE = {"host": "gw.ams1.example.net", "crit_loss": "20%", "warn_rtt": "50ms"}
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("iputils-ping", "monitoring-plugins-basic")
 
 INTERVAL = 0.2  # seconds between pings: the smallest an unprivileged user may ask for
 OUTPUT_LIMIT = 65536

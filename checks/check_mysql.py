@@ -90,6 +90,9 @@ EXAMPLE = {
     "query": "SELECT COUNT(*) > 0 FROM information_schema.tables",
     "expect": "1",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("mariadb-server",)
 
 _SSL_NOT_OFFERED = 2026  # CR_SSL_CONNECTION_ERROR: "SSL is required but the server doesn't..."
 _UNKNOWN_DATABASE = 1049

@@ -69,6 +69,8 @@ EXAMPLE = {
     "crit_offset": "1s",
     "max_stratum": 4,
 }
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("chrony", "monitoring-plugins-basic")
 
 # How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
 DESCRIBE_TIMED = "a server's reply"  # what warn and crit time

@@ -94,6 +94,9 @@ EXAMPLE = {
     "query": "SELECT count(*) > 0 FROM pg_tables",
     "expect": "t",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("postgresql",)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -77,6 +77,9 @@ EXAMPLE = {
     "password": {"file": "/etc/sensu/mdd/redis-platform.pw"},
     "role": "master",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("redis-server",)
 
 _ROLES = {"master": "master", "slave": "replica", "replica": "replica"}
 

@@ -65,6 +65,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit", DURATION, "CRITICAL when the identification takes longer than this."),
 )
 EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol": "2.0"}
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("openssh-server",)
 
 BANNER_LIMIT = 8192  # bytes read before the identification line, at most
 PRELUDE_GRACE = 1.0  # seconds allowed after a line that is not the identification

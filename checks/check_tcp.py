@@ -75,6 +75,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit", DURATION, "CRITICAL when connecting takes longer than this."),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 # How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
 DESCRIBE_TIMED = "connecting"  # what warn and crit time

@@ -104,6 +104,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Give up after this long (the whole check).", default=10.0),
 )
 EXAMPLE: Mapping[str, Any] = {"host": "vault.ams1.example.net", "port": 8200}
+# Its tests start their own servers in Python: no Debian package needed.
+TEST_PACKAGES: tuple[str, ...] = ()
 
 
 def describe_opening(values: dict[str, Any]) -> str:

@@ -75,6 +75,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit", DURATION, "CRITICAL when the reply takes longer than this."),
 )
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
+# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 REPLY_LIMIT = 65536  # bytes: one datagram at most
 MESSAGE_LIMIT = 600  # characters: a name with many dead addresses stays one readable line
