@@ -40,12 +40,11 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Endpoint
+
+    class Opts(Endpoint, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
-        host: str
-        port: int
         vhost: str
         user: str
         password: tuple[str, str] | None
@@ -53,9 +52,6 @@ if TYPE_CHECKING:
         ca_file: str | None
         queue: str | None
         exchange: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "amqp"

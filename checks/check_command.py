@@ -27,12 +27,12 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Common
+
+    class Opts(Common, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         command: list[str]
-        timeout: float
 
 
 TYPE = "command"

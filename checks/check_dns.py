@@ -51,10 +51,11 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         query: str
         record: str
         servers: list[str] | None
@@ -64,9 +65,6 @@ if TYPE_CHECKING:
         nxdomain: bool
         authoritative: bool
         protocol: str
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "dns"

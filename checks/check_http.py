@@ -62,10 +62,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         url: str
         method: str
         headers: list[tuple[str, str]] | None
@@ -82,9 +83,6 @@ if TYPE_CHECKING:
         client_key: str | None
         proxy: str | None
         connect_to: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "http"

@@ -30,17 +30,17 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Common
+
+    class Opts(Common, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         host: str
         count: int
         warn_rtt: float | None
         crit_rtt: float | None
         warn_loss: float | None
         crit_loss: float | None
-        timeout: float
 
 
 def _percent(value: Any) -> float:

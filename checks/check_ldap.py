@@ -58,10 +58,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         url: str
         starttls: bool
         bind_dn: str | None
@@ -72,9 +73,6 @@ if TYPE_CHECKING:
         min_entries: int
         max_entries: int | None
         ca_file: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "ldap"

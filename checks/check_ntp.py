@@ -33,17 +33,15 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         servers: list[str]
         warn_offset: float | None
         crit_offset: float | None
         max_stratum: int | None
-        warn: float | None
-        crit: float | None
-        timeout: float
 
 
 TYPE = "ntp"

@@ -55,18 +55,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         proxy: str
         url: str
         status: list[tuple[int, int]] | None
         denied: bool
         ca_file: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "proxy"

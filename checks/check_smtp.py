@@ -58,11 +58,11 @@ if TYPE_CHECKING:
 
     from mdd.checks._handshake import HandshakeFailed
     from mdd.checks._smtp_session import Session
+    from mdd.checks._typed import Timed
 
-    class Opts(Protocol):
+    class Opts(Timed, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         host: str
         port: int | None
         expect: str | None
@@ -73,9 +73,6 @@ if TYPE_CHECKING:
         mail_from: str | None
         rcpt_to: list[str] | None
         ca_file: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "smtp"

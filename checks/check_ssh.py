@@ -32,17 +32,13 @@ TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost 
 if TYPE_CHECKING:
     from typing import Protocol
 
-    class Opts(Protocol):
+    from mdd.checks._typed import Endpoint
+
+    class Opts(Endpoint, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
-        host: str
-        port: int
         expect: str | None
         protocol: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "ssh"

@@ -45,11 +45,11 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._certificates import Cert
+    from mdd.checks._typed import Common
 
-    class Opts(Protocol):
+    class Opts(Common, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
         host: str
         port: int
         servername: str | None
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
         ca_file: str | None
         min_version: str | None
         starttls: str | None
-        timeout: float
 
 
 TYPE = "tls"

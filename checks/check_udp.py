@@ -40,18 +40,13 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
+    from mdd.checks._typed import Endpoint
 
-    class Opts(Protocol):
+    class Opts(Endpoint, Protocol):
         """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
 
-        point: str | None
-        host: str
-        port: int
         send: str
         expect: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "udp"

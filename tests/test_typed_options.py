@@ -3,12 +3,15 @@ exactly what its ``OPTIONS`` declare: every option, with the type its kind parse
 ``| None`` where the parsed command line can leave it absent.
 
 The Protocol costs nothing at run time (it exists for mypy only), so it is read here from the
-module's source; mypy --strict then checks every ``opts.<name>`` of the probe against it.
+module's source, with its bases (``checks/_typed.py``'s, or another module's: whatever the
+module imports them from); mypy --strict then checks every ``opts.<name>`` of the probe
+against it.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 
 import pytest
@@ -17,16 +20,43 @@ from mdd.checks.api import BOOLEAN, COMMON_OPTIONS, SECRET, Option
 from mdd.checks.registry import CHECK_TYPES
 
 
-def _typed(source: str) -> dict[str, str] | None:
-    """``name -> annotation`` of the ``Opts`` Protocol in a module's source, if it has one."""
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ClassDef) and node.name == "Opts":
-            return {
-                item.target.id: ast.unparse(item.annotation)
+def _typed(source: str, name: str = "Opts") -> dict[str, str] | None:
+    """``name -> annotation`` of the Protocol ``name`` (with its bases) in a module's source,
+    if it has one."""
+    tree = ast.parse(source)
+    imported = {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            typed: dict[str, str] = {}
+            for base in node.bases:
+                base_name = ast.unparse(base)
+                if base_name != "Protocol":
+                    typed.update(_base(source, base_name, imported))
+            typed.update(
+                (item.target.id, ast.unparse(item.annotation))
                 for item in node.body
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
-            }
+            )
+            return typed
     return None
+
+
+def _base(source: str, name: str, imported: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The annotations of the base ``name``: a class of the module, or an imported one."""
+    if name in imported:
+        module, name = imported[name]
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None, module
+        with open(spec.origin, encoding="utf-8") as file:
+            source = file.read()
+    typed = _typed(source, name)
+    assert typed is not None, f"no class {name}"
+    return typed
 
 
 def annotation(opt: Option) -> str:
@@ -67,6 +97,12 @@ def test_the_probe_reads_typed_options(check_type: str) -> None:
     tree = ast.parse(inspect.getsource(CHECK_TYPES[check_type]))
     probe = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "probe")
     assert ast.unparse(probe.args.args[0].annotation or ast.Constant(None)) == "Opts"
+
+
+def test_the_bases_count() -> None:
+    typed = _typed(inspect.getsource(CHECK_TYPES["tcp"]))
+    assert typed is not None
+    assert {"point", "timeout", "warn", "crit", "host", "port"} <= set(typed)
 
 
 def test_a_mismatch_is_seen() -> None:
