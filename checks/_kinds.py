@@ -160,8 +160,12 @@ def _port(value: Any) -> int:
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {type_name(value)}")
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
-        value = int(value)
+    if isinstance(value, str):
+        # The pattern -?\d{1,30}, without compiling it on every check run (\d is isdecimal).
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if 1 <= len(digits) <= 30 and digits.isdecimal():
+            value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {type_name(value)}")
     if abs(value) > INT_LIMIT:
@@ -195,6 +199,27 @@ _UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (8640
 
 
 DURATION_LIMIT = 86400.0  # one day: no check waits longer (and setitimer takes it)
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _plain_duration(text: str) -> float | None:
+    """Seconds of the form every generated command writes (``10s``, ``500ms``, ``1.5m``,
+    ``30``), read without the pattern: compiling it cost every check run about a million
+    instructions. None for any other form, which the pattern then reads (the tests compare
+    the two)."""
+    number = text.rstrip("smhd")
+    unit = text[len(number) :] or None
+    whole, _, fraction = number.partition(".")
+    if (
+        unit not in _UNITS
+        or not whole
+        or not set(whole) <= _ASCII_DIGITS
+        or not set(fraction) <= _ASCII_DIGITS
+        or (number.endswith("."))
+    ):
+        return None
+    multiply, divide = _UNITS[unit]
+    return float(number) * multiply / divide
 
 
 def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
@@ -206,6 +231,8 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
         raise ValueError(f"expected a duration such as 10s, got {type_name(value)}")
     if isinstance(value, int | float):
         seconds = float(value)
+    elif isinstance(value, str) and (plain := _plain_duration(value)) is not None:
+        seconds = plain
     elif isinstance(value, str):
         total = 0.0
         pos = 0
@@ -423,16 +450,19 @@ STRING = Kind("string", nonempty_string, nonempty_string, doc="text")
 # argparse drops a value "--" (even as --command=--) for every option that is not REMAINDER,
 # so a word made of backslashes then "--" gets one more backslash on argv, and loses it when
 # parsed: -- is written \--, and \-- is written \\--. Every other word is written as it is.
-_DASHES = re.compile(r"\\*--")
+def _dashes(text: str) -> bool:
+    """Whether ``text`` is backslashes, then ``--`` (the pattern ``\\\\*--``, not compiled
+    on every run)."""
+    return text.endswith("--") and not text[:-2].strip("\\")
 
 
 def _argv_word_text(value: Any) -> str:
     text = nonempty_string(value)
-    return "\\" + text if _DASHES.fullmatch(text) else text
+    return "\\" + text if _dashes(text) else text
 
 
 def _argv_word_parse(text: str) -> str:
-    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else nonempty_string(text)
+    return text[1:] if _dashes(text) and text.startswith("\\") else nonempty_string(text)
 
 
 ARGV_WORD = Kind(
