@@ -35,9 +35,7 @@ if TYPE_CHECKING:
 
     from mdd.checks._typed import Timed
 
-    class Opts(Timed, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         servers: list[str]
         warn_offset: float | None
         crit_offset: float | None

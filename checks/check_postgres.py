@@ -22,7 +22,6 @@ server announces is capped, every read bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option
 from mdd.checks._pg_wire import (
     Closed,
     Connection,
@@ -34,43 +33,18 @@ from mdd.checks._pg_wire import (
 )
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
-from mdd.checks._sql import (
-    CA_FILE,
-    CRIT,
-    EXPECT,
-    QUERY,
-    TIMEOUT,
-    WARN,
-    tls_option,
-    validate_sql,
-)
-from mdd.checks._steps import (
-    Steps,
-    close_quietly,
-    converse,
-    host_option,
-    password_option,
-    port_option,
-    user_option,
-)
+from mdd.checks._sql import sql_options, validate_sql
+from mdd.checks._steps import Steps, close_quietly, converse
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
     from typing import Protocol
 
-    from mdd.checks._typed import Endpoint
+    from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
 
-    class Opts(Endpoint, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
-        database: str | None
-        user: str
-        password: tuple[str, str] | None
-        tls: str
-        ca_file: str | None
-        query: str | None
-        expect: str | None
+    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        """The options of every SQL check (``_sql.sql_options``)."""
 
 
 TYPE = "postgres"
@@ -78,20 +52,7 @@ SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a re
 # What the probe imports when it runs: nothing beyond the standard library (its protocol
 # client is mdd's own).
 LIBRARIES: tuple[str, ...] = ()
-OPTIONS: tuple[Option, ...] = (
-    host_option(),
-    port_option(5432),
-    Option("database", STRING, "Database to log in to (default: the user's name)."),
-    user_option(),
-    password_option(),
-    tls_option("the server"),
-    CA_FILE,
-    QUERY,
-    EXPECT,
-    TIMEOUT,
-    WARN,
-    CRIT,
-)
+OPTIONS = sql_options(5432, "Database to log in to (default: the user's name).")
 EXAMPLE = {
     "host": "pg.ams1.example.net",
     "database": "inventory",

@@ -60,9 +60,7 @@ if TYPE_CHECKING:
     from mdd.checks._smtp_session import Session
     from mdd.checks._typed import Timed
 
-    class Opts(Timed, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         host: str
         port: int | None
         expect: str | None

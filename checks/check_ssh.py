@@ -34,9 +34,7 @@ if TYPE_CHECKING:
 
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         expect: str | None
         protocol: str | None
 

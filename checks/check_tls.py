@@ -47,9 +47,7 @@ if TYPE_CHECKING:
     from mdd.checks._certificates import Cert
     from mdd.checks._typed import Common
 
-    class Opts(Common, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
+    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         host: str
         port: int
         servername: str | None

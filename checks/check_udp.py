@@ -42,9 +42,7 @@ if TYPE_CHECKING:
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
-
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         send: str
         expect: str | None
 
