@@ -17,17 +17,10 @@ TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    class BodyOpts(Protocol):
-        """What ``content_problems`` reads of a check's options."""
-
-        @property
-        def contains(self) -> str | None: ...
-
-        @property
-        def matches(self) -> str | None: ...
-
-        @property
-        def json(self) -> list[tuple[str, Any]] | None: ...
+    class BodyOpts(Protocol):  # what content_problems reads of the http check's options
+        contains: str | None
+        matches: str | None
+        json: list[tuple[str, Any]] | None
 
 
 def redacted(text: str, secrets: list[tuple[str, str]]) -> str:

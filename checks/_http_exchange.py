@@ -24,26 +24,14 @@ if TYPE_CHECKING:
     import ssl
     from typing import Protocol
 
-    class ExchangeOpts(Protocol):
-        """What an HTTP exchange reads of a check's options (http, proxy)."""
+    from mdd.checks._typed import Common
 
-        @property
-        def url(self) -> str: ...
-
-        @property
-        def timeout(self) -> float: ...
-
-        @property
-        def proxy(self) -> str | None: ...
-
-        @property
-        def connect_to(self) -> str | None: ...
-
-        @property
-        def ca_file(self) -> str | None: ...
-
-        @property
-        def client_cert(self) -> str | None: ...
+    class ExchangeOpts(Common, Protocol):  # what an exchange reads of http's (proxy's) options
+        url: str
+        proxy: str | None
+        connect_to: str | None
+        ca_file: str | None
+        client_cert: str | None
 
 
 BODY_LIMIT = 1 << 20  # bytes of body read and checked

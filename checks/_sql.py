@@ -6,10 +6,9 @@ Standard library only: the protocol libraries are imported by each check's probe
 
 from __future__ import annotations
 
-from mdd.checks._options import STRING, Option, choice
+from mdd.checks._options import STRING, TIMEOUT, Option, choice
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     ca_file_option,
     host_option,

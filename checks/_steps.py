@@ -24,13 +24,14 @@ from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     BOOLEAN,
-    DURATION,
     HOST,
     PATH,
     PORT,
     SECRET,
     STRING,
+    TIMEOUT,
     Option,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
@@ -39,20 +40,10 @@ TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     from typing import Any, Protocol, TypeVar
 
-    class StoreOpts(Protocol):
-        """What ``converse`` reads of a data store's options."""
+    from mdd.checks._typed import Endpoint
 
-        @property
-        def host(self) -> str: ...
-
-        @property
-        def port(self) -> int: ...
-
-        @property
-        def timeout(self) -> float: ...
-
-        @property
-        def password(self) -> tuple[str, str] | None: ...
+    class StoreOpts(Endpoint, Protocol):  # what converse reads of a data store's options
+        password: tuple[str, str] | None
 
     StoreT = TypeVar("StoreT", bound=StoreOpts)
 
@@ -101,9 +92,7 @@ def ca_file_problems(values: dict[str, object]) -> list[tuple[str, str]]:
     return []
 
 
-TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
-WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
-CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than this.")
+WARN, CRIT = time_thresholds("the whole check")
 
 
 def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -20,23 +20,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Protocol
 
-    class TlsOpts(Protocol):
-        """What a TLS handshake reads of a check's options (tls)."""
+    from mdd.checks._typed import Common
 
-        @property
-        def host(self) -> str: ...
-
-        @property
-        def port(self) -> int: ...
-
-        @property
-        def timeout(self) -> float: ...
-
-        @property
-        def starttls(self) -> str | None: ...
-
-        @property
-        def min_version(self) -> str | None: ...
+    class TlsOpts(Common, Protocol):  # what a TLS handshake reads of the tls check's options
+        host: str
+        port: int
+        starttls: str | None
+        min_version: str | None
 
 
 def remaining(deadline: float) -> float:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from mdd.checks._amqp_wire import BrokerClosed, Closed, Connection, ProtocolError
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option
+from mdd.checks._options import STRING, TIMEOUT, Option
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     Steps,
     ca_file_option,

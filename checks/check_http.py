@@ -51,6 +51,7 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, redacting, threshold_rules
@@ -87,6 +88,7 @@ TYPE = "http"
 SUMMARY = "An HTTP(S) endpoint answers with the expected status, body, JSON and response time."
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 DEFAULT_STATUS = [(200, 299)]
+DESCRIBE_TIMED = "the exchange"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option("url", URL, "The URL to request.", required=True),
     Option("method", choice(*METHODS), "HTTP method.", default="GET"),
@@ -143,8 +145,7 @@ OPTIONS: tuple[Option, ...] = (
         "Host header, SNI and certificate name: test a VIP or one backend.",
     ),
     Option("timeout", DURATION, "Give up after this long, redirects included.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds(DESCRIBE_TIMED),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "https://artifacts.ams1.example.net/health",
@@ -153,9 +154,6 @@ EXAMPLE: Mapping[str, Any] = {
 }
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
-
-# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
-DESCRIBE_TIMED = "the exchange"  # what warn and crit time
 
 
 def describe_opening(values: dict[str, Any]) -> str:

@@ -22,7 +22,16 @@ import re
 import time
 
 from mdd.checks._base import main_of
-from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_text, type_name
+from mdd.checks._options import (
+    COUNT,
+    DURATION,
+    HOST,
+    TIMEOUT,
+    Kind,
+    Option,
+    duration_text,
+    type_name,
+)
 from mdd.checks._result import Perf, Result, State
 from mdd.checks._shared import threshold_rules
 
@@ -68,7 +77,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit_rtt", DURATION, "CRITICAL when the average round trip is longer than this."),
     Option("warn_loss", PERCENT, "WARNING when more than this share of the pings is lost."),
     Option("crit_loss", PERCENT, "CRITICAL when more than this share of the pings is lost."),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
+    TIMEOUT,
 )
 EXAMPLE = {"host": "gw.ams1.example.net", "crit_loss": "20%", "warn_rtt": "50ms"}
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.

@@ -65,6 +65,7 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
@@ -223,8 +224,7 @@ OPTIONS: tuple[Option, ...] = (
         "PEM file of CA certificates to trust instead of the system's (ldaps://, StartTLS).",
     ),
     Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "ldaps://ldap.ams1.example.net:636",

@@ -24,7 +24,7 @@ import time
 
 from mdd.checks._base import main_of
 from mdd.checks._net import host_port, split_address
-from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
+from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text, time_thresholds
 from mdd.checks._result import Perf, Result, State, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 TYPE = "ntp"
 SUMMARY = "NTP servers answer, synchronised, with a clock close to the agent's."
+DESCRIBE_TIMED = "a server's reply"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option(
         "servers",
@@ -55,8 +56,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("warn_offset", DURATION, "WARNING when a server's clock is off by more than this."),
     Option("crit_offset", DURATION, "CRITICAL when a server's clock is off by more than this."),
     Option("max_stratum", COUNT, "CRITICAL when a server's stratum is above this (1-15)."),
-    Option("warn", DURATION, "WARNING when a server's reply takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when a server's reply takes longer than this."),
+    *time_thresholds(DESCRIBE_TIMED),
     Option("timeout", DURATION, "Give up waiting for the servers after this long.", default=10.0),
 )
 EXAMPLE = {
@@ -68,8 +68,6 @@ EXAMPLE = {
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
 TEST_PACKAGES = ("chrony", "monitoring-plugins-basic")
 
-# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
-DESCRIBE_TIMED = "a server's reply"  # what warn and crit time
 
 PORT = 123
 NTP_EPOCH = 2208988800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)

@@ -40,11 +40,12 @@ from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
-    DURATION,
     PROXY_URL,
     STATUS,
+    TIMEOUT,
     URL,
     Option,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
@@ -89,9 +90,8 @@ OPTIONS: tuple[Option, ...] = (
         ABSOLUTE_PATH,
         "PEM file of CA certificates to trust for an https:// URL instead of the system's.",
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    TIMEOUT,
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "proxy": "http://proxy.ams1.example.net:3128",

@@ -13,13 +13,12 @@ every length the server announces is capped, every read bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option, choice
+from mdd.checks._options import STRING, TIMEOUT, Option, choice
 from mdd.checks._resp import Closed, Connection, ProtocolError, ReplyError
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     Steps,
     ca_file_option,

@@ -46,6 +46,7 @@ from mdd.checks._options import (
     Kind,
     Option,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
@@ -142,8 +143,7 @@ OPTIONS: tuple[Option, ...] = (
         "system's.",
     ),
     Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "host": "relay.ams1.example.net",

@@ -24,7 +24,15 @@ from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
+from mdd.checks._options import (
+    HOST,
+    PORT,
+    REGEX,
+    TIMEOUT,
+    Option,
+    choice,
+    time_thresholds,
+)
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
@@ -54,9 +62,8 @@ OPTIONS: tuple[Option, ...] = (
         choice("2.0"),
         'The SSH protocol version the server must speak ("2.0"; 1.99 counts as 2.0).',
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the identification takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the identification takes longer than this."),
+    TIMEOUT,
+    *time_thresholds("the identification"),
 )
 EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol": "2.0"}
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.

@@ -18,13 +18,14 @@ from mdd.checks._base import Deadline, main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
-    DURATION,
     ESCAPED_TEXT,
     HOST,
     PORT,
     REGEX,
+    TIMEOUT,
     Option,
     choice,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
+DESCRIBE_TIMED = "connecting"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option("host", HOST, "Host name or address to connect to.", required=True),
     Option("port", PORT, "TCP port.", required=True),
@@ -64,16 +66,12 @@ OPTIONS: tuple[Option, ...] = (
         REGEX,
         "Regular expression the reply (or the banner, when nothing is sent) must match.",
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when connecting takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when connecting takes longer than this."),
+    TIMEOUT,
+    *time_thresholds(DESCRIBE_TIMED),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
-
-# How `mdd docs` puts this check in words (mdd/living/describe.py phrases each option).
-DESCRIBE_TIMED = "connecting"  # what warn and crit time
 
 
 def describe_opening(values: dict[str, Any]) -> str:

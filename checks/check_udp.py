@@ -29,7 +29,7 @@ import time
 from mdd.checks._base import main_of
 from mdd.checks._escapes import decode_escapes
 from mdd.checks._net import host_port, resolve
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text
+from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text, time_thresholds
 from mdd.checks._options import ESCAPED_TEXT as ESCAPED
 from mdd.checks._result import Perf, Result, State, timed_result, worst
 from mdd.checks._servers import ask_all, datagram_to
@@ -64,8 +64,7 @@ OPTIONS: tuple[Option, ...] = (
         "Regular expression the reply must match (any reply will do without it).",
     ),
     Option("timeout", DURATION, "Give up waiting for a reply after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the reply takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the reply takes longer than this."),
+    *time_thresholds("the reply"),
 )
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
 # The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
