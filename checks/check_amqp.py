@@ -39,7 +39,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from mdd.checks._typed import Endpoint
 
@@ -80,9 +80,15 @@ EXAMPLE = {
     "queue": "deployments",
     "exchange": "events",
 }
-# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
 # .ci/services starts it).
 TEST_SERVICES = ("rabbitmq-server",)
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"logs in to the AMQP broker on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -47,7 +47,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Kill the plugin after this long (UNKNOWN).", default=10.0),
 )
 EXAMPLE = {"command": ["/usr/lib/nagios/plugins/check_tcp", "-H", "10.0.0.1", "-p", "389"]}
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 OUTPUT_LIMIT = 65536  # bytes of output kept; the rest is read and dropped
@@ -135,6 +135,13 @@ def run(argv: list[str], deadline: float) -> tuple[int | None, bytes, bytes]:
                     continue
                 buffer = kept[key.fd]
                 buffer += chunk[: max(OUTPUT_LIMIT - len(buffer), 0)]
+    if not killed and exited_at is None:
+        # Both streams ended: the plugin is exiting (it closes them on its way out). Wait for
+        # it, or a SIGKILL in that moment would turn its status into "killed by signal 9".
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:  # it closed its output and runs on
+            killed = True
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # whatever it left behind, or itself
     code = proc.wait()

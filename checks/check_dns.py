@@ -136,7 +136,7 @@ EXAMPLE = {
     "servers": ["10.0.0.53", "10.0.1.53:53"],
     "includes": ["10 mx1.ams1.example.net"],
 }
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("dnsmasq-base", "bind9-dnsutils", "monitoring-plugins-standard")
 
 PORT = 53

@@ -234,7 +234,7 @@ EXAMPLE: Mapping[str, Any] = {
     "filter": "(objectClass=inetOrgPerson)",
     "min_entries": 1,
 }
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("slapd", "monitoring-plugins-standard")
 
 READ_LIMIT = 1 << 20  # bytes read from the server in one check: entries carry no attributes

@@ -28,7 +28,7 @@ from mdd.checks._steps import Steps, close_quietly, converse
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
@@ -42,7 +42,9 @@ SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answer
 # What the probe imports when it runs: nothing beyond the standard library (its protocol
 # client is mdd's own).
 LIBRARIES: tuple[str, ...] = ()
-OPTIONS = sql_options(3306, "Database (schema) to log in to.")
+OPTIONS = sql_options(
+    3306, "Database (schema) to log in to.", "as the mysql client's default, --ssl-mode=PREFERRED"
+)
 EXAMPLE = {
     "host": "mysql.ams1.example.net",
     "database": "billing",
@@ -51,11 +53,20 @@ EXAMPLE = {
     "query": "SELECT COUNT(*) > 0 FROM information_schema.tables",
     "expect": "1",
 }
-# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
 # .ci/services starts it).
 TEST_SERVICES = ("mariadb-server",)
 
 _UNKNOWN_DATABASE = 1049
+
+# `expect` is the query's first value, compared equal (mdd/living/describe.py).
+DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"logs in to the MySQL or MariaDB server on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -115,8 +126,9 @@ def _login(
         conn.login(opts.user, password or "", opts.database)
     except ServerError as exc:
         if exc.code == _UNKNOWN_DATABASE:
+            # The server's "Unknown database 'x'" says the same: said once.
             raise CheckFailed(
-                f"{steps.where}: database {opts.database} does not exist: {exc}"
+                f"{steps.where}: database {opts.database} does not exist (error {exc.code})"
             ) from None
         raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
     except Unsupported as exc:

@@ -25,7 +25,7 @@ import time
 from mdd.checks._base import main_of
 from mdd.checks._net import host_port, split_address
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text, time_thresholds
-from mdd.checks._result import Perf, Result, State, threshold_state
+from mdd.checks._result import Perf, Result, State, ms_text, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
@@ -65,7 +65,7 @@ EXAMPLE = {
     "crit_offset": "1s",
     "max_stratum": 4,
 }
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("chrony", "monitoring-plugins-basic")
 
 
@@ -161,13 +161,11 @@ def ask(host: str, port: int, opts: Opts, deadline: float, many: bool) -> Result
     state = threshold_state(abs(offset), opts.warn_offset, opts.crit_offset)
     limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
     if state is not State.OK and limit is not None:
-        text += f" ({_level(state)} above {duration_text(limit)})"
+        text += f" ({_level(state)} above {ms_text(limit)})"
     slow = threshold_state(elapsed, opts.warn, opts.crit)
     limit = opts.crit if slow is State.CRITICAL else opts.warn
     if slow is not State.OK and limit is not None:
-        text += (
-            f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {duration_text(limit)})"
-        )
+        text += f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {ms_text(limit)})"
     return Result(max(state, slow), text, perf)
 
 

@@ -38,7 +38,7 @@ from mdd.checks._steps import Steps, close_quietly, converse
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
@@ -52,7 +52,9 @@ SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a re
 # What the probe imports when it runs: nothing beyond the standard library (its protocol
 # client is mdd's own).
 LIBRARIES: tuple[str, ...] = ()
-OPTIONS = sql_options(5432, "Database to log in to (default: the user's name).")
+OPTIONS = sql_options(
+    5432, "Database to log in to (default: the user's name).", "as libpq's default"
+)
 EXAMPLE = {
     "host": "pg.ams1.example.net",
     "database": "inventory",
@@ -62,9 +64,18 @@ EXAMPLE = {
     "query": "SELECT count(*) > 0 FROM pg_tables",
     "expect": "t",
 }
-# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
 # .ci/services starts it).
 TEST_SERVICES = ("postgresql",)
+
+# `expect` is the query's first value, compared equal (mdd/living/describe.py).
+DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"logs in to the PostgreSQL server on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -147,8 +158,9 @@ def _login(
         conn.startup(opts.user, opts.database, startup, password)
     except ServerError as exc:
         if exc.code == "3D000":
+            # The server's message says the same ("database "x" does not exist"): said once.
             raise CheckFailed(
-                f"{steps.where}: database {opts.database} does not exist: {exc}"
+                f"{steps.where}: database {opts.database} does not exist ({exc.code})"
             ) from None
         raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
     except NeedsPassword:

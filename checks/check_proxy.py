@@ -98,7 +98,7 @@ EXAMPLE: Mapping[str, Any] = {
     "url": "https://repo.example.net/",
     "status": ["200-399"],
 }
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 DENIAL_STATUSES = (403, 407)  # a plain http:// request the proxy refuses

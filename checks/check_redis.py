@@ -33,7 +33,7 @@ from mdd.checks._steps import (
 
 TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from mdd.checks._typed import Endpoint
 
@@ -72,11 +72,17 @@ EXAMPLE = {
     "password": {"file": "/etc/sensu/mdd/redis-platform.pw"},
     "role": "master",
 }
-# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/run installs it,
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
 # .ci/services starts it).
 TEST_SERVICES = ("redis-server",)
 
 _ROLES = {"master": "master", "slave": "replica", "replica": "replica"}
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"gets PONG for PING from the Redis server on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

@@ -154,7 +154,7 @@ EXAMPLE: Mapping[str, Any] = {
     "mail_from": "alerts@ams1.example.net",
     "rcpt_to": ["oncall@example.net"],
 }
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 _DEFAULTS = {opt.name: opt.default for opt in OPTIONS}

@@ -70,7 +70,7 @@ OPTIONS: tuple[Option, ...] = (
     *time_thresholds(DESCRIBE_TIMED),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 

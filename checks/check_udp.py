@@ -67,7 +67,7 @@ OPTIONS: tuple[Option, ...] = (
     *time_thresholds("the reply"),
 )
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
-# The Debian packages its tests use (.ci/run installs them): servers and plugins they run.
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
 TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 REPLY_LIMIT = 65536  # bytes: one datagram at most

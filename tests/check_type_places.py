@@ -17,7 +17,7 @@ checked against them here, statically, so that a copy of the tree can be checked
   tests (verify's verdict equals the Sensu check's), and a benchmark measures it;
 * the module says what its tests need from the machine: ``TEST_PACKAGES`` (Debian packages:
   servers the tests start themselves, reference plugins) and/or ``TEST_SERVICES`` (the Debian
-  package of a shared server the tests reach on 127.0.0.1); ``.ci/run`` installs each of them
+  package of a shared server the tests reach on 127.0.0.1); ``.ci/setup`` installs each of them
   (``APT_PACKAGES``) and ``.ci/services`` starts each service (``start <package> <port>``), and
   starts nothing that no type declares.
 """
@@ -128,8 +128,8 @@ def _test_needs(root: Path, check_type: str) -> tuple[tuple[str, ...], tuple[str
 
 
 def apt_packages(root: Path) -> set[str]:
-    """The Debian packages ``.ci/run`` installs (its ``APT_PACKAGES=( ... )``)."""
-    found = re.search(r"^APT_PACKAGES=\(([^)]*)\)", (root / ".ci" / "run").read_text(), re.M)
+    """The Debian packages ``.ci/setup`` installs (its ``APT_PACKAGES=( ... )``)."""
+    found = re.search(r"^APT_PACKAGES=\(([^)]*)\)", (root / ".ci" / "setup").read_text(), re.M)
     return set(found.group(1).split()) if found else set()
 
 
@@ -155,7 +155,7 @@ def _ci_problems(root: Path, types: list[str]) -> list[str]:
         declared_services.update(services)
         for package in packages + services:
             if package not in installed:
-                found.append(f"{check_type}: .ci/run's APT_PACKAGES does not install {package}")
+                found.append(f"{check_type}: .ci/setup's APT_PACKAGES does not install {package}")
         for package in services:
             if package not in started:
                 found.append(

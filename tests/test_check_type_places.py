@@ -5,7 +5,7 @@ registry and the module at run time follow it by themselves (the import guard's 
 benchmarks' lists, ``mdd docs``' sentence with the module's own opening words, the reference
 docs); each place that must be written by hand (the console script, the README row, the
 tests, the differential row, a benchmark, the Debian package of the server its tests need in
-.ci/run and .ci/services) is reported missing until it is there (tests/check_type_places.py).
+.ci/setup and .ci/services) is reported missing until it is there (tests/check_type_places.py).
 """
 
 from __future__ import annotations
@@ -207,9 +207,9 @@ def test_a_new_type_is_one_file_and_one_line_and_every_other_place_follows(
             ),
         ),
         (
-            ".ci/run's APT_PACKAGES",
+            ".ci/setup's APT_PACKAGES",
             lambda: _edit(
-                tree / ".ci" / "run",
+                tree / ".ci" / "setup",
                 " rabbitmq-server\n)",
                 " rabbitmq-server\n    throwaway-server\n)",
             ),
@@ -250,10 +250,10 @@ def test_a_script_or_module_the_registry_does_not_have_is_reported(tmp_path: Pat
 def test_what_a_type_needs_from_the_machine_is_declared_and_installed(tmp_path: Path) -> None:
     tree = _copy(tmp_path)
     _edit(tree / "checks" / "check_postgres.py", 'TEST_SERVICES = ("postgresql",)', "")
-    _edit(tree / ".ci" / "run", " redis-server ", " ")
+    _edit(tree / ".ci" / "setup", " redis-server ", " ")
     found = problems(tree)
     assert any(
         "check_postgres.py declares neither TEST_PACKAGES nor TEST_SERVICES" in p for p in found
     )
-    assert "redis: .ci/run's APT_PACKAGES does not install redis-server" in found
+    assert "redis: .ci/setup's APT_PACKAGES does not install redis-server" in found
     assert ".ci/services starts postgresql, which no check type's TEST_SERVICES names" in found

@@ -8,6 +8,7 @@ check module, each optional: ``describe_opening(values) -> str``, the opening wo
 they read better than the type's SUMMARY and host; ``DESCRIBE_TIMED``, what ``warn`` and
 ``crit`` time ("connecting"; default "the check"); or ``describe(values) -> str``, the
 whole sentence. Each gets the canonical option values with defaults filled in.
+``DESCRIBE_PHRASES`` gives a type's own words for some of its options (as ``_PHRASES``).
 
 Secret references are described by where the secret lives (a file, a variable), never by
 a value: mdd never knows the value.
@@ -15,7 +16,7 @@ a value: mdd never knows the value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mdd.checks.api import BOOLEAN, DURATION, SECRET, Option
@@ -121,7 +122,7 @@ def _words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _phrase(opt: Option, value: Any) -> str:
+def _phrase(opt: Option, value: Any, phrases: Mapping[str, str] = _PHRASES) -> str:
     """One option with its value, in words; for any option of any type."""
     if opt.kind is BOOLEAN or isinstance(value, bool):
         if value:
@@ -130,7 +131,7 @@ def _phrase(opt: Option, value: Any) -> str:
     items = _item_texts(opt, value)
     if opt.name in _ARGV:
         return f"running {_quoted(' '.join(items))}"
-    template = _PHRASES.get(opt.name)
+    template = phrases.get(opt.name)
     if template is None:
         for prefix, bound in _BOUNDS:
             if opt.name.startswith(prefix) and opt.name != prefix + "version":
@@ -171,16 +172,18 @@ def describe_declared(
     options: Values,
     opening_of: Callable[[Values], str] | None = None,
     timed: str = "the check",
+    phrases: Mapping[str, str] | None = None,
 ) -> str:
     """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``), opened by
     ``opening_of(values)`` (else by its summary and host), ``timed`` being what its ``warn``
-    and ``crit`` time."""
+    and ``crit`` time, ``phrases`` its own words for some options (as ``_PHRASES``)."""
+    phrases = {**_PHRASES, **(phrases or {})}
     declared = {opt.name: opt for opt in declaration}
     values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
     opening = opening_of(values) if opening_of else _generic_opening(check_type, summary, values)
     parts = [
-        _phrase(declared[name], options[name])
+        _phrase(declared[name], options[name], phrases)
         for name in declared
         if name in options and name not in _SKIP and options[name] != declared[name].default
     ]
@@ -211,6 +214,7 @@ def describe_values(check_type: str, options: Values) -> str:
         options,
         getattr(module, "describe_opening", None),
         getattr(module, "DESCRIBE_TIMED", "the check"),
+        getattr(module, "DESCRIBE_PHRASES", None),
     )
 
 
