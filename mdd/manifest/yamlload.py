@@ -358,64 +358,71 @@ if CParser is not None:
             event = get()
             if isinstance(event, StreamEndEvent):
                 return None, Span(1, 1, 1, 1, file=self.file)
-            value, span, _ = self._node(get(), 0)  # after the document's start
+            value, span, size = self._node(get(), 0)  # after the document's start
             get()  # the document's end
             if not isinstance(get(), StreamEndEvent):
                 raise _Slow  # another document
+            # The values it holds with every alias expanded: counted as they are read, the
+            # node reader stops at the one past MAX_NODES and says where.
+            if size > MAX_NODES:
+                raise _Slow
+            return value, span
+
+        def _scalar(self, event: Any) -> tuple[Any, Span]:
+            """The value of a scalar ``event`` and its span."""
+            text = event.value
+            tag = event.tag
+            style = event.style or None  # libyaml's plain style is ""
+            if tag is None or tag == "!":  # not written: resolved from the text if plain
+                implicit = event.implicit[0]
+                tag = (self._tags.get(text) or self._resolve(text)) if implicit else _STR_TAG
+            trap = None
+            if tag == _STR_TAG:
+                value = text
+            else:
+                value = self._construct(tag, text, event)
+                if style is None:
+                    trap = _trap(style, text, tag, value)
+            start, end = event.start_mark, event.end_mark
+            span = Span(
+                start.line + 1,
+                start.column + 1,
+                end.line + 1,
+                end.column + 1,
+                style,
+                self.text[start.index : end.index],
+                tag,
+                trap,
+                self.file,
+            )
             return value, span
 
         def _node(self, event: Any, depth: int) -> tuple[Any, Span, int]:
-            """The value of the node ``event`` starts, its span and its size."""
+            """The value of the node ``event`` starts, its span and its size: the values it
+            holds with every alias expanded."""
             kind = type(event)
-            start = event.start_mark
-            if kind is ScalarEvent:
-                text = event.value
-                tag = event.tag
-                style = event.style or None  # libyaml's plain style is ""
-                if tag is None or tag == "!":
-                    if event.implicit[0]:
-                        tag = self._tags.get(text) or self._resolve(text)
-                    else:
-                        tag = _STR_TAG
-                trap = None
-                if tag == _STR_TAG:
-                    value = text
-                else:
-                    value = self._construct(tag, text, event)
-                    if style is None:
-                        trap = _trap(style, text, tag, value)
-                end = event.end_mark
-                size = 1
-                span = Span(
-                    start.line + 1,
-                    start.column + 1,
-                    end.line + 1,
-                    end.column + 1,
-                    style,
-                    self.text[start.index : end.index],
-                    tag,
-                    trap,
-                    self.file,
-                )
-            elif kind is AliasEvent:
-                found = self._anchors.get(event.anchor)
+            anchor = event.anchor
+            if kind is AliasEvent:
+                found = self._anchors.get(anchor)
                 if found is None:  # undefined, or used inside its own anchor
                     raise _Slow
-                value, span, size = found
-                self._count(size)
                 return found
+            if anchor is not None:
+                if anchor in self._anchors:
+                    raise _Slow  # a second anchor of that name
+                self._anchors[anchor] = None  # open: an alias to it inside is refused
+            if kind is ScalarEvent:
+                value, span = self._scalar(event)
+                size = 1
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 tag = _MAP_TAG if kind is MappingStartEvent else _SEQ_TAG
                 if depth >= MAX_DEPTH or event.tag not in (None, "!", tag):
                     raise _Slow  # too deep, or a tag (!!set, !!omap) the node reader reads
-                anchor = event.anchor
-                if anchor is not None:
-                    self._anchor(anchor, None)  # open: an alias to it inside is refused
-                self._count(1)
                 if kind is MappingStartEvent:
                     value, end, size = self._mapping(depth + 1)
                 else:
                     value, end, size = self._sequence(depth + 1)
+                start = event.start_mark
                 span = Span(
                     start.line + 1,
                     start.column + 1,
@@ -425,25 +432,11 @@ if CParser is not None:
                     file=self.file,
                 )
                 value.span = span
-                if anchor is not None:
-                    self._anchors[anchor] = (value, span, size)
-                return value, span, size
-            else:  # pragma: no cover - libyaml sends no other event here
+            else:  # pragma: no cover - libyaml starts no other node
                 raise _Slow
-            if event.anchor is not None:
-                self._anchor(event.anchor, (value, span, size))
-            self._count(1)
+            if anchor is not None:
+                self._anchors[anchor] = (value, span, size)
             return value, span, size
-
-        def _anchor(self, name: str, node: tuple[Any, Span, int] | None) -> None:
-            if name in self._anchors:
-                raise _Slow  # a second anchor of that name
-            self._anchors[name] = node
-
-        def _count(self, size: int) -> None:
-            self._expanded += size
-            if self._expanded > MAX_NODES:
-                raise _Slow
 
         def _resolve(self, text: str) -> str:
             """The tag YAML 1.1 gives the plain scalar ``text`` (``Resolver.resolve``)."""
@@ -473,8 +466,11 @@ if CParser is not None:
             self._values[tag, text] = value
             return value
 
+        # The two loops below read a plain scalar (most keys and values) without _node.
+
         def _mapping(self, depth: int) -> tuple[YamlMap, Any, int]:
             get = self._parser.get_event
+            scalar, node = self._scalar, self._node
             mapping = YamlMap()
             key_spans: dict[Any, Span] = {}
             value_spans: dict[Any, Span] = {}
@@ -484,15 +480,25 @@ if CParser is not None:
             size = 1
             while True:
                 event = get()
-                if type(event) is MappingEndEvent:
+                if type(event) is ScalarEvent and event.anchor is None:
+                    key, key_span = scalar(event)
+                    size += 1
+                elif type(event) is MappingEndEvent:
                     return mapping, event.end_mark, size
-                key, key_span, key_size = self._node(event, depth)
+                else:
+                    key, key_span, key_size = node(event, depth)
+                    size += key_size
                 if key_span.tag == MERGE_TAG:
                     raise _Slow
                 if key_span.trap is not None:
                     key_span = replace(key_span, trap=None)  # a key's span has no trap
-                value, value_span, value_size = self._node(get(), depth)
-                size += key_size + value_size
+                event = get()
+                if type(event) is ScalarEvent and event.anchor is None:
+                    value, value_span = scalar(event)
+                    size += 1
+                else:
+                    value, value_span, value_size = node(event, depth)
+                    size += value_size
                 try:
                     written = key in mapping
                 except TypeError:  # a list or a mapping as a key
@@ -506,18 +512,23 @@ if CParser is not None:
 
         def _sequence(self, depth: int) -> tuple[YamlList, Any, int]:
             get = self._parser.get_event
+            scalar, node = self._scalar, self._node
             items = YamlList()
             spans: list[Span] = []
             items.item_spans = spans
             size = 1
             while True:
                 event = get()
-                if type(event) is SequenceEndEvent:
+                if type(event) is ScalarEvent and event.anchor is None:
+                    value, span = scalar(event)
+                    size += 1
+                elif type(event) is SequenceEndEvent:
                     return items, event.end_mark, size
-                value, span, item_size = self._node(event, depth)
+                else:
+                    value, span, item_size = node(event, depth)
+                    size += item_size
                 items.append(value)
                 spans.append(span)
-                size += item_size
 
 
 def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
