@@ -116,9 +116,11 @@ def main() -> None:
 
         per_point, batch = [], []
         with Launcher(path=BIN) as launcher:
-            for _ in range(args.rounds):
+            for round_ in range(args.rounds):
                 per_point.append(sum(launcher.shell(c).cpu for c in commands))
-                batch.append(launcher.shell(batch_command).cpu)
+                # a fresh state file each round: every point due, as at each point's interval
+                state = Path(tmp) / f"state-{round_}"
+                batch.append(launcher.shell(f"{batch_command} --state {state}").cpu)
 
     p, b = statistics.median(per_point) * 1000, statistics.median(batch) * 1000
     print(f"{args.points} tcp points, one interval, median of {args.rounds} rounds (CPU ms):")

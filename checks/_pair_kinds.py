@@ -106,6 +106,10 @@ def _json_parse(text: str) -> tuple[str, Any]:
         expected = json.loads(raw)
     except json.JSONDecodeError:
         raise ValueError(f"{raw!r} is not a JSON value") from None
+    except RecursionError:
+        raise ValueError(
+            f"{raw[:40]!r}... is nested too deeply to be an expected JSON value"
+        ) from None
     return (_json_path(path), expected)
 
 

@@ -37,7 +37,7 @@ def use_client_definition(document_text: str) -> None:
     global _client_definition
     try:
         document = json.loads(document_text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON; nested too deeply ([[[[... on stdin)
         document = None
     client = document.get("client") if isinstance(document, dict) else None
     _client_definition = client if isinstance(client, dict) else None

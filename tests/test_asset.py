@@ -123,6 +123,31 @@ def test_http_check_from_the_asset(unpacked: Path, system_python: Path) -> None:
     assert len(output.strip().splitlines()) == 1
 
 
+def test_the_batch_runner_runs_from_the_asset(
+    unpacked: Path, system_python: Path, tmp_path: Path, banner_port: int
+) -> None:
+    """A runner check with runtime_assets finds check-mdd-batch (not exit 127) and runs its
+    plan with nothing but the asset and the system's python3."""
+    from tests.batch.sensu_agents import agent_api
+    from tests.runner.helpers import mdd, tcp, write_manifest
+
+    manifests = write_manifest(tmp_path, [tcp("relay", banner_port)], "lab1")
+    plan = tmp_path / "lab1.plan"
+    made = mdd(
+        "generate", "lab1", "--manifests", str(manifests), "--batch", "--format", "sensu-go",
+        "-o", str(tmp_path / "lab1.yaml"), cwd=tmp_path,
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    with agent_api() as (port, events):
+        code, output = run_from_asset(
+            unpacked,
+            f"check-mdd-batch --plan {plan} --datacenter lab1 --agent-api 127.0.0.1:{port} "
+            f"--state {tmp_path / 'state'}",
+        )
+    assert code == 0 and output.startswith("MddBatch OK: lab1: 1/1 green"), output
+    assert [e["check"]["status"] for e in events] == [0]
+
+
 @pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))
 def test_every_launcher_imports_its_check(
     unpacked: Path, system_python: Path, check_type: str
@@ -144,7 +169,9 @@ def test_layout_holds_launchers_checks_and_pure_python_libraries(built: Path) ->
     names = [m.name for m in members(built)]
     assert names == sorted(names)
     launchers = sorted(n for n in names if n.startswith("bin/") and n != "bin")
-    assert launchers == sorted(f"bin/{command_name(t)}" for t in CHECK_TYPES)
+    assert launchers == sorted(
+        [f"bin/{command_name(t)}" for t in CHECK_TYPES] + ["bin/check-mdd-batch"]
+    )
     assert "lib/mdd/__init__.py" in names and "lib/mdd/checks/_base.py" in names
     assert "lib/sensu_plugin/check.py" in names
     # Only what checks use: no generator, no templates, no YAML or Jinja2.
@@ -246,5 +273,5 @@ def test_build_report_names_what_was_left_out(built: Path, tmp_path: Path) -> No
     plan = asset.plan()
     assert "sensu-plugin" in plan.distributions
     assert json.dumps(sorted(plan.commands)) == json.dumps(
-        sorted(command_name(t) for t in CHECK_TYPES)
+        sorted([*(command_name(t) for t in CHECK_TYPES), "check-mdd-batch"])
     )

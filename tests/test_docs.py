@@ -419,7 +419,9 @@ def test_readme_http_line_is_what_the_check_prints(ca: Any, tmp_path: Path) -> N
     assert _timing_free(_readme_output_lines()["HttpCheck"]) == _timing_free(real)
 
 
-def test_sensu_page_shows_a_handler_with_both_filters() -> None:
+def test_sensu_page_shows_a_handler_with_the_alerting_chain() -> None:
+    from tests.test_alerting import CLASSIC_CHAIN
+
     [shown] = [
         b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "handlers"')
     ]
@@ -427,12 +429,35 @@ def test_sensu_page_shows_a_handler_with_both_filters() -> None:
     from mdd import manifest
 
     # The handler the bundled example sends its events to (resolved through its bases), using
-    # the filters that make occurrences, refresh and dependencies mean something.
+    # mdd-alerting and the filters that make occurrences, refresh and dependencies mean
+    # something: the chain tests/test_alerting.py runs events through.
     example = manifest.load(BUNDLED)
     assert {h for p in example.points for h in p.sensu.handlers or ()} == set(handlers)
     for handler in handlers.values():
         assert handler["type"] == "pipe"
-        assert handler["filters"] == ["occurrences", "check_dependencies"]
+        assert handler["filters"] == CLASSIC_CHAIN
+
+
+def test_sensu_page_shows_the_classic_filter_exactly_as_generated(guide_dc: Path) -> None:
+    [shown] = [
+        b for b in _blocks(REPO / "docs" / "sensu.md", "json") if b.startswith('{\n  "filters"')
+    ]
+    result = CliRunner().invoke(main, ["generate", "ams1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(shown)["filters"] == json.loads(result.stdout)["filters"]
+    assert shown.split("\n", 1)[1].rstrip("}\n") in result.stdout  # the same text
+
+
+def test_sensu_page_shows_the_go_filter_and_a_handler_that_lists_it(guide_dc: Path) -> None:
+    from mdd.sensu import alerting, go_rules
+
+    blocks = _blocks(REPO / "docs" / "sensu.md", "yaml")
+    [shown] = [b for b in blocks if b.startswith("---\ntype: EventFilter")]
+    result = CliRunner().invoke(main, ["generate", "ams1", "--format", "sensu-go"])
+    assert result.exit_code == 0, result.output
+    assert shown in result.stdout
+    [handler] = [go_rules.parse_stream(b)[0] for b in blocks if b.startswith("---\ntype: Handler")]
+    assert handler["spec"]["filters"] == ["is_incident", "not_silenced", alerting.NAME]
 
 
 def test_documented_prefix_gives_absolute_commands(

@@ -26,6 +26,7 @@ from mdd.checks.registry import command_name
 from mdd.core.command import check_command
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.core.output import write_atomically
+from mdd.sensu import alerting
 from mdd.sensu import classic_rules as sensu_rules
 from mdd.sensu.classic import GenerateError, render
 
@@ -75,7 +76,8 @@ def manifest(*points: IntegrationPoint, datacenter: str = "ams1") -> Manifest:
 
 def checks_of(m: Manifest) -> dict[str, dict[str, Any]]:
     document = json.loads(render(m))
-    assert list(document) == ["checks"]
+    assert list(document) == ["checks", "filters"]
+    assert document["filters"] == alerting.classic_filters()
     checks: dict[str, dict[str, Any]] = document["checks"]
     return checks
 
@@ -99,7 +101,7 @@ def test_bundled_example_renders_to_the_golden_file(tmp_path: Path) -> None:
 
 def golden_checks() -> dict[str, dict[str, Any]]:
     document = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    assert list(document) == ["checks"]
+    assert list(document) == ["checks", "filters"]
     checks: dict[str, dict[str, Any]] = document["checks"]
     return checks
 
@@ -370,7 +372,7 @@ def test_non_ascii_text_is_escaped_and_reads_back() -> None:
 
 def test_empty_manifest_gives_an_empty_checks_hash() -> None:
     text = render(manifest())
-    assert json.loads(text) == {"checks": {}}
+    assert json.loads(text) == {"checks": {}, "filters": alerting.classic_filters()}
     assert sensu_rules.validate_document(json.loads(text)) == []
 
 
@@ -771,8 +773,8 @@ def test_output_onto_the_manifest_itself_is_refused(tmp_path: Path, how: str) ->
     stderr = proc.stderr.decode()
     assert proc.returncode == 2 and proc.stdout == b"", stderr
     assert stderr == (
-        f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write the checks to "
-        f"another file; nothing written\n"
+        f"mdd: -o {target} is the manifest manifests/lab1.yaml itself: write to another "
+        f"file; nothing written\n"
     )
     assert path.read_text() == GOOD_MANIFEST
 

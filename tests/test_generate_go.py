@@ -25,7 +25,7 @@ import pytest
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest import load
-from mdd.sensu import go_rules
+from mdd.sensu import alerting, go_rules
 from mdd.sensu.classic import render as render_classic
 from mdd.sensu.facts import GenerateError
 from mdd.sensu.go import GoOptions, render, resources
@@ -151,9 +151,11 @@ def test_the_two_golden_files_hold_the_same_resources() -> None:
     yaml_items = read_back(GOLDEN["sensu-go"].read_text(encoding="utf-8"))
     json_items = read_back(GOLDEN["sensu-go-json"].read_text(encoding="utf-8"))
     points = load(REPO / "mdd" / "examples" / "ams1.yaml").points
-    assert yaml_items == json_items and len(yaml_items) == len(points)
-    for item in yaml_items:
+    assert yaml_items == json_items and len(yaml_items) == len(points) + 1
+    for item in yaml_items[:-1]:
         assert_sensu_go_rules(item, "ams1")
+    assert go_rules.filter_failures(yaml_items[-1]) == []
+    assert yaml_items[-1]["metadata"]["name"] == alerting.NAME
 
 
 def test_golden_go_checks_say_what_the_manifest_says() -> None:
@@ -161,6 +163,7 @@ def test_golden_go_checks_say_what_the_manifest_says() -> None:
     checks = {
         item["metadata"]["name"]: item
         for item in read_back(GOLDEN["sensu-go"].read_text(encoding="utf-8"))
+        if item["type"] == "CheckConfig"
     }
     repo = checks["mdd_ams1_artifact-repo"]
     assert repo["metadata"]["labels"] == {
@@ -200,9 +203,12 @@ def test_every_manifest_renders_to_valid_sensu_go(path: Path, fmt: str) -> None:
     m = load(path)
     text = render(m, fmt)
     items = read_back(text)
-    assert len(items) == len(m.points) > 0
-    for item in items:
+    checks = [item for item in items if item["type"] == "CheckConfig"]
+    assert len(checks) == len(m.points) > 0
+    for item in checks:
         assert_sensu_go_rules(item, m.datacenter)
+    # and the mdd-alerting filter, once, right after the checks
+    assert [i["metadata"]["name"] for i in items[len(checks) :]] == [alerting.NAME]
     if fmt == "json":
         assert not text.lstrip().startswith("[")  # a top-level array is no sensuctl document
         assert "---" not in text.splitlines()
@@ -549,7 +555,10 @@ def test_cli_options_reach_the_resources(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     for item in read_back(proc.stdout.decode()):
         assert item["metadata"]["namespace"] == "ops"
-        assert item["spec"]["runtime_assets"] == ["mdd-checks", "python3"]
+        if item["type"] == "CheckConfig":
+            assert item["spec"]["runtime_assets"] == ["mdd-checks", "python3"]
+        else:
+            assert item["metadata"]["name"] == alerting.NAME
 
 
 # --------------------------------------------------------------------------- --all -o DIR

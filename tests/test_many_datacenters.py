@@ -77,7 +77,7 @@ def test_render_of_a_bad_manifest_prints_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "dc1.yaml"
     bad.write_text("extends: nowhere.yaml\ndatacenter: dc1\n")
     code, out, err = run("render", str(bad))
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert f"{bad}:1:10: extends: there is no file" in err
 
 
@@ -171,14 +171,14 @@ def test_init_derives_a_datacenter_that_validates(manifests: Path) -> None:
 def test_init_never_overwrites_and_writes_nothing_on_error(manifests: Path) -> None:
     before = (manifests / "fra1.yaml").read_bytes()
     code, _, err = run("init", "fra1", "--from", "ams1", "--set", "domain=x")
-    assert code == 1 and "already exists: mdd init never overwrites a manifest" in err
+    assert code == 2 and "already exists: mdd init never overwrites a manifest" in err
     assert (manifests / "fra1.yaml").read_bytes() == before
     code, _, err = run("init", "lon1", "--from", "ams1", "--set", "no-such=1")
-    assert code == 1 and "--set 'no-such=1'" in err
+    assert code == 2 and "--set 'no-such=1'" in err
     code, _, err = run("init", "Lon 1", "--from", "ams1")
-    assert code == 1 and "cannot name a datacenter" in err
+    assert code == 2 and "cannot name a datacenter" in err
     code, _, err = run("init", "lon1", "--from", "ams1", "--set", "domain=a:::b")
-    assert code == 1 and "nothing written" in err and "':::' is not allowed" in err
+    assert code == 2 and "nothing written" in err and "':::' is not allowed" in err
     assert "lon1.yaml:" in err  # the problem names the new file, not a temporary one
     assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(("lon1", ".l"))) == []
 
@@ -206,7 +206,7 @@ def test_init_never_overwrites_a_file_created_after_its_check(
     target = manifests / "lon1.yaml"
     _appearing_meanwhile(monkeypatch, target)
     code, out, err = run("init", "lon1", "--from", "ams1", "--set", "domain=lon1.example.net")
-    assert code == 1 and out == "", (code, out, err)
+    assert code == 2 and out == "", (code, out, err)
     assert err == (
         "mdd: manifests/lon1.yaml already exists: mdd init never overwrites a manifest; "
         "nothing written\n"
@@ -234,22 +234,39 @@ def test_init_without_hard_links_still_never_overwrites(
     target = manifests / "lon2.yaml"
     _appearing_meanwhile(monkeypatch, target)
     code, _, err = run("init", "lon2", "--from", "ams1", "--set", "domain=lon2.example.net")
-    assert code == 1 and "already exists: mdd init never overwrites a manifest" in err, err
+    assert code == 2 and "already exists: mdd init never overwrites a manifest" in err, err
     assert target.read_bytes() == THEIRS
     assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(".")) == []
 
 
-def test_init_into_another_folder_rewrites_the_base_paths(manifests: Path, tmp_path: Path) -> None:
+def test_init_into_another_folder_keeps_base_paths_inside_it(
+    manifests: Path, tmp_path: Path
+) -> None:
+    """A manifest extends only bases in its own folder tree (issue 18), and is derived only
+    from a manifest there: a new manifest beside its source in a subfolder reaches its bases
+    below it; one in a folder that the source is not under is refused, nothing written."""
+    sub = manifests / "sub"
+    sub.mkdir()
+    shutil.copytree(manifests / "base", sub / "base")
+    shutil.copy(manifests / "ams1.yaml", sub / "ams1.yaml")
+    code, _, err = run(
+        "init", "lon1", "--from", str(sub / "ams1.yaml"), "--set", "domain=l.example.net",
+        "-o", str(sub / "lon1.yaml"),
+    )  # fmt: skip
+    assert code == 0, err
+    data = yaml.safe_load((sub / "lon1.yaml").read_text())
+    assert data["extends"] == "base/eu.yaml"
+    assert len(load(sub / "lon1.yaml").points) == 17
     other = tmp_path / "elsewhere" / "dcs"
     other.mkdir(parents=True)
     code, _, err = run(
         "init", "lon1", "--from", "ams1", "--set", "domain=l.example.net", "-o",
         str(other / "lon1.yaml"),
     )  # fmt: skip
-    assert code == 0, err
-    data = yaml.safe_load((other / "lon1.yaml").read_text())
-    assert data["extends"] == os.path.relpath(manifests / "base" / "eu.yaml", other)
-    assert len(load(other / "lon1.yaml").points) == 17
+    assert code == 2
+    assert "--from manifests/ams1.yaml is outside the folder of the new manifest" in err, err
+    assert err.rstrip().endswith("nothing written")
+    assert list(other.iterdir()) == []
 
 
 def test_init_from_a_manifest_without_bases_copies_its_points(tmp_path: Path) -> None:
@@ -270,7 +287,7 @@ def test_init_from_a_bundled_example_asks_where_to_write(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MDD_MANIFESTS", raising=False)
     code, _, err = run("init", "lon1", "--from", "ams1")
-    assert code == 1 and "-o FILE or --manifests DIR" in err
+    assert code == 2 and "-o FILE or --manifests DIR" in err
 
 
 # --------------------------------------------------------------------------- types
@@ -283,7 +300,7 @@ def test_types_lists_every_type_and_checks_is_an_alias() -> None:
     assert run("checks") == (0, out, "")
     assert run("types", "show", "http")[1] == run("checks", "show", "http")[1]
     code, _, err = run("types", "show", "htp")
-    assert code == 1 and "unknown check type 'htp'" in err
+    assert code == 2 and "unknown check type 'htp'" in err
 
 
 @pytest.mark.parametrize("check_type", sorted(CHECK_TYPES))

@@ -218,12 +218,21 @@ def test_cli_secrets_provider_and_client_refusal(tmp_path: Path, secret_type: st
     )
     assert vault.exit_code == 0, vault.output
     assert "the checks read the Sensu Go Secrets MDD_LDAP_PW (provider vault)" in vault.stderr
-    assert [i["type"] for i in read_back(vault.stdout)] == ["CheckConfig", "CheckConfig"]
+    assert [i["type"] for i in read_back(vault.stdout)] == [
+        "CheckConfig",
+        "CheckConfig",
+        "EventFilter",
+    ]
     env = CliRunner().invoke(
         main, ["generate", str(path), "--format", "sensu-go-json", "--secrets-provider", "env"]
     )
     assert env.exit_code == 0 and env.stderr == "", env.output
-    assert [i["type"] for i in read_back(env.stdout)] == ["CheckConfig", "CheckConfig", "Secret"]
+    assert [i["type"] for i in read_back(env.stdout)] == [
+        "CheckConfig",
+        "CheckConfig",
+        "EventFilter",
+        "Secret",
+    ]
 
     client = write(tmp_path, SECRET_MANIFEST.replace("REF", "{client: mdd.pw}"), "lab2")
     client.write_text(client.read_text().replace("lab1", "lab2"))

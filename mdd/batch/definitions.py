@@ -4,12 +4,14 @@ The per-point definitions are rendered first, exactly as without ``--batch`` (so
 check the manifest would give passes the same rules), and the plan takes each point's
 result attributes from them (``mdd.batch.plan``). What is written for Sensu is one check,
 ``mdd-batch-<dc>``, scheduled like the datacenter's points (``plan.schedule``), that runs
-``check-mdd-batch``; its results reach Sensu as the per-point checks' own.
+``check-mdd-batch``; its results reach Sensu as the per-point checks' own. The
+``mdd-alerting`` filter (``mdd.sensu.alerting``) is written beside it, as without ``--batch``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from mdd.core.model import Manifest
 
 
 def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
-    from mdd.sensu import classic, classic_rules
+    from mdd.sensu import alerting, classic, classic_rules
     from mdd.sensu.facts import default_subscription
 
     per_point = json.loads(classic.render(manifest))["checks"]
@@ -40,6 +42,9 @@ def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
     check["interval"] = sched.interval
     if sched.timeout is not None:
         check["timeout"] = sched.timeout
+    # its own ttl: a runner that stops (or is removed) turns its check stale, CRITICAL
+    check["ttl"] = sched.ttl
+    check["ttl_status"] = batch_plan.TTL_STATUS
     if sched.handlers is not None:
         check["handlers"] = list(sched.handlers)
     if any(d.get("stdin") for d in definitions):
@@ -49,7 +54,7 @@ def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
         "batch": True,
         "points": len(manifest.points),
     }
-    document = {"checks": {plan["runner"]: check}}
+    document = {"checks": {plan["runner"]: check}, "filters": alerting.classic_filters()}
     failures = classic_rules.validate_document(document)
     if failures:
         raise RuntimeError("bug: the batch check breaks Sensu's rules:\n  " + "\n  ".join(failures))
@@ -64,7 +69,7 @@ def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[st
     options = options or go.GoOptions()
     items = go.resources(manifest, options)
     checks = [item for item in items if item["type"] == "CheckConfig"]
-    secrets = [item for item in items if item["type"] != "CheckConfig"]
+    secrets = [item for item in items if item["type"] == "Secret"]
     sched = batch_plan.schedule(manifest)
     plan = batch_plan.build(manifest, "go", checks, sched)
     names = tuple(s.removeprefix("roundrobin:") for s in sched.subscriptions) or (
@@ -78,8 +83,10 @@ def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[st
     }
     if sched.timeout is not None:
         spec["timeout"] = sched.timeout
+    spec["ttl"] = sched.ttl  # its own ttl: a runner that stops turns its check stale
     if sched.round_robin or any(s.startswith("roundrobin:") for s in sched.subscriptions):
         spec["round_robin"] = True
+        spec["proxy_entity_name"] = manifest.client  # Sensu Go: a round-robin ttl needs one
     spec["handlers"] = list(sched.handlers if sched.handlers is not None else ("default",))
     assets = tuple(dict.fromkeys(a for c in checks for a in c["spec"].get("runtime_assets", ())))
     if assets:
@@ -95,10 +102,29 @@ def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[st
     annotations = {"mdd_points": str(len(manifest.points))}
     metadata = go._metadata(plan["runner"], options.namespace, labels, annotations)
     runner = go._wrap("CheckConfig", "core/v2", metadata, spec)
-    resources = [runner, *secrets]
+    resources = [runner, go.filter_resource(options), *secrets]
     text = go.to_yaml(resources) if fmt == "yaml" else go.to_json(resources)
     go.verify(text, resources)
     return text, batch_plan.dump(plan)
+
+
+def rate_warning(manifest: Manifest, fmt: str) -> str | None:
+    """For Sensu Go: the warning when the datacenter's points submit more results a second
+    than the agent's events API takes by default (a backlog that never drains)."""
+    if fmt == "sensu-classic":
+        return None
+    rate = batch_plan.events_per_second(manifest.points)
+    if rate <= batch_plan.AGENT_EVENTS_RATE_LIMIT:
+        return None
+    need = math.ceil(round(rate, 6))
+    return (
+        f"{manifest.datacenter}: {len(manifest.points)} points submit {rate:.1f} results a "
+        f"second, more than the Sensu Go agent's events API takes by default "
+        f"({batch_plan.AGENT_EVENTS_RATE_LIMIT:g}/s, burst {batch_plan.AGENT_EVENTS_BURST}): "
+        f"start sensu-agent with --events-rate-limit {need} (and --events-burst-limit "
+        f"{need}), and add --events-rate-limit {need} to the runner's command "
+        f"(docs/batch.md#sensu-go-rate-limit)"
+    )
 
 
 def render(manifest: Manifest, fmt: str, go_options: Any, plan_path: Path) -> tuple[str, str]:

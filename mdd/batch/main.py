@@ -3,14 +3,18 @@
 The probes run concurrently in the runner of ``mdd verify`` (``mdd.runner.runner.run``),
 each point's argv parsed by its check type's own parser, and every point is probed whatever
 its dependencies (as the per-point checks are; Sensu's dependency filter, not the check,
-holds back a dependant's alerts). As each result is known it is submitted to the local
-agent as the point's own check result (``mdd.batch.submit``), with a ``ttl``: a runner that
-stops running turns every point stale in Sensu, never silently green.
+holds back a dependant's alerts). Only the points that are due are probed: each on its own
+interval or cron, whatever the runner's interval (the state file, ``mdd.batch.state``,
+remembers when each was last probed). As each result is known it is submitted to the local
+agent as the point's own check result (``mdd.batch.submit``) with its deployment state
+(``mdd_state``: ``mdd.runner.states.result_state``) and a ``ttl``: a runner that stops
+running turns every point stale in Sensu (CRITICAL on Classic), never silently green.
 
-This check's own output is one line, ``ams1: 7/12 green`` (then the points that are not),
-and its exit status is the worst point's (UNKNOWN ranking below CRITICAL, as in Nagios);
-CRITICAL when any result could not be submitted, since Sensu then shows stale points.
-A plan that cannot be run (missing, damaged, another plan version or datacenter) is UNKNOWN.
+This check reports the runner's own health, never the points' (each has its own result):
+OK when it ran and every result reached the agent, CRITICAL when one did not (that point
+then goes stale), UNKNOWN when it cannot run (plan or state file missing, damaged, of
+another datacenter). Its output is one line, ``ams1: 7/12 green`` then the points that are
+not green and how many results were submitted.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mdd.checks._result import CUT, LINE_LIMIT, State, worst
+from mdd.checks._result import CUT, LINE_LIMIT, State
 
 PROGRAM = "check-mdd-batch"
 
@@ -53,6 +57,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs", type=int, default=256, metavar="N", help="Probes at a time (default 256)."
     )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="Where the runner keeps what it needs between runs (default "
+        "/var/cache/sensu/mdd-batch-<datacenter>.state).",
+    )
+    parser.add_argument(
+        "--events-rate-limit",
+        type=float,
+        default=10.0,
+        metavar="N",
+        help="Sensu Go: results a second posted to the agent API at most, as the agent's own "
+        "--events-rate-limit (default 10, the agent's default; 0: no limit).",
+    )
+    parser.add_argument(
+        "--events-burst-limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help="Sensu Go: results posted at once before the rate applies, as the agent's "
+        "--events-burst-limit (default 10).",
+    )
     return parser
 
 
@@ -62,12 +88,16 @@ class _Exit(Exception):
         self.line = line
 
 
-def _summary(datacenter: str, total: int, green: int, red: list[str], failed: list[str]) -> str:
+def _summary(
+    datacenter: str, total: int, green: int, red: list[str], probed: int, failed: list[str]
+) -> str:
     text = f"{datacenter}: {green}/{total} green"
     if red:
         text += f"; not green: {', '.join(red)}"
     if failed:
         text += f"; {len(failed)} result(s) not submitted: {failed[0]}"
+    else:
+        text += f"; {probed} probed and submitted"
     if len(text) > LINE_LIMIT:
         text = text[: LINE_LIMIT - len(CUT)] + CUT
     return text
@@ -76,7 +106,11 @@ def _summary(datacenter: str, total: int, green: int, red: list[str], failed: li
 def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
+    from mdd.batch.cron import is_due
+    from mdd.batch.state import BatchState, BatchStateError, default_path
+    from mdd.checks._result import Result
     from mdd.runner.runner import run as run_points
+    from mdd.runner.states import BLOCKED, result_state
 
     try:
         plan = batch_plan.load(args.plan, args.datacenter)
@@ -88,45 +122,78 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         raise _Exit(State.UNKNOWN, f"--socket/--agent-api: {exc}") from None
     if args.jobs < 1:
         raise _Exit(State.UNKNOWN, "--jobs must be at least 1")
+    if args.events_rate_limit < 0 or args.events_burst_limit < 1:
+        raise _Exit(
+            State.UNKNOWN, "--events-rate-limit must be 0 or more, --events-burst-limit 1 or more"
+        )
+    try:
+        memory = BatchState.load(args.state or default_path(plan.datacenter), plan.datacenter)
+    except BatchStateError as exc:
+        raise _Exit(State.UNKNOWN, str(exc)) from None
     if plan.stdin:
         from mdd.checks._base import MddCheck
 
         MddCheck._read_client_definition()  # the {client: ...} secrets, read once
 
-    states: list[State] = []
-    red: list[str] = []
+    now = time.time()
+    half = plan.interval / 2
+    due = [p for p in plan.points if is_due(p.every, p.cron, memory.probed(p.check), now, half)]
+    due_names = {p.name for p in due}
+    green_before = {
+        p.name for p in plan.points if p.name not in due_names and memory.status(p.check) == 0
+    }
+    pacer = (
+        submit.Pacer(args.events_rate_limit, args.events_burst_limit)
+        if plan.sensu == "go"
+        else None
+    )
     failed: list[str] = []
-    for outcome in run_points(plan.points, jobs=args.jobs, probe_blocked=True):
+    for outcome in run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True):
         point = outcome.point
         assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
         result = outcome.result
+        status = int(result.state)
+        label = result_state(status, outcome.blocked_by, memory.was_green(point.check))
+        if label == BLOCKED:
+            blockers = ", ".join(outcome.blocked_by)
+            result = Result(
+                result.state,
+                f"blocked by {blockers} (not green); its own check: {result.message}",
+                result.perfdata,
+            )
         output = f"{point.label} {result.state.name}: {result.line(point.name)}\n"
-        states.append(result.state)
-        if result.state is not State.OK:
-            red.append(point.name)
         try:
+            if pacer is not None:
+                pacer.wait()
             if plan.sensu == "classic":
                 submit.to_client_socket(
-                    address, submit.classic_result(point.result, int(result.state), output)
+                    address, submit.classic_result(point.result, status, output, label)
                 )
             else:
                 event = submit.go_event(
                     point.result,
-                    int(result.state),
+                    status,
                     output,
                     int(outcome.started or time.time()),
                     outcome.duration or 0.0,
+                    label,
                 )
                 submit.to_agent_api(address, event)
         except submit.SubmitError as exc:
             failed.append(f"{point.name}: {exc}")
-    order = {p.name: i for i, p in enumerate(plan.points)}
-    red.sort(key=order.__getitem__)
-    state = worst(*states)
-    if failed:
-        state = State.CRITICAL
+            continue  # not recorded as probed: the next run probes and submits it again
+        memory.record(point.check, now, status, label)
+    try:
+        memory.save({p.check for p in plan.points})
+    except BatchStateError as exc:
+        raise _Exit(State.UNKNOWN, str(exc)) from None
+    red = [p.name for p in plan.points if memory.status(p.check) != 0]
     green = len(plan.points) - len(red)
-    return state, _summary(plan.datacenter, len(plan.points), green, red, failed)
+    probed = len(due) - len(failed)
+    # The runner's own health, never the points' (each point has its own result in Sensu):
+    # CRITICAL when a result did not reach Sensu, since that point then goes stale.
+    state = State.CRITICAL if failed else State.OK
+    return state, _summary(plan.datacenter, len(plan.points), green, red, probed, failed)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

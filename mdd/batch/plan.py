@@ -31,30 +31,29 @@ from mdd import __version__
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.core.problems import Problem
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 PLAN_SUFFIX = ".plan"
 COMMAND = "check-mdd-batch"
 FLAVOURS = ("classic", "go")
 PLAN_LIMIT = 64 << 20  # bytes of a plan file read at most
 
-# Keys of a per-point definition that schedule or run the command: not part of a result.
-_CLASSIC_SCHEDULE = ("command", "subscribers", "standalone", "cron", "timeout", "stdin")
+# Keys of a per-point definition that only tell an agent how to run the command: not part of
+# a result. Everything else (command, interval or cron, timeout, handlers, ...) is carried,
+# so a dashboard shows a batch result exactly as the per-point check's (docs/batch.md).
+_CLASSIC_SCHEDULE = ("subscribers", "standalone", "stdin", "round_robin")
 _GO_SCHEDULE = (
-    "command",
     "subscriptions",
     "publish",
-    "cron",
-    "timeout",
     "round_robin",
     "runtime_assets",
     "secrets",
+    "stdin",
     "metadata",
 )
-
-
-def runner_name(datacenter: str) -> str:
-    """The runner check's name; ``mdd-`` then ``batch``: never a point's ``mdd_<dc>_<p>``."""
-    return f"mdd-batch-{datacenter}"
+TTL_STATUS = 2  # Classic: a result that stops arriving turns CRITICAL, not WARNING (Sensu's 1)
+AGENT_EVENTS_RATE_LIMIT = 10.0  # sensu-agent DefaultEventsAPIRateLimit (agent/config.go), /s
+AGENT_EVENTS_BURST = 10  # sensu-agent DefaultEventsAPIBurstLimit
+GO_MIN_TTL = 5  # Sensu Go refuses an event whose ttl is under 5 s ("minimum ttl is 5 seconds")
 
 
 def plan_path_for(output: Path) -> Path:
@@ -71,15 +70,17 @@ class PlannedPoint(IntegrationPoint):
     check: str = ""  # the Sensu check name, mdd_<dc>_<point>
     label: str = ""  # what sensu-plugin prints before the state: TcpCheck
     result: Mapping[str, Any] = field(default_factory=dict)  # the static part of its result
+    every: int | None = None  # its own interval, seconds (None: a cron point)
+    cron: str | None = None  # its own cron schedule
 
 
 @dataclass(frozen=True)
 class Schedule:
     """How the one runner check is scheduled: the datacenter's points' settings."""
 
-    interval: int
+    interval: int  # the greatest cadence every point's interval or cron is a multiple of
     timeout: int | None
-    ttl: int  # of every submitted result: a dead runner turns each point stale
+    ttl: int  # of the runner check's own result: a runner that stops turns stale
     subscriptions: tuple[str, ...]
     round_robin: bool
     handlers: tuple[str, ...] | None
@@ -119,24 +120,46 @@ def schedule(manifest: Manifest) -> Schedule:
             ("subscribers", point.sensu.subscribers, first.subscribers),
             ("round_robin", point.sensu.round_robin, first.round_robin),
             ("command_prefix", point.sensu.command_prefix, first.command_prefix),
+            ("handlers", point.sensu.handlers, first.handlers),
         )
         if mine != theirs
     ]
     if problems:
         raise GenerateError(problems)
-    intervals = [p.sensu.interval for p in points if p.sensu.cron is None]
-    interval = min(intervals) if intervals else first.interval
+    interval = cadence(points)
     timeouts = [p.sensu.timeout for p in points if p.sensu.timeout is not None]
     return Schedule(
         interval=interval,
         timeout=max(timeouts) if timeouts else None,
-        ttl=2 * interval,
+        ttl=max(2 * interval, GO_MIN_TTL),
         subscriptions=first.subscribers,
         round_robin=first.round_robin,
         handlers=first.handlers,
         command_prefix=first.command_prefix,
         runtime_assets=tuple(dict.fromkeys(a for p in points for a in p.sensu.runtime_assets)),
     )
+
+
+def cadence(points: Sequence[IntegrationPoint]) -> int:
+    """The runner's interval: the greatest common divisor of the points' intervals (60 for a
+    cron point: cron schedules are of minutes), so each point can be probed on its own."""
+    import math
+
+    return math.gcd(*(60 if p.sensu.cron is not None else p.sensu.interval for p in points))
+
+
+def events_per_second(points: Sequence[IntegrationPoint]) -> float:
+    """How many results a second the runner submits on average (a cron point: by the
+    longest gap of its schedule, its slowest rate)."""
+    from mdd.batch.cron import Schedule as Cron
+
+    rate = 0.0
+    for point in points:
+        if point.sensu.cron is not None:
+            rate += 1 / max(Cron(point.sensu.cron).longest_gap(), 1)
+        else:
+            rate += 1 / point.sensu.interval
+    return rate
 
 
 def runner_command(plan_path: Path, datacenter: str, prefix: str | None) -> str:
@@ -157,10 +180,16 @@ def _label(check_type: str) -> str:
 
 
 def _ttl(point: IntegrationPoint, plan_schedule: Schedule) -> int:
-    """Twice the runner's interval, and more than the point's own interval (Sensu Go
-    refuses a check whose ttl is not above its interval), or the point's own ttl."""
-    own = point.sensu.interval if point.sensu.cron is None else 0
-    return max(point.sensu.ttl or 0, plan_schedule.ttl, 2 * own)
+    """Twice the point's own interval (for a cron point, twice the longest gap between two
+    of its runs), at least twice the runner's and 5 s (Sensu Go's minimum), or the point's
+    own ttl when longer: a result that stops arriving turns stale."""
+    if point.sensu.cron is not None:
+        from mdd.batch.cron import Schedule as Cron
+
+        own = Cron(point.sensu.cron).longest_gap()
+    else:
+        own = point.sensu.interval
+    return max(point.sensu.ttl or 0, 2 * plan_schedule.interval, 2 * own, GO_MIN_TTL)
 
 
 def build(
@@ -183,13 +212,23 @@ def build(
             result: dict[str, Any] = {
                 k: v for k, v in definition.items() if k not in _CLASSIC_SCHEDULE
             }
+            # standalone: Sensu stores the result as submitted (never merged into a server
+            # definition) and Uchiwa offers no "Issue Request", which /request would refuse
+            result["standalone"] = True
             result["ttl"] = ttl
+            result["ttl_status"] = TTL_STATUS
+            # kept by Sensu in a stale result: which check to look at when results stop
+            result["mdd_runner"] = manifest.batch_runner
         else:
             spec = definition["spec"]
-            check = {"metadata": spec["metadata"]}
+            metadata = dict(spec["metadata"])
+            metadata["annotations"] = {
+                **metadata.get("annotations", {}),
+                "mdd_runner": manifest.batch_runner,
+            }
+            check: dict[str, Any] = {"metadata": metadata}
             check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
             check["ttl"] = ttl
-            check.setdefault("interval", plan_schedule.interval)
             result = {
                 "check": check,
                 "entity": {
@@ -210,6 +249,8 @@ def build(
                 "label": labels[point.type],
                 "argv": check_argv(point.type, point.options, point.name)[1:],
                 "depends_on": list(point.depends_on),
+                "interval": point.sensu.interval if point.sensu.cron is None else None,
+                "cron": point.sensu.cron,
                 "result": result,
             }
         )
@@ -218,7 +259,8 @@ def build(
         "mdd_version": __version__,
         "datacenter": manifest.datacenter,
         "sensu": flavour,
-        "runner": runner_name(manifest.datacenter),
+        "runner": manifest.batch_runner,
+        "interval": plan_schedule.interval,
         # Classic {client: ...} secrets: the runner reads the client definition on its stdin
         "stdin": any(bool(d.get("stdin")) for d in per_point) if flavour == "classic" else False,
         "points": entries,
@@ -237,25 +279,33 @@ class Plan:
     """A plan read back by the runner."""
 
     def __init__(
-        self, datacenter: str, sensu: str, points: tuple[PlannedPoint, ...], stdin: bool
+        self,
+        datacenter: str,
+        sensu: str,
+        points: tuple[PlannedPoint, ...],
+        stdin: bool,
+        runner: str,
+        interval: int,
     ) -> None:
         self.datacenter = datacenter
         self.sensu = sensu
         self.points = points
         self.stdin = stdin
+        self.runner = runner  # the runner check's name
+        self.interval = interval  # the runner check's interval
 
 
 def load(path: str, datacenter: str) -> Plan:
     """Read and check a plan; ``PlanError`` says in one line why it cannot be run."""
+    from mdd.core.files import FileReadError, load_json, read_capped
+
     try:
-        with open(path, "rb") as stream:
-            data = stream.read(PLAN_LIMIT + 1)
-    except OSError as exc:
+        data = read_capped(path, PLAN_LIMIT, f"the plan {path}")
+        document = load_json(data, f"the plan {path}")
+    except FileNotFoundError as exc:
         raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
-    if len(data) > PLAN_LIMIT:
-        raise PlanError(f"the plan {path} is larger than {PLAN_LIMIT >> 20} MiB")
-    try:
-        document = json.loads(data)
+    except FileReadError as exc:
+        raise PlanError(str(exc)) from None
     except ValueError as exc:
         raise PlanError(f"the plan {path} is not JSON: {exc}") from None
     if not isinstance(document, dict) or "mdd_plan" not in document:
@@ -277,9 +327,13 @@ def load(path: str, datacenter: str) -> Plan:
         raise PlanError(f"the plan {path} names no Sensu flavour (classic or go)")
     try:
         points = tuple(_point(entry) for entry in document["points"])
+        interval = document["interval"]
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+            raise ValueError("interval must be a positive integer")
+        runner = str(document["runner"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the plan {path} is damaged ({exc}): regenerate it") from None
-    return Plan(datacenter, sensu, points, bool(document.get("stdin")))
+    return Plan(datacenter, sensu, points, bool(document.get("stdin")), runner, interval)
 
 
 def _point(entry: Mapping[str, Any]) -> PlannedPoint:
@@ -292,6 +346,13 @@ def _point(entry: Mapping[str, Any]) -> PlannedPoint:
         raise ValueError(f"bad check type {check_type!r}")
     if not isinstance(entry["result"], dict):
         raise ValueError("result must be an object")
+    every, cron = entry["interval"], entry["cron"]
+    if cron is not None:
+        from mdd.batch.cron import Schedule as Cron
+
+        Cron(str(cron))  # ValueError when it cannot be read
+    elif not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise ValueError(f"bad interval {every!r}")
     return PlannedPoint(
         name=str(entry["point"]),
         type=check_type,
@@ -301,4 +362,6 @@ def _point(entry: Mapping[str, Any]) -> PlannedPoint:
         check=str(entry["check"]),
         label=str(entry["label"]),
         result=entry["result"],
+        every=every if cron is None else None,
+        cron=None if cron is None else str(cron),
     )

@@ -17,7 +17,9 @@ request line and status line needed here).
 from __future__ import annotations
 
 import json
+import re
 import socket
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,18 +63,96 @@ def _exchange(address: tuple[str, int], payload: bytes, until: bytes | None) -> 
         raise SubmitError(f"{address[0]}:{address[1]}: {exc.strerror or exc}") from None
 
 
-def classic_result(static: Mapping[str, Any], status: int, output: str) -> dict[str, Any]:
-    """The check result for the client socket."""
-    return {**static, "status": status, "output": output}
+def classic_result(
+    static: Mapping[str, Any], status: int, output: str, mdd_state: str
+) -> dict[str, Any]:
+    """The check result for the client socket: ``mdd_state`` is a result attribute."""
+    return {**static, "status": status, "output": output, "mdd_state": mdd_state}
+
+
+_NOT_NUMERIC = re.compile(r"[^-0-9.]")
+
+
+def nagios_points(output: str, executed: int, tags: Any) -> list[dict[str, Any]]:
+    """The metric points the Sensu Go agent's nagios transformer extracts from an output
+    (sensu-go 6.12 agent/transformers/nagios.go, which the agent runs only for the checks it
+    schedules itself): exactly one ``|``; each space-separated token's part before ``;``
+    split on ``=`` into exactly two; the value stripped of all but ``-``, digits and ``.``;
+    timestamp ``executed``, tags the check's ``output_metric_tags``."""
+    parts = output.split("|")
+    if len(parts) != 2:
+        return []
+    points: list[dict[str, Any]] = []
+    for token in parts[1].strip().split(" "):
+        token = token.strip()
+        if not token:
+            continue
+        pair = token.split(";")[0].split("=")
+        if len(pair) != 2:
+            continue
+        try:
+            value = float(_NOT_NUMERIC.sub("", pair[1]))
+        except ValueError:
+            continue
+        point: dict[str, Any] = {"value": int(value) if value.is_integer() else value}
+        label = pair[0].replace(" ", "_")
+        if label:  # Go's JSON leaves an empty name out
+            point = {"name": label, **point}
+        point.update(timestamp=executed, tags=list(tags or []))
+        points.append(point)
+    return points
 
 
 def go_event(
-    static: Mapping[str, Any], status: int, output: str, executed: int, duration: float
+    static: Mapping[str, Any],
+    status: int,
+    output: str,
+    executed: int,
+    duration: float,
+    mdd_state: str,
 ) -> dict[str, Any]:
-    """The event for ``POST /events``."""
+    """The event for ``POST /events``: ``mdd_state`` is a check label; with an
+    ``output_metric_format`` the metrics the agent would have extracted (``nagios_points``)."""
     check = dict(static["check"])
+    metadata = dict(check["metadata"])
+    metadata["labels"] = {**metadata.get("labels", {}), "mdd_state": mdd_state}
+    check["metadata"] = metadata
     check.update(status=status, output=output, executed=executed, duration=round(duration, 6))
-    return {**static, "check": check}
+    event = {**static, "check": check}
+    if check.get("output_metric_format") or check.get("output_metric_handlers"):
+        metrics: dict[str, Any] = {}
+        if check.get("output_metric_handlers"):
+            metrics["handlers"] = list(check["output_metric_handlers"])
+        if check.get("output_metric_format") == "nagios_perfdata":
+            metrics["points"] = nagios_points(output, executed, check.get("output_metric_tags"))
+        event["metrics"] = metrics
+    return event
+
+
+class Pacer:
+    """Paces submissions as the Sensu Go agent's events API limiter does
+    (golang.org/x/time/rate: ``rate`` a second, ``burst`` at once; agent/config.go
+    ``DefaultEventsAPIRateLimit`` 10, ``DefaultEventsAPIBurstLimit`` 10), so results never
+    queue behind the agent's limiter. A rate of 0: no pacing."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.last = time.monotonic()
+
+    def wait(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            pause = (1 - self.tokens) / self.rate
+            time.sleep(pause)
+            self.last = time.monotonic()
+            self.tokens = 1.0
+        self.tokens -= 1
 
 
 def to_client_socket(address: tuple[str, int], result: Mapping[str, Any]) -> None:
@@ -91,7 +171,7 @@ def to_agent_api(address: tuple[str, int], event: Mapping[str, Any]) -> None:
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Connection: close\r\n\r\n"
     ).encode("ascii")
-    reply = _exchange(address, head + body, b"\r\n")
+    reply = _exchange(address, head + body, None)  # Connection: close: read it all
     status_line = reply.split(b"\r\n", 1)[0].decode("ascii", "replace")
     words = status_line.split(" ", 2)
     if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
@@ -99,6 +179,9 @@ def to_agent_api(address: tuple[str, int], event: Mapping[str, Any]) -> None:
             f"the agent API {address[0]}:{address[1]} did not answer HTTP: {status_line[:80]!r}"
         )
     if not 200 <= int(words[1]) < 300:
+        said = reply.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
+        said = " ".join(said.split())[:200]  # http.Error: the agent's message and a newline
         raise SubmitError(
             f"the agent API {address[0]}:{address[1]} refused the event: {status_line[:80]}"
+            + (f": {said}" if said else "")
         )

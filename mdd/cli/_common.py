@@ -83,6 +83,69 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
+def _manifest_folders(manifest: Path | None, manifests_dir: str | None) -> list[Path]:
+    """The manifests folders an output must stay out of: the manifest's own folder, and
+    the folder a datacenter's name is looked up in (``mdd.manifest.locate``'s rules)."""
+    import os
+
+    from mdd.manifest.locate import ENV_VAR
+
+    folders = [manifest.parent] if manifest is not None else []
+    if manifests_dir:
+        folders.append(Path(manifests_dir))
+    elif os.environ.get(ENV_VAR):
+        folders.append(Path(os.environ[ENV_VAR]))
+    elif Path("manifests").is_dir():
+        folders.append(Path("manifests"))
+    return folders
+
+
+def protected(
+    output: str | Path | None,
+    manifest: Path | None = None,
+    manifests_dir: str | None = None,
+    state: Path | None = None,
+) -> str | None:
+    """Why ``output`` must not be written, or None: it is a manifest (of the folder, or
+    ``manifest`` itself), a file of the manifests folder named ``*.yaml``/``*.yml``, the
+    state file ``state``, or a file in the state folder (``.mdd/`` beside the manifests
+    folder, ``mdd.runner.states.state_folder``). Every ``-o`` asks this before writing."""
+    from mdd.core.files import is_inside
+    from mdd.runner.states import state_folder
+
+    if output is None or str(output) in ("", "-"):
+        return None
+    target = Path(output)
+    if manifest is not None and same_file(target, manifest):
+        return f"-o {output} is the manifest {manifest} itself: write to another file"
+    if state is not None and (same_file(target, state) or target.resolve() == state.resolve()):
+        return f"-o {output} is the state file {state}: write to another file"
+    for folder in _manifest_folders(manifest, manifests_dir):
+        if target.suffix in (".yaml", ".yml") and not target.is_dir() and is_inside(target, folder):
+            return (
+                f"-o {output} is in the manifests folder {folder}, where a .yaml file is a "
+                f"manifest: write it elsewhere"
+            )
+        states = state_folder(folder)
+        if is_inside(target, states) and target.resolve() != states.resolve():
+            return f"-o {output} is in mdd's state folder {states}: write it elsewhere"
+    return None
+
+
+def guard_output(
+    output: str | Path | None,
+    manifest: Path | None = None,
+    manifests_dir: str | None = None,
+    state: Path | None = None,
+    code: int = Exit.USAGE,
+) -> None:
+    """Exit with ``code`` and one line when ``output`` is ``protected``; nothing written."""
+    reason = protected(output, manifest, manifests_dir, state)
+    if reason is not None:
+        click.echo(f"mdd: {reason}; nothing written", err=True)
+        sys.exit(code)
+
+
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
     click.echo(f"mdd: {message}", err=True)
     sys.exit(code)

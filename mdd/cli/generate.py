@@ -9,7 +9,17 @@ from typing import Any
 
 import click
 
-from mdd.cli._common import count, fail, load, locate, manifests_option, report_problems, same_file
+from mdd.cli._common import (
+    count,
+    fail,
+    guard_output,
+    load,
+    locate,
+    manifests_option,
+    protected,
+    report_problems,
+    same_file,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,11 +255,7 @@ def generate(
         fail("give a DATACENTER (or --all -o DIR)")
     try:
         path = locate(datacenter, manifests_dir)
-        if output not in (None, "-") and same_file(Path(output), path):
-            fail(
-                f"-o {output} is the manifest {path} itself: write the checks to another "
-                f"file; nothing written"
-            )
+        guard_output(output, path, manifests_dir)
         manifest = load(datacenter, path)
         if command_prefix is not None:
             from mdd.core.command import with_command_prefix
@@ -259,10 +265,11 @@ def generate(
         if plan_path is not None:
             from mdd.batch.definitions import render as render_batch
 
-            if same_file(plan_path, path) or (
-                output not in (None, "-") and same_file(plan_path, Path(str(output)))
-            ):
-                fail(f"--plan {plan_path}: the manifest or -o file itself; nothing written")
+            if output not in (None, "-") and same_file(plan_path, Path(str(output))):
+                fail(f"--plan {plan_path}: the -o file itself; nothing written")
+            reason = protected(plan_path, path, manifests_dir)
+            if reason is not None:
+                fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
             text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
         else:
             text = _render(manifest, fmt, go_options)
@@ -271,6 +278,8 @@ def generate(
     except (ManifestError, GenerateError) as exc:
         report_problems(exc.problems, datacenter)
     _secrets_note([manifest], go_options)
+    if plan_path is not None:
+        _rate_note([manifest], fmt)
     if plan_path is not None and plan_text is not None:
         try:
             write_atomically(plan_path, plan_text)
@@ -288,6 +297,16 @@ def generate(
             fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     else:
         click.echo(text, nl=False)
+
+
+def _rate_note(manifests: list[Manifest], fmt: str) -> None:
+    """Batch mode for Sensu Go: warn where the agent's events API rate limit is too low."""
+    from mdd.batch.definitions import rate_warning
+
+    for manifest in manifests:
+        warning = rate_warning(manifest, fmt)
+        if warning:
+            click.echo(f"mdd: warning: {warning}", err=True)
 
 
 def _generate_all(
@@ -352,6 +371,8 @@ def _generate_all(
         report_problems(problems, str(source))
     if any(same_file(target, path) for target, _ in texts + plans for path in paths):
         fail(f"-o {folder} is the manifests folder itself: write elsewhere; nothing written")
+    for target, _ in texts + plans:
+        guard_output(target, None, str(source))
     if folder.exists() and not folder.is_dir():
         fail(f"-o {folder}: not a folder; nothing written")
     try:
@@ -361,6 +382,8 @@ def _generate_all(
     except OSError as exc:
         fail(f"cannot write into {folder}: {exc.strerror or exc}")
     _secrets_note(manifests, go_options)
+    if batch:
+        _rate_note(manifests, fmt)
     for index, ((target, _), manifest) in enumerate(zip(texts, manifests, strict=True)):
         if batch:
             click.echo(

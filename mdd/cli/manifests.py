@@ -14,6 +14,7 @@ from mdd.cli._common import (
     count,
     emit,
     fail,
+    guard_output,
     load,
     load_or_exit,
     locate,
@@ -71,7 +72,9 @@ def render_command(
     """
     from mdd.manifest.render import render
 
-    emit(render(load_or_exit(datacenter, manifests_dir), fmt), output)
+    manifest = load_or_exit(datacenter, manifests_dir)
+    guard_output(output, manifest.path, manifests_dir)
+    emit(render(manifest, fmt), output)
 
 
 @click.command("diff")
@@ -181,6 +184,7 @@ def docs_command(
     from mdd.living import StateError, document, read_state
 
     manifest = load_or_exit(datacenter, manifests_dir)
+    guard_output(output, manifest.path, manifests_dir, Path(state_file) if state_file else None)
     try:
         state = read_state(Path(state_file), manifest.datacenter) if state_file else None
     except StateError as exc:
@@ -198,4 +202,5 @@ def schema_command(output: str | None) -> None:
     """
     from mdd.manifest.schema import schema_text
 
+    guard_output(output)
     emit(schema_text(), output)

@@ -9,8 +9,10 @@ import click
 
 from mdd.cli._common import (
     MANIFESTS_HELP,
+    USAGE,
     all_option,
     fleet_manifests,
+    guard_output,
     load_manifest,
     one_datacenter,
     state_for,
@@ -88,6 +90,7 @@ def report(
         return
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     state = state_for(manifest, bundled, state_file, False)
+    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
     if state.path is not None and not state.path.exists():
         click.echo(
             f"mdd: no state file {state.path} yet: every point is shown as not checked "

@@ -10,9 +10,11 @@ import click
 from mdd.cli._common import (
     API_FAILED,
     NOT_GREEN,
+    USAGE,
     Duration,
     common_options,
     fleet_manifests,
+    guard_output,
     load_manifest,
     one_datacenter,
     selection,
@@ -104,7 +106,7 @@ def status(
     from mdd.runner import status as sensu_status
     from mdd.runner.board import LiveBoard
     from mdd.runner.formats import RENDERERS
-    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.states import GREEN, StateFileError, default_path
     from mdd.runner.verify import write_document
 
     if output == "":
@@ -138,11 +140,13 @@ def status(
         api.namespace = namespace.replace("{datacenter}", manifest.datacenter)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state, default=False)
+    default_state = default_path(manifest, bundled)
+    guard_output(output, manifest.path, manifests_dir, state.path or default_state, USAGE)
     try:
         found = api.results(manifest)
     except sensu_status.ApiError as exc:
         stop(str(exc), API_FAILED)
-    views = sensu_status.views(manifest, points, found, state)
+    views = sensu_status.views(manifest, points, found, state, api.now)
     try:
         state.save()
     except StateFileError as exc:
@@ -155,8 +159,8 @@ def status(
         color=use_color(no_color) and not document_on_stdout,
     )
     board.final(views)
-    if api.aggregate_line:
-        click.echo(api.aggregate_line, err=True)
+    for line in sensu_status.summary_lines(manifest, found, api):
+        click.echo(line, err=True)
     if fmt != "text" or output not in (None, "-"):
         try:
             write_document(RENDERERS[fmt](manifest.datacenter, views, "status"), output, sys.stdout)

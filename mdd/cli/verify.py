@@ -9,9 +9,11 @@ import click
 
 from mdd.cli._common import (
     DEFAULT_JOBS,
+    USAGE,
     Duration,
     common_options,
     fleet_manifests,
+    guard_output,
     load_manifest,
     one_datacenter,
     selection,
@@ -126,6 +128,7 @@ def verify(
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     points = selection(manifest, only, owners, types)
     state = state_for(manifest, bundled, state_file, no_state)
+    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
     try:
         code = run_verify(manifest, points, state, settings)
     except StateFileError as exc:

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# A point's deployment state (decided by mdd.runner.states; Sensu's mdd-alerting filter and
+# the batch results' ``mdd_state`` use the same words).
+GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
+UNKNOWN = "unknown"  # a check that could not decide: never pending, never green
+
 
 @dataclass(frozen=True)
 class SensuSettings:
@@ -53,6 +58,12 @@ class Manifest:
     def client(self) -> str:
         """The Sensu proxy client that groups this datacenter's points in Uchiwa."""
         return f"mdd-{self.datacenter}"
+
+    @property
+    def batch_runner(self) -> str:
+        """Batch mode's runner check (``mdd-`` then ``batch``: never a point's
+        ``mdd_<dc>_<p>``)."""
+        return f"mdd-batch-{self.datacenter}"
 
     @property
     def aggregate(self) -> str:

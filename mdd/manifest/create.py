@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mdd.core.files import is_inside
 from mdd.core.output import write_atomically
 from mdd.core.problems import Problem
 from mdd.manifest import ManifestError, load, yamlload
+from mdd.manifest import source as manifest_source
 from mdd.manifest.keys import _VAR_NAME
 from mdd.manifest.render import dump_yaml
 
@@ -59,13 +61,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _read_own(source: Path) -> dict[str, Any]:
+def _read_own(path: Path) -> dict[str, Any]:
     try:
-        tree, _ = yamlload.load(source.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yamlload.YamlSyntaxError) as exc:
-        raise InitError(f"cannot read {source}: {exc}") from None
+        tree, _ = yamlload.load(manifest_source.read_text(path))
+    except manifest_source.SourceError as exc:
+        raise InitError(f"cannot read {path}: {exc.message}") from None
+    except yamlload.YamlSyntaxError as exc:
+        raise InitError(f"cannot read {path}: {exc}") from None
     if not isinstance(tree, dict):
-        raise InitError(f"{source} is not a manifest (a mapping)")
+        raise InitError(f"{path} is not a manifest (a mapping)")
     own: dict[str, Any] = _plain(tree)
     return own
 
@@ -78,6 +82,18 @@ def derive(
     description: str | None = None,
 ) -> Derived:
     """The text of datacenter ``name``'s manifest, to be written at ``target``."""
+    if source.suffix not in (".yaml", ".yml"):
+        # Never read (and quote in errors) a file that is not a manifest: /etc/passwd
+        raise InitError(
+            f"--from {source} is not a manifest: a manifest's file name ends in .yaml or "
+            f".yml (nothing read)"
+        )
+    if not is_inside(source, target.parent):
+        raise InitError(
+            f"--from {source} is outside the folder of the new manifest "
+            f"({os.path.abspath(target.parent)}): a manifest is derived from one in its own "
+            f"folder or below it, as its bases are (nothing read)"
+        )
     old = load(source)  # the source must be valid itself: ManifestError otherwise
     own = _read_own(source)
     data: dict[str, Any] = {}
@@ -89,6 +105,14 @@ def derive(
             os.path.relpath(os.path.abspath(os.path.join(source.parent, base)), folder)
             for base in bases
         ]
+        for base in data["extends"]:
+            if os.path.isabs(base) or base == ".." or base.startswith(".." + os.sep):
+                raise InitError(
+                    f"{target} would extend {os.path.normpath(os.path.join(folder, base))}, "
+                    f"outside its own folder {folder}: a manifest extends only bases in its "
+                    f"folder or below it; write the new manifest in {source.parent}, or copy "
+                    f"the bases"
+                )
         if len(data["extends"]) == 1:
             data["extends"] = data["extends"][0]
     data["datacenter"] = name

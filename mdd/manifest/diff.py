@@ -69,9 +69,9 @@ class _Quiet:
 
 def datacenter_vars(path: Path) -> dict[str, str]:
     """The vars of a valid manifest, its bases' merged in (text values only)."""
-    from mdd.manifest import layers, yamlload
+    from mdd.manifest import layers, source, yamlload
 
-    tree, _ = yamlload.load(path.read_text(encoding="utf-8-sig"))
+    tree, _ = yamlload.load(source.read_text(path))
     merged = layers.resolve(tree, path, _Quiet())
     found = merged.get("vars") or {}
     return {

@@ -157,6 +157,20 @@ def _seconds(value: Any) -> int:
     return int(seconds)
 
 
+TTL_MINIMUM = 5  # Sensu Go: event.Validate() "minimum ttl is 5 seconds"
+
+
+def _ttl(value: Any) -> int:
+    seconds = _seconds(value)
+    if seconds < TTL_MINIMUM:
+        raise ValueError(
+            f"Sensu Go refuses every event of a check whose ttl is under {TTL_MINIMUM}s "
+            f"('minimum ttl is 5 seconds', although sensuctl create takes the check), got "
+            f"{duration_text(float(seconds))}: give {TTL_MINIMUM}s or more"
+        )
+    return seconds
+
+
 def _positive(value: Any) -> int:
     number: int = INTEGER.load(value)
     if number < 1:
@@ -254,6 +268,14 @@ SECONDS = Kind(
     _seconds,
     lambda s: duration_text(float(s)),
     doc="whole seconds, or a duration such as 90s, 5m, 1h (at most 7 days)",
+)
+TTL = Kind(
+    "duration",
+    _ttl,
+    _ttl,
+    lambda s: duration_text(float(s)),
+    doc="whole seconds, or a duration such as 90s, 5m, 1h: 5s or more (Sensu Go's minimum), "
+    "at most 7 days",
 )
 COMMAND_PREFIX = Kind(
     "folder",
@@ -429,7 +451,7 @@ SENSU_KEYS: tuple[Option, ...] = (
     ),
     Option(
         "ttl",
-        SECONDS,
+        TTL,
         "Raise an event when no result arrived for this long; longer than the interval.",
     ),
     Option(

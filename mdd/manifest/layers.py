@@ -36,6 +36,13 @@ base already merged with its own bases), then the file itself.
 - `remove: [name, ...]` drops inherited points by name (before the file's own points are
   merged); naming a point no base defines is an error.
 
+Bases stay inside the manifests folder (the folder of the datacenter's manifest) and its
+subfolders: an absolute path, a path whose `..` leaves the folder, a symbolic link that
+leads out of it and a file not named `*.yaml`/`*.yml` are refused without being read, so
+no error ever quotes a file that is not a manifest. A base is read as the manifest is (a
+regular file of at most 8 MiB); bases extend bases at most 20 levels deep, one `extends:`
+lists at most 100 bases (each once), and one manifest reads at most 200 base files.
+
 Errors: a base that does not exist, a base that extends itself (directly or through
 others), a base that sets `datacenter`, and conflicting definitions: two bases of the same
 `extends:` list that both define a point of the same name, or the same var or `sensu` key
@@ -54,7 +61,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mdd.checks._options import _type_name
-from mdd.manifest import yamlload
+from mdd.manifest import source, yamlload
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
 
@@ -194,6 +201,12 @@ def merge_point(inherited: YamlMap, override: YamlMap) -> YamlMap:
 
 # --------------------------------------------------------------------------- layers
 
+# Limits: a datacenter extends a handful of bases; these refuse a hostile or runaway
+# layout quickly, with a message, never a RecursionError (docs/reliability.md).
+MAX_EXTENDS_DEPTH = 20  # bases extending bases, from the datacenter's manifest down
+MAX_EXTENDS_LIST = 100  # bases named by one extends list
+MAX_BASE_FILES = 200  # different base files read for one manifest
+
 _MERGED_BY_KEY = ("vars", "sensu")  # top-level mappings merged key by key
 _OWN_KEYS = ("extends", "remove")  # consumed here; never reach the reader
 
@@ -210,9 +223,18 @@ def _unnamable(path: str) -> str | None:
     return None
 
 
+def _shape(value: Any) -> str:
+    """What ``value`` is, never what it says: a file that is not a manifest is not quoted."""
+    if isinstance(value, str):
+        return "text, not a mapping (its content is not shown)"
+    return _type_name(value) if isinstance(value, list | dict) else f"a {type(value).__name__}"
+
+
 class _Layers:
-    def __init__(self, report: Reporter) -> None:
+    def __init__(self, report: Reporter, folder: str) -> None:
         self.report = report
+        self.folder = folder  # the manifests folder (real path): bases are inside it
+        self.files = 0  # base files read
         self.cache: dict[str, YamlMap | None] = {}  # real path -> merged tree
         self.ancestors: dict[str, set[str]] = {}  # real path -> every file it extends
 
@@ -222,20 +244,20 @@ class _Layers:
     def read(self, path: Path, span: Span) -> YamlMap | None:
         """The tree of one base file, or None after reporting why not (at ``span``)."""
         name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             self.add(
                 span,
                 f"extends: there is no file {name}: a base is found relative to "
                 f"the folder of the file that extends it",
             )
             return None
-        except UnicodeDecodeError as exc:
-            self.report.add((1, 1), f"not UTF-8 text: {exc}", file=name)
-            return None
-        except OSError as exc:
-            self.add(span, f"extends: cannot read {name}: {exc.strerror or exc}")
+        try:
+            text = source.read_text(path, "the base manifest")
+        except source.SourceError as exc:
+            if exc.line == 1 and exc.column == 1:
+                self.add(span, f"extends: {name}: {exc.message}")
+            else:  # not UTF-8 text, a NUL byte: where in the base
+                self.report.add((exc.line, exc.column), exc.message, file=name)
             return None
         try:
             tree, tree_span = yamlload.load(text, name)
@@ -248,7 +270,7 @@ class _Layers:
             self.report.add(
                 (tree_span.line, tree_span.column),
                 f"a base manifest is a mapping (vars, sensu, integration_points...), got "
-                f"{_type_name(tree)}",
+                f"{_shape(tree)}",
                 file=name,
             )
             return None
@@ -270,6 +292,14 @@ class _Layers:
         if "extends" in tree:
             for base_path, span in self.base_paths(tree, path):
                 real = os.path.realpath(base_path)
+                if not _inside(real, self.folder):
+                    self.add(
+                        span,
+                        f"extends: {base_path} leads (through a symbolic link) to {real}, "
+                        f"outside the manifests folder {self.folder}: a base must be a file "
+                        f"in that folder or below it",
+                    )
+                    continue
                 if real in chain:
                     names = [*map(_short, chain), _short(real)]
                     self.add(
@@ -278,7 +308,25 @@ class _Layers:
                         f"itself, directly or through other bases",
                     )
                     continue
+                if real not in self.cache and len(chain) > MAX_EXTENDS_DEPTH:
+                    self.add(
+                        span,
+                        f"extends: bases extend bases more than {MAX_EXTENDS_DEPTH} levels "
+                        f"deep ({_short(chain[0])} -> {_short(chain[1])} -> ... -> "
+                        f"{_short(real)}): flatten the chain",
+                    )
+                    self.cache[real] = None
+                    continue
+                if real not in self.cache and self.files >= MAX_BASE_FILES:
+                    self.add(
+                        span,
+                        f"extends: more than {MAX_BASE_FILES} base files in all: a datacenter "
+                        f"needs a handful; merge some bases",
+                    )
+                    self.cache[real] = None
+                    continue
                 if real not in self.cache:
+                    self.files += 1
                     base = self.read(base_path, span)
                     self.cache[real] = (
                         None if base is None else self.resolve(base, base_path, (*chain, real))
@@ -308,7 +356,15 @@ class _Layers:
                 self.add(span, "extends: the list is empty: name a base file or leave it out")
         else:
             items = [(value, span)]
+        if len(items) > MAX_EXTENDS_LIST:
+            self.add(
+                span,
+                f"extends: the list names {len(items):,} bases, over the limit of "
+                f"{MAX_EXTENDS_LIST}: a manifest extends a handful of bases",
+            )
+            return []
         found = []
+        listed: dict[str, Span] = {}
         for item, item_span in items:
             if not isinstance(item, str) or not item.strip():
                 self.add(
@@ -326,7 +382,39 @@ class _Layers:
                     item_span, f"extends: the path holds {unnamable}, which no file name can hold"
                 )
                 continue
-            found.append((Path(os.path.normpath(path.parent / item)), item_span))
+            if os.path.isabs(item):
+                self.add(
+                    item_span,
+                    f"extends: {item} is an absolute path: a base is named relative to this "
+                    f"file's folder, and must be in the manifests folder {self.folder} or "
+                    f"below it",
+                )
+                continue
+            base = Path(os.path.normpath(path.parent / item))
+            if not _inside(os.path.join(os.path.realpath(path.parent), item), self.folder):
+                self.add(
+                    item_span,
+                    f"extends: {item} is outside the manifests folder {self.folder}: a base "
+                    f"must be a file in that folder or below it",
+                )
+                continue
+            if base.suffix not in (".yaml", ".yml"):
+                self.add(
+                    item_span,
+                    f"extends: {item} is not a manifest: a base manifest's file name ends in "
+                    f".yaml or .yml (nothing read)",
+                )
+                continue
+            if str(base) in listed:
+                first = listed[str(base)]
+                self.add(
+                    item_span,
+                    f"extends: {item} is listed twice (first at line {first.line}, column "
+                    f"{first.column}): list each base once",
+                )
+                continue
+            listed[str(base)] = item_span
+            found.append((base, item_span))
         return found
 
     def combine(self, bases: list[tuple[YamlMap, Span]], child: YamlMap) -> YamlMap:
@@ -519,6 +607,12 @@ def _override_points(inherited: YamlList, own: YamlList) -> YamlList:
     return result
 
 
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` (made normal, ``..`` resolved lexically) is under ``folder``."""
+    normal = os.path.normpath(path)
+    return normal == folder or normal.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _short(path: str) -> str:
     return os.path.relpath(path) if not os.path.relpath(path).startswith("../..") else path
 
@@ -532,5 +626,5 @@ def resolve(root: YamlMap, path: Path, report: Reporter) -> YamlMap:
         stamp(root, str(path))
     if "extends" not in root and "remove" not in root:
         return root
-    layers = _Layers(report)
+    layers = _Layers(report, os.path.realpath(path.parent))
     return layers.resolve(root, path, (os.path.realpath(path),))

@@ -29,6 +29,8 @@ A value written as exactly `"{{ item }}"` takes the item as it is (a number stay
 number). Items are plain text, numbers or mappings of them; vars (`{{ domain }}`) work
 inside items and the point as everywhere else. Loops expand after layers are merged, so a
 datacenter can override an inherited loop point's `for_each` list by its written name.
+A datacenter has at most 10,000 points, loops expanded: a `for_each` list that would take
+it over is an error at that list (split the datacenter).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import Any
 from mdd.checks._options import _type_name
 from mdd.manifest.layers import Reporter, new_list, new_map, point_name, put
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
+
+MAX_POINTS = 10_000  # points per datacenter, for_each expanded (docs/reliability.md)
 
 _ITEM = re.compile(r"\{\{\s*item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*\}\}")
 
@@ -144,17 +148,52 @@ def _expand(point: YamlMap, report: Reporter) -> list[YamlMap]:
     return expanded
 
 
+def _first_item_only(point: YamlMap) -> YamlMap:
+    """``point`` with its ``for_each`` list cut to its first item."""
+    items: YamlList = point["for_each"]
+    first = new_list(items.span)
+    first.append(items[0])
+    first.item_spans.append(items.item_spans[0])
+    cut = new_map(point.span)
+    for key in point:
+        put(cut, point, key, first if key == "for_each" else None)
+    return cut
+
+
 def expand(root: YamlMap, report: Reporter) -> YamlMap:
-    """``root`` with every ``for_each`` point expanded; problems go to ``report``."""
+    """``root`` with every ``for_each`` point expanded; problems go to ``report``.
+
+    A datacenter has at most ``MAX_POINTS`` points, loops expanded: a ``for_each`` that would
+    take it over is refused at its list, before it is expanded."""
     points = root.get("integration_points")
-    if not isinstance(points, YamlList) or not any(
-        isinstance(p, YamlMap) and "for_each" in p for p in points
-    ):
+    if not isinstance(points, YamlList):
         return root
+    loops = [p for p in points if isinstance(p, YamlMap) and "for_each" in p]
+    if len(points) > MAX_POINTS:
+        report.add(
+            points.span,
+            f"integration_points: {len(points):,} points, over the limit of {MAX_POINTS:,} "
+            f"points per datacenter: split the datacenter",
+        )
+        return root
+    if not loops:
+        return root
+    total = len(points) - len(loops)  # the points written once
     result_points = new_list(points.span)
     for point, span in zip(points, points.item_spans, strict=True):
         if isinstance(point, YamlMap) and "for_each" in point:
-            for copy in _expand(point, report):
+            items = point["for_each"]
+            if isinstance(items, YamlList) and total + len(items) > MAX_POINTS:
+                report.add(
+                    point.value_spans["for_each"],
+                    f"for_each: {len(items):,} items would make {total + len(items):,} "
+                    f"points in this datacenter, over the limit of {MAX_POINTS:,} points per "
+                    f"datacenter: split the datacenter, or the list",
+                )
+                point = _first_item_only(point)  # the body is still checked, once
+            copies = _expand(point, report)
+            total += len(copies)
+            for copy in copies:
                 result_points.append(copy)
                 result_points.item_spans.append(span)
         else:

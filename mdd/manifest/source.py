@@ -10,10 +10,9 @@ byte-order mark is skipped; CRLF and CR line ends are read as line ends by YAML.
 from __future__ import annotations
 
 import codecs
-import errno
-import os
-import stat
 from pathlib import Path
+
+from mdd.core.files import FileReadError, read_capped
 
 MAX_BYTES = 8 << 20  # 8 MiB: a datacenter of 10,000 points needs about 2 MiB
 
@@ -28,18 +27,6 @@ class SourceError(Exception):
         self.column = column
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def _where(data: bytes, index: int) -> tuple[int, int]:
     """1-based line and column (in characters) of byte ``index``."""
     start = data.rfind(b"\n", 0, index) + 1
@@ -48,44 +35,19 @@ def _where(data: bytes, index: int) -> tuple[int, int]:
     return line, column
 
 
-def read_text(path: Path) -> str:
-    """The text of the manifest file ``path``; ``SourceError`` says why it cannot be."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+def read_text(path: Path, what: str = "the manifest") -> str:
+    """The text of the manifest file ``path``; ``SourceError`` says why it cannot be.
+
+    ``what`` names the file in messages (``the base manifest``)."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:
-            raise SourceError("cannot read the manifest: its file name is too long") from None
-        raise SourceError(f"cannot read the manifest: {exc.strerror or exc}") from None
-    except ValueError as exc:  # a NUL in the path
-        raise SourceError(f"cannot read the manifest: {exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SourceError(f"the manifest is {_kind(info.st_mode)}, not a file: nothing read")
-        if info.st_size > MAX_BYTES:
-            raise SourceError(
-                f"the manifest is {info.st_size:,} bytes, over the limit of {MAX_BYTES:,} "
-                f"({MAX_BYTES >> 20} MiB): split the datacenter, or check that this is the "
-                f"right file"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_BYTES:  # the file may grow while it is read
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise SourceError(f"cannot read the manifest: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_BYTES:
-        raise SourceError(
-            f"the manifest is over the limit of {MAX_BYTES:,} bytes ({MAX_BYTES >> 20} MiB)"
-        )
+        data = read_capped(path, MAX_BYTES, what)
+    except FileNotFoundError as exc:
+        raise SourceError(f"cannot read {what}: {exc.strerror or exc}") from None
+    except FileReadError as exc:
+        message = str(exc)
+        if "over the limit" in message:
+            message += ": split the datacenter, or check that this is the right file"
+        raise SourceError(message) from None
     return decode(data)
 
 

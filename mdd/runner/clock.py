@@ -2,9 +2,10 @@
 
 ``now()`` is the machine's clock. One hidden test hook exists: when the environment variable
 ``MDD_NOW`` holds an ISO 8601 time (``2026-12-01T09:00:00Z``) or seconds since the epoch, the
-clock starts there when the process starts and runs on at the real pace. The tests use it to
-build a bring-up's history from real ``mdd verify`` runs "minutes apart" without waiting
-minutes; it is not a user option (see docs/verify.md, "Testing with a fixed clock").
+clock stands still at that time for the whole process. The tests use it to build a bring-up's
+history from real ``mdd verify`` runs "minutes apart" without waiting minutes, and get the
+same figures however busy the machine is; it is not a user option
+(see docs/verify.md, "Testing with a fixed clock").
 
 Times are shown in one time zone, the user's choice (``--tz``; default the machine's): as
 ``2026-12-01 10:00`` for people, as ISO 8601 with the zone's offset for machines.
@@ -18,7 +19,6 @@ import time
 from datetime import datetime, timedelta, timezone, tzinfo
 
 ENV = "MDD_NOW"
-_STARTED = time.monotonic()
 
 
 class ClockError(Exception):
@@ -45,13 +45,13 @@ def parse_time(text: str) -> float:
 
 
 def now() -> float:
-    """Seconds since the epoch: the machine's clock, or ``MDD_NOW`` running on from the start
-    of this process (the test hook)."""
+    """Seconds since the epoch: the machine's clock, or ``MDD_NOW`` standing still (the test
+    hook)."""
     fixed = os.environ.get(ENV)
     if not fixed:
         return time.time()
     try:
-        return parse_time(fixed) + (time.monotonic() - _STARTED)
+        return parse_time(fixed)
     except ClockError:
         return time.time()
 

@@ -24,37 +24,9 @@ def lead_view(
     datacenter: str, lead: dict[str, Any], tz: tzinfo, title: bool = False
 ) -> dict[str, Any]:
     """``mdd.runner.leadtime.lead_times`` as shown: times in ``tz``, durations for people."""
-    if lead["started"] is None:
-        headline = "No run recorded yet."
-    elif lead["complete"]:
-        headline = (
-            f"Bring-up took {span(lead['bring_up'])}: first run {shown(lead['started'], tz)}, "
-            f"last first green {shown(lead['last_first_green'], tz)}."
-        )
-    else:
-        headline = (
-            f"Bring-up under way for {span(lead['bring_up'])} (first run "
-            f"{shown(lead['started'], tz)}); not every point has been green yet."
-        )
+    headline = _headline(lead, tz)
     path = lead["critical_path"]
-    links = []
-    for link in path["links"]:
-        if link["first_green"] is not None:
-            text = f"green {shown(link['first_green'], tz)} after {span(link['lead'])}"
-            if link["gated_for"] is not None:
-                text += f", gated the chain for {span(link['gated_for'])}"
-        else:
-            text = "not green yet"
-        if link["released"]:
-            text += f"; {link['released']} point{'' if link['released'] == 1 else 's'} depend on it"
-        links.append(
-            {
-                "point": link["point"],
-                "owner": link["owner"] or "(no owner)",
-                "state": link["state"],
-                "text": text,
-            }
-        )
+    links = [_link_view(link, tz) for link in path["links"]]
     path_note = (
         "The chain of depends_on that gated the bring-up, first link first: each one's green "
         "released the next."
@@ -92,6 +64,38 @@ def lead_view(
             }
             for row in lead["points"]
         ],
+    }
+
+
+def _headline(lead: dict[str, Any], tz: tzinfo) -> str:
+    if lead["started"] is None:
+        return "No run recorded yet."
+    if lead["complete"]:
+        return (
+            f"Bring-up took {span(lead['bring_up'])}: first run {shown(lead['started'], tz)}, "
+            f"last first green {shown(lead['last_first_green'], tz)}."
+        )
+    return (
+        f"Bring-up under way for {span(lead['bring_up'])} (first run "
+        f"{shown(lead['started'], tz)}); not every point has been green yet."
+    )
+
+
+def _link_view(link: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """One link of the critical path, in words."""
+    if link["first_green"] is not None:
+        text = f"green {shown(link['first_green'], tz)} after {span(link['lead'])}"
+        if link["gated_for"] is not None:
+            text += f", gated the chain for {span(link['gated_for'])}"
+    else:
+        text = "not green yet"
+    if link["released"]:
+        text += f"; {link['released']} point{'' if link['released'] == 1 else 's'} depend on it"
+    return {
+        "point": link["point"],
+        "owner": link["owner"] or "(no owner)",
+        "state": link["state"],
+        "text": text,
     }
 
 

@@ -55,10 +55,7 @@ class Member:
                 clock, _, rest = line.partition(" ")
                 stream.write(f"{clock} {self.manifest.datacenter} {rest}\n")
                 stream.flush()
-        self.state.sample(
-            self.views.get(p.name) or self.state.view(p) for p in self.manifest.points
-        )
-        self.state.save()
+        self.state.save(self.manifest.points)  # merged with the file, then one burn-up sample
 
     def shown(self) -> list[PointView]:
         return [self.views[p.name] for p in self.points]
@@ -88,21 +85,7 @@ def verify_fleet(
     done = False
     try:
         while True:
-            for member in members:
-                member.round(settings, stream)
-            now = clock_now()
-            done = all(v.state == GREEN for m in members for v in m.views.values())
-            remaining = 0.0
-            for member in members:
-                gate = gates.get(member.manifest.datacenter)
-                if gate is None:
-                    continue
-                soak, lines = gate.update(member.shown(), now)
-                for line in lines:
-                    stream.write(f"{member.manifest.datacenter}: {line}\n")
-                done = done and soak.ok
-                remaining = max(remaining, soak.remaining or 0.0)
-            stream.flush()
+            done, remaining = _one_round(members, settings, gates, stream)
             if not settings.watch or done:
                 break
             left = (
@@ -144,3 +127,26 @@ def ascii_only(stream: TextIO) -> bool:
     except (UnicodeEncodeError, LookupError):
         return True
     return False
+
+
+def _one_round(
+    members: Sequence[Member], settings: Settings, gates: dict[str, Gate], stream: TextIO
+) -> tuple[bool, float]:
+    """Probe every member once: whether all are done (green, and stable with a gate), and
+    the longest soak time still to wait."""
+    for member in members:
+        member.round(settings, stream)
+    now = clock_now()
+    done = all(v.state == GREEN for m in members for v in m.views.values())
+    remaining = 0.0
+    for member in members:
+        gate = gates.get(member.manifest.datacenter)
+        if gate is None:
+            continue
+        soak, lines = gate.update(member.shown(), now)
+        for line in lines:
+            stream.write(f"{member.manifest.datacenter}: {line}\n")
+        done = done and soak.ok
+        remaining = max(remaining, soak.remaining or 0.0)
+    stream.flush()
+    return done, remaining

@@ -93,46 +93,9 @@ def dependants(manifest: Manifest) -> dict[str, list[str]]:
 
 def critical_path(manifest: Manifest, times: Sequence[PointTimes]) -> dict[str, Any]:
     """The chain that gated the bring-up (see the module's text), root first."""
-    by_name = {t.point.name: t for t in times}
     released = dependants(manifest)
     complete = bool(times) and all(t.first_green is not None for t in times)
-    chain: list[PointTimes] = []
-    if complete:
-        current: PointTimes | None = max(
-            times, key=lambda t: (t.first_green or 0.0, -_index(times, t))
-        )
-        while current is not None:
-            chain.append(current)
-            deps = [by_name[d] for d in current.point.depends_on if d in by_name]
-            current = max(deps, key=lambda t: t.first_green or 0.0) if deps else None
-        chain.reverse()
-    else:
-        missing = {t.point.name for t in times if t.state != GREEN}
-        depth: dict[str, int] = {}
-
-        def depth_of(name: str, trail: frozenset[str] = frozenset()) -> int:
-            if name in depth:
-                return depth[name]
-            point = by_name[name].point
-            inner = [
-                depth_of(d, trail | {name})
-                for d in point.depends_on
-                if d in missing and d not in trail
-            ]
-            depth[name] = 1 + max(inner, default=0)
-            return depth[name]
-
-        if missing:
-            tip = max(
-                (t for t in times if t.point.name in missing),
-                key=lambda t: (depth_of(t.point.name), -_index(times, t)),
-            )
-            link: PointTimes | None = tip
-            while link is not None:
-                chain.append(link)
-                deps = [by_name[d] for d in link.point.depends_on if d in missing and d in by_name]
-                link = max(deps, key=lambda t: depth_of(t.point.name)) if deps else None
-            chain.reverse()
+    chain = _gating_chain(times) if complete else _longest_missing_chain(times)
     links = []
     previous_green: float | None = None
     for link_times in chain:
@@ -156,12 +119,53 @@ def critical_path(manifest: Manifest, times: Sequence[PointTimes]) -> dict[str, 
             }
         )
         previous_green = link_times.first_green
-    owners: list[str] = []
-    for link_times in chain:
-        owner = link_times.point.owner or "(no owner)"
-        if owner not in owners:
-            owners.append(owner)
+    owners = list(dict.fromkeys(t.point.owner or "(no owner)" for t in chain))
     return {"complete": complete, "links": links, "owners": owners}
+
+
+def _gating_chain(times: Sequence[PointTimes]) -> list[PointTimes]:
+    """Every point green: from the last first green back through the dependency that turned
+    green last, root first."""
+    by_name = {t.point.name: t for t in times}
+    chain: list[PointTimes] = []
+    current: PointTimes | None = max(times, key=lambda t: (t.first_green or 0.0, -_index(times, t)))
+    while current is not None:
+        chain.append(current)
+        deps = [by_name[d] for d in current.point.depends_on if d in by_name]
+        current = max(deps, key=lambda t: t.first_green or 0.0) if deps else None
+    chain.reverse()
+    return chain
+
+
+def _longest_missing_chain(times: Sequence[PointTimes]) -> list[PointTimes]:
+    """Under way: the longest chain of points not green yet, root first."""
+    by_name = {t.point.name: t for t in times}
+    missing = {t.point.name for t in times if t.state != GREEN}
+    depth: dict[str, int] = {}
+
+    def depth_of(name: str, trail: frozenset[str] = frozenset()) -> int:
+        if name in depth:
+            return depth[name]
+        point = by_name[name].point
+        inner = [
+            depth_of(d, trail | {name}) for d in point.depends_on if d in missing and d not in trail
+        ]
+        depth[name] = 1 + max(inner, default=0)
+        return depth[name]
+
+    chain: list[PointTimes] = []
+    if not missing:
+        return chain
+    link: PointTimes | None = max(
+        (t for t in times if t.point.name in missing),
+        key=lambda t: (depth_of(t.point.name), -_index(times, t)),
+    )
+    while link is not None:
+        chain.append(link)
+        deps = [by_name[d] for d in link.point.depends_on if d in missing and d in by_name]
+        link = max(deps, key=lambda t: depth_of(t.point.name)) if deps else None
+    chain.reverse()
+    return chain
 
 
 def _index(times: Sequence[PointTimes], item: PointTimes) -> int:

@@ -10,30 +10,49 @@ A point is, after a run:
 
 WARNING and UNKNOWN are not green: a point is done only when its check is OK.
 
-The state file (``.mdd/<datacenter>.json``) records, per point, when it first turned green,
-when its state last changed and its last result, and a history of how many points were
-green, for the burn-up chart of ``mdd report``. It is written atomically; a file that is
-not an mdd state file, or the state of another datacenter, is refused, never overwritten.
+The state file (``.mdd/<datacenter>.json``) records, per point, when it was first seen,
+when it first turned green, when its state last changed, its last result and its recent
+transitions (``{"at", "state"}``, the last ``TRANSITIONS_LIMIT``: lead times are computed
+from ``first_seen``, ``first_green`` and these), and a history of how many points were green,
+for the burn-up chart of ``mdd report``: the last ``HISTORY_RECENT`` samples as taken, older
+ones summarised to the last sample of each day, ``HISTORY_LIMIT`` samples at most.
+
+It is read only as a regular file of at most ``STATE_LIMIT`` bytes and ``JSON_DEPTH``
+levels (``mdd.core.files``), and written atomically under a lock (``FILE.lock`` beside it,
+``fcntl.flock``): ``save`` reads the file again, keeps every point this run did not record
+as the file has it, and writes, so two runs on one datacenter (``mdd verify --only a`` and
+``--only b``) both keep their results. A file that is not an mdd state file, or the state of
+another datacenter, is refused, never overwritten.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mdd.checks._result import State
+from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
+from mdd.core.model import GREEN as GREEN
+from mdd.core.model import PENDING as PENDING
+from mdd.core.model import REGRESSED as REGRESSED
+from mdd.core.model import UNKNOWN as UNKNOWN
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
-GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
 STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
 
 FORMAT = "mdd-state"
 VERSION = 1
-HISTORY_LIMIT = 5000  # samples kept for the burn-up chart
+HISTORY_LIMIT = 5000  # samples kept for the burn-up chart, at most
+HISTORY_RECENT = 2000  # the newest samples kept as taken; older: the last of each day
+TRANSITIONS_LIMIT = 50  # state changes kept per point (first_seen, first_green: always)
+STATE_LIMIT = 64 << 20  # bytes of a state file read at most (10,000 points: about 20 MiB)
+LOCK_TIMEOUT = 60.0  # seconds waited for another mdd holding the state file's lock
 
 
 class StateFileError(Exception):
@@ -55,7 +74,13 @@ def default_path(manifest: Manifest, bundled: bool = False) -> Path:
     example manifest, in the current folder."""
     if bundled:
         return Path(".mdd") / f"{manifest.datacenter}.json"
-    return manifest.path.parent.absolute().parent / ".mdd" / f"{manifest.datacenter}.json"
+    return state_folder(manifest.path.parent) / f"{manifest.datacenter}.json"
+
+
+def state_folder(manifests_folder: Path) -> Path:
+    """The folder of the state files of the manifests in ``manifests_folder``: ``.mdd``
+    beside it."""
+    return manifests_folder.absolute().parent / ".mdd"
 
 
 class PointView:
@@ -115,6 +140,17 @@ def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> 
     return REGRESSED if was_green else PENDING
 
 
+def result_state(status: int, blocked_by: tuple[str, ...], was_green: bool) -> str:
+    """The state a batch result is labelled with (``mdd_state``): the deployment state, or
+    ``unknown`` for a check that could not decide (UNKNOWN is never shown as pending, nor as
+    regressed: nothing says the point broke); a blocked point is ``blocked`` whatever its own
+    check said, as on the boards."""
+    state = deployment_state(status == int(State.OK), blocked_by, was_green)
+    if state in (PENDING, REGRESSED) and status not in (0, 1, 2):
+        return UNKNOWN
+    return state
+
+
 def reason_of(outcome: Outcome) -> str:
     """The one line shown beside the point."""
     blocked = f"blocked by {', '.join(outcome.blocked_by)}" if outcome.blocked_by else ""
@@ -135,25 +171,18 @@ class StateFile:
         self.points: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
         self.created = timestamp()
+        self.recorded: set[str] = set()  # the points this run recorded: its own on save
+        self.new_samples: list[dict[str, Any]] = []  # taken by this run, not saved yet
 
     @classmethod
     def load(cls, datacenter: str, path: Path | None) -> StateFile:
         """The state file at ``path`` (empty when it does not exist yet)."""
         state = cls(datacenter, path)
-        if path is None or not path.exists():
+        if path is None:
             return state
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StateFileError(f"cannot read the state file {path}: {reason}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateFileError(
-                f"{path}:{exc.lineno}:{exc.colno}: the state file is not valid JSON "
-                f"({exc.msg}); it is left as it is: repair or remove it, or pass --state FILE"
-            ) from None
+        data = _read(path)
+        if data is None:
+            return state
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise StateFileError(
                 f'{path} is not an mdd state file (no "format": "{FORMAT}"); it is left as '
@@ -176,7 +205,7 @@ class StateFile:
                 f'"history" a list); it is left as it is: repair or remove it'
             )
         state.points = {k: v for k, v in points.items() if isinstance(v, dict)}
-        state.history = [h for h in history if isinstance(h, dict)]
+        state.history = compact([h for h in history if isinstance(h, dict)])
         state.created = str(data.get("created") or state.created)
         return state
 
@@ -205,14 +234,17 @@ class StateFile:
         state = deployment_state(outcome.ok, outcome.blocked_by, was_green or self.was_green(name))
         first_green = previous.get("first_green") or (now if state == GREEN else None)
         last_change = previous.get("last_change") if before == state else now
+        first_seen = previous.get("first_seen") or _earliest(previous) or now
+        transitions = [t for t in previous.get("transitions") or () if isinstance(t, dict)]
+        if before != state:
+            transitions.append({"at": now, "state": state})
         result = outcome.result
         entry: dict[str, Any] = {
             "state": state,
-            # when the point first appeared in a run (for lead times); a file written before
-            # mdd recorded it: the file's creation
-            "first_seen": previous.get("first_seen") or (self.created if previous else now),
+            "first_seen": first_seen,
             "first_green": first_green,
             "last_change": last_change,
+            "transitions": transitions[-TRANSITIONS_LIMIT:],
             "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],
             "last_result": {
                 "status": None if result is None else int(result.state),
@@ -222,6 +254,7 @@ class StateFile:
             },
         }
         self.points[name] = entry
+        self.recorded.add(name)
         return self.view(outcome.point), before
 
     def view(self, point: IntegrationPoint) -> PointView:
@@ -255,7 +288,8 @@ class StateFile:
         last = self.history[-1] if self.history else None
         if last is None or (last.get("green"), last.get("total")) != (green, len(views)):
             self.history.append(sample)
-            del self.history[:-HISTORY_LIMIT]
+            self.new_samples.append(sample)
+            self.history = compact(self.history)
 
     def text(self) -> str:
         data = {
@@ -269,19 +303,150 @@ class StateFile:
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-    def save(self) -> None:
-        """Write the file atomically (creating its folder); raises ``StateFileError``."""
+    def save(self, sample_over: Iterable[IntegrationPoint] | None = None) -> None:
+        """Write the file atomically (creating its folder); raises ``StateFileError``.
+
+        Under the file's lock, the file is read again and merged: points this run recorded
+        are this run's, every other point is the file's; the history is the file's plus the
+        samples this run took. ``sample_over``: the datacenter's points, for one burn-up
+        sample taken over the merged states (points not recorded here: as the file says)."""
         if self.path is None:
+            if sample_over is not None:
+                self.sample(self.view(p) for p in sample_over)
             return
         from mdd.core.output import write_atomically
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, self.text())
         except OSError as exc:
             raise StateFileError(
                 f"cannot write the state file {self.path}: {exc.strerror or exc}"
             ) from None
+        with self.locked():
+            current = StateFile.load(self.datacenter, self.path)
+            merged = dict(current.points)
+            merged.update({name: self.points[name] for name in self.recorded})
+            self.points = merged
+            self.history = current.history
+            if current.points or current.history:
+                self.created = current.created
+            for taken in self.new_samples:
+                last = self.history[-1] if self.history else None
+                if last is None or (last.get("green"), last.get("total")) != (
+                    taken["green"],
+                    taken["total"],
+                ):
+                    self.history.append(taken)
+            self.new_samples = []
+            if sample_over is not None:
+                self.sample(self.view(p) for p in sample_over)
+                self.new_samples = []
+            self.history = compact(self.history)
+            try:
+                write_atomically(self.path, self.text())
+            except OSError as exc:
+                raise StateFileError(
+                    f"cannot write the state file {self.path}: {exc.strerror or exc}"
+                ) from None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold ``FILE.lock`` (beside the state file) exclusively; waits at most
+        ``LOCK_TIMEOUT`` for another mdd holding it."""
+        import fcntl
+
+        assert self.path is not None
+        lock_path = lock_path_of(self.path)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(lock_path, flags, 0o644)
+        except OSError as exc:
+            raise StateFileError(
+                f"cannot lock the state file: {lock_path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StateFileError(
+                            f"the state file {self.path} stayed locked by another mdd for "
+                            f"{LOCK_TIMEOUT:.0f}s ({lock_path}); nothing written: try again"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def lock_path_of(path: Path) -> Path:
+    """The lock file of the state file ``path``: ``ams1.json.lock`` beside it."""
+    return path.with_name(path.name + ".lock")
+
+
+def _read(path: Path) -> Any:
+    """The JSON document of the state file ``path``, None when there is no file."""
+    from mdd.core.files import FileReadError, load_json, read_capped
+
+    try:
+        data = read_capped(path, STATE_LIMIT, f"the state file {path}")
+    except FileNotFoundError:
+        return None
+    except FileReadError as exc:
+        raise StateFileError(f"{exc}; pass --state FILE for another one") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateFileError(f"cannot read the state file {path}: {exc}") from None
+    try:
+        return load_json(text, f"the state file {path}")
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: the state file is not valid JSON "
+            f"({exc.msg}); it is left as it is: repair or remove it, or pass --state FILE"
+        ) from None
+    except FileReadError as exc:
+        raise StateFileError(
+            f"{exc}: it is not a state file mdd wrote; it is left as it is: repair or remove "
+            f"it, or pass --state FILE"
+        ) from None
+
+
+def _earliest(entry: dict[str, Any]) -> str | None:
+    """The earliest time a point written by an older mdd (no ``first_seen``) is known by."""
+    known = [
+        value
+        for value in (
+            entry.get("first_green"),
+            entry.get("last_change"),
+            (entry.get("last_result") or {}).get("checked_at")
+            if isinstance(entry.get("last_result"), dict)
+            else None,
+        )
+        if isinstance(value, str)
+    ]
+    return min(known) if known else None
+
+
+def compact(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``history`` within ``HISTORY_LIMIT``: the newest ``HISTORY_RECENT`` samples as they
+    are, older ones summarised to the first sample ever and the last sample of each day
+    (``at`` is ``YYYY-MM-DDT...``), evenly thinned when there are still too many."""
+    if len(history) <= HISTORY_LIMIT:
+        return history
+    old, recent = history[:-HISTORY_RECENT], history[-HISTORY_RECENT:]
+    by_day: dict[str, dict[str, Any]] = {}
+    for sample in old[1:]:
+        by_day[str(sample.get("at", ""))[:10]] = sample  # the last of each day
+    summary = [old[0], *by_day.values()]
+    room = HISTORY_LIMIT - HISTORY_RECENT
+    if len(summary) > room:
+        step = len(summary) / room
+        summary = [summary[int(i * step)] for i in range(room)]
+    return summary + recent
 
 
 def counts(views: Iterable[PointView]) -> dict[str, int]:

@@ -36,7 +36,17 @@ class StatusUsageError(Exception):
 class Found:
     """One mdd check's result as Sensu stored it."""
 
-    __slots__ = ("status", "output", "executed", "history", "interval", "times")
+    __slots__ = (
+        "status",
+        "output",
+        "executed",
+        "history",
+        "interval",
+        "times",
+        "ttl",
+        "cron",
+        "runner",
+    )
 
     def __init__(
         self,
@@ -46,6 +56,9 @@ class Found:
         history: list[int],
         interval: float | None = None,
         times: list[float | None] | None = None,
+        ttl: int | None = None,
+        cron: bool = False,
+        runner: str | None = None,
     ):
         self.status = status
         self.output = output
@@ -53,6 +66,24 @@ class Found:
         self.history = history  # statuses, oldest first
         self.interval = interval  # the check's interval, seconds
         self.times = times  # each history entry's executed (Sensu Go), else None
+        self.ttl = ttl
+        self.cron = cron  # scheduled by cron: its interval says nothing of its cadence
+        self.runner = runner  # batch mode: the runner check that submits it
+
+    def limit(self) -> int | None:
+        """How old the result may be before it is stale: its ttl, else twice its interval."""
+        if self.ttl:
+            return self.ttl
+        if self.cron or not self.interval or self.interval <= 1:
+            return None
+        return int(2 * self.interval)
+
+    def age(self, now: float) -> float | None:
+        return None if self.executed is None else max(0.0, now - self.executed)
+
+    def stale(self, now: float) -> bool:
+        limit, age = self.limit(), self.age(now)
+        return limit is not None and age is not None and age > limit
 
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
@@ -135,7 +166,9 @@ class SensuApi:
         self.namespace = namespace
         self.timeout = timeout
         self.verify: bool | str = ca_file or True
-        self.aggregate_line = ""
+        self.sensu_total: int | None = None  # results Sensu's aggregate counts (Classic)
+        self.runner: Found | None = None  # the batch runner check's own result
+        self.now = 0.0  # the API's clock (its Date header), else this machine's
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
         """The decoded JSON of ``GET path`` and the response; 404 gives ``(None, response)``.
@@ -212,8 +245,20 @@ class SensuApi:
                 f"JSON: {_excerpt(response.text)}"
             ) from None
 
+    def _clock(self, response: Any) -> None:
+        import contextlib
+        import time
+        from email.utils import parsedate_to_datetime
+
+        self.now = time.time()
+        date = response.headers.get("Date") if response is not None else None
+        if date:
+            with contextlib.suppress(TypeError, ValueError):
+                self.now = parsedate_to_datetime(date).timestamp()
+
     def results(self, manifest: Manifest) -> dict[str, Found]:
-        """Each point's result found in Sensu, by point name."""
+        """Each point's result found in Sensu, by point name (and the batch runner's own
+        result in ``runner``)."""
         if self.flavor == "go":
             return self._go_results(manifest)
         return self._classic_results(manifest)
@@ -231,23 +276,24 @@ class SensuApi:
                 f"{self.url} is Sensu {version}; mdd status reads the Sensu Classic 1.x API "
                 f"(for Sensu Go use --api go)"
             )
-        body, _ = self._get("/results")
+        body, response = self._get("/results")
+        self._clock(response)
         if not isinstance(body, list):
             raise ApiError(f"the Sensu API at {self.url} answered GET /results with no list")
         names = {manifest.check_name(p): p.name for p in manifest.points}
+        runner = manifest.batch_runner
         found: dict[str, Found] = {}
         for item in body:
             check = item.get("check") if isinstance(item, dict) else None
+            if isinstance(check, dict) and check.get("name") == runner:
+                self.runner = _found(check, check.get("history"))
             if not isinstance(check, dict) or check.get("name") not in names:
                 continue  # another check: any real Sensu has them
             found[names[check["name"]]] = _found(check, check.get("history"))
         aggregate, _ = self._get(f"/aggregates/{manifest.aggregate}")
         counts = aggregate.get("results") if isinstance(aggregate, dict) else None
         if isinstance(counts, dict) and isinstance(counts.get("total"), int):
-            self.aggregate_line = (
-                f"Sensu aggregate {manifest.aggregate}: {counts.get('ok', 0)} of "
-                f"{counts['total']} results ok"
-            )
+            self.sensu_total = counts["total"]
         return found
 
     def _go_results(self, manifest: Manifest) -> dict[str, Found]:
@@ -255,10 +301,12 @@ class SensuApi:
 
         path = f"/api/core/v2/namespaces/{quote(self.namespace, safe='')}/events"
         names = {manifest.check_name(p): p.name for p in manifest.points}
+        runner = manifest.batch_runner
         found: dict[str, Found] = {}
         params: dict[str, Any] = {"limit": PAGE}
         for _ in range(10000):
             body, response = self._get(path, params)
+            self._clock(response)
             if body is None:
                 raise ApiError(
                     f"{self.url} has no Sensu Go events API ({path} answered 404: no namespace "
@@ -273,14 +321,17 @@ class SensuApi:
                 check = event.get("check") if isinstance(event, dict) else None
                 meta = check.get("metadata") if isinstance(check, dict) else None
                 name = meta.get("name") if isinstance(meta, dict) else None
-                if name not in names or not isinstance(check, dict):
+                if not isinstance(check, dict) or (name not in names and name != runner):
                     continue
                 entries = [h for h in check.get("history") or [] if isinstance(h, dict)]
                 history = [h.get("status") for h in entries]
                 item = _found(check, history)
                 if len(item.history) == len(entries):
                     item.times = [_number(h.get("executed")) for h in entries]
-                found[names[name]] = item
+                if name == runner:
+                    self.runner = item
+                else:
+                    found[names[name]] = item
             token = response.headers.get("Sensu-Continue")
             if not token:
                 break
@@ -302,7 +353,16 @@ def _reason(exc: Exception) -> str:
     return _excerpt(text, 120)
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _found(check: dict[str, Any], history: Any) -> Found:
+    runner = check.get("mdd_runner")  # Classic: a batch result's attribute
+    metadata = check.get("metadata")
+    if runner is None and isinstance(metadata, dict):  # Sensu Go: an annotation
+        annotations = metadata.get("annotations")
+        runner = annotations.get("mdd_runner") if isinstance(annotations, dict) else None
     status = check.get("status")
     if not isinstance(status, int) or isinstance(status, bool):
         status = State.UNKNOWN
@@ -319,6 +379,10 @@ def _found(check: dict[str, Any], history: Any) -> Found:
         _number(executed),
         ints,
         _number(check.get("interval")),
+        None,
+        _int(check.get("ttl")),
+        bool(check.get("cron")),
+        runner if isinstance(runner, str) else None,
     )
 
 
@@ -339,14 +403,38 @@ def reason_from_output(output: str, point: str) -> str:
     return text or "(no output)"
 
 
+def _seconds(value: float) -> str:
+    from mdd.checks._options import duration_text
+
+    return duration_text(float(round(value)))
+
+
+def stale_reason(item: Found, now: float, check: str) -> str:
+    """What a stale result's reason starts with: how old, the limit, where to look."""
+    age, limit = item.age(now) or 0.0, item.limit() or 0
+    why = f"ttl {_seconds(limit)}" if item.ttl else f"twice its interval, {_seconds(limit)}"
+    look = (
+        f"look at the runner check {item.runner}"
+        if item.runner
+        else f"look at the agent that runs {check}"
+    )
+    return f"stale: no result for {_seconds(age)} ({why}): {look}"
+
+
 def views(
     manifest: Manifest,
     selected: Sequence[IntegrationPoint],
     found: dict[str, Found],
     state: StateFile,
+    now: float | None = None,
 ) -> list[PointView]:
-    """The selected points' views from what Sensu holds, recorded into ``state``."""
-    green = {name for name, item in found.items() if item.status == 0}
+    """The selected points' views from what Sensu holds, recorded into ``state``. A result
+    older than its ttl (or twice its interval) at ``now`` is stale: never green, and its
+    reason says so first."""
+    import time
+
+    clock = time.time() if now is None else now
+    green = {name for name, item in found.items() if item.status == 0 and not item.stale(clock)}
     result: list[PointView] = []
     for point in selected:
         item = found.get(point.name)
@@ -363,13 +451,60 @@ def views(
         else:
             state_value = State(item.status) if item.status in (0, 1, 2, 3) else State.UNKNOWN
             reason = reason_from_output(item.output, point.name)
+            if item.stale(clock):
+                reason = f"{stale_reason(item, clock, manifest.check_name(point))}; last: {reason}"
+                if state_value is State.OK:
+                    state_value = State.UNKNOWN  # an old OK says nothing about now
             outcome = Outcome(point, Result(state_value, reason), blocked_by)
             # Sensu's history (the last 21 results) shows a point that was green before.
             view, _ = state.record(outcome, at=item.executed, was_green=0 in item.history)
-            view.status = item.status
+            view.status = int(state_value)
         result.append(view)
     _sample(manifest, state, result)
     return result
+
+
+def summary_lines(manifest: Manifest, found: dict[str, Found], api: SensuApi) -> list[str]:
+    """The lines beside the board: the manifest's points as Sensu holds them (only the
+    manifest's: Sensu's own aggregate also counts results of checks no longer in it), how
+    many results are stale, and the batch runner's health."""
+    now = api.now
+    total = len(manifest.points)
+    fresh = {n: f for n, f in found.items() if not f.stale(now)}
+    ok = sum(1 for f in fresh.values() if f.status == 0)
+    stale = len(found) - len(fresh)
+    line = f"Sensu: {ok} of {total} points ok"
+    extra = []
+    if stale:
+        extra.append(f"{stale} stale")
+    if total - len(found):
+        extra.append(f"{total - len(found)} without a result")
+    if api.sensu_total is not None and api.sensu_total != len(found):
+        extra.append(
+            f"Sensu's aggregate {manifest.aggregate} counts {api.sensu_total} results: "
+            f"it holds checks this manifest no longer has"
+            if api.sensu_total > len(found)
+            else f"Sensu's aggregate {manifest.aggregate} counts {api.sensu_total} results"
+        )
+    lines = [line + (f" ({'; '.join(extra)})" if extra else "")]
+    runner = manifest.batch_runner
+    expected = api.runner is not None or any(f.runner for f in found.values())
+    if api.runner is not None:
+        item = api.runner
+        age = item.age(now)
+        when = f"{_seconds(age)} ago" if age is not None else "at an unknown time"
+        output = " ".join(item.output.split())
+        if item.stale(now):
+            lines.append(
+                f"runner {runner}: STALE, last ran {when} ({_seconds(item.limit() or 0)} "
+                f"allowed): is it still scheduled, and its agent running? last said: {output}"
+            )
+        else:
+            name = State(item.status).name if item.status in (0, 1, 2, 3) else "UNKNOWN"
+            lines.append(f"runner {runner}: {name}, ran {when}: {output}")
+    elif expected:
+        lines.append(f"runner {runner}: no result in Sensu (batch results name it)")
+    return lines
 
 
 def _sample(manifest: Manifest, state: StateFile, shown: Iterable[PointView]) -> None:

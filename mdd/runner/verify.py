@@ -113,8 +113,7 @@ def verify(
                     board.change(view, before)
                 if board.live:
                     board.redraw(list(views.values()), done, len(selected), "checking...")
-            _sample(manifest, state, views)
-            state.save()
+            state.save(manifest.points)  # merged with the file, then one burn-up sample
             rounds += 1
             all_green = all(v.state == GREEN for v in views.values())
             remaining: float | None = None
@@ -144,8 +143,7 @@ def verify(
                 break
     except KeyboardInterrupt:
         interrupted = True
-        _sample(manifest, state, views)
-        state.save()
+        state.save(manifest.points)
     final = [views[p.name] for p in selected]
     board.final(final)  # the document itself for text on standard output
     if settings.fmt != "text" or settings.output not in (None, "-"):
@@ -177,8 +175,3 @@ def _gate(settings: Settings) -> Gate | None:
     from mdd.runner.stable import Gate
 
     return Gate(settings.stable, settings.tz if settings.tz is not None else zone(None))
-
-
-def _sample(manifest: Manifest, state: StateFile, views: dict[str, PointView]) -> None:
-    """A burn-up sample over the whole datacenter (points not run: as last recorded)."""
-    state.sample(views.get(p.name) or state.view(p) for p in manifest.points)

@@ -7,9 +7,12 @@ check's ``PATH``):
   scripts of the ``mdd`` distribution), run by the agent's ``python3``
   (``#!/usr/bin/env python3``); it puts ``../lib`` first on ``sys.path`` and calls the
   check's ``main``;
-* ``lib/``: the ``mdd`` package with only what checks import (``mdd/__init__.py`` and
-  ``mdd/checks/``), and every distribution the checks import at run time, found by reading
-  the check modules' imports (lazy ones included) and following those distributions'
+* ``bin/check-mdd-batch``: the batch runner (docs/batch.md), so a runner check with
+  ``runtime_assets`` finds it;
+* ``lib/``: the ``mdd`` package with only what checks and the batch runner import
+  (``mdd/__init__.py``, ``mdd/checks/`` and the modules ``BATCH_MODULES`` import), and
+  every distribution the checks import at run time, found by reading the check modules'
+  imports (lazy ones included) and following those distributions'
   requirements, taken from the installed distributions of this environment
   (``importlib.metadata``; nothing is downloaded).
 
@@ -130,6 +133,47 @@ def _requirements(dist: metadata.Distribution) -> list[str]:
     return names
 
 
+# The batch runner, check-mdd-batch: these modules and every mdd module they import.
+BATCH_COMMAND = "check-mdd-batch"
+BATCH_MODULES = (
+    "mdd.batch.main",
+    "mdd.batch.plan",
+    "mdd.batch.submit",
+    "mdd.batch.state",
+    "mdd.batch.cron",
+    "mdd.runner.runner",
+    "mdd.runner.states",
+)
+
+
+def _batch_files() -> dict[str, Path]:
+    """The archive paths of the mdd modules the batch runner imports (outside mdd.checks),
+    found by importing them in a fresh interpreter."""
+    import json
+    import subprocess
+
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {list(BATCH_MODULES)!r}: importlib.import_module(name)\n"
+        "print(json.dumps({n: m.__file__ for n, m in sys.modules.items()"
+        " if (n == 'mdd' or n.startswith('mdd.')) and getattr(m, '__file__', None)}))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    if ran.returncode != 0:
+        raise AssetError(f"cannot list what {BATCH_COMMAND} imports: {ran.stderr.strip()}")
+    files: dict[str, Path] = {}
+    for name, source in json.loads(ran.stdout).items():
+        if name.startswith("mdd.checks"):
+            continue
+        path = Path(source)
+        parts = name.split(".")
+        relative = "/".join(parts) + ("/__init__.py" if path.name == "__init__.py" else ".py")
+        files[f"lib/{relative}"] = path
+    return files
+
+
 def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
     """The archive paths of the mdd files checks import, and the check commands."""
     import mdd
@@ -140,6 +184,7 @@ def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
     checks_dir = Path(mdd.checks.__file__).parent
     for path in sorted(checks_dir.glob("*.py")):
         files[f"lib/mdd/checks/{path.name}"] = path
+    files.update(_batch_files())
     commands: dict[str, str] = {}
     try:
         points = metadata.distribution("mdd").entry_points
@@ -151,7 +196,8 @@ def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:
     for check_type, module in CHECK_TYPES.items():  # the registry is the list of check types
         module_name = getattr(module, "__name__", f"mdd.checks.check_{check_type}")
         commands.setdefault(command_name(check_type), f"{module_name}:main")
-    known = {command_name(t) for t in CHECK_TYPES}
+    commands.setdefault(BATCH_COMMAND, "mdd.batch.main:main")
+    known = {command_name(t) for t in CHECK_TYPES} | {BATCH_COMMAND}
     return files, {name: value for name, value in sorted(commands.items()) if name in known}
 
 

@@ -9,22 +9,22 @@ custom attributes that reach the events: top-level ``owner`` and ``docs`` (Uchiw
 top-level URLs as links) and a machine-readable ``mdd`` object. ``depends_on`` becomes
 ``dependencies`` in the ``client/check`` form read by Sensu's ``check_dependencies`` filter.
 
-The JSON is laid out by ``templates/sensu-classic.json.j2``. Before ``render`` returns, it
-parses its own output and runs Sensu's validator on it (``mdd.sensu.classic_rules``).
+The file also carries the ``mdd-alerting`` filter (``mdd.sensu.alerting``) in ``filters``.
+The JSON is built as data and laid out by ``dump`` (one key a line, lists of plain values on
+one line): the same manifest gives the same bytes. Before ``render`` returns, it parses its
+own output and runs Sensu's validator on it (``mdd.sensu.classic_rules``).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.core.problems import Problem
+from mdd.sensu import alerting
 from mdd.sensu import classic_rules as sensu_rules
 from mdd.sensu.facts import (
     ROUND_ROBIN_PREFIX,
@@ -34,8 +34,6 @@ from mdd.sensu.facts import (
     manifest_facts,
     point_facts,
 )
-
-TEMPLATE = "sensu-classic.json.j2"
 
 
 @dataclass(frozen=True)
@@ -116,56 +114,103 @@ def from_facts(facts: PointFacts, default: str) -> ClassicCheck:
     )
 
 
-def _json(value: Any) -> str:
-    """A JSON value, quotes left readable (Jinja's ``tojson`` writes ``'`` as ``\\u0027``)."""
+def check_definition(check: ClassicCheck) -> dict[str, Any]:
+    """The check's JSON object: keys in a fixed order, a key whose value is absent left out
+    (never written as null). ``"handlers": []`` is written (Sensu then calls no handler);
+    absent, Sensu calls ``default``. ``mdd`` comes last and is always there."""
+    definition: dict[str, Any] = {"command": check.command}
+    if check.subscribers:
+        definition["subscribers"] = list(check.subscribers)
+    else:
+        definition["standalone"] = True
+    if check.cron is not None:
+        definition["cron"] = check.cron
+    else:
+        definition["interval"] = check.interval
+    optional: dict[str, Any] = {
+        "timeout": check.timeout,
+        "ttl": check.ttl,
+        "handlers": None if check.handlers is None else list(check.handlers),
+        "stdin": True if check.stdin else None,
+        "occurrences": check.occurrences,
+        "refresh": check.refresh,
+    }
+    definition.update((key, value) for key, value in optional.items() if value is not None)
+    definition["source"] = check.source
+    definition["aggregate"] = check.aggregate
+    if check.dependencies:
+        definition["dependencies"] = list(check.dependencies)
+    if check.owner is not None:
+        definition["owner"] = check.owner
+    if check.docs is not None:
+        definition["docs"] = check.docs
+    record: dict[str, Any] = {
+        "datacenter": check.datacenter,
+        "integration_point": check.integration_point,
+        "type": check.type,
+    }
+    for key, value in (
+        ("owner", check.owner),
+        ("description", check.description),
+        ("docs", check.docs),
+        ("depends_on", list(check.depends_on) or None),
+    ):
+        if value is not None:
+            record[key] = value
+    definition["mdd"] = record
+    return definition
+
+
+def dump(value: Any, indent: str = "") -> str:
+    """JSON as mdd lays out Classic files: objects one key a line (two spaces deeper each
+    level), lists of plain values on one line (``["default"]``), ASCII only."""
+    if isinstance(value, dict) and value:
+        inner = indent + "  "
+        items = ",\n".join(
+            f"{inner}{json.dumps(key)}: {dump(item, inner)}" for key, item in value.items()
+        )
+        return "{\n" + items + "\n" + indent + "}"
     return json.dumps(value, ensure_ascii=True, allow_nan=False)
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mdd.templates", "."),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-    env.filters["json"] = _json
-    return env
+def document(manifest: Manifest) -> dict[str, Any]:
+    """The file's data: the datacenter's ``checks`` and the ``mdd-alerting`` filter."""
+    default = default_subscription(manifest)
+    checks = [from_facts(facts, default) for facts in manifest_facts(manifest)]
+    return {
+        "checks": {check.name: check_definition(check) for check in checks},
+        "filters": alerting.classic_filters(),
+    }
 
 
 def render(manifest: Manifest) -> str:
-    """The ``{"checks": {...}}`` file for the manifest's datacenter, ending in a newline."""
-    default = default_subscription(manifest)
-    checks = [from_facts(facts, default) for facts in manifest_facts(manifest)]
-    text = _environment().get_template(TEMPLATE).render(checks=checks)
-    _verify(text, checks, manifest)
+    """The ``{"checks": {...}, "filters": {...}}`` file for the manifest's datacenter, ending
+    in a newline."""
+    data = document(manifest)
+    text = dump(data) + "\n"
+    _verify(text, data, manifest)
     return text
 
 
-def _verify(text: str, checks: Sequence[ClassicCheck], manifest: Manifest) -> None:
+def _verify(text: str, data: Mapping[str, Any], manifest: Manifest) -> None:
     """Parse the output back and hold it to Sensu's rules; raise on anything wrong."""
     try:
-        document = json.loads(text)
+        written = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RuntimeError(f"bug: {TEMPLATE} wrote invalid JSON: {exc}") from None
-    written = document.get("checks") if isinstance(document, dict) else None
-    if not isinstance(written, dict) or list(written) != [c.name for c in checks]:
-        raise RuntimeError(
-            f"bug: {TEMPLATE} did not write the checks {[c.name for c in checks]} in order"
-        )
-    for check in checks:
-        if written[check.name].get("command") != check.command:
-            raise RuntimeError(f"bug: {TEMPLATE} changed the command of {check.name}")
+        raise RuntimeError(f"bug: mdd wrote invalid Sensu Classic JSON: {exc}") from None
+    if written != data or list(written["checks"]) != list(data["checks"]):
+        raise RuntimeError("bug: the Sensu Classic JSON does not read back as the data written")
 
     # Manifest values that Sensu's client would rewrite (a problem of the manifest, not a bug).
+    checks = written["checks"]
     tokens = [
         Problem(str(manifest.path), point.line, 1, f"{point.name}: the check's {problem}")
-        for point, check in zip(manifest.points, checks, strict=True)
-        for problem in sensu_rules.token_failures(written[check.name])
+        for point, name in zip(manifest.points, checks, strict=True)
+        for problem in sensu_rules.token_failures(checks[name])
     ]
     if tokens:
         raise GenerateError(tokens)
-    failures = sensu_rules.validate_document(document)
+    failures = sensu_rules.validate_document(written)
     if failures:
         raise RuntimeError(
             "bug: the generated definitions break Sensu's rules:\n  " + "\n  ".join(failures)

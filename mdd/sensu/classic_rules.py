@@ -477,10 +477,30 @@ def validate_checks(checks: Any, *, api: bool = True) -> list[str]:
     return failures
 
 
+def validate_filter(definition: Any) -> list[str]:
+    """A port of sensu-settings 10.17.0 ``validate_filter`` (validators/filter.rb): ``negate``
+    boolean if set, ``attributes`` a hash, ``when`` time windows if set."""
+    if not isinstance(definition, Mapping):
+        return ["filter must be a hash"]
+    failures: list[str] = []
+    if not _if_set(_is_boolean, definition.get("negate")):
+        failures.append("filter negate must be boolean")
+    if not isinstance(definition.get("attributes"), Mapping):
+        failures.append("filter attributes must be a hash")
+    if _truthy(definition.get("when")):
+        _validate_time_windows(definition, "filter", "when", failures.append)
+    return failures
+
+
 def validate_document(document: Any, *, api: bool = True) -> list[str]:
-    """Failures of one configuration file's JSON (``{"checks": {...}}``) as Sensu loads it."""
+    """Failures of one configuration file's JSON (``{"checks": {...}, "filters": {...}}``) as
+    Sensu loads it."""
     if not isinstance(document, Mapping):
         return ["the file must hold a JSON object (Sensu merges it into its settings hash)"]
-    if "checks" not in document:
-        return []
-    return validate_checks(document["checks"], api=api)
+    failures = validate_checks(document["checks"], api=api) if "checks" in document else []
+    filters = document.get("filters", {})
+    if not isinstance(filters, Mapping):
+        return [*failures, "filters must be a hash"]
+    for name, definition in filters.items():
+        failures += [f"filter {name!r}: {problem}" for problem in validate_filter(definition)]
+    return failures

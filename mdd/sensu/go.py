@@ -17,6 +17,9 @@ One ``type: CheckConfig``, ``api_version: core/v2`` resource per integration poi
   mdd-<dc>`` (one entity per datacenter, like Classic's ``source``), ``output_metric_format:
   nagios_perfdata``, ``runtime_assets`` when asked, and ``secrets`` with a secrets provider.
 
+After the checks comes the ``EventFilter`` ``mdd-alerting`` (``mdd.sensu.alerting``): the
+handler that lists it is not paged for points that were never green or are blocked.
+
 Secrets stay references. ``{file: PATH}`` and ``{env: NAME}`` are on argv as references only
 (``--password-file PATH``, ``--password-env NAME``): the agent passes its own environment to
 checks. With ``secrets_provider``, each ``{env: NAME}`` also becomes a ``secrets`` entry
@@ -40,7 +43,7 @@ from typing import Any
 
 from mdd.core.model import Manifest
 from mdd.core.problems import Problem
-from mdd.sensu import go_rules
+from mdd.sensu import alerting, go_rules
 from mdd.sensu.facts import (
     ROUND_ROBIN_PREFIX,
     GenerateError,
@@ -168,6 +171,12 @@ def secret_resource(name: str, options: GoOptions) -> dict[str, Any]:
     return _wrap("Secret", "secrets/v1", metadata, {"id": name, "provider": "env"})
 
 
+def filter_resource(options: GoOptions) -> dict[str, Any]:
+    """The ``mdd-alerting`` ``EventFilter`` (``mdd.sensu.alerting``), in the checks' namespace."""
+    metadata = _metadata(alerting.NAME, options.namespace, {}, {})
+    return _wrap("EventFilter", "core/v2", metadata, alerting.go_spec())
+
+
 def required_secrets(manifest: Manifest, options: GoOptions) -> list[str]:
     """The Sensu Go ``Secret`` names the checks refer to (none without a secrets provider)."""
     if options.secrets_provider is None:
@@ -183,7 +192,8 @@ def required_secrets(manifest: Manifest, options: GoOptions) -> list[str]:
 
 
 def resources(manifest: Manifest, options: GoOptions | None = None) -> list[dict[str, Any]]:
-    """Every resource for the datacenter: its checks, then the ``env`` provider's secrets."""
+    """Every resource for the datacenter: its checks, the ``mdd-alerting`` filter, then the
+    ``env`` provider's secrets."""
     options = options or GoOptions()
     if not go_rules.NAME.search(options.namespace):
         raise ValueError(f"{options.namespace!r} is not a Sensu Go namespace name")
@@ -211,7 +221,7 @@ def resources(manifest: Manifest, options: GoOptions | None = None) -> list[dict
         if options.secrets_provider == "env"
         else []
     )
-    return checks + secrets
+    return [*checks, filter_resource(options), *secrets]
 
 
 # --------------------------------------------------------------------------- writing
@@ -289,6 +299,8 @@ def verify(text: str, items: Sequence[Mapping[str, Any]]) -> None:
         if item["type"] == "CheckConfig":
             found = go_rules.wrapper_failures(item, "CheckConfig", "core/v2")
             found += go_rules.check_failures(item["spec"], item["spec"]["metadata"])
+        elif item["type"] == "EventFilter":
+            found = go_rules.filter_failures(item)
         else:
             found = go_rules.secret_failures(item)
         failures += [f"{item['type']} {name}: {failure}" for failure in found]

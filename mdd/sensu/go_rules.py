@@ -383,6 +383,31 @@ def secret_failures(resource: Mapping[str, Any]) -> list[str]:
     return failures
 
 
+FILTER_ACTIONS = ("allow", "deny")  # core v2 filter.go EventFilterAllActions
+
+
+def filter_failures(resource: Mapping[str, Any]) -> list[str]:
+    """An ``EventFilter`` (core v2 filter.go ``Validate``, in its order and with its words;
+    the JavaScript itself is parsed by otto there, by an ES5 parser in the tests)."""
+    failures = wrapper_failures(resource, "EventFilter", "core/v2")
+    spec = resource.get("spec")
+    if not isinstance(spec, Mapping):
+        return failures
+    metadata = resource.get("metadata") or {}
+    if not NAME.search(str(metadata.get("name", ""))):
+        failures.append("filter name cannot contain spaces or special characters")
+    if spec.get("action") not in FILTER_ACTIONS:
+        failures.append(f"action '{spec.get('action')}' is not valid")
+    expressions = spec.get("expressions")
+    if not isinstance(expressions, list) or not expressions:
+        failures.append("filter must have one or more expressions")
+    elif not all(isinstance(e, str) and e.strip() for e in expressions):
+        failures.append("filter expressions must be JavaScript expressions")
+    if not metadata.get("namespace"):
+        failures.append("namespace must be set")
+    return failures
+
+
 def asset_failures(resource: Mapping[str, Any]) -> list[str]:
     """An ``Asset`` (``core/v2`` asset.go ``Validate``, with ``builds``)."""
     failures = wrapper_failures(resource, "Asset", "core/v2")

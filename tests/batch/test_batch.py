@@ -24,7 +24,15 @@ from tests.conftest import run_command
 from tests.runner.helpers import free_port, listener, mdd, tcp, write_manifest
 
 DC = "lab1"
-CLASSIC_SCHEDULE = ("command", "subscribers", "standalone", "cron", "timeout", "stdin")
+# What only tells an agent how to run a command: the one thing a batch result leaves out.
+CLASSIC_SCHEDULE = ("subscribers", "standalone", "stdin")
+STATES = {
+    "gateway": "green",
+    "database": "pending",
+    "api": "green",
+    "broken-api": "pending",
+    "reports": "blocked",
+}
 
 
 @contextlib.contextmanager
@@ -140,10 +148,14 @@ def test_classic_batch_submits_every_point_as_its_own_check(
     assert plan.is_file()
 
     with client_socket() as (port, received):
-        ran = run_command(runner["command"] + f" --socket 127.0.0.1:{port}")
-    assert ran.code == 2, ran.out  # CRITICAL: the worst point's
+        ran = run_command(
+            runner["command"] + f" --socket 127.0.0.1:{port} --state {tmp_path / 'state'}"
+        )
+    # the runner's own health (it ran, every result reached Sensu), never the worst point's
+    assert ran.code == 0, ran.out
     assert ran.line == (
-        f"MddBatch CRITICAL: {DC}: 2/5 green; not green: database, broken-api, reports"
+        f"MddBatch OK: {DC}: 2/5 green; not green: database, broken-api, reports; "
+        f"5 probed and submitted"
     )
 
     assert sorted(r["name"] for r in received) == sorted(per_point)
@@ -151,16 +163,34 @@ def test_classic_batch_submits_every_point_as_its_own_check(
     for result in received:
         name = result["name"]
         definition = per_point[name]
-        # every attribute of the per-point definition, as it is written there
+        # every attribute of the per-point definition that Uchiwa shows (command, interval,
+        # timeout, handlers, ...), as it is written there
         for key, value in definition.items():
             if key not in CLASSIC_SCHEDULE:
                 assert result[key] == value, (name, key)
-        assert result["ttl"] >= 2 * runner["interval"] and result["ttl"] > result["interval"]
+        assert set(result) - set(definition) - {"standalone"} == {
+            "name",
+            "ttl",
+            "ttl_status",
+            "status",
+            "output",
+            "mdd_state",
+            "mdd_runner",
+        }
+        assert result["mdd_runner"] == f"mdd-batch-{DC}"  # Sensu keeps it in a stale result
+        # standalone: no "Issue Request" in Uchiwa, which Sensu's /request would refuse
+        assert result["standalone"] is True
+        assert result["ttl"] >= 2 * result["interval"] and result["ttl_status"] == 2
+        assert result["mdd_state"] == STATES[name.removeprefix(f"mdd_{DC}_")], name
         code, output = expected[name]
         assert result["status"] == code, (name, result["output"], output)
-        assert normal(result["output"]) == normal(output), name
+        if name != f"mdd_{DC}_reports":
+            assert normal(result["output"]) == normal(output), name
         assert result["source"] == f"mdd-{DC}" and result["aggregate"] == f"mdd_{DC}"
     by_name = {r["name"]: r for r in received}
+    assert by_name[f"mdd_{DC}_reports"]["output"].startswith(
+        "TcpCheck CRITICAL: reports: blocked by database (not green); its own check: "
+    )
     assert by_name[f"mdd_{DC}_gateway"]["docs"] == "https://wiki.example.net/gw"
     assert by_name[f"mdd_{DC}_reports"]["dependencies"] == [f"mdd-{DC}/mdd_{DC}_database"]
     assert by_name[f"mdd_{DC}_api"]["status"] == 0
@@ -181,15 +211,20 @@ def test_go_batch_posts_every_point_to_the_agent_api(
                 at += 1
         return items
 
-    per_point = {r["metadata"]["name"]: r for r in stream(per_point_file.read_text())}
-    (runner,) = stream(batch_file.read_text())
+    per_point = {
+        r["metadata"]["name"]: r
+        for r in stream(per_point_file.read_text())
+        if r["type"] == "CheckConfig"
+    }
+    runner, *others = stream(batch_file.read_text())
+    assert [r["metadata"]["name"] for r in others if r["type"] == "EventFilter"] == ["mdd-alerting"]
     assert runner["type"] == "CheckConfig" and runner["metadata"]["name"] == f"mdd-batch-{DC}"
     command = runner["spec"]["command"]
 
     with agent_api() as (port, received):
-        ran = run_command(command + f" --agent-api 127.0.0.1:{port}")
-    assert ran.code == 2, ran.out
-    assert ran.line.startswith(f"MddBatch CRITICAL: {DC}: 2/5 green;")
+        ran = run_command(command + f" --agent-api 127.0.0.1:{port} --state {tmp_path / 'state'}")
+    assert ran.code == 0, ran.out
+    assert ran.line.startswith(f"MddBatch OK: {DC}: 2/5 green;")
 
     names = [e["check"]["metadata"]["name"] for e in received]
     assert sorted(names) == sorted(per_point)
@@ -198,7 +233,18 @@ def test_go_batch_posts_every_point_to_the_agent_api(
         check = event["check"]
         resource = per_point[check["metadata"]["name"]]
         spec = resource["spec"]
-        assert check["metadata"] == spec["metadata"]  # name, namespace, labels, annotations
+        point = check["metadata"]["name"].removeprefix(f"mdd_{DC}_")
+        labels = dict(check["metadata"]["labels"])
+        assert labels.pop("mdd_state") == STATES[point]
+        # name, namespace, labels, annotations
+        metadata = {**check["metadata"], "labels": labels}
+        annotations = dict(metadata.pop("annotations"))
+        assert annotations.pop("mdd_runner") == f"mdd-batch-{DC}"
+        if annotations:
+            metadata["annotations"] = annotations
+        assert metadata == spec["metadata"]
+        for key in ("command", "timeout", "interval", "handlers", "output_metric_format"):
+            assert check[key] == spec[key], key
         assert check["proxy_entity_name"] == spec["proxy_entity_name"] == f"mdd-{DC}"
         assert event["entity"] == {
             "entity_class": "proxy",
@@ -208,15 +254,26 @@ def test_go_batch_posts_every_point_to_the_agent_api(
         assert check["ttl"] > check["interval"] > 0
         code, output = expected[check["metadata"]["name"]]
         assert check["status"] == code
-        assert normal(check["output"]) == normal(output)
+        if point != "reports":
+            assert normal(check["output"]) == normal(output)
+        # the metrics the agent's nagios transformer would have extracted
+        perfdata = check["output"].split("|")[1].split() if "|" in check["output"] else []
+        names = [m.get("name") for m in event["metrics"]["points"]]
+        assert names == [p.split("=")[0] for p in perfdata]
+        assert all(m["timestamp"] == check["executed"] for m in event["metrics"]["points"])
 
 
 def test_a_dead_socket_makes_the_runner_critical(tmp_path: Path, targets: dict[str, int]) -> None:
     _, batch_file = generate(tmp_path, targets)
     (runner,) = json.loads(batch_file.read_text())["checks"].values()
-    ran = run_command(runner["command"] + f" --socket 127.0.0.1:{free_port()}")
+    state = tmp_path / "state"
+    ran = run_command(runner["command"] + f" --socket 127.0.0.1:{free_port()} --state {state}")
     assert ran.code == 2
     assert "5 result(s) not submitted" in ran.line and "refused" in ran.line.lower()
+    # nothing reached Sensu, so nothing counts as probed: the next run submits them all
+    with client_socket() as (port, received):
+        ran = run_command(runner["command"] + f" --socket 127.0.0.1:{port} --state {state}")
+    assert ran.code == 0 and len(received) == 5, ran.out
 
 
 def test_the_runner_refuses_another_plan(tmp_path: Path, targets: dict[str, int]) -> None:
@@ -274,7 +331,7 @@ def test_plan_holds_secret_references_only(tmp_path: Path) -> None:
 def test_batch_needs_somewhere_for_its_plan(tmp_path: Path, targets: dict[str, int]) -> None:
     manifests = write_manifest(tmp_path, points(targets), DC)
     run = mdd("generate", DC, "--manifests", str(manifests), "--batch", cwd=tmp_path)
-    assert run.code == 1 and "--batch also writes a plan" in run.err
+    assert run.code == 2 and "--batch also writes a plan" in run.err
     assert not list(tmp_path.glob("*.plan"))
 
 
@@ -298,7 +355,7 @@ def test_points_that_cannot_share_a_runner_are_problems(tmp_path: Path) -> None:
         str(tmp_path / "out.json"),
         cwd=tmp_path,
     )
-    assert run.code == 1
+    assert run.code == 2
     assert "b: batch mode runs every point" in run.err and "subscribers" in run.err
     assert not (tmp_path / "out.json").exists() and not (tmp_path / "out.plan").exists()
 
@@ -323,7 +380,7 @@ def test_the_runner_imports_only_the_check_types_it_runs(
         "from mdd.batch.main import main\n"
         "try:\n"
         f"    main(['--plan', {str(tmp_path / 'b.plan')!r}, '--datacenter', {DC!r},"
-        f" '--socket', '127.0.0.1:{free_port()}'])\n"
+        f" '--socket', '127.0.0.1:{free_port()}', '--state', {str(tmp_path / 's')!r}])\n"
         "except SystemExit:\n"
         "    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('mdd.checks.check_')"

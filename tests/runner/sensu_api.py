@@ -2,13 +2,18 @@
 
 A real HTTP server: ``mdd status`` talks to it over TCP with requests, as to a live Sensu.
 ``mode`` switches it to an API failure: 401, 404, 500, a timeout, garbage JSON, another
-Sensu version.
+Sensu version. The recorded bodies are served as a live Sensu would serve them now: their
+times (``executed``, ``issued``, ``timestamp``) moved forward together so that the newest
+result is ``age`` seconds old (0: just now; more than the results' ttl or twice their
+interval: a Sensu whose results stopped arriving). ``extra`` results (Classic) are served
+beside the recorded ones.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +34,8 @@ class Api:
         self.mode = "ok"
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.port = 0
+        self.age = 0.0
+        self.extra: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -77,10 +84,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, b'{"message": "not found"}')
                 return
             if query.get("continue") == "page2token":
-                self._send(200, (GO / "events_page2.json").read_bytes())
+                self._send(200, live((GO / "events_page2.json").read_bytes(), api.age))
             else:
                 self._send(
-                    200, (GO / "events_page1.json").read_bytes(), Sensu_Continue="page2token"
+                    200,
+                    live((GO / "events_page1.json").read_bytes(), api.age),
+                    Sensu_Continue="page2token",
                 )
             return
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -100,10 +109,51 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if path == "/info" and mode == "version":
             self._send(200, b'{"sensu": {"version": "0.29.0"}}')
+        elif path == "/results":
+            self._send(200, live((CLASSIC / files[path]).read_bytes(), api.age, api.extra))
         elif path in files:
             self._send(200, (CLASSIC / files[path]).read_bytes())
         else:
             self._send(404, b"")
+
+
+_TIMES = ("executed", "issued", "timestamp", "last_ok")
+
+
+def _times(item: Any, found: list[int]) -> None:
+    if isinstance(item, dict):
+        for key, value in item.items():
+            if key in _TIMES and isinstance(value, int) and value > 10**9:
+                found.append(value)
+            else:
+                _times(value, found)
+    elif isinstance(item, list):
+        for value in item:
+            _times(value, found)
+
+
+def _shift(item: Any, delta: int) -> Any:
+    if isinstance(item, dict):
+        return {
+            k: v + delta if k in _TIMES and isinstance(v, int) and v > 10**9 else _shift(v, delta)
+            for k, v in item.items()
+        }
+    if isinstance(item, list):
+        return [_shift(v, delta) for v in item]
+    return item
+
+
+def live(body: bytes, age: float, extra: list[dict[str, Any]] | None = None) -> bytes:
+    """A recorded body as a live Sensu serves it now: the newest ``executed`` is ``age``
+    seconds ago (the other times moved by as much); ``extra`` items appended (as given)."""
+    document = json.loads(body)
+    found: list[int] = []
+    _times(document, found)
+    if found:
+        document = _shift(document, int(time.time() - age) - max(found))
+    if extra and isinstance(document, list):
+        document = [*document, *extra]
+    return json.dumps(document).encode()
 
 
 class _Server(ThreadingHTTPServer):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,7 +113,7 @@ def test_classic_board_from_recorded_results(folder: Path, api: Api) -> None:
     )
     assert any("no result in Sensu for mdd_ams1_dns yet" in line for line in lines)
     assert lines[-1] == "ams1: 1/5 integration points green (20%); 4 pending"
-    assert "Sensu aggregate mdd_ams1: 1 of 4 results ok" in run.err
+    assert "Sensu: 1 of 5 points ok (1 without a result)" in run.err
     assert PASSWORD not in run.out + run.err
     paths = [path for path, _ in api.requests]
     assert {"/info", "/results", "/aggregates/mdd_ams1"} <= set(paths)
@@ -169,6 +171,66 @@ def test_state_file_tells_regressed_from_pending(folder: Path, api: Api) -> None
     saved = json.loads(state.read_text())
     assert saved["points"]["ldap-port"]["state"] == "regressed"
     assert saved["history"][-1]["green"] == 1 and saved["history"][-1]["total"] == 5
+
+
+def test_stale_results_are_said_and_never_green(folder: Path, api: Api) -> None:
+    """A Sensu whose results stopped arriving (the newest is 2 minutes old, the checks run
+    every 10 s): no point is shown green, each says it is stale and where to look."""
+    api.age = 120
+    try:
+        run = status(folder, api)
+    finally:
+        api.age = 0
+    assert run.code == 1
+    states = board_states(run.out)
+    assert states["artifact-repo"] != "green"  # its last result was OK, 2 minutes ago
+    line = next(line for line in run.out.splitlines() if " artifact-repo " in line)
+    assert re.search(
+        r"stale: no result for 1[2-9]\ds \(twice its interval, 20s\): look at the agent that "
+        r"runs mdd_ams1_artifact-repo; last: ",
+        line,
+    ), line
+    assert "Sensu: 0 of 5 points ok (4 stale; 1 without a result)" in run.err
+
+
+def test_the_batch_runners_health(folder: Path, api: Api) -> None:
+    now = int(time.time())
+    runner = {
+        "client": "bastion-ams1",
+        "check": {
+            "name": "mdd-batch-ams1",
+            "command": "check-mdd-batch --plan /etc/sensu/conf.d/mdd-ams1.plan --datacenter ams1",
+            "interval": 10,
+            "ttl": 60,
+            "ttl_status": 2,
+            "status": 0,
+            "output": "MddBatch OK: ams1: 1/5 green; not green: ldap-port; 4 probed and "
+            "submitted\n",
+            "executed": now - 2,
+        },
+    }
+    api.extra = [runner]
+    try:
+        run = status(folder, api)
+        assert "runner mdd-batch-ams1: OK, ran " in run.err
+        assert "ago: MddBatch OK: ams1: 1/5 green" in run.err
+        runner["check"]["executed"] = now - 600
+        run = status(folder, api)
+        assert re.search(
+            r"runner mdd-batch-ams1: STALE, last ran 6\d\ds ago \(60s allowed\)", run.err
+        )
+    finally:
+        api.extra = []
+
+
+def test_the_aggregate_line_counts_the_manifests_points(folder: Path, api: Api) -> None:
+    """Sensu's aggregate mdd_ams1 still counts ntp's result; the manifest dropped ntp."""
+    write_manifest(folder, [p for p in POINTS if p["name"] != "ntp"], dc="ams1")
+    run = status(folder, api)
+    assert (
+        "Sensu: 1 of 4 points ok (1 without a result; Sensu's aggregate mdd_ams1 counts " in run.err
+    )
+    assert "4 results: it holds checks this manifest no longer has" in run.err
 
 
 def test_sensu_go_events_paged(folder: Path, api: Api) -> None:
