@@ -110,6 +110,8 @@ class Subject:
     cpu: list[float] = field(default_factory=list)  # seconds
     rss: list[int] = field(default_factory=list)  # KiB
     codes: set[int] = field(default_factory=set)
+    instructions: int | None = None  # one run under valgrind (see count_instructions)
+    instructions_code: int | None = None  # that run's exit status
 
 
 def run_once(launcher: Launcher, subject: Subject) -> None:
@@ -148,20 +150,55 @@ def summary(subject: Subject, baseline: Subject) -> str:
     ratio = median / (statistics.median(baseline.cpu) * 1000)
     rss = statistics.median(subject.rss) / 1024
     codes = ",".join(str(c) for c in sorted(subject.codes))
-    return f"{subject.label:34} {median:8.1f} {mean:8.1f} {ratio:8.2f}x {rss:9.1f} {codes:>5}"
+    line = f"{subject.label:34} {median:8.1f} {mean:8.1f} {ratio:8.2f}x {rss:9.1f} {codes:>5}"
+    if baseline.instructions:
+        if subject.instructions:
+            count = subject.instructions / 1e6
+            share = subject.instructions / baseline.instructions
+            # An exit status under valgrind other than the timed runs' (a timeout that the
+            # slower run under valgrind hit): the count is of another path, flagged.
+            odd = "?" if subject.instructions_code not in subject.codes else " "
+            line += f" {count:9.1f}{odd} {share:7.2f}x"
+        else:
+            line += f" {'-':>10} {'-':>8}"
+    return line
 
 
 def print_table(subjects: list[Subject], baseline: Subject, runs: int) -> None:
     """Median and mean CPU ms, the ratio of medians to ``baseline``, median peak RSS and the
-    exit statuses seen, one line a subject; then a warning for an exit status that changed."""
+    exit statuses seen, one line a subject (and the instructions of one run under valgrind
+    and their ratio to ``baseline``'s, when counted); then a warning for an exit status that
+    changed."""
+    counted = baseline.instructions is not None
     print(f"\n{runs} runs each, interleaved; CPU = user + system time of the child process")
-    print(f"{'':34} {'CPU ms':>8} {'':8} {'ratio':>9} {'peak RSS':>9} {'exit':>5}")
-    print(f"{'':34} {'median':>8} {'mean':>8} {'(median)':>9} {'MiB med.':>9} {'':>5}")
+    if counted:
+        print("instructions: one run of each under valgrind (callgrind), in millions")
+    head = f"{'':34} {'CPU ms':>8} {'':8} {'ratio':>9} {'peak RSS':>9} {'exit':>5}"
+    head2 = f"{'':34} {'median':>8} {'mean':>8} {'(median)':>9} {'MiB med.':>9} {'':>5}"
+    if counted:
+        head += f" {'instr. M':>10} {'ratio':>8}"
+    print(head)
+    print(head2)
     for subject in subjects:
         print(summary(subject, baseline))
     unsteady = [s.label for s in subjects if len(s.codes) > 1]
     if unsteady:
         print(f"\nWARNING: exit status changed between runs of: {', '.join(unsteady)}")
+    odd = [s.label for s in subjects if s.instructions and s.instructions_code not in s.codes]
+    if odd:
+        print(f"WARNING (?): another exit status under valgrind: {', '.join(odd)}")
+
+
+def count_instructions(subjects: list[Subject]) -> None:
+    """The instructions of one run of each subject under valgrind (nothing without it)."""
+    if not valgrind_available():
+        print("valgrind is not installed: no instruction counts (apt-get install valgrind)")
+        return
+    print(f"counting instructions under valgrind, one run of each of {len(subjects)} ...")
+    for subject in subjects:
+        counted = instructions(subject.argv)
+        if counted is not None:
+            subject.instructions, subject.instructions_code = counted
 
 
 def check_subject(
@@ -203,10 +240,11 @@ def install_wheel(venv: Path = BENCH_VENV, source_tree: Path = REPO) -> Path:
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
         _quietly([*pip, "wheel", "--no-deps", "-w", tmp, str(source)])
         wheel = next(Path(tmp).glob("mdd_sensu-*.whl"))
-        if not (venv / "bin" / "python").is_file():
-            _quietly([sys.executable, "-m", "venv", str(venv)])
+        # A fresh venv every time, as on a new agent: nothing left over from an earlier
+        # version (a dependency since dropped would still be there, and its metadata read).
+        shutil.rmtree(venv, ignore_errors=True)
+        _quietly([sys.executable, "-m", "venv", str(venv)])
         venv_pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        _quietly([*venv_pip, "uninstall", "-y", "mdd-sensu"])  # the same version is kept
         _quietly([*venv_pip, "install", str(wheel)])
     return venv / "bin"
 
@@ -216,3 +254,40 @@ def _quietly(argv: list[str]) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         sys.exit(f"{shlex.join(argv)} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def valgrind_available() -> bool:
+    return shutil.which("valgrind") is not None
+
+
+def instructions(argv: list[str], cwd: Path | None = None) -> tuple[int, int] | None:
+    """The instructions one run of ``argv`` executes (all its threads; not the processes
+    it starts), counted by valgrind's callgrind from the first instruction (``Ir``), and
+    that run's exit status; None without valgrind, or when the count cannot be read. Unlike
+    CPU time, the count does not move with the machine's load."""
+    if not valgrind_available():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        proc = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--collect-atstart=yes",
+                f"--callgrind-out-file={out}",
+                *argv,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+            cwd=cwd or "/",
+        )
+        try:
+            text = out.read_text()
+        except OSError:
+            return None
+    for line in text.splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1]), proc.returncode
+    return None

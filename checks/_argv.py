@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from mdd.checks._kinds import BOOLEAN, Kind
 from mdd.checks._secret_kinds import (
     SECRET,
-    _secret_parse_client,
-    _secret_parse_env,
-    _secret_parse_file,
+    parse_client_secret,
+    parse_env_secret,
+    parse_file_secret,
 )
 
 TYPE_CHECKING = False
@@ -59,11 +59,11 @@ __all__ = ["Options", "add_arguments", "parse_known"]
 
 # How each form of a secret is read back from its flag (--password-file PATH, ...).
 _SECRET_FORMS = (
-    ("file", _secret_parse_file, "PATH", "a file on the agent (trailing newline cut)"),
-    ("env", _secret_parse_env, "NAME", "an environment variable of the agent"),
+    ("file", parse_file_secret, "PATH", "a file on the agent (trailing newline cut)"),
+    ("env", parse_env_secret, "NAME", "an environment variable of the agent"),
     (
         "client",
-        _secret_parse_client,
+        parse_client_secret,
         "ATTRIBUTE",
         "an attribute (dotted path) of the Sensu Classic client definition that "
         "sensu-client writes to the check's stdin (stdin: true)",
@@ -84,8 +84,10 @@ def parse_known(options: Sequence[Option], argv: Sequence[str]) -> Options | Non
         return None
 
 
-def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
-    # flag -> (option, parse of one value or None for a boolean, a boolean's value)
+def _flags(
+    options: Sequence[Option],
+) -> dict[str, tuple[Option, Callable[[str], Any] | None, bool]]:
+    """flag -> (option, parse of one value or None for a boolean, a boolean's value)."""
     flags: dict[str, tuple[Option, Callable[[str], Any] | None, bool]] = {}
     for opt in options:
         if opt.kind is SECRET:
@@ -96,6 +98,24 @@ def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
             flags["--no-" + opt.flag[2:]] = (opt, None, False)
         else:
             flags[opt.flag] = (opt, opt.kind.parse, False)
+    return flags
+
+
+def _defaults(options: Sequence[Option], values: dict[str, Any]) -> None:
+    """The options not given: their defaults, as argparse gives them."""
+    for opt in options:
+        if opt.name in values:
+            continue
+        if opt.required:
+            raise _Plain  # argparse names what is missing
+        default = None if opt.multiple or opt.pairs or opt.kind is SECRET else opt.default
+        if isinstance(default, str) and opt.kind is not BOOLEAN:
+            default = opt.kind.parse(default)  # as argparse converts a string default
+        values[opt.name] = default
+
+
+def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
+    flags = _flags(options)
     values: dict[str, Any] = {}
     secret_flag: dict[str, str] = {}  # option name -> the one form of it given
     words = iter(argv)
@@ -124,15 +144,7 @@ def _parse_plain(options: Sequence[Option], argv: Sequence[str]) -> Options:
             values.setdefault(opt.name, []).append(item)
         else:
             values[opt.name] = item
-    for opt in options:
-        if opt.name in values:
-            continue
-        if opt.required:
-            raise _Plain  # argparse names what is missing
-        default = None if opt.multiple or opt.pairs or opt.kind is SECRET else opt.default
-        if isinstance(default, str) and opt.kind is not BOOLEAN:
-            default = opt.kind.parse(default)  # as argparse converts a string default
-        values[opt.name] = default
+    _defaults(options, values)
     return Options(**values)
 
 
@@ -163,7 +175,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                     type=_argparse_type(Kind(opt.kind.name, parse, parse)),
                     default=None,
                     metavar=metavar,
-                    help=f"{_plain(opt.help)} Read from {where}.",
+                    help=f"{plain_help(opt.help)} Read from {where}.",
                 )
             continue
         if opt.kind is BOOLEAN:
@@ -172,7 +184,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
                 dest=opt.name,
                 action=argparse.BooleanOptionalAction,
                 default=opt.default,
-                help=_plain(opt.help),
+                help=plain_help(opt.help),
             )
             continue
         if opt.default is None:
@@ -185,7 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": _plain(opt.help)
+            "help": plain_help(opt.help)
             + repeat
             + (f" (default: {default_text})" if default_text else ""),
             "metavar": opt.kind.metavar,
@@ -200,7 +212,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
         parser.add_argument(opt.flag, **kwargs)
 
 
-def _plain(text: str, options: Sequence[Option] = ()) -> str:
+def plain_help(text: str, options: Sequence[Option] = ()) -> str:
     """Help text without the reStructuredText markup of docstrings: ````name```` becomes the
     flag ``--name`` when it names one of ``options``, else plain ``name``."""
     if "``" not in text:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 from mdd import __version__
 from mdd.checks._argv import Options, parse_known
-from mdd.checks._options import COMMON_OPTIONS, SECRET, Option, duration_text
-from mdd.checks._result import CheckError, Result, State
+from mdd.checks._options import COMMON_OPTIONS, SECRET, Option
+from mdd.checks._result import Deadline, Result, State, failed_result
 from mdd.checks._sensu import SensuPluginCheck
 
 # typing is needed by annotations only: not imported at run time (see _options).
@@ -26,16 +26,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from types import FrameType
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     Probe = Callable[[Options], Result]
 
 # Time allowed past the check's own timeout before the backstop alarm fires.
 _GRACE = 0.5
-
-
-class Deadline(Exception):
-    """The probe ran past its timeout."""
 
 
 class _Parser:
@@ -59,31 +55,48 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise Deadline()
 
 
-def no_answer(timeout: float | None) -> Result:
-    """The result of a probe stopped at its deadline."""
-    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
+__all__ = ["Deadline", "MddCheck", "check_label", "failed_result", "main_of"]
 
 
-def failed_result(exc: Exception, timeout: float | None) -> Result:
-    """The result of a probe that raised ``exc`` instead of returning: one line, never a
-    traceback. ``Deadline`` is CRITICAL (the target did not answer in time); ``CheckError``
-    and any other exception are UNKNOWN (the check could not decide). The Sensu plugin and
-    the in-process runner (``mdd verify``) share this mapping, so their verdicts agree."""
-    if isinstance(exc, Deadline):
-        return no_answer(timeout)
-    if isinstance(exc, CheckError):
-        return Result(State.UNKNOWN, str(exc))
-    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")
+def check_label(check_type: str) -> str:
+    """What a check's output starts with: ``TcpCheck OK: ...`` (sensu-plugin's check name)."""
+    return f"{check_type.capitalize()}Check"
+
+
+def main_of(module_name: str) -> Callable[[], None]:
+    """The ``main`` of a check module (its console script's entry point), from the module's
+    own declarations: ``TYPE``, ``OPTIONS``, its docstring (the help) and ``probe``. A check
+    module's last line is ``main = main_of(__name__)``."""
+
+    def main() -> None:
+        MddCheck(sys.modules[module_name])
+
+    return main
 
 
 class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no type hints
-    """Base of every bundled check; subclasses set ``OPTIONS`` and ``probe``."""
+    """The Sensu plugin of a check module (``main_of``), or the base of a check class that
+    sets ``OPTIONS``, ``DOC`` and ``probe`` itself."""
 
     OPTIONS: tuple[Option, ...] = ()
     DOC: str = ""
+    LABEL: str = ""
+
+    def __init__(self, module: Any = None) -> None:
+        if module is not None:
+            self.OPTIONS = module.OPTIONS
+            self.DOC = module.__doc__ or ""
+            self.LABEL = check_label(module.TYPE)
+            self._probe: Probe = module.probe
+        super().__init__()  # reads the command line, runs, exits
 
     def probe(self, opts: Options) -> Result:
-        raise NotImplementedError
+        return self._probe(opts)
+
+    def check_name(self, name: str | None = None) -> str:
+        """The name the output starts with: the check type's label (``TcpCheck``), or a
+        check class's own name."""
+        return self.LABEL or str(super().check_name(name))
 
     def setup(self) -> None:
         # SensuPlugin made a placeholder parser; this one reports bad arguments as UNKNOWN.
@@ -93,13 +106,13 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
         """The argparse parser of this check: its help, its version, its error messages."""
         import argparse
 
-        from mdd.checks._argv import _plain, add_arguments
+        from mdd.checks._argv import add_arguments, plain_help
         from mdd.checks._help import CheckParser
 
         parser = CheckParser(
             self._fail,
             prog=sys.argv[0].rsplit("/", 1)[-1],
-            description=_plain(self.DOC, COMMON_OPTIONS + self.OPTIONS),
+            description=plain_help(self.DOC, COMMON_OPTIONS + self.OPTIONS),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parser.add_argument(
@@ -121,9 +134,12 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             opt.kind is SECRET and (getattr(opts, opt.name, None) or ("",))[0] == "client"
             for opt in self.OPTIONS
         ):
-            self._read_client_definition()
+            from mdd.checks._secrets import read_client_definition
+
+            read_client_definition()
         timeout: float | None = getattr(opts, "timeout", None)
         if timeout:
+            # The backstop: a moment after the deadline, for calls that take no timeout.
             signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout + _GRACE)
         try:
@@ -132,24 +148,9 @@ class MddCheck(SensuPluginCheck):  # type: ignore[misc]  # sensu-plugin has no t
             finally:  # first of all: an alarm must not fire while the outcome is handled
                 if timeout:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-        except Exception as exc:
+        except (Exception, Deadline) as exc:
             result = failed_result(exc, timeout)
         self.report(result, getattr(opts, "point", None))
-
-    @staticmethod
-    def _read_client_definition() -> None:
-        """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
-        read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
-        from mdd.checks._secrets import STDIN_LIMIT, use_client_definition
-
-        stream = sys.stdin
-        if stream is None or stream.isatty():
-            return
-        try:
-            text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return
-        use_client_definition(text)
 
     def _secret_flags(self) -> set[str]:
         return {opt.flag for opt in self.OPTIONS if opt.kind is SECRET}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from mdd.checks._options import duration_text
+from mdd.checks._result import CheckFailed
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG"})
 
 
-class HandshakeFailed(Exception):
+class HandshakeFailed(CheckFailed):
     """The handshake did not succeed; the message says why (the point is not delivered).
 
     ``not_tls``: the server answered with something that is not TLS at all (plain text).

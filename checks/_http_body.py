@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from mdd.checks._base import Deadline
-from mdd.checks._http_exchange import Answer, excerpt
+from mdd.checks._http_exchange import Answer
 from mdd.checks._result import CheckError
+from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:

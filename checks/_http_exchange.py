@@ -2,7 +2,7 @@
 
 Connects (to the URL's host, to ``connect_to``, or to the proxy), opens a CONNECT tunnel
 and TLS where the target needs them, writes the request and reads the response with
-``_http_wire``. Whatever goes wrong raises ``Failure`` with a message that says what.
+``_http_wire``. Whatever goes wrong raises ``CheckFailed`` with a message that says what.
 ``ssl`` is imported only for a target that needs TLS: a plain http:// run never loads it.
 """
 
@@ -14,9 +14,10 @@ import time
 
 from mdd.checks import _http_wire as wire
 from mdd.checks._base import Deadline
-from mdd.checks._net import connect
+from mdd.checks._net import connect, timeout_reason
 from mdd.checks._options import duration_text
-from mdd.checks._result import CheckError
+from mdd.checks._result import CheckError, CheckFailed
+from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -28,11 +29,7 @@ REASON_LIMIT = 100  # characters of a reason phrase quoted
 LOCATION_LIMIT = 2048  # a longer Location is not followed
 
 
-class Failure(Exception):
-    """The exchange failed: the message says how (CRITICAL)."""
-
-
-class Refused(Failure):
+class Refused(CheckFailed):
     """The proxy answered CONNECT with a refusal (a non-2xx status)."""
 
 
@@ -70,7 +67,7 @@ class Target:
 
 
 def target_of(url: str) -> Target:
-    """The target of ``url``; ``Failure`` for one that is not an http(s) URL."""
+    """The target of ``url``; ``CheckFailed`` for one that is not an http(s) URL."""
     simple = _simple_target(url)
     if simple is not None:
         return simple
@@ -78,11 +75,11 @@ def target_of(url: str) -> Target:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Failure(f"cannot follow a redirect to {url!r}: not an http:// or https:// URL")
+        raise CheckFailed(f"cannot follow a redirect to {url!r}: not an http:// or https:// URL")
     try:
         port = parts.port
     except ValueError:
-        raise Failure(f"cannot follow a redirect to {url!r}: bad port number") from None
+        raise CheckFailed(f"cannot follow a redirect to {url!r}: bad port number") from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -150,11 +147,6 @@ def proxy_address(proxy: str) -> tuple[str, int]:
 
     parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     return parts.hostname or "", parts.port or 80
-
-
-def excerpt(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -241,15 +233,13 @@ def open_connection(
     try:
         return connect(host, port, deadline)[0]
     except ConnectionRefusedError:
-        raise Failure(f"{where} refused the connection") from None
-    except TimeoutError:
-        raise Failure(
-            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)"
-        ) from None
+        raise CheckFailed(f"{where} refused the connection") from None
+    except TimeoutError as exc:
+        raise CheckFailed(timeout_reason(where, opts.timeout, exc)) from None
     except socket.gaierror as exc:
-        raise Failure(f"cannot resolve {host}: {exc.strerror}") from None
+        raise CheckFailed(f"cannot resolve {host}: {exc.strerror}") from None
     except OSError as exc:
-        raise Failure(f"{where} cannot be reached: {exc.strerror or exc}") from None
+        raise CheckFailed(f"{where} cannot be reached: {exc.strerror or exc}") from None
 
 
 def tunnel(
@@ -265,21 +255,23 @@ def tunnel(
             sock.settimeout(remaining(deadline))
             chunk = sock.recv(4096)
             if not chunk:
-                raise Failure(f"{where} closed the connection during CONNECT to {target.hostport}")
+                raise CheckFailed(
+                    f"{where} closed the connection during CONNECT to {target.hostport}"
+                )
             reply += chunk
     except (TimeoutError, Deadline):
-        raise Failure(
+        raise CheckFailed(
             f"{where} did not answer CONNECT to {target.hostport} "
             f"within {duration_text(opts.timeout)}"
         ) from None
     except OSError as exc:
-        raise Failure(
+        raise CheckFailed(
             f"{where} dropped CONNECT to {target.hostport}: {exc.strerror or exc}"
         ) from None
     status_line = reply.split(b"\r\n", 1)[0].decode("latin-1")
     match = re.match(r"HTTP/\d\.\d\s+(\d{3})\s*(.*)", status_line)
     if not match:
-        raise Failure(f"{where} did not answer CONNECT with HTTP (got {excerpt(status_line)})")
+        raise CheckFailed(f"{where} did not answer CONNECT with HTTP (got {excerpt(status_line)})")
     if not match.group(1).startswith("2"):
         raise Refused(
             f"{where} refused CONNECT to {target.hostport}: "
@@ -319,7 +311,7 @@ def exchange(
     context: ssl.SSLContext | None,
     deadline: float,
 ) -> Answer:
-    """One request and its response; raises ``Failure`` saying what went wrong."""
+    """One request and its response; raises ``CheckFailed`` saying what went wrong."""
     if opts.proxy:
         phost, pport = proxy_address(opts.proxy)
         where = f"proxy {phost}:{pport}"
@@ -386,12 +378,12 @@ def _start_tls(
         sock.settimeout(remaining(deadline))
         return context.wrap_socket(sock, server_hostname=name)
     except ssl.SSLError as exc:
-        raise Failure(f"{url} {tls_reason(exc, opts)}") from None
+        raise CheckFailed(f"{url} {tls_reason(exc, opts)}") from None
     except (TimeoutError, Deadline):
         waited = duration_text(opts.timeout)
-        raise Failure(f"{url} did not finish the TLS handshake within {waited}") from None
+        raise CheckFailed(f"{url} did not finish the TLS handshake within {waited}") from None
     except OSError as exc:
-        raise Failure(
+        raise CheckFailed(
             f"{url} dropped the connection during the TLS handshake: {exc.strerror or exc}"
         ) from None
 
@@ -417,38 +409,38 @@ def _request(
         response = wire.read_head(line)
         frame = wire.framing(response, method)
     except (TimeoutError, Deadline):  # Deadline: the answer trickled in past the timeout
-        raise Failure(f"{url} sent no response within {waited}") from None
+        raise CheckFailed(f"{url} sent no response within {waited}") from None
     except wire.Disconnected:
-        raise Failure(f"{url} closed the connection without a response") from None
+        raise CheckFailed(f"{url} closed the connection without a response") from None
     except wire.NotHttp as exc:
-        raise Failure(f"{url} did not answer with HTTP (got {excerpt(str(exc))})") from None
+        raise CheckFailed(f"{url} did not answer with HTTP (got {excerpt(str(exc))})") from None
     except wire.BadLength as exc:
         shown = _clip(str(exc), 60)
-        raise Failure(
+        raise CheckFailed(
             f"{url} returned {exc.status} with an invalid Content-Length ({shown!r}): the "
             f"body cannot be read reliably"
         ) from None
     except wire.WireError as exc:
-        raise Failure(f"{url} sent a malformed response: {exc}") from None
+        raise CheckFailed(f"{url} sent a malformed response: {exc}") from None
     except OSError as exc:
         if target.scheme == "https":  # ssl is loaded then, and only then
             import ssl
 
             if isinstance(exc, ssl.SSLError):
-                raise Failure(f"{url} {tls_reason(exc, opts)}") from None
-        raise Failure(f"{url} dropped the connection: {exc.strerror or exc}") from None
+                raise CheckFailed(f"{url} {tls_reason(exc, opts)}") from None
+        raise CheckFailed(f"{url} dropped the connection: {exc.strerror or exc}") from None
 
     status = response.status
     try:
         wire.read_body(line, response, frame, BODY_LIMIT)
     except (TimeoutError, Deadline):
-        raise Failure(
+        raise CheckFailed(
             f"{url} returned {status} but its body did not arrive within {waited}"
         ) from None
     except wire.BodyCut as exc:
-        raise Failure(f"{url} returned {status} but {exc}") from None
+        raise CheckFailed(f"{url} returned {status} but {exc}") from None
     except wire.WireError as exc:
-        raise Failure(f"{url} returned {status} but its body is malformed: {exc}") from None
+        raise CheckFailed(f"{url} returned {status} but its body is malformed: {exc}") from None
     except OSError as exc:
-        raise Failure(f"{url} returned {status} but the body broke off: {exc}") from None
+        raise CheckFailed(f"{url} returned {status} but the body broke off: {exc}") from None
     return response

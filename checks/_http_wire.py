@@ -18,6 +18,8 @@ from __future__ import annotations
 import socket
 import time
 
+from mdd.checks._shared import excerpt
+
 LINE_LIMIT = 65536  # bytes in one status or header line, as http.client
 HEADER_LIMIT = 100  # headers in one response (or trailer), as http.client
 HEAD_LIMIT = 256 * 1024  # bytes of one response's status line and headers together
@@ -177,7 +179,7 @@ def _read_head(wire: Wire) -> Response:
         and all(c in _DIGITS for c in status)
         and status[0] != "0"
     ):
-        raise WireError(f"a malformed status line ({_shown(text)})")
+        raise WireError(f"a malformed status line ({excerpt(text)})")
     response = Response(version, int(status), parts[2] if len(parts) > 2 else "")
     response.headers = _read_fields(wire, len(line), "header")
     return response
@@ -205,7 +207,7 @@ def _read_fields(wire: Wire, used: int, what: str) -> list[tuple[str, str]]:
             continue
         name, colon, value = text.partition(":")
         if not colon or not name or name != name.strip() or " " in name or "\t" in name:
-            raise WireError(f"a {what} line that is not 'Name: value' ({_shown(text)})")
+            raise WireError(f"a {what} line that is not 'Name: value' ({excerpt(text)})")
         if len(fields) >= HEADER_LIMIT:
             raise WireError(f"more than {HEADER_LIMIT} {what}s")
         fields.append((name, value.strip(" \t")))
@@ -279,7 +281,7 @@ def _read_chunked(wire: Wire, limit: int) -> tuple[bytes, bool]:
             raise BodyCut(size, None)
         digits = line.partition(b";")[0].strip(b" \t")  # chunk extensions are dropped
         if not 0 < len(digits) <= 15 or digits.strip(_HEX):
-            raise WireError(f"a bad chunk size ({_shown(line.decode('latin-1'))})")
+            raise WireError(f"a bad chunk size ({excerpt(line.decode('latin-1'))})")
         chunk_size = int(digits, 16)
         if chunk_size == 0:
             _read_fields(wire, 0, "trailer")
@@ -299,8 +301,3 @@ def _read_chunked(wire: Wire, limit: int) -> tuple[bytes, bool]:
             raise BodyCut(size, None)
         if end != b"\n":
             raise WireError(f"a chunk longer than its size ({chunk_size} bytes) says")
-
-
-def _shown(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")

@@ -60,7 +60,7 @@ class Kind:
         return f"Kind({self.name!r})"
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -78,20 +78,20 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _want_str(value: Any) -> str:
+def want_str(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError(
-            f"expected a string, got {_type_name(value)}: YAML reads unquoted yes/no/on/off/"
+            f"expected a string, got {type_name(value)}: YAML reads unquoted yes/no/on/off/"
             f"true/false as booleans, so quote the value"
         )
     if isinstance(value, int | float):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {_type_name(value)}")
-    return _text(value)
+        raise ValueError(f"expected a string, got {type_name(value)}")
+    return carriable_text(value)
 
 
-def _text(text: str) -> str:
+def carriable_text(text: str) -> str:
     """``text`` if a command line and a JSON file can carry it; ``ValueError`` if not.
 
     A NUL cannot be in an argv word (the agent could not start the check). A surrogate pair
@@ -113,15 +113,15 @@ def _text(text: str) -> str:
     return text
 
 
-def _string(value: Any) -> str:
-    text = _want_str(value)
+def nonempty_string(value: Any) -> str:
+    text = want_str(value)
     if text == "":
         raise ValueError("must not be empty")
     return text
 
 
 def _host(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if any(c.isspace() for c in text) or "/" in text:
@@ -145,13 +145,13 @@ def _idna(host: str) -> str:
 
 def _port(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"expected a port number, got {_type_name(value)}")
+        raise ValueError(f"expected a port number, got {type_name(value)}")
     if isinstance(value, str):
         if not value.strip().isdigit() or len(value.strip()) > 5:
-            raise ValueError(f"expected a port number 1-65535, got {_type_name(value)[7:]}")
+            raise ValueError(f"expected a port number 1-65535, got {type_name(value)[7:]}")
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"expected a port number 1-65535, got {_type_name(value)}")
+        raise ValueError(f"expected a port number 1-65535, got {type_name(value)}")
     if not 1 <= value <= 65535:
         raise ValueError(f"port must be 1-65535, got {value}")
     return value
@@ -159,11 +159,15 @@ def _port(value: Any) -> int:
 
 def _int(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {_type_name(value)}")
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}", value.strip()):
-        value = int(value)
+        raise ValueError(f"expected a whole number, got {type_name(value)}")
+    if isinstance(value, str):
+        # The pattern -?\d{1,30}, without compiling it on every check run (\d is isdecimal).
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if 1 <= len(digits) <= 30 and digits.isdecimal():
+            value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {_type_name(value)}")
+        raise ValueError(f"expected a whole number, got {type_name(value)}")
     if abs(value) > INT_LIMIT:
         raise ValueError(f"{value} is too large: at most {INT_LIMIT:,}")
     return value
@@ -195,6 +199,27 @@ _UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (8640
 
 
 DURATION_LIMIT = 86400.0  # one day: no check waits longer (and setitimer takes it)
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _plain_duration(text: str) -> float | None:
+    """Seconds of the form every generated command writes (``10s``, ``500ms``, ``1.5m``,
+    ``30``), read without the pattern: compiling it cost every check run about a million
+    instructions. None for any other form, which the pattern then reads (the tests compare
+    the two)."""
+    number = text.rstrip("smhd")
+    unit = text[len(number) :] or None
+    whole, _, fraction = number.partition(".")
+    if (
+        unit not in _UNITS
+        or not whole
+        or not set(whole) <= _ASCII_DIGITS
+        or not set(fraction) <= _ASCII_DIGITS
+        or (number.endswith("."))
+    ):
+        return None
+    multiply, divide = _UNITS[unit]
+    return float(number) * multiply / divide
 
 
 def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
@@ -203,9 +228,11 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
     More than 0 and at most ``limit`` (a day, unless given).
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+        raise ValueError(f"expected a duration such as 10s, got {type_name(value)}")
     if isinstance(value, int | float):
         seconds = float(value)
+    elif isinstance(value, str) and (plain := _plain_duration(value)) is not None:
+        seconds = plain
     elif isinstance(value, str):
         total = 0.0
         pos = 0
@@ -224,7 +251,7 @@ def duration(value: Any, limit: float = DURATION_LIMIT) -> float:
             raise ValueError("expected a duration such as 10s, got an empty string")
         seconds = total
     else:
-        raise ValueError(f"expected a duration such as 10s, got {_type_name(value)}")
+        raise ValueError(f"expected a duration such as 10s, got {type_name(value)}")
     if seconds <= 0:
         raise ValueError(f"duration must be more than 0, got {value!r}")
     if not seconds <= limit:  # also NaN
@@ -262,11 +289,11 @@ def duration_text(seconds: float) -> str:
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError(f"expected true or false, got {_type_name(value)}")
+    raise ValueError(f"expected true or false, got {type_name(value)}")
 
 
 def _regex(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     try:
         re.compile(text)
     except re.error as exc:
@@ -280,7 +307,7 @@ _STATUS = r"([1-5]\d\d)(?:\s*-\s*([1-5]\d\d))?"
 def _status_range(value: Any) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    text = _want_str(value).strip()
+    text = want_str(value).strip()
     match = re.fullmatch(_STATUS, text)
     if not match:
         raise ValueError(
@@ -301,7 +328,7 @@ def _status_text(value: tuple[int, int]) -> str:
 def _url(value: Any) -> str:
     from urllib.parse import urlsplit
 
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     if any(c.isspace() for c in text):
         raise ValueError(f"{text!r} contains white space: write a space in a URL as %20")
     parts = urlsplit(text)
@@ -381,7 +408,7 @@ def _secret_query_name(query: str) -> str | None:
 def _proxy_url(value: Any) -> str:
     from urllib.parse import urlsplit
 
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
     if parts.scheme not in ("http",) or not parts.hostname:
         raise ValueError(f"{text!r} is not an http:// proxy URL such as http://proxy:3128")
@@ -399,7 +426,7 @@ def _proxy_url(value: Any) -> str:
 
 def _address(value: Any) -> str:
     """``host``, ``host:port`` or ``[v6]:port``."""
-    text = _string(value).strip()
+    text = nonempty_string(value).strip()
     match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s\[\]/]+)(?::(\d+))?|([0-9a-fA-F:]+)", text)
     if not match:
         raise ValueError(f"{text!r} is not an address: write host, host:port or [v6addr]:port")
@@ -411,33 +438,36 @@ def _address(value: Any) -> str:
 
 
 def _path(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     if "\n" in text or "\0" in text:
         raise ValueError("a file path cannot contain a newline")
     return text
 
 
-STRING = Kind("string", _string, _string, doc="text")
+STRING = Kind("string", nonempty_string, nonempty_string, doc="text")
 
 
 # argparse drops a value "--" (even as --command=--) for every option that is not REMAINDER,
 # so a word made of backslashes then "--" gets one more backslash on argv, and loses it when
 # parsed: -- is written \--, and \-- is written \\--. Every other word is written as it is.
-_DASHES = re.compile(r"\\*--")
+def _dashes(text: str) -> bool:
+    """Whether ``text`` is backslashes, then ``--`` (the pattern ``\\\\*--``, not compiled
+    on every run)."""
+    return text.endswith("--") and not text[:-2].strip("\\")
 
 
 def _argv_word_text(value: Any) -> str:
-    text = _string(value)
-    return "\\" + text if _DASHES.fullmatch(text) else text
+    text = nonempty_string(value)
+    return "\\" + text if _dashes(text) else text
 
 
 def _argv_word_parse(text: str) -> str:
-    return text[1:] if _DASHES.fullmatch(text) and text.startswith("\\") else _string(text)
+    return text[1:] if _dashes(text) and text.startswith("\\") else nonempty_string(text)
 
 
 ARGV_WORD = Kind(
     "argv word",
-    _string,
+    nonempty_string,
     _argv_word_parse,
     _argv_word_text,
     doc="one word of the command line, passed as it is (no shell)",
@@ -454,7 +484,7 @@ def _escaped_text(value: Any) -> str:
     """
     from mdd.checks._escapes import decode_escapes, escape_controls
 
-    text = escape_controls(_string(value))
+    text = escape_controls(nonempty_string(value))
     decode_escapes(text)  # raises ValueError on a bad escape
     return text
 
@@ -485,13 +515,13 @@ PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
 PATH = Kind(
     "path",
-    lambda value: _absolute_path(value),
-    lambda text: _absolute_path(text),
+    lambda value: absolute_path_text(value),
+    lambda text: absolute_path_text(text),
     doc="an absolute file path on the agent",
 )
 
 
-def _absolute_path(value: Any) -> str:
+def absolute_path_text(value: Any) -> str:
     text = _path(value)
     if not text.startswith("/"):
         raise ValueError(
@@ -502,7 +532,10 @@ def _absolute_path(value: Any) -> str:
 
 
 ABSOLUTE_PATH = Kind(
-    "absolute path", _absolute_path, _absolute_path, doc="an absolute file path on the agent"
+    "absolute path",
+    absolute_path_text,
+    absolute_path_text,
+    doc="an absolute file path on the agent",
 )
 
 
@@ -510,7 +543,7 @@ def choice(*values: str) -> Kind:
     """A kind that accepts exactly one of ``values``."""
 
     def load(value: Any) -> str:
-        text = _want_str(value)
+        text = want_str(value)
         if text not in values:
             raise ValueError(f"expected one of {', '.join(values)}, got {text!r}")
         return text

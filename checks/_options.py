@@ -42,10 +42,10 @@ from mdd.checks._kinds import (
     STRING,
     URL,
     Kind,
-    _type_name,
     choice,
     duration,
     duration_text,
+    type_name,
 )
 from mdd.checks._pair_kinds import HEADERS, JSON_EXPECT
 from mdd.checks._secret_kinds import SECRET, SECRET_FILES, SECRET_SOURCES
@@ -84,7 +84,7 @@ __all__ = [
     "URL",
     "Kind",
     "Option",
-    "_type_name",
+    "type_name",
     "add_arguments",
     "choice",
     "duration",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from mdd.checks._kinds import Kind, _string, _text, _type_name, _want_str
+from mdd.checks._kinds import Kind, carriable_text, nonempty_string, type_name, want_str
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,26 +18,26 @@ if TYPE_CHECKING:
 _HEADER_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 
 
-def _header_name(name: Any) -> str:
-    text = _want_str(name)
+def header_name(name: Any) -> str:
+    text = want_str(name)
     if not re.fullmatch(_HEADER_NAME, text):
         raise ValueError(f"{text!r} is not a valid HTTP header name")
     return text
 
 
-def _pairs_loader(
+def pairs_loader(
     what: str, load_key: Callable[[Any], str], load_value: Callable[[Any], Any]
 ) -> Callable[[Any], list[tuple[str, Any]]]:
     def load(value: Any) -> list[tuple[str, Any]]:
         if not isinstance(value, Mapping):
-            raise ValueError(f"expected a mapping of {what}, got {_type_name(value)}")
+            raise ValueError(f"expected a mapping of {what}, got {type_name(value)}")
         return [(load_key(k), load_value(v)) for k, v in value.items()]
 
     return load
 
 
 def _header_value(value: Any) -> str:
-    text = _want_str(value)
+    text = want_str(value)
     if "\n" in text or "\r" in text:
         raise ValueError("a header value cannot contain a line break")
     return _header_text(text).strip()
@@ -56,7 +56,7 @@ def _header_text(text: str) -> str:
     return text  # HTTP drops blanks around a value; so does the command line parser
 
 
-def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
+def split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
     if sep not in text:
         raise ValueError(f"expected {what}, got {text!r}")
     key, _, rest = text.partition(sep)
@@ -64,12 +64,12 @@ def _split_pair(text: str, sep: str, what: str) -> tuple[str, str]:
 
 
 def _header_parse(text: str) -> tuple[str, str]:
-    name, value = _split_pair(text, ":", "'Name: value'")
-    return (_header_name(name), _header_value(value))
+    name, value = split_pair(text, ":", "'Name: value'")
+    return (header_name(name), _header_value(value))
 
 
 def _json_path(value: Any) -> str:
-    text = _string(value)
+    text = nonempty_string(value)
     if any(part == "" for part in text.split(".")):
         raise ValueError(f"{text!r} is not a dotted path such as status or checks.db.state")
     if "=" in text:  # the command line writes path=value
@@ -83,14 +83,14 @@ def _json_expected(value: Any) -> Any:
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
-        raise ValueError(f"cannot compare with {_type_name(value)}") from None
+        raise ValueError(f"cannot compare with {type_name(value)}") from None
     return _json_strings(value)
 
 
 def _json_strings(value: Any) -> Any:
-    """``value`` with each string in it (keys too) held to the rules of ``_text``."""
+    """``value`` with each string in it (keys too) held to the rules of ``carriable_text``."""
     if isinstance(value, str):
-        return _text(value)
+        return carriable_text(value)
     if isinstance(value, Mapping):
         return {_json_strings(k): _json_strings(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -101,7 +101,7 @@ def _json_strings(value: Any) -> Any:
 def _json_parse(text: str) -> tuple[str, Any]:
     import json
 
-    path, raw = _split_pair(text, "=", "'dotted.path=JSON value'")
+    path, raw = split_pair(text, "=", "'dotted.path=JSON value'")
     try:
         expected = json.loads(raw)
     except json.JSONDecodeError:
@@ -121,7 +121,7 @@ def _json_text(pair: tuple[str, Any]) -> str:
 
 HEADERS = Kind(
     "headers",
-    _pairs_loader("header names to values", _header_name, _header_value),
+    pairs_loader("header names to values", header_name, _header_value),
     _header_parse,
     lambda pair: f"{pair[0]}: {pair[1]}",
     doc="a mapping of header name to value",
@@ -129,7 +129,7 @@ HEADERS = Kind(
 )
 JSON_EXPECT = Kind(
     "json",
-    _pairs_loader("dotted paths to expected values", _json_path, _json_expected),
+    pairs_loader("dotted paths to expected values", _json_path, _json_expected),
     _json_parse,
     _json_text,
     doc="a mapping of dotted path to the value expected there",

@@ -19,8 +19,23 @@ class State(enum.IntEnum):
     UNKNOWN = 3
 
 
+class CheckFailed(Exception):
+    """The integration point failed: the result is CRITICAL, with this reason (and, where the
+    probe measured something before it failed, ``perfdata``). Every check type says "failed"
+    with this one exception (or a subclass that carries more detail for its own caller)."""
+
+    def __init__(self, reason: str, perfdata: tuple[Perf, ...] = ()) -> None:
+        super().__init__(reason)
+        self.perfdata = perfdata
+
+
 class CheckError(Exception):
     """The check cannot decide (bad local file, unusable option): the result is UNKNOWN."""
+
+
+class Deadline(BaseException):
+    """The probe ran past its timeout: raised by the backstop alarm (``_budget``). A
+    ``BaseException``, so that no ``except Exception`` of a probe or a library swallows it."""
 
 
 class Perf:
@@ -155,3 +170,34 @@ def threshold_state(value: float, warn: float | None, crit: float | None) -> Sta
     if warn is not None and value > warn:
         return State.WARNING
     return State.OK
+
+
+def no_answer(timeout: float | None) -> Result:
+    """The result of a probe stopped at its deadline (by the backstop alarm, or the runner's
+    bound): a probe stopped before it could connect says so, not blaming the target."""
+    from mdd.checks import _budget
+    from mdd.checks._options import duration_text
+
+    if _budget.phase == "starting":
+        return Result(
+            State.CRITICAL,
+            f"the check ran out of its {duration_text(timeout or 0)} timeout before it could "
+            f"connect (it was still starting): the agent machine is slow or overloaded, or the "
+            f"timeout is too short",
+        )
+    return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
+
+
+def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
+    """The result of a probe that raised ``exc`` instead of returning: one line, never a
+    traceback. ``CheckFailed`` is CRITICAL with its reason; ``Deadline`` is CRITICAL (the
+    target did not answer in time); ``CheckError`` and any other exception are UNKNOWN (the
+    check could not decide). The Sensu plugin and the in-process runner (``mdd verify``) share
+    this mapping, so their verdicts agree."""
+    if isinstance(exc, CheckFailed):
+        return Result(State.CRITICAL, str(exc), exc.perfdata)
+    if isinstance(exc, Deadline):
+        return no_answer(timeout)
+    if isinstance(exc, CheckError):
+        return Result(State.UNKNOWN, str(exc))
+    return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")

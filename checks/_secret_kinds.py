@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from mdd.checks._kinds import Kind, _absolute_path, _type_name, _want_str
-from mdd.checks._pair_kinds import _header_name, _pairs_loader, _split_pair
+from mdd.checks._kinds import Kind, absolute_path_text, type_name, want_str
+from mdd.checks._pair_kinds import header_name, pairs_loader, split_pair
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,15 +30,15 @@ def _secret_ref(value: Any) -> tuple[str, str]:
 
 
 def _secret_header_parse(text: str) -> tuple[str, tuple[str, str]]:
-    name, where = _split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
+    name, where = split_pair(text, "=", "'Name=/path' or 'Name=env:VARIABLE'")
     if where.startswith("env:"):
-        return (_header_name(name), _secret({"env": where[4:]}))
-    return (_header_name(name), ("file", _secret_path(where)))
+        return (header_name(name), _secret({"env": where[4:]}))
+    return (header_name(name), ("file", _secret_path(where)))
 
 
 SECRET_FILES = Kind(
     "secret files",
-    _pairs_loader("header names to secret references", _header_name, _secret_ref),
+    pairs_loader("header names to secret references", header_name, _secret_ref),
     _secret_header_parse,
     lambda pair: f"{pair[0]}={'env:' if pair[1][0] == 'env' else ''}{pair[1][1]}",
     doc="a mapping of header name to where the agent reads the value: {file: /path}, "
@@ -69,7 +69,7 @@ def _secret(value: Any) -> tuple[str, str]:
             "Classic, {client: mdd.<name>} (an attribute of the agent's client definition)"
         )
     if not isinstance(value, Mapping) or len(value) != 1:
-        raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {_type_name(value)}")
+        raise ValueError(f"expected a secret reference, {_SECRET_FORMS}, got {type_name(value)}")
     ((source, where),) = value.items()
     if source not in SECRET_SOURCES:
         shown = (
@@ -80,7 +80,7 @@ def _secret(value: Any) -> tuple[str, str]:
         raise ValueError(f"a secret reference is {_SECRET_FORMS}, not {shown}")
     if source == "file":
         return ("file", _secret_path(where))
-    name = _want_str(where)
+    name = want_str(where)
     if source == "client":
         if not re.fullmatch(_CLIENT_PATH, name):
             raise ValueError(
@@ -99,7 +99,7 @@ def _secret(value: Any) -> tuple[str, str]:
 def _secret_path(value: Any) -> str:
     """The file of a secret reference: an absolute path, never quoted in an error."""
     try:
-        return _absolute_path(value)
+        return absolute_path_text(value)
     except ValueError:
         raise ValueError(
             "the secret's file is not an absolute path (not shown: it may be the secret): "
@@ -107,22 +107,22 @@ def _secret_path(value: Any) -> str:
         ) from None
 
 
-def _secret_parse_file(text: str) -> tuple[str, str]:
+def parse_file_secret(text: str) -> tuple[str, str]:
     return ("file", _secret_path(text))
 
 
-def _secret_parse_env(text: str) -> tuple[str, str]:
+def parse_env_secret(text: str) -> tuple[str, str]:
     return _secret({"env": text})
 
 
-def _secret_parse_client(text: str) -> tuple[str, str]:
+def parse_client_secret(text: str) -> tuple[str, str]:
     return _secret({"client": text})
 
 
 SECRET = Kind(
     "secret",
     _secret,
-    _secret_parse_file,
+    parse_file_secret,
     lambda ref: ref[1],
     doc=_SECRET_FORMS + ": never the secret itself",
 )

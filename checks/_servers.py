@@ -19,17 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 
-def split_address(text: str, default_port: int) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, int(port)
-    return text, default_port  # a name, an IPv4 address, or a bare IPv6 address
-
-
 def udp_target(
     host: str, port: int, deadline: float
 ) -> tuple[socket.AddressFamily, tuple[str, int]]:

@@ -6,6 +6,11 @@ Standard library only.
 from __future__ import annotations
 
 from mdd.checks._options import Option, duration_text
+from mdd.checks._result import CheckError, CheckFailed, Result
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def threshold_rules(
@@ -27,8 +32,23 @@ def threshold_rules(
     return problems
 
 
-def excerpt(data: bytes | str, limit: int = 60) -> str:
-    """A short, printable quotation of what a server sent."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+def excerpt(value: object, limit: int = 60) -> str:
+    """A short quotation of what a server sent, for a message: its white space folded, cut
+    after ``limit`` characters; a value that is not text is quoted as its ``repr``."""
+    text = value if isinstance(value, str) else repr(value)
     text = " ".join(text.split())
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def redacting(probe: Callable[[], Result], hide: Callable[[str], str]) -> Result:
+    """``probe()``, with ``hide`` applied to every text it returns or raises: a check with
+    secrets never lets one out, also through an unexpected error (then UNKNOWN)."""
+    try:
+        result = probe()
+    except CheckFailed as exc:
+        raise CheckFailed(hide(str(exc)), exc.perfdata) from None
+    except CheckError as exc:
+        raise CheckError(hide(str(exc))) from None
+    except Exception as exc:
+        raise CheckError(hide(f"check failed to run: {type(exc).__name__}: {exc}")) from None
+    return Result(result.state, hide(result.message), result.perfdata)

@@ -1,4 +1,5 @@
-"""The SMTP session of the smtp check: a small client whose every read and write is bounded.
+"""The one SMTP dialogue: the smtp check's session, and the tls check's STARTTLS (a small
+client whose every read and write is bounded).
 
 The check says only EHLO, STARTTLS, MAIL, RCPT, RSET and QUIT and reads the replies, so it
 does without smtplib: importing smtplib loads the email package and hmac, about 20 ms of

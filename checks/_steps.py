@@ -20,7 +20,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from mdd.checks._net import connect, host_port
+from mdd.checks._budget import within
+from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     BOOLEAN,
     DURATION,
@@ -30,10 +31,14 @@ from mdd.checks._options import (
     SECRET,
     STRING,
     Option,
-    duration_text,
 )
-from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
+
+TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 
 def host_option(peer: str = "server") -> Option:
@@ -96,10 +101,6 @@ def read_password(ref: tuple[str, str] | None) -> str | None:
     """The password a secret reference points at (``None`` without one); a secret that
     cannot be read raises ``CheckError`` (UNKNOWN)."""
     return None if ref is None else read_secret(ref, "the password")
-
-
-class Failed(Exception):
-    """A step of the conversation failed: the integration point is not delivered (CRITICAL)."""
 
 
 class Steps:
@@ -180,24 +181,12 @@ class Steps:
     def connect(self) -> socket.socket:
         """A TCP connection to host:port within the deadline (step ``connect``)."""
         self.now("connect")
-        try:
-            sock, _ = connect(self.host, self.port, self.deadline)
-        except socket.gaierror as exc:
-            raise Failed(f"cannot resolve {self.host}: {exc.strerror}") from None
-        except ConnectionRefusedError:
-            raise Failed(f"{self.where} refused the connection") from None
-        except TimeoutError:
-            raise Failed(
-                f"{self.where} did not answer within {duration_text(self.timeout)} "
-                f"(host down or filtered)"
-            ) from None
-        except OSError as exc:
-            raise Failed(f"{self.where} cannot be reached: {exc.strerror or exc}") from None
+        sock, _ = open_connection(self.host, self.port, self.deadline, self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.watch(sock)
 
-    def failed(self, exc: BaseException, what: str = "") -> Failed:
-        """The ``Failed`` for an exception raised during the current step.
+    def failed(self, exc: BaseException, what: str = "") -> CheckFailed:
+        """The ``CheckFailed`` for an exception raised during the current step.
 
         A deadline that passed (the watchdog cut the socket, or a socket call timed out) says
         so; a closed connection says so; anything else is ``what`` or the exception's text.
@@ -206,14 +195,12 @@ class Steps:
             return self.timed_out()
         if not what:
             what = str(exc) or type(exc).__name__
-        return Failed(f"{self.where}: {self.step} failed: {what}")
+        return CheckFailed(f"{self.where}: {self.step} failed: {what}")
 
-    def timed_out(self) -> Failed:
-        """The ``Failed`` for a conversation stopped at its deadline, in the current step."""
-        return Failed(
-            f"{self.where} did not complete the {self.step} step within "
-            f"{duration_text(self.timeout)}"
-        )
+    def timed_out(self) -> CheckFailed:
+        """The ``CheckFailed`` for a conversation stopped at its deadline, in the current step."""
+        waited = within(time.monotonic() - self.started, self.timeout)
+        return CheckFailed(f"{self.where} did not complete the {self.step} step within {waited}")
 
     def overdue(self, slack: float = 0.01) -> bool:
         """Whether the deadline has passed (give or take ``slack`` seconds), whether or not
@@ -271,8 +258,23 @@ def _bounded(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def excerpt(value: object, limit: int = 60) -> str:
-    """A value as a short quoted text for a message."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def converse(
+    opts: argparse.Namespace,
+    library: Callable[[], Any],
+    conversation: Callable[[Any, argparse.Namespace, Steps, str | None], Result],
+) -> Result:
+    """A data-store probe: within the check's timeout (which counts the library's import),
+    read the password, import the protocol library, and hold ``conversation(library, opts,
+    steps, password)`` to one deadline; a failed step is CRITICAL with the time spent."""
+    from mdd.checks._budget import start
+    from mdd.checks._net import out_of_time
+
+    since = start()
+    out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
+    password = read_password(opts.password)
+    module = library()  # before the clock starts: the time measured is the server's
+    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
+        try:
+            return conversation(module, opts, steps, password)
+        except CheckFailed as exc:
+            return steps.critical(str(exc))

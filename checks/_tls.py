@@ -15,6 +15,9 @@ TLS_VERSIONS = {
     "1.3": ssl.TLSVersion.TLSv1_3,
 }
 
+# The name ``SSLSocket.version()`` gives a negotiated version (TLSv1.2), in this table's words.
+NEGOTIATED = {version.name.replace("_", "."): name for name, version in TLS_VERSIONS.items()}
+
 MIN_VERSION = Option(
     "min_version", choice(*TLS_VERSIONS), "Lowest TLS version the server may negotiate."
 )

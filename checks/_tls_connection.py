@@ -1,7 +1,7 @@
 """The tls check's connection: connect within the deadline, speak SMTP up to STARTTLS when
 asked (``starttls: smtp``), then shake hands, each failure turned into the check's result
-with a reason a human can act on (``Failed``). The SMTP conversation is spoken here rather
-than with smtplib, which would import the email package on every run.
+with a reason a human can act on (``CheckFailed``). The SMTP conversation is the smtp
+check's (``_smtp_session``).
 """
 
 from __future__ import annotations
@@ -11,21 +11,15 @@ import ssl
 import time
 
 from mdd.checks._base import Deadline
-from mdd.checks._net import connect
+from mdd.checks._net import open_connection
 from mdd.checks._options import duration_text
-from mdd.checks._result import Result, State
+from mdd.checks._result import CheckFailed
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
     import argparse
-
-
-class Failed(Exception):
-    """The probe ends here with this result."""
-
-    def __init__(self, result: Result) -> None:
-        super().__init__(result.message)
-        self.result = result
+    from collections.abc import Callable
+    from typing import Any
 
 
 def remaining(deadline: float) -> float:
@@ -36,59 +30,7 @@ def remaining(deadline: float) -> float:
 
 
 def _connect(opts: argparse.Namespace, where: str, deadline: float) -> socket.socket:
-    try:
-        return connect(opts.host, opts.port, deadline)[0]
-    except socket.gaierror as exc:
-        raise Failed(
-            Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-        ) from None
-    except ConnectionRefusedError:
-        raise Failed(Result(State.CRITICAL, f"{where} refused the connection")) from None
-    except TimeoutError:
-        raise Failed(
-            Result(
-                State.CRITICAL,
-                f"{where} did not answer within {duration_text(opts.timeout)} "
-                f"(host down or filtered)",
-            )
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise Failed(Result(State.CRITICAL, f"{where} cannot be reached: {reason}")) from None
-
-
-SMTP_LINE = 8192  # bytes of one reply line (smtplib's limit)
-SMTP_LINES = 100  # lines of one reply: a server that sends 250- lines forever is cut off
-
-
-class _SmtpEnd(Exception):
-    """The conversation ended: the server closed the connection, or broke the protocol."""
-
-
-def _smtp_reply(sock: socket.socket, buffer: bytearray, deadline: float) -> tuple[int, bytes]:
-    """One SMTP reply (its code, and its lines' texts joined by newlines), read within
-    ``deadline``, at most ``SMTP_LINES`` lines of ``SMTP_LINE`` bytes. Raises
-    ``TimeoutError``, ``_SmtpEnd``, or ``OSError``."""
-    texts: list[bytes] = []
-    while True:
-        while b"\n" not in buffer:
-            if len(buffer) > SMTP_LINE:
-                raise _SmtpEnd(f"sent an SMTP line longer than {SMTP_LINE} bytes")
-            sock.settimeout(remaining(deadline))
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise _SmtpEnd("the connection closed")
-            buffer += chunk
-        end = buffer.index(b"\n") + 1
-        line = bytes(buffer[:end]).rstrip(b"\r\n")
-        del buffer[:end]
-        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
-            raise _SmtpEnd(f"did not speak SMTP (got {_text(line[:60])!r})")
-        texts.append(line[4:])
-        if line[3:4] != b"-":
-            return int(line[:3]), b"\n".join(texts)
-        if len(texts) >= SMTP_LINES:
-            raise _SmtpEnd(f"sent an SMTP reply of more than {SMTP_LINES} lines")
+    return open_connection(opts.host, opts.port, deadline, opts.timeout)[0]
 
 
 def _smtp_starttls(
@@ -96,51 +38,51 @@ def _smtp_starttls(
 ) -> None:
     """Greeting, EHLO (must offer STARTTLS), STARTTLS; the socket is then ready for TLS.
 
-    Spoken here rather than with smtplib, whose replies have no limit on their number of
-    lines, and whose reads restart their timeout with each line.
+    Spoken with the smtp check's session (``_smtp_session``: every read bounded by the
+    deadline and by line and reply limits), not smtplib, which would import the email package.
     """
+    from mdd.checks._smtp_session import BadReply, Disconnected, Session
 
-    def fail(text: str) -> Failed:
-        return Failed(Result(State.CRITICAL, f"{where} {text}"))
+    def fail(text: str) -> CheckFailed:
+        return CheckFailed(f"{where} {text}")
 
-    buffer = bytearray()
+    session = Session(sock, opts.host, deadline, socket.gethostname() or "localhost")
     step = "sent no SMTP greeting"
     try:
-        code, reply = _smtp_reply(sock, buffer, deadline)
-        if code != 220:
-            raise fail(f"greeted with {code} {_text(reply)} (expected 220)")
+        code = session.getreply()
+        _expect(session, code, 220, fail, "greeted with {reply} (expected 220)")
         step = "did not answer EHLO"
-        name = socket.gethostname() or "localhost"
-        sock.settimeout(remaining(deadline))
-        sock.sendall(f"EHLO {name}\r\n".encode("ascii", "replace"))
-        code, reply = _smtp_reply(sock, buffer, deadline)
-        if code != 250:
-            raise fail(f"answered EHLO with {code} {_text(reply)} (expected 250)")
-        keywords = {
-            line.split()[0].decode("ascii", "replace").upper()
-            for line in reply.split(b"\n")[1:]
-            if line.split()
-        }
-        if "STARTTLS" not in keywords:
-            offered = ", ".join(sorted(keywords)[:20]) or "no extensions"
+        code = session.ehlo()
+        _expect(session, code, 250, fail, "answered EHLO with {reply} (expected 250)")
+        if not session.has_extn("starttls"):
+            keywords = sorted(name.upper() for name in session.esmtp_features)
+            offered = ", ".join(keywords[:20]) or "no extensions"
             raise fail(f"does not offer STARTTLS (its EHLO reply lists {offered})")
         step = "did not answer STARTTLS"
-        sock.settimeout(remaining(deadline))
-        sock.sendall(b"STARTTLS\r\n")
-        code, reply = _smtp_reply(sock, buffer, deadline)
-        if code != 220:
-            raise fail(f"refused STARTTLS: {code} {_text(reply)}")
-    except (TimeoutError, Deadline):
+        code = session.command("STARTTLS")
+        _expect(session, code, 220, fail, "refused STARTTLS: {reply}")
+    except (Disconnected, Deadline) as exc:
         # Deadline: the backstop alarm, when the reply trickles in past the timeout.
-        raise fail(f"{step} within {duration_text(opts.timeout)}") from None
-    except _SmtpEnd as exc:
+        if session.timed_out or isinstance(exc, Deadline):
+            raise fail(f"{step} within {duration_text(opts.timeout)}") from None
         raise fail(f"{step}: {exc}") from None
-    except OSError as exc:
-        raise fail(f"{step}: {exc}") from None
+    except BadReply as exc:
+        raise fail(f"{step}: sent {exc}") from None
 
 
-def _text(reply: bytes) -> str:
-    text = " ".join(reply[:1024].decode("utf-8", "replace").split())
+def _expect(
+    session: Any, code: int, wanted: int, fail: Callable[[str], CheckFailed], text: str
+) -> None:
+    """Nothing when the reply's code is ``wanted``; else the failure, quoting the reply."""
+    if code == -1:
+        raise fail(f"did not speak SMTP (got {_text(session.raw[-1][:60])!r})")
+    if code != wanted:
+        reply = "\n".join(line[4:] for line in session.raw)
+        raise fail(text.format(reply=f"{code} {_text(reply)}"))
+
+
+def _text(reply: str) -> str:
+    text = " ".join(reply[:1024].split())
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -166,22 +108,17 @@ def shake_hands(
         raise
     except (TimeoutError, Deadline):
         sock.close()
-        raise Failed(
-            Result(
-                State.CRITICAL,
-                f"{where} accepted the connection but completed no TLS handshake within "
-                f"{duration_text(opts.timeout)}",
-            )
+        raise CheckFailed(
+            f"{where} accepted the connection but completed no TLS handshake within "
+            f"{duration_text(opts.timeout)}",
         ) from None
     except ssl.SSLError as exc:
         sock.close()
-        raise Failed(Result(State.CRITICAL, f"{where} {handshake_error(exc, opts)}")) from None
+        raise CheckFailed(f"{where} {handshake_error(exc, opts)}") from None
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise Failed(
-            Result(State.CRITICAL, f"{where} broke off the TLS handshake: {reason}")
-        ) from None
+        raise CheckFailed(f"{where} broke off the TLS handshake: {reason}") from None
     except BaseException:
         sock.close()
         raise

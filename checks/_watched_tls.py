@@ -12,8 +12,8 @@ from __future__ import annotations
 import socket
 import ssl
 
-from mdd.checks._result import CheckError
-from mdd.checks._steps import Failed, Steps
+from mdd.checks._result import CheckError, CheckFailed
+from mdd.checks._steps import Steps
 from mdd.checks._tls import sni
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -58,7 +58,7 @@ def watched_context(steps: Steps, verify: bool, ca_file: str | None = None) -> W
 
 def handshake(steps: Steps, tls: ssl.SSLSocket, after: str | None = None) -> None:
     """The TLS handshake on ``tls`` as a step of its own, then the step ``after`` (default:
-    the one before); raises ``Failed``."""
+    the one before); raises ``CheckFailed``."""
     steps.watch(tls)
     previous = steps.step
     steps.now("TLS handshake")
@@ -66,13 +66,13 @@ def handshake(steps: Steps, tls: ssl.SSLSocket, after: str | None = None) -> Non
         tls.do_handshake()
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or exc.reason or str(exc)
-        raise Failed(f"{steps.where}: TLS certificate not trusted: {reason}") from None
+        raise CheckFailed(f"{steps.where}: TLS certificate not trusted: {reason}") from None
     except (OSError, ssl.SSLError) as exc:
         raise steps.failed(exc) from None
     steps.now(after or previous)
 
 
 def wrap(steps: Steps, sock: socket.socket, context: WatchedContext) -> ssl.SSLSocket:
-    """``sock`` with TLS from the first byte (redis, amqp); raises ``Failed``."""
+    """``sock`` with TLS from the first byte (redis, amqp); raises ``CheckFailed``."""
     steps.now("TLS handshake")
     return context.wrap_socket(sock)

@@ -9,31 +9,30 @@ handshake, authenticate (login and vhost), queue or exchange. ``warn`` and ``cri
 thresholds on the time the whole check took.
 
 Without ``user`` and ``password`` the check logs in as ``guest``/``guest``, RabbitMQ's
-default account, which RabbitMQ accepts only over loopback. Uses py-amqp.
+default account, which RabbitMQ accepts only over loopback. Speaks AMQP 0-9-1 itself
+(mdd.checks._amqp_wire): every frame size the broker announces is capped, every read
+bounded by the deadline.
 """
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import host_port
+from mdd.checks._amqp_wire import BrokerClosed, Closed, Connection, ProtocolError
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
     user_option,
@@ -42,10 +41,12 @@ from mdd.checks._steps import (
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option("broker"),
     port_option(5672, " (5671 is the usual one for TLS)"),
@@ -79,96 +80,57 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def _import() -> Any:
-    try:
-        import amqp
-        import amqp.exceptions
-        import amqp.transport
-    except ImportError as exc:
-        raise CheckError(f"the amqp check needs py-amqp (pip install amqp): {exc}") from None
-    return amqp
-
-
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    secrets = (password,) if password else ()
-    if password is None:
-        password = "guest"  # RabbitMQ's well-known default account: not a secret
-    amqp = _import()  # before the clock starts: the time measured is the broker's
-    with Steps(opts.host, opts.port, opts.timeout, secrets, since) as steps:
-        try:
-            return _converse(amqp, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) -> Result:
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
+
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+    password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
 
         sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
-
-    class GivenTransport(amqp.transport.TCPTransport):  # type: ignore[misc]
-        """py-amqp's transport over the socket this check opened (within its deadline)."""
-
-        def _connect(self, host: str, port: int, timeout: float | None) -> None:
-            self.sock = sock
-
-        def _set_socket_options(self, socket_settings: Any) -> None:
-            # py-amqp re-applies every TCP option it reads back (TCP_MAXSEG and all), which
-            # the kernel can refuse (EINVAL); a check needs none of them.
-            pass
-
-    class Given(amqp.Connection):  # type: ignore[misc]
-        def Transport(self, host: str, connect_timeout: float | None, *args: Any, **kw: Any) -> Any:  # noqa: N802 - py-amqp's name
-            kw.pop("ssl", None)
-            return GivenTransport(host, connect_timeout, **kw)
-
-    conn = Given(
-        host=host_port(opts.host, opts.port),
-        userid=opts.user,
-        password=password,
-        virtual_host=opts.vhost,
-        connect_timeout=steps.left(),
-        read_timeout=steps.left(),
-        write_timeout=steps.left(),
-        heartbeat=0,
-    )
-    errors = amqp.exceptions
+    conn = Connection(sock, steps.deadline)
     steps.now("authenticate")
+    found = []
     try:
         try:
-            conn.connect()
-        except errors.AccessRefused as exc:
-            raise Failed(f"{steps.where}: login as {opts.user} rejected: {_reply(exc)}") from None
-        except errors.NotAllowed as exc:
-            raise Failed(
-                f"{steps.where}: vhost {opts.vhost} refused to {opts.user}: {_reply(exc)}"
-            ) from None
-        found = []
-        for kind, name in (("queue", opts.queue), ("exchange", opts.exchange)):
+            conn.login(opts.user, password, opts.vhost)
+        except BrokerClosed as exc:
+            if exc.code == ACCESS_REFUSED:
+                raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
+            if exc.code == NOT_ALLOWED:
+                raise CheckFailed(
+                    f"{steps.where}: vhost {opts.vhost} refused to {opts.user}: {exc}"
+                ) from None
+            raise
+        for channel, kind, name in ((1, "queue", opts.queue), (2, "exchange", opts.exchange)):
             if name is None:
                 continue
             steps.now(kind)
-            found.append(_exists(conn, errors, kind, name, opts, steps))
-    except Failed:
-        raise
-    except (errors.AMQPError, OSError) as exc:
-        raise _failed(steps, exc) from None
-    except Deadline:
-        raise
-    except Exception as exc:  # bad frames of a server that is not an AMQP broker
-        raise steps.failed(
-            exc, f"the server does not speak AMQP 0-9-1 ({type(exc).__name__}: {exc})"
+            found.append(_exists(conn, channel, kind, name, opts, steps))
+        close_quietly(conn.close)  # politely: the broker logs a connection dropped without
+    except BrokerClosed as exc:
+        raise CheckFailed(
+            f"{steps.where}: {steps.step} failed: the broker closed the connection: {exc}"
         ) from None
-    finally:
-        # A logged-in connection is closed politely (the broker logs every connection dropped
-        # without Connection.Close); anything else is dropped.
-        if conn.connected and not steps.expired:
-            close_quietly(conn.close)
-        close_quietly(conn.collect)
+    except Closed as exc:
+        raise steps.failed(exc, "the server closed the connection: is it an AMQP broker?") from None
+    except ProtocolError as exc:
+        raise steps.failed(exc, f"the server does not speak AMQP 0-9-1 ({exc})") from None
+    except ValueError as exc:  # a queue or vhost name longer than AMQP allows: nothing sent
+        raise CheckFailed(f"{steps.where}: {steps.step} failed: {exc}") from None
+    except OSError as exc:
+        if isinstance(exc, ConnectionResetError | BrokenPipeError) and not steps.expired:
+            raise steps.failed(
+                exc, "the server closed the connection: is it an AMQP broker?"
+            ) from None
+        raise steps.failed(exc) from None
     done = f"{steps.where}: logged in to vhost {opts.vhost} as {opts.user}"
     done += " over TLS" if opts.tls else ""
     if found:
@@ -176,59 +138,30 @@ def _converse(amqp: Any, opts: argparse.Namespace, steps: Steps, password: str) 
     return steps.result(done, opts.warn, opts.crit)
 
 
+ACCESS_REFUSED, NOT_FOUND, NOT_ALLOWED = 403, 404, 530
+
+
 def _exists(
-    conn: Any, errors: Any, kind: str, name: str, opts: argparse.Namespace, steps: Steps
+    conn: Connection, channel: int, kind: str, name: str, opts: argparse.Namespace, steps: Steps
 ) -> str:
-    """``queue q exists (...)`` or raises ``Failed``; passive declares create nothing."""
-    channel = conn.channel()
+    """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     try:
-        if kind == "queue":
-            _, messages, consumers = channel.queue_declare(queue=name, passive=True)
-            return f"queue {name} exists ({messages} messages, {consumers} consumers)"
-        channel.exchange_declare(exchange=name, type="direct", passive=True)
-        return f"exchange {name} exists"
-    except errors.NotFound:
-        raise Failed(
-            f"{steps.where}: {kind} {excerpt(name)} does not exist in vhost {opts.vhost}"
-        ) from None
-    except errors.AccessRefused as exc:
-        raise Failed(
-            f"{steps.where}: {kind} {excerpt(name)}: access refused to {opts.user}: {_reply(exc)}"
-        ) from None
-    except errors.ChannelError as exc:
-        raise Failed(f"{steps.where}: {kind} {excerpt(name)}: {_reply(exc)}") from None
+        messages, consumers = conn.declare(channel, kind, name)
+    except BrokerClosed as exc:
+        if exc.channel == 0:
+            raise
+        if exc.code == NOT_FOUND:
+            raise CheckFailed(
+                f"{steps.where}: {kind} {excerpt(name)} does not exist in vhost {opts.vhost}"
+            ) from None
+        if exc.code == ACCESS_REFUSED:
+            raise CheckFailed(
+                f"{steps.where}: {kind} {excerpt(name)}: access refused to {opts.user}: {exc}"
+            ) from None
+        raise CheckFailed(f"{steps.where}: {kind} {excerpt(name)}: {exc}") from None
+    if kind == "queue":
+        return f"queue {name} exists ({messages} messages, {consumers} consumers)"
+    return f"exchange {name} exists"
 
 
-def _reply(exc: Exception) -> str:
-    """The broker's reply text of an AMQP error, without py-amqp's decoration."""
-    text = getattr(exc, "reply_text", None) or str(exc)
-    code = getattr(exc, "reply_code", None) or getattr(exc, "code", None)
-    return f"{text} ({code})" if code and str(code) not in text else text
-
-
-def _failed(steps: Steps, exc: Exception) -> Failed:
-    """A timeout, a closed connection, or a server that is not an AMQP broker."""
-    if steps.expired:
-        return steps.failed(exc)
-    text = str(exc)
-    if "closed" in text.lower() or isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return steps.failed(exc, "the server closed the connection: is it an AMQP broker?")
-    if exc.__class__.__module__.startswith("amqp") and not isinstance(exc, OSError):
-        return steps.failed(exc, f"the server does not speak AMQP 0-9-1 ({excerpt(text)})")
-    return steps.failed(exc)
-
-
-class AmqpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    AmqpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

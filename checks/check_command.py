@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 
@@ -167,17 +167,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return Result(State(code), message, (_RawPerf(perf.strip()),) if bar and perf.strip() else ())
 
 
-class CommandCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    CommandCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -22,7 +22,8 @@ Queries go over UDP (EDNS, 1232 bytes); a truncated answer is asked again over T
 resolver does; ``protocol: tcp`` asks over TCP only. CRITICAL when a server refuses, does not
 answer within ``timeout``, answers SERVFAIL, REFUSED or NXDOMAIN (unless ``nxdomain: true``),
 sends a malformed message, or answers other records than expected. ``warn`` and ``crit`` are
-thresholds on each server's response time. Uses dnspython (imported only when the check runs).
+thresholds on each server's response time. Writes and reads DNS messages itself
+(mdd.checks._dns_wire): every offset checked, every name bounded.
 """
 
 from __future__ import annotations
@@ -31,8 +32,22 @@ import socket
 import struct
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._net import connect, host_port
+from mdd.checks._base import main_of
+from mdd.checks._dns_wire import (
+    AA,
+    NOERROR,
+    NXDOMAIN,
+    BadName,
+    Malformed,
+    Message,
+    Query,
+    Record,
+    name_from_text,
+    name_text,
+    rcode_text,
+    reverse_name,
+)
+from mdd.checks._net import connect, host_port, split_address
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
@@ -44,7 +59,7 @@ from mdd.checks._options import (
     duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -54,6 +69,8 @@ if TYPE_CHECKING:
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES: tuple[str, ...] = ()  # its messages are mdd's own (mdd.checks._dns_wire)
 RECORDS = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "CAA", "SOA")
 
 
@@ -193,11 +210,10 @@ def normalise(text: str, record: str) -> str:
     return " ".join(w if w == "." else w.rstrip(".") for w in words).casefold()
 
 
-def _answer_text(rdata: Any, record: str) -> str:
+def _answer_text(rdata: Record, record: str) -> str:
     if record == "TXT":
         return b"".join(rdata.strings).decode("utf-8", "replace")
-    text: str = rdata.to_text()
-    return text
+    return rdata.text
 
 
 def _shown(answers: list[str]) -> str:
@@ -232,38 +248,22 @@ def _read_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
     return data
 
 
-def query_name(opts: argparse.Namespace) -> Any:
-    """The ``dns.name.Name`` asked for; ``CheckError`` when ``query`` is not a name."""
-    import dns.exception
-    import dns.name
-
+def query_name(opts: argparse.Namespace) -> tuple[bytes, ...]:
+    """The labels of the name asked for; ``CheckError`` when ``query`` is not a name."""
     if opts.record == "PTR" and _is_address(opts.query):
-        import dns.reversename
-
-        return dns.reversename.from_address(opts.query)
+        return reverse_name(opts.query)
     try:
-        return dns.name.from_text(opts.query)
-    except dns.exception.DNSException as exc:
+        return name_from_text(opts.query)
+    except BadName as exc:
         raise CheckError(f"query {opts.query!r} is not a DNS name: {exc}") from None
 
 
-def ask(
-    host: str, port: int, opts: argparse.Namespace, qname: Any, deadline: float, many: bool
-) -> Result:
-    """One query to one server, judged."""
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.rcode
-    import dns.rdatatype
-
+def _query(
+    host: str, port: int, wire: bytes, deadline: float, opts: argparse.Namespace, asked: str
+) -> bytes | Result:
+    """The server's reply to ``wire`` (over UDP, again over TCP when truncated, or over TCP),
+    or the CRITICAL result of not getting one."""
     server = host if port == PORT else host_port(host, port)
-    record: str = opts.record
-    name = qname.to_text(omit_final_dot=True)
-    asked = f"{name} {record}"
-    query = dns.message.make_query(qname, record, use_edns=0, payload=1232)
-    wire = query.to_wire()
-    started = time.monotonic()
     via = opts.protocol
     try:
         if via == "udp":
@@ -284,34 +284,52 @@ def ask(
         )
     except OSError as exc:
         return Result(State.CRITICAL, f"{server} failed on {asked}: {exc.strerror or exc}")
+    return reply
+
+
+def ask(
+    host: str,
+    port: int,
+    opts: argparse.Namespace,
+    qname: tuple[bytes, ...],
+    deadline: float,
+    many: bool,
+) -> Result:
+    """One query to one server, judged."""
+    server = host if port == PORT else host_port(host, port)
+    record: str = opts.record
+    name = name_text(qname, final_dot=False)
+    asked = f"{name} {record}"
+    query = Query(qname, record)
+    wire = query.wire
+    started = time.monotonic()
+    reply = _query(host, port, wire, deadline, opts, asked)
+    if isinstance(reply, Result):
+        return reply
     elapsed = round(time.monotonic() - started, 6)
     perf = (Perf(perf_label("time", host, port, many), elapsed, "s", opts.warn, opts.crit, 0.0),)
     try:
-        response = dns.message.from_wire(reply)
-    except dns.exception.DNSException as exc:
+        response = Message(reply)
+    except Malformed as exc:
         return Result(State.CRITICAL, f"{server} sent a malformed answer to {asked}: {exc}", perf)
     if not query.is_response(response):
         return Result(State.CRITICAL, f"{server} answered another question than {asked}", perf)
-    rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
+    rcode = response.rcode
+    if rcode == NXDOMAIN:
         if opts.nxdomain:
             message = f"{server}: {name} does not exist (NXDOMAIN), as required"
             return timed_result(message, elapsed, opts.warn, opts.crit, perf)
         return Result(
             State.CRITICAL, f"{server} answered {asked} with NXDOMAIN (no such name)", perf
         )
-    if rcode != dns.rcode.NOERROR:
-        return Result(
-            State.CRITICAL, f"{server} answered {asked} with {dns.rcode.to_text(rcode)}", perf
-        )
-    rdtype = dns.rdatatype.from_text(record)
-    answers = [
-        _answer_text(rdata, record)
-        for rrset in response.answer
-        if rrset.rdtype == rdtype
-        for rdata in rrset
-    ]
-    if opts.authoritative and not response.flags & dns.flags.AA:
+    if rcode != NOERROR:
+        return Result(State.CRITICAL, f"{server} answered {asked} with {rcode_text(rcode)}", perf)
+    try:
+        texts = [_answer_text(r, record) for r in response.answer if r.rdtype == query.rdtype]
+        answers = list(dict.fromkeys(texts))  # a record sent twice is one answer
+    except Malformed as exc:
+        return Result(State.CRITICAL, f"{server} sent a malformed answer to {asked}: {exc}", perf)
+    if opts.authoritative and not response.flags & AA:
         return Result(
             State.CRITICAL,
             f"{server} answered {asked} but not authoritatively (no AA flag: a cache, or not "
@@ -322,7 +340,7 @@ def ask(
         found = f"{record} {_shown(answers)}" if answers else f"no {record} record, NOERROR"
         return Result(State.CRITICAL, f"{server}: {name} exists ({found}) but must not", perf)
     if not answers:
-        aliases = [r.to_text() for rrset in response.answer for r in rrset]
+        aliases = [r.text for r in response.answer]
         alias = f" (only {_shown(aliases)})" if aliases else ""
         return Result(State.CRITICAL, f"{server} has no {record} record for {name}{alias}", perf)
     problem = _compare(answers, opts, record)
@@ -362,10 +380,6 @@ def probe(opts: argparse.Namespace) -> Result:
         servers = agent_resolvers()
     many = len(servers) > 1
     qname = query_name(opts)
-    import dns.flags  # before the threads start: each then finds its modules loaded
-    import dns.message
-    import dns.rcode
-    import dns.rdatatype  # noqa: F401
 
     def one(host: str, port: int) -> Result:
         return ask(host, port, opts, qname, deadline, many)
@@ -373,17 +387,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return combine(ask_all(servers, one, deadline, "the DNS server"))
 
 
-class DnsCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    DnsCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

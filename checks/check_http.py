@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import time
 
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._http_body import content_problems, readable, redacted, text_of
 from mdd.checks._http_exchange import (
-    Failure,
+    Answer,
     Target,
     ascii_text,
-    excerpt,
     exchange,
     target_of,
 )
@@ -52,8 +52,8 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._shared import threshold_rules
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
+from mdd.checks._shared import excerpt, redacting, threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
 TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
@@ -145,11 +145,10 @@ def is_secret_header(name: str) -> bool:
     return lower in _SECRET_NAMES or any(word in lower for word in _SECRET_WORDS)
 
 
-def validate(values: dict[str, object]) -> list[tuple[str, str]]:
-    """Rules across options: (option, message) for each problem."""
+def _header_problems(values: dict[str, object]) -> list[tuple[str, str]]:
+    """A secret in a literal header; a header both literal and secret."""
     problems: list[tuple[str, str]] = []
     headers = _pairs(values.get("headers"))
-    secret_headers = _pairs(values.get("secret_headers"))
     for name, _ in headers:
         if is_secret_header(name):
             problems.append(
@@ -161,12 +160,17 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
                 )
             )
     literal = {name.lower() for name, _ in headers}
-    for name, _ in secret_headers:
+    for name, _ in _pairs(values.get("secret_headers")):
         if name.lower() in literal:
             problems.append(
                 ("secret_headers", f"header {name} is in both headers and secret_headers")
             )
+    return problems
 
+
+def validate(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Rules across options: (option, message) for each problem."""
+    problems = _header_problems(values)
     method = values.get("method", "GET")
     if method == "HEAD":
         for name in ("contains", "matches", "json", "body"):
@@ -275,22 +279,51 @@ def _keeps_secrets(origin: Target, following: Target) -> bool:
 
 def probe(opts: argparse.Namespace) -> Result:
     secrets = _read_secrets(opts.secret_headers or [])
-    try:
-        result = _probe(opts, secrets)
-    except Deadline:
-        raise
-    except CheckError as exc:
-        raise CheckError(redacted(str(exc), secrets)) from None
-    except Exception as exc:  # never let a secret out through an unexpected error
-        raise CheckError(
-            redacted(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
-        ) from None
-    return Result(result.state, redacted(result.message, secrets), result.perfdata)
+    return redacting(lambda: _probe(opts, secrets), lambda text: redacted(text, secrets))
+
+
+def _tls_context(opts: argparse.Namespace) -> ssl.SSLContext:
+    from mdd.checks._tls import client_context  # ssl: only for https
+
+    return client_context(
+        verify=not opts.insecure,
+        ca_file=opts.ca_file,
+        client_cert=opts.client_cert,
+        client_key=opts.client_key,
+    )
+
+
+def _redirected_request(status: int, method: str, body: bytes | None) -> tuple[str, bytes | None]:
+    """The method and body of the request that follows a redirect: 303 (and 301/302 after a
+    POST, as browsers do) becomes a GET without a body."""
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        return ("GET" if method != "HEAD" else method), None
+    return method, body
+
+
+def _unexpected_status(
+    response: Answer,
+    target: Target,
+    ranges: list[tuple[int, int]],
+    opts: argparse.Namespace,
+    hidden: list[tuple[str, str]],
+) -> str:
+    """What follows "URL returned STATUS" when the status is not one expected."""
+    expected = f"expected {_ranges_text(ranges)}"
+    if response.status in _REDIRECTS and response.location:
+        from urllib.parse import urljoin
+
+        leads = urljoin(target.url, ascii_text(response.location, "latin-1"))
+        hint = "" if opts.follow_redirects else "; set follow_redirects: true to follow it"
+        return f", a redirect to {leads} ({expected}{hint})"
+    text = readable(redacted(text_of(response)[:65536], hidden))
+    tail = f": {excerpt(text, 60)}" if text else ""
+    return f" ({expected}){tail}"
 
 
 def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     ranges: list[tuple[int, int]] = opts.status or DEFAULT_STATUS
     method: str = opts.method
     body = opts.body.encode("utf-8") if opts.body is not None else None
@@ -302,17 +335,10 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     target = first
     while True:
         if target.scheme == "https" and context is None:
-            from mdd.checks._tls import client_context  # ssl: only for https
-
-            context = client_context(
-                verify=not opts.insecure,
-                ca_file=opts.ca_file,
-                client_cert=opts.client_cert,
-                client_key=opts.client_key,
-            )
+            context = _tls_context(opts)
         try:
             response = exchange(target, method, literal + secrets, body, opts, context, deadline)
-        except Failure as exc:
+        except CheckFailed as exc:
             message = str(exc)
             if redirects:
                 message = f"{opts.url} redirected to {target.url}, then: {message}"
@@ -333,11 +359,9 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
             from urllib.parse import urljoin
 
             following = target_of(urljoin(target.url, ascii_text(response.location, "latin-1")))
-        except Failure as exc:
+        except CheckFailed as exc:
             return Result(State.CRITICAL, f"{target.url} returned {response.status}: {exc}")
-        if response.status == 303 or (response.status in (301, 302) and method == "POST"):
-            method = "GET" if method != "HEAD" else method
-            body = None
+        method, body = _redirected_request(response.status, method, body)
         if not _keeps_secrets(target, following):
             secrets = []  # never send a secret on to another host or port, or over plain HTTP
         redirects.append(following.url)
@@ -351,18 +375,8 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
         Perf("size", len(response.body), "B"),
     )
     if not _accepted(response.status, ranges):
-        expected = f"expected {_ranges_text(ranges)}"
-        if response.status in _REDIRECTS and response.location:
-            from urllib.parse import urljoin
-
-            leads = urljoin(target.url, ascii_text(response.location, "latin-1"))
-            hint = "" if opts.follow_redirects else "; set follow_redirects: true to follow it"
-            return Result(
-                State.CRITICAL, f"{answered}, a redirect to {leads} ({expected}{hint})", perf
-            )
-        text = readable(redacted(text_of(response)[:65536], hidden))
-        tail = f": {excerpt(text, 60)}" if text else ""
-        return Result(State.CRITICAL, f"{answered} ({expected}){tail}", perf)
+        reason = _unexpected_status(response, target, ranges, opts, hidden)
+        return Result(State.CRITICAL, answered + reason, perf)
 
     problems, verified = content_problems(response, opts, hidden)
     if problems:
@@ -378,17 +392,4 @@ def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class HttpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    HttpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -21,8 +21,8 @@ import os
 import re
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, _type_name, duration_text
+from mdd.checks._base import main_of
+from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_text, type_name
 from mdd.checks._result import Perf, Result, State
 from mdd.checks._shared import threshold_rules
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 def _percent(value: Any) -> float:
     if isinstance(value, bool):
-        raise ValueError(f'expected a percentage such as 20 or "20%", got {_type_name(value)}')
+        raise ValueError(f'expected a percentage such as 20 or "20%", got {type_name(value)}')
     if isinstance(value, str):
         text = value.strip().removesuffix("%").strip()
         try:
@@ -42,7 +42,7 @@ def _percent(value: Any) -> float:
         except ValueError:
             raise ValueError(f'{value!r} is not a percentage: write 20 or "20%"') from None
     if not isinstance(value, int | float):
-        raise ValueError(f'expected a percentage such as 20 or "20%", got {_type_name(value)}')
+        raise ValueError(f'expected a percentage such as 20 or "20%", got {type_name(value)}')
     if not 0 <= value <= 100:
         raise ValueError(f"a percentage is 0-100, got {value:g}")
     return float(value)
@@ -201,17 +201,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return Result(state, f"{message} ({'; '.join(text for _, text in problems)})", perf)
 
 
-class IcmpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    IcmpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -31,12 +31,30 @@ from __future__ import annotations
 
 import re
 import socket
-import ssl
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._handshake import HandshakeFailed, handshake
-from mdd.checks._net import connect, host_port
+from mdd.checks._ldap_wire import (
+    BIND_RESPONSE,
+    EXTENDED_RESPONSE,
+    MAX_MESSAGE,
+    SEARCH_DONE,
+    SEARCH_ENTRY,
+    SEARCH_REFERENCE,
+    Answer,
+    BadFilter,
+    ProtocolError,
+    Reader,
+    TooLarge,
+    bind_request,
+    message,
+    search_request,
+    starttls_request,
+    unbind_request,
+)
+from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
@@ -48,28 +66,62 @@ from mdd.checks._options import (
     choice,
     duration_text,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, timed_result
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import redacting, threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
+    import ssl
     from collections.abc import Mapping
     from typing import Any
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
+# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
+LIBRARIES: tuple[str, ...] = ()  # its BER is mdd's own (mdd.checks._ldap_wire)
 
+# What split_url accepts, as a pattern (the tests compare the two; it is not compiled on a run).
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
+
+
+def split_url(text: str) -> tuple[str, str, str | None] | None:
+    """(scheme, host, port digits or None) of ``ldap[s]://host[:port][/]``, the host of an
+    IPv6 address in brackets; None for anything else. What ``_URL`` matches (the tests compare
+    the two), without compiling it on every run: about 1.2 million instructions."""
+    head = text[:8].lower()
+    if head.startswith("ldaps://"):
+        scheme, rest = text[:5], text[8:]
+    elif head.startswith("ldap://"):
+        scheme, rest = text[:4], text[7:]
+    else:
+        return None
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    if rest.startswith("["):
+        end = rest.find("]")
+        host, after = rest[: end + 1], rest[end + 1 :]
+        if end < 2 or any(c not in "0123456789abcdefABCDEF:." for c in host[1:-1]):
+            return None
+    else:
+        end = rest.find(":")
+        host, after = (rest, "") if end < 0 else (rest[:end], rest[end:])
+        if not host or any(c.isspace() or c in "/:[]@?#" for c in host):
+            return None
+    if not after:
+        return scheme, host, None
+    if after[0] == ":" and after[1:].isdecimal():
+        return scheme, host, after[1:]
+    return None
 
 
 def _ldap_url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636")
     text = value.strip()
-    match = re.fullmatch(_URL, text, re.IGNORECASE)
-    if not match:
+    parts = split_url(text)
+    if parts is None:
         if "@" in text:
             raise ValueError("the URL carries user info: put the bind DN in bind_dn")
         if re.match(r"ldaps?://[^/]*/.", text, re.IGNORECASE):
@@ -77,7 +129,7 @@ def _ldap_url(value: Any) -> str:
         raise ValueError(
             f"{text!r} is not an ldap:// or ldaps:// URL such as ldaps://ldap.example.net:636"
         )
-    port = match.group(3)
+    port = parts[2]
     if port is not None and not 1 <= int(port) <= 65535:
         raise ValueError(f"port must be 1-65535, got {port}")
     return text
@@ -217,7 +269,7 @@ class _Cut(OSError):
 
 
 class _Wire:
-    """The socket ldap3 talks through: every receive gets only the time left before the
+    """The socket the conversation goes through: every receive gets only the time left before the
     check's deadline, and at most ``READ_LIMIT`` bytes are read in all. A server that never
     answers, trickles a byte at a time or streams entries without end is cut off there,
     without signals or threads. Remembers why it stopped, so the message can say."""
@@ -283,22 +335,9 @@ class _Wire:
         pass
 
 
-class _Failed(Exception):
-    """A step failed: the message says which and how (CRITICAL)."""
-
-
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _code(result: Mapping[str, Any] | None) -> tuple[int, str, str]:
-    """(result code, its name, the server's diagnostic message) of an LDAP answer."""
-    if not result:
-        return -1, "no answer", ""
-    code = result.get("result", -1)
-    name = str(result.get("description") or code)
-    return code if isinstance(code, int) else -1, name, str(result.get("message") or "").strip()
 
 
 _CODE_HINTS = {
@@ -326,55 +365,31 @@ def probe(opts: argparse.Namespace) -> Result:
         raise CheckError("bind_dn and password go together: give both or neither")
     password = read_secret(opts.password, "the password") if opts.password else None
     secrets = [password] if password else []
-    try:
-        result = _probe(opts, password)
-    except CheckError as exc:
-        raise CheckError(redact(str(exc), secrets)) from None
-    except Exception as exc:  # never let the password out through an unexpected error
-        raise CheckError(
-            redact(f"check failed to run: {type(exc).__name__}: {exc}", secrets)
-        ) from None
-    return Result(result.state, redact(result.message, secrets), result.perfdata)
+    return redacting(lambda: _probe(opts, password), lambda text: redact(text, secrets))
 
 
 def _endpoint(url: str) -> tuple[bool, str, int]:
     """(ldaps, host without brackets, port) of an LDAP URL."""
-    match = re.fullmatch(_URL, url.strip(), re.IGNORECASE)
-    if not match:
+    parts = split_url(url.strip())
+    if parts is None:
         raise CheckError(f"{url!r} is not an ldap:// or ldaps:// URL")
-    secure = match.group(1).lower() == "ldaps"
-    host = match.group(2).strip("[]")
-    return secure, host, int(match.group(3) or (636 if secure else 389))
+    scheme, host, port = parts
+    secure = scheme.lower() == "ldaps"
+    return secure, host.strip("[]"), int(port or (636 if secure else 389))
 
 
 def _probe(opts: argparse.Namespace, password: str | None) -> Result:
-    # ldap3 is imported here, never at the top: it costs about 120 ms of CPU, paid by ldap checks
-    # only (and not counted in the time of the exchange).
-    import ldap3  # noqa: F401
-
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     secure, host, port = _endpoint(opts.url)
     where = f"{'ldaps' if secure else 'ldap'}://{host_port(host, port)}"
-    waited = duration_text(opts.timeout)
     context: ssl.SSLContext | None = None
     if secure or opts.starttls:
         from mdd.checks._tls import client_context
 
         context = client_context(ca_file=opts.ca_file)
 
-    try:
-        sock, _ = connect(host, port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL, f"{where} did not answer within {waited} (host down or filtered)"
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, _ = open_connection(host, port, deadline, opts.timeout, where=where)
 
     wire = _Wire(sock, deadline)
     try:
@@ -384,7 +399,7 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
         done = _conversation(opts, wire, context, host, password, where)
     except HandshakeFailed as exc:
         return Result(State.CRITICAL, f"{where} {exc}")
-    except _Failed as exc:
+    except CheckFailed as exc:
         return Result(State.CRITICAL, str(exc))
     finally:
         wire.sock.close()
@@ -395,6 +410,82 @@ def _probe(opts: argparse.Namespace, password: str | None) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
+class _Session:
+    """Requests and their answers over the wire: message ids, entries counted."""
+
+    def __init__(self, wire: _Wire, where: str) -> None:
+        self.wire, self.where = wire, where
+        self.reader = Reader(wire)
+        self.number = 0
+        self.entries = 0
+
+    def ask(self, operation: bytes, done: int) -> Answer:
+        """Send a request; its answer (``done``: the tag that ends it)."""
+        self.number += 1
+        self.wire.sendall(message(self.number, operation))
+        while True:
+            answer = self.reader.message()
+            if answer.id == 0 and answer.tag == EXTENDED_RESPONSE:  # notice of disconnection
+                why = _reason(answer.name, answer.diagnostic)
+                raise CheckFailed(f"{self.where} ended the session: {why}")
+            if answer.id != self.number:
+                raise ProtocolError(f"an answer to message {answer.id}, not {self.number}")
+            if answer.tag == done:
+                return answer
+            if answer.tag == SEARCH_ENTRY and done == SEARCH_DONE:
+                self.entries += 1
+            elif answer.tag != SEARCH_REFERENCE or done != SEARCH_DONE:
+                raise ProtocolError(f"an operation {answer.tag:#04x} where {done:#04x} was due")
+
+    def goodbye(self) -> None:
+        """Unbind; the verdict is made, so a goodbye that fails changes nothing."""
+        self.number += 1
+        try:  # noqa: SIM105 - contextlib would cost every run its import
+            self.wire.sendall(message(self.number, unbind_request()))
+        except OSError:
+            pass
+
+
+def _search_plan(opts: argparse.Namespace, deadline: float) -> tuple[bytes, str, int] | None:
+    """The search to send (the request, what it is called, its size limit), or None; a
+    filter that cannot be sent is UNKNOWN before anything is sent."""
+    if not (opts.base or not opts.bind_dn):
+        return None
+    base = opts.base or ""
+    scope = opts.scope if opts.base else "base"
+    what = (
+        f"search of {_short(base)} ({scope}, {_short(opts.filter, 60)})"
+        if opts.base
+        else "root DSE read"
+    )
+    limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
+    limit = max(limit, opts.min_entries)
+    text = opts.filter if opts.base else DEFAULT_FILTER
+    seconds = max(1, int(deadline - time.monotonic()))
+    try:
+        return search_request(base, scope, text, limit, seconds), what, limit
+    except BadFilter as exc:
+        raise CheckError(
+            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
+        ) from None
+
+
+def _start_tls(
+    session: _Session, opts: argparse.Namespace, context: ssl.SSLContext | None, host: str
+) -> None:
+    where, wire = session.where, session.wire
+    answer = session.ask(starttls_request(), EXTENDED_RESPONSE)
+    if answer.code != 0:
+        raise CheckFailed(f"{where} refused StartTLS: {_reason(answer.name, answer.diagnostic)}")
+    if not session.reader.idle:
+        raise ProtocolError("data after the StartTLS answer, before the TLS handshake")
+    assert context is not None
+    try:
+        wire.sock = handshake(wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file)
+    except HandshakeFailed as exc:
+        raise CheckFailed(f"{where} accepted StartTLS but {exc}") from None
+
+
 def _conversation(
     opts: argparse.Namespace,
     wire: _Wire,
@@ -403,105 +494,48 @@ def _conversation(
     password: str | None,
     where: str,
 ) -> str:
-    """Bind and search over ``wire``; what was verified, or ``_Failed`` saying what was not."""
-    from ldap3 import NO_ATTRIBUTES, SYNC, Connection, Server
-    from ldap3.core.exceptions import LDAPInvalidFilterError
-
-    peer = wire.getpeername()[0]
-    server = Server(peer, wire.getpeername()[1], get_info="NO_INFO")
-    conn = Connection(
-        server,
-        user=opts.bind_dn or None,
-        password=password,
-        auto_bind="NONE",
-        client_strategy=SYNC,
-        auto_referrals=False,
-        read_only=True,
-        raise_exceptions=False,
-    )
-
-    def open_wire(address: Any, use_ssl: bool = False, unix_socket: bool = False) -> None:
-        conn.socket = wire  # the connection is made already, within the deadline
-        conn.closed = False
-
-    # ldap3 would open its own socket, with its own name lookup and a timeout per call; this
-    # connection's strategy (an object of its own, so no other probe is touched) uses the
-    # bounded wire instead. _open_socket is ldap3's one hook for it (ldap3 2.9, pinned <3).
-    conn.strategy._open_socket = open_wire
+    """Bind and search over ``wire``; what was verified, or ``CheckFailed`` saying what was
+    not."""
+    session = _Session(wire, where)
     step = "the connection"
+    search = _search_plan(opts, wire.deadline)
+    verified: list[str] = []
     try:
-        conn.open(read_server_info=False)
-        verified: list[str] = []
         if opts.starttls:
             step = "StartTLS"
-            conn.extended("1.3.6.1.4.1.1466.20037")
-            code, name, diagnostic = _code(conn.result)
-            if code != 0:
-                raise _Failed(f"{where} refused StartTLS: {_reason(name, diagnostic)}")
-            assert context is not None
-            try:
-                wire.sock = handshake(
-                    wire.sock, context, host, wire.deadline, opts.timeout, opts.ca_file
-                )
-            except HandshakeFailed as exc:
-                raise _Failed(f"{where} accepted StartTLS but {exc}") from None
-            conn.tls_started = True
+            _start_tls(session, opts, context, host)
             verified.append("StartTLS verified")
         if opts.bind_dn:
             step = f"the bind as {_short(opts.bind_dn)}"
-            conn.bind()
-            code, name, diagnostic = _code(conn.result)
-            if code != 0:
-                raise _Failed(
-                    f"{where} bind as {_short(opts.bind_dn)} rejected: {_reason(name, diagnostic)}"
+            answer = session.ask(bind_request(opts.bind_dn, password or ""), BIND_RESPONSE)
+            if answer.code != 0:
+                raise CheckFailed(
+                    f"{where} bind as {_short(opts.bind_dn)} rejected: "
+                    f"{_reason(answer.name, answer.diagnostic)}"
                 )
             verified.append(f"bound as {_short(opts.bind_dn)}")
-        if opts.base or not opts.bind_dn:
-            base = opts.base or ""
-            scope = opts.scope if opts.base else "base"
-            what = (
-                f"search of {_short(base)} ({scope}, {_short(opts.filter, 60)})"
-                if opts.base
-                else "root DSE read"
-            )
+        if search is not None:
+            request, what, limit = search
             step = f"the {what}"
-            limit = (opts.max_entries + 1) if opts.max_entries is not None else SEARCH_CAP
-            limit = max(limit, opts.min_entries)
-            conn.search(
-                base,
-                opts.filter if opts.base else DEFAULT_FILTER,
-                search_scope=SCOPES[scope],
-                attributes=[NO_ATTRIBUTES],
-                size_limit=limit,
-                time_limit=max(1, int(wire.deadline - time.monotonic())),
-            )
-            verified.append(_judge(opts, conn, what, where, limit))
+            done = session.ask(request, SEARCH_DONE)
+            verified.append(_judge(opts, done, session.entries, what, where, limit))
+        session.goodbye()
         return ", ".join(verified) if verified else "answers LDAP"
-    except _Failed:
+    except CheckFailed:
         raise
-    except LDAPInvalidFilterError as exc:
-        raise CheckError(
-            f"filter {_short(opts.filter, 60)} is not a valid LDAP filter: {exc}"
-        ) from None
     except Exception as exc:
-        raise _Failed(_broken(wire, where, step, opts.timeout, exc)) from None
-    finally:
-        # The verdict is made; a failing goodbye changes nothing. (contextlib.suppress would
-        # cost every run the import of contextlib.)
-        try:  # noqa: SIM105
-            conn.unbind()
-        except Exception:
-            pass
+        raise CheckFailed(_broken(wire, where, step, opts.timeout, exc)) from None
 
 
-def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: int) -> str:
-    code, name, diagnostic = _code(conn.result)
-    entries = sum(1 for item in conn.response or () if item.get("type") == "searchResEntry")
-    capped = code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
-    if code not in (0, 4):
-        matched = str((conn.result or {}).get("dn") or "")
-        closest = f"; the closest entry that exists is {_short(matched)}" if matched else ""
-        raise _Failed(f"{where} {what} failed: {_reason(name, diagnostic)}{closest}")
+def _judge(
+    opts: argparse.Namespace, done: Answer, entries: int, what: str, where: str, limit: int
+) -> str:
+    capped = done.code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
+    if done.code not in (0, 4):
+        closest = (
+            f"; the closest entry that exists is {_short(done.matched)}" if done.matched else ""
+        )
+        raise CheckFailed(f"{where} {what} failed: {_reason(done.name, done.diagnostic)}{closest}")
     if not opts.base:
         return "answers LDAP (root DSE read)"
     count = f"{entries} entr{'y' if entries == 1 else 'ies'}"
@@ -509,12 +543,12 @@ def _judge(opts: argparse.Namespace, conn: Any, what: str, where: str, limit: in
         count = f"more than {entries - 1}" if entries >= limit else f"at least {entries}"
         count += " entries"
     if opts.max_entries is not None and entries > opts.max_entries:
-        raise _Failed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
+        raise CheckFailed(f"{where} {what} returned {count}, expected at most {opts.max_entries}")
     if entries < opts.min_entries:
         expected = f"expected at least {opts.min_entries}"
         if capped:
             expected += " (the server stopped at its size limit)"
-        raise _Failed(f"{where} {what} returned {count}, {expected}")
+        raise CheckFailed(f"{where} {what} returned {count}, {expected}")
     return f"{what} returned {count}"
 
 
@@ -528,6 +562,11 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
         return f"{where} does not speak LDAP: it answered {step} with {got}"
     if wire.too_much:
         return f"{where} sent more than {READ_LIMIT >> 20} MiB in answer to {step}: cut off"
+    if isinstance(exc, TooLarge):
+        return (
+            f"{where} sent a message claiming {exc.size} bytes (this check reads at most "
+            f"{MAX_MESSAGE >> 20} MiB) in answer to {step}: cut off"
+        )
     if wire.peer_closed:
         return f"{where} closed the connection during {step}"
     if isinstance(exc, OSError):
@@ -537,17 +576,4 @@ def _broken(wire: _Wire, where: str, step: str, timeout: float, exc: Exception) 
     return f"{where} failed during {step}: {type(exc).__name__}: {_short(str(exc))}"
 
 
-class LdapCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    LdapCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -12,16 +12,18 @@ connect, TLS handshake, authenticate (login, including an unknown database) or q
 ``expect`` compares the value as the server sends it (``1`` for the integer 1). ``tls:
 prefer`` (the default) uses TLS when the server offers it and logs in without it otherwise;
 ``require`` insists on TLS without verifying the certificate; ``verify`` checks the chain and
-the host name against ``ca_file`` or the system's CAs. Uses PyMySQL (pure Python).
+the host name against ``ca_file`` or the system's CAs. Speaks the protocol itself
+(mdd.checks._mysql_wire): every packet length is capped, every read bounded by the deadline,
+and a server asking for a local file is refused.
 """
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._mysql_wire import Closed, Connection, ProtocolError, ServerError, Unsupported
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -29,16 +31,13 @@ from mdd.checks._sql import (
     QUERY,
     TIMEOUT,
     WARN,
-    cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
-    Failed,
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -48,10 +47,14 @@ from mdd.checks._steps import (
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
+
+    from mdd.checks._watched_tls import WatchedContext
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(3306),
@@ -75,7 +78,6 @@ EXAMPLE = {
     "expect": "1",
 }
 
-_SSL_NOT_OFFERED = 2026  # CR_SSL_CONNECTION_ERROR: "SSL is required but the server doesn't..."
 _UNKNOWN_DATABASE = 1049
 
 
@@ -84,164 +86,111 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return validate_sql(values)
 
 
-def _import() -> Any:
-    try:
-        import pymysql
-        import pymysql.converters
-    except ImportError as exc:
-        raise CheckError(f"the mysql check needs PyMySQL (pip install PyMySQL): {exc}") from None
-    return pymysql
-
-
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    pymysql = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pymysql, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
-    context: Any = None
-    if opts.tls != "disable":
-        from mdd.checks._watched_tls import watched_context
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
 
-        context = watched_context(steps, opts.tls == "verify", opts.ca_file)
-    conn = _login(pymysql, opts, steps, password, context)
-    if conn is None:  # tls: prefer, and the server has no TLS
-        conn = _login(pymysql, opts, steps, password, None)
-    encrypted = context is not None and conn._sock.__class__.__name__ == "SSLSocket"
-    if opts.tls in ("require", "verify") and not encrypted:
-        conn.close()
-        raise Failed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+    # tls: prefer builds its context only when the server offers TLS (ssl costs every run
+    # about 30 million instructions); require and verify first, so that a ca_file that
+    # cannot be used is UNKNOWN whatever the server does.
+    context = _context(opts, steps) if opts.tls in ("require", "verify") else None
+    conn = _login(opts, steps, password, context)
+    encrypted = conn.tls
     into = f" to database {opts.database}" if opts.database else ""
     done = f"{steps.where}: logged in{into} as {opts.user} {'over' if encrypted else 'without'} TLS"
     try:
         if opts.query is None:
             return steps.result(done, opts.warn, opts.crit)
-        return _query(pymysql, conn, opts, steps, done)
+        return _query(conn, opts, steps, done)
     finally:
-        close_quietly(conn.close)
+        close_quietly(conn.quit)
+
+
+def _context(opts: argparse.Namespace, steps: Steps) -> WatchedContext:
+    from mdd.checks._watched_tls import watched_context
+
+    context = watched_context(steps, opts.tls == "verify", opts.ca_file)
+    context.after = "authenticate"
+    return context
 
 
 def _login(
-    pymysql: Any, opts: argparse.Namespace, steps: Steps, password: str | None, context: Any
-) -> Any:
-    """A logged-in connection; ``None`` when ``tls: prefer`` must try again without TLS."""
+    opts: argparse.Namespace, steps: Steps, password: str | None, context: WatchedContext | None
+) -> Connection:
+    """A logged-in connection, over TLS when ``tls`` says so and the server offers it."""
     sock = steps.connect()
     steps.now("authenticate")
-    tls: dict[str, Any] = {"ssl": context} if context is not None else {"ssl_disabled": True}
-    conn = pymysql.connections.Connection(
-        host=opts.host,
-        port=opts.port,
-        user=opts.user,
-        password=password or "",
-        database=opts.database,
-        charset="utf8mb4",
-        # Values stay the server's text (no decoders); encoders are kept for the session setup.
-        conv={k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)},
-        read_timeout=steps.left(),
-        write_timeout=steps.left(),
-        defer_connect=True,
-        program_name="mdd",
-        **tls,
-    )
+    conn = Connection(sock, steps.deadline)
     try:
-        conn.connect(sock)
-    except Failed:
-        raise
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else None
-        if code == _SSL_NOT_OFFERED and not steps.expired:
-            if opts.tls == "prefer":
-                sock.close()
-                return None
-            raise Failed(
-                f"{steps.where}: the server does not offer TLS (tls: {opts.tls})"
+        conn.greeting()
+        if opts.tls != "disable":
+            if conn.offers_tls:
+                conn.request_tls()
+                context = context or _context(opts, steps)
+                conn.sock = context.wrap_socket(sock, server_hostname=opts.host)
+            elif opts.tls != "prefer":
+                raise CheckFailed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
+        conn.login(opts.user, password or "", opts.database)
+    except ServerError as exc:
+        if exc.code == _UNKNOWN_DATABASE:
+            raise CheckFailed(
+                f"{steps.where}: database {opts.database} does not exist: {exc}"
             ) from None
-        client_side = not isinstance(code, int) or code >= 2000  # CR_* codes: not the server
-        if steps.expired or not isinstance(exc, pymysql.err.OperationalError) or client_side:
-            raise _failed(steps, exc) from None
-        if code == _UNKNOWN_DATABASE:
-            raise Failed(
-                f"{steps.where}: database {opts.database} does not exist: {_text(exc)}"
-            ) from None
-        raise Failed(f"{steps.where}: login as {opts.user} rejected: {_text(exc)}") from None
-    except Deadline:
-        raise
-    except Exception as exc:
+        raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
+    except Unsupported as exc:
+        raise CheckFailed(
+            f"{steps.where}: login as {opts.user} asks for {exc}, which this check does not speak"
+        ) from None
+    except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
     return conn
 
 
-def _query(pymysql: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
+def _query(conn: Connection, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
     steps.now("query")
     try:
-        with conn.cursor() as cursor:
-            # The session too: DDL commits the transaction it is in, and then runs outside it.
-            cursor.execute("SET SESSION TRANSACTION READ ONLY")
-            cursor.execute("START TRANSACTION READ ONLY")
-            cursor.execute(opts.query)
-            row = cursor.fetchone()
-            count = cursor.rowcount
-            cursor.execute("ROLLBACK")
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else None
-        if steps.expired or not isinstance(code, int) or code >= 2000:  # client-side errors
-            raise _failed(steps, exc) from None
-        raise Failed(f"{steps.where}: query failed: {_text(exc)}") from None
-    except Deadline:
-        raise
-    except Exception as exc:
+        # The session too: DDL commits the transaction it is in, and then runs outside it.
+        conn.query("SET SESSION TRANSACTION READ ONLY")
+        conn.query("START TRANSACTION READ ONLY")
+        result = conn.query(opts.query)
+        conn.query("ROLLBACK")
+    except ServerError as exc:
+        if steps.expired:
+            raise steps.timed_out() from None
+        raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
+    except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
     if opts.expect is None:
-        rows = max(count, 0)
-        return steps.result(f"{done}, query returned {rows} row(s)", opts.warn, opts.crit)
-    if not row:
-        raise Failed(f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})")
-    found = cell_text(row[0])
+        return steps.result(f"{done}, query returned {result.rows} row(s)", opts.warn, opts.crit)
+    if not result.first:
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
+    found = result.first[0]
     if found != opts.expect:
         shown = "NULL" if found is None else excerpt(found)
-        raise Failed(f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}")
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
     return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
 
 
-def _text(exc: Exception) -> str:
-    """``message (code)`` from a PyMySQL error."""
-    if len(exc.args) >= 2:
-        return f"{exc.args[1]} ({exc.args[0]})"
-    return str(exc) or type(exc).__name__
-
-
-def _failed(steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, lost connection, not MySQL."""
     if steps.expired:
         return steps.failed(exc)
-    code = exc.args[0] if exc.args else None
-    if code == 2013:  # CR_SERVER_LOST
+    if isinstance(exc, Closed | ConnectionResetError | BrokenPipeError):
         return steps.failed(exc, "the server closed the connection: is it a MySQL server?")
-    if isinstance(exc, OSError) or (isinstance(code, int) and code >= 2000):
-        return steps.failed(exc, _text(exc))
-    # Bad packets, a wrong sequence number, a short struct: not MySQL.
-    return steps.failed(
-        exc, f"the server does not speak the MySQL protocol ({type(exc).__name__}: {exc})"
-    )
+    if isinstance(exc, ProtocolError):
+        return steps.failed(exc, f"the server does not speak the MySQL protocol ({exc})")
+    if isinstance(exc, ValueError):  # a NUL in a name: nothing was sent
+        return steps.failed(exc, f"cannot send the login: {exc}")
+    return steps.failed(exc)
 
 
-class MysqlCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    MysqlCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

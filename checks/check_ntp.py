@@ -22,11 +22,11 @@ import socket
 import struct
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._net import host_port
+from mdd.checks._base import main_of
+from mdd.checks._net import host_port, split_address
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State, threshold_state
-from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label, split_address
+from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
@@ -174,17 +174,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return combine(ask_all(servers, one, deadline, "the NTP server"))
 
 
-class NtpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    NtpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -15,16 +15,25 @@ form of the value, as psql prints it (``t`` for true, ``1`` for the integer 1).
 ``tls: prefer`` (the default, as libpq's) tries TLS and, when the server has none or the
 handshake fails, logs in without it; ``require`` insists on TLS without verifying the
 certificate; ``verify`` checks the chain and the host name against ``ca_file`` or the
-system's CAs. Uses pg8000 (pure Python).
+system's CAs. Speaks the protocol itself (mdd.checks._pg_wire): every message length the
+server announces is capped, every read bounded by the deadline.
 """
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option
-from mdd.checks._result import CheckError, Result
+from mdd.checks._pg_wire import (
+    Closed,
+    Connection,
+    NeedsPassword,
+    ProtocolError,
+    ServerError,
+    Unsupported,
+    request_tls,
+)
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._sql import (
     CA_FILE,
     CRIT,
@@ -32,16 +41,13 @@ from mdd.checks._sql import (
     QUERY,
     TIMEOUT,
     WARN,
-    cell_text,
-    read_password,
     tls_option,
     validate_sql,
 )
 from mdd.checks._steps import (
-    Failed,
     Steps,
     close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
@@ -51,10 +57,14 @@ from mdd.checks._steps import (
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
+
+    from mdd.checks._watched_tls import WatchedContext
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(5432),
@@ -86,194 +96,143 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    pg8000 = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(pg8000, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _import() -> Any:
-    try:
-        import pg8000.native
-    except ImportError as exc:
-        raise CheckError(f"the postgres check needs pg8000 (pip install pg8000): {exc}") from None
-    return pg8000.native
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
 
 
-def _converse(pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
-    context: Any = False
-    if opts.tls != "disable":
-        from mdd.checks._watched_tls import watched_context
-
-        context = watched_context(steps, opts.tls == "verify", opts.ca_file)
-        context.after = "authenticate"
-    conn, encrypted = _login(pg8000, opts, steps, password, context)
-    if conn is None:  # tls: prefer, and the server has no TLS
-        conn, encrypted = _login(pg8000, opts, steps, password, False)
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+    # tls: prefer builds its context only when the server offers TLS: ssl costs every run
+    # about 30 million instructions. require and verify build it first, so that a ca_file
+    # that cannot be used is UNKNOWN whatever the server does.
+    context = _context(opts, steps) if opts.tls in ("require", "verify") else None
+    login = _login(opts, steps, password, opts.tls != "disable", context)
+    if login is None:  # tls: prefer, and the TLS handshake failed
+        login = _login(opts, steps, password, False, None)
+    assert login is not None  # without TLS, there is nothing to fall back from
+    conn, encrypted = login
     tls = "over TLS" if encrypted else "without TLS"
     database = opts.database or opts.user
     done = f"{steps.where}: logged in to database {database} as {opts.user} {tls}"
     try:
         if opts.query is None:
             return steps.result(done, opts.warn, opts.crit)
-        return _query(pg8000, conn, opts, steps, done)
+        return _query(conn, opts, steps, done)
     finally:
-        close_quietly(conn.close)
+        close_quietly(conn.terminate)
+
+
+def _context(opts: argparse.Namespace, steps: Steps) -> WatchedContext:
+    from mdd.checks._watched_tls import watched_context
+
+    context = watched_context(steps, opts.tls == "verify", opts.ca_file)
+    context.after = "authenticate"
+    return context
 
 
 def _login(
-    pg8000: Any, opts: argparse.Namespace, steps: Steps, password: str | None, context: Any
-) -> tuple[Any, bool]:
+    opts: argparse.Namespace,
+    steps: Steps,
+    password: str | None,
+    tls: bool,
+    context: WatchedContext | None,
+) -> tuple[Connection, bool] | None:
     """A logged-in connection and whether it is encrypted; ``None`` when ``tls: prefer``
-    must try again without TLS."""
+    must try again without TLS (its handshake failed)."""
     sock = steps.connect()
-    steps.now("TLS negotiation" if context is not False else "authenticate")
-    startup = {
-        "default_transaction_read_only": "on",
-        # The server cancels a statement still running when the check gives up (rounded up:
-        # never before the deadline, so that its cancel can be told from an admin's).
-        "statement_timeout": str(int(steps.left() * 1000) + 1),
-    }
+    encrypted = False
     try:
-        conn = pg8000.Connection(
-            opts.user,
-            host=opts.host,
-            port=opts.port,
-            database=opts.database,
-            password=password,
-            sock=sock,
-            ssl_context=context,
-            application_name="mdd",
-            startup_params=startup,
-        )
-    except Failed:
-        if opts.tls == "prefer" and steps.step == "TLS handshake" and not steps.expired:
-            sock.close()  # as libpq: a TLS handshake that fails is tried again without TLS
-            return None, False
-        raise
-    except pg8000.InterfaceError as exc:
-        if "refuses SSL" in str(exc) and not steps.expired:
-            if opts.tls == "prefer":
-                sock.close()
-                return None, False
-            raise Failed(
-                f"{steps.where}: the server does not offer TLS (tls: {opts.tls})"
+        if tls:
+            steps.now("TLS negotiation")
+            if request_tls(sock, steps.deadline):
+                try:
+                    context = context or _context(opts, steps)
+                    sock = context.wrap_socket(sock, server_hostname=opts.host)
+                    encrypted = True
+                except CheckFailed:
+                    if opts.tls == "prefer" and not steps.expired:
+                        sock.close()  # as libpq: a failed TLS handshake is tried without TLS
+                        return None
+                    raise
+            elif opts.tls != "prefer":  # prefer: as libpq, on the same connection, plain
+                raise CheckFailed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
+        steps.now("authenticate")
+        conn = Connection(sock, steps.deadline)
+        startup = {
+            "application_name": "mdd",
+            "default_transaction_read_only": "on",
+            # The server cancels a statement still running when the check gives up (rounded
+            # up: never before the deadline, so that its cancel can be told from an admin's).
+            "statement_timeout": str(int(steps.left() * 1000) + 1),
+        }
+        conn.startup(opts.user, opts.database, startup, password)
+    except ServerError as exc:
+        if exc.code == "3D000":
+            raise CheckFailed(
+                f"{steps.where}: database {opts.database} does not exist: {exc}"
             ) from None
-        raise _failed(pg8000, steps, exc) from None
-    except pg8000.DatabaseError as exc:
-        raise Failed(_refusal(steps, opts, exc)) from None
-    except AttributeError as exc:
-        if password is None and not steps.expired:  # pg8000's SCRAM with no password
-            raise Failed(
-                f"{steps.where}: login as {opts.user} needs a password, and the check has none "
-                f"(set password)"
-            ) from None
-        raise _failed(pg8000, steps, exc) from None
-    except Deadline:
-        raise
-    except Exception as exc:
-        raise _failed(pg8000, steps, exc) from None
-    return conn, conn._usock is not sock
+        raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
+    except NeedsPassword:
+        raise CheckFailed(
+            f"{steps.where}: login as {opts.user} needs a password, and the check has none "
+            f"(set password)"
+        ) from None
+    except Unsupported as exc:
+        raise CheckFailed(
+            f"{steps.where}: login as {opts.user} asks for {exc}, which this check does not "
+            f"speak (it speaks password, md5 and scram-sha-256)"
+        ) from None
+    except (ProtocolError, OSError, ValueError) as exc:
+        raise _failed(steps, exc) from None
+    return conn, encrypted
 
 
-def _query(pg8000: Any, conn: Any, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
+def _query(conn: Connection, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
     steps.now("query")
-    # Every value as PostgreSQL's own text (psql's form), not as a Python object.
-    from collections import defaultdict
-
-    conn.pg_types = defaultdict(lambda: _as_text)
     try:
-        conn.run("START TRANSACTION READ ONLY")
-        context = conn.execute_unnamed(opts.query)
-        conn.run("ROLLBACK")
-    except pg8000.DatabaseError as exc:
-        if steps.expired or (_sqlstate(exc) == QUERY_CANCELED and steps.overdue()):
+        conn.simple("START TRANSACTION READ ONLY")
+        # Every value as PostgreSQL's own text (psql's form), not as a Python object.
+        result = conn.extended(opts.query)
+        conn.simple("ROLLBACK")
+    except ServerError as exc:
+        if steps.expired or (exc.code == QUERY_CANCELED and steps.overdue()):
             # statement_timeout: the check's own deadline, which the server may enforce a
             # moment before the watchdog thread runs on a busy machine.
             raise steps.timed_out() from None
-        raise Failed(f"{steps.where}: query failed: {_server_error(exc)}") from None
-    except Deadline:
-        raise
-    except Exception as exc:
-        raise _failed(pg8000, steps, exc) from None
-    rows = context.rows
+        raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
+    except (ProtocolError, OSError, ValueError) as exc:
+        raise _failed(steps, exc) from None
     if opts.expect is None:
-        count = len(rows) if rows is not None else 0
-        return steps.result(f"{done}, query returned {count} row(s)", opts.warn, opts.crit)
-    if not rows or not rows[0]:
-        raise Failed(f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})")
-    found = cell_text(rows[0][0])
+        return steps.result(f"{done}, query returned {result.rows} row(s)", opts.warn, opts.crit)
+    if not result.first:
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
+    found = result.first[0]
     if found != opts.expect:
         shown = "NULL" if found is None else excerpt(found)
-        raise Failed(f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}")
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
     return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
-
-
-def _as_text(data: str) -> str:
-    return data
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout, and of an admin's pg_cancel_backend
 
 
-def _sqlstate(exc: Exception) -> str | None:
-    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    code = fields.get("C")
-    return code if isinstance(code, str) else None
-
-
-def _server_error(exc: Exception) -> str:
-    """``message (SQLSTATE)`` from a pg8000 ``DatabaseError``."""
-    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    message = fields.get("M") or str(exc)
-    code = _sqlstate(exc)
-    return f"{message} ({code})" if code else message
-
-
-def _refusal(steps: Steps, opts: argparse.Namespace, exc: Exception) -> str:
-    """What the server said when it refused the login."""
-    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    if fields.get("C") == "3D000":
-        return f"{steps.where}: database {opts.database} does not exist: {_server_error(exc)}"
-    return f"{steps.where}: login as {opts.user} rejected: {_server_error(exc)}"
-
-
-def _failed(pg8000: Any, steps: Steps, exc: Exception) -> Failed:
+def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, closed connection, not PostgreSQL."""
     if steps.expired:
         return steps.failed(exc)
-    if isinstance(exc, pg8000.InterfaceError):
-        if str(exc) == "network error":
-            cause = exc.__cause__
-            if cause is None or isinstance(cause, ConnectionResetError | BrokenPipeError):
-                return steps.failed(
-                    exc, "the server closed the connection: is it a PostgreSQL server?"
-                )
-            return steps.failed(cause, f"network error: {cause}")
-        return steps.failed(exc)
-    if isinstance(exc, OSError):
-        return steps.failed(exc)
-    # A KeyError on an unknown message type, a short struct, bad text: not PostgreSQL.
-    return steps.failed(
-        exc, f"the server does not speak the PostgreSQL protocol ({type(exc).__name__})"
-    )
+    if isinstance(exc, Closed | ConnectionResetError | BrokenPipeError):
+        return steps.failed(exc, "the server closed the connection: is it a PostgreSQL server?")
+    if isinstance(exc, ProtocolError):
+        return steps.failed(exc, f"the server does not speak the PostgreSQL protocol ({exc})")
+    if isinstance(exc, ValueError):  # a NUL in a name or a password: nothing was sent
+        return steps.failed(exc, f"cannot send the login: {exc}")
+    return steps.failed(exc)
 
 
-class PostgresCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    PostgresCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

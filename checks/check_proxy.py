@@ -35,7 +35,8 @@ import time
 from mdd.checks import _http_exchange as http_exchange
 from mdd.checks import check_http
 from mdd.checks._argv import Options
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
@@ -45,7 +46,7 @@ from mdd.checks._options import (
     URL,
     Option,
 )
-from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -161,7 +162,7 @@ def probe(opts: argparse.Namespace) -> Result:
 def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
     """OK only when the proxy itself refuses the request."""
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     host, port, where = _proxy_where(opts.proxy)
     target = http_exchange.target_of(opts.url)
     try:
@@ -179,7 +180,7 @@ def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
                 f"it must refuse it",
             )
         response = http_exchange.exchange(target, "GET", [], None, http_opts, None, deadline)
-    except http_exchange.Failure as exc:
+    except CheckFailed as exc:
         return Result(State.CRITICAL, f"{exc} (with denied: true the proxy must answer a refusal)")
     answered = f"{response.status} {response.reason}".rstrip()
     if response.status in DENIAL_STATUSES:
@@ -196,17 +197,4 @@ def _refused(opts: argparse.Namespace, started: float, message: str) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class ProxyCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    ProxyCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -6,30 +6,28 @@ and host name verified against ``ca_file`` or the system's CAs), logs in with ``
 user; without it, the ``default`` user), sends PING and requires PONG. With ``role``, the
 server's ROLE must be ``master`` or ``replica`` (what Redis calls ``slave``). The message says
 which step failed: connect, TLS handshake, authenticate, PING or ROLE. ``warn`` and ``crit``
-are thresholds on the time the whole check took. Uses redis-py.
+are thresholds on the time the whole check took. Speaks RESP2 itself (mdd.checks._resp):
+every length the server announces is capped, every read bounded by the deadline.
 """
 
 from __future__ import annotations
 
-import time
-
-from mdd.checks._base import Deadline, MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._options import STRING, Option, choice
-from mdd.checks._result import CheckError, Result
+from mdd.checks._resp import Closed, Connection, ProtocolError, ReplyError
+from mdd.checks._result import CheckFailed, Result
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
     TIMEOUT,
     WARN,
-    Failed,
     Steps,
     ca_file_option,
     ca_file_problems,
-    close_quietly,
-    excerpt,
+    converse,
     host_option,
     password_option,
     port_option,
-    read_password,
     threshold_problems,
     tls_flag,
 )
@@ -37,10 +35,12 @@ from mdd.checks._steps import (
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
+# What the probe imports when it runs: nothing beyond the standard library (its protocol
+# client is mdd's own).
+LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     host_option(),
     port_option(6379),
@@ -76,121 +76,79 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def _import() -> Any:
-    try:
-        import redis.connection
-        import redis.exceptions
-    except ImportError as exc:
-        raise CheckError(f"the redis check needs redis-py (pip install redis): {exc}") from None
-    return redis
-
-
 def probe(opts: argparse.Namespace) -> Result:
-    since = time.monotonic()  # the timeout covers the library's import too
-    password = read_password(opts.password)
-    redis = _import()  # before the clock starts: the time measured is the server's
-    with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
-        try:
-            return _converse(redis, opts, steps, password)
-        except Failed as exc:
-            return steps.critical(str(exc))
+    return converse(opts, _no_library, _converse)
 
 
-def _converse(redis: Any, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _no_library() -> None:
+    """The protocol client is mdd's own: nothing to import before the clock starts."""
+
+
+def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
 
         sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
-
-    class Given(redis.connection.Connection):  # type: ignore[misc]
-        """A redis-py connection over the socket this check opened (within its deadline)."""
-
-        def _connect(self) -> Any:
-            return sock
-
-    conn = Given(
-        host=opts.host,
-        port=opts.port,
-        username=opts.username,
-        password=password,
-        socket_timeout=steps.left(),
-        socket_connect_timeout=steps.left(),
-        protocol=2,  # RESP2 and AUTH, as every Redis since 1.0 speaks (HELLO is Redis 6)
-    )
-    errors = redis.exceptions
-    steps.now("authenticate" if password else "PING")
+    conn = Connection(sock, steps.deadline)
+    role = ""
     try:
-        conn.connect()  # the library's own login: AUTH [username] password
+        if password:
+            steps.now("authenticate")
+            login = (opts.username, password) if opts.username else (password,)
+            conn.command("AUTH", *login)
         steps.now("PING")
-        conn.send_command("PING")
-        pong = conn.read_response()
-        if pong not in (b"PONG", "PONG", True):
-            raise Failed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
-        role = ""
+        pong = conn.command("PING")
+        if pong != b"PONG":
+            raise CheckFailed(f"{steps.where}: PING answered {excerpt(pong)}, not PONG")
         if opts.role is not None:
             steps.now("ROLE")
-            conn.send_command("ROLE")
-            reply = conn.read_response()
-            raw = reply[0] if isinstance(reply, list | tuple) and reply else reply
+            reply = conn.command("ROLE")
+            raw = reply[0] if isinstance(reply, list) and reply else reply
             role = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    except Failed:
-        raise
-    except errors.AuthenticationError as exc:
-        if steps.step == "authenticate":
-            who = opts.username or "the default user"
-            raise Failed(f"{steps.where}: login as {who} rejected: {exc}") from None
-        raise Failed(
-            f"{steps.where}: the server requires a password ({steps.step} refused: {exc}): "
-            f"set password (and username for an ACL user)"
-        ) from None
-    except errors.ResponseError as exc:
-        if steps.step == "authenticate":
-            raise Failed(f"{steps.where}: login rejected: {exc}") from None
-        raise Failed(f"{steps.where}: {steps.step} refused: {exc}") from None
-    except (errors.RedisError, OSError) as exc:
-        raise _failed(steps, exc) from None
-    except Deadline:
-        raise
-    except Exception as exc:  # bad replies of a server that is not Redis
-        raise steps.failed(
-            exc, f"the server does not speak the Redis protocol ({type(exc).__name__})"
-        ) from None
-    finally:
-        close_quietly(conn.disconnect)
+    except ReplyError as exc:
+        raise _refused(opts, steps, exc) from None
+    except Closed as exc:
+        raise steps.failed(exc, "the server closed the connection: is it a Redis server?") from None
+    except ProtocolError as exc:
+        raise steps.failed(exc, f"the server does not speak the Redis protocol ({exc})") from None
+    except OSError as exc:
+        if isinstance(exc, ConnectionResetError):
+            raise steps.failed(
+                exc, "the server closed the connection: is it a Redis server?"
+            ) from None
+        raise steps.failed(exc) from None
     who = f" as {opts.username}" if opts.username else ""
     done = f"{steps.where} answers PING with PONG{who}{' over TLS' if opts.tls else ''}"
     if opts.role is not None:
         found = _ROLES.get(role, role)
         if found != opts.role:
-            raise Failed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
+            raise CheckFailed(f"{done}, but its role is {excerpt(role)}, expected {opts.role}")
         done += f", role {role}"
     return steps.result(done, opts.warn, opts.crit)
 
 
-def _failed(steps: Steps, exc: Exception) -> Failed:
-    """A timeout, a closed connection, or a server that is not Redis."""
-    if steps.expired:
-        return steps.failed(exc)
-    text = str(exc)
-    if "Connection closed by server" in text or isinstance(exc, ConnectionResetError):
-        return steps.failed(exc, "the server closed the connection: is it a Redis server?")
-    if "Protocol Error" in text or "protocol error" in text.lower():
-        return steps.failed(exc, f"the server does not speak the Redis protocol ({excerpt(text)})")
-    return steps.failed(exc)
+# Error replies to AUTH that mean the password (or the user) was not accepted: WRONGPASS
+# (Redis 6+), "invalid password" and "no password is set" (before 6).
+_LOGIN_REJECTED = ("invalid password", "no password is set")
 
 
-class RedisCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
+def _refused(opts: argparse.Namespace, steps: Steps, exc: ReplyError) -> CheckFailed:
+    """The ``CheckFailed`` for an error reply to the current step."""
+    text = " ".join(exc.text.split())[:200]  # an error reply is one line, made shorter
+    if steps.step == "authenticate":
+        if exc.code == "WRONGPASS" or any(words in exc.text for words in _LOGIN_REJECTED):
+            who = opts.username or "the default user"
+            return CheckFailed(f"{steps.where}: login as {who} rejected: {text}")
+        if opts.username and "wrong number of arguments" in exc.text:
+            text += " (a username needs Redis 6 or later)"
+        return CheckFailed(f"{steps.where}: login rejected: {text}")
+    if exc.code == "NOAUTH":
+        return CheckFailed(
+            f"{steps.where}: the server requires a password ({steps.step} refused: {text}): "
+            f"set password (and username for an ACL user)"
+        )
+    return CheckFailed(f"{steps.where}: {steps.step} refused: {text}")
 
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
 
-
-def main() -> None:
-    RedisCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

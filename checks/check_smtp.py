@@ -33,8 +33,9 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._net import connect, host_port
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
+from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
@@ -46,7 +47,7 @@ from mdd.checks._options import (
     Option,
     duration_text,
 )
-from mdd.checks._result import Perf, Result, State, timed_result
+from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -171,10 +172,6 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- the session
 
 
-class _Failed(Exception):
-    """A step failed: the message says which and how (CRITICAL)."""
-
-
 def _said(session: Session, limit: int = 100) -> str:
     """The last reply as the server wrote it, on one line, bounded."""
     text = " / ".join(line for line in session.raw if line) or "nothing"
@@ -192,7 +189,7 @@ def _features(session: Session) -> str:
 
 def probe(opts: argparse.Namespace) -> Result:
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     port = opts.port or (465 if opts.implicit_tls else 25)
     where = host_port(opts.host, port)
     waited = duration_text(opts.timeout)
@@ -201,18 +198,7 @@ def probe(opts: argparse.Namespace) -> Result:
         from mdd.checks._tls import client_context
 
         context = client_context(ca_file=opts.ca_file)
-    try:
-        sock, _ = connect(opts.host, port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL, f"{where} did not answer within {waited} (host down or filtered)"
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, _ = open_connection(opts.host, port, deadline, opts.timeout)
 
     from mdd.checks._handshake import HandshakeFailed
     from mdd.checks._smtp_session import BadReply, Disconnected, Session
@@ -228,10 +214,10 @@ def probe(opts: argparse.Namespace) -> Result:
             return Result(State.CRITICAL, _implicit_tls_failed(where, exc))
         try:
             done = _conversation(opts, session, context, where)
-        except _Failed as exc:
-            return Result(State.CRITICAL, str(exc))
-        except HandshakeFailed as exc:
+        except HandshakeFailed as exc:  # before CheckFailed, which it is
             return Result(State.CRITICAL, f"{where} offered STARTTLS but {exc}")
+        except CheckFailed as exc:
+            return Result(State.CRITICAL, str(exc))
         except Disconnected as exc:
             step = session.step
             if session.timed_out:
@@ -270,86 +256,80 @@ def _implicit_tls_failed(where: str, exc: HandshakeFailed) -> str:
     return f"{where} {reason}"
 
 
+def _offers_auth(opts: argparse.Namespace, session: Session, where: str) -> None:
+    """``CheckFailed`` unless the server offers every mechanism of ``auth``."""
+    offered = session.esmtp_features.get("auth", "").upper().split()
+    missing = [mech for mech in opts.auth if mech not in offered]
+    if missing:
+        after = " after STARTTLS" if opts.starttls else ""
+        has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
+        hint = (
+            "; servers often offer AUTH only after STARTTLS: set starttls: true"
+            if not (opts.starttls or opts.implicit_tls or offered)
+            else ""
+        )
+        raise CheckFailed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")
+
+
 def _conversation(
     opts: argparse.Namespace, session: Session, context: ssl.SSLContext | None, where: str
 ) -> str:
-    """The SMTP dialogue; what was verified, or ``_Failed`` saying what was not."""
+    """The SMTP dialogue; what was verified, or ``CheckFailed`` saying what was not."""
     session.step = "the greeting"
     code = session.getreply()
     greeting = "\n".join(session.raw)
     if code == -1:
-        raise _Failed(f"{where} does not speak SMTP: it greeted with {_said(session)}")
+        raise CheckFailed(f"{where} does not speak SMTP: it greeted with {_said(session)}")
     if code != 220:
-        raise _Failed(f"{where} greeted with {_said(session)} (expected 220: it refuses service)")
+        raise CheckFailed(
+            f"{where} greeted with {_said(session)} (expected 220: it refuses service)"
+        )
     verified = ["implicit TLS verified"] if opts.implicit_tls else []
     verified.append("greets with 220")
     if opts.expect is not None:
         if not re.search(opts.expect, greeting):
-            raise _Failed(f"{where} greeting {_said(session)} does not match /{opts.expect}/")
+            raise CheckFailed(f"{where} greeting {_said(session)} does not match /{opts.expect}/")
         verified[-1] = f"greeting matches /{opts.expect}/"
 
     name = session.local_hostname
     session.step = f"EHLO {name}"
     code = session.ehlo()
     if code != 250:
-        raise _Failed(f"{where} answered EHLO {name} with {_said(session)}")
+        raise CheckFailed(f"{where} answered EHLO {name} with {_said(session)}")
 
     if opts.starttls:
         assert context is not None
         if not session.has_extn("starttls"):
-            raise _Failed(f"{where} does not offer STARTTLS (it offers {_features(session)})")
+            raise CheckFailed(f"{where} does not offer STARTTLS (it offers {_features(session)})")
         session.step = "STARTTLS"
         code = session.command("STARTTLS")
         if code != 220:
-            raise _Failed(f"{where} refused STARTTLS: {_said(session)}")
+            raise CheckFailed(f"{where} refused STARTTLS: {_said(session)}")
         session.upgrade(context, opts.timeout, opts.ca_file)
         session.step = f"EHLO {name} after STARTTLS"
         code = session.ehlo()
         if code != 250:
-            raise _Failed(f"{where} answered EHLO {name} after STARTTLS with {_said(session)}")
+            raise CheckFailed(f"{where} answered EHLO {name} after STARTTLS with {_said(session)}")
         verified.append("STARTTLS verified")
 
     if opts.auth:
-        offered = session.esmtp_features.get("auth", "").upper().split()
-        missing = [mech for mech in opts.auth if mech not in offered]
-        if missing:
-            after = " after STARTTLS" if opts.starttls else ""
-            has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
-            hint = (
-                "; servers often offer AUTH only after STARTTLS: set starttls: true"
-                if not (opts.starttls or opts.implicit_tls or offered)
-                else ""
-            )
-            raise _Failed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")
+        _offers_auth(opts, session, where)
         verified.append(f"offers AUTH {' '.join(opts.auth)}")
 
     if opts.mail_from:
         session.step = f"MAIL FROM:<{opts.mail_from}>"
         code = session.command(f"MAIL FROM:<{opts.mail_from}>")
         if code != 250:
-            raise _Failed(f"{where} refused MAIL FROM:<{opts.mail_from}>: {_said(session)}")
+            raise CheckFailed(f"{where} refused MAIL FROM:<{opts.mail_from}>: {_said(session)}")
         for rcpt in opts.rcpt_to or ():
             session.step = f"RCPT TO:<{rcpt}>"
             code = session.command(f"RCPT TO:<{rcpt}>")
             if code not in (250, 251):
-                raise _Failed(f"{where} refused RCPT TO:<{rcpt}>: {_said(session)}")
+                raise CheckFailed(f"{where} refused RCPT TO:<{rcpt}>: {_said(session)}")
         verified.append(f"accepts mail from {opts.mail_from} to {', '.join(opts.rcpt_to)}")
         session.step = "RSET"
         session.command("RSET")
     return ", ".join(verified)
 
 
-class SmtpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    SmtpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -20,15 +20,30 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
-from mdd.checks._net import connect, host_port
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice, duration_text
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
+from mdd.checks._budget import within
+from mdd.checks._net import host_port, open_connection
+from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        expect: str | None
+        protocol: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "ssh"
 SUMMARY = "An SSH server answers with its identification (version), without logging in."
@@ -92,23 +107,13 @@ def read_identification(sock: socket.socket, deadline: float) -> tuple[str | Non
         received += chunk
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
-    deadline = started + opts.timeout
-    try:
-        sock, _ = connect(opts.host, opts.port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection (no SSH server there)")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL,
-            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    deadline = budget_deadline(opts.timeout)
+    sock, _ = open_connection(
+        opts.host, opts.port, deadline, opts.timeout, " (no SSH server there)"
+    )
     with sock:
         try:
             line, before = read_identification(sock, deadline)
@@ -125,10 +130,9 @@ def probe(opts: argparse.Namespace) -> Result:
     if line is None:
         text = " ".join(before)
         if not text:
-            waited = time.monotonic() - started >= opts.timeout
             said = (
-                f"said nothing within {duration_text(opts.timeout)}"
-                if waited
+                f"said nothing within {within(time.monotonic() - started, opts.timeout)}"
+                if time.monotonic() >= deadline
                 else "closed the connection without a word"
             )
             return Result(State.CRITICAL, f"{where} accepted the connection but {said}", perf)
@@ -158,17 +162,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class SshCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    SshCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

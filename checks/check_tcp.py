@@ -14,8 +14,9 @@ import re
 import socket
 import time
 
-from mdd.checks._base import Deadline, MddCheck
-from mdd.checks._net import attempt, connect, host_port, resolve
+from mdd.checks._base import Deadline, main_of
+from mdd.checks._budget import deadline as budget_deadline
+from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
     DURATION,
     ESCAPED_TEXT,
@@ -24,14 +25,27 @@ from mdd.checks._options import (
     REGEX,
     Option,
     choice,
-    duration_text,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
-from mdd.checks._shared import threshold_rules
+from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    class Opts(Protocol):
+        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+
+        point: str | None
+        host: str
+        port: int
+        state: str
+        send: str | None
+        expect: str | None
+        timeout: float
+        warn: float | None
+        crit: float | None
+
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
@@ -101,30 +115,13 @@ def _read_until(sock: socket.socket, pattern: re.Pattern[str], deadline: float) 
         received += chunk
 
 
-def _excerpt(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
-    deadline = started + opts.timeout
+    deadline = budget_deadline(opts.timeout)
     if opts.state == "closed":
         return _closed(opts, where, deadline)
-    try:
-        sock, failed = connect(opts.host, opts.port, deadline)
-    except socket.gaierror as exc:
-        return Result(State.CRITICAL, f"cannot resolve {opts.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return Result(State.CRITICAL, f"{where} refused the connection")
-    except TimeoutError:
-        return Result(
-            State.CRITICAL,
-            f"{where} did not answer within {duration_text(opts.timeout)} (host down or filtered)",
-        )
-    except OSError as exc:
-        return Result(State.CRITICAL, f"{where} cannot be reached: {exc.strerror or exc}")
+    sock, failed = open_connection(opts.host, opts.port, deadline, opts.timeout)
     elapsed = time.monotonic() - started
     # With an address that failed first, say which one answered and what the others did.
     via = f" on {sock.getpeername()[0]} ({', '.join(failed)})" if failed else ""
@@ -142,7 +139,7 @@ def probe(opts: argparse.Namespace) -> Result:
                     matched, reply = _read_until(sock, re.compile(opts.expect), deadline)
                     if not matched:
                         what = "reply" if opts.send is not None else "banner"
-                        found = f"got {_excerpt(reply)}" if reply else "got nothing"
+                        found = f"got {excerpt(reply)}" if reply else "got nothing"
                         return Result(
                             State.CRITICAL,
                             f"{where} accepted the connection but its {what} does not match "
@@ -158,7 +155,7 @@ def probe(opts: argparse.Namespace) -> Result:
     return timed_result(message, perf[0].value, opts.warn, opts.crit, perf)
 
 
-def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
+def _closed(opts: Opts, where: str, deadline: float) -> Result:
     """OK only when every address of the host refuses or drops the connection."""
     try:
         infos = resolve(opts.host, opts.port, deadline)
@@ -184,17 +181,4 @@ def _closed(opts: argparse.Namespace, where: str, deadline: float) -> Result:
     return Result(State.OK, f"{where} is closed ({error.strerror or error}), as required")
 
 
-class TcpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    TcpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import ssl
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
+from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._certificates import dedupe, peer_chain, some
 from mdd.checks._net import host_port
 from mdd.checks._options import (
@@ -34,9 +35,9 @@ from mdd.checks._options import (
     Option,
     choice,
 )
-from mdd.checks._result import CheckError, Perf, Result, State, worst
-from mdd.checks._tls import CA_FILE, MIN_VERSION, client_context, sni
-from mdd.checks._tls_connection import Failed, shake_hands
+from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, worst
+from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
+from mdd.checks._tls_connection import shake_hands
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
@@ -90,7 +91,6 @@ OPTIONS: tuple[Option, ...] = (
 EXAMPLE: Mapping[str, Any] = {"host": "vault.ams1.example.net", "port": 8200}
 
 _DAY = 86400.0
-_VERSIONS = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -225,14 +225,20 @@ def _verify_reason(
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
-    deadline = time.monotonic() + opts.timeout
-    servername = opts.servername or opts.host
+def _where(opts: argparse.Namespace, servername: str) -> str:
+    """How the messages name the endpoint: ``host:port``, ``as NAME``, ``(smtp STARTTLS)``."""
     where = host_port(opts.host, opts.port)
     if servername != opts.host:
         where += f" as {servername}"
     if opts.starttls:
         where += f" ({opts.starttls} STARTTLS)"
+    return where
+
+
+def probe(opts: argparse.Namespace) -> Result:
+    deadline = budget_deadline(opts.timeout)
+    servername = opts.servername or opts.host
+    where = _where(opts, servername)
     if opts.ca_file and not opts.verify:
         (no_verify,) = [opt.argv(False)[0] for opt in OPTIONS if opt.name == "verify"]
         raise CheckError(f"ca_file has no effect with {no_verify}; remove one of them")
@@ -250,14 +256,14 @@ def probe(opts: argparse.Namespace) -> Result:
             try:
                 unverified = client_context(verify=False)
                 sock = shake_hands(opts, unverified, server_name, where, deadline)
-            except Failed:
+            except CheckFailed:
                 why = error.verify_message or str(error)
                 return Result(State.CRITICAL, f"{where}: certificate verification failed: {why}")
         with sock:
             chain, whole = peer_chain(sock)
             version = sock.version() or "?"
-    except Failed as failed:
-        return failed.result
+    except CheckFailed as failed:
+        return Result(State.CRITICAL, str(failed))
 
     chain = dedupe(chain)
     if not chain:
@@ -270,7 +276,7 @@ def probe(opts: argparse.Namespace) -> Result:
             reason = f"certificate verification failed: {failure.verify_message or failure}"
         if reason is not None:
             problems.insert(0, _Problem(State.CRITICAL, reason))
-    if opts.min_version and _VERSIONS.get(version, "0") < opts.min_version:
+    if opts.min_version and NEGOTIATED.get(version, "0") < opts.min_version:
         problems.insert(
             0,
             _Problem(
@@ -311,17 +317,4 @@ def probe(opts: argparse.Namespace) -> Result:
     return Result(State.OK, f"{where}: {text}{tail}", perf)
 
 
-class TlsCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    TlsCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

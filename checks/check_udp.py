@@ -26,7 +26,7 @@ import re
 import socket
 import time
 
-from mdd.checks._base import MddCheck
+from mdd.checks._base import main_of
 from mdd.checks._escapes import decode_escapes
 from mdd.checks._net import host_port, resolve
 from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text
@@ -162,17 +162,4 @@ def _ask(
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-class UdpCheck(MddCheck):
-    DOC = __doc__ or ""
-    OPTIONS = OPTIONS
-
-    def probe(self, opts: argparse.Namespace) -> Result:
-        return probe(opts)
-
-
-def main() -> None:
-    UdpCheck()
-
-
-if __name__ == "__main__":
-    main()
+main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

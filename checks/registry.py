@@ -1,40 +1,49 @@
-"""Every bundled check type, by name: the list the generator, the validator and the docs use.
+"""Every bundled check type, by name: the one list the generator, the validator, the runner,
+the docs, the benchmarks and the tests use.
 
-Adding a check type: write ``check_<type>.py`` (TYPE, SUMMARY, OPTIONS, EXAMPLE, validate,
-probe, a ``MddCheck`` subclass, main), add it to ``_MODULES`` below and add its
-``check-mdd-<type>`` line to ``[project.scripts]`` in pyproject.toml.
+Adding a check type: write ``checks/check_<type>.py`` (see CONTRIBUTING.md) and add its name to
+``TYPES`` below. Everything else (the console script, the docs, the tests' lists) follows from
+here or from the module's own declarations, and tests/test_check_type_places.py fails where it
+does not.
+
+A type's module is imported when it is first asked for (``CHECK_TYPES[name]``): the batch runner
+pays only for the types its datacenter uses.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Mapping
-from typing import Any, Protocol
+import importlib
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, Protocol, cast
 
-from mdd.checks import (
-    check_amqp,
-    check_command,
-    check_dns,
-    check_http,
-    check_icmp,
-    check_ldap,
-    check_mysql,
-    check_ntp,
-    check_postgres,
-    check_proxy,
-    check_redis,
-    check_smtp,
-    check_ssh,
-    check_tcp,
-    check_tls,
-    check_udp,
+from mdd.checks.api import Option, Result, check_label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+TYPES: tuple[str, ...] = (
+    "tcp",
+    "http",
+    "tls",
+    "dns",
+    "ntp",
+    "ldap",
+    "smtp",
+    "ssh",
+    "udp",
+    "icmp",
+    "proxy",
+    "command",
+    "postgres",
+    "mysql",
+    "redis",
+    "amqp",
 )
-from mdd.checks._options import Option
-from mdd.checks._result import Result
 
 
 class CheckType(Protocol):
-    """What a check module provides (checked by mypy where ``_MODULES`` is built)."""
+    """What a check module provides (tests/test_check_type_places.py checks each one)."""
 
     TYPE: str
     SUMMARY: str
@@ -50,28 +59,62 @@ class CheckType(Protocol):
     def main(self) -> None: ...
 
 
-_MODULES: tuple[CheckType, ...] = (
-    check_tcp,
-    check_http,
-    check_tls,
-    check_dns,
-    check_ntp,
-    check_ldap,
-    check_smtp,
-    check_ssh,
-    check_udp,
-    check_icmp,
-    check_proxy,
-    check_command,
-    check_postgres,
-    check_mysql,
-    check_redis,
-    check_amqp,
-)
+def module_name(check_type: str) -> str:
+    """The module of a check type: ``mdd.checks.check_<type>`` (file ``checks/check_<type>.py``)."""
+    return f"mdd.checks.check_{check_type}"
 
-CHECK_TYPES: dict[str, CheckType] = {module.TYPE: module for module in _MODULES}
+
+class _Registry(MutableMapping[str, CheckType]):
+    """``TYPES`` as a mapping of name to module, each imported at first use. A test may add
+    a check type of its own (``monkeypatch.setitem``)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._names = list(names)
+        self._modules: dict[str, CheckType] = {}
+
+    def __getitem__(self, check_type: str) -> CheckType:
+        module = self._modules.get(check_type)
+        if module is None:
+            if check_type not in self._names:
+                raise KeyError(check_type)
+            module = cast("CheckType", importlib.import_module(module_name(check_type)))
+            self._modules[check_type] = module
+        return module
+
+    def __setitem__(self, check_type: str, module: CheckType) -> None:
+        if check_type not in self._names:
+            self._names.append(check_type)
+        self._modules[check_type] = module
+
+    def __delitem__(self, check_type: str) -> None:
+        self._names.remove(check_type)
+        self._modules.pop(check_type, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, check_type: object) -> bool:
+        return check_type in self._names
+
+
+CHECK_TYPES: MutableMapping[str, CheckType] = _Registry(TYPES)
+
+
+def libraries(check_type: str) -> tuple[str, ...]:
+    """The third-party modules a type's probe imports when it runs (its ``LIBRARIES``): never
+    imported by importing the check (tests/test_imports.py), measured by the benchmarks."""
+    found: tuple[str, ...] = getattr(CHECK_TYPES[check_type], "LIBRARIES", ())
+    return found
 
 
 def command_name(check_type: str) -> str:
     """The command a Sensu agent runs for a check type; matches ``[project.scripts]``."""
     return f"check-mdd-{check_type}"
+
+
+def label(check_type: str) -> str:
+    """The name a check's output starts with (``TcpCheck OK: ...``), as sensu-plugin shows it."""
+    return check_label(check_type)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, Option
+from mdd.checks.api import BOOLEAN, COMMON_OPTIONS, Option
 from mdd.checks.registry import CHECK_TYPES, CheckType, command_name
 
 WIDTH = 100  # plain text is laid out for this width, whatever the terminal: stable output

@@ -13,10 +13,18 @@ import argparse
 import socket
 from typing import Any
 
-from mdd.checks._base import MddCheck
-from mdd.checks._options import DURATION, HOST, PORT, SECRET, Option
-from mdd.checks._result import Result, State
-from mdd.checks._secrets import read_secret, redact
+from mdd.checks.api import (
+    DURATION,
+    HOST,
+    PORT,
+    SECRET,
+    MddCheck,
+    Option,
+    Result,
+    State,
+    read_secret,
+    redact,
+)
 
 TYPE = "secretprobe"
 SUMMARY = "logs in to a line-based test server with a password"

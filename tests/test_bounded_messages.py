@@ -25,7 +25,7 @@ def test_a_file_that_is_not_a_manifest_is_not_quoted_whole(tmp_path: Path) -> No
     path = tmp_path / "passwd"
     path.write_text(PASSWD, encoding="utf-8")
     code, [problem, summary] = validate(path)
-    assert code == 1
+    assert code == 2
     prefix = f"{path}:1:1: a manifest is a mapping with datacenter and integration_points, got "
     assert problem.startswith(prefix + f"string '{PASSWD[:20]}"), problem
     assert len(problem) < len(prefix) + 200, problem  # an excerpt, never the whole file
@@ -54,7 +54,7 @@ integration_points:
         encoding="utf-8",
     )
     code, lines = validate(path)
-    assert code == 1
+    assert code == 2
     assert len(lines) == 8, lines
     for line in lines:
         assert len(line) < len(str(path)) + 250, line

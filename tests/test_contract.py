@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from mdd.checks._argv import parse_known
-from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments
+from mdd.checks.api import BOOLEAN, COMMON_OPTIONS, Kind, Option, add_arguments, parse_known
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.sensu.classic import render

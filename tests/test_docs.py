@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mdd.checks._options import COMMON_OPTIONS
+from mdd.checks.api import COMMON_OPTIONS
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.cli import main
 from mdd.reference import (

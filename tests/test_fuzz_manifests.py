@@ -426,7 +426,7 @@ def test_init_from_mutated_manifests(
     if description is not None:
         args += ["--description", description]
     args += ["--", name]  # a name starting with "-" is then a name, as in `mdd init -- -x`
-    result = invoke(args, (0, 1))
+    result = invoke(args, (0, 2))
     assert_no_temporary(folder)
     assert_no_temporary(target.parent)
     if result.exit_code:
@@ -454,7 +454,7 @@ def test_docs_of_mutated_manifests(
         return
     if previous is not None:
         output.write_text(previous, encoding="utf-8")
-    result = invoke(["docs", str(source), "--format", fmt, "-o", str(output)], (0, 1))
+    result = invoke(["docs", str(source), "--format", fmt, "-o", str(output)], (0, 2))
     assert_no_temporary(output.parent)
     assert result.stdout == "", result.stdout
     if result.exit_code:

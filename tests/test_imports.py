@@ -13,11 +13,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mdd.checks._options import COMMON_OPTIONS, SECRET
-from mdd.checks.registry import CHECK_TYPES, command_name
+from mdd.checks.api import COMMON_OPTIONS, SECRET
+from mdd.checks.registry import CHECK_TYPES, command_name, libraries
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,11 +40,16 @@ FORBIDDEN = (
     "mdd.sensu.asset",
     "mdd.reference",
     "mdd.checks.registry",  # imports every check type
-    # Protocol libraries: imported by the probe that uses them, never by importing a check.
+    # Protocol libraries the checks once imported (now each speaks its protocol itself) and any
+    # a type declares in LIBRARIES: imported by the probe that uses them, never on import.
     "pg8000",
     "pymysql",
     "redis",
     "amqp",
+    "dns",  # dnspython: the dns check reads its messages itself (mdd.checks._dns_wire)
+    "ldap3",  # the ldap check writes and reads its BER itself (mdd.checks._ldap_wire)
+    "pyasn1",
+    *sorted({library.split(".")[0] for t in CHECK_TYPES for library in libraries(t)}),
 )
 
 _NEW_MODULES = """
@@ -241,3 +247,112 @@ def test_the_run_guard_sees_ssl_on_an_https_run(tmp_path: Path) -> None:
     )
     assert "refused the connection" in out, out
     assert "ssl" in _loaded(modules, HTTP_RUN_FORBIDDEN)
+
+
+# What a run of each library-free protocol check must never load: the protocol library it
+# once used, and the heavy parts of the standard library those libraries dragged in
+# (asyncio, importlib.metadata with zipfile/email, inspect/ast, uuid).
+HEAVY_RUN_FORBIDDEN = (
+    "asyncio",
+    "importlib.metadata",
+    "zipfile",
+    "email",
+    "inspect",
+    "ast",
+    "uuid",
+    "dataclasses",
+    "logging",
+)
+
+
+def _data_store_runs() -> dict[str, tuple[list[str], str, str, tuple[str, ...]]]:
+    """type -> (arguments against the machine's shared server, text of its OK line, the
+    module of mdd's own client, the libraries it once imported)."""
+    from tests.checks.data_servers import AMQP_PORT, HOST, MYSQL_PORT, PG_PORT, REDIS_PORT
+
+    return {
+        "redis": (
+            ["--host", HOST, "--port", str(REDIS_PORT)],
+            "answers PING with PONG",
+            "mdd.checks._resp",
+            ("redis",),
+        ),
+        "postgres": (
+            ["--host", HOST, "--port", str(PG_PORT), "--user", "postgres", "--query", "SELECT 1"],
+            "logged in to database postgres as postgres",
+            "mdd.checks._pg_wire",
+            ("pg8000", "scramp", "asn1crypto", "dateutil", "ssl"),
+        ),
+        "mysql": (
+            ["--host", HOST, "--port", str(MYSQL_PORT), "--user", "root", "--query", "SELECT 1"],
+            "logged in as root without TLS",
+            "mdd.checks._mysql_wire",
+            ("pymysql", "ssl", "traceback", "decimal"),
+        ),
+        "amqp": (
+            ["--host", HOST, "--port", str(AMQP_PORT)],
+            "logged in to vhost / as guest",
+            "mdd.checks._amqp_wire",
+            ("amqp", "vine"),
+        ),
+    }
+
+
+@pytest.mark.parametrize("check_type", ["redis", "postgres", "mysql", "amqp"])
+def test_a_data_store_run_speaks_its_protocol_without_the_library(
+    check_type: str, tmp_path: Path
+) -> None:
+    argv, ok, client, libraries = _data_store_runs()[check_type]
+    out, modules = _modules_of_a_run(check_type, tmp_path, *argv, "--timeout", "5s")
+    assert ok in out, out  # a real run, answered
+    assert client in modules  # the list is the run's
+    loaded = _loaded(modules, (*libraries, *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"a run of check-mdd-{check_type} loads {', '.join(loaded)}"
+
+
+def test_a_dns_run_reads_its_messages_without_dnspython(tmp_path: Path) -> None:
+    from tests.checks.net_servers import dnsmasq
+
+    with dnsmasq("--host-record=www.test.example,10.1.1.1") as port:
+        out, modules = _modules_of_a_run(
+            "dns",
+            tmp_path,
+            "--query",
+            "www.test.example",
+            "--servers",
+            f"127.0.0.1:{port}",
+            "--answers",
+            "10.1.1.1",
+            "--timeout",
+            "5s",
+        )
+    assert "answered www.test.example A: 10.1.1.1" in out, out  # a real run, answered
+    assert "mdd.checks._dns_wire" in modules  # the list is the run's
+    loaded = _loaded(modules, ("dns", *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"a run of check-mdd-dns loads {', '.join(loaded)}"
+
+
+def test_an_ldap_run_speaks_ber_without_ldap3(tmp_path: Path, ca: Any) -> None:
+    from tests.checks.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, slapd
+
+    secret = tmp_path / "pw"
+    secret.write_text(SERVICE_PASSWORD + "\n")
+    with slapd(tmp_path / "slapd", ca, tls=False) as directory:
+        out, modules = _modules_of_a_run(
+            "ldap",
+            tmp_path,
+            "--url",
+            directory.url,
+            "--bind-dn",
+            SERVICE_DN,
+            "--password-file",
+            str(secret),
+            "--base",
+            PEOPLE,
+            "--timeout",
+            "5s",
+        )
+    assert f"bound as {SERVICE_DN}, search of {PEOPLE}" in out, out  # a real run, answered
+    assert "mdd.checks._ldap_wire" in modules  # the list is the run's
+    loaded = _loaded(modules, ("ldap3", "pyasn1", "ssl", *HEAVY_RUN_FORBIDDEN))
+    assert not loaded, f"an ldap:// run of check-mdd-ldap loads {', '.join(loaded)}"

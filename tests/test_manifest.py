@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mdd.checks._options import Option
+from mdd.checks.api import Option
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint, SensuSettings
 from mdd.core.problems import ManifestError, Problem

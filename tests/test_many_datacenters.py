@@ -341,7 +341,7 @@ def test_rendered_yaml_is_stable() -> None:
 
 def test_the_generic_words_read_well_for_a_type_declared_elsewhere() -> None:
     """A dns-like type, declared with the option names of the check library's contract."""
-    from mdd.checks._options import ADDRESS, BOOLEAN, DURATION, STRING, Option, choice
+    from mdd.checks.api import ADDRESS, BOOLEAN, DURATION, STRING, Option, choice
     from mdd.living.describe import describe_declared
 
     declaration = (

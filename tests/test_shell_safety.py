@@ -301,7 +301,7 @@ def test_no_manifest_value_becomes_syntax_or_an_option(tmp_path: Path, empty_cwd
     """Every value of the evil manifest reaches its check as the one value of its own flag."""
     import argparse
 
-    from mdd.checks._options import COMMON_OPTIONS, add_arguments
+    from mdd.checks.api import COMMON_OPTIONS, add_arguments
     from mdd.checks.registry import CHECK_TYPES
     from mdd.core.command import check_argv
     from mdd.manifest import load

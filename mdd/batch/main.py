@@ -24,13 +24,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mdd.checks._result import CUT, LINE_LIMIT, State
+from mdd.checks.api import CUT, LINE_LIMIT, State
 
 PROGRAM = "check-mdd-batch"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mdd.checks._help import LightParser
+    from mdd.checks.api import LightParser
 
     parser = LightParser(
         prog=PROGRAM,
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
-    from mdd.checks._result import Result
+    from mdd.checks.api import Result
     from mdd.runner.runner import run as run_points
     from mdd.runner.states import BLOCKED, result_state
 
@@ -131,9 +131,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     except BatchStateError as exc:
         raise _Exit(State.UNKNOWN, str(exc)) from None
     if plan.stdin:
-        from mdd.checks._base import MddCheck
+        from mdd.checks.api import read_client_definition
 
-        MddCheck._read_client_definition()  # the {client: ...} secrets, read once
+        read_client_definition()  # the {client: ...} secrets, read once
 
     now = time.time()
     half = plan.interval / 2

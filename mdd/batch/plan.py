@@ -168,17 +168,6 @@ def runner_command(plan_path: Path, datacenter: str, prefix: str | None) -> str:
     return shlex.join([program, "--plan", str(plan_path), "--datacenter", datacenter])
 
 
-def _label(check_type: str) -> str:
-    from mdd.checks._base import MddCheck
-    from mdd.runner.runner import check_module
-
-    module = check_module(check_type)
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, MddCheck) and value is not MddCheck:
-            return value.__name__
-    raise RuntimeError(f"bug: check module {check_type} has no MddCheck class")
-
-
 def _ttl(point: IntegrationPoint, plan_schedule: Schedule) -> int:
     """Twice the point's own interval (for a cron point, twice the longest gap between two
     of its runs), at least twice the runner's and 5 s (Sensu Go's minimum), or the point's
@@ -200,12 +189,12 @@ def build(
 ) -> dict[str, Any]:
     """The plan document. ``per_point``: the rendered per-point definitions, in manifest
     order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``)."""
+    from mdd.checks.registry import label
     from mdd.core.command import check_argv
 
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown Sensu flavour {flavour!r}")
     entries = []
-    labels: dict[str, str] = {}
     for point, definition in zip(manifest.points, per_point, strict=True):
         ttl = _ttl(point, plan_schedule)
         if flavour == "classic":
@@ -239,14 +228,12 @@ def build(
                     },
                 },
             }
-        if point.type not in labels:
-            labels[point.type] = _label(point.type)
         entries.append(
             {
                 "point": point.name,
                 "check": manifest.check_name(point),
                 "type": point.type,
-                "label": labels[point.type],
+                "label": label(point.type),
                 "argv": check_argv(point.type, point.options, point.name)[1:],
                 "depends_on": list(point.depends_on),
                 "interval": point.sensu.interval if point.sensu.cron is None else None,

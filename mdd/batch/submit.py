@@ -23,6 +23,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from mdd.checks.api import split_address
+
 DEFAULT_SOCKET = ("127.0.0.1", 3030)
 DEFAULT_AGENT_API = ("127.0.0.1", 3031)
 TIMEOUT = 5.0  # seconds for one submission
@@ -34,11 +36,15 @@ class SubmitError(Exception):
 
 
 def host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:3030`` for IPv6) as a pair; ``ValueError`` otherwise."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    """``HOST:PORT`` (``[::1]:3030`` for IPv6) as a pair, read as the checks read an address
+    (``split_address``); ``ValueError`` without a port or with a bad one."""
+    try:
+        host, port = split_address(text, 0)
+    except ValueError:
+        raise ValueError(f"{text!r} is not HOST:PORT") from None
+    if not host or not 0 < port < 65536:
         raise ValueError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
+    return host, port
 
 
 def _exchange(address: tuple[str, int], payload: bytes, until: bytes | None) -> bytes:

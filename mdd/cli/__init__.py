@@ -32,7 +32,10 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return self._invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except click.ClickException as exc:  # a refused value: a usage problem, status 2
+            exc.exit_code = Exit.USAGE  # type: ignore[misc]  # a class default in click
+            raise
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             click.echo("mdd: interrupted by SIGINT", err=True)

@@ -202,7 +202,7 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, float):
             return value
-        from mdd.checks._options import duration
+        from mdd.checks.api import duration
 
         try:
             return duration(value)

@@ -217,7 +217,7 @@ def _status_fleet(
             found = api.results(manifest)
         except sensu_status.ApiError as exc:
             stop(f"{manifest.datacenter}: {exc}", API_FAILED)
-        views = sensu_status.views(manifest, points, found, state)
+        views = sensu_status.views(manifest, points, found, state, api.now)
         try:
             state.save()
         except StateFileError as exc:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from mdd.checks._options import COMMON_OPTIONS, to_argv
+from mdd.checks.api import COMMON_OPTIONS, to_argv
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.core.model import IntegrationPoint, Manifest
 

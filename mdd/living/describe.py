@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mdd.checks._options import BOOLEAN, DURATION, SECRET, Option
+from mdd.checks.api import BOOLEAN, DURATION, SECRET, Option
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint
 

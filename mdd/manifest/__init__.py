@@ -22,7 +22,7 @@ from pathlib import Path
 from mdd.core.model import Manifest
 from mdd.core.problems import ManifestError, Problem
 from mdd.manifest.keys import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS
-from mdd.manifest.reader import _Reader
+from mdd.manifest.reader import Reader
 
 __all__ = [
     "POINT_KEYS",
@@ -40,7 +40,7 @@ def load(path: Path, datacenter: str | None = None) -> Manifest:
     ``datacenter``: the name the manifest was asked for by (``mdd generate fra1``); its
     ``datacenter:`` key must then say the same.
     """
-    reader = _Reader(Path(path), datacenter)
+    reader = Reader(Path(path), datacenter)
     with _without_cycle_collection():
         manifest = reader.read()
     if manifest is None or reader.problems:

@@ -23,7 +23,7 @@ from mdd.core.output import write_atomically
 from mdd.core.problems import Problem
 from mdd.manifest import ManifestError, load, yamlload
 from mdd.manifest import source as manifest_source
-from mdd.manifest.keys import _VAR_NAME
+from mdd.manifest.keys import VAR_NAME
 from mdd.manifest.render import dump_yaml
 
 
@@ -44,7 +44,7 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
-        if not sep or not _VAR_NAME.fullmatch(name):
+        if not sep or not VAR_NAME.fullmatch(name):
             raise InitError(
                 f"--set {pair!r}: write --set NAME=VALUE, NAME being a var name (letters, "
                 f"digits and '_')"

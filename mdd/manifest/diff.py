@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
-from mdd.manifest.render import _sensu_value, point_dict
+from mdd.manifest.render import point_dict, sensu_value
 
 FORMATS = ("text", "json")
 _MISSING = "(not set)"
@@ -133,7 +133,7 @@ def _value(value: Any, key: str = "") -> str:
         setting = key.removeprefix("sensu.")
         default = getattr(SensuSettings(), setting, None) if key.startswith("sensu.") else None
         if default is not None and default != ():
-            return f"{_MISSING}: the default, {_sensu_value(setting, default)}"
+            return f"{_MISSING}: the default, {sensu_value(setting, default)}"
         return _MISSING
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 

@@ -12,21 +12,21 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mdd.checks._options import (
+from mdd.checks.api import (
     BOOLEAN,
     INTEGER,
     STRING,
     URL,
     Kind,
     Option,
-    _type_name,
     duration,
     duration_text,
+    type_name,
 )
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import SensuSettings
 from mdd.sensu import go_rules
-from mdd.sensu.classic_rules import _cron_parses as classic_cron_parses
+from mdd.sensu.classic_rules import cron_parses as classic_cron_parses
 
 # --------------------------------------------------------------------------- kinds of value
 
@@ -35,18 +35,18 @@ _POINT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _SENSU_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 _SUBSCRIPTION = re.compile(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?")
 _ASSET_NAME = re.compile(r"[A-Za-z0-9_/.:-]+")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     same = [choice for choice in choices if choice.lower() == word.lower()]
     match = same or difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-_VARS_IN_KEYS = "vars ({{ name }}) are replaced in values, not in keys"
+VARS_IN_KEYS = "vars ({{ name }}) are replaced in values, not in keys"
 
 
 def _datacenter(value: Any) -> str:
@@ -139,7 +139,7 @@ def _check_type(value: Any) -> str:
     text: str = STRING.load(value)
     if text not in CHECK_TYPES:
         raise ValueError(
-            f"unknown check type {text!r}{_did_you_mean(text, CHECK_TYPES)}; known types: "
+            f"unknown check type {text!r}{did_you_mean(text, CHECK_TYPES)}; known types: "
             f"{', '.join(sorted(CHECK_TYPES))}"
         )
     return text
@@ -180,13 +180,13 @@ def _positive(value: Any) -> int:
 
 def _mapping(value: Any) -> Any:
     if value is not None and not isinstance(value, Mapping):
-        raise ValueError(f"expected a mapping, got {_type_name(value)}")
+        raise ValueError(f"expected a mapping, got {type_name(value)}")
     return value
 
 
 def _list(value: Any) -> Any:
     if not isinstance(value, list):
-        raise ValueError(f"expected a list, got {_type_name(value)}")
+        raise ValueError(f"expected a list, got {type_name(value)}")
     return value
 
 
@@ -305,7 +305,7 @@ ITEMS = Kind("list", _list, _list, doc="text, numbers, or mappings of them")
 
 # Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
 # number whose text differs from what was written (1.10 -> "1.1") is reported.
-_NUMERIC_KINDS = frozenset(
+NUMERIC_KINDS = frozenset(
     {
         "duration",
         "port",
@@ -321,7 +321,7 @@ _NUMERIC_KINDS = frozenset(
 
 # --------------------------------------------------------------------------- the manifest's keys
 
-_DEFAULT_SENSU = SensuSettings()
+DEFAULT_SENSU = SensuSettings()
 
 TOP_LEVEL_KEYS: tuple[Option, ...] = (
     Option(
@@ -416,7 +416,7 @@ POINT_KEYS: tuple[Option, ...] = (
 )
 
 SENSU_KEYS: tuple[Option, ...] = (
-    Option("interval", SECONDS, "How often the check runs.", default=_DEFAULT_SENSU.interval),
+    Option("interval", SECONDS, "How often the check runs.", default=DEFAULT_SENSU.interval),
     Option(
         "cron",
         CRON,
@@ -430,7 +430,7 @@ SENSU_KEYS: tuple[Option, ...] = (
         SECONDS,
         "Sensu kills a check running longer than this; a check's own timeout must be at "
         "least 1s shorter, so the check can say why it failed.",
-        default=_DEFAULT_SENSU.timeout,
+        default=DEFAULT_SENSU.timeout,
     ),
     Option(
         "handlers",
@@ -470,7 +470,7 @@ SENSU_KEYS: tuple[Option, ...] = (
         "(Sensu Classic: mdd writes each subscription as roundrobin:NAME; Sensu Go: "
         "round_robin: true, which Sensu Go 7 no longer schedules). Without subscribers, the "
         "subscription is mdd-<datacenter>.",
-        default=_DEFAULT_SENSU.round_robin,
+        default=DEFAULT_SENSU.round_robin,
     ),
     Option(
         "runtime_assets",
@@ -490,7 +490,7 @@ SENSU_KEYS: tuple[Option, ...] = (
     ),
 )
 
-_TOP = {opt.name: opt for opt in TOP_LEVEL_KEYS}
-_POINT = {opt.name: opt for opt in POINT_KEYS}
-_SENSU = {opt.name: opt for opt in SENSU_KEYS}
-_CHECK_MARGIN = 1.0  # seconds a check's timeout must stay below the Sensu timeout
+TOP = {opt.name: opt for opt in TOP_LEVEL_KEYS}
+POINT = {opt.name: opt for opt in POINT_KEYS}
+SENSU = {opt.name: opt for opt in SENSU_KEYS}
+CHECK_MARGIN = 1.0  # seconds a check's timeout must stay below the Sensu timeout

@@ -60,7 +60,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from mdd.checks._options import _type_name
+from mdd.checks.api import type_name
 from mdd.manifest import source, yamlload
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
@@ -227,7 +227,7 @@ def _shape(value: Any) -> str:
     """What ``value`` is, never what it says: a file that is not a manifest is not quoted."""
     if isinstance(value, str):
         return "text, not a mapping (its content is not shown)"
-    return _type_name(value) if isinstance(value, list | dict) else f"a {type(value).__name__}"
+    return type_name(value) if isinstance(value, list | dict) else f"a {type(value).__name__}"
 
 
 class _Layers:
@@ -370,7 +370,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"extends: expected the path of a base manifest (relative to this file's "
-                    f"folder), got {_type_name(item)}",
+                    f"folder), got {type_name(item)}",
                 )
                 continue
             if "{{" in item:
@@ -503,7 +503,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"remove: expected the name of an inherited integration point, got "
-                    f"{_type_name(item)}",
+                    f"{type_name(item)}",
                 )
             elif "extends" not in tree:
                 self.add(
@@ -512,7 +512,7 @@ class _Layers:
                     "to remove: delete the point itself instead",
                 )
             elif item not in names:
-                from mdd.manifest.keys import _did_you_mean
+                from mdd.manifest.keys import did_you_mean
 
                 known = ", ".join(sorted(n for n in names if n)) or "none"
                 loop = (
@@ -523,7 +523,7 @@ class _Layers:
                 self.add(
                     item_span,
                     f"remove: no base defines an integration point named {item!r}"
-                    f"{_did_you_mean(item, [n for n in names if n])}; inherited: {known}{loop}",
+                    f"{did_you_mean(item, [n for n in names if n])}; inherited: {known}{loop}",
                 )
             else:
                 drop.add(item)
@@ -575,12 +575,12 @@ class _Layers:
             name = point_name(item)
             if name is None or name in known or "type" in item or "name" not in item:
                 continue
-            from mdd.manifest.keys import _did_you_mean
+            from mdd.manifest.keys import did_you_mean
 
             self.add(
                 item.value_spans["name"],
                 f"no base defines an integration point named {name!r} to override"
-                f"{_did_you_mean(name, known)}; a new point needs its own type and check",
+                f"{did_you_mean(name, known)}; a new point needs its own type and check",
             )
         return result
 

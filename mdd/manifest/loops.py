@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mdd.checks._options import _type_name
+from mdd.checks.api import type_name
 from mdd.manifest.layers import Reporter, new_list, new_map, point_name, put
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
@@ -102,7 +102,7 @@ def _fill(value: Any, span: Span, item: Any, problems: list[tuple[Span, str]]) -
 def _expand(point: YamlMap, report: Reporter) -> list[YamlMap]:
     items, span = point["for_each"], point.value_spans["for_each"]
     if not isinstance(items, YamlList) or not items:
-        got = "an empty list" if isinstance(items, YamlList) else _type_name(items)
+        got = "an empty list" if isinstance(items, YamlList) else type_name(items)
         report.add(span, f"for_each: expected a list of the items to expand into, got {got}")
         return []
     name = point.get("name")
@@ -124,7 +124,7 @@ def _expand(point: YamlMap, report: Reporter) -> list[YamlMap]:
             report.add(
                 item_span,
                 f"for_each: an item is plain text, a number or a mapping of them, got "
-                f"{_type_name(item)}",
+                f"{type_name(item)}",
             )
             continue
         problems: list[tuple[Span, str]] = []

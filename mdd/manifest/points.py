@@ -3,7 +3,7 @@
 The options inside ``check:`` are the check type's own ``OPTIONS``, validated by their
 ``Option.load`` and the type's ``validate(values)`` rules. What the rules across points and
 the top-level defaults need (names, dependencies, spans, the values read) is kept in a
-``_Point`` for the manifest stage (``reader``).
+``Point`` for the manifest stage (``reader``).
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from mdd.checks._options import COMMON_OPTIONS, _type_name
+from mdd.checks.api import COMMON_OPTIONS, type_name
 from mdd.checks.registry import CHECK_TYPES
-from mdd.manifest.keys import _POINT, _SENSU, SENSU_KEYS
-from mdd.manifest.values import BAD, ValueReader, _empty_map
+from mdd.manifest.keys import POINT, SENSU, SENSU_KEYS
+from mdd.manifest.values import BAD, ValueReader, empty_map
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
 
 @dataclass
-class _Point:
+class Point:
     span: Span
     name: str | None = None
     name_span: Span | None = None
@@ -38,14 +38,14 @@ class _Point:
     ok: bool = True
 
 
-_POINT_KEYS = list(_POINT)
+_POINT_KEYS = list(POINT)
 
 
 @cache
 def _point_elsewhere(declared_type: str | None) -> dict[str, str]:
     """Where a misplaced key of a point of ``declared_type`` belongs (once per type)."""
-    elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in _SENSU}
-    if declared_type in CHECK_TYPES:
+    elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in SENSU}
+    if declared_type is not None and declared_type in CHECK_TYPES:
         for opt in CHECK_TYPES[declared_type].OPTIONS:
             elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
     return elsewhere
@@ -58,13 +58,13 @@ def _check_keys(check_type: str) -> tuple[dict[str, Any], dict[str, str]]:
     options = {opt.name: opt for opt in CHECK_TYPES[check_type].OPTIONS}
     elsewhere = {
         name: "Sensu settings go in the point's 'sensu:' block"
-        for name in _SENSU
+        for name in SENSU
         if name not in options
     }
     elsewhere.update(
         {
             name: "this belongs to the integration point, one level up"
-            for name in _POINT
+            for name in POINT
             if name not in options
         }
     )
@@ -107,9 +107,9 @@ class PointReader(ValueReader):
         if value is None:
             return {}
         if not isinstance(value, YamlMap):
-            self.add(span, f"sensu: expected a mapping of Sensu settings, got {_type_name(value)}")
-            return {name: (BAD, span) for name in _SENSU}
-        self.unknown_keys(value, list(_SENSU), "sensu key")
+            self.add(span, f"sensu: expected a mapping of Sensu settings, got {type_name(value)}")
+            return {name: (BAD, span) for name in SENSU}
+        self.unknown_keys(value, list(SENSU), "sensu key")
         settings: dict[str, tuple[Any, Span]] = {}
         for opt in SENSU_KEYS:
             if opt.name not in value:
@@ -131,15 +131,15 @@ class PointReader(ValueReader):
             settings["cron"] = (BAD, settings["cron"][1])
         return settings
 
-    def point(self, value: Any, span: Span) -> _Point | None:
+    def point(self, value: Any, span: Span) -> Point | None:
         if not isinstance(value, YamlMap):
             self.add(
                 span,
                 f"each integration point is a mapping with name, type and check, got "
-                f"{_type_name(value)}",
+                f"{type_name(value)}",
             )
             return None
-        point = _Point(span=value.span)
+        point = Point(span=value.span)
 
         declared_type = value.get("type")
         elsewhere = _point_elsewhere(declared_type if isinstance(declared_type, str) else None)
@@ -151,7 +151,7 @@ class PointReader(ValueReader):
 
         for key in ("name", "type", "owner", "description", "docs"):
             if key in value:
-                loaded = self.option(_POINT[key], value[key], value.value_spans[key])
+                loaded = self.option(POINT[key], value[key], value.value_spans[key])
                 if loaded is BAD:
                     point.ok = False
                 else:
@@ -202,7 +202,7 @@ class PointReader(ValueReader):
 
         if "depends_on" in value:
             deps, deps_span = value["depends_on"], value.value_spans["depends_on"]
-            loaded = self.option(_POINT["depends_on"], deps, deps_span)
+            loaded = self.option(POINT["depends_on"], deps, deps_span)
             if loaded is BAD:
                 point.ok = False
             else:
@@ -211,17 +211,17 @@ class PointReader(ValueReader):
         return point
 
     def check_block(
-        self, check_type: str, value: Any, span: Span, key_span: Span, point: _Point
+        self, check_type: str, value: Any, span: Span, key_span: Span, point: Point
     ) -> dict[str, Any] | None:
         """The canonical options of a point's check, or None after reporting why not."""
         module = CHECK_TYPES[check_type]
         if value is None:
-            value = _empty_map(key_span)
+            value = empty_map(key_span)
         if not isinstance(value, YamlMap):
             self.add(
                 span,
                 f"check: expected a mapping of the {check_type} check's options, got "
-                f"{_type_name(value)}",
+                f"{type_name(value)}",
             )
             return None
         point.check_span = value.span

@@ -13,18 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from mdd.checks._options import _type_name, duration_text
+from mdd.checks.api import duration_text, type_name
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.manifest import layers, loops, source, yamlload
 from mdd.manifest.graph import strongly_connected
-from mdd.manifest.keys import _CHECK_MARGIN, _DEFAULT_SENSU, _SENSU, _TOP, TOP_LEVEL_KEYS
-from mdd.manifest.points import PointReader, _Point
+from mdd.manifest.keys import CHECK_MARGIN, DEFAULT_SENSU, SENSU, TOP, TOP_LEVEL_KEYS
+from mdd.manifest.points import Point, PointReader
 from mdd.manifest.values import BAD
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
 
-class _Reader(PointReader):
+class Reader(PointReader):
     """The whole manifest: ``read()`` gives the ``Manifest``, or None with ``problems``."""
 
     def read(self) -> Manifest | None:
@@ -49,7 +49,7 @@ class _Reader(PointReader):
             self.add(
                 root_span,
                 f"a manifest is a mapping with datacenter and integration_points, got "
-                f"{_type_name(root)}",
+                f"{type_name(root)}",
             )
             return None
         root = layers.resolve(root, self.path, self)  # extends, remove: mdd/manifest/layers.py
@@ -57,14 +57,14 @@ class _Reader(PointReader):
         return self.manifest(root)
 
     def manifest(self, root: YamlMap) -> Manifest | None:
-        elsewhere = {name: "Sensu settings go under 'sensu:'" for name in _SENSU}
+        elsewhere = {name: "Sensu settings go under 'sensu:'" for name in SENSU}
         elsewhere.update(
             {
                 name: "this belongs to an integration point, in the integration_points list"
                 for name in ("name", "type", "check", "owner", "docs", "depends_on")
             }
         )
-        _, suggested = self.unknown_keys(root, list(_TOP), "key", elsewhere=elsewhere)
+        _, suggested = self.unknown_keys(root, list(TOP), "key", elsewhere=elsewhere)
         for opt in TOP_LEVEL_KEYS:
             if opt.required and opt.name not in root and opt.name not in suggested:
                 self.add(root.span, f"missing required key {opt.name!r}")
@@ -72,7 +72,7 @@ class _Reader(PointReader):
         datacenter: str | None = None
         if "datacenter" in root:
             loaded = self.option(
-                _TOP["datacenter"],
+                TOP["datacenter"],
                 root["datacenter"],
                 root.value_spans["datacenter"],
                 substitute=False,
@@ -93,7 +93,7 @@ class _Reader(PointReader):
         description: str | None = None
         if "description" in root:
             loaded = self.option(
-                _TOP["description"], root["description"], root.value_spans["description"]
+                TOP["description"], root["description"], root.value_spans["description"]
             )
             description = None if loaded is BAD else loaded
 
@@ -101,14 +101,14 @@ class _Reader(PointReader):
         if "sensu" in root:
             defaults = self.sensu_block(root["sensu"], root.value_spans["sensu"])
 
-        points: list[_Point] = []
+        points: list[Point] = []
         if "integration_points" in root:
             value, span = root["integration_points"], root.value_spans["integration_points"]
             if not isinstance(value, YamlList):
                 self.add(
                     span,
                     f"integration_points: expected a list of integration points, got "
-                    f"{_type_name(value)}",
+                    f"{type_name(value)}",
                 )
             elif not value:
                 self.add(
@@ -134,7 +134,7 @@ class _Reader(PointReader):
             points=tuple(p for p in built if p is not None),
         )
 
-    def names_and_dependencies(self, points: list[_Point]) -> None:
+    def names_and_dependencies(self, points: list[Point]) -> None:
         first: dict[str, Span] = {}
         for point in points:
             if point.name is None or point.name_span is None:
@@ -201,9 +201,7 @@ class _Reader(PointReader):
                 f"delivered first",
             )
 
-    def build(
-        self, point: _Point, defaults: dict[str, tuple[Any, Span]]
-    ) -> IntegrationPoint | None:
+    def build(self, point: Point, defaults: dict[str, tuple[Any, Span]]) -> IntegrationPoint | None:
         """The point with its Sensu settings, after the rules across settings and check."""
         effective = {**defaults, **point.sensu}
         # A point's own interval or cron overrides the other one given at the top level.
@@ -213,7 +211,7 @@ class _Reader(PointReader):
         if unread:
             point.ok = False
         settings = replace(
-            _DEFAULT_SENSU, **{k: v for k, (v, _) in effective.items() if k not in unread}
+            DEFAULT_SENSU, **{k: v for k, (v, _) in effective.items() if k not in unread}
         )
 
         if (
@@ -248,7 +246,7 @@ class _Reader(PointReader):
             )
             if (
                 isinstance(check_timeout, int | float)
-                and check_timeout + _CHECK_MARGIN > settings.timeout
+                and check_timeout + CHECK_MARGIN > settings.timeout
             ):
                 sensu_at = point.sensu.get("timeout")
                 if point.check_timeout_span is not None:
@@ -269,7 +267,7 @@ class _Reader(PointReader):
                     )
                 self.add(
                     where,
-                    f"{what} must be at least {_CHECK_MARGIN:g}s shorter than the Sensu "
+                    f"{what} must be at least {CHECK_MARGIN:g}s shorter than the Sensu "
                     f"timeout ({settings.timeout}s): Sensu would kill the check before it can "
                     f"report why it failed",
                 )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from mdd.checks._options import SECRET, SECRET_SOURCES, Option
+from mdd.checks.api import SECRET, SECRET_SOURCES, Option
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest.keys import SENSU_KEYS
@@ -67,7 +67,7 @@ def check_values(point: IntegrationPoint) -> dict[str, Any]:
     }
 
 
-def _sensu_value(name: str, value: Any) -> Any:
+def sensu_value(name: str, value: Any) -> Any:
     opt = _SENSU_OPTIONS[name]
     if isinstance(value, tuple):
         return [opt.kind.text(item) for item in value]
@@ -96,7 +96,7 @@ def point_dict(point: IntegrationPoint, common: Mapping[str, Any]) -> dict[str, 
     if point.depends_on:
         entry["depends_on"] = list(point.depends_on)
     sensu = {
-        field.name: _sensu_value(field.name, getattr(point.sensu, field.name))
+        field.name: sensu_value(field.name, getattr(point.sensu, field.name))
         for field in fields(SensuSettings)
         if field.name not in common
         and getattr(point.sensu, field.name) != getattr(_DEFAULT, field.name)
@@ -114,7 +114,7 @@ def resolved(manifest: Manifest) -> dict[str, Any]:
         document["description"] = manifest.description
     common = common_sensu(manifest)
     if common:
-        document["sensu"] = {name: _sensu_value(name, value) for name, value in common.items()}
+        document["sensu"] = {name: sensu_value(name, value) for name, value in common.items()}
     document["integration_points"] = [point_dict(p, common) for p in manifest.points]
     return document
 

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mdd.checks._options import Option
+from mdd.checks.api import Option
 from mdd.checks.registry import CHECK_TYPES
 from mdd.manifest.keys import POINT_KEYS, SENSU_KEYS, TOP_LEVEL_KEYS
 

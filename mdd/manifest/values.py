@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mdd.checks._options import Option, _type_name
+from mdd.checks.api import Option, type_name
 from mdd.core.problems import Problem
-from mdd.manifest.keys import _NUMERIC_KINDS, _VAR_NAME, _VARS_IN_KEYS, _did_you_mean
+from mdd.manifest.keys import NUMERIC_KINDS, VAR_NAME, VARS_IN_KEYS, did_you_mean
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
 
 
@@ -29,7 +29,7 @@ class _Bad:
 BAD: Any = _Bad()
 
 
-def _empty_map(span: Span) -> YamlMap:
+def empty_map(span: Span) -> YamlMap:
     mapping = YamlMap()
     mapping.span = span
     mapping.key_spans = {}
@@ -118,7 +118,7 @@ class ValueReader:
             text = _key_text(key, span)
             message = f"unknown {what} {text!r}{suffix}"
             if "{{" in text:
-                message += f": {_VARS_IN_KEYS}"
+                message += f": {VARS_IN_KEYS}"
             elif elsewhere and text in elsewhere:
                 message += f": {elsewhere[text]}"
             elif suggestion := self.suggest(text, known):
@@ -127,7 +127,7 @@ class ValueReader:
             else:
                 message += f"; known: {', '.join(known)}"
             if not isinstance(key, str):
-                message += f" (YAML reads the unquoted key as {_type_name(key)})"
+                message += f" (YAML reads the unquoted key as {type_name(key)})"
             self.add(span, message)
         return clean, suggested
 
@@ -202,7 +202,7 @@ class ValueReader:
                     f"{whole} is only defined in a point with for_each: add for_each: [...] to "
                     f"this point, or use a var",
                 )
-            elif not _VAR_NAME.fullmatch(inner):
+            elif not VAR_NAME.fullmatch(inner):
                 ok = False
                 shown = whole if len(whole) <= 80 else whole[:77] + "..."
                 report(occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}")
@@ -229,9 +229,9 @@ class ValueReader:
         return match[0] if match else None
 
     def did_you_mean(self, word: str, choices: Iterable[str]) -> str:
-        """``_did_you_mean``, within a budget: hundreds of misspelt names among hundreds of
+        """``did_you_mean``, within a budget: hundreds of misspelt names among hundreds of
         points must not cost minutes of fuzzy matching (``candidates``)."""
-        return _did_you_mean(word, self.candidates(word, choices))
+        return did_you_mean(word, self.candidates(word, choices))
 
     def candidates(self, word: str, choices: Iterable[str]) -> list[str]:
         """The few ``choices`` worth comparing with ``word``: an exact match but for case, or
@@ -265,7 +265,7 @@ class ValueReader:
         ``label`` (such as "port: ") starts the message of a problem found in the value.
         """
         if isinstance(value, YamlMap):
-            mapping = _empty_map(value.span)
+            mapping = empty_map(value.span)
             mapping.key_spans = value.key_spans
             mapping.value_spans = value.value_spans
             for key, item in value.items():
@@ -331,7 +331,7 @@ class ValueReader:
         resolved = self.resolve(
             value,
             span,
-            text=opt.kind.name not in _NUMERIC_KINDS,
+            text=opt.kind.name not in NUMERIC_KINDS,
             substitute=substitute,
             label=f"{opt.name}: ",
         )
@@ -364,7 +364,7 @@ class ValueReader:
                 try:
                     opt.kind.load({key: item})
                 except ValueError as exc:
-                    hint = f": {_VARS_IN_KEYS}" if "{{" in str(key) else ""
+                    hint = f": {VARS_IN_KEYS}" if "{{" in str(key) else ""
                     self.add(value.key_spans[key], f"{opt.name}: {exc}{hint}")
                     found = True
         return found
@@ -375,13 +375,13 @@ class ValueReader:
         if not isinstance(value, YamlMap):
             self.add(
                 span,
-                f"vars: expected a mapping of names to values, got {_type_name(value)}",
+                f"vars: expected a mapping of names to values, got {type_name(value)}",
             )
             self.vars_broken = True
             return
         for key, item in value.items():
             key_span, item_span = value.key_spans[key], value.value_spans[key]
-            if not isinstance(key, str) or not _VAR_NAME.fullmatch(key):
+            if not isinstance(key, str) or not VAR_NAME.fullmatch(key):
                 self.add(
                     key_span,
                     f"{_key_text(key, key_span)!r} cannot name a var: use letters, digits and "
@@ -416,5 +416,5 @@ class ValueReader:
                 )
                 self.add(
                     item_span,
-                    f"var {key!r} must be plain text or a number, got {_type_name(resolved)}{hint}",
+                    f"var {key!r} must be plain text or a number, got {type_name(resolved)}{hint}",
                 )

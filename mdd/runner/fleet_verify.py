@@ -113,7 +113,7 @@ def verify_fleet(
     if interrupted:
         err.write("mdd: interrupted; the state files are saved\n")
     elif settings.watch and settings.timeout is not None and not done:
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         what = "stable" if settings.stable is not None else "all green"
         err.write(f"mdd: not {what} within --timeout {duration_text(settings.timeout)}\n")

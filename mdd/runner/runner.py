@@ -21,22 +21,24 @@ from __future__ import annotations
 import argparse
 import collections
 import heapq
-import importlib
 import queue
-import sys
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
-from mdd.checks._argv import parse_known
-from mdd.checks._base import failed_result, no_answer
-from mdd.checks._options import COMMON_OPTIONS, add_arguments
-from mdd.checks._result import Result, State
+from mdd.checks.api import (
+    COMMON_OPTIONS,
+    Deadline,
+    Result,
+    State,
+    add_arguments,
+    failed_result,
+    no_answer,
+    parse_known,
+)
+from mdd.checks.registry import CHECK_TYPES, CheckType
 from mdd.core.model import IntegrationPoint
-
-if TYPE_CHECKING:
-    from mdd.checks.registry import CheckType
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
@@ -84,15 +86,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def check_module(check_type: str) -> CheckType:
-    """The module of a check type, imported only when a point of that type runs (the batch
-    runner need not pay for the modules of types its datacenter does not use). Where the
-    registry is loaded already (``mdd verify``, the generator), its entry is the one."""
-    registry = sys.modules.get("mdd.checks.registry")
-    if registry is not None:
-        known: CheckType = registry.CHECK_TYPES[check_type]
-        return known
-    module: CheckType = importlib.import_module(f"mdd.checks.check_{check_type}")
-    return module
+    """The module of a check type, from the registry (imported when a point of that type
+    first runs: the batch runner pays only for the types its datacenter uses)."""
+    return CHECK_TYPES[check_type]
 
 
 _parsers: dict[str, argparse.ArgumentParser] = {}
@@ -146,7 +142,7 @@ def probe_point(point: IntegrationPoint) -> Result:
 def _call(point: IntegrationPoint, opts: argparse.Namespace) -> Result:
     try:
         return check_module(point.type).probe(opts)
-    except Exception as exc:  # mapped as the Sensu plugin maps it
+    except (Exception, Deadline) as exc:  # mapped as the Sensu plugin maps it
         return failed_result(exc, getattr(opts, "timeout", None))
 
 

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mdd.checks._result import State
+from mdd.checks.api import State
 from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
 from mdd.core.model import GREEN as GREEN
 from mdd.core.model import PENDING as PENDING

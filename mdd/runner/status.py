@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mdd.checks._result import Result, State
+from mdd.checks.api import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 from mdd.runner.states import PointView, StateFile
@@ -88,8 +88,7 @@ class Found:
 
 def _read_secret(path: str | None, env: str | None, what: str) -> str | None:
     if path is not None:
-        from mdd.checks._result import CheckError
-        from mdd.checks._secrets import read_secret
+        from mdd.checks.api import CheckError, read_secret
 
         try:  # as the checks read theirs: a FIFO or a device is refused, never waited on
             return read_secret(("file", os.path.expanduser(path)), f"the {what}")
@@ -175,7 +174,7 @@ class SensuApi:
 
         An API that echoes the password or key back (in a reason phrase, a header, a body)
         never gets it printed: each error is redacted of them."""
-        from mdd.checks._secrets import redact
+        from mdd.checks.api import redact
 
         try:
             return self._get_unredacted(path, params)
@@ -186,7 +185,7 @@ class SensuApi:
     def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
         import requests
 
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         url = self.url + path
         headers = {"Accept": "application/json", "User-Agent": "mdd-status"}
@@ -404,7 +403,7 @@ def reason_from_output(output: str, point: str) -> str:
 
 
 def _seconds(value: float) -> str:
-    from mdd.checks._options import duration_text
+    from mdd.checks.api import duration_text
 
     return duration_text(float(round(value)))
 

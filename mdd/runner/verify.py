@@ -158,11 +158,11 @@ def verify(
     elif (
         settings.watch and settings.timeout is not None and not all(v.state == GREEN for v in final)
     ):
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
     elif settings.watch and settings.timeout is not None and not soak_ok:
-        from mdd.checks._options import duration_text
+        from mdd.checks.api import duration_text
 
         err.write(f"mdd: not stable within --timeout {duration_text(settings.timeout)}\n")
     return 0 if all(v.state == GREEN for v in final) and soak_ok else 1

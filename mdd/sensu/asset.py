@@ -147,31 +147,48 @@ BATCH_MODULES = (
 
 
 def _batch_files() -> dict[str, Path]:
-    """The archive paths of the mdd modules the batch runner imports (outside mdd.checks),
-    found by importing them in a fresh interpreter."""
-    import json
-    import subprocess
+    """The archive paths of the mdd modules the batch runner imports (outside mdd.checks):
+    every ``mdd`` module its modules name in an import, at the top or inside a function
+    (read from their source, so an import made only on some path is not missed)."""
+    import ast
+    import importlib.util
 
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {list(BATCH_MODULES)!r}: importlib.import_module(name)\n"
-        "print(json.dumps({n: m.__file__ for n, m in sys.modules.items()"
-        " if (n == 'mdd' or n.startswith('mdd.')) and getattr(m, '__file__', None)}))\n"
-    )
-    ran = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
-    if ran.returncode != 0:
-        raise AssetError(f"cannot list what {BATCH_COMMAND} imports: {ran.stderr.strip()}")
     files: dict[str, Path] = {}
-    for name, source in json.loads(ran.stdout).items():
-        if name.startswith("mdd.checks"):
-            continue
-        path = Path(source)
+    todo, seen = list(BATCH_MODULES), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not name.startswith("mdd.") or name.startswith("mdd.checks"):
+            continue  # the checks are packed whole (``_mdd_sources``)
+        seen.add(name)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise AssetError(f"cannot find {name}, which {BATCH_COMMAND} imports")
+        path = Path(spec.origin)
         parts = name.split(".")
         relative = "/".join(parts) + ("/__init__.py" if path.name == "__init__.py" else ".py")
         files[f"lib/{relative}"] = path
+        for parent in (".".join(parts[:i]) for i in range(2, len(parts))):
+            todo.append(parent)  # a package's __init__ runs before its module
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    is_module = importlib.util.find_spec(node.module) is not None and (
+                        _is_submodule(full)
+                    )
+                    todo.append(full if is_module else node.module)
+            elif isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names)
     return files
+
+
+def _is_submodule(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # ``from mdd.x import NAME``: NAME is no module
+        return False
 
 
 def _mdd_sources() -> tuple[dict[str, Path], dict[str, str]]:

@@ -98,7 +98,7 @@ _CRON_ITEM = re.compile(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", re.ASCII)
 _CRON_STAR = re.compile(r"\*(?:/(\d+))?", re.ASCII)
 
 
-def _cron_parses(value: Any) -> bool:
+def cron_parses(value: Any) -> bool:
     """Whether parse-cron's ``CronParser.new(value).next`` returns (approximation)."""
     if not isinstance(value, str) or value == "@reboot":
         return False
@@ -215,7 +215,7 @@ def _validate_check_scheduling(check: Mapping[str, Any], need: Need) -> None:
         if _truthy(cron):
             # validate_check_cron
             need(_is_string(cron), "check cron must be a string")
-            need(_cron_parses(cron), "check cron string must use the cron syntax")
+            need(cron_parses(cron), "check cron string must use the cron syntax")
         else:
             interval = get("interval")
             need(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mdd.checks._options import SECRET
+from mdd.checks.api import SECRET
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.command import point_command
 from mdd.core.model import IntegrationPoint, Manifest

@@ -50,8 +50,14 @@ def generate(tmp: Path, points: list[dict[str, Any]], *extra: str) -> tuple[dict
     )
     assert run.code == 0, run.err
     text = out.read_text()
-    if "--format" in extra:
-        return json.loads(text), run  # one resource: sensu-go-json
+    if "--format" in extra:  # sensu-go-json: the runner's CheckConfig, then the EventFilter
+        decoder, resources, at = json.JSONDecoder(), [], 0
+        while text[at:].strip():
+            resource, end = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+            resources.append(resource)
+            at = end
+        (check,) = [r for r in resources if r["type"] == "CheckConfig"]
+        return check, run
     (runner,) = json.loads(text)["checks"].values()
     return runner, run
 

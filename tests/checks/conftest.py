@@ -25,3 +25,16 @@ def plain_relay() -> Iterator[Smtp]:
     """Plain SMTP: no STARTTLS (so no AUTH either), as on a STARTTLS port without TLS."""
     with smtp_server() as server:
         yield server
+
+
+def waited_until_timeout(line: str, timeout: str) -> bool:
+    """Whether ``line`` says, honestly, that a wait ended at the check's ``timeout``: within
+    the timeout itself, or within the shorter time the server was actually given after the
+    probe's own start-up (its library's import, on a busy machine) had used the rest, or that
+    the time ran out before the check could connect (``checks/_budget.py``)."""
+    import re
+
+    return bool(
+        re.search(rf"within ({re.escape(timeout)}|\d+ms)\b", line)
+        or f"ran out of its {timeout} timeout before it could connect" in line
+    )

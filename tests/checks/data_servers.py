@@ -113,10 +113,11 @@ class PgCluster:
 
 
 @contextlib.contextmanager
-def pg_cluster(ca: Any) -> Iterator[PgCluster]:
+def pg_cluster(ca: Any, hba: tuple[str, ...] = ()) -> Iterator[PgCluster]:
     """A PostgreSQL cluster of its own: scram-sha-256 over TCP, TLS with a trustme certificate
     for the name ``localhost`` only (so that 127.0.0.1 is a host name mismatch), one user with
-    a password and a database it owns."""
+    a password and a database it owns. ``hba``: pg_hba.conf lines read before the others
+    (``host all NAME 127.0.0.1/32 md5``)."""
     prefix = as_postgres()
     initdb, pg_ctl, psql = pg_bin("initdb"), pg_bin("pg_ctl"), pg_bin("psql")
     base = Path(tempfile.mkdtemp(prefix="mdd-pg-"))
@@ -137,6 +138,9 @@ def pg_cluster(ca: Any) -> Iterator[PgCluster]:
             + ["--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"],
             **quiet,  # type: ignore[arg-type]
         )
+        if hba:
+            rules = data / "pg_hba.conf"
+            rules.write_text("\n".join(hba) + "\n" + rules.read_text())
         port = free_port()
         options = (
             f"-p {port} -k {base} -c listen_addresses={HOST} -c ssl=on -c fsync=off "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdd.checks import check_ldap
 from tests.checks.ldap_server import (
@@ -380,9 +383,21 @@ def test_server_that_trickles_its_answer(password_file: str) -> None:
     assert f"sent no answer to the bind as {SERVICE_DN} within 1s" in run.line
 
 
-def test_server_that_streams_without_end_is_cut_off() -> None:
-    # A message that claims 2 GiB, then an endless stream: cut at the read limit.
+def test_server_that_claims_a_giant_message_is_cut_off_at_once() -> None:
+    # A message that claims 2 GiB, then an endless stream: refused on its length alone.
     with _serve_after_request(b"\x30\x84\x7f\xff\xff\xff", forever=b"\0" * 65536) as port:
+        run = run_check("ldap", url=f"ldap://127.0.0.1:{port}", timeout="3s")
+    assert run.code == 2, run.out
+    assert run.line == (
+        f"LdapCheck CRITICAL: ldap://127.0.0.1:{port} sent a message claiming 2147483647 bytes "
+        f"(this check reads at most 1 MiB) in answer to the root DSE read: cut off"
+    )
+
+
+def test_server_that_streams_entries_without_end_is_cut_off() -> None:
+    # SearchResultEntry after SearchResultEntry (id 1, no attributes), each small, for ever.
+    entry = b"\x30\x0c\x02\x01\x01\x64\x07\x04\x03cn=\x30\x00"
+    with _serve_after_request(forever=entry * 4096) as port:
         run = run_check("ldap", url=f"ldap://127.0.0.1:{port}", timeout="3s")
     assert run.code == 2, run.out
     assert run.line == (
@@ -690,3 +705,45 @@ def test_probe_in_a_thread_ends_without_signals(silent_port: int) -> None:
     assert result.message == (
         f"ldap://127.0.0.1:{silent_port} sent no answer to the root DSE read within 1s"
     )
+
+
+URL_PARTS = st.sampled_from(
+    [
+        "ldap://",
+        "ldaps://",
+        "LDAPS://",
+        "ldap:/",
+        "http://",
+        "[",
+        "]",
+        "::1",
+        "2001:db8::",
+        ".",
+        ":",
+        ":389",
+        ":0",
+        ":٣٨٩",
+        "/",
+        "//",
+        "@",
+        "?",
+        "#",
+        " ",
+        "\t",
+        "\u00a0",
+        "host",
+        "h-1",
+        "é",
+        "x.example.net",
+        "G",
+        "1.2.3.4",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(URL_PARTS, max_size=6).map("".join))
+def test_url_splitting_is_the_documented_pattern(text: str) -> None:
+    match = re.fullmatch(check_ldap._URL, text, re.IGNORECASE)
+    expected = match.groups() if match else None
+    assert check_ldap.split_url(text) == expected

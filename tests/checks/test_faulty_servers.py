@@ -304,9 +304,9 @@ def test_tls_starttls_against_a_faulty_smtp_server(case: str, serve: Any) -> Non
     line = run_faulty(case, "tls", host="127.0.0.1", port=port, starttls="smtp")
     assert "(smtp STARTTLS)" in line
     expected = {
-        "endless greeting lines": "sent an SMTP reply of more than 100 lines",
-        "endless 250- EHLO lines": "did not answer EHLO: sent an SMTP reply of more than 100",
-        "one endless line": "did not answer EHLO: sent an SMTP line longer than 8192 bytes",
+        "endless greeting lines": "sent a reply of more than 100 lines",
+        "endless 250- EHLO lines": "did not answer EHLO: sent a reply of more than 100",
+        "one endless line": "did not answer EHLO: sent a reply line longer than 8 KiB",
         "no STARTTLS, 1000 extensions": "more than 100 lines",
     }.get(case)
     assert expected is None or expected in line, line

@@ -242,14 +242,15 @@ def _reference(url: str) -> tuple[str, str, int, str] | str:
 
 @pytest.mark.parametrize("url", PLAIN_URLS + OTHER_URLS)
 def test_a_url_is_split_as_urlsplit_splits_it(url: str) -> None:
-    from mdd.checks._http_exchange import Failure, _simple_target, ascii_text, target_of
+    from mdd.checks._http_exchange import _simple_target, ascii_text, target_of
+    from mdd.checks.api import CheckFailed
 
     simple = _simple_target(url)
     assert (simple is not None) == (url in PLAIN_URLS)  # the fast path takes the plain ones
     expected = _reference(url)
     try:
         target = target_of(url)
-    except Failure as exc:
+    except CheckFailed as exc:
         assert isinstance(expected, str), exc
         assert str(exc).endswith(f": {expected}"), exc
         return

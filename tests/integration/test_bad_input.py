@@ -34,7 +34,7 @@ CASES: list[tuple[str, int, str]] = [  # (arguments, exit status, words in the l
     ("init lab3 --from lab1 --set =1", 2, "write --set NAME=VALUE"),
     ("init Bad! --from lab1", 2, "cannot name a datacenter"),
     ("init lab3 --from lab2", 2, "1 problem; nothing written"),
-    ("init lab3 --from lab1 -o /nonexistent-mdd/x.yaml", 2, "there is no folder"),
+    ("init lab3 --from lab1 -o /nonexistent-mdd/x.yaml", 2, "is outside the folder"),
     ("init lab3 --from lab1 -o manifests/folder.yaml", 2, "already exists"),
     ("render nope", 2, "no manifest for 'nope'"),
     ("render lab2", 2, "1 problem"),

@@ -288,7 +288,7 @@ def test_each_point_keeps_first_seen_first_green_and_its_transitions(lab: Path) 
 
     manifest = load(lab / "manifests" / "lab1.yaml")
     point = manifest.points[0]
-    from mdd.checks._result import Result, State
+    from mdd.checks.api import Result, State
 
     state = StateFile("lab1", None)
     start = 1_700_000_000.0

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mdd.checks._options import DURATION, Option, choice
-from mdd.checks._result import CheckError, Result, State
+from mdd.checks.api import DURATION, CheckError, Option, Result, State, choice
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.model import IntegrationPoint
 from mdd.runner.runner import Outcome, probe_point, run, select
