@@ -5,11 +5,17 @@ two equal keys. ``load`` builds the same values as ``yaml.safe_load``, except th
 mapping is a ``YamlMap`` and every sequence a ``YamlList``; each knows the ``Span`` of
 itself and of its keys and items, and each ``YamlMap`` lists the keys written twice.
 
-Reading is PyYAML's, with libyaml's C scanner and parser when PyYAML has them (``CParser``):
-the events come from C and everything else (composing with the limits below, resolving,
-constructing, the positions) is the same Python code either way, so both give the same
-values and spans. On any error the pure-Python loader reads the text again, so messages and
-hints are always PyYAML's own wording.
+Three readers give the same values and spans:
+
+* ``_CLoader``, the usual one: libyaml's C scanner and parser (``CParser``) give the events,
+  and one pass makes each event its value and ``Span`` (PyYAML's resolver patterns and safe
+  constructors, mdd's limits counted as it goes). Whatever is unusual (a merge key, a tag on
+  a list or mapping, a value YAML cannot construct, a limit reached) it hands to
+* ``_CNodeLoader``: the same C events under PyYAML's Python composer and constructor, with
+  mdd's limits (``_Limits``), which says what is wrong and where;
+* ``_Loader``, PyYAML's pure-Python scanner and parser under the same composer: on any YAML
+  error, and for a text with a tab, it reads the text again, so messages and hints are
+  always PyYAML's own wording.
 
 A ``Span`` also keeps what the scalar looked like in the file (its style and source text),
 so callers can point at a column inside a value and catch YAML 1.1 readings a human does
@@ -56,6 +62,8 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 32  # nested lists and mappings; a manifest needs about 6
 MAX_NODES = 500_000  # values once every alias (*name) is expanded; 10,000 points: ~185,000
 MAX_INT_DIGITS = 100  # digits of a number written in the file
+# A new limit goes into both readers: ``_Limits`` (the node readers, which say where and why)
+# and ``_CLoader`` (the one pass, which hands the document to them when it is reached).
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
