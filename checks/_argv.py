@@ -197,7 +197,8 @@ def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option]) ->
         kwargs: dict[str, Any] = {
             "dest": opt.name,
             "type": _argparse_type(opt.kind),
-            "help": plain_help(opt.help)
+            # A kind whose flag is written unlike its manifest value has its own flag help.
+            "help": plain_help(opt.kind.flag_doc or opt.help)
             + repeat
             + (f" (default: {default_text})" if default_text else ""),
             "metavar": opt.kind.metavar,

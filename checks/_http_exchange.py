@@ -444,3 +444,83 @@ def _request(
     except OSError as exc:
         raise CheckFailed(f"{url} returned {status} but the body broke off: {exc}") from None
     return response
+
+
+class GetFailed(Exception):
+    """``get`` failed. ``stage``: where (``connect``, ``tls``, ``head``, ``body``,
+    ``setup``); ``late``: the deadline passed there; the message is the reason alone."""
+
+    def __init__(self, stage: str, reason: str, late: bool = False) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.late = late
+
+
+def get(
+    scheme: str,
+    host: str,
+    port: int,
+    target: str,
+    headers: list[tuple[str, str]],
+    deadline: float,
+    limit: int,
+    ca_file: str | None = None,
+) -> wire.Response:
+    """One ``GET target`` (path and query) from ``host:port`` and its whole response, all of
+    it by ``deadline`` (every read waits only for the time left: a server trickling a byte
+    a second cannot stretch it), the head capped as ``_http_wire`` caps it and the body at
+    ``limit`` bytes (``truncated`` past it). For mdd's own HTTP clients (``mdd status``):
+    the same reader as the http check. Raises ``GetFailed``."""
+    url = f"{scheme}://{host}:{port}{target}"
+    try:
+        head = request_head("GET", Target(url, scheme, host, port, target), target, headers)
+    except CheckError:
+        raise GetFailed("setup", "a header holds a line break: it cannot be sent") from None
+    try:
+        sock = connect(host, port, deadline)[0]
+    except socket.gaierror as exc:
+        raise GetFailed("connect", str(exc.strerror)) from None
+    except TimeoutError:
+        raise GetFailed("head", "timed out", late=True) from None
+    except OSError as exc:
+        raise GetFailed("connect", str(exc.strerror or exc)) from None
+    stage = "tls" if scheme == "https" else "head"
+    try:
+        if scheme == "https":
+            sock = _client_tls(sock, host, deadline, ca_file)
+            stage = "head"
+        line = wire.Wire(sock, deadline)
+        line.send(head)
+        response = wire.read_head(line)
+        frame = wire.framing(response, "GET")
+        stage = "body"
+        wire.read_body(line, response, frame, limit)
+    except TimeoutError:
+        raise GetFailed("head" if stage == "tls" else stage, "timed out", late=True) from None
+    except wire.WireError as exc:
+        raise GetFailed(stage, f"a malformed HTTP response: {exc}") from None
+    except OSError as exc:
+        raise GetFailed(stage, str(exc.strerror or exc)) from None
+    finally:
+        sock.close()
+    return response
+
+
+def _client_tls(
+    sock: socket.socket, host: str, deadline: float, ca_file: str | None
+) -> socket.socket:
+    import ssl
+
+    from mdd.checks._tls import client_context
+
+    try:
+        context = client_context(ca_file=ca_file)
+    except CheckError as exc:
+        raise GetFailed("setup", str(exc)) from None
+    try:
+        sock.settimeout(remaining(deadline))
+        return context.wrap_socket(sock, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        raise GetFailed("tls", f"certificate verify failed: {exc.verify_message}") from None
+    except ssl.SSLError as exc:
+        raise GetFailed("tls", str(exc.reason or exc)) from None

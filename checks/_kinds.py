@@ -36,7 +36,7 @@ class Kind:
     accepts any value (the reader still checks it).
     """
 
-    __slots__ = ("name", "load", "parse", "text", "doc", "schema", "metavar")
+    __slots__ = ("name", "load", "parse", "text", "doc", "schema", "metavar", "flag_doc")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Kind:
         doc: str = "",
         schema: Mapping[str, Any] | None = None,
         metavar: str = "",  # the value in --help; default: the name, in capitals
+        flag_doc: str = "",  # how the flag's value is written, when unlike the manifest's
     ) -> None:
         self.name = name
         self.load = load
@@ -55,6 +56,7 @@ class Kind:
         self.doc = doc
         self.schema = schema
         self.metavar = metavar or name.upper().replace(" ", "_")
+        self.flag_doc = flag_doc
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"

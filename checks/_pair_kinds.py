@@ -77,9 +77,37 @@ def _json_path(value: Any) -> str:
     return text
 
 
+JSON_DEPTH = 32  # nested lists and objects in an expected JSON value, at most
+
+
+def _nesting(value: Any) -> int:
+    """How deeply lists and mappings nest in ``value``, without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, Mapping | list):
+            level += 1
+            deepest = max(deepest, level)
+            if level > JSON_DEPTH:
+                break
+            stack.extend(
+                (child, level) for child in (item.values() if isinstance(item, Mapping) else item)
+            )
+    return deepest
+
+
+def _too_deep() -> ValueError:
+    return ValueError(
+        f"the expected value is nested too deeply (over {JSON_DEPTH} levels of lists and objects)"
+    )
+
+
 def _json_expected(value: Any) -> Any:
     import json  # here, not at the top: only http checks need it
 
+    if _nesting(value) > JSON_DEPTH:
+        raise _too_deep()
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -104,12 +132,13 @@ def _json_parse(text: str) -> tuple[str, Any]:
     path, raw = split_pair(text, "=", "'dotted.path=JSON value'")
     try:
         expected = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ValueError(f"{raw!r} is not a JSON value") from None
     except RecursionError:
-        raise ValueError(
-            f"{raw[:40]!r}... is nested too deeply to be an expected JSON value"
-        ) from None
+        raise _too_deep() from None
+    except ValueError:  # not JSON; a number of more than 4,300 digits
+        shown = raw if len(raw) <= 60 else raw[:60] + "..."
+        raise ValueError(f"{shown!r} is not a JSON value") from None
+    if _nesting(expected) > JSON_DEPTH:
+        raise _too_deep()
     return (_json_path(path), expected)
 
 

@@ -137,7 +137,14 @@ CUT = "... (cut)"
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text[: LINE_LIMIT * 4].replace("|", "/").split())
+    return printable(" ".join(text[: LINE_LIMIT * 4].replace("|", "/").split()))
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: every control or invisible character (ESC, BEL,
+    NUL, CSI, a line break, a bidirectional override, a lone surrogate) written as its
+    escape (``\\x1b``, ``\\n``, ``\\u202e``). The one implementation: check outputs and
+    everything mdd prints use it."""
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
@@ -153,13 +160,12 @@ def timed_result(
     message: str, seconds: float, warn: float | None, crit: float | None, perf: tuple[Perf, ...]
 ) -> Result:
     """OK, WARNING or CRITICAL by how ``seconds`` compares with the thresholds, saying which."""
-    from mdd.checks._options import duration_text
 
     state = threshold_state(seconds, warn, crit)
     if state is State.CRITICAL and crit is not None:
-        message += f" (critical above {duration_text(crit)})"
+        message += f" (critical above {ms_text(crit)})"
     elif state is State.WARNING and warn is not None:
-        message += f" (warning above {duration_text(warn)})"
+        message += f" (warning above {ms_text(warn)})"
     return Result(state, message, perf)
 
 
@@ -188,6 +194,29 @@ def no_answer(timeout: float | None) -> Result:
     return Result(State.CRITICAL, f"no answer within the timeout of {duration_text(timeout or 0)}")
 
 
+def lacking(exc: ImportError, library: str) -> CheckError:
+    """The UNKNOWN of a check whose protocol library cannot be imported: what to rebuild or
+    reinstall, never "pip install" on an agent that has no pip (the agent artifact)."""
+    import mdd
+
+    name = exc.name or library
+    if mdd.ARTIFACT:
+        return CheckError(f"the artifact lacks {name} (rebuild it with `mdd asset build`)")
+    return CheckError(
+        f"this installation of mdd lacks {name} ({library}): install mdd into this "
+        f"environment again (pip install . from its clone)"
+    )
+
+
+def ms_text(seconds: float) -> str:
+    """A threshold beside a time measured in milliseconds, in the same unit: ``0.1 ms``,
+    ``100 ms``, ``2000 ms`` (never ``0.0001s`` next to ``in 2.6 ms``)."""
+    from decimal import Decimal
+
+    millis = Decimal(repr(round(seconds * 1000, 9))).normalize()
+    return f"{millis:f} ms"
+
+
 def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
     """The result of a probe that raised ``exc`` instead of returning: one line, never a
     traceback. ``CheckFailed`` is CRITICAL with its reason; ``Deadline`` is CRITICAL (the
@@ -200,4 +229,6 @@ def failed_result(exc: Exception | Deadline, timeout: float | None) -> Result:
         return no_answer(timeout)
     if isinstance(exc, CheckError):
         return Result(State.UNKNOWN, str(exc))
+    if isinstance(exc, ImportError):  # a library imported at first use
+        return Result(State.UNKNOWN, str(lacking(exc, exc.name or "a library")))
     return Result(State.UNKNOWN, f"check failed to run: {type(exc).__name__}: {exc}")

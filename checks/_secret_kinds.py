@@ -44,6 +44,9 @@ SECRET_FILES = Kind(
     doc="a mapping of header name to where the agent reads the value: {file: /path}, "
     "{env: VARIABLE}, or a file path",
     metavar="NAME=/PATH",
+    flag_doc="A request header whose value is read on the agent at run time, never printed: "
+    "NAME=/PATH reads header NAME's value from the file PATH, NAME=env:VARIABLE from the "
+    "environment variable VARIABLE.",
 )
 
 

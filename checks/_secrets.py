@@ -15,18 +15,21 @@ from __future__ import annotations
 import os
 import stat
 
-from mdd.checks._result import CheckError
+from mdd.checks._result import CheckError, printable
 
 SECRET_LIMIT = 65536  # bytes: a secret file holds one password or token
-_PART = 6  # a run of this many characters of a secret found in a text is redacted
+_CUTS = 100  # "..." in one text looked behind for the start of a secret, at most
+_SHORTEST = 4  # characters: an encoded form (or a cut start) shorter than this is not masked
 MASK = "[secret]"
 
 
 STDIN_LIMIT = 1 << 20  # bytes of Sensu's stdin document read at most
+STDIN_WAIT = 0.5  # seconds waited for it: sensu-client writes it as it starts the check
 
 # The Sensu Classic client definition of this check process (None: none was given). Set once
 # by the check's main path before the probe runs; never written by a probe.
 _client_definition: dict[str, object] | None = None
+_stdin_problem = ""  # why there is none, when stdin held something that is not one
 
 
 def use_client_definition(document_text: str) -> None:
@@ -34,36 +37,81 @@ def use_client_definition(document_text: str) -> None:
     (``{"client": {...}, "check": {...}}``); anything else leaves none."""
     import json
 
-    global _client_definition
+    global _client_definition, _stdin_problem
+    _stdin_problem = ""
     try:
         document = json.loads(document_text)
-    except (ValueError, RecursionError):  # not JSON; nested too deeply ([[[[... on stdin)
+    except RecursionError:
+        document, _stdin_problem = None, "stdin held JSON nested too deeply to read"
+    except ValueError:
         document = None
+        if document_text.strip():
+            _stdin_problem = "stdin held something that is not a JSON document"
     client = document.get("client") if isinstance(document, dict) else None
     _client_definition = client if isinstance(client, dict) else None
 
 
-def read_client_definition() -> None:
-    """Sensu Classic writes its client definition to a check's stdin (``stdin: true``):
-    read it once, for the ``{client: ...}`` secrets; a terminal is never waited on."""
+def read_client_definition(wait: float = STDIN_WAIT) -> None:
+    """Sensu Classic writes its client definition to a check's stdin (``stdin: true``) and
+    closes it: read it once, for the ``{client: ...}`` secrets. Never more than
+    ``STDIN_LIMIT`` bytes, and never longer than ``wait`` seconds: a Sensu (or anything
+    else) that keeps stdin open without writing cannot hold the check past its timeout; a
+    document complete before stdin closes is taken at once. A terminal is never read."""
+    import select
     import sys
+    import time
 
+    global _stdin_problem
     stream = sys.stdin
-    if stream is None or stream.isatty():
-        return
     try:
-        text = stream.buffer.read(STDIN_LIMIT).decode("utf-8", "replace")
+        if stream is None or stream.isatty():
+            return
+        fd = stream.fileno()
     except (OSError, ValueError):
         return
-    use_client_definition(text)
+    deadline = time.monotonic() + wait
+    data = b""
+    waited_out = False
+    while len(data) <= STDIN_LIMIT:
+        left = deadline - time.monotonic()
+        try:
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                waited_out = True
+                break
+            chunk = os.read(fd, STDIN_LIMIT + 1 - len(data))
+        except (OSError, ValueError):
+            break
+        if not chunk:
+            break
+        data += chunk
+        if data.rstrip().endswith(b"}") and _complete(data):
+            break
+    else:
+        _stdin_problem = f"stdin held more than {STDIN_LIMIT >> 20} MiB"
+        return
+    use_client_definition(data.decode("utf-8", "replace"))
+    if not data and waited_out:
+        _stdin_problem = f"stdin stayed open and empty for {wait:g} s"
+
+
+def _complete(data: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _client_attribute(path: str, what: str) -> str:
     if _client_definition is None:
+        why = f": {_stdin_problem}" if _stdin_problem else ""
         raise CheckError(
             f"{what}: the client attribute {path} comes from the Sensu Classic client "
-            f"definition on the check's stdin, and there is none (the check needs stdin: true "
-            f"and must be run by sensu-client)"
+            f"definition on the check's stdin, and there is none{why} (the check needs stdin: "
+            f"true and must be run by sensu-client)"
         )
     value: object = _client_definition
     for name in path.split("."):
@@ -120,20 +168,54 @@ def read_secret(ref: tuple[str, str], what: str) -> str:
     return value
 
 
-def _forms(secret: str) -> set[str]:
-    """The ways a server may echo ``secret``: as is, JSON-escaped, percent-encoded.
+def _base64_forms(data: bytes) -> set[str]:
+    """``data`` as it shows inside any base64 text (standard or URL-safe alphabet) that holds
+    it at any of the three byte alignments (``user:password`` in a Basic token): only the
+    characters made of ``data``'s bits alone."""
+    import base64
 
-    Written out here rather than with json and urllib.parse, whose imports (with ipaddress)
-    would cost every run of a check with a password about 15 million instructions; the
-    tests compare both with the standard library's.
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode("ascii")
+        start = (0, 2, 3)[shift]
+        end = (8 * (shift + len(data))) // 6
+        part = encoded[start:end]
+        forms |= {part, part.replace("+", "-").replace("/", "_")}
+    return forms
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a text may show ``secret``: as is, JSON-escaped, percent-encoded, base64,
+    as Python writes it escaped, and its UTF-8 bytes read as Latin-1.
+
+    JSON and percent-encoding are written out here rather than with json and urllib.parse,
+    whose imports (with ipaddress) would cost every run of a check with a password about 15
+    million instructions; the tests compare both with the standard library's.
     """
     forms = {secret, _json_escaped(secret, True), _json_escaped(secret, False)}
     forms |= {
         _json_escaped(secret, True).replace("/", "\\/"),
         _percent(secret, ""),
+        _percent(secret, "/"),
         _percent(secret, " ").replace(" ", "+"),
+        ascii(secret)[1:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        printable(secret),
+        secret.encode("utf-8", "surrogatepass").decode("latin-1"),
     }
-    return {form for form in forms if form}
+    forms |= _base64_forms(secret.encode("utf-8", "surrogatepass"))
+    scheme, space, credentials = secret.partition(" ")
+    if space and scheme.isalpha() and len(credentials) >= _SHORTEST:
+        forms |= _forms(credentials)  # an Authorization value's token, echoed without its scheme
+    return {_folded(form) for form in forms if len(form) >= min(len(secret), _SHORTEST)}
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, one character for one (so positions stay the same)."""
+    lower = text.lower()
+    if len(lower) == len(text):
+        return lower
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 _JSON_ESCAPES = {
@@ -177,24 +259,33 @@ def _percent(text: str, safe: str) -> str:
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
-    """``text`` with every secret, each escaped form of it, and each run of 6 or more of its
-    characters (a server that echoes part of a token) replaced by ``[secret]``."""
+    """``text`` with every secret, and every encoded form of it a server or a library may
+    echo (JSON, percent-encoding, base64, Python escapes, any case), replaced by
+    ``[secret]``; and the start of a secret that a cut left just before ``...``.
+
+    Only the secret and its encodings: a database or user name that shares a few characters
+    with a password stays readable (the reason a human needs)."""
     if not secrets or not text:
         return text
+    folded = _folded(text)
     marked = [False] * len(text)
     for secret in secrets:
+        if not secret:
+            continue
         for form in _forms(secret):
-            start = text.find(form)
+            start = folded.find(form)
             while start >= 0:
-                for i in range(start, start + len(form)):
-                    marked[i] = True
-                start = text.find(form, start + 1)
-            if len(form) > _PART:
-                grams = {form[i : i + _PART] for i in range(len(form) - _PART + 1)}
-                for i in range(len(text) - _PART + 1):
-                    if text[i : i + _PART] in grams:
-                        for j in range(i, i + _PART):
-                            marked[j] = True
+                marked[start : start + len(form)] = [True] * len(form)
+                start = folded.find(form, start + 1)
+            # a text cut after the start of a secret: ``key=8f3a9c...``
+            cut, cuts = folded.find("..."), 0
+            while cut >= 0 and cuts < _CUTS:
+                cuts += 1
+                for size in range(min(len(form), cut), _SHORTEST - 1, -1):
+                    if folded[cut - size : cut] == form[:size]:
+                        marked[cut - size : cut] = [True] * size
+                        break
+                cut = folded.find("...", cut + 1)
     if not any(marked):
         return text
     out: list[str] = []

@@ -44,7 +44,7 @@ class _NoParser:
 if "sensu_plugin" not in sys.modules:
     _spec = PathFinder.find_spec("sensu_plugin")
     if _spec is None or _spec.submodule_search_locations is None:
-        raise ImportError("the sensu-plugin package is not installed (pip install sensu-plugin)")
+        raise ImportError("the sensu-plugin package is not installed", name="sensu_plugin")
     _package = types.ModuleType("sensu_plugin")
     _package.__path__ = list(_spec.submodule_search_locations)
     _package.__spec__ = _spec

@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 TLS_MODES = ("disable", "prefer", "require", "verify")
 
 
-def tls_option(server: str) -> Option:
+def tls_option(server: str, prefer_as: str = "") -> Option:
+    """The ``tls`` option; ``prefer_as``: whose default ``prefer`` is, said in its help."""
+    like = f" ({prefer_as})" if prefer_as else ""
     return Option(
         "tls",
         choice(*TLS_MODES),
-        f"disable: plain connection. prefer: TLS when {server} offers it, else plain (as "
-        f"libpq's default). require: TLS, the certificate not verified. verify: TLS with the "
-        f"certificate chain and the host name verified against ca_file or the system's CAs.",
+        f"disable: plain connection. prefer: TLS when {server} offers it, else plain{like}. "
+        f"require: TLS, the certificate not verified. verify: TLS with the certificate chain "
+        f"and the host name verified against ca_file or the system's CAs.",
         default="prefer",
     )
 

@@ -219,7 +219,7 @@ class Steps:
         """CRITICAL, with the time spent so far as perfdata, never quoting a secret."""
         elapsed = round(self.elapsed(), 6)
         perf = (Perf("time", elapsed, "s", None, None, 0.0, self.timeout),)
-        return Result(State.CRITICAL, self.redact(_bounded(message)), perf)
+        return Result(State.CRITICAL, _bounded(self.redact(message)), perf)
 
     def redact(self, text: str) -> str:
         return redact(text, self.secrets)

@@ -13,6 +13,10 @@ listed in ``mdd.checks.registry``.
   decide, UNKNOWN; ``Deadline``: the backstop) and ``failed_result``, the one mapping of an
   exception to a ``Result``.
 * Secrets: ``read_secret``, ``redact``, ``read_client_definition``.
+* Text a server sent, safe to print: ``printable`` (control characters as escapes), the one
+  escaping every check output and everything mdd prints uses.
+* HTTP for mdd's own clients (``mdd status``): ``http_get`` and its ``HttpGetFailed``, the
+  http check's reader (a deadline for the whole exchange, bounded head and body).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from mdd.checks import _options
 from mdd.checks._argv import Options, parse_known
 from mdd.checks._base import MddCheck, check_label, main_of
 from mdd.checks._help import LightParser
+from mdd.checks._http_exchange import GetFailed as HttpGetFailed
+from mdd.checks._http_exchange import get as http_get
 from mdd.checks._net import host_port, split_address
 from mdd.checks._options import *  # noqa: F403 - the option vocabulary: _options.__all__
 from mdd.checks._result import (
@@ -34,6 +40,7 @@ from mdd.checks._result import (
     State,
     failed_result,
     no_answer,
+    printable,
     threshold_state,
     timed_result,
     worst,
@@ -47,6 +54,7 @@ __all__ = [
     "CheckError",
     "CheckFailed",
     "Deadline",
+    "HttpGetFailed",
     "LightParser",
     "MddCheck",
     "Options",
@@ -56,9 +64,11 @@ __all__ = [
     "check_label",
     "failed_result",
     "host_port",
+    "http_get",
     "main_of",
     "no_answer",
     "parse_known",
+    "printable",
     "read_client_definition",
     "read_secret",
     "redact",

@@ -127,6 +127,13 @@ def run(argv: list[str], deadline: float) -> tuple[int | None, bytes, bytes]:
                     continue
                 buffer = kept[key.fd]
                 buffer += chunk[: max(OUTPUT_LIMIT - len(buffer), 0)]
+    if not killed and exited_at is None:
+        # Both streams ended: the plugin is exiting (it closes them on its way out). Wait for
+        # it, or a SIGKILL in that moment would turn its status into "killed by signal 9".
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:  # it closed its output and runs on
+            killed = True
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # whatever it left behind, or itself
     code = proc.wait()

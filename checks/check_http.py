@@ -16,7 +16,8 @@ check still use the URL's host, which is then never resolved.
 
 Secrets never go into the manifest: ``secret_headers`` maps a header name to where the
 agent holds its value: ``{file: /etc/mdd/artifacts.token}``, ``{env: ARTIFACTS_TOKEN}``,
-or a plain file path. It is read on every run, its value is never printed (nor any part
+or a plain file path (on the command line, ``secret_headers`` takes NAME=/PATH or
+NAME=env:VARIABLE). It is read on every run, its value is never printed (nor any part
 of it a server echoes back, whole, in part, JSON-escaped or percent-encoded), and it is not
 sent on when a redirect leads to another host or port, or from https to http. The body is
 read up to 1 MiB; ``matches`` sees that much at most.
@@ -79,9 +80,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "secret_headers",
         SECRET_FILES,
-        "Request headers whose values are read, at run time, from the agent: "
-        "{file: /path} or {env: VARIABLE} (Authorization, tokens, cookies). The values are "
-        "never printed.",
+        "Request headers whose values are read, at run time, on the agent (Authorization, "
+        "tokens, cookies); in the manifest, each header's value is {file: /path} or "
+        "{env: VARIABLE}. The values are never printed.",
         pairs=True,
     ),
     Option("body", STRING, "Request body (UTF-8)."),

@@ -61,7 +61,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database (schema) to log in to."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as the mysql client's default, --ssl-mode=PREFERRED"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -138,8 +138,9 @@ def _login(
         conn.login(opts.user, password or "", opts.database)
     except ServerError as exc:
         if exc.code == _UNKNOWN_DATABASE:
+            # The server's "Unknown database 'x'" says the same: said once.
             raise CheckFailed(
-                f"{steps.where}: database {opts.database} does not exist: {exc}"
+                f"{steps.where}: database {opts.database} does not exist (error {exc.code})"
             ) from None
         raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
     except Unsupported as exc:

@@ -25,7 +25,7 @@ import time
 from mdd.checks._base import main_of
 from mdd.checks._net import host_port, split_address
 from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
-from mdd.checks._result import Perf, Result, State, threshold_state
+from mdd.checks._result import Perf, Result, State, ms_text, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
@@ -149,13 +149,11 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     state = threshold_state(abs(offset), opts.warn_offset, opts.crit_offset)
     if state is not State.OK:
         limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
-        text += f" ({_level(state)} above {duration_text(limit)})"
+        text += f" ({_level(state)} above {ms_text(limit)})"
     slow = threshold_state(elapsed, opts.warn, opts.crit)
     if slow is not State.OK:
         limit = opts.crit if slow is State.CRITICAL else opts.warn
-        text += (
-            f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {duration_text(limit)})"
-        )
+        text += f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {ms_text(limit)})"
     return Result(max(state, slow), text, perf)
 
 

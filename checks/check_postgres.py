@@ -71,7 +71,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", STRING, "Database to log in to (default: the user's name)."),
     user_option(),
     password_option(),
-    tls_option("the server"),
+    tls_option("the server", "as libpq's default"),
     CA_FILE,
     QUERY,
     EXPECT,
@@ -170,8 +170,9 @@ def _login(
         conn.startup(opts.user, opts.database, startup, password)
     except ServerError as exc:
         if exc.code == "3D000":
+            # The server's message says the same ("database "x" does not exist"): said once.
             raise CheckFailed(
-                f"{steps.where}: database {opts.database} does not exist: {exc}"
+                f"{steps.where}: database {opts.database} does not exist ({exc.code})"
             ) from None
         raise CheckFailed(f"{steps.where}: login as {opts.user} rejected: {exc}") from None
     except NeedsPassword:

@@ -8,7 +8,10 @@ The check then sends its own identification and closes, so the server logs a pla
 disconnect.
 
 CRITICAL when the port refuses or does not answer, when the server sends something that is
-not an SSH identification (another service on the port), or when the line does not match.
+not an SSH identification (another service on the port), when the identification is not a
+proper RFC 4253 line (``SSH-protoversion-softwareversion [comments]``, printable US-ASCII,
+at most 255 characters with its CR LF; a bare LF is accepted, as OpenSSH does), or when the
+line does not match.
 Lines before the identification are allowed, as the RFC does, up to 8 KiB in all; a server
 that sent such a line is given at most one more second for the rest. ``warn`` and ``crit``
 are thresholds on the time until the identification arrived.
@@ -69,6 +72,8 @@ EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol"
 BANNER_LIMIT = 8192  # bytes read before the identification line, at most
 PRELUDE_GRACE = 1.0  # seconds allowed after a line that is not the identification
 IDENTIFICATION = b"SSH-2.0-mdd_check\r\n"
+LINE_LIMIT = 255  # characters of the identification line, CR LF included (RFC 4253 4.2)
+_PROPER = re.compile(r"SSH-[!-,.-~]+-[!-,.-~]+(?: [ -~]*)?\r?")
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -88,9 +93,9 @@ def read_identification(sock: socket.socket, deadline: float) -> tuple[str | Non
         complete, partial = lines[:-1], lines[-1]
         for line in complete:
             if line.startswith(b"SSH-"):
-                return line.rstrip(b"\r").decode("utf-8", "replace"), []
-        if partial.startswith(b"SSH-") and len(partial) > 255:  # RFC: 255 characters at most
-            return partial.decode("utf-8", "replace"), []
+                return line.decode("utf-8", "replace"), []  # its CR kept: probe checks it
+        if partial.startswith(b"SSH-") and len(partial) > LINE_LIMIT - 2:  # too long already
+            return partial[:LINE_LIMIT].decode("utf-8", "replace"), []
         before = [line.decode("utf-8", "replace") for line in complete]
         if complete:
             deadline = min(deadline, time.monotonic() + PRELUDE_GRACE)
@@ -147,6 +152,19 @@ def probe(opts: Opts) -> Result:
             f"{where} does not speak SSH: it sent {excerpt(text)}, not an SSH- identification",
             perf,
         )
+    if len(line.rstrip("\r")) + 2 > LINE_LIMIT or not _PROPER.fullmatch(line):
+        what = (
+            f"longer than {LINE_LIMIT} characters"
+            if len(line.rstrip("\r")) + 2 > LINE_LIMIT
+            else "not SSH-protoversion-softwareversion in printable US-ASCII"
+        )
+        return Result(
+            State.CRITICAL,
+            f"{where} sent a malformed identification line ({what}, RFC 4253 4.2): "
+            f"{excerpt(line, 80)}",
+            perf,
+        )
+    line = line.rstrip("\r")
     shown = excerpt(line, 120)
     parts = line.split("-", 2)
     version = parts[1] if len(parts) == 3 else ""

@@ -25,6 +25,8 @@ from mdd.sensu import asset, go_rules
 from .conftest import accepting, server_missing
 from .test_generate import run_mdd
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 URL = "https://assets.example.net/mdd/"
 

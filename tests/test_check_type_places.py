@@ -17,7 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.check_type_places import problems
+
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import server_missing
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 MDD = str(Path(sys.executable).parent / "mdd")
 PREVIOUS = '{"checks": {}}\n'
 

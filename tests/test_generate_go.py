@@ -231,7 +231,7 @@ def test_full_manifest_keeps_its_sensu_settings_in_go() -> None:
     m = load(REPO / "tests" / "manifests" / "good" / "full.yaml")
     checks = go_checks(m)
     primary = checks["mdd_fra-2_b_ldap.primary"]["spec"]
-    assert primary["interval"] == 30 and primary["handlers"] == []
+    assert primary["interval"] == 50 and primary["handlers"] == []
     assert primary["ttl"] == 300 and primary["timeout"] == 45
     assert primary["subscriptions"] == ["mdd-fra2"] and "round_robin" not in primary
     replica = checks["mdd_fra-2_b_LDAP_replica"]["spec"]

@@ -20,6 +20,8 @@ from mdd.manifest import load
 from mdd.manifest.source import MAX_BYTES
 from mdd.manifest.yamlload import MAX_DEPTH, MAX_NODES
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 MDD = [str(Path(sys.executable).parent / "mdd")]
 HEAD = "datacenter: x\nintegration_points:\n  - {name: a, type: tcp, check: {host: h, port: 1}}\n"
 LOCATION = re.compile(r"^\S+:\d+:\d+: \S")

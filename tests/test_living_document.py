@@ -93,7 +93,7 @@ def test_markdown_with_state(state_file: Path) -> None:
     result = CliRunner().invoke(main, ["docs", "ams1", "--state", str(state_file)])
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    assert "1 of 17 green (6%)" in text
+    assert "1 of 17 green (5%)" in text  # rounded down, as verify and report
     repo = text.split("### artifact-repo\n", 1)[1]
     assert "- **State:** 🟢 green since 2026-12-02 10:04 UTC" in repo
     vault = text.split("### vault-cert\n", 1)[1]

@@ -181,7 +181,7 @@ def test_full_manifest_values_are_canonical_and_merged() -> None:
     }
     # Point overrides win key by key; the rest comes from the top-level block.
     assert primary.sensu == SensuSettings(
-        interval=30,
+        interval=50,
         timeout=45,
         handlers=(),
         occurrences=3,
@@ -423,8 +423,9 @@ def test_a_set_mdd_manifests_is_final(
     missing = "" if env_folder == "env" else "; no such folder"
     assert str(info.value) == (
         f"no manifest for 'dc2': looked for dc2.yaml or dc2.yml in "
-        f"{tmp_path / env_folder}/ ($MDD_MANIFESTS{missing}) "
-        f"($MDD_MANIFESTS is set: no other folder is searched)"
+        f"{tmp_path / env_folder}/ ($MDD_MANIFESTS{missing})"
+        + ("; did you mean 'dc1'? (datacenters there: dc1)" if env_folder == "env" else "")
+        + " ($MDD_MANIFESTS is set: no other folder is searched)"
     )
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 REPO = Path(__file__).resolve().parent.parent
 TREE = REPO / "build" / "mypy"
 

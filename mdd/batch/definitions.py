@@ -19,14 +19,14 @@ from mdd.batch import plan as batch_plan
 from mdd.core.model import Manifest
 
 
-def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
+def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[str, str]:
     from mdd.sensu import alerting, classic, classic_rules
     from mdd.sensu.facts import default_subscription
 
     per_point = json.loads(classic.render(manifest))["checks"]
     definitions = [{"name": name, **check} for name, check in per_point.items()]
     sched = batch_plan.schedule(manifest)
-    plan = batch_plan.build(manifest, "classic", definitions, sched)
+    plan = batch_plan.build(manifest, "classic", definitions, sched, allow_command)
     check: dict[str, Any] = {
         "command": batch_plan.runner_command(plan_path, manifest.datacenter, sched.command_prefix)
     }
@@ -62,7 +62,9 @@ def _classic(manifest: Manifest, plan_path: Path) -> tuple[str, str]:
     return text, batch_plan.dump(plan)
 
 
-def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[str, str]:
+def _go(
+    manifest: Manifest, fmt: str, options: Any, plan_path: Path, allow_command: bool
+) -> tuple[str, str]:
     from mdd.sensu import go
     from mdd.sensu.facts import default_subscription
 
@@ -71,7 +73,7 @@ def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path) -> tuple[st
     checks = [item for item in items if item["type"] == "CheckConfig"]
     secrets = [item for item in items if item["type"] == "Secret"]
     sched = batch_plan.schedule(manifest)
-    plan = batch_plan.build(manifest, "go", checks, sched)
+    plan = batch_plan.build(manifest, "go", checks, sched, allow_command)
     names = tuple(s.removeprefix("roundrobin:") for s in sched.subscriptions) or (
         default_subscription(manifest),
     )
@@ -127,9 +129,13 @@ def rate_warning(manifest: Manifest, fmt: str) -> str | None:
     )
 
 
-def render(manifest: Manifest, fmt: str, go_options: Any, plan_path: Path) -> tuple[str, str]:
+def render(
+    manifest: Manifest, fmt: str, go_options: Any, plan_path: Path, allow_command: bool = False
+) -> tuple[str, str]:
     """(the runner check's definitions, the plan) for ``--format fmt``; ``plan_path`` is the
-    absolute path the runner check's command names."""
+    absolute path the runner check's command names; ``allow_command``: the operator allows
+    ``command`` points in the plan (``--allow-command``)."""
     if fmt == "sensu-classic":
-        return _classic(manifest, plan_path)
-    return _go(manifest, "yaml" if fmt == "sensu-go" else "json", go_options, plan_path)
+        return _classic(manifest, plan_path, allow_command)
+    go_format = "yaml" if fmt == "sensu-go" else "json"
+    return _go(manifest, go_format, go_options, plan_path, allow_command)

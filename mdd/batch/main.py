@@ -103,6 +103,9 @@ def _summary(
     return text
 
 
+MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
+
+
 def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.batch import plan as batch_plan
     from mdd.batch import submit
@@ -112,6 +115,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     from mdd.runner.runner import run as run_points
     from mdd.runner.states import BLOCKED, result_state
 
+    started = time.monotonic()
     try:
         plan = batch_plan.load(args.plan, args.datacenter)
     except batch_plan.PlanError as exc:
@@ -134,6 +138,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         from mdd.checks.api import read_client_definition
 
         read_client_definition()  # the {client: ...} secrets, read once
+    # One deadline for every submission: an agent socket that never answers, or trickles,
+    # cannot hold the runner past its own Sensu timeout (the probes have their own).
+    deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
 
     now = time.time()
     half = plan.interval / 2
@@ -167,7 +174,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
                 pacer.wait()
             if plan.sensu == "classic":
                 submit.to_client_socket(
-                    address, submit.classic_result(point.result, status, output, label)
+                    address,
+                    submit.classic_result(point.result, status, output, label),
+                    deadline,
                 )
             else:
                 event = submit.go_event(
@@ -178,7 +187,7 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
                     outcome.duration or 0.0,
                     label,
                 )
-                submit.to_agent_api(address, event)
+                submit.to_agent_api(address, event, deadline)
         except submit.SubmitError as exc:
             failed.append(f"{point.name}: {exc}")
             continue  # not recorded as probed: the next run probes and submits it again
@@ -210,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    print(f"MddBatch {state.name}: {line}")
+    from mdd.checks.api import printable
+
+    print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()
     sys.exit(int(state))
 

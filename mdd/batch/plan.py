@@ -21,6 +21,7 @@ The runner check is one definition per datacenter, ``mdd-batch-<dc>``: its comma
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ PLAN_SUFFIX = ".plan"
 COMMAND = "check-mdd-batch"
 FLAVOURS = ("classic", "go")
 PLAN_LIMIT = 64 << 20  # bytes of a plan file read at most
+COMMAND_TYPES = ("command",)  # point types that run a command the plan names
+RUN_BUDGET = 60  # seconds the runner allows itself when the plan names no Sensu timeout
 
 # Keys of a per-point definition that only tell an agent how to run the command: not part of
 # a result. Everything else (command, interval or cron, timeout, handlers, ...) is carried,
@@ -186,14 +189,35 @@ def build(
     flavour: str,
     per_point: Sequence[Mapping[str, Any]],
     plan_schedule: Schedule,
+    allow_command: bool = False,
 ) -> dict[str, Any]:
     """The plan document. ``per_point``: the rendered per-point definitions, in manifest
-    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``)."""
+    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``).
+    ``command`` points only with ``allow_command`` (the operator's ``--allow-command``),
+    which the plan records: the runner refuses them in a plan without it."""
     from mdd.checks.registry import label
     from mdd.core.command import check_argv
 
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown Sensu flavour {flavour!r}")
+    commands = [p for p in manifest.points if p.type in COMMAND_TYPES]
+    if commands and not allow_command:
+        from mdd.sensu.facts import GenerateError
+
+        raise GenerateError(
+            [
+                Problem(
+                    str(manifest.path),
+                    point.line,
+                    1,
+                    f"{point.name}: a {point.type} point runs a command of the manifest from "
+                    f"the batch plan file, so whoever can write the plan could run anything: "
+                    f"add --allow-command to allow it (recorded in the plan; the runner "
+                    f"refuses command points in a plan without it), or generate without --batch",
+                )
+                for point in commands
+            ]
+        )
     entries = []
     for point, definition in zip(manifest.points, per_point, strict=True):
         ttl = _ttl(point, plan_schedule)
@@ -248,6 +272,8 @@ def build(
         "sensu": flavour,
         "runner": manifest.batch_runner,
         "interval": plan_schedule.interval,
+        "timeout": plan_schedule.timeout,  # the runner check's Sensu timeout: its deadline
+        "allow_command": bool(commands),  # the operator allowed command points (generate)
         # Classic {client: ...} secrets: the runner reads the client definition on its stdin
         "stdin": any(bool(d.get("stdin")) for d in per_point) if flavour == "classic" else False,
         "points": entries,
@@ -280,6 +306,7 @@ class Plan:
         self.stdin = stdin
         self.runner = runner  # the runner check's name
         self.interval = interval  # the runner check's interval
+        self.timeout: float | None = None  # the runner check's Sensu timeout, when it has one
 
 
 def load(path: str, datacenter: str) -> Plan:
@@ -287,7 +314,7 @@ def load(path: str, datacenter: str) -> Plan:
     from mdd.core.files import FileReadError, load_json, read_capped
 
     try:
-        data = read_capped(path, PLAN_LIMIT, f"the plan {path}")
+        data = read_capped(path, PLAN_LIMIT, f"the plan {path}", lambda info: trusted(path, info))
         document = load_json(data, f"the plan {path}")
     except FileNotFoundError as exc:
         raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
@@ -320,7 +347,40 @@ def load(path: str, datacenter: str) -> Plan:
         runner = str(document["runner"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the plan {path} is damaged ({exc}): regenerate it") from None
-    return Plan(datacenter, sensu, points, bool(document.get("stdin")), runner, interval)
+    commands = [p.name for p in points if p.type in COMMAND_TYPES]
+    if commands and document.get("allow_command") is not True:
+        raise PlanError(
+            f"the plan {path} has command points ({', '.join(commands[:3])}) but was not "
+            f"generated with --allow-command: refused (regenerate it with mdd generate --batch "
+            f"--allow-command if the operator allows them)"
+        )
+    plan = Plan(datacenter, sensu, points, bool(document.get("stdin")), runner, interval)
+    timeout = document.get("timeout")
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < 1e6:
+        plan.timeout = float(timeout)
+    return plan
+
+
+def trusted(path: str, info: os.stat_result) -> None:
+    """Refuse a plan that someone other than its owner could have written: the runner runs
+    what it says. Its owner must be root or the user running it, and neither its group nor
+    others may write it (``chmod go-w``). Raises ``PlanError``."""
+    import stat
+
+    if not stat.S_ISREG(info.st_mode):
+        raise PlanError(f"the plan {path} is not a regular file")
+    if info.st_uid not in (0, os.geteuid()):
+        raise PlanError(
+            f"the plan {path} is owned by user {info.st_uid}, neither root nor the user running "
+            f"the check ({os.geteuid()}): refused, since its owner could make the runner run "
+            f"anything (chown it)"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PlanError(
+            f"the plan {path} is writable by its group or others (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}): refused, since they could make the runner run "
+            f"anything (chmod go-w {path})"
+        )
 
 
 def _point(entry: Mapping[str, Any]) -> PlannedPoint:
@@ -333,6 +393,14 @@ def _point(entry: Mapping[str, Any]) -> PlannedPoint:
         raise ValueError(f"bad check type {check_type!r}")
     if not isinstance(entry["result"], dict):
         raise ValueError("result must be an object")
+    names = [entry["point"], entry["check"], entry["label"], *depends]
+    for name in names:
+        # a line break in a name would forge another output line (MddBatch OK: all green)
+        if not isinstance(name, str) or not name or not name.isprintable() or " " in name:
+            shown = ascii(name)[:60]
+            raise ValueError(
+                f"the name {shown} is not a name (empty, a space, a control character)"
+            )
     every, cron = entry["interval"], entry["cron"]
     if cron is not None:
         from mdd.batch.cron import Schedule as Cron

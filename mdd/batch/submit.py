@@ -27,7 +27,7 @@ from mdd.checks.api import split_address
 
 DEFAULT_SOCKET = ("127.0.0.1", 3030)
 DEFAULT_AGENT_API = ("127.0.0.1", 3031)
-TIMEOUT = 5.0  # seconds for one submission
+TIMEOUT = 5.0  # seconds for one submission, at most
 REPLY_LIMIT = 4096  # bytes of a reply read at most
 
 
@@ -47,13 +47,33 @@ def host_port(text: str) -> tuple[str, int]:
     return host, port
 
 
-def _exchange(address: tuple[str, int], payload: bytes, until: bytes | None) -> bytes:
-    """Send ``payload``, read the reply until ``until`` is in it or the peer closes."""
+def _exchange(
+    address: tuple[str, int], payload: bytes, until: bytes | None, deadline: float | None
+) -> bytes:
+    """Send ``payload``, read the reply until ``until`` is in it or the peer closes; all of
+    it within ``TIMEOUT`` and by ``deadline`` (``time.monotonic()``; the runner's own),
+    however the peer trickles its answer (each read waits only for the time left)."""
+    start = time.monotonic()
+    end = start + TIMEOUT
+    late = f"did not answer within {TIMEOUT:g} s"
+    if deadline is not None and deadline < end:
+        end = deadline
+        late = "did not answer before the runner's deadline (its Sensu timeout)"
+    where = f"{address[0]}:{address[1]}"
+
+    def left() -> float:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError()
+        return remaining
+
     try:
-        with socket.create_connection(address, timeout=TIMEOUT) as conn:
+        with socket.create_connection(address, timeout=left()) as conn:
+            conn.settimeout(left())
             conn.sendall(payload)
             reply = b""
             while len(reply) < REPLY_LIMIT:
+                conn.settimeout(left())
                 chunk = conn.recv(REPLY_LIMIT - len(reply))
                 if not chunk:
                     break
@@ -62,11 +82,9 @@ def _exchange(address: tuple[str, int], payload: bytes, until: bytes | None) -> 
                     break
             return reply
     except TimeoutError:
-        raise SubmitError(
-            f"{address[0]}:{address[1]} did not answer within {TIMEOUT:g} s"
-        ) from None
+        raise SubmitError(f"{where} {late}") from None
     except OSError as exc:
-        raise SubmitError(f"{address[0]}:{address[1]}: {exc.strerror or exc}") from None
+        raise SubmitError(f"{where}: {exc.strerror or exc}") from None
 
 
 def classic_result(
@@ -161,15 +179,19 @@ class Pacer:
         self.tokens -= 1
 
 
-def to_client_socket(address: tuple[str, int], result: Mapping[str, Any]) -> None:
+def to_client_socket(
+    address: tuple[str, int], result: Mapping[str, Any], deadline: float | None = None
+) -> None:
     payload = json.dumps(result, ensure_ascii=True, allow_nan=False).encode()
-    reply = _exchange(address, payload, b"ok").strip()
+    reply = _exchange(address, payload, b"ok", deadline).strip()
     if reply != b"ok":
         said = reply.decode("ascii", "replace")[:80] or "nothing"
         raise SubmitError(f"the client socket {address[0]}:{address[1]} answered {said!r}")
 
 
-def to_agent_api(address: tuple[str, int], event: Mapping[str, Any]) -> None:
+def to_agent_api(
+    address: tuple[str, int], event: Mapping[str, Any], deadline: float | None = None
+) -> None:
     body = json.dumps(event, ensure_ascii=True, allow_nan=False).encode()
     host = f"[{address[0]}]" if ":" in address[0] else address[0]
     head = (
@@ -177,7 +199,7 @@ def to_agent_api(address: tuple[str, int], event: Mapping[str, Any]) -> None:
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Connection: close\r\n\r\n"
     ).encode("ascii")
-    reply = _exchange(address, head + body, None)  # Connection: close: read it all
+    reply = _exchange(address, head + body, None, deadline)  # Connection: close: read it all
     status_line = reply.split(b"\r\n", 1)[0].decode("ascii", "replace")
     words = status_line.split(" ", 2)
     if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():

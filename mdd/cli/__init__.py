@@ -22,12 +22,36 @@ from mdd.cli._common import Exit, fail
 _OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
+ALIASES = {"checks": "types"}  # old names: they work, and are not listed
+
+
+def first_sentence(text: str) -> str:
+    """A command's summary: the first sentence of its help, whole (never cut mid-sentence)."""
+    import re
+
+    paragraph = " ".join(text.split("\n\n", 1)[0].split())
+    end = re.search(r"(?<!\.)\.(?!\.)(?=\s|$)", paragraph)  # a period, not an ellipsis
+    return paragraph if end is None else paragraph[: end.end()]
+
+
 class _Main(click.Group):
     """The command group: a failed write to standard output (exit status 2), SIGTERM or
     SIGHUP (130) end any command with one line on standard error, never a traceback (files
     are written by ``write_atomically``, which leaves the previous file as it was). Any other
     exception is a bug in mdd: one line asking for a report, exit status 70, the traceback
     only with ``--debug`` (or MDD_DEBUG=1)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command with its whole first sentence, wrapped; aliases left out."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden or name in ALIASES:
+                continue
+            rows.append((name, command.short_help or first_sentence(command.help or "")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -108,11 +132,15 @@ def main(debug: bool) -> None:
     mdd validate ams1                 check manifests/ams1.yaml; every problem at once
     mdd generate ams1 -o checks.json  its Sensu Classic check definitions
     mdd generate ams1 --format sensu-go | sensuctl create   ... or Sensu Go resources
+    mdd verify ams1 --watch           run the checks from here; watch red turn green
+    mdd status ams1 --sensu-api URL   the same board, from what Sensu sees
+    mdd report ams1 -o ams1.html      progress as one HTML page, with a burn-up chart
     mdd render ams1                   the resolved manifest (bases, vars, for_each)
     mdd diff ams1 fra1                how two datacenters differ
     mdd init fra1 --from ams1 --set domain=fra1.example.net
     mdd docs ams1 -o ams1.md          the living document, grouped by owner
     mdd types show http               the options of a check type
+    mdd asset build -o dist/          the agent artifact: the checks for any agent
 
     DATACENTER is a name, for NAME.yaml in --manifests DIR, else $MDD_MANIFESTS, else
     ./manifests; or the path of a manifest file.
@@ -153,7 +181,8 @@ def _add_commands() -> None:
         todo,
     ):
         main.add_command(command)
-    main.add_command(bundled.types, "checks")  # the old name
+    for alias, name in ALIASES.items():
+        main.add_command(main.commands[name], alias)
 
 
 _add_commands()

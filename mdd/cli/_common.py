@@ -147,7 +147,16 @@ def guard_output(
 
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
+    from mdd.checks.api import printable
+
+    # what a server sent may be in it: every control character shown as its escape
+    click.echo(
+        "\n".join(
+            f"mdd: {printable(line)}" if i == 0 else printable(line)
+            for i, line in enumerate(message.split("\n"))
+        ),
+        err=True,
+    )
     sys.exit(code)
 
 
@@ -155,11 +164,43 @@ def count(number: int, what: str) -> str:
     return f"{number} {what}" if number == 1 else f"{number} {what}s"
 
 
+def complete_datacenter(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a DATACENTER: the manifests that `--manifests`, $MDD_MANIFESTS or
+    ./manifests hold (else the bundled examples), as mdd would find them."""
+    from mdd.manifest.locate import LocateError, all_manifests
+
+    root = ctx.find_root()
+    manifests_dir = ctx.params.get("manifests_dir") or root.params.get("manifests_dir")
+    try:
+        _, paths = all_manifests(manifests_dir)
+    except (LocateError, OSError):
+        return []
+    return [p.stem for p in paths if p.stem.startswith(incomplete)]
+
+
+def complete_type(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a check TYPE: the bundled check types."""
+    from mdd.checks.registry import CHECK_TYPES
+
+    return [name for name in sorted(CHECK_TYPES) if name.startswith(incomplete)]
+
+
 def report_problems(problems: list[Problem], where: str) -> NoReturn:
     for problem in problems:
         click.echo(str(problem), err=True)
-    first = problems[0].file if problems else where
-    click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
+    per_file: dict[str, int] = {}
+    for problem in problems:
+        per_file[problem.file or where] = per_file.get(problem.file or where, 0) + 1
+    if len(per_file) > 1:  # generate --all: each file's own count, then the total
+        for file, number in per_file.items():
+            click.echo(f"mdd: {file}: {count(number, 'problem')}", err=True)
+        click.echo(
+            f"mdd: {count(len(problems), 'problem')} in {len(per_file)} files; nothing generated",
+            err=True,
+        )
+    else:
+        first = problems[0].file if problems else where
+        click.echo(f"mdd: {first}: {count(len(problems), 'problem')}; nothing generated", err=True)
     sys.exit(Exit.USAGE)
 
 
@@ -211,8 +252,7 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8
 
 
 def stop(message: str, code: int = USAGE) -> NoReturn:
-    click.echo(f"mdd: {message}", err=True)
-    sys.exit(code)
+    fail(message, code)
 
 
 all_option = click.option(
@@ -291,7 +331,9 @@ def fleet_manifests(
 def common_options(function: F) -> F:
     """The options ``verify`` and ``status`` share: selection, state file, output."""
     decorators = [
-        click.argument("datacenters", nargs=-1, metavar="DATACENTER..."),
+        click.argument(
+            "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
+        ),
         click.option(
             "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
         ),
@@ -302,7 +344,12 @@ def common_options(function: F) -> F:
             "--owner", "owners", multiple=True, metavar="TEAM", help="Only this team's points."
         ),
         click.option(
-            "--type", "types", multiple=True, metavar="TYPE", help="Only this check type."
+            "--type",
+            "types",
+            multiple=True,
+            metavar="TYPE",
+            help="Only this check type.",
+            shell_complete=complete_type,
         ),
         click.option(
             "--state",
@@ -400,7 +447,14 @@ def state_for(
         stop(str(exc))
 
 
+def dumb_terminal() -> bool:
+    """TERM=dumb (Emacs shells, some CI logs): no colours and no cursor movement."""
+    import os
+
+    return os.environ.get("TERM") == "dumb"
+
+
 def use_color(no_color: bool) -> bool:
     import os
 
-    return not no_color and not os.environ.get("NO_COLOR")
+    return not no_color and not os.environ.get("NO_COLOR") and not dumb_terminal()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mdd.cli._common import fail
+from mdd.cli._common import complete_type, fail
 
 
 @click.group("types", invoke_without_command=True)
@@ -25,21 +25,25 @@ def types(ctx: click.Context) -> None:
 
 
 @types.command("show")
-@click.argument("check_type")
+@click.argument("check_type", shell_complete=complete_type)
 def types_show(check_type: str) -> None:
     """Show a check type's options: what its `check:` block takes."""
     from mdd.checks.registry import CHECK_TYPES
     from mdd.reference import check_type_text
 
     if check_type not in CHECK_TYPES:
+        import difflib
+
         known = ", ".join(sorted(CHECK_TYPES))
-        raise click.ClickException(f"unknown check type {check_type!r}; known types: {known}")
+        close = difflib.get_close_matches(check_type.lower(), sorted(CHECK_TYPES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        fail(f"unknown check type {check_type!r}{hint}; known types: {known}")
     click.echo(check_type_text(check_type), nl=False)
 
 
 @click.group("asset")
 def asset() -> None:
-    """The Sensu Go asset of the bundled checks (see `mdd asset build`)."""
+    """The agent artifact of the bundled checks (Sensu Go asset; Sensu Classic too)."""
 
 
 @asset.command("build")
@@ -60,16 +64,18 @@ def asset() -> None:
 @click.option("--name", default="mdd-checks", show_default=True, help="The asset's name.")
 @click.option("--namespace", default="default", show_default=True, help="Its namespace.")
 def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None:
-    """Build a Sensu Go asset of the check-mdd-* commands, for agents with only python3.
+    """Build the agent artifact of the check-mdd-* commands: needs only python3 and tar.
 
     \b
     mdd asset build -o dist/ --url https://assets.example.net/mdd/
     sensuctl create -f dist/mdd-checks-asset.yaml
     mdd generate ams1 --format sensu-go --runtime-assets mdd-checks | sensuctl create
 
-    The archive holds bin/check-mdd-* (launchers run by the agent's python3) and lib/ (mdd's
-    checks and the pure-Python libraries they import, from this environment). The same
-    sources always give the same bytes, so the sha512 is stable.
+    The archive holds bin/check-mdd-* (launchers run by the agent's python3, 3.10 or later)
+    and lib/ (mdd's checks and the pure-Python libraries they import, from this environment,
+    resolved for every Python 3.10+ on Linux). The same sources always give the same bytes,
+    so the sha512 is stable. A Sensu Classic agent unpacks it under /opt
+    (`generate --command-prefix`; see docs/sensu.md).
     """
     import re
 
@@ -77,8 +83,12 @@ def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None
 
     if url is not None and not re.match(r"https?://[^/\s]+", url):
         fail(f"--url {url!r}: the agents download assets over http:// or https://")
+
+    def progress(message: str) -> None:
+        click.echo(f"mdd asset build: {message}...", err=True)
+
     try:
-        built = build(Path(folder), url, name, namespace)
+        built = build(Path(folder), url, name, namespace, progress)
     except AssetError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -87,7 +97,9 @@ def asset_build(folder: str, url: str | None, name: str, namespace: str) -> None
     click.echo(f"{built.archive}: {size // 1024} KiB, {len(built.plan.commands)} checks")
     click.echo(f"{built.sha512_file}: sha512 {built.sha512}")
     libraries = ", ".join(
-        f"{d.metadata['Name']} {d.version}" for d in built.plan.distributions.values()
+        f"{d.metadata['Name']} {d.version}"
+        + (f" (for {built.plan.only_for[key]})" if key in built.plan.only_for else "")
+        for key, d in built.plan.distributions.items()
     )
     click.echo(f"libraries: {libraries or 'none'}")
     for what, why in built.plan.left_out.items():

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from mdd.cli._common import (
+    complete_datacenter,
     count,
     fail,
     guard_output,
@@ -86,7 +87,7 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
 
 
 @click.command()
-@click.argument("datacenter", required=False)
+@click.argument("datacenter", required=False, shell_complete=complete_datacenter)
 @manifests_option
 @click.option(
     "-o",
@@ -152,6 +153,13 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     help="With --batch: where to write the plan; the runner check's command names it by "
     "its absolute path, so put it where the agents will find it. Not with --all.",
 )
+@click.option(
+    "--allow-command",
+    is_flag=True,
+    help="With --batch: allow command points in the plan (the runner runs the commands it "
+    "names, so the plan must be writable by root or the Sensu user only); recorded in the "
+    "plan, and the runner refuses command points in a plan without it.",
+)
 def generate(
     datacenter: str | None,
     manifests_dir: str | None,
@@ -164,6 +172,7 @@ def generate(
     command_prefix: str | None,
     batch: bool,
     plan_file: str | None,
+    allow_command: bool,
 ) -> None:
     """Print the Sensu check definitions for DATACENTER (Sensu Classic unless --format).
 
@@ -226,6 +235,8 @@ def generate(
             fail(f"--command-prefix: {exc}; nothing generated")
     if plan_file is not None and not batch:
         fail("--plan is the plan of --batch: add --batch")
+    if allow_command and not batch:
+        fail("--allow-command allows command points in a batch plan: add --batch")
     if plan_file is not None and all_datacenters:
         fail(
             "--plan names one plan: with --all, each datacenter's plan goes beside its file "
@@ -249,7 +260,9 @@ def generate(
         if output in (None, "-"):
             fail("--all writes one file per datacenter: give the folder with -o DIR")
         assert output is not None
-        _generate_all(manifests_dir, Path(output), fmt, go_options, command_prefix, batch)
+        _generate_all(
+            manifests_dir, Path(output), fmt, go_options, command_prefix, batch, allow_command
+        )
         return
     if datacenter is None:
         fail("give a DATACENTER (or --all -o DIR)")
@@ -270,7 +283,7 @@ def generate(
             reason = protected(plan_path, path, manifests_dir)
             if reason is not None:
                 fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
-            text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
+            text, plan_text = render_batch(manifest, fmt, go_options, plan_path, allow_command)
         else:
             text = _render(manifest, fmt, go_options)
     except LocateError as exc:
@@ -316,6 +329,7 @@ def _generate_all(
     go_options: Any,
     command_prefix: str | None = None,
     batch: bool = False,
+    allow_command: bool = False,
 ) -> None:
     """Every datacenter's file into ``folder``: all rendered first, then all written.
 
@@ -359,7 +373,9 @@ def _generate_all(
                     from mdd.batch.plan import plan_path_for
 
                     plan_path = plan_path_for(absolute / target.name)
-                    text, plan_text = render_batch(manifest, fmt, go_options, plan_path)
+                    text, plan_text = render_batch(
+                        manifest, fmt, go_options, plan_path, allow_command
+                    )
                     plans.append((plan_path, plan_text))
                 else:
                     text = _render(manifest, fmt, go_options)

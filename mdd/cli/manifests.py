@@ -11,6 +11,7 @@ import click
 from mdd.cli._common import (
     OUTPUT_HELP,
     Exit,
+    complete_datacenter,
     count,
     emit,
     fail,
@@ -23,7 +24,13 @@ from mdd.cli._common import (
 
 
 @click.command()
-@click.argument("datacenters", nargs=-1, required=True, metavar="DATACENTER...")
+@click.argument(
+    "datacenters",
+    nargs=-1,
+    required=True,
+    metavar="DATACENTER...",
+    shell_complete=complete_datacenter,
+)
 @manifests_option
 def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     """Report every problem in the manifests of DATACENTER... (names or file paths).
@@ -59,7 +66,7 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
 
 
 @click.command("render")
-@click.argument("datacenter")
+@click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
 @click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
@@ -78,8 +85,8 @@ def render_command(
 
 
 @click.command("diff")
-@click.argument("left", metavar="DATACENTER")
-@click.argument("right", metavar="OTHER")
+@click.argument("left", metavar="DATACENTER", shell_complete=complete_datacenter)
+@click.argument("right", metavar="OTHER", shell_complete=complete_datacenter)
 @manifests_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option(
@@ -109,8 +116,15 @@ def diff_command(
 
 
 @click.command("init")
-@click.argument("datacenter")
-@click.option("--from", "source", required=True, metavar="DATACENTER", help="Derive from this one.")
+@click.argument("datacenter", shell_complete=complete_datacenter)
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="DATACENTER",
+    help="Derive from this one.",
+    shell_complete=complete_datacenter,
+)
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a var (repeatable).")
 @click.option("--description", help="The new datacenter's description.")
 @manifests_option
@@ -161,32 +175,59 @@ def init_command(
     click.echo(f"{target}: datacenter {datacenter}, derived from {source}")
     for name, value in derived.kept_vars.items():
         click.echo(f"  var {name} keeps the value of {source}: {value} (change it if it differs)")
+    for line, value in derived.copied:
+        where = f"line {line} of {source}" if line else "copied"
+        click.echo(f"  copied from {source}, still names it ({where}): {value}")
 
 
 @click.command("docs")
-@click.argument("datacenter")
+@click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md")
-@click.option("--state", "state_file", metavar="FILE", help="A state file of `mdd verify`.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="md: Markdown for a wiki or a repository; html: one self-contained page.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    metavar="FILE",
+    help="The state file of `mdd verify` (default: .mdd/DATACENTER.json next to the "
+    "manifests folder, as verify and report use, when it exists).",
+)
+@click.option("--no-state", is_flag=True, help="Leave the points' states out.")
 @click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
 def docs_command(
     datacenter: str,
     manifests_dir: str | None,
     fmt: str,
     state_file: str | None,
+    no_state: bool,
     output: str | None,
 ) -> None:
     """Write DATACENTER's living document: every point, who owes it, what is checked.
 
     Grouped by owner, with each point's description, docs link, the check in words and
-    the dependencies as a graph; with --state, each point's state and when it turned green.
+    the dependencies as a graph; with the state file `mdd verify` keeps (read by default),
+    each point's state and when it turned green.
     """
     from mdd.living import StateError, document, read_state
+    from mdd.manifest.locate import is_bundled
+    from mdd.runner.states import default_path
 
+    if no_state and state_file:
+        fail("--state and --no-state exclude each other")
     manifest = load_or_exit(datacenter, manifests_dir)
     guard_output(output, manifest.path, manifests_dir, Path(state_file) if state_file else None)
+    path = Path(state_file) if state_file else None
+    if path is None and not no_state:
+        default = default_path(manifest, is_bundled(manifest.path))
+        path = default if default.is_file() else None
     try:
-        state = read_state(Path(state_file), manifest.datacenter) if state_file else None
+        state = read_state(path, manifest.datacenter) if path is not None else None
     except StateError as exc:
         fail(str(exc))
     emit(document(manifest, fmt, state), output)

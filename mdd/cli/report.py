@@ -11,6 +11,7 @@ from mdd.cli._common import (
     MANIFESTS_HELP,
     USAGE,
     all_option,
+    complete_datacenter,
     fleet_manifests,
     guard_output,
     load_manifest,
@@ -23,7 +24,9 @@ from mdd.cli._common import (
 
 
 @click.command()
-@click.argument("datacenters", nargs=-1, metavar="DATACENTER...")
+@click.argument(
+    "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
+)
 @click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
 @all_option
 @tz_option

@@ -12,6 +12,7 @@ from mdd.cli._common import (
     USAGE,
     Duration,
     common_options,
+    dumb_terminal,
     fleet_manifests,
     guard_output,
     load_manifest,
@@ -84,9 +85,10 @@ def verify(
     """Run DATACENTER's checks from this machine and show how far it is from done.
 
     Every integration point's check runs here, in one process, concurrently (the same probe
-    code the Sensu checks run). The board lists each point's state (regressed, pending,
-    blocked, green), owner and reason, then a summary. A point whose depends_on is not green
-    is blocked and not probed. The state file remembers what was green before.
+    code the Sensu checks run). The board lists each point's state (regressed, unknown: the
+    check could not decide, pending, blocked, green), owner and reason, then a summary. A
+    point whose depends_on is not green is blocked and not probed. The state file remembers
+    what was green before.
 
     \b
     mdd verify ams1                      once; exit 0 only when all green
@@ -104,6 +106,12 @@ def verify(
 
     if timeout is not None and not watch:
         stop("--timeout is for --watch (each check has its own timeout in the manifest)")
+    source = click.get_current_context().get_parameter_source("interval")
+    if not watch and source is not click.core.ParameterSource.DEFAULT:
+        stop(
+            "--interval is for --watch (the time between rounds; each check's own interval "
+            "is in the manifest)"
+        )
     if output == "":
         stop("-o needs a file name (or - for standard output)")
     datacenter = one_datacenter(datacenters, all_)
@@ -117,7 +125,7 @@ def verify(
         fmt=fmt,
         output=output,
         color=use_color(no_color),
-        live=False if no_color else None,
+        live=False if no_color or dumb_terminal() else None,
         stable=stable,
         tz=zone,
     )

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,19 @@ def size_text(limit: int) -> str:
     return f"{limit:,} bytes"
 
 
-def read_capped(path: str | os.PathLike[str], limit: int, what: str = "the file") -> bytes:
+def read_capped(
+    path: str | os.PathLike[str],
+    limit: int,
+    what: str = "the file",
+    check: Callable[[os.stat_result], None] | None = None,
+) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them.
 
-    ``what`` names the file in messages (``the state file``). Raises ``FileReadError``
-    (not a regular file, over the cap, cannot be opened) and ``FileNotFoundError`` (so a
-    caller may treat a missing file as empty)."""
+    ``what`` names the file in messages (``the state file``). ``check`` is called with the
+    opened file's status before a byte is read (the batch plan's owner and mode: the very
+    file that is read, not one swapped in after a look), and may raise. Raises
+    ``FileReadError`` (not a regular file, over the cap, cannot be opened) and
+    ``FileNotFoundError`` (so a caller may treat a missing file as empty)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
@@ -71,6 +79,8 @@ def read_capped(path: str | os.PathLike[str], limit: int, what: str = "the file"
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileReadError(f"{what} is {kind(info.st_mode)}, not a file: nothing read")
+        if check is not None:
+            check(info)
         if info.st_size > limit:
             raise FileReadError(
                 f"{what} is {info.st_size:,} bytes, over the limit of {size_text(limit)}: "

@@ -16,6 +16,7 @@ from mdd.checks.registry import command_name
 from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.living.describe import describe
 from mdd.living.state import PointState, StateError, read_state
+from mdd.runner.states import percent
 
 FORMATS = ("md", "html")
 NO_OWNER = "(no owner)"
@@ -77,8 +78,7 @@ def summary(manifest: Manifest, states: dict[str, PointState] | None) -> str:
     text = f"{total} integration points, owned by {owners} teams."
     if states is not None:
         green = sum(1 for p in manifest.points if p.name in states and states[p.name].green)
-        percent = round(100 * green / total) if total else 100
-        text += f" {green} of {total} green ({percent}%)."
+        text += f" {green} of {total} green ({percent(green, total)}%)."
     return text
 
 

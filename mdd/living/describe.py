@@ -180,7 +180,32 @@ def _tls(values: Values) -> str:
     return text
 
 
-_OPENINGS: dict[str, Callable[[Values], str]] = {"tcp": _tcp, "http": _http, "tls": _tls}
+def _postgres(values: Values) -> str:
+    return f"logs in to the PostgreSQL server on {_where(values)}"
+
+
+def _mysql(values: Values) -> str:
+    return f"logs in to the MySQL or MariaDB server on {_where(values)}"
+
+
+def _redis(values: Values) -> str:
+    return f"gets PONG for PING from the Redis server on {_where(values)}"
+
+
+def _amqp(values: Values) -> str:
+    return f"logs in to the AMQP broker on {_where(values)}"
+
+
+_OPENINGS: dict[str, Callable[[Values], str]] = {
+    "tcp": _tcp,
+    "http": _http,
+    "tls": _tls,
+    "postgres": _postgres,
+    "mysql": _mysql,
+    "redis": _redis,
+    "amqp": _amqp,
+}
+_EXACT_EXPECT = {"postgres", "mysql"}  # `expect` is the query's first value, compared equal
 _BAND_WHAT = {"http": "the exchange", "tcp": "connecting", "ntp": "a server's reply"}
 
 
@@ -199,11 +224,14 @@ def describe_declared(
     opening_of: Callable[[Values], str] | None = _OPENINGS.get(check_type)
     opening = opening_of(values) if opening_of else _generic_opening(check_type, summary, values)
     parts = [
-        _phrase(declared[name], options[name])
+        f"answering exactly {_quoted(str(options[name]))}"
+        if name == "expect" and check_type in _EXACT_EXPECT
+        else _phrase(declared[name], options[name])
         for name in declared
         if name in options and name not in _SKIP and options[name] != declared[name].default
     ]
-    if check_type not in _OPENINGS:  # the generic opening leaves these to the phrases
+    generic = check_type not in _OPENINGS or check_type in _EXACT_EXPECT | {"redis", "amqp"}
+    if generic:  # the generic opening leaves these to the phrases
         parts += [
             _phrase(declared[name], options[name])
             for name in ("state", "method", "url", "warn_days", "crit_days")

@@ -16,6 +16,7 @@ from mdd.living.state import PointState
 COLORS = {  # fill, stroke
     "green": ("#d9f2dd", "#1e7b34"),
     "regressed": ("#fbd5d5", "#b3261e"),
+    "unknown": ("#d4f1f4", "#00838f"),
     "pending": ("#fde9c8", "#a15c00"),
     "blocked": ("#e4e4e4", "#666666"),
     None: ("#ffffff", "#555555"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 
+from mdd.checks.api import printable
 from mdd.core.model import Manifest
 from mdd.living import Entry, groups, summary
 from mdd.living.graph import COLORS, svg
@@ -27,6 +28,19 @@ h1 { margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom:
 .state { font-weight: 600; border-radius: .8rem; padding: 0 .5rem; }
 code { background: #f3f3f3; padding: 0 .2rem; border-radius: 3px; }
 """
+
+
+def escape(text: str) -> str:
+    """Text for HTML (quotes included), control characters written as escapes."""
+    return _escape(printable(text))
+
+
+def _href(url: str) -> str:
+    """An http(s) URL for an ``href``; anything else (``javascript:``) is no link at all."""
+    from mdd.living.markdown import link
+
+    shown = link(url)
+    return escape(shown[1:-1]) if shown.startswith("<") else "#"
 
 
 def _state_css() -> str:
@@ -72,7 +86,7 @@ def _entry(entry: Entry, with_state: bool) -> str:
         rows.append(("Needed by", _links(entry.needed_by)))
     if point.docs:
         rows.append(
-            ("Docs", f'<a class="docs" href="{escape(point.docs)}">{escape(point.docs)}</a>')
+            ("Docs", f'<a class="docs" href="{_href(point.docs)}">{escape(point.docs)}</a>')
         )
     body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     description = f"<p>{escape(point.description)}</p>" if point.description else ""

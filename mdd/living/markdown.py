@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import re
 
+from mdd.checks.api import printable
 from mdd.core.model import Manifest
 from mdd.living import Entry, groups, summary
 from mdd.living.graph import mermaid
 from mdd.living.state import PointState
 
-_MARK = {"green": "🟢", "regressed": "🔴", "pending": "🟠", "blocked": "⚪"}
+_MARK = {"green": "🟢", "regressed": "🔴", "unknown": "🔵", "pending": "🟠", "blocked": "⚪"}
 
 
 def _md(text: str) -> str:
-    """Text for Markdown: characters that would start markup are escaped."""
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", " ".join(text.split()))
+    """Text for Markdown: characters that would start markup or an HTML tag are escaped,
+    control characters written as escapes."""
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", printable(" ".join(text.split())))
+
+
+def code(text: str) -> str:
+    """``text`` as a Markdown code span, whatever backticks it holds: the fence is one
+    backtick longer than its longest run of them (CommonMark), so it cannot end early."""
+    text = printable(" ".join(text.split()))
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if runs and (text.startswith("`") or text.endswith("`")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_LINK_SAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#@!$&()*+,;=%]")
+
+
+def link(url: str) -> str:
+    """An http(s) URL as a Markdown autolink: any character that could end it early or
+    start markup (``<>"'`` and spaces, even if validation let one through) is
+    percent-encoded; another scheme is shown as text, never as a link."""
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        return _md(url)
+    return "<" + _LINK_SAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), url) + ">"
 
 
 def anchor(name: str) -> str:
@@ -45,7 +69,7 @@ def _entry(entry: Entry, with_state: bool) -> list[str]:
             lines.append(f"- **Reason:** {_md(entry.state.message)}")
     lines.append(f"- **Checked:** {_md(entry.checked)}")
     lines.append(
-        f"- **Check:** `{entry.check_name}` runs `{entry.command}` ({point.type}), "
+        f"- **Check:** {code(entry.check_name)} runs {code(entry.command)} ({point.type}), "
         f"{_md(entry.schedule)}"
     )
     if point.depends_on:
@@ -55,7 +79,7 @@ def _entry(entry: Entry, with_state: bool) -> list[str]:
         links = ", ".join(f"[{_md(d)}](#{anchor(d)})" for d in entry.needed_by)
         lines.append(f"- **Needed by:** {links}")
     if point.docs:
-        lines.append(f"- **Docs:** <{point.docs}>")
+        lines.append(f"- **Docs:** {link(point.docs)}")
     return [*lines, ""]
 
 

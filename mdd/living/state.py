@@ -22,7 +22,7 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class PointState:
-    state: str  # green, regressed, pending or blocked
+    state: str  # green, regressed, unknown, pending or blocked
     first_green: str | None = None  # "2026-12-02 12:04 UTC"
     last_change: str | None = None
     message: str | None = None

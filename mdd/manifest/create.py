@@ -1,9 +1,12 @@
 """`mdd init NEW --from OLD`: a new datacenter's manifest, derived from an existing one.
 
-The new manifest extends the same bases as OLD (their paths rewritten relative to the new
-file's folder), takes OLD's own vars with `--set name=value` applied, and copies OLD's own
-`sensu` block and integration points as written (vars unreplaced, so `{{ domain }}` becomes
-the new datacenter's domain). It is validated before anything is written, written
+The new manifest is OLD's text, comments included, with the datacenter's name, its
+description, its bases' paths (relative to the new file's folder) and the vars given with
+`--set name=value` changed: its integration points are copied as written (vars unreplaced,
+so `{{ domain }}` becomes the new datacenter's domain). `--set` names a var OLD has (its own
+or its bases'); any other name is refused, with the closest one. Every copied value that
+still names OLD (a wiki URL, a queue `ams1-deployments`) gets a comment line above it saying
+so, and the header says how many. It is validated before anything is written, written
 atomically, and never over an existing file.
 """
 
@@ -36,6 +39,7 @@ class Derived:
     path: Path
     text: str
     kept_vars: dict[str, str] = field(default_factory=dict)  # vars still OLD's values
+    copied: list[tuple[int, str]] = field(default_factory=list)  # (line, value) naming OLD
 
 
 def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -74,6 +78,81 @@ def _read_own(path: Path) -> dict[str, Any]:
     return own
 
 
+def _known_vars(source: Path) -> dict[str, str]:
+    from mdd.manifest.diff import datacenter_vars
+
+    return datacenter_vars(source)
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text: a shell hands bytes that are not UTF-8 over as lone
+    surrogates, which no manifest can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_sets(sets: Mapping[str, str], known: Mapping[str, str], source: str) -> None:
+    import difflib
+
+    for name, value in sets.items():
+        if not _is_text(value):
+            raise InitError(f"--set {name}=...: the value is not UTF-8 text; a manifest is UTF-8")
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        names = ", ".join(sorted(known)) or "none"
+        raise InitError(f"--set {name}=...: {source} has no var {name!r} ({hint}its vars: {names})")
+
+
+def _scalar(value: str) -> str:
+    """``value`` as a YAML scalar: plain when YAML reads it back as the same string."""
+    import json
+
+    import yaml
+
+    if value and value == value.strip() and "#" not in value and ": " not in value:
+        try:
+            if yaml.safe_load(value) == value and "\n" not in value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _names_old(value: str, old: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(old)}(?![A-Za-z0-9])", value) is not None
+
+
+def _strings(node: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key) of a string value under ``node`` (YamlMap/YamlList spans)."""
+    found: list[tuple[Any, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                found.append((node, key))
+            else:
+                found += _strings(value)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                found.append((node, index))
+            else:
+                found += _strings(value)
+    return found
+
+
+def _span_of(container: Any, key: Any) -> Any:
+    spans = getattr(container, "value_spans", None)
+    if spans is not None:
+        return spans.get(key)
+    items = getattr(container, "item_spans", None)
+    return items[key] if items is not None and key < len(items) else None
+
+
 def derive(
     source: Path,
     name: str,
@@ -95,7 +174,142 @@ def derive(
             f"folder or below it, as its bases are (nothing read)"
         )
     old = load(source)  # the source must be valid itself: ManifestError otherwise
+    if description is not None and not _is_text(description):
+        raise InitError("--description: not UTF-8 text; a manifest is UTF-8")
+    _check_sets(sets, _known_vars(source), old.datacenter)
     own = _read_own(source)
+    if own.get("extends") is None and not own.get("integration_points"):
+        raise InitError(f"{source} has no integration points of its own and no bases")
+    text = source.read_text(encoding="utf-8-sig")
+    try:
+        tree, _ = yamlload.load(text)
+    except yamlload.YamlSyntaxError as exc:
+        raise InitError(f"cannot read {source}: {exc}") from None
+    derived = _derive_text(text, tree, old.datacenter, source, name, target, sets, description)
+    if derived is None:  # written in a form lines cannot be edited in: written anew
+        derived = _derive_by_dump(own, old.datacenter, source, name, target, sets, description)
+    return derived
+
+
+def _derive_text(
+    text: str,
+    tree: Any,
+    old: str,
+    source: Path,
+    name: str,
+    target: Path,
+    sets: Mapping[str, str],
+    description: str | None,
+) -> Derived | None:
+    """``source``'s own text with the changes made line by line, comments kept; None when
+    the document is not in block style (a JSON manifest, say)."""
+    lines = text.splitlines()
+    keys = getattr(tree, "key_spans", {})
+    values = getattr(tree, "value_spans", {})
+    if not keys or any(span.column != 1 for span in keys.values()):
+        return None
+    replace: dict[int, list[tuple[int, int, str]]] = {}  # line -> (column, end, new text)
+
+    def change(span: Any, new: str) -> bool:
+        if span is None or not span.single_line or span.style not in (None, "'", '"'):
+            return False
+        end = span.column + len(span.source)
+        replace.setdefault(span.line, []).append((span.column, end, new))
+        return True
+
+    if not change(values.get("datacenter"), _scalar(name)):
+        return None
+    new_description = description or f"{name}: derived from {old}; describe it"
+    inserts: dict[int, list[str]] = {}  # after line N (0: at the top), these lines
+    if "description" in tree:
+        if not change(values.get("description"), _scalar(new_description)):
+            return None
+    else:
+        inserts.setdefault(values["datacenter"].line, []).append(
+            f"description: {_scalar(new_description)}"
+        )
+    extends = tree.get("extends")
+    if extends is not None:
+        folder = os.path.abspath(target.parent)
+        bases = extends if isinstance(extends, list) else [extends]
+        spans = (
+            getattr(extends, "item_spans", [None] * len(extends))
+            if isinstance(extends, list)
+            else [values.get("extends")]
+        )
+        for base, span in zip(bases, spans, strict=True):
+            moved = os.path.relpath(os.path.abspath(os.path.join(source.parent, base)), folder)
+            if moved != base and not change(span, _scalar(moved)):
+                return None
+    own_vars: Any = tree.get("vars") or {}
+    if own_vars and not hasattr(own_vars, "value_spans"):
+        return None
+    added = {k: v for k, v in sets.items() if k not in own_vars}
+    for key, value in sets.items():
+        if key in own_vars and not change(own_vars.value_spans.get(key), _scalar(value)):
+            return None
+    if added:
+        new_lines = [f"  {k}: {_scalar(v)}" for k, v in added.items()]
+        if "vars" in tree:
+            if values["vars"].line == keys["vars"].line:  # vars: {a: b} on one line
+                return None
+            inserts.setdefault(keys["vars"].line, []).extend(new_lines)
+        else:
+            inserts.setdefault(values["datacenter"].line, []).extend(["vars:", *new_lines])
+    kept = {k: str(v) for k, v in own_vars.items() if k not in sets}
+    # Values copied as written that still name the source datacenter: a comment above each.
+    flagged: dict[int, list[str]] = {}
+    copied: list[tuple[int, str]] = []
+    for top in ("integration_points", "sensu", "remove"):
+        for container, key in _strings(tree.get(top)):
+            span = _span_of(container, key)
+            value = container[key]
+            if span is None or not _names_old(value, old):
+                continue
+            copied.append((span.line, value))
+            line = lines[span.line - 1]
+            indent = line[: len(line) - len(line.lstrip())]
+            if line.lstrip().startswith("- "):
+                indent += "  "
+            flagged.setdefault(span.line, []).append(
+                f"{indent}# mdd init: copied from {old}, still names {old}: "
+                f"{_scalar(value)[:80]} (review)"
+            )
+    out: list[str] = []
+    if lines and lines[0].startswith("# yaml-language-server:"):  # must stay the first line
+        out.append(lines[0])
+        lines[0] = ""
+    header = (
+        f"# {name}: derived from {old} ({source.name}) by `mdd init`: its comments are "
+        f"{old}'s.\n"
+        f"# {len(copied)} copied value(s) still name {old} (marked 'mdd init: copied'); "
+        f"vars kept from {old}: {', '.join(sorted(kept)) or 'none'}. Review them."
+    )
+    out.append(header)
+    for line in inserts.get(0, []):
+        out.append(line)
+    for number, line in enumerate(lines, 1):
+        if number == 1 and len(out) == 2:  # the modeline, moved above the header
+            out.extend(inserts.get(number, []))
+            continue
+        out.extend(flagged.get(number, []))
+        for column, end, new in sorted(replace.get(number, []), reverse=True):
+            line = line[: column - 1] + new + line[end - 1 :]
+        out.append(line)
+        out.extend(inserts.get(number, []))
+    return Derived(target, "\n".join(out) + "\n", kept, copied)
+
+
+def _derive_by_dump(
+    own: dict[str, Any],
+    old_name: str,
+    source: Path,
+    name: str,
+    target: Path,
+    sets: Mapping[str, str],
+    description: str | None,
+) -> Derived:
+    """The new manifest written anew from ``own`` (comments cannot be kept)."""
     data: dict[str, Any] = {}
     extends = own.get("extends")
     if extends is not None:
@@ -116,24 +330,28 @@ def derive(
         if len(data["extends"]) == 1:
             data["extends"] = data["extends"][0]
     data["datacenter"] = name
-    data["description"] = description or f"{name}: derived from {old.datacenter}; describe it"
+    data["description"] = description or f"{name}: derived from {old_name}; describe it"
     own_vars = own.get("vars") or {}
     new_vars = {key: str(value) for key, value in own_vars.items()}
     new_vars.update(sets)
     kept = {key: value for key, value in new_vars.items() if key not in sets}
     if new_vars:
         data["vars"] = new_vars
-    for key in ("remove", "sensu", "integration_points"):
-        if key in own:
+    for key in own:
+        if key not in data and key != "datacenter":
             data[key] = own[key]
+    copied = [
+        (0, str(c[k]))
+        for top in ("integration_points", "sensu", "remove")
+        for c, k in _strings(own.get(top))
+        if isinstance(c[k], str) and _names_old(c[k], old_name)
+    ]
     header = (
         f"# The integration points the platform needs in {name}: derived from "
-        f"{old.datacenter}\n# ({source.name}) by `mdd init`. Review every value copied from "
-        f"{old.datacenter}.\n"
+        f"{old_name}\n# ({source.name}) by `mdd init`. {len(copied)} copied value(s) still "
+        f"name {old_name}: " + "; ".join(v for _, v in copied)[:400] + "\n"
     )
-    if extends is None and not own.get("integration_points"):
-        raise InitError(f"{source} has no integration points of its own and no bases")
-    return Derived(target, header + dump_yaml(data), kept)
+    return Derived(target, header + dump_yaml(data), kept, copied)
 
 
 def _validate(derived: Derived, name: str) -> None:

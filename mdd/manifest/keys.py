@@ -132,7 +132,31 @@ def _docs_url(value: Any) -> str:
         )
     if any(char.isspace() or not char.isprintable() for char in text):
         raise ValueError(f"{text!r} holds a line break or a control character: a link is one line")
+    unsafe = sorted({char for char in text if char in _UNSAFE_IN_LINKS})
+    if unsafe:
+        raise ValueError(
+            f"{text!r} holds {' '.join(unsafe)}: a link cannot hold quotes, angle brackets, "
+            f"backticks or backslashes (they would end it early in Markdown and HTML); "
+            f'percent-encode them (" is %22, < is %3C, > is %3E)'
+        )
     return str(URL.load(text))
+
+
+_UNSAFE_IN_LINKS = "\"'<>`\\"
+
+
+def _text(value: Any) -> str:
+    """One line a human reads (an owner, a description): no control characters, which a
+    terminal would act on (ESC retitles or clears it) when the board or the docs show it."""
+    text: str = STRING.load(value)
+    bad = sorted({char for char in text if not char.isprintable()})
+    if bad:
+        shown = ", ".join(ascii(char)[1:-1] for char in bad[:5])
+        raise ValueError(
+            f"'{ascii(text)[1:-1][:80]}' holds a control or invisible character ({shown}), "
+            f"which would act on a terminal that shows it: write plain text on one line"
+        )
+    return text
 
 
 def _check_type(value: Any) -> str:
@@ -254,7 +278,13 @@ ASSET_NAME = Kind(
     doc="letters, digits, _, /, ., : and -",
     schema={"type": "string"},
 )
-DOCS_URL = Kind("url", _docs_url, _docs_url, doc="an http:// or https:// URL, without spaces")
+DOCS_URL = Kind(
+    "url",
+    _docs_url,
+    _docs_url,
+    doc="an http:// or https:// URL, without spaces, quotes or angle brackets",
+)
+TEXT = Kind("string", _text, _text, doc="text on one line, without control characters")
 CHECK_TYPE = Kind(
     "check type",
     _check_type,
@@ -342,7 +372,7 @@ TOP_LEVEL_KEYS: tuple[Option, ...] = (
     ),
     Option(
         "description",
-        STRING,
+        TEXT,
         "What and where the datacenter is, in one line. May use {{ vars }}.",
     ),
     Option(
@@ -386,8 +416,8 @@ POINT_KEYS: tuple[Option, ...] = (
         "The bundled check type that probes the point (`mdd types` lists them).",
         required=True,
     ),
-    Option("owner", STRING, "The team that delivers the point: who to talk to while it is red."),
-    Option("description", STRING, "What the point is, in one line."),
+    Option("owner", TEXT, "The team that delivers the point: who to talk to while it is red."),
+    Option("description", TEXT, "What the point is, in one line."),
     Option("docs", DOCS_URL, "A page about the point: runbook, wiki page or ticket."),
     Option(
         "check",

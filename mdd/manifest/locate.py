@@ -90,6 +90,32 @@ def _not_a_file(path: Path) -> str:
     return "is not a regular file"
 
 
+def _names_in(folder: Path) -> list[str]:
+    """The datacenters a folder holds (files starting with ``_`` or ``.`` are not)."""
+    try:
+        return sorted(
+            p.stem
+            for p in folder.iterdir()
+            if p.suffix in SUFFIXES and not p.name.startswith(("_", ".")) and p.is_file()
+        )
+    except OSError:
+        return []
+
+
+def _suggestion(name: str, existing: list[str]) -> str:
+    """``; did you mean 'lab1'? (datacenters there: lab1, lab2)`` (or "")."""
+    import difflib
+
+    names = sorted(set(existing))
+    if not names:
+        return ""
+    same = [n for n in names if n.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, names, n=1)
+    text = f"; did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return text + f" (datacenters there: {shown})"
+
+
 def looks_like_path(name: str) -> bool:
     return os.sep in name or "/" in name or name.endswith(SUFFIXES)
 
@@ -119,12 +145,14 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
             folders = [(Path("manifests"), "the default")]
         use_bundled = not env and not Path("manifests").exists()
 
+    existing: list[str] = []
     for folder, why in folders:
         if folder.is_dir():
             found = _in_folder(name, folder)
             if found is not None:
                 return found
             looked.append(f"{folder}/ ({why})")
+            existing += _names_in(folder)
         else:
             looked.append(f"{folder}/ ({why}; no such folder)")
 
@@ -134,9 +162,11 @@ def find_manifest(name: str, manifests_dir: str | Path | None = None) -> Path:
         if found is not None:
             return found
         looked.append(f"the bundled examples ({', '.join(bundled_names()) or 'none'})")
+        existing += bundled_names()
 
     files = " or ".join(name + suffix for suffix in SUFFIXES)
     message = f"no manifest for {name!r}: looked for {files} in {'; '.join(looked)}"
+    message += _suggestion(name, existing)
     if manifests_dir is None and env:
         message += f" (${ENV_VAR} is set: no other folder is searched)"
     elif manifests_dir is None and not use_bundled and name in bundled_names():

@@ -233,6 +233,26 @@ class Reader(PointReader):
             point.ok = False
 
         if (
+            settings.timeout is not None
+            and settings.cron is None
+            and "cron" not in unread
+            and not {"timeout", "interval"} & unread
+            and settings.timeout > settings.interval
+        ):
+            timeout_at = point.sensu.get("timeout", defaults.get("timeout"))
+            interval_at = point.sensu.get("interval", defaults.get("interval"))
+            at = timeout_at or interval_at
+            if at is not None:
+                self.add(
+                    at[1],
+                    f"the Sensu timeout ({settings.timeout}s) is longer than the interval "
+                    f"({settings.interval}s"
+                    f"{'' if interval_at else ', the default'}): a run could still be going "
+                    f"when the next one starts; make the timeout at most the interval",
+                )
+                point.ok = False
+
+        if (
             point.check_values is not None
             and point.type is not None
             and settings.timeout is not None

@@ -1,6 +1,7 @@
 """The text board: every point's deployment state, owner and reason, then the summary.
 
-Regressed points come first (they deserve alarm), then pending, blocked and green, each
+Regressed points come first (they deserve alarm), then unknown (the check could not decide),
+pending, blocked and green, each
 group in manifest order. ``LiveBoard`` redraws the board in place on a terminal, with a
 progress bar while a round runs; piped or with ``--no-color`` it prints plain lines: one per
 change (``12:04:31 ldap-bind pending → green (identity)``) and the board at the end.
@@ -13,9 +14,26 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from mdd.runner.states import BLOCKED, GREEN, PENDING, REGRESSED, STATES, PointView, counts, percent
+from mdd.checks.api import printable
+from mdd.runner.states import (
+    BLOCKED,
+    GREEN,
+    PENDING,
+    REGRESSED,
+    STATES,
+    UNKNOWN,
+    PointView,
+    counts,
+    percent,
+)
 
-_COLORS = {REGRESSED: "\x1b[1;31m", PENDING: "\x1b[33m", BLOCKED: "\x1b[35m", GREEN: "\x1b[32m"}
+_COLORS = {
+    REGRESSED: "\x1b[1;31m",
+    UNKNOWN: "\x1b[1;36m",
+    PENDING: "\x1b[33m",
+    BLOCKED: "\x1b[35m",
+    GREEN: "\x1b[32m",
+}
 _RESET = "\x1b[0m"
 REASON_WIDTH = 200  # a reason longer than this is cut on the board (never in json/junit/tap)
 
@@ -26,17 +44,22 @@ def summary_line(datacenter: str, views: Sequence[PointView]) -> str:
     total, green = number["total"], number[GREEN]
     noun = "integration point" if total == 1 else "integration points"
     line = f"{datacenter}: {green}/{total} {noun} green ({percent(green, total)}%)"
-    rest = [f"{number[state]} {state}" for state in (REGRESSED, PENDING, BLOCKED) if number[state]]
+    rest = [
+        f"{number[state]} {state}"
+        for state in (REGRESSED, UNKNOWN, PENDING, BLOCKED)
+        if number[state]
+    ]
     return line + (f"; {', '.join(rest)}" if rest else "")
 
 
 def ordered(views: Sequence[PointView]) -> list[PointView]:
-    """Regressed first, then pending, blocked, green; manifest order within each."""
+    """Regressed first, then unknown, pending, blocked, green; manifest order within each."""
     rank = {state: index for index, state in enumerate(STATES)}
     return sorted(views, key=lambda view: rank.get(view.state, 0))
 
 
 def _cut(text: str, width: int) -> str:
+    text = printable(text)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -50,7 +73,7 @@ def board_lines(datacenter: str, views: Sequence[PointView], color: bool = False
         label = f"{view.state.upper():9}"
         if color:
             label = f"{_COLORS.get(view.state, '')}{label}{_RESET}"
-        owner = view.point.owner or "-"
+        owner = printable(view.point.owner or "-")
         lines.append(
             f"{label} {view.point.name:{name_width}}  {owner:{owner_width}}  "
             f"{_cut(view.reason, REASON_WIDTH)}".rstrip()
@@ -74,7 +97,7 @@ def change_line(
 ) -> str:
     """``12:04:31 ldap-bind pending → green (identity)``, local time."""
     clock = time.strftime("%H:%M:%S", time.localtime(time.time() if at is None else at))
-    owner = f" ({view.point.owner})" if view.point.owner else ""
+    owner = f" ({printable(view.point.owner)})" if view.point.owner else ""
     tail = "" if view.state == GREEN else f": {_cut(view.reason, REASON_WIDTH)}"
     return f"{clock} {view.point.name} {before or 'new'} {arrow(stream)} {view.state}{owner}{tail}"
 

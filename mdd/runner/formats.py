@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mdd.runner.states import GREEN, PointView, counts, percent, timestamp
+from mdd.runner.states import GREEN, UNKNOWN, PointView, counts, percent, timestamp
 
 FORMAT = "mdd-verify"
 VERSION = 1
@@ -33,6 +33,7 @@ def as_data(datacenter: str, views: Sequence[PointView], source: str) -> dict[st
             "pending": number["pending"],
             "regressed": number["regressed"],
             "blocked": number["blocked"],
+            "unknown": number["unknown"],
             "percent_green": percent(number["green"], number["total"]),
             "all_green": number["green"] == number["total"],
         },
@@ -65,16 +66,18 @@ def render_json(datacenter: str, views: Sequence[PointView], source: str) -> str
 
 def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> str:
     """One ``testsuite`` for the datacenter, one ``testcase`` per point; a point that is not
-    green is a ``failure`` whose ``type`` is its state and whose message is its reason."""
+    green is a ``failure`` whose ``type`` is its state and whose message is its reason, but
+    an unknown one (its check could not decide) is an ``error``, as a test that could not run."""
     from xml.sax.saxutils import quoteattr
 
     number = counts(views)
-    failures = number["total"] - number[GREEN]
+    errors = number[UNKNOWN]
+    failures = number["total"] - number[GREEN] - errors
     total_time = sum(v.duration or 0.0 for v in views)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name={quoteattr(f"mdd {source} {datacenter}")} tests="{number["total"]}" '
-        f'failures="{failures}" errors="0" time="{total_time:.3f}">',
+        f'failures="{failures}" errors="{errors}" time="{total_time:.3f}">',
         *junit_suite(datacenter, views, timestamp()),
         "</testsuites>",
         "",
@@ -83,15 +86,17 @@ def render_junit(datacenter: str, views: Sequence[PointView], source: str) -> st
 
 
 def junit_suite(datacenter: str, views: Sequence[PointView], at: str) -> list[str]:
-    """The ``testsuite`` element of one datacenter, as lines (``at``: its timestamp)."""
+    """The ``testsuite`` element of one datacenter, as lines (``at``: its timestamp); an
+    unknown point (its check could not decide) is an ``error``, as a test that could not run."""
     from xml.sax.saxutils import quoteattr
 
     number = counts(views)
-    failures = number["total"] - number[GREEN]
+    errors = number[UNKNOWN]
+    failures = number["total"] - number[GREEN] - errors
     total_time = sum(v.duration or 0.0 for v in views)
     lines = [
         f'  <testsuite name={quoteattr(f"mdd.{datacenter}")} tests="{number["total"]}" '
-        f'failures="{failures}" errors="0" skipped="0" time="{total_time:.3f}" '
+        f'failures="{failures}" errors="{errors}" skipped="0" time="{total_time:.3f}" '
         f"timestamp={quoteattr(at)}>",
     ]
     for v in views:
@@ -109,10 +114,11 @@ def junit_suite(datacenter: str, views: Sequence[PointView], at: str) -> list[st
             f"{v.point.name} ({v.point.type}, owner {owner}) is {v.state}: {v.reason}"
             + (f"\ndocs: {v.point.docs}" if v.point.docs else "")
         )
+        element = "error" if v.state == UNKNOWN else "failure"
         lines += [
             head + ">",
-            f"      <failure type={quoteattr(v.state)} message={quoteattr(message)}>"
-            f"{_escape(details)}</failure>",
+            f"      <{element} type={quoteattr(v.state)} message={quoteattr(message)}>"
+            f"{_escape(details)}</{element}>",
             "    </testcase>",
         ]
     lines.append("  </testsuite>")

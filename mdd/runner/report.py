@@ -46,6 +46,11 @@ def _seconds(text: str) -> float | None:
         return None
 
 
+def axis_date(seconds: float) -> str:
+    """A burn-up axis label: ``2026-12-02 12:04 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
 def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]:
     """The chart's geometry: step lines of points green and of points in all, over time."""
     samples = [
@@ -90,8 +95,8 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
         "top": top,
         "y_top": y(top),
         "y_zero": y(0),
-        "start": timestamp(start),
-        "end": timestamp(now),
+        "start": axis_date(start),
+        "end": axis_date(now),
         "samples": len(samples),
     }
 
@@ -141,6 +146,7 @@ def render_report(manifest: Manifest, state: StateFile, tz: tzinfo | None = None
         owners=owners,
         chart=burn_up(state.history, len(views)),
         generated=timestamp(),
-        state_path=str(state.path) if state.path else None,
+        # "Generated ... from FILE" only when that file exists (was read).
+        state_path=str(state.path) if state.path and state.path.exists() else None,
         lead=lead_view(manifest.datacenter, lead_times(manifest, state, now()), tz or zone(None)),
     )

@@ -6,9 +6,11 @@ A point is, after a run:
 * **blocked**: it is not green and one of its ``depends_on`` points is not green (by
   default it is then not probed at all);
 * **regressed**: it is not green but has been green before (the state file says when);
+* **unknown**: its check could not decide (UNKNOWN: a secret missing on this machine, a
+  library missing, a bad option): nobody looked, so it is neither "not delivered" nor green;
 * **pending**: it is not green and has never been green: expected during bring-up.
 
-WARNING and UNKNOWN are not green: a point is done only when its check is OK.
+WARNING is not green either: a point is done only when its check is OK.
 
 The state file (``.mdd/<datacenter>.json``) records, per point, when it was first seen,
 when it first turned green, when its state last changed, its last result and its recent
@@ -35,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mdd.checks.api import State
+from mdd.checks.api import State, printable
 from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
 from mdd.core.model import GREEN as GREEN
 from mdd.core.model import PENDING as PENDING
@@ -44,7 +46,7 @@ from mdd.core.model import UNKNOWN as UNKNOWN
 from mdd.core.model import IntegrationPoint, Manifest
 from mdd.runner.runner import Outcome
 
-STATES = (REGRESSED, PENDING, BLOCKED, GREEN)  # the board's order: what needs eyes first
+STATES = (REGRESSED, UNKNOWN, PENDING, BLOCKED, GREEN)  # the board's order: eyes first
 
 FORMAT = "mdd-state"
 VERSION = 1
@@ -132,11 +134,16 @@ def _status_name(status: int) -> str:
         return "UNKNOWN"
 
 
-def deployment_state(ok: bool, blocked_by: tuple[str, ...], was_green: bool) -> str:
+def deployment_state(
+    ok: bool, blocked_by: tuple[str, ...], was_green: bool, status: int | None = None
+) -> str:
+    """``status``: the check's exit status (None: not run); anything but 0-2 is UNKNOWN."""
     if ok:
         return GREEN
     if blocked_by:
         return BLOCKED
+    if status is not None and status not in (0, 1, 2):
+        return UNKNOWN
     return REGRESSED if was_green else PENDING
 
 
@@ -156,7 +163,7 @@ def reason_of(outcome: Outcome) -> str:
     blocked = f"blocked by {', '.join(outcome.blocked_by)}" if outcome.blocked_by else ""
     if outcome.result is None:
         return blocked
-    text = " ".join(outcome.result.message.split())
+    text = printable(" ".join(outcome.result.message.split()))
     if blocked and not outcome.ok:
         return f"{blocked}; its own check: {text}"
     return text
@@ -231,14 +238,19 @@ class StateFile:
         now = timestamp(at)
         previous = self.points.get(name, {})
         before = self.last_state(name)
-        state = deployment_state(outcome.ok, outcome.blocked_by, was_green or self.was_green(name))
+        result = outcome.result
+        state = deployment_state(
+            outcome.ok,
+            outcome.blocked_by,
+            was_green or self.was_green(name),
+            None if result is None else int(result.state),
+        )
         first_green = previous.get("first_green") or (now if state == GREEN else None)
         last_change = previous.get("last_change") if before == state else now
         first_seen = previous.get("first_seen") or _earliest(previous) or now
         transitions = [t for t in previous.get("transitions") or () if isinstance(t, dict)]
         if before != state:
             transitions.append({"at": now, "state": state})
-        result = outcome.result
         entry: dict[str, Any] = {
             "state": state,
             "first_seen": first_seen,
@@ -248,7 +260,7 @@ class StateFile:
             "blocked_by": list(outcome.blocked_by) if state == BLOCKED else [],
             "last_result": {
                 "status": None if result is None else int(result.state),
-                "reason": reason_of(outcome) if reason is None else reason,
+                "reason": reason_of(outcome) if reason is None else printable(reason),
                 "checked_at": now,
                 "duration": None if outcome.duration is None else round(outcome.duration, 6),
             },
@@ -264,7 +276,7 @@ class StateFile:
             return PointView(point, PENDING, None, "not checked yet")
         last = entry.get("last_result") or {}
         state = str(entry.get("state", PENDING))
-        reason = str(last.get("reason", ""))
+        reason = printable(str(last.get("reason", "")))
         blocked: tuple[str, ...] = ()
         if state == BLOCKED:
             blocked = tuple(str(d) for d in entry.get("blocked_by") or ()) or point.depends_on

@@ -12,8 +12,12 @@ the command line, and never appear in a message.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,6 +27,10 @@ from mdd.runner.runner import Outcome
 from mdd.runner.states import PointView, StateFile
 
 PAGE = 500  # Sensu Go events per request
+PAGE_LIMIT = 200  # Sensu Go pages read at most (100,000 events)
+RESPONSE_LIMIT = 64 << 20  # bytes of one API response, before and after decompression
+COMMAND_REQUESTS = 10  # all the API reads of one command end within this many request timeouts
+EXECUTED_LIMIT = 1 << 34  # seconds since 1970 (year 2514): a later "executed" is not a time
 
 
 class ApiError(Exception):
@@ -31,6 +39,53 @@ class ApiError(Exception):
 
 class StatusUsageError(Exception):
     """The options do not fit together."""
+
+
+class _Late(Exception):
+    """The request's deadline passed: in the response's head or its body (``phase``)."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(phase)
+        self.phase = phase
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+
+
+def _decoded(response: Any, url: str, path: str) -> bytes:
+    """The body without its content coding (gzip or deflate), never more than
+    ``RESPONSE_LIMIT`` bytes decompressed: a small body that expands to gigabytes is refused
+    at the cap."""
+    import zlib
+
+    codings = [
+        c.strip().lower()
+        for value in response.get_all("Content-Encoding")
+        for c in value.split(",")
+        if c.strip() and c.strip().lower() != "identity"
+    ]
+    body: bytes = response.body
+    if not codings:
+        return body
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} in a content coding mdd does not "
+            f"read ({', '.join(codings)[:60]}); it asked for none"
+        )
+    decoder = zlib.decompressobj(47 if "gzip" in codings[0] else 15)
+    try:
+        data = decoder.decompress(body, RESPONSE_LIMIT + 1)
+    except zlib.error as exc:
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} with a broken {codings[0]} body: {exc}"
+        ) from None
+    if len(data) > RESPONSE_LIMIT:
+        raise ApiError(
+            f"the Sensu API at {url} answered GET {path} with a {codings[0]} body that expands "
+            f"to more than {_size(RESPONSE_LIMIT)}: nothing past that is read"
+        )
+    return data
 
 
 class Found:
@@ -164,7 +219,14 @@ class SensuApi:
         self.auth = auth
         self.namespace = namespace
         self.timeout = timeout
-        self.verify: bool | str = ca_file or True
+        self._parts = parts
+        self.base_path = parts.path.rstrip("/")
+        self.ca_file = ca_file
+        self.command_deadline: float | None = None  # set by the first request
+        self.secrets = [v for k, v in auth.items() if k in ("password", "key") and v]
+        if "user" in auth and auth.get("password"):  # the Authorization header's token
+            pair = f"{auth['user']}:{auth['password']}".encode()
+            self.secrets.append(base64.b64encode(pair).decode())
         self.sensu_total: int | None = None  # results Sensu's aggregate counts (Classic)
         self.runner: Found | None = None  # the batch runner check's own result
         self.now = 0.0  # the API's clock (its Date header), else this machine's
@@ -179,43 +241,51 @@ class SensuApi:
         try:
             return self._get_unredacted(path, params)
         except ApiError as exc:
-            secrets = [v for k, v in self.auth.items() if k in ("password", "key") and v]
-            raise ApiError(redact(str(exc), secrets)) from None
+            raise ApiError(redact(str(exc), self.secrets)) from None
+
+    def _redacted(self, text: str) -> str:
+        """``text`` without the credentials: before any excerpt is cut from it."""
+        from mdd.checks.api import redact
+
+        return redact(text, self.secrets)
 
     def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
-        import requests
+        from urllib.parse import urlencode
 
         from mdd.checks.api import duration_text
 
-        url = self.url + path
-        headers = {"Accept": "application/json", "User-Agent": "mdd-status"}
-        auth = None
-        if "key" in self.auth:
-            headers["Authorization"] = f"Key {self.auth['key']}"
-        elif "user" in self.auth:
-            auth = (self.auth["user"], self.auth["password"])
-        try:
-            response = requests.get(
-                url,
-                params=params,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
-        except requests.exceptions.Timeout:
+        now = time.monotonic()
+        if self.command_deadline is None:
+            self.command_deadline = now + self.timeout * COMMAND_REQUESTS
+        if now >= self.command_deadline:
             raise ApiError(
-                f"the Sensu API at {self.url} did not answer GET {path} within "
-                f"{duration_text(self.timeout)}"
+                f"reading the Sensu API at {self.url} took over "
+                f"{duration_text(self.timeout * COMMAND_REQUESTS)} in all ({COMMAND_REQUESTS} "
+                f"times --request-timeout): stopped before GET {path}"
+            )
+        whole = self.command_deadline < now + self.timeout
+        deadline = min(now + self.timeout, self.command_deadline)
+        within = (
+            f"{duration_text(self.timeout * COMMAND_REQUESTS)} in all"
+            if whole
+            else duration_text(self.timeout)
+        )
+        target = self.base_path + path + (f"?{urlencode(params)}" if params else "")
+        headers = [("Accept", "application/json"), ("User-Agent", "mdd-status")]
+        if "key" in self.auth:
+            headers.append(("Authorization", f"Key {self.auth['key']}"))
+        elif "user" in self.auth:
+            pair = f"{self.auth['user']}:{self.auth['password']}".encode()
+            headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
+        try:
+            response = self._exchange(target, headers, deadline)
+        except _Late as exc:
+            what = "did not answer" if exc.phase == "head" else "did not send all of its answer to"
+            raise ApiError(
+                f"the Sensu API at {self.url} {what} GET {path} within {within}"
             ) from None
-        except requests.exceptions.SSLError as exc:
-            raise ApiError(f"TLS with the Sensu API at {self.url} failed: {_reason(exc)}") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise ApiError(f"cannot reach the Sensu API at {self.url}: {_reason(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise ApiError(f"GET {url} failed: {_reason(exc)}") from None
-        code = response.status_code
+        code = response.status
+        reason = self._redacted(response.reason.strip())[:100]
         if code in (401, 403):
             who = (
                 "the API key"
@@ -225,24 +295,64 @@ class SensuApi:
                 else "no credentials were given"
             )
             raise ApiError(
-                f"the Sensu API at {self.url} refused GET {path}: {code} "
-                f"{response.reason or ''} ({who})".replace("  ", " ")
+                f"the Sensu API at {self.url} refused GET {path}: {code} {reason} ({who})".replace(
+                    "  ", " "
+                )
             )
         if code == 404:
             return None, response
+        text = _decoded(response, self.url, path).decode("utf-8", "replace")
         if code >= 300:
-            body = f": {_excerpt(response.text)}" if response.text.strip() else ""
+            text = self._redacted(text[:4096])
+            body = f": {_excerpt(text)}" if text.strip() else ""
             raise ApiError(
                 f"the Sensu API at {self.url} answered GET {path} with {code} "
-                f"{response.reason or ''}{body}".replace("  ", " ")
+                f"{reason}{body}".replace("  ", " ")
             )
         try:
-            return response.json(), response
+            return json.loads(text), response
+        except RecursionError:
+            raise ApiError(
+                f"the Sensu API at {self.url} answered GET {path} with JSON nested deeper than "
+                f"Python reads (about {sys.getrecursionlimit()} levels)"
+            ) from None
         except ValueError:
             raise ApiError(
                 f"the Sensu API at {self.url} answered GET {path} with something that is not "
-                f"JSON: {_excerpt(response.text)}"
+                f"JSON: {_excerpt(self._redacted(text[:4096]))}"
             ) from None
+
+    def _exchange(self, target: str, headers: list[tuple[str, str]], deadline: float) -> Any:
+        """One GET of ``target`` (path and query) and its whole response, by ``deadline``,
+        with the checks' own HTTP reader (``mdd.checks.api.http_get``)."""
+        from mdd.checks.api import HttpGetFailed as GetFailed
+        from mdd.checks.api import http_get as get
+
+        parts = self._parts
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            response = get(
+                parts.scheme, host, port, target, headers, deadline, RESPONSE_LIMIT, self.ca_file
+            )
+        except GetFailed as exc:
+            if exc.late:
+                raise _Late(exc.stage) from None
+            if exc.stage == "setup":
+                raise ApiError(str(exc).replace("ca_file", "--ca-file")) from None
+            if exc.stage == "connect":
+                raise ApiError(f"cannot reach the Sensu API at {self.url}: {exc}") from None
+            if exc.stage == "tls":
+                raise ApiError(f"TLS with the Sensu API at {self.url} failed: {exc}") from None
+            if str(exc).startswith("a malformed"):
+                raise ApiError(f"the Sensu API at {self.url} sent {exc}") from None
+            raise ApiError(f"the Sensu API at {self.url} dropped the connection: {exc}") from None
+        if response.truncated:
+            raise ApiError(
+                f"the Sensu API at {self.url} answered with more than {_size(RESPONSE_LIMIT)}: "
+                f"nothing past that is read"
+            )
+        return response
 
     def _clock(self, response: Any) -> None:
         import contextlib
@@ -250,7 +360,7 @@ class SensuApi:
         from email.utils import parsedate_to_datetime
 
         self.now = time.time()
-        date = response.headers.get("Date") if response is not None else None
+        date = response.get("Date") if response is not None else None
         if date:
             with contextlib.suppress(TypeError, ValueError):
                 self.now = parsedate_to_datetime(date).timestamp()
@@ -303,7 +413,8 @@ class SensuApi:
         runner = manifest.batch_runner
         found: dict[str, Found] = {}
         params: dict[str, Any] = {"limit": PAGE}
-        for _ in range(10000):
+        tokens: set[str] = set()
+        for _ in range(PAGE_LIMIT):
             body, response = self._get(path, params)
             self._clock(response)
             if body is None:
@@ -331,29 +442,27 @@ class SensuApi:
                     self.runner = item
                 else:
                     found[names[name]] = item
-            token = response.headers.get("Sensu-Continue")
+            token = response.get("Sensu-Continue")
             if not token:
-                break
+                return found
+            if token in tokens:
+                raise ApiError(
+                    f"{self.url} sent the same Sensu-Continue token twice for {path}: its "
+                    f"pages would never end"
+                )
+            tokens.add(token)
             params = {"limit": PAGE, "continue": token}
-        return found
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost reason of a requests error, without the URL repeated."""
-    text = str(exc)
-    for pattern in (
-        r"\[Errno -?\d+\] ([^'\")\]]+)",
-        r"Errno \d+\] ([^'\")\]]+)",
-        r"(Connection refused)",
-    ):
-        match = re.search(pattern, text)
-        if match:
-            return match.group(1).strip()
-    return _excerpt(text, 120)
+        raise ApiError(
+            f"{self.url} has more than {PAGE_LIMIT} pages of {PAGE} events in namespace "
+            f"{self.namespace!r} (over {PAGE_LIMIT * PAGE:,} events): mdd status stops there"
+        )
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A whole number of seconds Sensu sent (a ttl), or None past ``EXECUTED_LIMIT``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 <= value <= EXECUTED_LIMIT else None
 
 
 def _found(check: dict[str, Any], history: Any) -> Found:
@@ -366,15 +475,18 @@ def _found(check: dict[str, Any], history: Any) -> Found:
     if not isinstance(status, int) or isinstance(status, bool):
         status = State.UNKNOWN
     executed = check.get("executed")
-    ints: list[int] = []
-    for item in history if isinstance(history, list) else []:
-        try:
-            ints.append(int(item))
-        except (TypeError, ValueError):
-            continue
+    ints = [
+        int(item)
+        for item in (history if isinstance(history, list) else [])[-100:]
+        if isinstance(item, int | str)
+        and not isinstance(item, bool)
+        and str(item).isdigit()
+        and len(str(item)) < 4
+    ]
+    output = check.get("output")
     return Found(
-        int(status),
-        str(check.get("output") or ""),
+        status if 0 <= status <= 255 else State.UNKNOWN,
+        output[:4096] if isinstance(output, str) else "",
         _number(executed),
         ints,
         _number(check.get("interval")),
@@ -386,7 +498,13 @@ def _found(check: dict[str, Any], history: Any) -> Found:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A time (seconds since 1970) or an interval Sensu sent, or None: NaN, infinity, a
+    negative number or one past ``EXECUTED_LIMIT`` (``1e308``) is not a time."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= EXECUTED_LIMIT:
+        return None
+    return float(value)
 
 
 _PREFIX = re.compile(r"^\S+ (?:OK|WARNING|CRITICAL|UNKNOWN): ")

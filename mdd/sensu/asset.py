@@ -16,6 +16,15 @@ check's ``PATH``):
   requirements, taken from the installed distributions of this environment
   (``importlib.metadata``; nothing is downloaded).
 
+The asset is the one agent artifact for both Sensus: Sensu Go unpacks it into its cache,
+a Sensu Classic agent has it unpacked under ``/opt`` (``generate --command-prefix``). Its
+library set is resolved for every Python it claims (``TARGETS``: CPython 3.10 and later on
+Linux), not for the interpreter that builds it: each requirement's environment markers are
+evaluated for every target, and the union goes in (redis needs ``async-timeout`` below
+3.11.3, so the asset holds it even when built on 3.12). A requirement some target needs that
+is not installed here, or a distribution whose ``Requires-Python`` excludes a target, stops
+the build with a message saying what to install.
+
 Only pure-Python code can go into an asset that runs on any agent's Python: a distribution
 the checks import that holds compiled code is refused. A compiled distribution that is only
 a requirement of another (``charset-normalizer``, pulled in by ``requests``, which
@@ -35,12 +44,15 @@ import io
 import re
 import sys
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 NAME = "mdd-checks"
+OLDEST_PYTHON = (3, 10)  # the launchers refuse anything older (pyproject: requires-python)
+NEWEST_MINOR = 14  # the newest CPython minor release the library set is resolved for
+MACHINES = ("x86_64", "aarch64", "armv7l", "ppc64le", "s390x")
 MTIME = 315532800  # 1980-01-01T00:00:00Z, the time every entry of the archive carries
 FILTERS = ("entity.system.os == 'linux'",)  # pure Python + /bin/sh + SIGALRM: tested on Linux
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
@@ -56,7 +68,15 @@ if sys.version_info < (3, 10):
     print("{command} UNKNOWN: mdd needs Python 3.10 or later, this is " + sys.version.split()[0])
     sys.exit(3)
 sys.path[0] = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib")
-from {module} import {function}
+import mdd
+
+mdd.ARTIFACT = "{asset}"
+try:
+    from {module} import {function}
+except ImportError as exc:
+    print("{command} UNKNOWN: the artifact lacks " + str(exc.name or exc)
+          + " (rebuild it with `mdd asset build`)")
+    sys.exit(3)
 
 {function}()
 '''
@@ -78,6 +98,7 @@ class Plan:
     mdd_files: dict[str, Path] = field(default_factory=dict)  # archive path -> source file
     distributions: dict[str, metadata.Distribution] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)  # distribution -> why
+    only_for: dict[str, str] = field(default_factory=dict)  # distribution -> marker
 
 
 def check_imports(paths: Iterable[Path]) -> set[str]:
@@ -112,25 +133,80 @@ def _top_level(dist: metadata.Distribution) -> set[str]:
     return names
 
 
-def _requirements(dist: metadata.Distribution) -> list[str]:
-    """The names of ``dist``'s requirements that apply here (extras left out)."""
-    names: list[str] = []
-    for requirement in dist.requires or ():
-        text, _, marker = requirement.partition(";")
-        if "extra" in marker:
+def targets() -> list[dict[str, str]]:
+    """The marker environments the asset claims: every CPython release from 3.10.0 on
+    (patch levels up to 30, so a marker such as ``python_full_version < '3.11.3'`` meets
+    both sides), on Linux, for every machine the agents run on."""
+    found: list[dict[str, str]] = []
+    for minor in range(OLDEST_PYTHON[1], NEWEST_MINOR + 1):
+        for patch in range(31):
+            version = f"3.{minor}.{patch}"
+            for machine in MACHINES:
+                found.append(
+                    {
+                        "python_version": f"3.{minor}",
+                        "python_full_version": version,
+                        "implementation_version": version,
+                        "implementation_name": "cpython",
+                        "platform_python_implementation": "CPython",
+                        "os_name": "posix",
+                        "sys_platform": "linux",
+                        "platform_system": "Linux",
+                        "platform_machine": machine,
+                        "platform_release": "",
+                        "platform_version": "",
+                        "extra": "",
+                    }
+                )
+    return found
+
+
+def _span(environments: list[dict[str, str]]) -> str:
+    """``3.10.0 to 3.11.2``: the Python versions of ``environments``, for a message."""
+    versions = sorted(
+        {e["python_full_version"] for e in environments},
+        key=lambda v: tuple(int(p) for p in v.split(".")),
+    )
+    return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
+
+
+def requirements(
+    dist: metadata.Distribution, environments: list[dict[str, str]]
+) -> list[tuple[str, str, str]]:
+    """``dist``'s requirements that apply to at least one of ``environments`` (extras left
+    out): (name, requirement text, the marker or "" when it applies everywhere)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found: list[tuple[str, str, str]] = []
+    for text in dist.requires or ():
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            match = _REQUIREMENT_NAME.match(text)
+            if match:  # unparseable: include, the safe side
+                found.append((match.group(1), text, ""))
             continue
-        if marker.strip():
-            try:
-                from packaging.markers import Marker
-            except ImportError:  # without packaging: include, the safe side
-                pass
-            else:
-                if not Marker(marker).evaluate():
-                    continue
-        match = _REQUIREMENT_NAME.match(text)
-        if match:
-            names.append(match.group(1))
-    return names
+        marker = requirement.marker
+        if marker is None:
+            found.append((requirement.name, text, ""))
+        elif any(marker.evaluate(env) for env in environments):
+            found.append((requirement.name, text, str(marker)))
+    return found
+
+
+def _python_gaps(dist: metadata.Distribution, environments: list[dict[str, str]]) -> str:
+    """The target Pythons ``dist``'s ``Requires-Python`` leaves out ("" when none)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    declared = dist.metadata["Requires-Python"]
+    if not declared:
+        return ""
+    try:
+        spec = SpecifierSet(declared)
+    except InvalidSpecifier:
+        return ""
+    missed = [e for e in environments if not spec.contains(e["python_full_version"])]
+    return f"Python {_span(missed)} (it requires {declared})" if missed else ""
 
 
 # The batch runner, check-mdd-batch: these modules and every mdd module they import.
@@ -242,34 +318,51 @@ def _providers() -> dict[str, list[str]]:
     return providers
 
 
-def plan(extra_imports: Iterable[str] = ()) -> Plan:
-    """What the asset holds, from this environment; ``AssetError`` if it cannot be built."""
+def plan(
+    extra_imports: Iterable[str] = (),
+    environments: list[dict[str, str]] | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Plan:
+    """What the asset holds, from this environment, for every target of ``environments``
+    (default ``targets()``); ``AssetError`` if it cannot be built."""
+    environments = targets() if environments is None else environments
     result = Plan()
     result.mdd_files, result.commands = _mdd_sources()
     check_files = [path for name, path in result.mdd_files.items() if "/checks/" in name]
     stdlib = set(sys.stdlib_module_names)
+    progress(f"reading the imports of {len(check_files)} check modules")
     imported = (check_imports(check_files) | set(extra_imports)) - stdlib - {"mdd"}
+    progress("finding the installed distributions that provide them")
     providers = _providers()
     problems: list[str] = []
-    queue: list[tuple[str, str]] = []  # (distribution, why it is needed)
+    queue: list[tuple[str, str, str]] = []  # (distribution, why it is needed, marker)
     for name in sorted(imported):
         dists = providers.get(name)
         if not dists:
             problems.append(f"the checks import {name}, which no installed distribution provides")
             continue
-        queue += [(dist, f"imported by the checks ({name})") for dist in dists]
-    direct = {_normalize(dist) for dist, _ in queue}
+        queue += [(dist, f"imported by the checks ({name})", "") for dist in dists]
+    direct = {_normalize(dist) for dist, _, _ in queue}
     seen: set[str] = set()
+    progress(f"resolving their requirements for Python {_span(environments)} on Linux")
     while queue:
-        name, why = queue.pop(0)
+        name, why, marker = queue.pop(0)
         key = _normalize(name)
-        if key in seen or key == "mdd":
+        if key == "mdd":
+            continue
+        if key in seen:
+            if not marker:  # needed everywhere after all
+                result.only_for.pop(key, None)
             continue
         seen.add(key)
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            result.left_out[name] = f"not installed (required: {why})"
+            where = f"on Python where {marker}" if marker else "on every Python"
+            problems.append(
+                f"agents {where} need {name} ({why}), which is not installed here: "
+                f"install it into this environment (pip install '{name}') and build again"
+            )
             continue
         label = f"{dist.metadata['Name']} {dist.version}"
         if _top_level(dist) and _top_level(dist) <= stdlib:
@@ -284,8 +377,19 @@ def plan(extra_imports: Iterable[str] = ()) -> Plan:
             else:
                 result.left_out[label] = f"compiled code, and no check imports it ({why})"
             continue
+        gaps = _python_gaps(dist, environments)
+        if gaps:
+            problems.append(
+                f"{label} ({why}) does not run on {gaps}: install a release that does into "
+                f"this environment (`pip install .` from mdd's clone bounds them) and build again"
+            )
         result.distributions[key] = dist
-        queue += [(req, f"required by {label}") for req in _requirements(dist)]
+        if marker:
+            result.only_for[key] = marker
+        for requirement, _, condition in requirements(dist, environments):
+            both = [m for m in (marker, condition) if m]
+            inherited = " and ".join(f"({m})" for m in both) if len(both) > 1 else "".join(both)
+            queue.append((requirement, f"required by {label}", inherited))
     if problems:
         raise AssetError("cannot build the asset: " + "; ".join(problems))
     return result
@@ -382,7 +486,11 @@ class Built:
 
 
 def build(
-    folder: Path, url: str | None = None, asset: str = NAME, namespace: str = "default"
+    folder: Path,
+    url: str | None = None,
+    asset: str = NAME,
+    namespace: str = "default",
+    progress: Callable[[str], None] = lambda message: None,
 ) -> Built:
     """Write the archive, its ``.sha512`` and (with ``url``) the Asset resource into ``folder``."""
     from mdd import __version__
@@ -391,10 +499,12 @@ def build(
 
     if not go_rules.ASSET_NAME.search(asset):
         raise AssetError(f"{asset!r} is not a Sensu Go asset name")
-    result = plan()
+    result = plan(progress=progress)
+    progress(f"packing {len(result.distributions)} libraries and the checks")
     data = archive_bytes(result, asset)
     sha512 = hashlib.sha512(data).hexdigest()
-    archive = folder / f"{asset}-{__version__}.tar.gz"
+    # A Sensu Go asset name may hold "/" (`sensu/monitoring-plugins`); a file name may not.
+    archive = folder / f"{asset.replace('/', '-')}-{__version__}.tar.gz"
     folder.mkdir(parents=True, exist_ok=True)
     write_atomically(archive, data)
     sha512_file = archive.with_name(archive.name + ".sha512")
@@ -406,6 +516,6 @@ def build(
         failures = go_rules.asset_failures(resource)
         if failures:
             raise AssetError("the Asset resource breaks Sensu Go's rules: " + "; ".join(failures))
-        resource_file = folder / f"{asset}-asset.yaml"
+        resource_file = folder / f"{asset.replace('/', '-')}-asset.yaml"
         write_atomically(resource_file, go.to_yaml([resource]))
     return Built(archive, sha512, sha512_file, resource_file, result)

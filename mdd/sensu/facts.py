@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mdd.checks.api import SECRET
+from mdd.checks.api import SECRET, SECRET_FILES
 from mdd.checks.registry import CHECK_TYPES
 from mdd.core.command import point_command
 from mdd.core.model import IntegrationPoint, Manifest
@@ -88,6 +88,9 @@ def secret_refs(point: IntegrationPoint) -> tuple[SecretRef, ...]:
         if opt.kind is SECRET and value is not None:
             source, where = value
             refs.append(SecretRef(opt.name, source, where))
+        elif opt.kind is SECRET_FILES and value:  # secret_headers: {Header: {env: NAME}}
+            for _header, (source, where) in value:
+                refs.append(SecretRef(opt.name, source, where))
     return tuple(refs)
 
 

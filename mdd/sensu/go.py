@@ -280,9 +280,44 @@ def render(manifest: Manifest, fmt: str = "yaml", options: GoOptions | None = No
     if fmt not in FORMATS:
         raise ValueError(f"unknown Sensu Go format {fmt!r}")
     items = resources(manifest, options)
-    text = to_yaml(items) if fmt == "yaml" else to_json(items)
+    write = to_yaml if fmt == "yaml" else to_json
+    _refuse_long_lines(manifest, items, write)
+    text = write(items)
     verify(text, items)
     return text
+
+
+# sensuctl create reads its input with a bufio.Scanner of the default buffer: a line longer
+# than 64 KiB fails the whole file ("bufio.Scanner: token too long"), nothing is created.
+SENSUCTL_LINE_LIMIT = 64 * 1024  # bytes of a line, its newline included
+
+
+def _refuse_long_lines(
+    manifest: Manifest,
+    items: Sequence[Mapping[str, Any]],
+    write: Any,
+) -> None:
+    lines_of = {f.name: f.line for f in manifest_facts(manifest)}
+    problems: list[Problem] = []
+    for item in items:
+        for line in write([item]).split("\n"):
+            size = len(line.encode("utf-8")) + 1
+            if size > SENSUCTL_LINE_LIMIT:
+                name = item["metadata"]["name"]
+                key = line.strip().split(":", 1)[0].strip('"') or "a value"
+                problems.append(
+                    Problem(
+                        str(manifest.path),
+                        lines_of.get(name, 1),
+                        1,
+                        f"{name}: its {key} makes a line of {size} bytes, and sensuctl reads "
+                        f"lines of at most {SENSUCTL_LINE_LIMIT} bytes (64 KiB; it would refuse "
+                        f"the whole file: bufio.Scanner: token too long): shorten it",
+                    )
+                )
+                break
+    if problems:
+        raise GenerateError(problems)
 
 
 def verify(text: str, items: Sequence[Mapping[str, Any]]) -> None:

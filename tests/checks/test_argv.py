@@ -29,6 +29,8 @@ from mdd.checks._options import BOOLEAN, COMMON_OPTIONS, SECRET, Option, add_arg
 from mdd.checks.registry import CHECK_TYPES, command_name
 from mdd.core.command import check_argv
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 TYPES = sorted(CHECK_TYPES)
 BIN = Path(sys.executable).parent
 

@@ -168,3 +168,13 @@ def test_a_double_dash_word_reaches_the_plugin(tmp_path: Path) -> None:
     run = run_check("command", command=[path, *words])
     assert run.code == 0, run.out
     assert run.line.endswith("[--][-x][\\--][\\\\--][a--][---]"), run.line
+
+
+def test_a_plugin_closing_its_output_before_it_exits_keeps_its_status(tmp_path: Path) -> None:
+    # Output closed, then the plugin still works a moment and exits 1: its status is the
+    # verdict, not "killed by signal 9" (the check once killed it as soon as its output ended).
+    plugin = tmp_path / "plugin"
+    plugin.write_text("#!/bin/sh\necho 'disk 81% full'\nexec >&- 2>&-\nsleep 0.3\nexit 1\n")
+    plugin.chmod(0o755)
+    run = run_check("command", command=[str(plugin)], timeout="10s")
+    assert (run.code, run.line) == (1, "CommandCheck WARNING: disk 81% full"), run.out

@@ -714,7 +714,7 @@ def test_slower_than_warn_is_warning(web: Server) -> None:
     run = run_check("http", url=web.url("/ok?sleep=0.05"), warn="1ms", crit="1.5s", timeout="2s")
     line = one_line(run)
     assert run.code == 1, line
-    assert "(warning above 1ms)" in line
+    assert "(warning above 1 ms)" in line
     assert re.search(r"time=[\d.]+s;0.001;1.5;0;2 ", line), line
 
 
@@ -722,7 +722,7 @@ def test_slower_than_crit_is_critical(web: Server) -> None:
     run = run_check("http", url=web.url("/ok?sleep=0.05"), warn="1ms", crit="2ms", timeout="2s")
     line = one_line(run)
     assert run.code == 2, line
-    assert "(critical above 2ms)" in line
+    assert "(critical above 2 ms)" in line
 
 
 def test_within_thresholds_is_ok(web: Server) -> None:

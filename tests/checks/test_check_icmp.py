@@ -57,10 +57,10 @@ def test_rtt_over_warn_is_warning_and_over_crit_critical() -> None:
     _need_ping()
     run = run_check("icmp", host="127.0.0.1", count=2, warn_rtt="0.000001s")
     assert run.code == 1, run.out
-    assert "(rtt warning above 0.000001s)" in run.line
+    assert "(rtt warning above 0.001 ms)" in run.line
     run = run_check("icmp", host="127.0.0.1", count=2, warn_rtt="0.000001s", crit_rtt="0.000002s")
     assert run.code == 2, run.out
-    assert "(rtt critical above 0.000002s)" in run.line
+    assert "(rtt critical above 0.002 ms)" in run.line
 
 
 def test_unreachable_network_is_critical() -> None:
@@ -124,9 +124,24 @@ def test_manifest_values_parse_back_from_the_command() -> None:
 
 
 def test_validate_rules() -> None:
-    values = load_values("icmp", host="h", warn_loss="50%", crit_loss="20%", count=200)
+    values = load_values("icmp", host="h", warn_loss="50%", crit_loss="20%")
     problems = check_icmp.validate(values)
     assert ("warn_loss", "warn_loss must not be more than crit_loss") in problems
-    assert ("count", "count must be 1-100, got 200") in problems
+    with pytest.raises(ValueError, match="must be 1-100, got 200"):  # at the option
+        load_values("icmp", host="h", count=200)
     values = load_values("icmp", host="h", count=60, timeout="5s")
     assert check_icmp.validate(values)[0][0] == "count"
+
+
+@pytest.mark.parametrize("count", ["0", "101", "-1"])
+def test_a_count_out_of_range_is_refused_on_the_command_line(count: str) -> None:
+    """Issue 18: --count 0 said OK "answered 1 of 1 pings"."""
+    run = run_argv("check-mdd-icmp", "--host", "127.0.0.1", "--count", count)
+    assert run.code == 3, run.out
+    assert "answered" not in run.line and "--count" in run.line, run.line
+
+
+def test_a_count_of_0_is_refused_by_the_manifest() -> None:
+    with pytest.raises(ValueError, match="must be 1-100, got 0"):
+        check_icmp.PINGS.load(0)
+    assert check_icmp.PINGS.load(1) == 1

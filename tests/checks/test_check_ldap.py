@@ -474,7 +474,7 @@ def test_slow_answer_over_warn_is_warning(password_file: str) -> None:
         )
     assert run.code == 1, run.out
     assert f"bound as {SERVICE_DN} in " in run.line
-    assert run.line.split(" | ")[0].endswith("(warning above 100ms)")
+    assert run.line.split(" | ")[0].endswith("(warning above 100 ms)")
 
 
 # --------------------------------------------------------------------------- UNKNOWN

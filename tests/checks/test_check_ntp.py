@@ -48,10 +48,10 @@ def test_offset_over_warn_is_warning_and_over_crit_critical(ntp_port: int) -> No
     server = f"127.0.0.1:{ntp_port}"
     run = run_check("ntp", servers=[server], warn_offset="0.000000001s", timeout="3s")
     assert run.code == 1, run.out
-    assert "(warning above 0.000000001s)" in run.line
+    assert "(warning above 0.000001 ms)" in run.line
     run = run_check("ntp", servers=[server], crit_offset="0.000000001s", timeout="3s")
     assert run.code == 2, run.out
-    assert "(critical above 0.000000001s)" in run.line
+    assert "(critical above 0.000001 ms)" in run.line
 
 
 def test_round_trip_is_reported_and_judged_with_warn_and_crit(ntp_port: int) -> None:
@@ -64,10 +64,10 @@ def test_round_trip_is_reported_and_judged_with_warn_and_crit(ntp_port: int) -> 
     run = run_check("ntp", servers=[server], warn="0.000000001s", timeout="3s")
     assert run.code == 1, run.out
     assert ", stratum 8, replied in " in run.line
-    assert run.line.split(" | ")[0].endswith(" ms (warning above 0.000000001s)")
+    assert run.line.split(" | ")[0].endswith(" ms (warning above 0.000001 ms)")
     run = run_check("ntp", servers=[server], warn="0.000000001s", crit="0.000000002s")
     assert run.code == 2, run.out
-    assert "(critical above 0.000000002s)" in run.line
+    assert "(critical above 0.000002 ms)" in run.line
 
 
 def _late_ntp_reply(request: bytes) -> bytes:
@@ -103,8 +103,8 @@ def test_a_slow_server_is_warning_and_its_offset_still_judged() -> None:
         )
         assert run.code == 1, run.out
         assert run.line.startswith(f"NtpCheck WARNING: 127.0.0.1:{port} offset ")
-        assert ", stratum 2, replied in " in run.line and "(warning above 100ms)" in run.line
-        assert "warning above 1s" not in run.line  # the offset is within its threshold
+        assert ", stratum 2, replied in " in run.line and "(warning above 100 ms)" in run.line
+        assert "warning above 1000 ms" not in run.line  # the offset is within its threshold
         # Over an offset threshold too: the worse verdict, and both reasons.
         run = run_check(
             "ntp",
@@ -114,8 +114,8 @@ def test_a_slow_server_is_warning_and_its_offset_still_judged() -> None:
             timeout="3s",
         )
         assert run.code == 2, run.out
-        assert "(critical above 0.000000001s), replied in " in run.line
-        assert "(warning above 100ms)" in run.line
+        assert "(critical above 0.000001 ms), replied in " in run.line
+        assert "(warning above 100 ms)" in run.line
 
 
 def test_stratum_above_max_is_critical(ntp_port: int) -> None:

@@ -327,7 +327,7 @@ def test_slow_answer_over_warn_is_warning(web: Server, proxy: Proxy) -> None:
         "proxy", proxy=proxy.url, url=web.url("/ok?sleep=0.3"), warn="100ms", timeout="5s"
     )
     assert run.code == 1, run.out
-    assert run.line.split(" | ")[0].endswith(f"(warning above 100ms) (through {where(proxy)})")
+    assert run.line.split(" | ")[0].endswith(f"(warning above 100 ms) (through {where(proxy)})")
 
 
 # --------------------------------------------------------------------------- UNKNOWN

@@ -373,7 +373,7 @@ def test_slow_greeting_over_warn_is_warning() -> None:
     with accepting(slow, threaded=True) as port:
         run = run_check("smtp", host="127.0.0.1", port=port, warn="100ms", timeout="5s")
     assert run.code == 1, run.out
-    assert run.line.split(" | ")[0].endswith("(warning above 100ms)")
+    assert run.line.split(" | ")[0].endswith("(warning above 100 ms)")
 
 
 def test_slow_greeting_over_crit_is_critical() -> None:
@@ -386,7 +386,7 @@ def test_slow_greeting_over_crit_is_critical() -> None:
     with accepting(slow, threaded=True) as port:
         run = run_check("smtp", host="127.0.0.1", port=port, crit="100ms", timeout="5s")
     assert run.code == 2, run.out
-    assert run.line.split(" | ")[0].endswith("(critical above 100ms)")
+    assert run.line.split(" | ")[0].endswith("(critical above 100 ms)")
 
 
 # --------------------------------------------------------------------------- UNKNOWN

@@ -46,7 +46,7 @@ def test_version_not_matching_expect_is_critical(sshd_port: int) -> None:
 def test_slow_identification_over_warn_is_warning(sshd_port: int) -> None:
     run = run_check("ssh", host="127.0.0.1", port=sshd_port, warn="0.000001s", timeout="3s")
     assert run.code == 1, run.out
-    assert "(warning above 0.000001s)" in run.line
+    assert "(warning above 0.001 ms)" in run.line
 
 
 def test_refused_port_is_critical(closed_port: int) -> None:
@@ -156,3 +156,33 @@ def test_manifest_values_parse_back_from_the_command() -> None:
     assert_round_trip("ssh", values)
     values = load_values("ssh", host="h", crit="10s")
     assert check_ssh.validate(values) == [("crit", "'crit' must be shorter than the timeout (10s)")]
+
+
+# --------------------------------------------------------------------------- issue 18: RFC 4253
+
+
+@pytest.mark.parametrize(
+    ("sent", "says"),
+    [
+        (b"SSH-2.0-" + b"A" * 200_000 + b"\r\n", "longer than 255 characters"),
+        (b"SSH-2.0-" + b"B" * 200_000, "longer than 255 characters"),  # no line end at all
+        (b"SSH-2.0-" + b"C" * 246 + b"\r\n", "longer than 255 characters"),  # 256 with CR LF
+        (b"SSH-2.0-Open\x1bSSH\r\n", "not SSH-protoversion-softwareversion"),
+        (b"SSH-2.0-\r\n", "not SSH-protoversion-softwareversion"),
+        (b"SSH-2.0\r\n", "not SSH-protoversion-softwareversion"),
+    ],
+)
+def test_an_improper_identification_line_is_critical(sent: bytes, says: str) -> None:
+    with accepting(_banner(sent, 3)) as port:
+        run = run_check("ssh", host="127.0.0.1", port=port, timeout="2s")
+    assert run.code == 2, run.out
+    assert f"sent a malformed identification line ({says}" in run.line, run.line
+    assert len(run.line) < 400 and "\x1b" not in run.line
+
+
+def test_an_identification_of_exactly_255_characters_is_ok() -> None:
+    line = b"SSH-2.0-" + b"D" * 245 + b"\r\n"
+    assert len(line) == 255
+    with accepting(_banner(line)) as port:
+        run = run_check("ssh", host="127.0.0.1", port=port, timeout="2s")
+    assert run.code == 0, run.out

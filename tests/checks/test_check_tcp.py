@@ -123,7 +123,7 @@ def test_connect_time_over_warn_is_warning(silent_port: int) -> None:
     # Any real connection takes longer than a microsecond: the threshold, not the clock, decides.
     run = run_check("tcp", host="127.0.0.1", port=silent_port, warn="0.000001s")
     assert run.code == 1, run.out
-    assert "(warning above 0.001ms)" in run.line or "warning above" in run.line
+    assert "(warning above 0.001 ms)" in run.line or "warning above" in run.line
 
 
 def test_connect_time_over_crit_is_critical(silent_port: int) -> None:

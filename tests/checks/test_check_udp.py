@@ -101,12 +101,12 @@ def test_slow_reply_over_warn_is_warning_and_over_crit_critical(
     port, _ = echo
     run = run_check("udp", host="127.0.0.1", port=port, send="x", warn="0.000001s")
     assert run.code == 1, run.out
-    assert "(warning above 0.000001s)" in run.line
+    assert "(warning above 0.001 ms)" in run.line
     run = run_check(
         "udp", host="127.0.0.1", port=port, send="x", warn="0.000001s", crit="0.000002s"
     )
     assert run.code == 2, run.out
-    assert "(critical above 0.000002s)" in run.line
+    assert "(critical above 0.002 ms)" in run.line
 
 
 def test_huge_reply_is_bounded() -> None:

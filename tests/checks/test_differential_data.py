@@ -19,6 +19,8 @@ from tests.checks.data_servers import HOST, PG_PORT, PgCluster, pg_cluster, requ
 from tests.checks.test_check_mysql import Account, account  # noqa: F401 - the fixture
 from tests.conftest import accepting, run_check, server_missing
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 PLUGINS = Path(os.environ.get("MDD_NAGIOS_PLUGINS", "/usr/lib/nagios/plugins"))
 
 

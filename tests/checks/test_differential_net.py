@@ -33,6 +33,8 @@ from tests.checks.net_servers import (
 )
 from tests.conftest import accepting, load_values, run_check, run_command, server_missing
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 PLUGINS = Path("/usr/lib/nagios/plugins")
 
 

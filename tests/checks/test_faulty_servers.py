@@ -35,6 +35,8 @@ from mdd.checks._result import LINE_LIMIT
 from mdd.core.command import check_command
 from tests.conftest import BIN, accepting, load_values
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 TIMEOUT = 1.5  # seconds: the checks' timeout in every case
 GUARD = 3.0  # seconds past it after which the run counts as hung
 RSS_LIMIT = 120_000  # KiB of peak RSS: a check is ~25 MB; 100 MB kept would show

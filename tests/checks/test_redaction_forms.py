@@ -10,7 +10,7 @@ from urllib.parse import quote, quote_plus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdd.checks._secrets import _forms, redact
+from mdd.checks._secrets import _SHORTEST, _folded, _forms, redact
 
 secrets = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
 
@@ -24,9 +24,11 @@ def test_the_forms_are_the_standard_librarys(secret: str) -> None:
         json.dumps(secret, ensure_ascii=False)[1:-1],
         json.dumps(secret)[1:-1].replace("/", "\\/"),
         quote(secret, safe=""),
+        quote(secret),
         quote_plus(secret, safe=""),
     }
-    assert _forms(secret) == expected
+    shortest = min(len(secret), _SHORTEST)
+    assert {_folded(form) for form in expected if len(form) >= shortest} <= _forms(secret)
 
 
 def test_every_form_is_hidden() -> None:

@@ -53,7 +53,16 @@ def echoing(answer: Callable[[socket.socket], None]) -> Iterator[int]:
 
 
 def _said(secret: str) -> str:
-    return f"login failed for password {secret} (you sent {secret[:9]}, then {secret[-7:]})"
+    """The secret as servers and their libraries echo it: as is, in another case, in base64
+    (a Basic token), percent-encoded and cut short in an excerpt."""
+    import base64
+    from urllib.parse import quote
+
+    coded = base64.b64encode(f"svc:{secret}".encode()).decode()
+    return (
+        f"login failed for password {secret} (you sent {secret.upper()}, {secret.lower()}, "
+        f"Basic {coded}, {quote(secret + '/+')}, {secret[:11]}...)"
+    )
 
 
 def http(secret: str) -> Callable[[socket.socket], None]:

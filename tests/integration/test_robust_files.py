@@ -34,6 +34,8 @@ from mdd.runner.states import (
 )
 from tests.runner.helpers import free_port, tcp, write_manifest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 BIN = Path(sys.executable).parent
 MEMORY = 512 << 20  # bytes of address space an mdd child may take in the memory cases
 SECRET = "s3cr3t-Tok3n-0123456789"  # planted in files mdd must not quote

@@ -77,7 +77,7 @@ def board_states(out: str) -> dict[str, str]:
     states = {}
     for line in out.splitlines():
         words = line.split()
-        if len(words) >= 2 and words[0] in ("GREEN", "PENDING", "REGRESSED", "BLOCKED"):
+        if len(words) >= 2 and words[0] in ("GREEN", "PENDING", "REGRESSED", "BLOCKED", "UNKNOWN"):
             states[words[1]] = words[0].lower()
     return states
 

@@ -25,6 +25,8 @@ from tests.checks.tls_servers import days_from_now
 from tests.conftest import accepting, hanging, run_command
 from tests.runner.helpers import free_port, mdd, write_manifest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 
 def _banner(conn: socket.socket) -> None:
     conn.sendall(b"220 smtp.lab1 ESMTP ready\r\n")

@@ -40,6 +40,8 @@ from tests.checks.test_check_mysql import Account, account  # noqa: F401 - the f
 from tests.conftest import run_command, server_missing
 from tests.runner.helpers import free_port, mdd, write_manifest
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 PLUGINS = Path("/usr/lib/nagios/plugins")
 Cases = list[dict[str, Any]]  # two points: "<type>-good" (OK) and "<type>-bad" (not OK)
 

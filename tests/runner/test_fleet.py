@@ -28,6 +28,8 @@ from tests.runner.fleet_lab import T0, Lab, at, example_points
 from tests.runner.helpers import BIN, REPO
 from tests.runner.test_report import browser  # noqa: F401  (the headless Chromium fixture)
 
+pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
+
 SCHEMA = json.loads((REPO / "docs" / "schema" / "mdd-fleet.schema.json").read_text())
 NOW = 240  # minutes after T0 when the commands below look
 

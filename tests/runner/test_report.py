@@ -8,6 +8,7 @@ The screenshot is kept in build/artifacts/ (and the pytest tmp dir) for a human 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,46 @@ def test_report_without_a_state_file(tmp_path: Path, browser: Any) -> None:
     page.goto(out.as_uri())
     assert page.locator("tr.point").get_attribute("data-state") == "pending"
     assert page.locator("#burn-up-empty").count() == 1
+    # No state file was read: the page does not claim to come from one.
+    assert ".mdd" not in page.locator("p.muted").first.inner_text()
+    assert "Generated" in page.locator("p.muted").first.inner_text()
+    page.close()
+
+
+def test_type_column_and_burn_up_dates_are_readable(tmp_path: Path, browser: Any) -> None:
+    port = free_port()
+    postgres = {
+        "name": "orders-db",
+        "type": "postgres",
+        "owner": "dba",
+        "check": {"host": "127.0.0.1", "port": port, "user": "orders", "timeout": "1s"},
+    }
+    write_manifest(tmp_path, [postgres, tcp("dns", port)])
+    verify(tmp_path)
+    out = tmp_path / "r.html"
+    run = mdd(
+        "report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", str(out), cwd=tmp_path
+    )
+    assert run.code == 0, run.err
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(out.as_uri())
+    # Each type name stays on one line inside its own cell, left of the reason.
+    fits = page.locator("tr.point td:nth-child(3)").evaluate_all(
+        """cells => cells.map(td => {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            const text = range.getBoundingClientRect();
+            const reason = td.nextElementSibling.getBoundingClientRect();
+            const oneLine = range.getClientRects().length == 1;
+            return [td.textContent, text.right <= reason.left && oneLine];
+        })"""
+    )
+    assert fits == [["postgres", True], ["tcp", True]]
+    labels = page.locator("svg#burn-up > text").evaluate_all("els => els.map(e => e.textContent)")
+    dates = [label for label in labels if not label.isdigit()]
+    assert len(dates) == 2, labels
+    for label in dates:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", label), labels
     page.close()
 
 

@@ -282,6 +282,7 @@ def test_json_matches_its_schema(tmp_path: Path, up: int) -> None:
         "pending": 1,
         "regressed": 0,
         "blocked": 1,
+        "unknown": 0,
         "percent_green": 33,
         "all_green": False,
     }
