@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from mdd.checks.api import COMMON_OPTIONS, type_name
@@ -35,6 +36,42 @@ class Point:
     check_timeout_span: Span | None = None
     check_values: dict[str, Any] | None = None  # what could be read of check:, BAD if wrong
     ok: bool = True
+
+
+_POINT_KEYS = list(POINT)
+
+
+@cache
+def _point_elsewhere(declared_type: str | None) -> dict[str, str]:
+    """Where a misplaced key of a point of ``declared_type`` belongs (once per type)."""
+    elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in SENSU}
+    if declared_type is not None and declared_type in CHECK_TYPES:
+        for opt in CHECK_TYPES[declared_type].OPTIONS:
+            elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
+    return elsewhere
+
+
+@cache
+def _check_keys(check_type: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A check type's options by name, and where a misplaced key of its ``check:`` block
+    belongs (once per type)."""
+    options = {opt.name: opt for opt in CHECK_TYPES[check_type].OPTIONS}
+    elsewhere = {
+        name: "Sensu settings go in the point's 'sensu:' block"
+        for name in SENSU
+        if name not in options
+    }
+    elsewhere.update(
+        {
+            name: "this belongs to the integration point, one level up"
+            for name in POINT
+            if name not in options
+        }
+    )
+    elsewhere.update(
+        {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
+    )
+    return options, elsewhere
 
 
 def _rules_on_read_values(
@@ -105,12 +142,9 @@ class PointReader(ValueReader):
         point = Point(span=value.span)
 
         declared_type = value.get("type")
-        elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in SENSU}
-        if isinstance(declared_type, str) and declared_type in CHECK_TYPES:
-            for opt in CHECK_TYPES[declared_type].OPTIONS:
-                elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
+        elsewhere = _point_elsewhere(declared_type if isinstance(declared_type, str) else None)
         clean, suggested = self.unknown_keys(
-            value, list(POINT), "integration point key", elsewhere=elsewhere
+            value, _POINT_KEYS, "integration point key", elsewhere=elsewhere
         )
         if not clean:
             point.ok = False
@@ -191,22 +225,7 @@ class PointReader(ValueReader):
             )
             return None
         point.check_span = value.span
-        options = {opt.name: opt for opt in module.OPTIONS}
-        elsewhere = {
-            name: "Sensu settings go in the point's 'sensu:' block"
-            for name in SENSU
-            if name not in options
-        }
-        elsewhere.update(
-            {
-                name: "this belongs to the integration point, one level up"
-                for name in POINT
-                if name not in options
-            }
-        )
-        elsewhere.update(
-            {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
-        )
+        options, elsewhere = _check_keys(check_type)
         ok, suggested = self.unknown_keys(
             value,
             list(options),

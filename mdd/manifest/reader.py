@@ -34,7 +34,7 @@ class Reader(PointReader):
             self.add((exc.line, exc.column), exc.message)
             return None
         try:
-            root, root_span = yamlload.load(text)
+            root, root_span = yamlload.load(text, str(self.path))
         except yamlload.YamlSyntaxError as exc:
             self.add((exc.line, exc.column), exc.message)
             return None
