@@ -78,7 +78,7 @@ def _pings(value: Any) -> int:
 
 # 1-100 where the option is declared: the manifest and the command line refuse 0 alike (a
 # ping count of 0 once read as "answered 1 of 1")
-PINGS = Kind("count", _pings, _pings, doc="a whole number, 1-100")
+PINGS = Kind("pings", _pings, _pings, doc="a whole number, 1-100")
 
 TYPE = "icmp"
 SUMMARY = "A host answers ping (ICMP echo), with little loss and a short round trip."

@@ -213,6 +213,14 @@ class Reader(PointReader):
         settings = replace(
             DEFAULT_SENSU, **{k: v for k, (v, _) in effective.items() if k not in unread}
         )
+        if (
+            "timeout" not in effective
+            and settings.cron is None
+            and settings.timeout is not None
+            and "interval" not in unread
+            and settings.timeout > settings.interval
+        ):  # the default timeout never outlasts the interval the manifest chose
+            settings = replace(settings, timeout=settings.interval)
 
         if (
             settings.ttl is not None
