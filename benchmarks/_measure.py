@@ -222,9 +222,9 @@ def check_subject(
     return Subject(label, argv)
 
 
-def install_wheel(venv: Path = BENCH_VENV) -> Path:
-    """Build a wheel of this source tree and install it into ``venv``, as on an agent; its
-    ``bin`` folder.
+def install_wheel(venv: Path = BENCH_VENV, source_tree: Path = REPO) -> Path:
+    """Build a wheel of this source tree (or of ``source_tree``) and install it into
+    ``venv``, as on an agent; its ``bin`` folder.
 
     The development venv holds an *editable* install, whose .pth file imports pathlib, re,
     enum, urllib.parse and more into every Python that starts there, ``python -c pass``
@@ -235,8 +235,8 @@ def install_wheel(venv: Path = BENCH_VENV) -> Path:
     )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source"
-        shutil.copytree(REPO, source, ignore=ignore)
-        print(f"building a wheel of {REPO} and installing it into {venv} ...", flush=True)
+        shutil.copytree(source_tree, source, ignore=ignore)
+        print(f"building a wheel of {source_tree} and installing it into {venv} ...", flush=True)
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
         _quietly([*pip, "wheel", "--no-deps", "-w", tmp, str(source)])
         wheel = next(Path(tmp).glob("mdd_sensu-*.whl"))

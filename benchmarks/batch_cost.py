@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/batch_cost.py              # 50 tcp points, 5 rounds
     .venv/bin/python benchmarks/batch_cost.py --points 50 --rounds 5
 
+Installs a wheel of this tree into build/bench-venv, as on an agent (see _measure.py).
 Writes a manifest of N ``tcp`` points on 127.0.0.1 (half to a listening port, half to a
 closed one, as during a bring-up), generates it twice (``mdd generate`` and ``mdd generate
 --batch``), then for each round runs, as the Sensu agent would:
@@ -28,9 +29,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from _measure import Launcher  # benchmarks/: the launcher every benchmark shares
-
-BIN = Path(sys.executable).parent
+from _machine import describe
+from _measure import Launcher, install_wheel  # benchmarks/: what every benchmark shares
 
 
 def serve_client_socket() -> tuple[int, list[int]]:
@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    bin_dir = install_wheel()
+    print("\n".join(describe(bin_dir)))
 
     up = socket.socket()
     up.bind(("127.0.0.1", 0))
@@ -102,7 +104,7 @@ def main() -> None:
         (folder / "bench1.yaml").write_text(
             json.dumps({"datacenter": "bench1", "integration_points": points})
         )
-        mdd = str(BIN / "mdd")
+        mdd = str(bin_dir / "mdd")
         per_point_file, batch_file = Path(tmp) / "checks.json", Path(tmp) / "batch.json"
         for out, extra in ((per_point_file, []), (batch_file, ["--batch"])):
             subprocess.run(
@@ -115,7 +117,7 @@ def main() -> None:
         batch_command = runner["command"] + f" --socket 127.0.0.1:{socket_port}"
 
         per_point, batch = [], []
-        with Launcher(path=BIN) as launcher:
+        with Launcher(path=bin_dir) as launcher:
             for round_ in range(args.rounds):
                 per_point.append(sum(launcher.shell(c).cpu for c in commands))
                 # a fresh state file each round: every point due, as at each point's interval

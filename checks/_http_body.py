@@ -15,8 +15,12 @@ from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    class BodyOpts(Protocol):  # what content_problems reads of the http check's options
+        contains: str | None
+        matches: str | None
+        json: list[tuple[str, Any]] | None
 
 
 def redacted(text: str, secrets: list[tuple[str, str]]) -> str:
@@ -101,7 +105,7 @@ def text_of(response: Answer) -> str:
 
 
 def content_problems(
-    response: Answer, opts: argparse.Namespace, secrets: list[tuple[str, str]]
+    response: Answer, opts: BodyOpts, secrets: list[tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
     """(problems, what was verified) for contains, matches and json; no secret is quoted."""
     problems: list[str] = []

@@ -21,8 +21,18 @@ from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import argparse
     import ssl
+    from typing import Protocol
+
+    from mdd.checks._typed import Common
+
+    class ExchangeOpts(Common, Protocol):  # what an exchange reads of http's (proxy's) options
+        url: str
+        proxy: str | None
+        connect_to: str | None
+        ca_file: str | None
+        client_cert: str | None
+
 
 BODY_LIMIT = 1 << 20  # bytes of body read and checked
 REASON_LIMIT = 100  # characters of a reason phrase quoted
@@ -159,7 +169,7 @@ def _location(value: str | None) -> str | None:
     return value if value is None or len(value) <= LOCATION_LIMIT else None
 
 
-def tls_reason(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
+def tls_reason(exc: ssl.SSLError, opts: ExchangeOpts) -> str:
     import ssl  # loaded already: the exception is ssl's
 
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -228,7 +238,7 @@ def remaining(deadline: float) -> float:
 
 
 def open_connection(
-    host: str, port: int, where: str, opts: argparse.Namespace, deadline: float
+    host: str, port: int, where: str, opts: ExchangeOpts, deadline: float
 ) -> socket.socket:
     try:
         return connect(host, port, deadline)[0]
@@ -243,7 +253,7 @@ def open_connection(
 
 
 def tunnel(
-    sock: socket.socket, target: Target, where: str, opts: argparse.Namespace, deadline: float
+    sock: socket.socket, target: Target, where: str, opts: ExchangeOpts, deadline: float
 ) -> None:
     """Open a CONNECT tunnel through the proxy on ``sock`` to the target."""
     request = f"CONNECT {target.hostport} HTTP/1.1\r\nHost: {target.hostport}\r\n\r\n"
@@ -307,7 +317,7 @@ def exchange(
     method: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
-    opts: argparse.Namespace,
+    opts: ExchangeOpts,
     context: ssl.SSLContext | None,
     deadline: float,
 ) -> Answer:
@@ -364,7 +374,7 @@ def exchange(
 def _start_tls(
     sock: socket.socket,
     target: Target,
-    opts: argparse.Namespace,
+    opts: ExchangeOpts,
     context: ssl.SSLContext | None,
     deadline: float,
 ) -> socket.socket:
@@ -394,7 +404,7 @@ def _request(
     method: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
-    opts: argparse.Namespace,
+    opts: ExchangeOpts,
     deadline: float,
 ) -> wire.Response:
     """Send the request on ``sock`` and read the whole response."""

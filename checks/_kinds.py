@@ -515,12 +515,6 @@ STATUS = Kind("status", _status_range, _status_range, _status_text, doc="200, or
 URL = Kind("url", _url, _url_arg, doc="an http:// or https:// URL")
 PROXY_URL = Kind("proxy", _proxy_url, _proxy_url, doc="http://host:port")
 ADDRESS = Kind("address", _address, _address, doc="host, host:port or [v6]:port")
-PATH = Kind(
-    "path",
-    lambda value: absolute_path_text(value),
-    lambda text: absolute_path_text(text),
-    doc="an absolute file path on the agent",
-)
 
 
 def absolute_path_text(value: Any) -> str:
@@ -533,6 +527,9 @@ def absolute_path_text(value: Any) -> str:
     return text
 
 
+PATH = Kind(
+    "path", absolute_path_text, absolute_path_text, doc="an absolute file path on the agent"
+)
 ABSOLUTE_PATH = Kind(
     "absolute path",
     absolute_path_text,

@@ -71,6 +71,8 @@ __all__ = [
     "INTEGER",
     "INT_LIMIT",
     "JSON_EXPECT",
+    "Kind",
+    "Option",
     "PATH",
     "POINT",
     "PORT",
@@ -81,15 +83,15 @@ __all__ = [
     "SECRET_SOURCES",
     "STATUS",
     "STRING",
+    "TIMEOUT",
     "URL",
-    "Kind",
-    "Option",
-    "type_name",
     "add_arguments",
     "choice",
     "duration",
     "duration_text",
+    "time_thresholds",
     "to_argv",
+    "type_name",
 ]
 
 
@@ -174,3 +176,13 @@ POINT = Option(
     "The integration point's name, put at the start of the message.",
 )
 COMMON_OPTIONS: tuple[Option, ...] = (POINT,)
+
+TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
+
+
+def time_thresholds(what: str) -> tuple[Option, Option]:
+    """``warn`` and ``crit``: thresholds on the time ``what`` takes ("connecting")."""
+    return (
+        Option("warn", DURATION, f"WARNING when {what} takes longer than this."),
+        Option("crit", DURATION, f"CRITICAL when {what} takes longer than this."),
+    )

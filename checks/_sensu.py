@@ -1,8 +1,9 @@
 """Import ``SensuPluginCheck`` without the cost of the whole ``sensu_plugin`` package.
 
 ``sensu_plugin/__init__.py`` imports every part of the library, its handler module among
-them, and with that ``requests`` and ``urllib3``: about 70 ms of CPU on every run of every
-check on every agent, for code no check uses. Here the package is registered with its real
+them, and with that ``requests`` and ``urllib3``: 442 million instructions on its own, four
+times a whole check-mdd-tcp run (issue 15), on every run of every check on every agent, for
+code no check uses. Here the package is registered with its real
 search path but without running its ``__init__``, so importing ``sensu_plugin.check`` loads
 just ``check.py``, ``plugin.py`` and ``exithook.py``. If something has already imported the
 full package, that one is used as it is.
@@ -10,9 +11,10 @@ full package, that one is used as it is.
 ``plugin.py`` imports ``argparse`` and ``traceback`` at its top, for two things a working
 check never does: build the parser that ``MddCheck.setup()`` replaces straight away, and
 format the traceback of a crash (``MddCheck`` catches every exception itself). Those two
-imports (with ``gettext``, ``locale``, ``textwrap``, ``linecache`` and ``tokenize``) cost
-about 4-5 ms of every run, so ``plugin.py`` is given stand-ins that import the real module
-at first use.
+imports (with ``gettext``, ``locale``, ``textwrap``, ``linecache`` and ``tokenize``) cost a
+check-mdd-tcp run 23 million instructions, 23% of it (5.6 ms of 26 ms CPU; issue 15, see
+docs/performance.md), so ``plugin.py`` is given stand-ins that import the real module at
+first use.
 """
 
 from __future__ import annotations

@@ -1,23 +1,42 @@
-"""What the SQL checks (postgres, mysql) share: their TLS modes, query, expect, thresholds.
+"""What the SQL checks (postgres, mysql) share: their options (``sql_options``, typed as
+``SqlOpts``), TLS modes, query, expect, thresholds.
 
 Standard library only: the protocol libraries are imported by each check's probe.
 """
 
 from __future__ import annotations
 
-from mdd.checks._options import STRING, Option, choice
+from mdd.checks._options import STRING, TIMEOUT, Option, choice
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     ca_file_option,
+    host_option,
+    password_option,
+    port_option,
     read_password,
     threshold_problems,
+    user_option,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only: no cost at run time
 if TYPE_CHECKING:
     import ssl
+    from typing import Protocol
+
+    from mdd.checks._typed import Endpoint
+
+    class SqlOpts(Endpoint, Protocol):
+        """``sql_options``, typed (tests/test_typed_options.py)."""
+
+        database: str | None
+        user: str
+        password: tuple[str, str] | None
+        tls: str
+        ca_file: str | None
+        query: str | None
+        expect: str | None
+
 
 TLS_MODES = ("disable", "prefer", "require", "verify")
 
@@ -46,6 +65,25 @@ EXPECT = Option(
     STRING,
     "Text the first column of the query's first row must equal (needs query).",
 )
+
+
+def sql_options(port: int, database: str, prefer_as: str) -> tuple[Option, ...]:
+    """The options of a SQL check: its default ``port``; ``database``, the help of its
+    ``database`` option; ``prefer_as``, whose default ``tls: prefer`` is (``tls_option``)."""
+    return (
+        host_option(),
+        port_option(port),
+        Option("database", STRING, database),
+        user_option(),
+        password_option(),
+        tls_option("the server", prefer_as),
+        CA_FILE,
+        QUERY,
+        EXPECT,
+        TIMEOUT,
+        WARN,
+        CRIT,
+    )
 
 
 def validate_sql(values: dict[str, object]) -> list[tuple[str, str]]:

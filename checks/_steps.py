@@ -24,21 +24,28 @@ from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     BOOLEAN,
-    DURATION,
     HOST,
     PATH,
     PORT,
     SECRET,
     STRING,
+    TIMEOUT,
     Option,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol, TypeVar
+
+    from mdd.checks._typed import Endpoint
+
+    class StoreOpts(Endpoint, Protocol):  # what converse reads of a data store's options
+        password: tuple[str, str] | None
+
+    StoreT = TypeVar("StoreT", bound=StoreOpts)
 
 
 def host_option(peer: str = "server") -> Option:
@@ -85,9 +92,7 @@ def ca_file_problems(values: dict[str, object]) -> list[tuple[str, str]]:
     return []
 
 
-TIMEOUT = Option("timeout", DURATION, "Give up after this long.", default=10.0)
-WARN = Option("warn", DURATION, "WARNING when the whole check takes longer than this.")
-CRIT = Option("crit", DURATION, "CRITICAL when the whole check takes longer than this.")
+WARN, CRIT = time_thresholds("the whole check")
 
 
 def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -259,9 +264,9 @@ def _bounded(text: str, limit: int = 300) -> str:
 
 
 def converse(
-    opts: argparse.Namespace,
+    opts: StoreT,
     library: Callable[[], Any],
-    conversation: Callable[[Any, argparse.Namespace, Steps, str | None], Result],
+    conversation: Callable[[Any, StoreT, Steps, str | None], Result],
 ) -> Result:
     """A data-store probe: within the check's timeout (which counts the library's import),
     read the password, import the protocol library, and hold ``conversation(library, opts,

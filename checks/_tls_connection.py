@@ -17,9 +17,16 @@ from mdd.checks._result import CheckFailed
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Common
+
+    class TlsOpts(Common, Protocol):  # what a TLS handshake reads of the tls check's options
+        host: str
+        port: int
+        starttls: str | None
+        min_version: str | None
 
 
 def remaining(deadline: float) -> float:
@@ -29,13 +36,11 @@ def remaining(deadline: float) -> float:
     return left
 
 
-def _connect(opts: argparse.Namespace, where: str, deadline: float) -> socket.socket:
+def _connect(opts: TlsOpts, where: str, deadline: float) -> socket.socket:
     return open_connection(opts.host, opts.port, deadline, opts.timeout)[0]
 
 
-def _smtp_starttls(
-    sock: socket.socket, where: str, opts: argparse.Namespace, deadline: float
-) -> None:
+def _smtp_starttls(sock: socket.socket, where: str, opts: TlsOpts, deadline: float) -> None:
     """Greeting, EHLO (must offer STARTTLS), STARTTLS; the socket is then ready for TLS.
 
     Spoken with the smtp check's session (``_smtp_session``: every read bounded by the
@@ -87,7 +92,7 @@ def _text(reply: str) -> str:
 
 
 def shake_hands(
-    opts: argparse.Namespace,
+    opts: TlsOpts,
     context: ssl.SSLContext,
     server_name: bytes,
     where: str,
@@ -124,7 +129,7 @@ def shake_hands(
         raise
 
 
-def handshake_error(exc: ssl.SSLError, opts: argparse.Namespace) -> str:
+def handshake_error(exc: ssl.SSLError, opts: TlsOpts) -> str:
     reason = exc.reason or ""
     if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return "closed the connection during the TLS handshake"

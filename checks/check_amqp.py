@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from mdd.checks._amqp_wire import BrokerClosed, Closed, Connection, ProtocolError
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option
+from mdd.checks._options import STRING, TIMEOUT, Option
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     Steps,
     ca_file_option,
@@ -38,9 +37,21 @@ from mdd.checks._steps import (
     user_option,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Endpoint
+
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        vhost: str
+        user: str
+        password: tuple[str, str] | None
+        tls: bool
+        ca_file: str | None
+        queue: str | None
+        exchange: str | None
+
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
@@ -69,6 +80,15 @@ EXAMPLE = {
     "queue": "deployments",
     "exchange": "events",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("rabbitmq-server",)
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"logs in to the AMQP broker on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -80,7 +100,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _no_library, _converse)
 
 
@@ -88,7 +108,7 @@ def _no_library() -> None:
     """The protocol client is mdd's own: nothing to import before the clock starts."""
 
 
-def _converse(_: None, opts: argparse.Namespace, steps: Steps, given: str | None) -> Result:
+def _converse(_: None, opts: Opts, steps: Steps, given: str | None) -> Result:
     password = "guest" if given is None else given  # RabbitMQ's default account: no secret
     sock = steps.connect()
     if opts.tls:
@@ -141,9 +161,7 @@ def _converse(_: None, opts: argparse.Namespace, steps: Steps, given: str | None
 ACCESS_REFUSED, NOT_FOUND, NOT_ALLOWED = 403, 404, 530
 
 
-def _exists(
-    conn: Connection, channel: int, kind: str, name: str, opts: argparse.Namespace, steps: Steps
-) -> str:
+def _exists(conn: Connection, channel: int, kind: str, name: str, opts: Opts, steps: Steps) -> str:
     """``queue q exists (...)`` or raises ``CheckFailed``; passive declares create nothing."""
     try:
         messages, consumers = conn.declare(channel, kind, name)

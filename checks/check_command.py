@@ -23,9 +23,15 @@ from mdd.checks._base import main_of
 from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    from mdd.checks._typed import Common
+
+    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        command: list[str]
+
 
 TYPE = "command"
 SUMMARY = "Any Nagios-compatible plugin: its exit status and first output line pass through."
@@ -41,6 +47,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Kill the plugin after this long (UNKNOWN).", default=10.0),
 )
 EXAMPLE = {"command": ["/usr/lib/nagios/plugins/check_tcp", "-H", "10.0.0.1", "-p", "389"]}
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 OUTPUT_LIMIT = 65536  # bytes of output kept; the rest is read and dropped
 LINE_LIMIT = 1000  # characters of the first line passed through
@@ -142,7 +150,7 @@ def run(argv: list[str], deadline: float) -> tuple[int | None, bytes, bytes]:
     return (None if killed else code), bytes(kept[out_fd]), bytes(kept[err_fd])
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     argv: list[str] = list(opts.command)
     program = argv[0]
     deadline = time.monotonic() + opts.timeout

@@ -62,10 +62,23 @@ from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        query: str
+        record: str
+        servers: list[str] | None
+        answers: list[str] | None
+        includes: list[str] | None
+        excludes: list[str] | None
+        nxdomain: bool
+        authoritative: bool
+        protocol: str
+
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
@@ -123,6 +136,8 @@ EXAMPLE = {
     "servers": ["10.0.0.53", "10.0.1.53:53"],
     "includes": ["10 mx1.ams1.example.net"],
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("dnsmasq-base", "bind9-dnsutils", "monitoring-plugins-standard")
 
 PORT = 53
 RESOLV_CONF = "/etc/resolv.conf"
@@ -248,7 +263,7 @@ def _read_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
     return data
 
 
-def query_name(opts: argparse.Namespace) -> tuple[bytes, ...]:
+def query_name(opts: Opts) -> tuple[bytes, ...]:
     """The labels of the name asked for; ``CheckError`` when ``query`` is not a name."""
     if opts.record == "PTR" and _is_address(opts.query):
         return reverse_name(opts.query)
@@ -259,7 +274,7 @@ def query_name(opts: argparse.Namespace) -> tuple[bytes, ...]:
 
 
 def _query(
-    host: str, port: int, wire: bytes, deadline: float, opts: argparse.Namespace, asked: str
+    host: str, port: int, wire: bytes, deadline: float, opts: Opts, asked: str
 ) -> bytes | Result:
     """The server's reply to ``wire`` (over UDP, again over TCP when truncated, or over TCP),
     or the CRITICAL result of not getting one."""
@@ -290,7 +305,7 @@ def _query(
 def ask(
     host: str,
     port: int,
-    opts: argparse.Namespace,
+    opts: Opts,
     qname: tuple[bytes, ...],
     deadline: float,
     many: bool,
@@ -351,7 +366,7 @@ def ask(
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)
 
 
-def _compare(answers: list[str], opts: argparse.Namespace, record: str) -> str:
+def _compare(answers: list[str], opts: Opts, record: str) -> str:
     """What is wrong with the answers (``missing x, unexpected y``), or ``""``."""
     got = {normalise(a, record) for a in answers}
     parts: list[str] = []
@@ -372,7 +387,7 @@ def _compare(answers: list[str], opts: argparse.Namespace, record: str) -> str:
     return ", ".join(parts)
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = time.monotonic() + opts.timeout
     if opts.servers:
         servers = [split_address(text, PORT) for text in opts.servers]

@@ -52,22 +52,44 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, redacting, threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
-TYPE_CHECKING = False  # typing costs every run a few ms; annotations alone need it
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     import ssl
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        url: str
+        method: str
+        headers: list[tuple[str, str]] | None
+        secret_headers: list[tuple[str, tuple[str, str]]] | None
+        body: str | None
+        status: list[tuple[int, int]] | None
+        contains: str | None
+        matches: str | None
+        json: list[tuple[str, Any]] | None
+        follow_redirects: bool
+        ca_file: str | None
+        insecure: bool
+        client_cert: str | None
+        client_key: str | None
+        proxy: str | None
+        connect_to: str | None
+
 
 TYPE = "http"
 SUMMARY = "An HTTP(S) endpoint answers with the expected status, body, JSON and response time."
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 DEFAULT_STATUS = [(200, 299)]
+DESCRIBE_TIMED = "the exchange"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option("url", URL, "The URL to request.", required=True),
     Option("method", choice(*METHODS), "HTTP method.", default="GET"),
@@ -124,14 +146,22 @@ OPTIONS: tuple[Option, ...] = (
         "Host header, SNI and certificate name: test a VIP or one backend.",
     ),
     Option("timeout", DURATION, "Give up after this long, redirects included.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds(DESCRIBE_TIMED),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "https://artifacts.ams1.example.net/health",
     "contains": "OK",
     "secret_headers": {"Authorization": {"file": "/etc/mdd/artifacts.token"}},
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"answers {values.get('method', 'GET')} {values['url']}"
+
 
 MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -278,12 +308,12 @@ def _keeps_secrets(origin: Target, following: Target) -> bool:
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     secrets = _read_secrets(opts.secret_headers or [])
     return redacting(lambda: _probe(opts, secrets), lambda text: redacted(text, secrets))
 
 
-def _tls_context(opts: argparse.Namespace) -> ssl.SSLContext:
+def _tls_context(opts: Opts) -> ssl.SSLContext:
     from mdd.checks._tls import client_context  # ssl: only for https
 
     return client_context(
@@ -306,7 +336,7 @@ def _unexpected_status(
     response: Answer,
     target: Target,
     ranges: list[tuple[int, int]],
-    opts: argparse.Namespace,
+    opts: Opts,
     hidden: list[tuple[str, str]],
 ) -> str:
     """What follows "URL returned STATUS" when the status is not one expected."""
@@ -322,7 +352,7 @@ def _unexpected_status(
     return f" ({expected}){tail}"
 
 
-def _probe(opts: argparse.Namespace, secrets: list[tuple[str, str]]) -> Result:
+def _probe(opts: Opts, secrets: list[tuple[str, str]]) -> Result:
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
     ranges: list[tuple[int, int]] = opts.status or DEFAULT_STATUS

@@ -22,14 +22,32 @@ import re
 import time
 
 from mdd.checks._base import main_of
-from mdd.checks._options import COUNT, DURATION, HOST, Kind, Option, duration_text, type_name
+from mdd.checks._options import (
+    COUNT,
+    DURATION,
+    HOST,
+    TIMEOUT,
+    Kind,
+    Option,
+    duration_text,
+    type_name,
+)
 from mdd.checks._result import Perf, Result, State, ms_text
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Common
+
+    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        host: str
+        count: int
+        warn_rtt: float | None
+        crit_rtt: float | None
+        warn_loss: float | None
+        crit_loss: float | None
 
 
 def _percent(value: Any) -> float:
@@ -60,7 +78,7 @@ def _pings(value: Any) -> int:
 
 # 1-100 where the option is declared: the manifest and the command line refuse 0 alike (a
 # ping count of 0 once read as "answered 1 of 1")
-PINGS = Kind("count", _pings, _pings, doc="a whole number, 1-100")
+PINGS = Kind("pings", _pings, _pings, doc="a whole number, 1-100")
 
 TYPE = "icmp"
 SUMMARY = "A host answers ping (ICMP echo), with little loss and a short round trip."
@@ -71,9 +89,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("crit_rtt", DURATION, "CRITICAL when the average round trip is longer than this."),
     Option("warn_loss", PERCENT, "WARNING when more than this share of the pings is lost."),
     Option("crit_loss", PERCENT, "CRITICAL when more than this share of the pings is lost."),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
+    TIMEOUT,
 )
 EXAMPLE = {"host": "gw.ams1.example.net", "crit_loss": "20%", "warn_rtt": "50ms"}
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("iputils-ping", "monitoring-plugins-basic")
 
 INTERVAL = 0.2  # seconds between pings: the smallest an unprivileged user may ask for
 OUTPUT_LIMIT = 65536
@@ -136,7 +156,7 @@ def run_ping(argv: list[str], deadline: float) -> tuple[int | None, str]:
     return code, out[:OUTPUT_LIMIT].decode("utf-8", "replace")
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     started = time.monotonic()
     deadline = started + opts.timeout
     count = opts.count

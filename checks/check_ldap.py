@@ -65,17 +65,32 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
 from mdd.checks._shared import redacting, threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     import ssl
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        url: str
+        starttls: bool
+        bind_dn: str | None
+        password: tuple[str, str] | None
+        base: str | None
+        filter: str
+        scope: str
+        min_entries: int
+        max_entries: int | None
+        ca_file: str | None
+
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
@@ -209,8 +224,7 @@ OPTIONS: tuple[Option, ...] = (
         "PEM file of CA certificates to trust instead of the system's (ldaps://, StartTLS).",
     ),
     Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "ldaps://ldap.ams1.example.net:636",
@@ -220,6 +234,8 @@ EXAMPLE: Mapping[str, Any] = {
     "filter": "(objectClass=inetOrgPerson)",
     "min_entries": 1,
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("slapd", "monitoring-plugins-standard")
 
 READ_LIMIT = 1 << 20  # bytes read from the server in one check: entries carry no attributes
 SEARCH_CAP = 1000  # entries asked for when no max_entries bounds the search
@@ -358,7 +374,7 @@ def _reason(name: str, diagnostic: str) -> str:
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     if bool(opts.bind_dn) != bool(opts.password):
         # An LDAP bind with a DN and no password is an "unauthenticated bind": it proves
         # nothing, and some servers accept it.
@@ -378,7 +394,7 @@ def _endpoint(url: str) -> tuple[bool, str, int]:
     return secure, host.strip("[]"), int(port or (636 if secure else 389))
 
 
-def _probe(opts: argparse.Namespace, password: str | None) -> Result:
+def _probe(opts: Opts, password: str | None) -> Result:
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
     secure, host, port = _endpoint(opts.url)
@@ -446,7 +462,7 @@ class _Session:
             pass
 
 
-def _search_plan(opts: argparse.Namespace, deadline: float) -> tuple[bytes, str, int] | None:
+def _search_plan(opts: Opts, deadline: float) -> tuple[bytes, str, int] | None:
     """The search to send (the request, what it is called, its size limit), or None; a
     filter that cannot be sent is UNKNOWN before anything is sent."""
     if not (opts.base or not opts.bind_dn):
@@ -470,9 +486,7 @@ def _search_plan(opts: argparse.Namespace, deadline: float) -> tuple[bytes, str,
         ) from None
 
 
-def _start_tls(
-    session: _Session, opts: argparse.Namespace, context: ssl.SSLContext | None, host: str
-) -> None:
+def _start_tls(session: _Session, opts: Opts, context: ssl.SSLContext | None, host: str) -> None:
     where, wire = session.where, session.wire
     answer = session.ask(starttls_request(), EXTENDED_RESPONSE)
     if answer.code != 0:
@@ -487,7 +501,7 @@ def _start_tls(
 
 
 def _conversation(
-    opts: argparse.Namespace,
+    opts: Opts,
     wire: _Wire,
     context: ssl.SSLContext | None,
     host: str,
@@ -527,9 +541,7 @@ def _conversation(
         raise CheckFailed(_broken(wire, where, step, opts.timeout, exc)) from None
 
 
-def _judge(
-    opts: argparse.Namespace, done: Answer, entries: int, what: str, where: str, limit: int
-) -> str:
+def _judge(opts: Opts, done: Answer, entries: int, what: str, where: str, limit: int) -> str:
     capped = done.code == 4  # sizeLimitExceeded: the server stopped at a limit, ours or its own
     if done.code not in (0, 4):
         closest = (

@@ -24,17 +24,27 @@ import time
 
 from mdd.checks._base import main_of
 from mdd.checks._net import host_port, split_address
-from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text
+from mdd.checks._options import ADDRESS, COUNT, DURATION, Option, duration_text, time_thresholds
 from mdd.checks._result import Perf, Result, State, ms_text, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Protocol
+
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        servers: list[str]
+        warn_offset: float | None
+        crit_offset: float | None
+        max_stratum: int | None
+
 
 TYPE = "ntp"
 SUMMARY = "NTP servers answer, synchronised, with a clock close to the agent's."
+DESCRIBE_TIMED = "a server's reply"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option(
         "servers",
@@ -46,8 +56,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("warn_offset", DURATION, "WARNING when a server's clock is off by more than this."),
     Option("crit_offset", DURATION, "CRITICAL when a server's clock is off by more than this."),
     Option("max_stratum", COUNT, "CRITICAL when a server's stratum is above this (1-15)."),
-    Option("warn", DURATION, "WARNING when a server's reply takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when a server's reply takes longer than this."),
+    *time_thresholds(DESCRIBE_TIMED),
     Option("timeout", DURATION, "Give up waiting for the servers after this long.", default=10.0),
 )
 EXAMPLE = {
@@ -56,6 +65,9 @@ EXAMPLE = {
     "crit_offset": "1s",
     "max_stratum": 4,
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("chrony", "monitoring-plugins-basic")
+
 
 PORT = 123
 NTP_EPOCH = 2208988800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
@@ -83,7 +95,7 @@ def _signed_ms(seconds: float) -> str:
     return f"{seconds * 1000:+.3f} ms" if abs(seconds) < 1 else f"{seconds:+.3f} s"
 
 
-def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: bool) -> Result:
+def ask(host: str, port: int, opts: Opts, deadline: float, many: bool) -> Result:
     """One SNTP exchange with one server, judged."""
     where = host_port(host, port)
     cookie = os.urandom(8)
@@ -147,12 +159,12 @@ def ask(host: str, port: int, opts: argparse.Namespace, deadline: float, many: b
     if opts.max_stratum is not None and stratum > opts.max_stratum:
         return Result(State.CRITICAL, f"{text}: stratum above {opts.max_stratum}", perf)
     state = threshold_state(abs(offset), opts.warn_offset, opts.crit_offset)
-    if state is not State.OK:
-        limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
+    limit = opts.crit_offset if state is State.CRITICAL else opts.warn_offset
+    if state is not State.OK and limit is not None:
         text += f" ({_level(state)} above {ms_text(limit)})"
     slow = threshold_state(elapsed, opts.warn, opts.crit)
-    if slow is not State.OK:
-        limit = opts.crit if slow is State.CRITICAL else opts.warn
+    limit = opts.crit if slow is State.CRITICAL else opts.warn
+    if slow is not State.OK and limit is not None:
         text += f", replied in {elapsed * 1000:.1f} ms ({_level(slow)} above {ms_text(limit)})"
     return Result(max(state, slow), text, perf)
 
@@ -161,7 +173,7 @@ def _level(state: State) -> str:
     return "critical" if state is State.CRITICAL else "warning"
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = time.monotonic() + opts.timeout
     servers = [split_address(text, PORT) for text in opts.servers]
     many = len(servers) > 1

@@ -22,7 +22,6 @@ server announces is capped, every read bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option
 from mdd.checks._pg_wire import (
     Closed,
     Connection,
@@ -34,50 +33,27 @@ from mdd.checks._pg_wire import (
 )
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
-from mdd.checks._sql import (
-    CA_FILE,
-    CRIT,
-    EXPECT,
-    QUERY,
-    TIMEOUT,
-    WARN,
-    tls_option,
-    validate_sql,
-)
-from mdd.checks._steps import (
-    Steps,
-    close_quietly,
-    converse,
-    host_option,
-    password_option,
-    port_option,
-    user_option,
-)
+from mdd.checks._sql import sql_options, validate_sql
+from mdd.checks._steps import Steps, close_quietly, converse
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any, Protocol
 
+    from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
+
+    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        """The options of every SQL check (``_sql.sql_options``)."""
+
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
 # What the probe imports when it runs: nothing beyond the standard library (its protocol
 # client is mdd's own).
 LIBRARIES: tuple[str, ...] = ()
-OPTIONS: tuple[Option, ...] = (
-    host_option(),
-    port_option(5432),
-    Option("database", STRING, "Database to log in to (default: the user's name)."),
-    user_option(),
-    password_option(),
-    tls_option("the server", "as libpq's default"),
-    CA_FILE,
-    QUERY,
-    EXPECT,
-    TIMEOUT,
-    WARN,
-    CRIT,
+OPTIONS = sql_options(
+    5432, "Database to log in to (default: the user's name).", "as libpq's default"
 )
 EXAMPLE = {
     "host": "pg.ams1.example.net",
@@ -88,6 +64,18 @@ EXAMPLE = {
     "query": "SELECT count(*) > 0 FROM pg_tables",
     "expect": "t",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("postgresql",)
+
+# `expect` is the query's first value, compared equal (mdd/living/describe.py).
+DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"logs in to the PostgreSQL server on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -95,7 +83,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return validate_sql(values)
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _no_library, _converse)
 
 
@@ -103,7 +91,7 @@ def _no_library() -> None:
     """The protocol client is mdd's own: nothing to import before the clock starts."""
 
 
-def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result:
     # tls: prefer builds its context only when the server offers TLS: ssl costs every run
     # about 30 million instructions. require and verify build it first, so that a ca_file
     # that cannot be used is UNKNOWN whatever the server does.
@@ -119,12 +107,12 @@ def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | N
     try:
         if opts.query is None:
             return steps.result(done, opts.warn, opts.crit)
-        return _query(conn, opts, steps, done)
+        return _query(conn, opts.query, opts, steps, done)
     finally:
         close_quietly(conn.terminate)
 
 
-def _context(opts: argparse.Namespace, steps: Steps) -> WatchedContext:
+def _context(opts: Opts, steps: Steps) -> WatchedContext:
     from mdd.checks._watched_tls import watched_context
 
     context = watched_context(steps, opts.tls == "verify", opts.ca_file)
@@ -133,7 +121,7 @@ def _context(opts: argparse.Namespace, steps: Steps) -> WatchedContext:
 
 
 def _login(
-    opts: argparse.Namespace,
+    opts: Opts,
     steps: Steps,
     password: str | None,
     tls: bool,
@@ -190,12 +178,12 @@ def _login(
     return conn, encrypted
 
 
-def _query(conn: Connection, opts: argparse.Namespace, steps: Steps, done: str) -> Result:
+def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) -> Result:
     steps.now("query")
     try:
         conn.simple("START TRANSACTION READ ONLY")
         # Every value as PostgreSQL's own text (psql's form), not as a Python object.
-        result = conn.extended(opts.query)
+        result = conn.extended(query)
         conn.simple("ROLLBACK")
     except ServerError as exc:
         if steps.expired or (exc.code == QUERY_CANCELED and steps.overdue()):

@@ -40,20 +40,31 @@ from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
-    DURATION,
     PROXY_URL,
     STATUS,
+    TIMEOUT,
     URL,
     Option,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        proxy: str
+        url: str
+        status: list[tuple[int, int]] | None
+        denied: bool
+        ca_file: str | None
+
 
 TYPE = "proxy"
 SUMMARY = "The egress proxy lets a URL through, or (denied: true) refuses it."
@@ -79,15 +90,16 @@ OPTIONS: tuple[Option, ...] = (
         ABSOLUTE_PATH,
         "PEM file of CA certificates to trust for an https:// URL instead of the system's.",
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    TIMEOUT,
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "proxy": "http://proxy.ams1.example.net:3128",
     "url": "https://repo.example.net/",
     "status": ["200-399"],
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 DENIAL_STATUSES = (403, 407)  # a plain http:// request the proxy refuses
 _DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
@@ -127,7 +139,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def _http_options(opts: argparse.Namespace) -> argparse.Namespace:
+def _http_options(opts: Opts) -> argparse.Namespace:
     """The http check's options for one GET of ``url`` through ``proxy``."""
     values = {opt.name: opt.default for opt in check_http.OPTIONS}
     values.update(
@@ -148,7 +160,7 @@ def _proxy_where(proxy: str) -> tuple[str, int, str]:
     return host, port, f"proxy {shown}:{port}"
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     http_opts = _http_options(opts)
     if not opts.denied:
         result = check_http.probe(http_opts)
@@ -159,7 +171,7 @@ def probe(opts: argparse.Namespace) -> Result:
     return _denied(opts, http_opts)
 
 
-def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
+def _denied(opts: Opts, http_opts: argparse.Namespace) -> Result:
     """OK only when the proxy itself refuses the request."""
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
@@ -191,7 +203,7 @@ def _denied(opts: argparse.Namespace, http_opts: argparse.Namespace) -> Result:
     )
 
 
-def _refused(opts: argparse.Namespace, started: float, message: str) -> Result:
+def _refused(opts: Opts, started: float, message: str) -> Result:
     elapsed = time.monotonic() - started
     perf = (Perf("time", round(elapsed, 6), "s", opts.warn, opts.crit, 0.0, opts.timeout),)
     return timed_result(message, elapsed, opts.warn, opts.crit, perf)

@@ -13,13 +13,12 @@ every length the server announces is capped, every read bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, Option, choice
+from mdd.checks._options import STRING, TIMEOUT, Option, choice
 from mdd.checks._resp import Closed, Connection, ProtocolError, ReplyError
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     CRIT,
-    TIMEOUT,
     WARN,
     Steps,
     ca_file_option,
@@ -32,9 +31,19 @@ from mdd.checks._steps import (
     tls_flag,
 )
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any, Protocol
+
+    from mdd.checks._typed import Endpoint
+
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        username: str | None
+        password: tuple[str, str] | None
+        tls: bool
+        ca_file: str | None
+        role: str | None
+
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
@@ -63,8 +72,17 @@ EXAMPLE = {
     "password": {"file": "/etc/sensu/mdd/redis-platform.pw"},
     "role": "master",
 }
+# The Debian package of the shared server its tests reach on 127.0.0.1 (.ci/setup installs it,
+# .ci/services starts it).
+TEST_SERVICES = ("redis-server",)
 
 _ROLES = {"master": "master", "slave": "replica", "replica": "replica"}
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    return f"gets PONG for PING from the Redis server on {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -76,7 +94,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return converse(opts, _no_library, _converse)
 
 
@@ -84,7 +102,7 @@ def _no_library() -> None:
     """The protocol client is mdd's own: nothing to import before the clock starts."""
 
 
-def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | None) -> Result:
+def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result:
     sock = steps.connect()
     if opts.tls:
         from mdd.checks._watched_tls import watched_context, wrap
@@ -133,7 +151,7 @@ def _converse(_: None, opts: argparse.Namespace, steps: Steps, password: str | N
 _LOGIN_REJECTED = ("invalid password", "no password is set")
 
 
-def _refused(opts: argparse.Namespace, steps: Steps, exc: ReplyError) -> CheckFailed:
+def _refused(opts: Opts, steps: Steps, exc: ReplyError) -> CheckFailed:
     """The ``CheckFailed`` for an error reply to the current step."""
     text = " ".join(exc.text.split())[:200]  # an error reply is one line, made shorter
     if steps.step == "authenticate":

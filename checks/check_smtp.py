@@ -46,19 +46,33 @@ from mdd.checks._options import (
     Kind,
     Option,
     duration_text,
+    time_thresholds,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     import ssl
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
 
     from mdd.checks._handshake import HandshakeFailed
     from mdd.checks._smtp_session import Session
+    from mdd.checks._typed import Timed
+
+    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        host: str
+        port: int | None
+        expect: str | None
+        ehlo: str | None
+        starttls: bool
+        implicit_tls: bool
+        auth: list[str] | None
+        mail_from: str | None
+        rcpt_to: list[str] | None
+        ca_file: str | None
+
 
 TYPE = "smtp"
 SUMMARY = "A mail relay greets, offers STARTTLS and AUTH, and accepts the platform's envelope."
@@ -129,8 +143,7 @@ OPTIONS: tuple[Option, ...] = (
         "system's.",
     ),
     Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    Option("warn", DURATION, "WARNING when the exchange takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the exchange takes longer than this."),
+    *time_thresholds("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "host": "relay.ams1.example.net",
@@ -141,6 +154,8 @@ EXAMPLE: Mapping[str, Any] = {
     "mail_from": "alerts@ams1.example.net",
     "rcpt_to": ["oncall@example.net"],
 }
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 _DEFAULTS = {opt.name: opt.default for opt in OPTIONS}
 
@@ -187,7 +202,7 @@ def _features(session: Session) -> str:
 # --------------------------------------------------------------------------- probe
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     started = time.monotonic()
     deadline = budget_deadline(opts.timeout)
     port = opts.port or (465 if opts.implicit_tls else 25)
@@ -256,10 +271,10 @@ def _implicit_tls_failed(where: str, exc: HandshakeFailed) -> str:
     return f"{where} {reason}"
 
 
-def _offers_auth(opts: argparse.Namespace, session: Session, where: str) -> None:
+def _offers_auth(opts: Opts, session: Session, where: str) -> None:
     """``CheckFailed`` unless the server offers every mechanism of ``auth``."""
     offered = session.esmtp_features.get("auth", "").upper().split()
-    missing = [mech for mech in opts.auth if mech not in offered]
+    missing = [mech for mech in opts.auth or () if mech not in offered]
     if missing:
         after = " after STARTTLS" if opts.starttls else ""
         has = f"it offers {' '.join(sorted(set(offered)))}" if offered else "it offers no AUTH"
@@ -271,9 +286,7 @@ def _offers_auth(opts: argparse.Namespace, session: Session, where: str) -> None
         raise CheckFailed(f"{where} does not offer AUTH {' '.join(missing)}{after} ({has}{hint})")
 
 
-def _conversation(
-    opts: argparse.Namespace, session: Session, context: ssl.SSLContext | None, where: str
-) -> str:
+def _conversation(opts: Opts, session: Session, context: ssl.SSLContext | None, where: str) -> str:
     """The SMTP dialogue; what was verified, or ``CheckFailed`` saying what was not."""
     session.step = "the greeting"
     code = session.getreply()
@@ -326,7 +339,7 @@ def _conversation(
             code = session.command(f"RCPT TO:<{rcpt}>")
             if code not in (250, 251):
                 raise CheckFailed(f"{where} refused RCPT TO:<{rcpt}>: {_said(session)}")
-        verified.append(f"accepts mail from {opts.mail_from} to {', '.join(opts.rcpt_to)}")
+        verified.append(f"accepts mail from {opts.mail_from} to {', '.join(opts.rcpt_to or ())}")
         session.step = "RSET"
         session.command("RSET")
     return ", ".join(verified)

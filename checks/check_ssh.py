@@ -27,25 +27,27 @@ from mdd.checks._base import main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, choice
+from mdd.checks._options import (
+    HOST,
+    PORT,
+    REGEX,
+    TIMEOUT,
+    Option,
+    choice,
+    time_thresholds,
+)
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
     from typing import Protocol
 
-    class Opts(Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+    from mdd.checks._typed import Endpoint
 
-        point: str | None
-        host: str
-        port: int
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         expect: str | None
         protocol: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "ssh"
@@ -63,11 +65,12 @@ OPTIONS: tuple[Option, ...] = (
         choice("2.0"),
         'The SSH protocol version the server must speak ("2.0"; 1.99 counts as 2.0).',
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the identification takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the identification takes longer than this."),
+    TIMEOUT,
+    *time_thresholds("the identification"),
 )
 EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol": "2.0"}
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("openssh-server",)
 
 BANNER_LIMIT = 8192  # bytes read before the identification line, at most
 PRELUDE_GRACE = 1.0  # seconds allowed after a line that is not the identification

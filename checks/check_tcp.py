@@ -18,37 +18,33 @@ from mdd.checks._base import Deadline, main_of
 from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
-    DURATION,
     ESCAPED_TEXT,
     HOST,
     PORT,
     REGEX,
+    TIMEOUT,
     Option,
     choice,
+    time_thresholds,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # the options' types are for mypy only: no cost at run time
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
-    class Opts(Protocol):
-        """The parsed options, as OPTIONS declares them (tests/test_typed_options.py)."""
+    from mdd.checks._typed import Endpoint
 
-        point: str | None
-        host: str
-        port: int
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         state: str
         send: str | None
         expect: str | None
-        timeout: float
-        warn: float | None
-        crit: float | None
 
 
 TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
+DESCRIBE_TIMED = "connecting"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
     Option("host", HOST, "Host name or address to connect to.", required=True),
     Option("port", PORT, "TCP port.", required=True),
@@ -70,11 +66,21 @@ OPTIONS: tuple[Option, ...] = (
         REGEX,
         "Regular expression the reply (or the banner, when nothing is sent) must match.",
     ),
-    Option("timeout", DURATION, "Give up after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when connecting takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when connecting takes longer than this."),
+    TIMEOUT,
+    *time_thresholds(DESCRIBE_TIMED),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in)."""
+    where = f"{values['host']} port {values['port']}"
+    if values.get("state") == "closed":
+        return f"refuses or drops TCP connections to {where} (it must stay blocked)"
+    return f"accepts TCP connections on {where}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:

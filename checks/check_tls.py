@@ -39,13 +39,25 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, wor
 from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
 from mdd.checks._tls_connection import shake_hands
 
-TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping, Sequence
-    from typing import Any
+    from typing import Any, Protocol
 
     from mdd.checks._certificates import Cert
+    from mdd.checks._typed import Common
+
+    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        host: str
+        port: int
+        servername: str | None
+        warn_days: int
+        crit_days: int
+        verify: bool
+        ca_file: str | None
+        min_version: str | None
+        starttls: str | None
+
 
 TYPE = "tls"
 SUMMARY = (
@@ -89,6 +101,23 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", DURATION, "Give up after this long (the whole check).", default=10.0),
 )
 EXAMPLE: Mapping[str, Any] = {"host": "vault.ams1.example.net", "port": 8200}
+# Its tests start their own servers in Python: no Debian package needed.
+TEST_PACKAGES: tuple[str, ...] = ()
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
+    canonical options, defaults filled in; mdd/living/describe.py phrases the others)."""
+    text = f"serves a certificate chain on {values['host']} port {values['port']}"
+    if values.get("verify", True):
+        text += " that verifies against trusted CAs"
+    warn, crit = values.get("warn_days"), values.get("crit_days")
+    if warn is not None:
+        text += f", every certificate valid for more than {warn} days"
+        if crit is not None:
+            text += f" (CRITICAL under {crit})"
+    return text
+
 
 _DAY = 86400.0
 
@@ -225,7 +254,7 @@ def _verify_reason(
 # --------------------------------------------------------------------------- probe
 
 
-def _where(opts: argparse.Namespace, servername: str) -> str:
+def _where(opts: Opts, servername: str) -> str:
     """How the messages name the endpoint: ``host:port``, ``as NAME``, ``(smtp STARTTLS)``."""
     where = host_port(opts.host, opts.port)
     if servername != opts.host:
@@ -235,7 +264,7 @@ def _where(opts: argparse.Namespace, servername: str) -> str:
     return where
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     deadline = budget_deadline(opts.timeout)
     servername = opts.servername or opts.host
     where = _where(opts, servername)

@@ -29,18 +29,23 @@ import time
 from mdd.checks._base import main_of
 from mdd.checks._escapes import decode_escapes
 from mdd.checks._net import host_port, resolve
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text
+from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text, time_thresholds
 from mdd.checks._options import ESCAPED_TEXT as ESCAPED
 from mdd.checks._result import Perf, Result, State, timed_result, worst
 from mdd.checks._servers import ask_all, datagram_to
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # argparse is needed by annotations only (see _argv)
+TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from typing import Any, Protocol
 
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
+    from mdd.checks._typed import Endpoint
+
+    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+        send: str
+        expect: str | None
+
 
 TYPE = "udp"
 SUMMARY = "A UDP service answers a datagram, with a reply matching the expected pattern."
@@ -59,10 +64,11 @@ OPTIONS: tuple[Option, ...] = (
         "Regular expression the reply must match (any reply will do without it).",
     ),
     Option("timeout", DURATION, "Give up waiting for a reply after this long.", default=10.0),
-    Option("warn", DURATION, "WARNING when the reply takes longer than this."),
-    Option("crit", DURATION, "CRITICAL when the reply takes longer than this."),
+    *time_thresholds("the reply"),
 )
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
+# The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.
+TEST_PACKAGES = ("monitoring-plugins-basic",)
 
 REPLY_LIMIT = 65536  # bytes: one datagram at most
 MESSAGE_LIMIT = 600  # characters: a name with many dead addresses stays one readable line
@@ -73,7 +79,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return threshold_rules(values, OPTIONS)
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     where = host_port(opts.host, opts.port)
     started = time.monotonic()
     deadline = started + opts.timeout
@@ -92,7 +98,7 @@ def probe(opts: argparse.Namespace) -> Result:
 
 
 def ask_addresses(
-    opts: argparse.Namespace, where: str, targets: list[Target], payload: bytes, started: float
+    opts: Opts, where: str, targets: list[Target], payload: bytes, started: float
 ) -> Result:
     """Send ``payload`` to every address of the host at once; one verdict for them all.
 
@@ -128,9 +134,7 @@ def ask_addresses(
     return Result(state, message, perf)
 
 
-def _ask(
-    opts: argparse.Namespace, where: str, target: Target, payload: bytes, started: float
-) -> Result:
+def _ask(opts: Opts, where: str, target: Target, payload: bytes, started: float) -> Result:
     """One datagram to one address (named ``where`` in the message), judged."""
     try:
         reply = datagram_to(*target, payload, started + opts.timeout, lambda _: True)

@@ -14,12 +14,18 @@ checked against them here, statically, so that a copy of the tree can be checked
 * its generated reference page exists (``python -m mdd.reference`` writes it; tests/test_docs.py
   holds it up to date);
 * its tests exist (``tests/checks/test_check_<type>.py``), it has a row in the differential
-  tests (verify's verdict equals the Sensu check's), and a benchmark measures it.
+  tests (verify's verdict equals the Sensu check's), and a benchmark measures it;
+* the module says what its tests need from the machine: ``TEST_PACKAGES`` (Debian packages:
+  servers the tests start themselves, reference plugins) and/or ``TEST_SERVICES`` (the Debian
+  package of a shared server the tests reach on 127.0.0.1); ``.ci/setup`` installs each of them
+  (``APT_PACKAGES``) and ``.ci/services`` starts each service (``start <package> <port>``), and
+  starts nothing that no type declares.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import tomllib
@@ -106,6 +112,61 @@ def benchmarked(root: Path) -> set[str]:
     return found
 
 
+def _test_needs(root: Path, check_type: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(``TEST_PACKAGES``, ``TEST_SERVICES``) of a type's module; ``None`` if it has neither."""
+    path = root / "checks" / f"check_{check_type}.py"
+    if not path.is_file():
+        return (), ()
+    names = _declared(path)
+    if "TEST_PACKAGES" not in names and "TEST_SERVICES" not in names:
+        return None
+    packages, services = (
+        tuple(ast.literal_eval(names[n])) if n in names else ()
+        for n in ("TEST_PACKAGES", "TEST_SERVICES")
+    )
+    return packages, services
+
+
+def apt_packages(root: Path) -> set[str]:
+    """The Debian packages ``.ci/setup`` installs (its ``APT_PACKAGES=( ... )``)."""
+    found = re.search(r"^APT_PACKAGES=\(([^)]*)\)", (root / ".ci" / "setup").read_text(), re.M)
+    return set(found.group(1).split()) if found else set()
+
+
+def started_services(root: Path) -> set[str]:
+    """The Debian packages whose servers ``.ci/services`` starts (``if start <package> <port>``)."""
+    text = (root / ".ci" / "services").read_text(encoding="utf-8")
+    return set(re.findall(r"^if start (\S+) \d+; then", text, re.M))
+
+
+def _ci_problems(root: Path, types: list[str]) -> list[str]:
+    installed, started = apt_packages(root), started_services(root)
+    found: list[str] = []
+    declared_services: set[str] = set()
+    for check_type in types:
+        needs = _test_needs(root, check_type)
+        if needs is None:
+            found.append(
+                f"{check_type}: checks/check_{check_type}.py declares neither TEST_PACKAGES nor "
+                f"TEST_SERVICES (what its tests need from the machine; () for nothing)"
+            )
+            continue
+        packages, services = needs
+        declared_services.update(services)
+        for package in packages + services:
+            if package not in installed:
+                found.append(f"{check_type}: .ci/setup's APT_PACKAGES does not install {package}")
+        for package in services:
+            if package not in started:
+                found.append(
+                    f"{check_type}: .ci/services does not start {package} "
+                    f"(if start {package} PORT; then ...)"
+                )
+    for package in sorted(started - declared_services):
+        found.append(f".ci/services starts {package}, which no check type's TEST_SERVICES names")
+    return found
+
+
 def problems(root: Path) -> list[str]:
     """Every place a registered check type is missing from, in the tree at ``root``."""
     types = registered(root)
@@ -139,6 +200,7 @@ def problems(root: Path) -> list[str]:
             found.append(f"{check_type}: no row in {DIFFERENTIAL} (CASES)")
         if check_type not in measured:
             found.append(f"{check_type}: no benchmark measures {command} (benchmarks/)")
+    found += _ci_problems(root, types)
     for name in scripts:
         check_type = name.removeprefix("check-mdd-")
         if name != check_type and name != "check-mdd-batch" and check_type not in types:

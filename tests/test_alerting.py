@@ -193,7 +193,9 @@ def test_classic_checks_mdd_did_not_generate_are_untouched() -> None:
 def test_classic_batch_output_carries_the_same_filter(tmp_path: Path) -> None:
     from mdd.batch import definitions
 
-    text, _plan = definitions.render(load(EXAMPLE), "sensu-classic", None, tmp_path / "p.plan")
+    text, _plan = definitions.render(
+        load(EXAMPLE), "sensu-classic", None, tmp_path / "p.plan", allow_command=True
+    )
     assert json.loads(text)["filters"] == classic_filters()
 
 
@@ -326,7 +328,9 @@ def test_go_first_green_and_recovery_pass() -> None:
 def test_go_batch_output_carries_the_same_filter(tmp_path: Path) -> None:
     from mdd.batch import definitions
 
-    text, _plan = definitions.render(load(EXAMPLE), "sensu-go", None, tmp_path / "p.plan")
+    text, _plan = definitions.render(
+        load(EXAMPLE), "sensu-go", None, tmp_path / "p.plan", allow_command=True
+    )
     assert go_filter(text) == go_filter(go.render(load(EXAMPLE)))
 
 

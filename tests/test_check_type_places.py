@@ -1,10 +1,11 @@
 """A check type is one file plus one registry line: everything else follows or fails a test.
 
 A throwaway type is registered in a temporary copy of the tree. The places derived from the
-registry at run time follow it by themselves (the import guard's list, the benchmarks' lists,
-``mdd docs``' sentence, the reference docs); each place that must be written by hand (the
-console script, the README row, the tests, the differential row, a benchmark) is reported
-missing until it is there (tests/check_type_places.py).
+registry and the module at run time follow it by themselves (the import guard's list, the
+benchmarks' lists, ``mdd docs``' sentence with the module's own opening words, the reference
+docs); each place that must be written by hand (the console script, the README row, the
+tests, the differential row, a benchmark, the Debian package of the server its tests need in
+.ci/setup and .ci/services) is reported missing until it is there (tests/check_type_places.py).
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ THROWAWAY = '''"""throwaway: a check type a test makes up (the port of ``host`` 
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import HOST, PORT, Option
+from mdd.checks._options import DURATION, HOST, PORT, Option
 from mdd.checks._result import Result, State
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any, Protocol
+
+    class Opts(Protocol):
+        point: str | None
+        host: str
+        port: int
+        warn: float | None
 
 TYPE = "throwaway"
 SUMMARY = "A made-up check type answers."
@@ -43,15 +50,22 @@ LIBRARIES = ("wave",)
 OPTIONS: tuple[Option, ...] = (
     Option("host", HOST, "Host name or address.", required=True),
     Option("port", PORT, "TCP port.", required=True),
+    Option("warn", DURATION, "WARNING when the wave takes longer than this."),
 )
 EXAMPLE = {"host": "made-up.ams1.example.net", "port": 7}
+TEST_SERVICES = ("throwaway-server",)
+DESCRIBE_TIMED = "the wave"
+
+
+def describe_opening(values: dict[str, Any]) -> str:
+    return f"waves back from {values['host']} port {values['port']}"
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     return []
 
 
-def probe(opts: argparse.Namespace) -> Result:
+def probe(opts: Opts) -> Result:
     return Result(State.OK, f"{opts.host} answers")
 
 
@@ -72,7 +86,7 @@ print(json.dumps({
     "module": CHECK_TYPES["throwaway"].__file__,
     "forbidden": "wave" in FORBIDDEN,
     "library": check_cost.LIBRARIES.get("throwaway"),
-    "describe": describe_values("throwaway", {"host": "h.example.net", "port": 7}),
+    "describe": describe_values("throwaway", {"host": "h.example.net", "port": 7, "warn": 1.0}),
     "page": "throwaway" in type_page_markdown("throwaway"),
 }))
 """
@@ -85,6 +99,7 @@ def _copy(tmp_path: Path) -> Path:
         shutil.copytree(REPO / name, tree / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, tree / name)
+    shutil.copytree(REPO / ".ci", tree / ".ci")
     return tree
 
 
@@ -139,7 +154,9 @@ def test_a_new_type_is_one_file_and_one_line_and_every_other_place_follows(
     assert Path(derived["module"]).resolve() == tree / "checks" / "check_throwaway.py"
     assert derived["forbidden"], "the import guard does not forbid the type's library"
     assert derived["library"] == "wave", "benchmarks/check_cost.py does not measure its library"
-    assert derived["describe"].startswith("throwaway: A made-up check type answers, on ")
+    assert derived["describe"] == (
+        "waves back from h.example.net port 7, WARNING when the wave takes over 1s."
+    )
     assert derived["page"]
 
     # Written by hand: each is missing until it is there, and then only the others are.
@@ -193,6 +210,22 @@ def test_a_new_type_is_one_file_and_one_line_and_every_other_place_follows(
                 '    "amqp": (5672, {}),\n    "throwaway": (7, {}),\n',
             ),
         ),
+        (
+            ".ci/setup's APT_PACKAGES",
+            lambda: _edit(
+                tree / ".ci" / "setup",
+                " rabbitmq-server\n)",
+                " rabbitmq-server\n    throwaway-server\n)",
+            ),
+        ),
+        (
+            ".ci/services does not start",
+            lambda: _edit(
+                tree / ".ci" / "services",
+                "\nexit 0",
+                "\nif start throwaway-server 7; then\n    throwaway-server --daemon\nfi\nexit 0",
+            ),
+        ),
     ]
     for index, (place, write) in enumerate(steps):
         before = problems(tree)
@@ -216,3 +249,15 @@ def test_a_script_or_module_the_registry_does_not_have_is_reported(tmp_path: Pat
     found = problems(tree)
     assert any(re.search(r"check-mdd-ghost is not a registered check type", p) for p in found)
     assert any("checks/check_orphan.py is not in" in p for p in found), found
+
+
+def test_what_a_type_needs_from_the_machine_is_declared_and_installed(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    _edit(tree / "checks" / "check_postgres.py", 'TEST_SERVICES = ("postgresql",)', "")
+    _edit(tree / ".ci" / "setup", " redis-server ", " ")
+    found = problems(tree)
+    assert any(
+        "check_postgres.py declares neither TEST_PACKAGES nor TEST_SERVICES" in p for p in found
+    )
+    assert "redis: .ci/setup's APT_PACKAGES does not install redis-server" in found
+    assert ".ci/services starts postgresql, which no check type's TEST_SERVICES names" in found

@@ -38,6 +38,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "port": (5432, "443"),
     "integer": (7, "-3"),
     "count": (3, 0),
+    "pings": (3, 100),
     "days": (30, 3650),
     "duration": ("1m30s", "570ms"),
     "regex": (r"^-ERR (\d+) [\"'] .*$", "(?i)ok|ready"),

@@ -3,10 +3,12 @@
 Generated from the check type's own declaration, so it works for every type, including
 types added later: each option is phrased by the convention of its name (the option names
 are shared across types: `host`, `port`, `servers`, `expect`, `timeout`, `warn`, `crit`...)
-or, failing that, by its name and value. A type's opening words come from a phrase below
-where one reads better than the type's SUMMARY; a check module may also define
-``describe(values: dict) -> str`` to phrase itself completely (it gets the canonical
-option values with defaults filled in).
+or, failing that, by its name and value. What is particular to a type is declared in its
+check module, each optional: ``describe_opening(values) -> str``, the opening words where
+they read better than the type's SUMMARY and host; ``DESCRIBE_TIMED``, what ``warn`` and
+``crit`` time ("connecting"; default "the check"); or ``describe(values) -> str``, the
+whole sentence. Each gets the canonical option values with defaults filled in.
+``DESCRIBE_PHRASES`` gives a type's own words for some of its options (as ``_PHRASES``).
 
 Secret references are described by where the secret lives (a file, a variable), never by
 a value: mdd never knows the value.
@@ -14,7 +16,7 @@ a value: mdd never knows the value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mdd.checks.api import BOOLEAN, DURATION, SECRET, Option
@@ -120,7 +122,7 @@ def _words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _phrase(opt: Option, value: Any) -> str:
+def _phrase(opt: Option, value: Any, phrases: Mapping[str, str] = _PHRASES) -> str:
     """One option with its value, in words; for any option of any type."""
     if opt.kind is BOOLEAN or isinstance(value, bool):
         if value:
@@ -129,7 +131,7 @@ def _phrase(opt: Option, value: Any) -> str:
     items = _item_texts(opt, value)
     if opt.name in _ARGV:
         return f"running {_quoted(' '.join(items))}"
-    template = _PHRASES.get(opt.name)
+    template = phrases.get(opt.name)
     if template is None:
         for prefix, bound in _BOUNDS:
             if opt.name.startswith(prefix) and opt.name != prefix + "version":
@@ -158,86 +160,40 @@ def _bands(values: Values, what: str) -> list[str]:
 # --------------------------------------------------------------------------- opening words
 
 
-def _tcp(values: Values) -> str:
-    if values.get("state") == "closed":
-        return f"refuses or drops TCP connections to {_where(values)} (it must stay blocked)"
-    return f"accepts TCP connections on {_where(values)}"
-
-
-def _http(values: Values) -> str:
-    return f"answers {values.get('method', 'GET')} {values['url']}"
-
-
-def _tls(values: Values) -> str:
-    text = f"serves a certificate chain on {_where(values)}"
-    if values.get("verify", True):
-        text += " that verifies against trusted CAs"
-    warn, crit = values.get("warn_days"), values.get("crit_days")
-    if warn is not None:
-        text += f", every certificate valid for more than {warn} days"
-        if crit is not None:
-            text += f" (CRITICAL under {crit})"
-    return text
-
-
-def _postgres(values: Values) -> str:
-    return f"logs in to the PostgreSQL server on {_where(values)}"
-
-
-def _mysql(values: Values) -> str:
-    return f"logs in to the MySQL or MariaDB server on {_where(values)}"
-
-
-def _redis(values: Values) -> str:
-    return f"gets PONG for PING from the Redis server on {_where(values)}"
-
-
-def _amqp(values: Values) -> str:
-    return f"logs in to the AMQP broker on {_where(values)}"
-
-
-_OPENINGS: dict[str, Callable[[Values], str]] = {
-    "tcp": _tcp,
-    "http": _http,
-    "tls": _tls,
-    "postgres": _postgres,
-    "mysql": _mysql,
-    "redis": _redis,
-    "amqp": _amqp,
-}
-_EXACT_EXPECT = {"postgres", "mysql"}  # `expect` is the query's first value, compared equal
-_BAND_WHAT = {"http": "the exchange", "tcp": "connecting", "ntp": "a server's reply"}
-
-
 def _generic_opening(check_type: str, summary: str, values: Values) -> str:
     where = _where(values)
     return f"{check_type}: {summary.strip().rstrip('.')}" + (f", on {where}" if where else "")
 
 
 def describe_declared(
-    check_type: str, summary: str, declaration: Sequence[Option], options: Values
+    check_type: str,
+    summary: str,
+    declaration: Sequence[Option],
+    options: Values,
+    opening_of: Callable[[Values], str] | None = None,
+    timed: str = "the check",
+    phrases: Mapping[str, str] | None = None,
 ) -> str:
-    """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``)."""
+    """The sentence for a check type declared by ``declaration`` (its ``OPTIONS``), opened by
+    ``opening_of(values)`` (else by its summary and host), ``timed`` being what its ``warn``
+    and ``crit`` time, ``phrases`` its own words for some options (as ``_PHRASES``)."""
+    phrases = {**_PHRASES, **(phrases or {})}
     declared = {opt.name: opt for opt in declaration}
     values = {o.name: o.default for o in declaration if o.default is not None}
     values.update(options)
-    opening_of: Callable[[Values], str] | None = _OPENINGS.get(check_type)
     opening = opening_of(values) if opening_of else _generic_opening(check_type, summary, values)
     parts = [
-        f"answering exactly {_quoted(str(options[name]))}"
-        if name == "expect" and check_type in _EXACT_EXPECT
-        else _phrase(declared[name], options[name])
+        _phrase(declared[name], options[name], phrases)
         for name in declared
         if name in options and name not in _SKIP and options[name] != declared[name].default
     ]
-    generic = check_type not in _OPENINGS or check_type in _EXACT_EXPECT | {"redis", "amqp"}
-    if generic:  # the generic opening leaves these to the phrases
+    if opening_of is None:  # the generic opening leaves these to the phrases
         parts += [
             _phrase(declared[name], options[name])
             for name in ("state", "method", "url", "warn_days", "crit_days")
             if name in options and name in declared
         ]
-    parts += _bands(values, _BAND_WHAT.get(check_type, "the check"))
+    parts += _bands(values, timed)
     sentence = opening + "".join(f", {part}" for part in parts)
     if "timeout" in values:
         sentence += f", within {DURATION.text(values['timeout'])}"
@@ -251,7 +207,15 @@ def describe_values(check_type: str, options: Values) -> str:
     if callable(custom):
         values = {o.name: o.default for o in module.OPTIONS if o.default is not None}
         return str(custom({**values, **options}))
-    return describe_declared(check_type, module.SUMMARY, module.OPTIONS, options)
+    return describe_declared(
+        check_type,
+        module.SUMMARY,
+        module.OPTIONS,
+        options,
+        getattr(module, "describe_opening", None),
+        getattr(module, "DESCRIBE_TIMED", "the check"),
+        getattr(module, "DESCRIBE_PHRASES", None),
+    )
 
 
 def describe(point: IntegrationPoint) -> str:

@@ -14,6 +14,9 @@ dependency cycles.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mdd.core.model import Manifest
@@ -38,7 +41,8 @@ def load(path: Path, datacenter: str | None = None) -> Manifest:
     ``datacenter:`` key must then say the same.
     """
     reader = Reader(Path(path), datacenter)
-    manifest = reader.read()
+    with _without_cycle_collection():
+        manifest = reader.read()
     if manifest is None or reader.problems:
         if not reader.problems:  # pragma: no cover - every None comes with a problem
             reader.add((1, 1), "the manifest could not be read")
@@ -56,3 +60,21 @@ def load(path: Path, datacenter: str | None = None) -> Manifest:
             )
         raise ManifestError(problems)
     return manifest
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a manifest is read.
+
+    Reading builds hundreds of thousands of lists, mappings and spans that all live on, and
+    none in a cycle (an alias inside its own anchor is refused): each collection would walk
+    them all again for nothing, about a third of the reading time at 10,000 points. Reference
+    counting still frees everything dropped on the way.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

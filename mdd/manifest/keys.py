@@ -341,6 +341,7 @@ NUMERIC_KINDS = frozenset(
         "port",
         "integer",
         "count",
+        "pings",
         "days",
         "positive integer",
         "status",

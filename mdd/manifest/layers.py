@@ -268,7 +268,7 @@ class _Layers:
                 self.report.add((exc.line, exc.column), exc.message, file=name)
             return None
         try:
-            tree, tree_span = yamlload.load(text)
+            tree, tree_span = yamlload.load(text, name)
         except yamlload.YamlSyntaxError as exc:
             self.report.add((exc.line, exc.column), exc.message, file=name)
             return None
@@ -282,7 +282,6 @@ class _Layers:
                 file=name,
             )
             return None
-        stamp(tree, name)
         self.report.duplicates(tree, set())
         if "datacenter" in tree:
             self.add(
@@ -643,7 +642,8 @@ def resolve(root: YamlMap, path: Path, report: Reporter) -> YamlMap:
 
     Problems go to ``report``; the result keeps every value's span, which names its file.
     """
-    stamp(root, str(path))
+    if root.span.file != str(path):  # read without its file (yamlload.load(text, file))
+        stamp(root, str(path))
     if "extends" not in root and "remove" not in root:
         return root
     layers = _Layers(report, os.path.realpath(path.parent))

@@ -8,9 +8,10 @@ the top-level defaults need (names, dependencies, spans, the values read) is kep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from mdd.checks.api import COMMON_OPTIONS, type_name
 from mdd.checks.registry import CHECK_TYPES
@@ -35,6 +36,47 @@ class Point:
     check_timeout_span: Span | None = None
     check_values: dict[str, Any] | None = None  # what could be read of check:, BAD if wrong
     ok: bool = True
+
+
+_POINT_KEYS = list(POINT)
+
+
+@cache
+def _point_elsewhere(declared_type: str | None) -> dict[str, str]:
+    """Where a misplaced key of a point of ``declared_type`` belongs (once per type)."""
+    elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in SENSU}
+    if declared_type is not None and declared_type in CHECK_TYPES:
+        for opt in CHECK_TYPES[declared_type].OPTIONS:
+            elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
+    return elsewhere
+
+
+class _CheckKeys(NamedTuple):
+    options: dict[str, Any]  # the check type's options by name
+    elsewhere: dict[str, str]  # where a key that is not one of them belongs
+
+
+@cache
+def _check_keys(check_type: str) -> _CheckKeys:
+    """A check type's options by name, and where a misplaced key of its ``check:`` block
+    belongs (once per type)."""
+    options = {opt.name: opt for opt in CHECK_TYPES[check_type].OPTIONS}
+    elsewhere = {
+        name: "Sensu settings go in the point's 'sensu:' block"
+        for name in SENSU
+        if name not in options
+    }
+    elsewhere.update(
+        {
+            name: "this belongs to the integration point, one level up"
+            for name in POINT
+            if name not in options
+        }
+    )
+    elsewhere.update(
+        {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
+    )
+    return _CheckKeys(options, elsewhere)
 
 
 def _rules_on_read_values(
@@ -133,12 +175,9 @@ class PointReader(ValueReader):
         """Report the point's unknown keys and read its plain ones (name, type, owner,
         description, docs) into ``point``; the keys a misspelling was taken for."""
         declared_type = value.get("type")
-        elsewhere = {name: "Sensu settings go under the point's 'sensu:'" for name in SENSU}
-        if isinstance(declared_type, str) and declared_type in CHECK_TYPES:
-            for opt in CHECK_TYPES[declared_type].OPTIONS:
-                elsewhere[opt.name] = f"the options of a {declared_type} check go under 'check:'"
+        elsewhere = _point_elsewhere(declared_type if isinstance(declared_type, str) else None)
         clean, suggested = self.unknown_keys(
-            value, list(POINT), "integration point key", elsewhere=elsewhere
+            value, _POINT_KEYS, "integration point key", elsewhere=elsewhere
         )
         if not clean:
             point.ok = False
@@ -199,13 +238,14 @@ class PointReader(ValueReader):
             )
             return None
         point.check_span = value.span
-        options = {opt.name: opt for opt in module.OPTIONS}
+        keys = _check_keys(check_type)
+        options = keys.options
         ok, suggested = self.unknown_keys(
             value,
             list(options),
             "option",
             f" for check type {check_type!r}",
-            elsewhere=_elsewhere(options),
+            elsewhere=keys.elsewhere,
         )
         loaded: dict[str, Any] = {}
         unread: set[str] = set()
@@ -233,23 +273,3 @@ class PointReader(ValueReader):
         if not ok or rules:
             return None
         return loaded
-
-
-def _elsewhere(options: Mapping[str, Any]) -> dict[str, str]:
-    """Where a key written among a check's ``options`` but not one of them belongs."""
-    elsewhere = {
-        name: "Sensu settings go in the point's 'sensu:' block"
-        for name in SENSU
-        if name not in options
-    }
-    elsewhere.update(
-        {
-            name: "this belongs to the integration point, one level up"
-            for name in POINT
-            if name not in options
-        }
-    )
-    elsewhere.update(
-        {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
-    )
-    return elsewhere

@@ -34,7 +34,7 @@ class Reader(PointReader):
             self.add((exc.line, exc.column), exc.message)
             return None
         try:
-            root, root_span = yamlload.load(text)
+            root, root_span = yamlload.load(text, str(self.path))
         except yamlload.YamlSyntaxError as exc:
             self.add((exc.line, exc.column), exc.message)
             return None
@@ -222,6 +222,14 @@ class Reader(PointReader):
         settings = replace(
             DEFAULT_SENSU, **{k: v for k, (v, _) in effective.items() if k not in unread}
         )
+        if (
+            "timeout" not in effective
+            and settings.cron is None
+            and settings.timeout is not None
+            and "interval" not in unread
+            and settings.timeout > settings.interval
+        ):  # the default timeout never outlasts the interval the manifest chose
+            settings = replace(settings, timeout=settings.interval)
 
         self.ttl_rule(point, settings, unread, "interval" in effective, defaults)
         self.interval_rule(point, settings, unread, defaults)

@@ -73,6 +73,7 @@ BY_NAME: dict[str, dict[str, Any]] = {
     "port": _templated({"type": "integer", "minimum": 1, "maximum": 65535}, _DIGITS),
     "integer": _templated({"type": "integer"}, _DIGITS),
     "count": _templated({"type": "integer", "minimum": 0}, _DIGITS),
+    "pings": _templated({"type": "integer", "minimum": 1, "maximum": 100}, _DIGITS),
     "days": _templated({"type": "integer", "minimum": 0, "maximum": 3650}, _DIGITS),
     "percent": _templated(
         {"type": "number", "minimum": 0, "maximum": 100},

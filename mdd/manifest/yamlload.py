@@ -5,11 +5,17 @@ two equal keys. ``load`` builds the same values as ``yaml.safe_load``, except th
 mapping is a ``YamlMap`` and every sequence a ``YamlList``; each knows the ``Span`` of
 itself and of its keys and items, and each ``YamlMap`` lists the keys written twice.
 
-Reading is PyYAML's, with libyaml's C scanner and parser when PyYAML has them (``CParser``):
-the events come from C and everything else (composing with the limits below, resolving,
-constructing, the positions) is the same Python code either way, so both give the same
-values and spans. On any error the pure-Python loader reads the text again, so messages and
-hints are always PyYAML's own wording.
+Three readers give the same values and spans:
+
+* ``_CLoader``, the usual one: libyaml's C scanner and parser (``CParser``) give the events,
+  and one pass makes each event its value and ``Span`` (PyYAML's resolver patterns and safe
+  constructors, mdd's limits counted as it goes). Whatever is unusual (a merge key, a tag on
+  a list or mapping, a value YAML cannot construct, a limit reached) it hands to
+* ``_CNodeLoader``: the same C events under PyYAML's Python composer and constructor, with
+  mdd's limits (``_Limits``), which says what is wrong and where;
+* ``_Loader``, PyYAML's pure-Python scanner and parser under the same composer: on any YAML
+  error, and for a text with a tab, it reads the text again, so messages and hints are
+  always PyYAML's own wording.
 
 A ``Span`` also keeps what the scalar looked like in the file (its style and source text),
 so callers can point at a column inside a value and catch YAML 1.1 readings a human does
@@ -25,7 +31,16 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.events import AliasEvent, CollectionStartEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -47,14 +62,21 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 32  # nested lists and mappings; a manifest needs about 6
 MAX_NODES = 500_000  # values once every alias (*name) is expanded; 10,000 points: ~185,000
 MAX_INT_DIGITS = 100  # digits of a number written in the file
+# A new limit goes into both readers: ``_Limits`` (the node readers, which say where and why)
+# and ``_CLoader`` (the one pass, which hands the document to them when it is reached).
 
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Span:
-    """Where a value was written: 1-based line and column of its first character."""
+    """Where a value was written: 1-based line and column of its first character.
+
+    Never changed once made (``dataclasses.replace`` makes another). Not a frozen dataclass:
+    a manifest of 10,000 points holds about 300,000 spans, and a frozen dataclass is made
+    several times slower (every field through ``object.__setattr__``).
+    """
 
     line: int
     column: int
@@ -114,13 +136,12 @@ class YamlSyntaxError(Exception):
         return f"{self.line}:{self.column}: {self.message}"
 
 
-def _trap(node: ScalarNode, value: Any) -> str | None:
-    """Why a plain scalar does not mean what it looks like, or None."""
-    if node.style is not None:
+def _trap(style: str | None, text: str, tag: str, value: Any) -> str | None:
+    """Why a plain scalar (``style`` None) does not mean what it looks like, or None."""
+    if style is not None:
         return None
-    text = node.value
     quoted = f"quote it ('{text}') if you mean the text"
-    if node.tag == INT_TAG and not _PLAIN_INT.fullmatch(text):
+    if tag == INT_TAG and not _PLAIN_INT.fullmatch(text):
         if ":" in text:
             minutes, seconds = divmod(abs(value), 60)
             return (
@@ -134,17 +155,17 @@ def _trap(node: ScalarNode, value: Any) -> str | None:
                 f"the leading 0 if you mean the decimal number, or {quoted}"
             )
         return f"YAML 1.1 reads {text} as the number {value}: write {value}, or {quoted}"
-    if node.tag == FLOAT_TAG and not _PLAIN_FLOAT.fullmatch(text):
+    if tag == FLOAT_TAG and not _PLAIN_FLOAT.fullmatch(text):
         how = "base-60 (sexagesimal) number" if ":" in text else "number"
         return (
             f"YAML 1.1 reads {text} as the {how} {value!r}: write the number plainly, or {quoted}"
         )
-    if node.tag == TIMESTAMP_TAG:
+    if tag == TIMESTAMP_TAG:
         return f"YAML reads {text} as a date: {quoted}"
     return None
 
 
-def _span(node: Node, text: str | None = None) -> Span:
+def _span(node: Node, text: str | None = None, file: str = "") -> Span:
     start, end = node.start_mark, node.end_mark
     if isinstance(node, ScalarNode):
         # The marks' indexes count characters of the text (libyaml's marks carry no buffer).
@@ -158,8 +179,11 @@ def _span(node: Node, text: str | None = None) -> Span:
             node.style,
             source,
             node.tag,
+            file=file,
         )
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1, tag=node.tag)
+    return Span(
+        start.line + 1, start.column + 1, end.line + 1, end.column + 1, tag=node.tag, file=file
+    )
 
 
 def _at(mark: Any, message: str) -> YamlSyntaxError:
@@ -167,7 +191,7 @@ def _at(mark: Any, message: str) -> YamlSyntaxError:
 
 
 class _Limits:
-    """Composing, constructing and positions for both loaders below: builds
+    """Composing, constructing and positions for the two node readers below: builds
     ``YamlMap``/``YamlList`` and records positions.
 
     While composing, it counts nesting depth and the values the document holds with every
@@ -176,11 +200,19 @@ class _Limits:
     becomes a ``YamlSyntaxError`` at that value.
     """
 
-    def _start(self, text: str) -> None:
+    def _start(self, text: str, file: str) -> None:
         self.text = text
+        self.file = file
         self._depth = 0
         self._expanded = 0  # values so far, aliases expanded
         self._sizes: dict[int, int] = {}  # id(node) -> its values, aliases expanded
+
+    def read_document(self) -> tuple[Any, Span]:
+        node = self.get_single_node()  # type: ignore[attr-defined]
+        if node is None:
+            return None, Span(1, 1, 1, 1, file=self.file)
+        value = self.construct_document(node)  # type: ignore[attr-defined]
+        return value, self.value_span(node, value)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()  # type: ignore[attr-defined]
@@ -247,9 +279,14 @@ class _Limits:
             why = str(exc) if isinstance(exc, ValueError) and str(exc) else "not valid"
             raise _at(node.start_mark, f"YAML cannot read this value as {tag}: {why}") from None
 
+    def key_span(self, node: Node) -> Span:
+        return _span(node, self.text, self.file)
+
     def value_span(self, node: Node, value: Any) -> Span:
-        span = _span(node, self.text)
-        if isinstance(node, ScalarNode) and (trap := _trap(node, value)):
+        span = _span(node, self.text, self.file)
+        if isinstance(node, ScalarNode) and (
+            trap := _trap(node.style, node.value, node.tag, value)
+        ):
             span = replace(span, trap=trap)
         return span
 
@@ -257,22 +294,34 @@ class _Limits:
 class _Loader(_Limits, yaml.SafeLoader):
     """The pure-Python reader (PyYAML's scanner and parser)."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, file: str = "") -> None:
         yaml.SafeLoader.__init__(self, stream)
-        self._start(stream)
+        self._start(stream, file)
 
+
+class _Slow(Exception):
+    """The one-pass reader leaves this document to the node reader (see ``_CLoader``)."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+# The scalar tags the one-pass reader constructs itself (PyYAML's safe constructors).
+_SCALAR_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "binary", "timestamp")
+)
 
 if CParser is not None:
 
-    class _CLoader(_Limits, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+    class _CNodeLoader(_Limits, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
         """libyaml's scanner and parser under the same Python composer and constructor."""
 
-        def __init__(self, stream: str) -> None:
+        def __init__(self, stream: str, file: str = "") -> None:
             CParser.__init__(self, stream)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
             Composer.__init__(self)
-            self._start(stream)
+            self._start(stream, file)
 
         def compose_scalar_node(self, anchor: Any) -> ScalarNode:
             node: ScalarNode = super().compose_scalar_node(anchor)
@@ -280,10 +329,219 @@ if CParser is not None:
                 node.style = None
             return node
 
+    class _CLoader:
+        """libyaml's events made into values and spans in one pass: the usual reader.
+
+        It gives what the node readers give (the same values, spans, limits and order of
+        keys) without building PyYAML's nodes first: each event becomes its value and
+        ``Span`` at once, each plain scalar's tag is resolved once per distinct text, and
+        the values of other tags than text are constructed once per distinct text too.
+        Anything unusual (a merge key ``<<``, a tag on a list or mapping, a value YAML
+        cannot construct, a limit reached, a second document) is left to ``_CNodeLoader``,
+        which reads the text again and says what is wrong in the node readers' words.
+        """
+
+        def __init__(self, stream: str, file: str = "") -> None:
+            self.text = stream
+            self.file = file
+            self._parser = CParser(stream)
+            self._constructor = SafeConstructor()
+            self._anchors: dict[str, tuple[Any, Span, int] | None] = {}  # None: open
+            self._tags: dict[str, str] = {}  # plain scalar -> its resolved tag
+            self._values: dict[tuple[str, str], Any] = {}  # (tag, text) -> value
+            self._expanded = 0  # values so far, aliases expanded
+
+        def dispose(self) -> None:
+            self._parser.dispose()
+
+        def read_document(self) -> tuple[Any, Span]:
+            try:
+                return self._document()
+            except _Slow:
+                return _load(_CNodeLoader, self.text, self.file)
+
+        def _document(self) -> tuple[Any, Span]:
+            get = self._parser.get_event
+            get()  # the stream's start
+            event = get()
+            if isinstance(event, StreamEndEvent):
+                return None, Span(1, 1, 1, 1, file=self.file)
+            value, span, size = self._node(get(), 0)  # after the document's start
+            get()  # the document's end
+            if not isinstance(get(), StreamEndEvent):
+                raise _Slow  # another document
+            # The values it holds with every alias expanded: counted as they are read, the
+            # node reader stops at the one past MAX_NODES and says where.
+            if size > MAX_NODES:
+                raise _Slow
+            return value, span
+
+        def _scalar(self, event: Any) -> tuple[Any, Span]:
+            """The value of a scalar ``event`` and its span."""
+            text = event.value
+            tag = event.tag
+            style = event.style or None  # libyaml's plain style is ""
+            if tag is None or tag == "!":  # not written: resolved from the text if plain
+                implicit = event.implicit[0]
+                tag = (self._tags.get(text) or self._resolve(text)) if implicit else _STR_TAG
+            trap = None
+            if tag == _STR_TAG:
+                value = text
+            else:
+                value = self._construct(tag, text, event)
+                if style is None:
+                    trap = _trap(style, text, tag, value)
+            start, end = event.start_mark, event.end_mark
+            span = Span(
+                start.line + 1,
+                start.column + 1,
+                end.line + 1,
+                end.column + 1,
+                style,
+                self.text[start.index : end.index],
+                tag,
+                trap,
+                self.file,
+            )
+            return value, span
+
+        def _node(self, event: Any, depth: int) -> tuple[Any, Span, int]:
+            """The value of the node ``event`` starts, its span and its size: the values it
+            holds with every alias expanded."""
+            kind = type(event)
+            anchor = event.anchor
+            if kind is AliasEvent:
+                found = self._anchors.get(anchor)
+                if found is None:  # undefined, or used inside its own anchor
+                    raise _Slow
+                return found
+            if anchor is not None:
+                if anchor in self._anchors:
+                    raise _Slow  # a second anchor of that name
+                self._anchors[anchor] = None  # open: an alias to it inside is refused
+            if kind is ScalarEvent:
+                value, span = self._scalar(event)
+                size = 1
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                tag = _MAP_TAG if kind is MappingStartEvent else _SEQ_TAG
+                if depth >= MAX_DEPTH or event.tag not in (None, "!", tag):
+                    raise _Slow  # too deep, or a tag (!!set, !!omap) the node reader reads
+                if kind is MappingStartEvent:
+                    value, end, size = self._mapping(depth + 1)
+                else:
+                    value, end, size = self._sequence(depth + 1)
+                start = event.start_mark
+                span = Span(
+                    start.line + 1,
+                    start.column + 1,
+                    end.line + 1,
+                    end.column + 1,
+                    tag=tag,
+                    file=self.file,
+                )
+                value.span = span
+            else:  # pragma: no cover - libyaml starts no other node
+                raise _Slow
+            if anchor is not None:
+                self._anchors[anchor] = (value, span, size)
+            return value, span, size
+
+        def _resolve(self, text: str) -> str:
+            """The tag YAML 1.1 gives the plain scalar ``text`` (``Resolver.resolve``)."""
+            tag = _STR_TAG
+            resolvers = Resolver.yaml_implicit_resolvers
+            for candidate, pattern in [*resolvers.get(text[:1], []), *resolvers.get(None, [])]:
+                if pattern.match(text):
+                    tag = candidate
+                    break
+            self._tags[text] = tag
+            return tag
+
+        def _construct(self, tag: str, text: str, event: Any) -> Any:
+            try:
+                return self._values[tag, text]
+            except KeyError:
+                pass
+            if tag not in _SCALAR_TAGS:
+                raise _Slow
+            if tag == INT_TAG and sum(c.isdigit() for c in text) > MAX_INT_DIGITS:
+                raise _Slow
+            node = ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
+            try:
+                value = SafeConstructor.yaml_constructors[tag](self._constructor, node)
+            except Exception:
+                raise _Slow from None  # the node reader says what is wrong with it
+            self._values[tag, text] = value
+            return value
+
+        # The two loops below read a plain scalar (most keys and values) without _node.
+
+        def _mapping(self, depth: int) -> tuple[YamlMap, Any, int]:
+            get = self._parser.get_event
+            scalar, node = self._scalar, self._node
+            mapping = YamlMap()
+            key_spans: dict[Any, Span] = {}
+            value_spans: dict[Any, Span] = {}
+            mapping.key_spans, mapping.value_spans = key_spans, value_spans
+            mapping.duplicates = []
+            first: dict[Any, Span] = {}  # keys written twice: where first
+            size = 1
+            while True:
+                event = get()
+                if type(event) is ScalarEvent and event.anchor is None:
+                    key, key_span = scalar(event)
+                    size += 1
+                elif type(event) is MappingEndEvent:
+                    return mapping, event.end_mark, size
+                else:
+                    key, key_span, key_size = node(event, depth)
+                    size += key_size
+                if key_span.tag == MERGE_TAG:
+                    raise _Slow
+                if key_span.trap is not None:
+                    key_span = replace(key_span, trap=None)  # a key's span has no trap
+                event = get()
+                if type(event) is ScalarEvent and event.anchor is None:
+                    value, value_span = scalar(event)
+                    size += 1
+                else:
+                    value, value_span, value_size = node(event, depth)
+                    size += value_size
+                try:
+                    written = key in mapping
+                except TypeError:  # a list or a mapping as a key
+                    raise _Slow from None
+                if written:
+                    first.setdefault(key, key_spans[key])
+                    mapping.duplicates.append((key, first[key], key_span))
+                mapping[key] = value
+                key_spans[key] = key_span
+                value_spans[key] = value_span
+
+        def _sequence(self, depth: int) -> tuple[YamlList, Any, int]:
+            get = self._parser.get_event
+            scalar, node = self._scalar, self._node
+            items = YamlList()
+            spans: list[Span] = []
+            items.item_spans = spans
+            size = 1
+            while True:
+                event = get()
+                if type(event) is ScalarEvent and event.anchor is None:
+                    value, span = scalar(event)
+                    size += 1
+                elif type(event) is SequenceEndEvent:
+                    return items, event.end_mark, size
+                else:
+                    value, span, item_size = node(event, depth)
+                    size += item_size
+                items.append(value)
+                spans.append(span)
+
 
 def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
     mapping = YamlMap()
-    mapping.span = _span(node, loader.text)
+    mapping.span = loader.key_span(node)
     mapping.key_spans = {}
     mapping.value_spans = {}
     mapping.duplicates = []
@@ -303,22 +561,22 @@ def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
                 key_node.start_mark,
             ) from None
         if key in first:
-            mapping.duplicates.append((key, first[key], _span(key_node, loader.text)))
+            mapping.duplicates.append((key, first[key], loader.key_span(key_node)))
         else:
-            first[key] = _span(key_node, loader.text)
+            first[key] = loader.key_span(key_node)
     loader.flatten_mapping(node)  # resolves merge keys; own keys come last and win
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         value = loader.construct_object(value_node, deep=True)
         mapping[key] = value
-        mapping.key_spans[key] = _span(key_node, loader.text)
+        mapping.key_spans[key] = loader.key_span(key_node)
         mapping.value_spans[key] = loader.value_span(value_node, value)
     return mapping
 
 
 def _construct_sequence(loader: Any, node: SequenceNode) -> YamlList:
     items = YamlList()
-    items.span = _span(node, loader.text)
+    items.span = loader.key_span(node)
     items.item_spans = []
     for item_node in node.value:
         value = loader.construct_object(item_node, deep=True)
@@ -330,8 +588,8 @@ def _construct_sequence(loader: Any, node: SequenceNode) -> YamlList:
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 if CParser is not None:
-    _CLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-    _CLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+    _CNodeLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _CNodeLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 _HINTS = (
     (
@@ -465,35 +723,33 @@ def _syntax_error(exc: yaml.YAMLError, text: str) -> YamlSyntaxError:
     return YamlSyntaxError(mark.line + 1, mark.column + 1, "YAML syntax error: " + message)
 
 
-def load(text: str) -> tuple[Any, Span]:
+def load(text: str, file: str = "") -> tuple[Any, Span]:
     """The single YAML document in ``text``, and where it starts.
 
-    Raises ``YamlSyntaxError`` when ``text`` is not one YAML document.
+    ``file``: the file it was read from, recorded in every span. Raises ``YamlSyntaxError``
+    when ``text`` is not one YAML document.
     """
     # libyaml takes a tab after "key:" that PyYAML refuses; a text with a tab is read in
     # Python, so both read the same texts.
     if CParser is not None and "\t" not in text:
         try:
-            return _load(_CLoader, text)
+            return _load(_CLoader, text, file)
         except yaml.YAMLError:
             pass  # read again in Python: its messages are the ones the hints know
         # A YamlSyntaxError (a limit, a value YAML cannot construct) is mdd's own message at
         # the same position either way: raised as it is.
     try:
-        return _load(_Loader, text)
+        return _load(_Loader, text, file)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text) from None
 
 
-def _load(cls: type[_Limits], text: str) -> tuple[Any, Span]:
+def _load(cls: Any, text: str, file: str = "") -> tuple[Any, Span]:
     loader: Any = None
     try:
-        loader = cls(text)  # type: ignore[call-arg]
-        node = loader.get_single_node()
-        if node is None:
-            return None, Span(1, 1, 1, 1)
-        value = loader.construct_document(node)
-        return value, loader.value_span(node, value)
+        loader = cls(text, file)
+        value, span = loader.read_document()
+        return value, span
     finally:
         if loader is not None:
             loader.dispose()

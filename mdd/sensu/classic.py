@@ -161,6 +161,10 @@ def check_definition(check: ClassicCheck) -> dict[str, Any]:
     return definition
 
 
+# One encoder for every value (json.dumps with arguments would build one per value).
+_encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
+
+
 def dump(value: Any, indent: str = "") -> str:
     """JSON as mdd lays out Classic files: objects one key a line (two spaces deeper each
     level), lists of plain values on one line (``["default"]``), ASCII only."""
@@ -170,7 +174,7 @@ def dump(value: Any, indent: str = "") -> str:
             f"{inner}{json.dumps(key)}: {dump(item, inner)}" for key, item in value.items()
         )
         return "{\n" + items + "\n" + indent + "}"
-    return json.dumps(value, ensure_ascii=True, allow_nan=False)
+    return _encode(value)
 
 
 def document(manifest: Manifest) -> dict[str, Any]:
