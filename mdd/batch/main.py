@@ -19,12 +19,18 @@ not green and how many results were submitted.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Sequence
 
 from mdd.checks.api import CUT, LINE_LIMIT, State
+
+# This runs on every agent at every interval: what it imports before the first probe is
+# paid every time (issue 19). argparse only for --help and a command line the light reader
+# below does not take; typing, dataclasses and pathlib not at all (tests/test_imports.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 PROGRAM = "check-mdd-batch"
 
@@ -82,6 +88,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The runner's options: (flag, attribute, conversion, default). ``_parser`` declares the same.
+_OPTIONS: tuple[tuple[str, str, type, object], ...] = (
+    ("--plan", "plan", str, None),
+    ("--datacenter", "datacenter", str, None),
+    ("--socket", "socket", str, "127.0.0.1:3030"),
+    ("--agent-api", "agent_api", str, "127.0.0.1:3031"),
+    ("--jobs", "jobs", int, 256),
+    ("--state", "state", str, None),
+    ("--events-rate-limit", "events_rate_limit", float, 10.0),
+    ("--events-burst-limit", "events_burst_limit", int, 10),
+)
+
+
+class _Args:
+    """The parsed command line, as argparse's namespace would hold it."""
+
+    plan: str
+    datacenter: str
+    socket: str
+    agent_api: str
+    jobs: int
+    state: str | None
+    events_rate_limit: float
+    events_burst_limit: int
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.__dict__.update(values)
+
+
+def _read_plain(argv: Sequence[str]) -> _Args | None:
+    """The command line ``mdd generate --batch`` writes (``--flag VALUE`` or
+    ``--flag=VALUE``, each of the runner's flags, values not starting with ``-``), read
+    without argparse; None for anything else (``--help``, an unknown or shortened flag, a
+    missing or bad value, a missing --plan or --datacenter), which argparse then reads, so
+    its messages and exits stay argparse's."""
+    flags = {flag: (name, convert) for flag, name, convert, _ in _OPTIONS}
+    values: dict[str, object] = {name: default for _, name, _, default in _OPTIONS}
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        flag, equals, value = words[index].partition("=")
+        if flag not in flags:
+            return None
+        if not equals:
+            index += 1
+            if index == len(words):
+                return None
+            value = words[index]
+        if value.startswith("-"):
+            return None
+        name, convert = flags[flag]
+        try:
+            values[name] = convert(value)
+        except ValueError:
+            return None
+        index += 1
+    if values["plan"] is None or values["datacenter"] is None:
+        return None
+    return _Args(values)
+
+
 class _Exit(Exception):
     def __init__(self, state: State, line: str) -> None:
         self.state = state
@@ -106,8 +173,8 @@ def _summary(
 MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
 
 
-def run(args: argparse.Namespace) -> tuple[State, str]:
-    from mdd.batch import plan as batch_plan
+def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
+    from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
@@ -155,7 +222,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
         else None
     )
     failed: list[str] = []
-    for outcome in run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True):
+    # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
+    probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
+    for outcome in probes:
         point = outcome.point
         assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
         result = outcome.result
@@ -206,8 +275,10 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        if args is None:
+            args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
         sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
     try:
