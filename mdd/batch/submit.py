@@ -20,10 +20,13 @@ import json
 import re
 import socket
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from mdd.checks.api import split_address
+
+TYPE_CHECKING = False  # check-mdd-batch imports this on every run: typing is not paid for
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 DEFAULT_SOCKET = ("127.0.0.1", 3030)
 DEFAULT_AGENT_API = ("127.0.0.1", 3031)
