@@ -279,7 +279,12 @@ def main() -> None:
                     (workdir / "state").unlink(missing_ok=True)
                     way.instructions = count_instructions(way.commands, bin_dir, workdir)
 
-    print(f"\none interval of 50 points, median of {args.rounds} interleaved rounds")
+    report(fleets, args.rounds, valgrind)
+
+
+def report(fleets: dict[str, list[Way]], rounds: int, valgrind: bool) -> None:
+    """The table: each way's CPU, peak memory and instructions, against the C plugins'."""
+    print(f"\none interval of 50 points, median of {rounds} interleaved rounds")
     print("CPU: user + system of every process of the interval; peak: its largest process")
     head = f"{'datacenter':10} {'way':10} {'CPU ms':>9} {'x C':>6} {'peak MiB':>9} {'exit':>6}"
     print(head + (f" {'instr. M':>10} {'x C':>6}" if valgrind else ""))

@@ -101,3 +101,40 @@ def test_architecture_md_names_every_package() -> None:
         if part.startswith("_"):
             continue
         assert f" {part}/ " in text or f" {part}.py " in text, f"ARCHITECTURE.md lacks mdd/{part}"
+
+
+# A function a person can hold in their head: counted from ``def`` to its last line, its
+# docstring included (decorators not). ruff's C901 (pyproject.toml) bounds the branches.
+MAX_FUNCTION_LINES = 60
+
+
+def _long_functions(folder: Path) -> list[str]:
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                assert node.end_lineno is not None
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    where = f"{path.relative_to(folder.parent).as_posix()}:{node.lineno}"
+                    found.append(f"{where}: {node.name} has {lines} lines")
+    return found
+
+
+def test_no_function_of_mdd_is_over_60_lines() -> None:
+    found = _long_functions(ROOT / "mdd")
+    assert not found, (
+        f"over {MAX_FUNCTION_LINES} lines (split it into functions named for what each does):\n"
+        + "\n".join(found)
+    )
+
+
+def test_the_length_rule_finds_a_long_function(tmp_path: Path) -> None:
+    body = "".join(f"    x{n} = {n}\n" for n in range(MAX_FUNCTION_LINES - 1))
+    (tmp_path / "long.py").write_text(f"def long():\n{body}\n\ndef short():\n    pass\n")
+    assert _long_functions(tmp_path) == []
+    (tmp_path / "long.py").write_text(f"def long():\n{body}    return x0\n")
+    assert [line.rsplit(": ", 1)[1] for line in _long_functions(tmp_path)] == [
+        f"long has {MAX_FUNCTION_LINES + 1} lines"
+    ]

@@ -13,13 +13,20 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.batch import plan as batch_plan
 from mdd.core.model import Manifest
 
 
-def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[str, str]:
+class Batch(NamedTuple):
+    """What ``mdd generate --batch`` writes for one datacenter."""
+
+    definitions: str  # the runner check (and the mdd-alerting filter), for Sensu
+    plan: str  # the plan the runner check runs
+
+
+def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> Batch:
     from mdd.sensu import alerting, classic, classic_rules
     from mdd.sensu.facts import default_subscription
 
@@ -59,12 +66,10 @@ def _classic(manifest: Manifest, plan_path: Path, allow_command: bool) -> tuple[
     if failures:
         raise RuntimeError("bug: the batch check breaks Sensu's rules:\n  " + "\n  ".join(failures))
     text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
-    return text, batch_plan.dump(plan)
+    return Batch(text, batch_plan.dump(plan))
 
 
-def _go(
-    manifest: Manifest, fmt: str, options: Any, plan_path: Path, allow_command: bool
-) -> tuple[str, str]:
+def _go(manifest: Manifest, fmt: str, options: Any, plan_path: Path, allow_command: bool) -> Batch:
     from mdd.sensu import go
     from mdd.sensu.facts import default_subscription
 
@@ -107,7 +112,7 @@ def _go(
     resources = [runner, go.filter_resource(options), *secrets]
     text = go.to_yaml(resources) if fmt == "yaml" else go.to_json(resources)
     go.verify(text, resources)
-    return text, batch_plan.dump(plan)
+    return Batch(text, batch_plan.dump(plan))
 
 
 def rate_warning(manifest: Manifest, fmt: str) -> str | None:
@@ -131,8 +136,8 @@ def rate_warning(manifest: Manifest, fmt: str) -> str | None:
 
 def render(
     manifest: Manifest, fmt: str, go_options: Any, plan_path: Path, allow_command: bool = False
-) -> tuple[str, str]:
-    """(the runner check's definitions, the plan) for ``--format fmt``; ``plan_path`` is the
+) -> Batch:
+    """The runner check's definitions and the plan for ``--format fmt``; ``plan_path`` is the
     absolute path the runner check's command names; ``allow_command``: the operator allows
     ``command`` points in the plan (``--allow-command``)."""
     if fmt == "sensu-classic":

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from mdd.batch.planned import Plan
+    from mdd.batch.state import BatchState
+    from mdd.batch.submit import Pacer
+    from mdd.runner.runner import Outcome
+
 PROGRAM = "check-mdd-batch"
 
 
@@ -173,14 +178,27 @@ def _summary(
 MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
 
 
-def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
+class _Batch:
+    """One run of the batch runner: its plan, where results go, and its memory."""
+
+    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer")
+
+    def __init__(
+        self, plan: Plan, address: tuple[str, int], memory: BatchState, deadline: float
+    ) -> None:
+        self.plan = plan
+        self.address = address
+        self.memory = memory
+        self.deadline = deadline  # time.monotonic() by which every submission ends
+        self.now = 0.0  # time.time() of the run
+        self.pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
+
+
+def _prepare(args: argparse.Namespace | _Args) -> _Batch:
+    """The plan, the agent's address and the state file; ``_Exit`` UNKNOWN on any problem."""
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
-    from mdd.batch.cron import is_due
     from mdd.batch.state import BatchState, BatchStateError, default_path
-    from mdd.checks.api import Result
-    from mdd.runner.runner import run as run_points
-    from mdd.runner.states import BLOCKED, result_state
 
     started = time.monotonic()
     try:
@@ -201,66 +219,85 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
         memory = BatchState.load(args.state or default_path(plan.datacenter), plan.datacenter)
     except BatchStateError as exc:
         raise _Exit(State.UNKNOWN, str(exc)) from None
+    # One deadline for every submission: an agent socket that never answers, or trickles,
+    # cannot hold the runner past its own Sensu timeout (the probes have their own).
+    deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
+    return _Batch(plan, address, memory, deadline)
+
+
+def _submit(batch: _Batch, outcome: Outcome) -> None:
+    """One point's result to the agent, with its deployment state; recorded as probed once
+    it is there. Raises ``SubmitError``."""
+    from mdd.batch import planned as batch_plan
+    from mdd.batch import submit
+    from mdd.checks.api import Result
+    from mdd.runner.states import BLOCKED, result_state
+
+    point = outcome.point
+    assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
+    result = outcome.result
+    status = int(result.state)
+    label = result_state(status, outcome.blocked_by, batch.memory.was_green(point.check))
+    if label == BLOCKED:
+        blockers = ", ".join(outcome.blocked_by)
+        result = Result(
+            result.state,
+            f"blocked by {blockers} (not green); its own check: {result.message}",
+            result.perfdata,
+        )
+    output = f"{point.label} {result.state.name}: {result.line(point.name)}\n"
+    if batch.pacer is not None:
+        batch.pacer.wait()
+    if batch.plan.sensu == "classic":
+        submit.to_client_socket(
+            batch.address,
+            submit.classic_result(point.result, status, output, label),
+            batch.deadline,
+        )
+    else:
+        event = submit.go_event(
+            point.result,
+            status,
+            output,
+            int(outcome.started or time.time()),
+            outcome.duration or 0.0,
+            label,
+        )
+        submit.to_agent_api(batch.address, event, batch.deadline)
+    batch.memory.record(point.check, batch.now, status, label)
+
+
+def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
+    from mdd.batch import submit
+    from mdd.batch.cron import is_due
+    from mdd.batch.state import BatchStateError
+    from mdd.runner.runner import run as run_points
+
+    batch = _prepare(args)
+    plan, memory = batch.plan, batch.memory
     if plan.stdin:
         from mdd.checks.api import read_client_definition
 
         read_client_definition()  # the {client: ...} secrets, read once
-    # One deadline for every submission: an agent socket that never answers, or trickles,
-    # cannot hold the runner past its own Sensu timeout (the probes have their own).
-    deadline = started + max((plan.timeout or batch_plan.RUN_BUDGET) - MARGIN, 0.5)
 
-    now = time.time()
+    now = batch.now = time.time()
     half = plan.interval / 2
     due = [p for p in plan.points if is_due(p.every, p.cron, memory.probed(p.check), now, half)]
     due_names = {p.name for p in due}
     green_before = {
         p.name for p in plan.points if p.name not in due_names and memory.status(p.check) == 0
     }
-    pacer = (
-        submit.Pacer(args.events_rate_limit, args.events_burst_limit)
-        if plan.sensu == "go"
-        else None
-    )
+    if plan.sensu == "go":
+        batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
     failed: list[str] = []
     # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
     probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
     for outcome in probes:
-        point = outcome.point
-        assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
-        result = outcome.result
-        status = int(result.state)
-        label = result_state(status, outcome.blocked_by, memory.was_green(point.check))
-        if label == BLOCKED:
-            blockers = ", ".join(outcome.blocked_by)
-            result = Result(
-                result.state,
-                f"blocked by {blockers} (not green); its own check: {result.message}",
-                result.perfdata,
-            )
-        output = f"{point.label} {result.state.name}: {result.line(point.name)}\n"
         try:
-            if pacer is not None:
-                pacer.wait()
-            if plan.sensu == "classic":
-                submit.to_client_socket(
-                    address,
-                    submit.classic_result(point.result, status, output, label),
-                    deadline,
-                )
-            else:
-                event = submit.go_event(
-                    point.result,
-                    status,
-                    output,
-                    int(outcome.started or time.time()),
-                    outcome.duration or 0.0,
-                    label,
-                )
-                submit.to_agent_api(address, event, deadline)
+            _submit(batch, outcome)
         except submit.SubmitError as exc:
-            failed.append(f"{point.name}: {exc}")
-            continue  # not recorded as probed: the next run probes and submits it again
-        memory.record(point.check, now, status, label)
+            # not recorded as probed: the next run probes and submits it again
+            failed.append(f"{outcome.point.name}: {exc}")
     try:
         memory.save({p.check for p in plan.points})
     except BatchStateError as exc:

@@ -175,22 +175,47 @@ def _ttl(point: IntegrationPoint, plan_schedule: Schedule) -> int:
     return max(point.sensu.ttl or 0, 2 * plan_schedule.interval, 2 * own, GO_MIN_TTL)
 
 
-def build(
-    manifest: Manifest,
-    flavour: str,
-    per_point: Sequence[Mapping[str, Any]],
-    plan_schedule: Schedule,
-    allow_command: bool = False,
-) -> dict[str, Any]:
-    """The plan document. ``per_point``: the rendered per-point definitions, in manifest
-    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``).
-    ``command`` points only with ``allow_command`` (the operator's ``--allow-command``),
-    which the plan records: the runner refuses them in a plan without it."""
-    from mdd.checks.registry import label
-    from mdd.core.command import check_argv
+def _classic_result(manifest: Manifest, definition: Mapping[str, Any], ttl: int) -> dict[str, Any]:
+    """The check result a point's Classic result starts from: its check, standalone, with
+    the runner's ttl."""
+    result: dict[str, Any] = {k: v for k, v in definition.items() if k not in _CLASSIC_SCHEDULE}
+    # standalone: Sensu stores the result as submitted (never merged into a server
+    # definition) and Uchiwa offers no "Issue Request", which /request would refuse
+    result["standalone"] = True
+    result["ttl"] = ttl
+    result["ttl_status"] = TTL_STATUS
+    # kept by Sensu in a stale result: which check to look at when results stop
+    result["mdd_runner"] = manifest.batch_runner
+    return result
 
-    if flavour not in FLAVOURS:
-        raise ValueError(f"unknown Sensu flavour {flavour!r}")
+
+def _go_result(manifest: Manifest, definition: Mapping[str, Any], ttl: int) -> dict[str, Any]:
+    """The event a point's Sensu Go result starts from: its check, with the runner's ttl,
+    on its proxy entity."""
+    spec = definition["spec"]
+    metadata = dict(spec["metadata"])
+    metadata["annotations"] = {
+        **metadata.get("annotations", {}),
+        "mdd_runner": manifest.batch_runner,
+    }
+    check: dict[str, Any] = {"metadata": metadata}
+    check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
+    check["ttl"] = ttl
+    return {
+        "check": check,
+        "entity": {
+            "entity_class": "proxy",
+            "metadata": {
+                "name": spec["proxy_entity_name"],
+                "namespace": spec["metadata"]["namespace"],
+            },
+        },
+    }
+
+
+def _commands(manifest: Manifest, allow_command: bool) -> list[IntegrationPoint]:
+    """The points that run a command of the manifest; ``GenerateError`` when there are some
+    and the operator did not allow them."""
     commands = [p for p in manifest.points if p.type in COMMAND_TYPES]
     if commands and not allow_command:
         from mdd.sensu.facts import GenerateError
@@ -209,40 +234,33 @@ def build(
                 for point in commands
             ]
         )
+    return commands
+
+
+def build(
+    manifest: Manifest,
+    flavour: str,
+    per_point: Sequence[Mapping[str, Any]],
+    plan_schedule: Schedule,
+    allow_command: bool = False,
+) -> dict[str, Any]:
+    """The plan document. ``per_point``: the rendered per-point definitions, in manifest
+    order (Classic: each check's attributes with ``name`` added; Go: each ``CheckConfig``).
+    ``command`` points only with ``allow_command`` (the operator's ``--allow-command``),
+    which the plan records: the runner refuses them in a plan without it."""
+    from mdd.checks.registry import label
+    from mdd.core.command import check_argv
+
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown Sensu flavour {flavour!r}")
+    commands = _commands(manifest, allow_command)
     entries = []
     for point, definition in zip(manifest.points, per_point, strict=True):
         ttl = _ttl(point, plan_schedule)
         if flavour == "classic":
-            result: dict[str, Any] = {
-                k: v for k, v in definition.items() if k not in _CLASSIC_SCHEDULE
-            }
-            # standalone: Sensu stores the result as submitted (never merged into a server
-            # definition) and Uchiwa offers no "Issue Request", which /request would refuse
-            result["standalone"] = True
-            result["ttl"] = ttl
-            result["ttl_status"] = TTL_STATUS
-            # kept by Sensu in a stale result: which check to look at when results stop
-            result["mdd_runner"] = manifest.batch_runner
+            result = _classic_result(manifest, definition, ttl)
         else:
-            spec = definition["spec"]
-            metadata = dict(spec["metadata"])
-            metadata["annotations"] = {
-                **metadata.get("annotations", {}),
-                "mdd_runner": manifest.batch_runner,
-            }
-            check: dict[str, Any] = {"metadata": metadata}
-            check.update({k: v for k, v in spec.items() if k not in _GO_SCHEDULE})
-            check["ttl"] = ttl
-            result = {
-                "check": check,
-                "entity": {
-                    "entity_class": "proxy",
-                    "metadata": {
-                        "name": spec["proxy_entity_name"],
-                        "namespace": spec["metadata"]["namespace"],
-                    },
-                },
-            }
+            result = _go_result(manifest, definition, ttl)
         entries.append(
             {
                 "point": point.name,

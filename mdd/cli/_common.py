@@ -3,11 +3,13 @@ writing a command's output to standard output or a file."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
@@ -16,8 +18,6 @@ if TYPE_CHECKING:
     from mdd.core.model import IntegrationPoint, Manifest
     from mdd.core.problems import Problem
     from mdd.runner.states import StateFile
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Exit(IntEnum):
@@ -328,8 +328,47 @@ def fleet_manifests(
     return result
 
 
-def common_options(function: F) -> F:
-    """The options ``verify`` and ``status`` share: selection, state file, output."""
+@dataclass(frozen=True)
+class Common:
+    """The options ``verify`` and ``status`` share: which datacenters and points, the state
+    file, the output."""
+
+    datacenters: tuple[str, ...]
+    manifests_dir: str | None
+    all_: bool
+    tz: str | None
+    only: tuple[str, ...]
+    owners: tuple[str, ...]
+    types: tuple[str, ...]
+    state_file: str | None
+    no_state: bool
+    fmt: str
+    output: str | None
+    no_color: bool
+
+    @property
+    def document_on_stdout(self) -> bool:
+        """A document (json, junit, tap) on standard output: the board goes to stderr."""
+        return self.fmt != "text" and self.output in (None, "-")
+
+    @property
+    def writes_document(self) -> bool:
+        """A document is written: a format other than text, or an ``-o`` file."""
+        return self.fmt != "text" or self.output not in (None, "-")
+
+
+_COMMON = tuple(field.name for field in fields(Common))
+
+
+def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``verify`` and ``status`` share (``Common``), given to the command as its
+    first argument, ``common``."""
+
+    @functools.wraps(function)
+    def command(**options: Any) -> Any:
+        common = Common(**{name: options.pop(name) for name in _COMMON})
+        return function(common, **options)
+
     decorators = [
         click.argument(
             "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
@@ -371,9 +410,10 @@ def common_options(function: F) -> F:
         ),
         click.option("--no-color", is_flag=True, help="No colours, no live board: plain lines."),
     ]
+    wrapped: Callable[..., Any] = command
     for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+        wrapped = decorator(wrapped)
+    return wrapped
 
 
 def load_manifest(datacenter: str, manifests_dir: str | None) -> tuple[Manifest, bool]:

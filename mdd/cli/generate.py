@@ -4,8 +4,9 @@ plan), or every datacenter's with ``--all``."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -190,70 +191,12 @@ def generate(
     mdd generate ams1 --batch -o /etc/sensu/conf.d/mdd-ams1.json
     mdd generate --all --batch -o /etc/sensu/conf.d/
     """
-    from mdd.core.output import write_atomically
-    from mdd.manifest import ManifestError
-    from mdd.manifest.locate import LocateError
-    from mdd.sensu.facts import GenerateError
-
-    go_options = None
-    if fmt == "sensu-classic":
-        given = [
-            flag
-            for flag, value in (
-                ("--namespace", namespace),
-                ("--secrets-provider", secrets_provider),
-                ("--runtime-assets", runtime_assets),
-            )
-            if value is not None
-        ]
-        if given:
-            fail(f"{', '.join(given)}: Sensu Go only; add --format sensu-go or sensu-go-json")
-    else:
-        from mdd.sensu import go_rules
-        from mdd.sensu.go import DEFAULT_NAMESPACE, GoOptions
-
-        namespace = DEFAULT_NAMESPACE if namespace is None else namespace
-        if not go_rules.NAME.search(namespace):
-            fail(f"--namespace {namespace!r}: a Sensu Go name is letters, digits, _ . : and -")
-        assets = tuple(a.strip() for a in (runtime_assets or "").split(",") if a.strip())
-        bad = [a for a in assets if not go_rules.ASSET_NAME.search(a)]
-        if bad or (runtime_assets is not None and not assets):
-            fail(
-                f"--runtime-assets {runtime_assets!r}: asset names are letters, digits, "
-                f"_ / . : and -, separated by commas"
-            )
-        go_options = GoOptions(namespace, secrets_provider, assets)
-
+    go_options = _go_options(fmt, namespace, secrets_provider, runtime_assets)
     if output == "":
         fail("-o needs a file name (or - for standard output)")
     if command_prefix is not None:
-        from mdd.manifest.keys import COMMAND_PREFIX
-
-        try:
-            command_prefix = COMMAND_PREFIX.load(command_prefix)
-        except ValueError as exc:
-            fail(f"--command-prefix: {exc}; nothing generated")
-    if plan_file is not None and not batch:
-        fail("--plan is the plan of --batch: add --batch")
-    if allow_command and not batch:
-        fail("--allow-command allows command points in a batch plan: add --batch")
-    if plan_file is not None and all_datacenters:
-        fail(
-            "--plan names one plan: with --all, each datacenter's plan goes beside its file "
-            "in -o DIR (mdd-<datacenter>.plan); leave out --plan"
-        )
-    plan_path: Path | None = None
-    if batch and not all_datacenters:
-        if plan_file is not None:
-            plan_path = Path(os.path.abspath(plan_file))
-        elif output not in (None, "-"):
-            from mdd.batch.plan import plan_path_for
-
-            plan_path = plan_path_for(Path(os.path.abspath(str(output))))
-        else:
-            fail(
-                "--batch also writes a plan: give -o FILE (the plan goes beside it) or --plan FILE"
-            )
+        command_prefix = _command_prefix(command_prefix)
+    plan_path = _plan_path(batch, allow_command, all_datacenters, plan_file, output)
     if all_datacenters:
         if datacenter is not None:
             fail(f"--all generates every datacenter: leave out {datacenter!r}")
@@ -266,33 +209,116 @@ def generate(
         return
     if datacenter is None:
         fail("give a DATACENTER (or --all -o DIR)")
+    _generate_one(
+        _One(
+            datacenter,
+            manifests_dir,
+            output,
+            fmt,
+            go_options,
+            command_prefix,
+            plan_path,
+            allow_command,
+        )
+    )
+
+
+def _go_options(
+    fmt: str, namespace: str | None, secrets_provider: str | None, runtime_assets: str | None
+) -> Any:
+    """The Sensu Go options asked for (``GoOptions``), None for Sensu Classic; exit 2 on a
+    Sensu Go option with Classic, or a name Sensu Go would refuse."""
+    if fmt == "sensu-classic":
+        given = [
+            flag
+            for flag, value in (
+                ("--namespace", namespace),
+                ("--secrets-provider", secrets_provider),
+                ("--runtime-assets", runtime_assets),
+            )
+            if value is not None
+        ]
+        if given:
+            fail(f"{', '.join(given)}: Sensu Go only; add --format sensu-go or sensu-go-json")
+        return None
+    from mdd.sensu import go_rules
+    from mdd.sensu.go import DEFAULT_NAMESPACE, GoOptions
+
+    namespace = DEFAULT_NAMESPACE if namespace is None else namespace
+    if not go_rules.NAME.search(namespace):
+        fail(f"--namespace {namespace!r}: a Sensu Go name is letters, digits, _ . : and -")
+    assets = tuple(a.strip() for a in (runtime_assets or "").split(",") if a.strip())
+    bad = [a for a in assets if not go_rules.ASSET_NAME.search(a)]
+    if bad or (runtime_assets is not None and not assets):
+        fail(
+            f"--runtime-assets {runtime_assets!r}: asset names are letters, digits, "
+            f"_ / . : and -, separated by commas"
+        )
+    return GoOptions(namespace, secrets_provider, assets)
+
+
+def _command_prefix(command_prefix: str) -> str:
+    """--command-prefix, read as the manifest's ``command_prefix`` is; exit 2 if wrong."""
+    from mdd.manifest.keys import COMMAND_PREFIX
+
     try:
-        path = locate(datacenter, manifests_dir)
-        guard_output(output, path, manifests_dir)
-        manifest = load(datacenter, path)
-        if command_prefix is not None:
-            from mdd.core.command import with_command_prefix
+        loaded: str = COMMAND_PREFIX.load(command_prefix)
+    except ValueError as exc:
+        fail(f"--command-prefix: {exc}; nothing generated")
+    return loaded
 
-            manifest = with_command_prefix(manifest, command_prefix)
-        plan_text = None
-        if plan_path is not None:
-            from mdd.batch.definitions import render as render_batch
 
-            if output not in (None, "-") and same_file(plan_path, Path(str(output))):
-                fail(f"--plan {plan_path}: the -o file itself; nothing written")
-            reason = protected(plan_path, path, manifests_dir)
-            if reason is not None:
-                fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
-            text, plan_text = render_batch(manifest, fmt, go_options, plan_path, allow_command)
-        else:
-            text = _render(manifest, fmt, go_options)
-    except LocateError as exc:
-        fail(str(exc))
-    except (ManifestError, GenerateError) as exc:
-        report_problems(exc.problems, datacenter)
-    _secrets_note([manifest], go_options)
+def _plan_path(
+    batch: bool,
+    allow_command: bool,
+    all_datacenters: bool,
+    plan_file: str | None,
+    output: str | None,
+) -> Path | None:
+    """Where the plan of one datacenter's --batch goes (None: no --batch, or --all)."""
+    if plan_file is not None and not batch:
+        fail("--plan is the plan of --batch: add --batch")
+    if allow_command and not batch:
+        fail("--allow-command allows command points in a batch plan: add --batch")
+    if plan_file is not None and all_datacenters:
+        fail(
+            "--plan names one plan: with --all, each datacenter's plan goes beside its file "
+            "in -o DIR (mdd-<datacenter>.plan); leave out --plan"
+        )
+    if not batch or all_datacenters:
+        return None
+    if plan_file is not None:
+        return Path(os.path.abspath(plan_file))
+    if output not in (None, "-"):
+        from mdd.batch.plan import plan_path_for
+
+        return plan_path_for(Path(os.path.abspath(str(output))))
+    fail("--batch also writes a plan: give -o FILE (the plan goes beside it) or --plan FILE")
+
+
+@dataclass(frozen=True)
+class _One:
+    """What ``generate DATACENTER`` was asked for."""
+
+    datacenter: str
+    manifests_dir: str | None
+    output: str | None
+    fmt: str
+    go_options: Any
+    command_prefix: str | None
+    plan_path: Path | None  # with --batch: where its plan goes
+    allow_command: bool  # with --batch: command points allowed in the plan
+
+
+def _generate_one(wanted: _One) -> None:
+    """One datacenter's definitions (and plan, with --batch): all rendered, then written."""
+    from mdd.core.output import write_atomically
+
+    manifest, text, plan_text = _render_one(wanted)
+    output, plan_path = wanted.output, wanted.plan_path
+    _secrets_note([manifest], wanted.go_options)
     if plan_path is not None:
-        _rate_note([manifest], fmt)
+        _rate_note([manifest], wanted.fmt)
     if plan_path is not None and plan_text is not None:
         try:
             write_atomically(plan_path, plan_text)
@@ -312,6 +338,44 @@ def generate(
         click.echo(text, nl=False)
 
 
+class _Rendered(NamedTuple):
+    manifest: Manifest
+    text: str
+    plan_text: str | None  # with --batch
+
+
+def _render_one(wanted: _One) -> _Rendered:
+    """The datacenter's manifest and its definitions (and plan); exit 2 on any problem."""
+    from mdd.manifest import ManifestError
+    from mdd.manifest.locate import LocateError
+    from mdd.sensu.facts import GenerateError
+
+    output, plan_path, fmt = wanted.output, wanted.plan_path, wanted.fmt
+    try:
+        path = locate(wanted.datacenter, wanted.manifests_dir)
+        guard_output(output, path, wanted.manifests_dir)
+        manifest = load(wanted.datacenter, path)
+        if wanted.command_prefix is not None:
+            from mdd.core.command import with_command_prefix
+
+            manifest = with_command_prefix(manifest, wanted.command_prefix)
+        if plan_path is None:
+            return _Rendered(manifest, _render(manifest, fmt, wanted.go_options), None)
+        from mdd.batch.definitions import render as render_batch
+
+        if output not in (None, "-") and same_file(plan_path, Path(str(output))):
+            fail(f"--plan {plan_path}: the -o file itself; nothing written")
+        reason = protected(plan_path, path, wanted.manifests_dir)
+        if reason is not None:
+            fail(f"--plan {reason.removeprefix(f'-o {plan_path} ')}; nothing written")
+        written = render_batch(manifest, fmt, wanted.go_options, plan_path, wanted.allow_command)
+        return _Rendered(manifest, written.definitions, written.plan)
+    except LocateError as exc:
+        fail(str(exc))
+    except (ManifestError, GenerateError) as exc:
+        report_problems(exc.problems, wanted.datacenter)
+
+
 def _rate_note(manifests: list[Manifest], fmt: str) -> None:
     """Batch mode for Sensu Go: warn where the agent's events API rate limit is too low."""
     from mdd.batch.definitions import rate_warning
@@ -320,6 +384,11 @@ def _rate_note(manifests: list[Manifest], fmt: str) -> None:
         warning = rate_warning(manifest, fmt)
         if warning:
             click.echo(f"mdd: warning: {warning}", err=True)
+
+
+class _File(NamedTuple):
+    path: Path
+    text: str
 
 
 def _generate_all(
@@ -336,10 +405,7 @@ def _generate_all(
     With ``batch``, each file is the datacenter's runner check and its plan goes beside it
     (``mdd-<dc>.plan``, named by its absolute path); the plans are written before the files
     whose commands name them."""
-    from mdd.core.output import write_atomically
-    from mdd.manifest import ManifestError, load
     from mdd.manifest.locate import LocateError, all_manifests, is_bundled
-    from mdd.sensu.facts import GenerateError
 
     try:
         source, paths = all_manifests(manifests_dir)
@@ -347,6 +413,37 @@ def _generate_all(
         fail(str(exc))
     if is_bundled(paths[0]):
         click.echo(f"mdd: using the bundled example manifests in {source}", err=True)
+    manifests, problems = _load_all(paths, command_prefix)
+    problems += _name_clashes(manifests)
+    texts: list[_File] = []
+    plans: list[_File] = []
+    if not problems:
+        problems += _render_all(
+            manifests, folder, fmt, go_options, batch, allow_command, texts, plans
+        )
+    if problems:
+        report_problems(problems, str(source))
+    _write_all(folder, paths, source, texts, plans)
+    _secrets_note(manifests, go_options)
+    if batch:
+        _rate_note(manifests, fmt)
+    for index, (text, manifest) in enumerate(zip(texts, manifests, strict=True)):
+        if batch:
+            click.echo(
+                f"mdd: {text.path}: the runner check of {count(len(manifest.points), 'point')}; "
+                f"the agents running {COMMAND_BATCH} need its plan at {plans[index].path}",
+                err=True,
+            )
+        else:
+            click.echo(f"mdd: {text.path}: {count(len(manifest.points), 'check')}", err=True)
+
+
+def _load_all(
+    paths: list[Path], command_prefix: str | None
+) -> tuple[list[Manifest], list[Problem]]:
+    """The manifests that read without a problem, and the problems of the others."""
+    from mdd.manifest import ManifestError, load
+
     problems: list[Problem] = []
     manifests: list[Manifest] = []
     for path in paths:
@@ -360,52 +457,61 @@ def _generate_all(
 
             manifest = with_command_prefix(manifest, command_prefix)
         manifests.append(manifest)
-    problems += _name_clashes(manifests)
-    texts: list[tuple[Path, str]] = []
-    plans: list[tuple[Path, str]] = []
-    if not problems:
-        absolute = Path(os.path.abspath(folder))
-        for manifest in manifests:
-            target = folder / f"mdd-{manifest.datacenter}{_SUFFIX[fmt]}"
-            try:
-                if batch:
-                    from mdd.batch.definitions import render as render_batch
-                    from mdd.batch.plan import plan_path_for
+    return manifests, problems
 
-                    plan_path = plan_path_for(absolute / target.name)
-                    text, plan_text = render_batch(
-                        manifest, fmt, go_options, plan_path, allow_command
-                    )
-                    plans.append((plan_path, plan_text))
-                else:
-                    text = _render(manifest, fmt, go_options)
-            except GenerateError as exc:
-                problems += exc.problems
-                continue
-            texts.append((target, text))
-    if problems:
-        report_problems(problems, str(source))
-    if any(same_file(target, path) for target, _ in texts + plans for path in paths):
+
+def _render_all(
+    manifests: list[Manifest],
+    folder: Path,
+    fmt: str,
+    go_options: Any,
+    batch: bool,
+    allow_command: bool,
+    texts: list[_File],
+    plans: list[_File],
+) -> list[Problem]:
+    """Each datacenter's file into ``texts`` (with --batch, its plan into ``plans``); the
+    problems of those that cannot be generated."""
+    from mdd.sensu.facts import GenerateError
+
+    problems: list[Problem] = []
+    absolute = Path(os.path.abspath(folder))
+    for manifest in manifests:
+        target = folder / f"mdd-{manifest.datacenter}{_SUFFIX[fmt]}"
+        try:
+            if batch:
+                from mdd.batch.definitions import render as render_batch
+                from mdd.batch.plan import plan_path_for
+
+                plan_path = plan_path_for(absolute / target.name)
+                written = render_batch(manifest, fmt, go_options, plan_path, allow_command)
+                text = written.definitions
+                plans.append(_File(plan_path, written.plan))
+            else:
+                text = _render(manifest, fmt, go_options)
+        except GenerateError as exc:
+            problems += exc.problems
+            continue
+        texts.append(_File(target, text))
+    return problems
+
+
+def _write_all(
+    folder: Path, paths: list[Path], source: Path, texts: list[_File], plans: list[_File]
+) -> None:
+    """The plans, then the files, into ``folder``, each atomically; none when one of them
+    would overwrite a manifest or what the guard protects."""
+    from mdd.core.output import write_atomically
+
+    if any(same_file(file.path, path) for file in texts + plans for path in paths):
         fail(f"-o {folder} is the manifests folder itself: write elsewhere; nothing written")
-    for target, _ in texts + plans:
-        guard_output(target, None, str(source))
+    for file in texts + plans:
+        guard_output(file.path, None, str(source))
     if folder.exists() and not folder.is_dir():
         fail(f"-o {folder}: not a folder; nothing written")
     try:
         folder.mkdir(exist_ok=True)
-        for target, text in plans + texts:  # a runner check never names a plan not yet there
-            write_atomically(target, text)
+        for file in plans + texts:  # a runner check never names a plan not yet there
+            write_atomically(file.path, file.text)
     except OSError as exc:
         fail(f"cannot write into {folder}: {exc.strerror or exc}")
-    _secrets_note(manifests, go_options)
-    if batch:
-        _rate_note(manifests, fmt)
-    for index, ((target, _), manifest) in enumerate(zip(texts, manifests, strict=True)):
-        if batch:
-            click.echo(
-                f"mdd: {target}: the runner check of {count(len(manifest.points), 'point')}; "
-                f"the agents running {COMMAND_BATCH} need its plan at {plans[index][0]}",
-                err=True,
-            )
-        else:
-            click.echo(f"mdd: {target}: {count(len(manifest.points), 'check')}", err=True)

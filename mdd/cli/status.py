@@ -11,6 +11,7 @@ from mdd.cli._common import (
     API_FAILED,
     NOT_GREEN,
     USAGE,
+    Common,
     Duration,
     common_options,
     fleet_manifests,
@@ -58,18 +59,7 @@ from mdd.cli._common import (
     help="Done done: exit 0 only when Sensu's history shows every point green this long.",
 )
 def status(
-    datacenters: tuple[str, ...],
-    manifests_dir: str | None,
-    all_: bool,
-    tz: str | None,
-    only: tuple[str, ...],
-    owners: tuple[str, ...],
-    types: tuple[str, ...],
-    state_file: str | None,
-    no_state: bool,
-    fmt: str,
-    output: str | None,
-    no_color: bool,
+    common: Common,
     api_url: str,
     flavor: str,
     user: str | None,
@@ -104,15 +94,11 @@ def status(
     problem, 3 the Sensu API could not be read.
     """
     from mdd.runner import status as sensu_status
-    from mdd.runner.board import LiveBoard
-    from mdd.runner.formats import RENDERERS
-    from mdd.runner.states import GREEN, StateFileError, default_path
-    from mdd.runner.verify import write_document
 
-    if output == "":
+    if common.output == "":
         stop("-o needs a file name (or - for standard output)")
-    datacenter = one_datacenter(datacenters, all_)
-    zone = time_zone(tz)
+    datacenter = one_datacenter(common.datacenters, common.all_)
+    zone = time_zone(common.tz)
     try:
         auth = sensu_status.credentials(
             flavor, user, password_file, password_env, api_key_file, api_key_env
@@ -121,27 +107,28 @@ def status(
     except sensu_status.StatusUsageError as exc:
         stop(str(exc))
     if datacenter is None:
-        _status_fleet(
-            api,
-            datacenters,
-            manifests_dir,
-            only,
-            owners,
-            types,
-            state_file,
-            no_state,
-            fmt,
-            output,
-            zone,
-            stable,
-        )
-    manifest, bundled = load_manifest(datacenter, manifests_dir)
-    if "{datacenter}" in namespace:
-        api.namespace = namespace.replace("{datacenter}", manifest.datacenter)
-    points = selection(manifest, only, owners, types)
-    state = state_for(manifest, bundled, state_file, no_state, default=False)
+        _status_fleet(api, common, zone, stable)
+    _status_one(api, datacenter, common, zone, stable)
+
+
+def _status_one(
+    api: Any, datacenter: str, common: Common, zone: Any, stable: float | None
+) -> NoReturn:
+    """``status DATACENTER``: one datacenter's board, its document, and the exit status."""
+    from mdd.runner import status as sensu_status
+    from mdd.runner.board import LiveBoard
+    from mdd.runner.formats import RENDERERS
+    from mdd.runner.states import GREEN, StateFileError, default_path
+    from mdd.runner.verify import write_document
+
+    output = common.output
+    manifest, bundled = load_manifest(datacenter, common.manifests_dir)
+    if "{datacenter}" in api.namespace:
+        api.namespace = api.namespace.replace("{datacenter}", manifest.datacenter)
+    points = selection(manifest, common.only, common.owners, common.types)
+    state = state_for(manifest, bundled, common.state_file, common.no_state, default=False)
     default_state = default_path(manifest, bundled)
-    guard_output(output, manifest.path, manifests_dir, state.path or default_state, USAGE)
+    guard_output(output, manifest.path, common.manifests_dir, state.path or default_state, USAGE)
     try:
         found = api.results(manifest)
     except sensu_status.ApiError as exc:
@@ -151,19 +138,19 @@ def status(
         state.save()
     except StateFileError as exc:
         stop(str(exc))
-    document_on_stdout = fmt != "text" and output in (None, "-")
     board = LiveBoard(
         manifest.datacenter,
-        sys.stderr if document_on_stdout else sys.stdout,
+        sys.stderr if common.document_on_stdout else sys.stdout,
         live=False,
-        color=use_color(no_color) and not document_on_stdout,
+        color=use_color(common.no_color) and not common.document_on_stdout,
     )
     board.final(views)
     for line in sensu_status.summary_lines(manifest, found, api):
         click.echo(line, err=True)
-    if fmt != "text" or output not in (None, "-"):
+    if common.writes_document:
         try:
-            write_document(RENDERERS[fmt](manifest.datacenter, views, "status"), output, sys.stdout)
+            text = RENDERERS[common.fmt](manifest.datacenter, views, "status")
+            write_document(text, output, sys.stdout)
         except OSError as exc:
             stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     soak_ok = True
@@ -172,25 +159,12 @@ def status(
         from mdd.runner.stable import from_sensu
 
         soak = from_sensu(views, found, stable, now())
-        click.echo(soak.line(zone), err=document_on_stdout)
+        click.echo(soak.line(zone), err=common.document_on_stdout)
         soak_ok = soak.ok
     sys.exit(0 if all(v.state == GREEN for v in views) and soak_ok else NOT_GREEN)
 
 
-def _status_fleet(
-    api: Any,
-    names: tuple[str, ...],
-    manifests_dir: str | None,
-    only: tuple[str, ...],
-    owners: tuple[str, ...],
-    types: tuple[str, ...],
-    state_file: str | None,
-    no_state: bool,
-    fmt: str,
-    output: str | None,
-    zone: Any,
-    stable: float | None,
-) -> NoReturn:
+def _status_fleet(api: Any, common: Common, zone: Any, stable: float | None) -> NoReturn:
     """``status --all``: every datacenter from the same API (Classic: one API holds them all;
     Go: the namespace, or each datacenter's when --namespace holds {datacenter})."""
     from mdd.runner import status as sensu_status
@@ -202,17 +176,17 @@ def _status_fleet(
     from mdd.runner.states import GREEN, StateFileError
     from mdd.runner.verify import write_document
 
-    if state_file:
+    if common.state_file:
         stop("--state names one datacenter's state file; with --all each has its own")
     template = api.namespace
     rows = []
     soaks = []
-    for manifest, bundled in fleet_manifests(names, manifests_dir):
-        points = select(manifest.points, only, owners, types)
+    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
+        points = select(manifest.points, common.only, common.owners, common.types)
         if not points:
             continue
         api.namespace = template.replace("{datacenter}", manifest.datacenter)
-        state = state_for(manifest, bundled, None, no_state, default=False)
+        state = state_for(manifest, bundled, None, common.no_state, default=False)
         try:
             found = api.results(manifest)
         except sensu_status.ApiError as exc:
@@ -228,16 +202,16 @@ def _status_fleet(
     if not rows:
         stop("no integration point of any datacenter matches all the filters")
     fleet = Fleet(rows, "status", now())
-    document_on_stdout = fmt != "text" and output in (None, "-")
-    stream = sys.stderr if document_on_stdout else sys.stdout
+    output = common.output
+    stream = sys.stderr if common.document_on_stdout else sys.stdout
     ascii = ascii_only(stream)
     stream.write(RENDERERS["text"](fleet, zone, ascii))
     for name, soak in soaks:
         stream.write(f"{name}: {soak.line(zone)}\n")
     stream.flush()
-    if fmt != "text" or output not in (None, "-"):
+    if common.writes_document:
         try:
-            write_document(RENDERERS[fmt](fleet, zone, ascii), output, sys.stdout)
+            write_document(RENDERERS[common.fmt](fleet, zone, ascii), output, sys.stdout)
         except OSError as exc:
             stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     green = all(v.state == GREEN for row in rows for v in row.views)

@@ -10,6 +10,7 @@ import click
 from mdd.cli._common import (
     DEFAULT_JOBS,
     USAGE,
+    Common,
     Duration,
     common_options,
     dumb_terminal,
@@ -63,18 +64,7 @@ from mdd.cli._common import (
     "with --watch, a countdown, restarted by a flap.",
 )
 def verify(
-    datacenters: tuple[str, ...],
-    manifests_dir: str | None,
-    all_: bool,
-    tz: str | None,
-    only: tuple[str, ...],
-    owners: tuple[str, ...],
-    types: tuple[str, ...],
-    state_file: str | None,
-    no_state: bool,
-    fmt: str,
-    output: str | None,
-    no_color: bool,
+    common: Common,
     jobs: int,
     watch: bool,
     interval: float,
@@ -100,9 +90,7 @@ def verify(
     Exit status: 0 all green (and stable, with --stable), 1 some point is not, 2 a usage,
     manifest or state-file problem.
     """
-    from mdd.runner.states import StateFileError
     from mdd.runner.verify import Settings
-    from mdd.runner.verify import verify as run_verify
 
     if timeout is not None and not watch:
         stop("--timeout is for --watch (each check has its own timeout in the manifest)")
@@ -112,31 +100,37 @@ def verify(
             "--interval is for --watch (the time between rounds; each check's own interval "
             "is in the manifest)"
         )
-    if output == "":
+    if common.output == "":
         stop("-o needs a file name (or - for standard output)")
-    datacenter = one_datacenter(datacenters, all_)
-    zone = time_zone(tz)
+    datacenter = one_datacenter(common.datacenters, common.all_)
     settings = Settings(
         jobs=jobs,
         watch=watch,
         interval=interval,
         timeout=timeout,
         probe_blocked=probe_blocked,
-        fmt=fmt,
-        output=output,
-        color=use_color(no_color),
-        live=False if no_color or dumb_terminal() else None,
+        fmt=common.fmt,
+        output=common.output,
+        color=use_color(common.no_color),
+        live=False if common.no_color or dumb_terminal() else None,
         stable=stable,
-        tz=zone,
+        tz=time_zone(common.tz),
     )
     if datacenter is None:
-        _verify_fleet(
-            datacenters, manifests_dir, only, owners, types, state_file, no_state, settings
-        )
-    manifest, bundled = load_manifest(datacenter, manifests_dir)
-    points = selection(manifest, only, owners, types)
-    state = state_for(manifest, bundled, state_file, no_state)
-    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
+        _verify_fleet(common, settings)
+    _verify_one(datacenter, common, settings)
+
+
+def _verify_one(datacenter: str, common: Common, settings: Any) -> NoReturn:
+    """``verify DATACENTER``: run its checks, exit with the result."""
+    from mdd.runner.states import StateFileError
+    from mdd.runner.verify import verify as run_verify
+
+    output = common.output
+    manifest, bundled = load_manifest(datacenter, common.manifests_dir)
+    points = selection(manifest, common.only, common.owners, common.types)
+    state = state_for(manifest, bundled, common.state_file, common.no_state)
+    guard_output(output, manifest.path, common.manifests_dir, state.path, USAGE)
     try:
         code = run_verify(manifest, points, state, settings)
     except StateFileError as exc:
@@ -148,27 +142,19 @@ def verify(
     sys.exit(code)
 
 
-def _verify_fleet(
-    names: tuple[str, ...],
-    manifests_dir: str | None,
-    only: tuple[str, ...],
-    owners: tuple[str, ...],
-    types: tuple[str, ...],
-    state_file: str | None,
-    no_state: bool,
-    settings: Any,
-) -> NoReturn:
+def _verify_fleet(common: Common, settings: Any) -> NoReturn:
     from mdd.runner.fleet_verify import Member, verify_fleet
     from mdd.runner.runner import select
     from mdd.runner.states import StateFileError
 
-    if state_file:
+    if common.state_file:
         stop("--state names one datacenter's state file; with --all each has its own")
     members = []
-    for manifest, bundled in fleet_manifests(names, manifests_dir):
-        points = select(manifest.points, only, owners, types)
+    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
+        points = select(manifest.points, common.only, common.owners, common.types)
         if points:
-            members.append(Member(manifest, points, state_for(manifest, bundled, None, no_state)))
+            state = state_for(manifest, bundled, None, common.no_state)
+            members.append(Member(manifest, points, state))
     if not members:
         stop("no integration point of any datacenter matches all the filters")
     try:

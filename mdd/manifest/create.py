@@ -191,6 +191,49 @@ def derive(
     return derived
 
 
+class _Edits:
+    """Changes to a manifest's lines, made at the end in one pass: values replaced where
+    they are written, lines inserted after others, comments put above others."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.replace: dict[int, list[tuple[int, int, str]]] = {}  # line -> (column, end, new)
+        self.inserts: dict[int, list[str]] = {}  # after line N (0: at the top), these lines
+        self.flagged: dict[int, list[str]] = {}  # above line N, these comments
+
+    def change(self, span: Any, new: str) -> bool:
+        """Replace the value written at ``span`` with ``new``; False when it cannot be
+        edited in place (not on one line, or not a plain or quoted scalar)."""
+        if span is None or not span.single_line or span.style not in (None, "'", '"'):
+            return False
+        end = span.column + len(span.source)
+        self.replace.setdefault(span.line, []).append((span.column, end, new))
+        return True
+
+    def insert(self, after: int, lines: list[str]) -> None:
+        self.inserts.setdefault(after, []).extend(lines)
+
+    def text(self, header: str) -> str:
+        """The lines with every change made, under ``header`` (below a modeline)."""
+        lines = list(self.lines)
+        out: list[str] = []
+        if lines and lines[0].startswith("# yaml-language-server:"):  # must stay the first line
+            out.append(lines[0])
+            lines[0] = ""
+        out.append(header)
+        out.extend(self.inserts.get(0, []))
+        for number, line in enumerate(lines, 1):
+            if number == 1 and len(out) == 2:  # the modeline, moved above the header
+                out.extend(self.inserts.get(number, []))
+                continue
+            out.extend(self.flagged.get(number, []))
+            for column, end, new in sorted(self.replace.get(number, []), reverse=True):
+                line = line[: column - 1] + new + line[end - 1 :]
+            out.append(line)
+            out.extend(self.inserts.get(number, []))
+        return "\n".join(out) + "\n"
+
+
 def _derive_text(
     text: str,
     tree: Any,
@@ -203,62 +246,80 @@ def _derive_text(
 ) -> Derived | None:
     """``source``'s own text with the changes made line by line, comments kept; None when
     the document is not in block style (a JSON manifest, say)."""
-    lines = text.splitlines()
     keys = getattr(tree, "key_spans", {})
     values = getattr(tree, "value_spans", {})
     if not keys or any(span.column != 1 for span in keys.values()):
         return None
-    replace: dict[int, list[tuple[int, int, str]]] = {}  # line -> (column, end, new text)
-
-    def change(span: Any, new: str) -> bool:
-        if span is None or not span.single_line or span.style not in (None, "'", '"'):
-            return False
-        end = span.column + len(span.source)
-        replace.setdefault(span.line, []).append((span.column, end, new))
-        return True
-
-    if not change(values.get("datacenter"), _scalar(name)):
+    edits = _Edits(text.splitlines())
+    if not edits.change(values.get("datacenter"), _scalar(name)):
         return None
     new_description = description or f"{name}: derived from {old}; describe it"
-    inserts: dict[int, list[str]] = {}  # after line N (0: at the top), these lines
     if "description" in tree:
-        if not change(values.get("description"), _scalar(new_description)):
+        if not edits.change(values.get("description"), _scalar(new_description)):
             return None
     else:
-        inserts.setdefault(values["datacenter"].line, []).append(
-            f"description: {_scalar(new_description)}"
-        )
-    extends = tree.get("extends")
-    if extends is not None:
-        folder = os.path.abspath(target.parent)
-        bases = extends if isinstance(extends, list) else [extends]
-        spans = (
-            getattr(extends, "item_spans", [None] * len(extends))
-            if isinstance(extends, list)
-            else [values.get("extends")]
-        )
-        for base, span in zip(bases, spans, strict=True):
-            moved = os.path.relpath(os.path.abspath(os.path.join(source.parent, base)), folder)
-            if moved != base and not change(span, _scalar(moved)):
-                return None
+        edits.insert(values["datacenter"].line, [f"description: {_scalar(new_description)}"])
+    if not _move_extends(edits, tree, source, target):
+        return None
     own_vars: Any = tree.get("vars") or {}
     if own_vars and not hasattr(own_vars, "value_spans"):
         return None
+    if not _set_vars(edits, tree, own_vars, sets):
+        return None
+    kept = {k: str(v) for k, v in own_vars.items() if k not in sets}
+    copied = _flag_copied(edits, tree, old)
+    header = (
+        f"# {name}: derived from {old} ({source.name}) by `mdd init`: its comments are "
+        f"{old}'s.\n"
+        f"# {len(copied)} copied value(s) still name {old} (marked 'mdd init: copied'); "
+        f"vars kept from {old}: {', '.join(sorted(kept)) or 'none'}. Review them."
+    )
+    return Derived(target, edits.text(header), kept, copied)
+
+
+def _move_extends(edits: _Edits, tree: Any, source: Path, target: Path) -> bool:
+    """The paths of ``extends`` made relative to the new manifest's folder; False when one
+    cannot be edited in place."""
+    extends = tree.get("extends")
+    if extends is None:
+        return True
+    values = tree.value_spans
+    folder = os.path.abspath(target.parent)
+    bases = extends if isinstance(extends, list) else [extends]
+    spans = (
+        getattr(extends, "item_spans", [None] * len(extends))
+        if isinstance(extends, list)
+        else [values.get("extends")]
+    )
+    for base, span in zip(bases, spans, strict=True):
+        moved = os.path.relpath(os.path.abspath(os.path.join(source.parent, base)), folder)
+        if moved != base and not edits.change(span, _scalar(moved)):
+            return False
+    return True
+
+
+def _set_vars(edits: _Edits, tree: Any, own_vars: Any, sets: Mapping[str, str]) -> bool:
+    """``--set`` vars changed where written, the new ones added; False when ``vars`` cannot
+    be edited in place."""
+    keys, values = tree.key_spans, tree.value_spans
     added = {k: v for k, v in sets.items() if k not in own_vars}
     for key, value in sets.items():
-        if key in own_vars and not change(own_vars.value_spans.get(key), _scalar(value)):
-            return None
+        if key in own_vars and not edits.change(own_vars.value_spans.get(key), _scalar(value)):
+            return False
     if added:
         new_lines = [f"  {k}: {_scalar(v)}" for k, v in added.items()]
         if "vars" in tree:
             if values["vars"].line == keys["vars"].line:  # vars: {a: b} on one line
-                return None
-            inserts.setdefault(keys["vars"].line, []).extend(new_lines)
+                return False
+            edits.insert(keys["vars"].line, new_lines)
         else:
-            inserts.setdefault(values["datacenter"].line, []).extend(["vars:", *new_lines])
-    kept = {k: str(v) for k, v in own_vars.items() if k not in sets}
-    # Values copied as written that still name the source datacenter: a comment above each.
-    flagged: dict[int, list[str]] = {}
+            edits.insert(values["datacenter"].line, ["vars:", *new_lines])
+    return True
+
+
+def _flag_copied(edits: _Edits, tree: Any, old: str) -> list[tuple[int, str]]:
+    """Values copied as written that still name the source datacenter: a comment above
+    each; their lines and values."""
     copied: list[tuple[int, str]] = []
     for top in ("integration_points", "sensu", "remove"):
         for container, key in _strings(tree.get(top)):
@@ -267,37 +328,15 @@ def _derive_text(
             if span is None or not _names_old(value, old):
                 continue
             copied.append((span.line, value))
-            line = lines[span.line - 1]
+            line = edits.lines[span.line - 1]
             indent = line[: len(line) - len(line.lstrip())]
             if line.lstrip().startswith("- "):
                 indent += "  "
-            flagged.setdefault(span.line, []).append(
+            edits.flagged.setdefault(span.line, []).append(
                 f"{indent}# mdd init: copied from {old}, still names {old}: "
                 f"{_scalar(value)[:80]} (review)"
             )
-    out: list[str] = []
-    if lines and lines[0].startswith("# yaml-language-server:"):  # must stay the first line
-        out.append(lines[0])
-        lines[0] = ""
-    header = (
-        f"# {name}: derived from {old} ({source.name}) by `mdd init`: its comments are "
-        f"{old}'s.\n"
-        f"# {len(copied)} copied value(s) still name {old} (marked 'mdd init: copied'); "
-        f"vars kept from {old}: {', '.join(sorted(kept)) or 'none'}. Review them."
-    )
-    out.append(header)
-    for line in inserts.get(0, []):
-        out.append(line)
-    for number, line in enumerate(lines, 1):
-        if number == 1 and len(out) == 2:  # the modeline, moved above the header
-            out.extend(inserts.get(number, []))
-            continue
-        out.extend(flagged.get(number, []))
-        for column, end, new in sorted(replace.get(number, []), reverse=True):
-            line = line[: column - 1] + new + line[end - 1 :]
-        out.append(line)
-        out.extend(inserts.get(number, []))
-    return Derived(target, "\n".join(out) + "\n", kept, copied)
+    return copied
 
 
 def _derive_by_dump(

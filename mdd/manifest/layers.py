@@ -58,7 +58,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mdd.checks.api import type_name
 from mdd.manifest import source, yamlload
@@ -230,6 +230,14 @@ def _shape(value: Any) -> str:
     return type_name(value) if isinstance(value, list | dict) else f"a {type(value).__name__}"
 
 
+class _Base(NamedTuple):
+    """A base of an ``extends:`` list, merged over its own bases."""
+
+    tree: YamlMap
+    span: Span  # where it is named
+    real: str  # its real path
+
+
 class _Layers:
     def __init__(self, report: Reporter, folder: str) -> None:
         self.report = report
@@ -288,64 +296,70 @@ class _Layers:
 
         ``chain``: the real paths from the manifest down to ``path`` itself.
         """
-        bases: list[tuple[YamlMap, Span, str]] = []
+        bases: list[_Base] = []
         if "extends" in tree:
             for base_path, span in self.base_paths(tree, path):
-                real = os.path.realpath(base_path)
-                if not _inside(real, self.folder):
-                    self.add(
-                        span,
-                        f"extends: {base_path} leads (through a symbolic link) to {real}, "
-                        f"outside the manifests folder {self.folder}: a base must be a file "
-                        f"in that folder or below it",
-                    )
-                    continue
-                if real in chain:
-                    names = [*map(_short, chain), _short(real)]
-                    self.add(
-                        span,
-                        f"extends: {' -> '.join(names)} is a cycle: a base cannot extend "
-                        f"itself, directly or through other bases",
-                    )
-                    continue
-                if real not in self.cache and len(chain) > MAX_EXTENDS_DEPTH:
-                    self.add(
-                        span,
-                        f"extends: bases extend bases more than {MAX_EXTENDS_DEPTH} levels "
-                        f"deep ({_short(chain[0])} -> {_short(chain[1])} -> ... -> "
-                        f"{_short(real)}): flatten the chain",
-                    )
-                    self.cache[real] = None
-                    continue
-                if real not in self.cache and self.files >= MAX_BASE_FILES:
-                    self.add(
-                        span,
-                        f"extends: more than {MAX_BASE_FILES} base files in all: a datacenter "
-                        f"needs a handful; merge some bases",
-                    )
-                    self.cache[real] = None
-                    continue
-                if real not in self.cache:
-                    self.files += 1
-                    base = self.read(base_path, span)
-                    self.cache[real] = (
-                        None if base is None else self.resolve(base, base_path, (*chain, real))
-                    )
-                resolved = self.cache[real]
-                if resolved is not None:
-                    bases.append((resolved, span, real))
-        reals = {real for _, _, real in bases}
+                base = self.base(base_path, span, chain)
+                if base is not None:
+                    bases.append(base)
+        reals = {base.real for base in bases}
         self.ancestors[chain[-1]] = reals.union(*(self.ancestors.get(r, set()) for r in reals))
         # A base that another base of the list already extends is included through that one.
         bases = [
             base
             for base in bases
-            if not any(base[2] in self.ancestors.get(other[2], set()) for other in bases)
+            if not any(base.real in self.ancestors.get(other.real, set()) for other in bases)
         ]
-        inherited = self.combine([(tree, span) for tree, span, _ in bases], tree)
+        inherited = self.combine([(base.tree, base.span) for base in bases], tree)
         if "remove" in tree:
             inherited = self.remove(inherited, tree)
         return self.override(inherited, tree)
+
+    def base(self, base_path: Path, span: Span, chain: tuple[str, ...]) -> _Base | None:
+        """The base at ``base_path`` merged over its own bases (read once), or None after
+        reporting why it cannot be."""
+        real = os.path.realpath(base_path)
+        if not _inside(real, self.folder):
+            self.add(
+                span,
+                f"extends: {base_path} leads (through a symbolic link) to {real}, "
+                f"outside the manifests folder {self.folder}: a base must be a file "
+                f"in that folder or below it",
+            )
+            return None
+        if real in chain:
+            names = [*map(_short, chain), _short(real)]
+            self.add(
+                span,
+                f"extends: {' -> '.join(names)} is a cycle: a base cannot extend "
+                f"itself, directly or through other bases",
+            )
+            return None
+        if real not in self.cache and len(chain) > MAX_EXTENDS_DEPTH:
+            self.add(
+                span,
+                f"extends: bases extend bases more than {MAX_EXTENDS_DEPTH} levels "
+                f"deep ({_short(chain[0])} -> {_short(chain[1])} -> ... -> "
+                f"{_short(real)}): flatten the chain",
+            )
+            self.cache[real] = None
+            return None
+        if real not in self.cache and self.files >= MAX_BASE_FILES:
+            self.add(
+                span,
+                f"extends: more than {MAX_BASE_FILES} base files in all: a datacenter "
+                f"needs a handful; merge some bases",
+            )
+            self.cache[real] = None
+            return None
+        if real not in self.cache:
+            self.files += 1
+            base = self.read(base_path, span)
+            self.cache[real] = (
+                None if base is None else self.resolve(base, base_path, (*chain, real))
+            )
+        resolved = self.cache[real]
+        return None if resolved is None else _Base(resolved, span, real)
 
     def base_paths(self, tree: YamlMap, path: Path) -> list[tuple[Path, Span]]:
         value, span = tree["extends"], tree.value_spans["extends"]
@@ -366,44 +380,8 @@ class _Layers:
         found = []
         listed: dict[str, Span] = {}
         for item, item_span in items:
-            if not isinstance(item, str) or not item.strip():
-                self.add(
-                    item_span,
-                    f"extends: expected the path of a base manifest (relative to this file's "
-                    f"folder), got {type_name(item)}",
-                )
-                continue
-            if "{{" in item:
-                self.add(item_span, "extends: vars ({{ name }}) are not replaced in base paths")
-                continue
-            unnamable = _unnamable(item)
-            if unnamable:
-                self.add(
-                    item_span, f"extends: the path holds {unnamable}, which no file name can hold"
-                )
-                continue
-            if os.path.isabs(item):
-                self.add(
-                    item_span,
-                    f"extends: {item} is an absolute path: a base is named relative to this "
-                    f"file's folder, and must be in the manifests folder {self.folder} or "
-                    f"below it",
-                )
-                continue
-            base = Path(os.path.normpath(path.parent / item))
-            if not _inside(os.path.join(os.path.realpath(path.parent), item), self.folder):
-                self.add(
-                    item_span,
-                    f"extends: {item} is outside the manifests folder {self.folder}: a base "
-                    f"must be a file in that folder or below it",
-                )
-                continue
-            if base.suffix not in (".yaml", ".yml"):
-                self.add(
-                    item_span,
-                    f"extends: {item} is not a manifest: a base manifest's file name ends in "
-                    f".yaml or .yml (nothing read)",
-                )
+            base = self.base_path(item, item_span, path)
+            if base is None:
                 continue
             if str(base) in listed:
                 first = listed[str(base)]
@@ -416,6 +394,48 @@ class _Layers:
             listed[str(base)] = item_span
             found.append((base, item_span))
         return found
+
+    def base_path(self, item: Any, item_span: Span, path: Path) -> Path | None:
+        """The path of one base named in ``path``'s ``extends``, or None after reporting why
+        it cannot be one."""
+        if not isinstance(item, str) or not item.strip():
+            self.add(
+                item_span,
+                f"extends: expected the path of a base manifest (relative to this file's "
+                f"folder), got {type_name(item)}",
+            )
+            return None
+        if "{{" in item:
+            self.add(item_span, "extends: vars ({{ name }}) are not replaced in base paths")
+            return None
+        unnamable = _unnamable(item)
+        if unnamable:
+            self.add(item_span, f"extends: the path holds {unnamable}, which no file name can hold")
+            return None
+        if os.path.isabs(item):
+            self.add(
+                item_span,
+                f"extends: {item} is an absolute path: a base is named relative to this "
+                f"file's folder, and must be in the manifests folder {self.folder} or "
+                f"below it",
+            )
+            return None
+        base = Path(os.path.normpath(path.parent / item))
+        if not _inside(os.path.join(os.path.realpath(path.parent), item), self.folder):
+            self.add(
+                item_span,
+                f"extends: {item} is outside the manifests folder {self.folder}: a base "
+                f"must be a file in that folder or below it",
+            )
+            return None
+        if base.suffix not in (".yaml", ".yml"):
+            self.add(
+                item_span,
+                f"extends: {item} is not a manifest: a base manifest's file name ends in "
+                f".yaml or .yml (nothing read)",
+            )
+            return None
+        return base
 
     def combine(self, bases: list[tuple[YamlMap, Span]], child: YamlMap) -> YamlMap:
         """The bases of one ``extends:`` list merged in order; conflicts reported."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.checks.api import COMMON_OPTIONS, type_name
 from mdd.checks.registry import CHECK_TYPES
@@ -51,8 +51,13 @@ def _point_elsewhere(declared_type: str | None) -> dict[str, str]:
     return elsewhere
 
 
+class _CheckKeys(NamedTuple):
+    options: dict[str, Any]  # the check type's options by name
+    elsewhere: dict[str, str]  # where a key that is not one of them belongs
+
+
 @cache
-def _check_keys(check_type: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _check_keys(check_type: str) -> _CheckKeys:
     """A check type's options by name, and where a misplaced key of its ``check:`` block
     belongs (once per type)."""
     options = {opt.name: opt for opt in CHECK_TYPES[check_type].OPTIONS}
@@ -71,7 +76,7 @@ def _check_keys(check_type: str) -> tuple[dict[str, Any], dict[str, str]]:
     elsewhere.update(
         {opt.name: "mdd sets it itself, from the integration point" for opt in COMMON_OPTIONS}
     )
-    return options, elsewhere
+    return _CheckKeys(options, elsewhere)
 
 
 def _rules_on_read_values(
@@ -140,52 +145,8 @@ class PointReader(ValueReader):
             )
             return None
         point = Point(span=value.span)
-
-        declared_type = value.get("type")
-        elsewhere = _point_elsewhere(declared_type if isinstance(declared_type, str) else None)
-        clean, suggested = self.unknown_keys(
-            value, _POINT_KEYS, "integration point key", elsewhere=elsewhere
-        )
-        if not clean:
-            point.ok = False
-
-        for key in ("name", "type", "owner", "description", "docs"):
-            if key in value:
-                loaded = self.option(POINT[key], value[key], value.value_spans[key])
-                if loaded is BAD:
-                    point.ok = False
-                else:
-                    setattr(point, key, loaded)
-        if point.name is not None:
-            point.name_span = value.value_spans["name"]
-        elif isinstance(value.get("name"), str):
-            self.unread_names.add(value["name"])
-        label = f"{point.name!r} " if point.name else ""
-
-        missing = [k for k in ("name", "type", "check") if k not in value and k not in suggested]
-        if len(missing) > 1:
-            self.add(
-                value.span,
-                f"integration point {label}has no {', '.join(map(repr, missing[:-1]))} or "
-                f"{missing[-1]!r}: every "
-                f"point needs a name, a check type and the check's options",
-            )
-        elif missing == ["name"]:
-            self.add(value.span, "integration point has no 'name': every point needs a unique name")
-        elif missing == ["type"]:
-            self.add(
-                value.span,
-                f"integration point {label}has no 'type': one of {', '.join(sorted(CHECK_TYPES))}",
-            )
-        elif missing == ["check"]:
-            self.add(
-                value.span,
-                f"integration point {label}has no 'check': the options of its {point.type} "
-                f"check go there (`mdd checks show {point.type}` lists them)",
-            )
-        if not {"name", "type", "check"} <= value.keys():
-            point.ok = False
-
+        suggested = self._point_keys(value, point)
+        self._missing_keys(value, point, suggested)
         if "check" in value:
             check, check_span = value["check"], value.value_spans["check"]
             if point.type is not None:
@@ -210,6 +171,58 @@ class PointReader(ValueReader):
                 point.depends_on = list(zip(loaded, spans, strict=True))
         return point
 
+    def _point_keys(self, value: YamlMap, point: Point) -> set[str]:
+        """Report the point's unknown keys and read its plain ones (name, type, owner,
+        description, docs) into ``point``; the keys a misspelling was taken for."""
+        declared_type = value.get("type")
+        elsewhere = _point_elsewhere(declared_type if isinstance(declared_type, str) else None)
+        clean, suggested = self.unknown_keys(
+            value, _POINT_KEYS, "integration point key", elsewhere=elsewhere
+        )
+        if not clean:
+            point.ok = False
+
+        for key in ("name", "type", "owner", "description", "docs"):
+            if key in value:
+                loaded = self.option(POINT[key], value[key], value.value_spans[key])
+                if loaded is BAD:
+                    point.ok = False
+                else:
+                    setattr(point, key, loaded)
+        if point.name is not None:
+            point.name_span = value.value_spans["name"]
+        elif isinstance(value.get("name"), str):
+            self.unread_names.add(value["name"])
+        return suggested
+
+    def _missing_keys(self, value: YamlMap, point: Point, suggested: set[str]) -> None:
+        """Report which of name, type and check the point lacks (not those a misspelling
+        was taken for)."""
+        label = f"{point.name!r} " if point.name else ""
+        missing = [k for k in ("name", "type", "check") if k not in value and k not in suggested]
+        if len(missing) > 1:
+            self.add(
+                value.span,
+                f"integration point {label}has no {', '.join(map(repr, missing[:-1]))} or "
+                f"{missing[-1]!r}: every "
+                f"point needs a name, a check type and the check's options",
+            )
+        elif missing == ["name"]:
+            self.add(value.span, "integration point has no 'name': every point needs a unique name")
+        elif missing == ["type"]:
+            self.add(
+                value.span,
+                f"integration point {label}has no 'type': one of {', '.join(sorted(CHECK_TYPES))}",
+            )
+        elif missing == ["check"]:
+            self.add(
+                value.span,
+                f"integration point {label}has no 'check': the options of its {point.type} "
+                f"check go there (`mdd checks show {point.type}` lists them)",
+            )
+        if not {"name", "type", "check"} <= value.keys():
+            point.ok = False
+
     def check_block(
         self, check_type: str, value: Any, span: Span, key_span: Span, point: Point
     ) -> dict[str, Any] | None:
@@ -225,13 +238,14 @@ class PointReader(ValueReader):
             )
             return None
         point.check_span = value.span
-        options, elsewhere = _check_keys(check_type)
+        keys = _check_keys(check_type)
+        options = keys.options
         ok, suggested = self.unknown_keys(
             value,
             list(options),
             "option",
             f" for check type {check_type!r}",
-            elsewhere=elsewhere,
+            elsewhere=keys.elsewhere,
         )
         loaded: dict[str, Any] = {}
         unread: set[str] = set()

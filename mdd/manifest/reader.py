@@ -15,7 +15,7 @@ from typing import Any
 
 from mdd.checks.api import duration_text, type_name
 from mdd.checks.registry import CHECK_TYPES
-from mdd.core.model import IntegrationPoint, Manifest
+from mdd.core.model import IntegrationPoint, Manifest, SensuSettings
 from mdd.manifest import layers, loops, source, yamlload
 from mdd.manifest.graph import strongly_connected
 from mdd.manifest.keys import CHECK_MARGIN, DEFAULT_SENSU, SENSU, TOP, TOP_LEVEL_KEYS
@@ -69,24 +69,7 @@ class Reader(PointReader):
             if opt.required and opt.name not in root and opt.name not in suggested:
                 self.add(root.span, f"missing required key {opt.name!r}")
 
-        datacenter: str | None = None
-        if "datacenter" in root:
-            loaded = self.option(
-                TOP["datacenter"],
-                root["datacenter"],
-                root.value_spans["datacenter"],
-                substitute=False,
-            )
-            datacenter = None if loaded is BAD else loaded
-            expected = self.expected_datacenter
-            if datacenter is not None and expected is not None and datacenter != expected:
-                self.add(
-                    root.value_spans["datacenter"],
-                    f"this manifest is for datacenter {datacenter!r}, but it was asked for as "
-                    f"{expected!r}: a copied manifest would give {expected} the Sensu names "
-                    f"of {datacenter} (mdd_{datacenter}_*); set datacenter: {expected}",
-                )
-
+        datacenter = self.datacenter(root) if "datacenter" in root else None
         if "vars" in root:
             self.read_vars(root["vars"], root.value_spans["vars"])
 
@@ -103,24 +86,7 @@ class Reader(PointReader):
 
         points: list[Point] = []
         if "integration_points" in root:
-            value, span = root["integration_points"], root.value_spans["integration_points"]
-            if not isinstance(value, YamlList):
-                self.add(
-                    span,
-                    f"integration_points: expected a list of integration points, got "
-                    f"{type_name(value)}",
-                )
-            elif not value:
-                self.add(
-                    span,
-                    "integration_points is empty: there is nothing to check; list at least "
-                    "one integration point",
-                )
-            else:
-                for item, item_span in zip(value, value.item_spans, strict=True):
-                    point = self.point(item, item_span)
-                    if point is not None:
-                        points.append(point)
+            points = self.points(root["integration_points"], root.value_spans["integration_points"])
 
         self.names_and_dependencies(points)
         built = [self.build(point, defaults) for point in points]
@@ -133,6 +99,49 @@ class Reader(PointReader):
             description=description,
             points=tuple(p for p in built if p is not None),
         )
+
+    def datacenter(self, root: YamlMap) -> str | None:
+        """The manifest's datacenter, or None after reporting why not (or that it is not the
+        one asked for)."""
+        loaded = self.option(
+            TOP["datacenter"],
+            root["datacenter"],
+            root.value_spans["datacenter"],
+            substitute=False,
+        )
+        datacenter: str | None = None if loaded is BAD else loaded
+        expected = self.expected_datacenter
+        if datacenter is not None and expected is not None and datacenter != expected:
+            self.add(
+                root.value_spans["datacenter"],
+                f"this manifest is for datacenter {datacenter!r}, but it was asked for as "
+                f"{expected!r}: a copied manifest would give {expected} the Sensu names "
+                f"of {datacenter} (mdd_{datacenter}_*); set datacenter: {expected}",
+            )
+        return datacenter
+
+    def points(self, value: Any, span: Span) -> list[Point]:
+        """The points of ``integration_points`` that could be read at all."""
+        if not isinstance(value, YamlList):
+            self.add(
+                span,
+                f"integration_points: expected a list of integration points, got "
+                f"{type_name(value)}",
+            )
+            return []
+        if not value:
+            self.add(
+                span,
+                "integration_points is empty: there is nothing to check; list at least "
+                "one integration point",
+            )
+            return []
+        points: list[Point] = []
+        for item, item_span in zip(value, value.item_spans, strict=True):
+            point = self.point(item, item_span)
+            if point is not None:
+                points.append(point)
+        return points
 
     def names_and_dependencies(self, points: list[Point]) -> None:
         first: dict[str, Span] = {}
@@ -222,6 +231,33 @@ class Reader(PointReader):
         ):  # the default timeout never outlasts the interval the manifest chose
             settings = replace(settings, timeout=settings.interval)
 
+        self.ttl_rule(point, settings, unread, "interval" in effective, defaults)
+        self.interval_rule(point, settings, unread, defaults)
+        self.timeout_rule(point, settings, unread, defaults)
+
+        if not point.ok or point.name is None or point.type is None or point.options is None:
+            return None
+        return IntegrationPoint(
+            name=point.name,
+            type=point.type,
+            options=point.options,
+            owner=point.owner,
+            description=point.description,
+            docs=point.docs,
+            depends_on=tuple(name for name, _ in point.depends_on),
+            sensu=settings,
+            line=point.span.line,
+        )
+
+    def ttl_rule(
+        self,
+        point: Point,
+        settings: SensuSettings,
+        unread: set[str],
+        interval_set: bool,
+        defaults: dict[str, tuple[Any, Span]],
+    ) -> None:
+        """A ttl must be longer than the interval (``interval_set``: written, not default)."""
         if (
             settings.ttl is not None
             and settings.cron is None
@@ -230,7 +266,7 @@ class Reader(PointReader):
             and not {"ttl", "interval"} & unread
         ):
             at = point.sensu.get("ttl", point.sensu.get("interval", defaults.get("ttl")))
-            default = "" if "interval" in effective else ", the default"
+            default = "" if interval_set else ", the default"
             if at is not None:
                 self.add(
                     at[1],
@@ -240,6 +276,14 @@ class Reader(PointReader):
                 )
             point.ok = False
 
+    def interval_rule(
+        self,
+        point: Point,
+        settings: SensuSettings,
+        unread: set[str],
+        defaults: dict[str, tuple[Any, Span]],
+    ) -> None:
+        """Sensu's timeout must not be longer than the interval: runs would overlap."""
         if (
             settings.timeout is not None
             and settings.cron is None
@@ -260,6 +304,14 @@ class Reader(PointReader):
                 )
                 point.ok = False
 
+    def timeout_rule(
+        self,
+        point: Point,
+        settings: SensuSettings,
+        unread: set[str],
+        defaults: dict[str, tuple[Any, Span]],
+    ) -> None:
+        """The check's own timeout must end before Sensu's, with a margin to report why."""
         if (
             point.check_values is not None
             and point.type is not None
@@ -300,17 +352,3 @@ class Reader(PointReader):
                     f"report why it failed",
                 )
                 point.ok = False
-
-        if not point.ok or point.name is None or point.type is None or point.options is None:
-            return None
-        return IntegrationPoint(
-            name=point.name,
-            type=point.type,
-            options=point.options,
-            owner=point.owner,
-            description=point.description,
-            docs=point.docs,
-            depends_on=tuple(name for name, _ in point.depends_on),
-            sensu=settings,
-            line=point.span.line,
-        )

@@ -138,8 +138,8 @@ def _check(check_type: str) -> dict[str, Any]:
     return block
 
 
-def schema() -> dict[str, Any]:
-    """The manifest's JSON Schema, as a JSON-ready dict."""
+def _point() -> dict[str, Any]:
+    """The schema of one integration point: its ``check:`` block by its type."""
     point_props = {o.name: fragment(o) for o in POINT_KEYS}
     point_props["check"] = {
         "type": ["object", "null"],
@@ -157,7 +157,7 @@ def schema() -> dict[str, Any]:
         },
         "description": point_props["for_each"]["description"],
     }
-    point = {
+    point: dict[str, Any] = {
         "type": "object",
         "properties": point_props,
         "additionalProperties": False,
@@ -170,6 +170,11 @@ def schema() -> dict[str, Any]:
             for name in sorted(CHECK_TYPES)
         ],
     }
+    return point
+
+
+def schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, as a JSON-ready dict."""
     top = {o.name: fragment(o) for o in TOP_LEVEL_KEYS}
     top["vars"] = {
         "type": ["object", "null"],
@@ -189,7 +194,7 @@ def schema() -> dict[str, Any]:
     }
     defs: dict[str, Any] = {
         "sensu": _block(SENSU_KEYS, empty_list=True),
-        "point": point,
+        "point": _point(),
     }
     for name in sorted(CHECK_TYPES):
         defs[f"check_{name}"] = _check(name)

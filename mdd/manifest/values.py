@@ -10,9 +10,11 @@ point (``points``) and the whole manifest (``reader``) build on it.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,31 @@ def _occurrences(source: str, text: str) -> list[int]:
 
 def _key_text(key: Any, span: Span) -> str:
     return key if isinstance(key, str) else span.source
+
+
+@dataclass
+class _ValueReport:
+    """Where the problems with ``{{ }}`` in one value go: each at its ``{{`` when the value
+    was written as read, at most ``_VALUE_PROBLEMS``, then a count of the ``more``."""
+
+    reader: ValueReader
+    span: Span
+    positions: list[int]
+    reported: int = 0
+    more: int = 0
+
+    def __call__(self, occurrence: int, message: str) -> None:
+        if self.reported >= _VALUE_PROBLEMS:
+            self.more += 1
+            return
+        self.reported += 1
+        span = self.span
+        if occurrence < len(self.positions):
+            self.reader.add(
+                (span.line, span.column + self.positions[occurrence]), message, span.file
+            )
+        else:
+            self.reader.add(span, message)
 
 
 class ValueReader:
@@ -159,21 +186,7 @@ class ValueReader:
         if "{{" not in text:
             return text
         ok = True
-        reported = 0
-        more = 0
-        positions = _occurrences(span.source, "{{") if _exact(span) else []
-
-        def report(occurrence: int, message: str) -> None:
-            nonlocal reported, more
-            if reported >= _VALUE_PROBLEMS:
-                more += 1
-                return
-            reported += 1
-            if occurrence < len(positions):
-                self.add((span.line, span.column + positions[occurrence]), message, span.file)
-            else:
-                self.add(span, message)
-
+        report = _ValueReport(self, span, _occurrences(span.source, "{{") if _exact(span) else [])
         out: list[str] = []
         pos = 0
         occurrence = 0  # the "{{" being read, counted from the start of the value
@@ -194,34 +207,41 @@ class ValueReader:
                 )
                 break
             whole = text[start : end + 2]
-            inner = whole[2:-2].strip()
-            if re.fullmatch(r"item(\.\w+)?", inner) and "item" not in self.vars:
-                ok = False  # a for_each point's {{ item }} was replaced by mdd/manifest/loops.py
-                report(
-                    occurrence,
-                    f"{whole} is only defined in a point with for_each: add for_each: [...] to "
-                    f"this point, or use a var",
-                )
-            elif not VAR_NAME.fullmatch(inner):
+            replacement = self._replacement(whole, functools.partial(report, occurrence))
+            if replacement is None:
                 ok = False
-                shown = whole if len(whole) <= 80 else whole[:77] + "..."
-                report(occurrence, f"only a var name can go between {{{{ and }}}}, got {shown!r}")
-            elif inner in self.vars:
-                out.append(self.vars[inner])
             else:
-                ok = False
-                if inner not in self.bad_vars and not self.vars_broken:
-                    defined = ", ".join(sorted(self.vars)) or "none"
-                    report(
-                        occurrence,
-                        f"undefined var {inner!r}{self.did_you_mean(inner, self.vars)}; "
-                        f"vars defines: {defined}",
-                    )
+                out.append(replacement)
             occurrence += 1 + whole.count("{{", 2, len(whole) - 2)
             pos = end + 2
-        if more:
-            self.add(span, f"and {more} more problems with {{{{ }}}} in this value")
+        if report.more:
+            self.add(span, f"and {report.more} more problems with {{{{ }}}} in this value")
         return "".join(out) if ok else BAD
+
+    def _replacement(self, whole: str, report: Callable[[str], None]) -> str | None:
+        """The text of one ``{{ var }}``, or None after reporting why not (through ``report``,
+        unless the var's own definition was already reported)."""
+        inner = whole[2:-2].strip()
+        if re.fullmatch(r"item(\.\w+)?", inner) and "item" not in self.vars:
+            # a for_each point's {{ item }} was replaced by mdd/manifest/loops.py
+            report(
+                f"{whole} is only defined in a point with for_each: add for_each: [...] to "
+                f"this point, or use a var",
+            )
+            return None
+        if not VAR_NAME.fullmatch(inner):
+            shown = whole if len(whole) <= 80 else whole[:77] + "..."
+            report(f"only a var name can go between {{{{ and }}}}, got {shown!r}")
+            return None
+        if inner in self.vars:
+            return self.vars[inner]
+        if inner not in self.bad_vars and not self.vars_broken:
+            defined = ", ".join(sorted(self.vars)) or "none"
+            report(
+                f"undefined var {inner!r}{self.did_you_mean(inner, self.vars)}; "
+                f"vars defines: {defined}",
+            )
+        return None
 
     def suggest(self, word: str, known: Sequence[str]) -> str | None:
         """The known key closest to a misspelt ``word``, within the budget, or None."""
@@ -291,6 +311,12 @@ class ValueReader:
                     self.resolve(item, item_span, text=text, substitute=substitute, label=label)
                 )
             return items
+        return self._resolve_scalar(value, span, text=text, substitute=substitute, label=label)
+
+    def _resolve_scalar(
+        self, value: Any, span: Span, *, text: bool, substitute: bool, label: str
+    ) -> Any:
+        """``resolve`` for one scalar."""
         if span.trap:
             self.add(span, label + span.trap)
             return BAD

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.core.model import Manifest
 from mdd.runner.clock import iso, seconds_of, shown, span, zone_label
@@ -48,6 +48,31 @@ def waiting_since(view: PointView, state: StateFile | None) -> float | None:
     return since
 
 
+class Oldest(NamedTuple):
+    """The point pending the longest: in which datacenter, and since when."""
+
+    datacenter: str
+    view: PointView
+    since: float
+
+
+class Sample(NamedTuple):
+    """One sample of a datacenter's burn-up: points green of total, at a time."""
+
+    at: float
+    green: int
+    total: int
+
+
+class Seen(NamedTuple):
+    """A point of an owner, in its datacenter, and since when it waits (None: green, or
+    not known)."""
+
+    datacenter: str
+    view: PointView
+    since: float | None
+
+
 class DatacenterRow:
     """One datacenter on the board."""
 
@@ -70,16 +95,16 @@ class DatacenterRow:
             for index, view in enumerate(self.views)
             if view.state == PENDING and (since := waiting_since(view, state)) is not None
         ]
-        self.oldest: tuple[PointView, float] | None = None
+        self.oldest: Oldest | None = None
         if pending:
             since, _, view = min(pending, key=lambda item: (item[0], item[1]))
-            self.oldest = (view, since)
+            self.oldest = Oldest(manifest.datacenter, view, since)
         self.history = [
-            (at, int(h.get("green", 0)), int(h.get("total", 0)))
+            Sample(at, int(h.get("green", 0)), int(h.get("total", 0)))
             for h in state.history
             if (at := seconds_of(h.get("at"))) is not None
         ]
-        self.history.sort(key=lambda sample: sample[0])
+        self.history.sort(key=lambda sample: sample.at)
         self.lead = lead_times(manifest, state, now)
 
     @property
@@ -92,29 +117,29 @@ class OwnerRow:
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
-        self.views: list[tuple[str, PointView, float | None]] = []  # (dc, view, since)
+        self.views: list[Seen] = []
 
     @property
     def counts(self) -> dict[str, int]:
-        return tally([view for _, view, _ in self.views])
+        return tally([seen.view for seen in self.views])
 
     def per_datacenter(self) -> dict[str, dict[str, int]]:
         by_dc: dict[str, list[PointView]] = {}
-        for dc, view, _ in self.views:
-            by_dc.setdefault(dc, []).append(view)
+        for seen in self.views:
+            by_dc.setdefault(seen.datacenter, []).append(seen.view)
         return {dc: tally(views) for dc, views in by_dc.items()}
 
     @property
-    def oldest(self) -> tuple[str, PointView, float] | None:
+    def oldest(self) -> Oldest | None:
         pending = [
-            (since, index, dc, view)
-            for index, (dc, view, since) in enumerate(self.views)
-            if view.state == PENDING and since is not None
+            (seen.since, index, seen)
+            for index, seen in enumerate(self.views)
+            if seen.view.state == PENDING and seen.since is not None
         ]
         if not pending:
             return None
-        since, _, dc, view = min(pending, key=lambda item: (item[0], item[1]))
-        return dc, view, since
+        since, _, seen = min(pending, key=lambda item: (item[0], item[1]))
+        return Oldest(seen.datacenter, seen.view, since)
 
 
 class Fleet:
@@ -129,7 +154,7 @@ class Fleet:
             for view in row.views:
                 owner = view.point.owner or NO_OWNER
                 since = waiting_since(view, row.state) if view.state != GREEN else None
-                owners.setdefault(owner, OwnerRow(owner)).views.append((row.name, view, since))
+                owners.setdefault(owner, OwnerRow(owner)).views.append(Seen(row.name, view, since))
         self.owners = [owners[o] for o in sorted(owners, key=lambda o: (o == NO_OWNER, o))]
 
     @property
@@ -141,22 +166,20 @@ class Fleet:
         return all(view.state == GREEN for row in self.rows for view in row.views)
 
 
-def sparkline(
-    samples: Sequence[tuple[float, int, int]], now: float, width: int = 12, ascii: bool = False
-) -> str:
+def sparkline(samples: Sequence[Sample], now: float, width: int = 12, ascii: bool = False) -> str:
     """Points green over time, as ``width`` bars from the first sample to now."""
     bars = _ASCII_BARS if ascii else _BARS
     if not samples:
         return ""
-    start = samples[0][0]
+    start = samples[0].at
     step = max(now - start, 1.0) / width
     result = []
     index = 0
     for column in range(width):
         at = start + (column + 1) * step
-        while index + 1 < len(samples) and samples[index + 1][0] <= at:
+        while index + 1 < len(samples) and samples[index + 1].at <= at:
             index += 1
-        _, green, total = samples[index]
+        green, total = samples[index].green, samples[index].total
         fraction = green / total if total else 0.0
         result.append(bars[min(int(fraction * (len(bars) - 1) + 0.5), len(bars) - 1)])
     return "".join(result)
@@ -180,7 +203,7 @@ def render_text(fleet: Fleet, tz: tzinfo, ascii: bool = False) -> str:
     for row in fleet.rows:
         oldest = "-"
         if row.oldest is not None:
-            view, since = row.oldest
+            view, since = row.oldest.view, row.oldest.since
             whose = f" ({view.point.owner})" if view.point.owner else ""
             oldest = f"{view.point.name}{whose} {span(fleet.now - since)}, since {shown(since, tz)}"
         table.append(
@@ -204,7 +227,7 @@ def render_text(fleet: Fleet, tz: tzinfo, ascii: bool = False) -> str:
         oldest = "-"
         found = owner.oldest
         if found is not None:
-            dc, view, since = found
+            dc, view, since = found.datacenter, found.view, found.since
             oldest = f"{dc}/{view.point.name} {span(fleet.now - since)}, since {shown(since, tz)}"
         per_dc = " ".join(
             f"{dc}:{c['green']}/{c['total']}" for dc, c in owner.per_datacenter().items()
@@ -288,7 +311,7 @@ def as_data(fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
     for row in fleet.rows:
         oldest = None
         if row.oldest is not None:
-            view, since = row.oldest
+            view, since = row.oldest.view, row.oldest.since
             oldest = {
                 "point": view.point.name,
                 "owner": view.point.owner,
@@ -302,8 +325,8 @@ def as_data(fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
                 "summary": _summary(row.counts),
                 "oldest_pending": oldest,
                 "burn_up": [
-                    {"at": iso(at, tz), "green": green, "total": total}
-                    for at, green, total in row.history
+                    {"at": iso(sample.at, tz), "green": sample.green, "total": sample.total}
+                    for sample in row.history
                 ],
                 "lead_times": lead_data(row.lead, tz),
                 "points": [
@@ -323,10 +346,10 @@ def as_data(fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
                 "oldest_pending": None
                 if found is None
                 else {
-                    "datacenter": found[0],
-                    "point": found[1].point.name,
-                    "since": iso(found[2], tz),
-                    "waiting": max(fleet.now - found[2], 0.0),
+                    "datacenter": found.datacenter,
+                    "point": found.view.point.name,
+                    "since": iso(found.since, tz),
+                    "waiting": max(fleet.now - found.since, 0.0),
                 },
             }
         )

@@ -13,7 +13,7 @@ from datetime import tzinfo
 from typing import Any
 
 from mdd.runner.clock import shown, span, zone_label
-from mdd.runner.fleet import COUNTED, DatacenterRow, Fleet
+from mdd.runner.fleet import COUNTED, DatacenterRow, Fleet, OwnerRow
 from mdd.runner.states import percent
 
 TEMPLATE = "fleet.html.j2"
@@ -104,9 +104,9 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
     samples = row.history
     if not samples:
         return {"empty": True, "width": SPARK_WIDTH, "height": SPARK_HEIGHT}
-    start = samples[0][0]
+    start = samples[0].at
     width = max(now - start, 1.0)
-    top = max(max(total for _, _, total in samples), 1)
+    top = max(max(sample.total for sample in samples), 1)
 
     def x(at: float) -> float:
         return round(2 + (at - start) / width * (SPARK_WIDTH - 4), 1)
@@ -115,17 +115,58 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
         return round(SPARK_HEIGHT - 2 - value / top * (SPARK_HEIGHT - 4), 1)
 
     points: list[str] = []
-    for index, (at, green, _) in enumerate(samples):
+    for index, sample in enumerate(samples):
         if index:
-            points.append(f"{x(at)},{y(samples[index - 1][1])}")
-        points.append(f"{x(at)},{y(green)}")
-    points.append(f"{x(now)},{y(samples[-1][1])}")
+            points.append(f"{x(sample.at)},{y(samples[index - 1].green)}")
+        points.append(f"{x(sample.at)},{y(sample.green)}")
+    points.append(f"{x(now)},{y(samples[-1].green)}")
     return {
         "empty": False,
         "width": SPARK_WIDTH,
         "height": SPARK_HEIGHT,
         "green": " ".join(points),
-        "label": f"{samples[-1][1]}/{samples[-1][2]} green now, {len(samples)} samples",
+        "label": f"{samples[-1].green}/{samples[-1].total} green now, {len(samples)} samples",
+    }
+
+
+def _card(row: DatacenterRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+    """One datacenter's card on the fleet page."""
+    oldest = None
+    if row.oldest is not None:
+        view, since = row.oldest.view, row.oldest.since
+        oldest = {
+            "point": view.point.name,
+            "owner": view.point.owner or "(no owner)",
+            "waiting": span(fleet.now - since),
+            "since": shown(since, tz),
+        }
+    return {
+        "name": row.name,
+        "description": row.manifest.description,
+        "counts": row.counts,
+        "percent": percent(row.counts["green"], row.counts["total"]),
+        "oldest": oldest,
+        "spark": spark_svg(row, fleet.now),
+        "lead": lead_view(row.name, row.lead, tz, title=True),
+    }
+
+
+def _owner_row(owner: OwnerRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+    """One owner's row on the fleet page."""
+    counts = owner.counts
+    found = owner.oldest
+    return {
+        "owner": owner.owner,
+        "counts": counts,
+        "percent": percent(counts["green"], counts["total"]),
+        "per_dc": [
+            {"dc": dc, "green": c["green"], "total": c["total"]}
+            for dc, c in owner.per_datacenter().items()
+        ],
+        "oldest": None
+        if found is None
+        else f"{found.datacenter}/{found.view.point.name}, {span(fleet.now - found.since)} "
+        f"(since {shown(found.since, tz)})",
     }
 
 
@@ -133,47 +174,8 @@ def render_fleet(fleet: Fleet, tz: tzinfo) -> str:
     """The fleet page, as text."""
     import jinja2
 
-    cards = []
-    for row in fleet.rows:
-        oldest = None
-        if row.oldest is not None:
-            view, since = row.oldest
-            oldest = {
-                "point": view.point.name,
-                "owner": view.point.owner or "(no owner)",
-                "waiting": span(fleet.now - since),
-                "since": shown(since, tz),
-            }
-        cards.append(
-            {
-                "name": row.name,
-                "description": row.manifest.description,
-                "counts": row.counts,
-                "percent": percent(row.counts["green"], row.counts["total"]),
-                "oldest": oldest,
-                "spark": spark_svg(row, fleet.now),
-                "lead": lead_view(row.name, row.lead, tz, title=True),
-            }
-        )
-    owners = []
-    for owner in fleet.owners:
-        counts = owner.counts
-        found = owner.oldest
-        owners.append(
-            {
-                "owner": owner.owner,
-                "counts": counts,
-                "percent": percent(counts["green"], counts["total"]),
-                "per_dc": [
-                    {"dc": dc, "green": c["green"], "total": c["total"]}
-                    for dc, c in owner.per_datacenter().items()
-                ],
-                "oldest": None
-                if found is None
-                else f"{found[0]}/{found[1].point.name}, {span(fleet.now - found[2])} "
-                f"(since {shown(found[2], tz)})",
-            }
-        )
+    cards = [_card(row, fleet, tz) for row in fleet.rows]
+    owners = [_owner_row(owner, fleet, tz) for owner in fleet.owners]
     number = fleet.counts
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mdd.templates", "."),

@@ -172,123 +172,204 @@ def run(
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
-    selected = {point.name for point in points}
-    known: dict[str, bool] = {name: True for name in green if name not in selected}
-    # A point is ready once every dependency run here has an outcome; ready points start
-    # in manifest order.
-    dependants: dict[str, list[IntegrationPoint]] = {}
-    unmet: dict[str, int] = {}
-    ready: collections.deque[IntegrationPoint] = collections.deque()
-    for point in points:
-        inside = [dep for dep in point.depends_on if dep in selected]
-        unmet[point.name] = len(inside)
-        for dep in inside:
-            dependants.setdefault(dep, []).append(point)
-        if not inside:
-            ready.append(point)
-    done: queue.SimpleQueue[tuple[int, Result, float]] = queue.SimpleQueue()
-    tasks: queue.SimpleQueue[tuple[int, IntegrationPoint, argparse.Namespace] | None] = (
-        queue.SimpleQueue()
-    )
-    running: dict[int, tuple[IntegrationPoint, float, float, float, float]] = {}
-    abandoned: set[int] = set()
-    bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
-    lock = threading.Lock()
-    workers = 0  # worker threads not abandoned: always at least as many as probes running
-    serial = 0
-    finished_count = 0
-
-    def worker() -> None:
-        # A pool of threads, not one per point: starting a thread costs more CPU than
-        # connecting to a port. A worker whose probe overran is abandoned: it exits after.
-        while True:
-            task = tasks.get()
-            if task is None:
-                return
-            key, point, opts = task
-            result = _call(point, opts)
-            with lock:
-                if key in abandoned:
-                    return
-                done.put((key, result, time.monotonic()))
-
-    def settle(point: IntegrationPoint, green_now: bool) -> None:
-        known[point.name] = green_now
-        for dependant in dependants.get(point.name, ()):
-            unmet[dependant.name] -= 1
-            if unmet[dependant.name] == 0:
-                ready.append(dependant)
-
+    schedule = _Schedule(points, green)
+    pool = _Pool(grace)
+    finished = 0
     try:
-        while finished_count < len(points):
-            while ready and len(running) < jobs:
-                point = ready.popleft()
-                blocked_by = _blocked(point, known)
-                if blocked_by and not probe_blocked:
-                    settle(point, False)
-                    finished_count += 1
-                    yield Outcome(point, None, blocked_by)
-                    continue
-                started_wall = time.time()
-                try:
-                    opts = options_for(point)
-                except _BadArguments as exc:
-                    settle(point, False)
-                    finished_count += 1
-                    message = f"{exc} (see check-mdd-{point.type} --help)"
-                    yield Outcome(
-                        point, Result(State.UNKNOWN, message), blocked_by, started_wall, 0.0
-                    )
-                    continue
-                timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
-                started = time.monotonic()
-                serial += 1
-                running[serial] = (point, started, started + timeout + grace, started_wall, timeout)
-                heapq.heappush(bounds, (started + timeout + grace, serial))
-                if workers < len(running):
-                    threading.Thread(target=worker, name="mdd-probe", daemon=True).start()
-                    workers += 1
-                tasks.put((serial, point, opts))
-            if not running:
-                if ready:
+        while finished < len(points):
+            while schedule.ready and len(pool.running) < jobs:
+                outcome = _start(schedule.ready.popleft(), schedule, pool, probe_blocked)
+                if outcome is not None:
+                    finished += 1
+                    yield outcome
+            if not pool.running:
+                if schedule.ready:
                     continue
                 break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
-            # Wait for the next probe to finish, or the earliest hard bound to pass.
-            while bounds[0][1] not in running:
-                heapq.heappop(bounds)  # a probe that has finished
-            limit = bounds[0][0]
-            try:
-                key, result, finished = done.get(timeout=max(limit - time.monotonic(), 0.0))
-            except queue.Empty:
-                now = time.monotonic()
-                while bounds and bounds[0][0] <= now:
-                    _, key = heapq.heappop(bounds)
-                    if key not in running:
-                        continue
-                    point, started, _, started_wall, timeout = running.pop(key)
-                    with lock:
-                        abandoned.add(key)
-                    workers -= 1
-                    settle(point, False)
-                    finished_count += 1
-                    yield Outcome(
-                        point,
-                        no_answer(timeout),
-                        _blocked(point, known),
-                        started_wall,
-                        now - started,
-                    )
-                continue
-            entry = running.pop(key, None)
-            if entry is None:  # an abandoned probe that finished after all
-                continue
-            point, started, _, started_wall, _ = entry
-            settle(point, result.state is State.OK)
-            finished_count += 1
-            yield Outcome(point, result, _blocked(point, known), started_wall, finished - started)
+            for outcome in pool.outcomes(schedule):
+                finished += 1
+                yield outcome
     finally:
-        for _ in range(workers):
-            tasks.put(None)  # idle workers end; an abandoned one ends after its probe
+        pool.close()
+
+
+def _start(
+    point: IntegrationPoint, schedule: _Schedule, pool: _Pool, probe_blocked: bool
+) -> Outcome | None:
+    """Start ``point``'s probe; or its outcome, when it is not probed (blocked, or its
+    command line is one the check would refuse)."""
+    blocked_by = schedule.blocked(point)
+    if blocked_by and not probe_blocked:
+        schedule.settle(point, False)
+        return Outcome(point, None, blocked_by)
+    started_wall = time.time()
+    try:
+        opts = options_for(point)
+    except _BadArguments as exc:
+        schedule.settle(point, False)
+        message = f"{exc} (see check-mdd-{point.type} --help)"
+        return Outcome(point, Result(State.UNKNOWN, message), blocked_by, started_wall, 0.0)
+    pool.start(point, opts, started_wall)
+    return None
+
+
+class _Schedule:
+    """Which points may start: a point is ready once every dependency run here has an
+    outcome; ready points start in manifest order."""
+
+    def __init__(self, points: Sequence[IntegrationPoint], green: Collection[str]) -> None:
+        selected = {point.name for point in points}
+        self.known: dict[str, bool] = {name: True for name in green if name not in selected}
+        self.dependants: dict[str, list[IntegrationPoint]] = {}
+        self.unmet: dict[str, int] = {}
+        self.ready: collections.deque[IntegrationPoint] = collections.deque()
+        for point in points:
+            inside = [dep for dep in point.depends_on if dep in selected]
+            self.unmet[point.name] = len(inside)
+            for dep in inside:
+                self.dependants.setdefault(dep, []).append(point)
+            if not inside:
+                self.ready.append(point)
+
+    def settle(self, point: IntegrationPoint, green_now: bool) -> None:
+        """``point`` has its outcome: its dependants whose dependencies all have one are
+        ready."""
+        self.known[point.name] = green_now
+        for dependant in self.dependants.get(point.name, ()):
+            self.unmet[dependant.name] -= 1
+            if self.unmet[dependant.name] == 0:
+                self.ready.append(dependant)
+
+    def blocked(self, point: IntegrationPoint) -> tuple[str, ...]:
+        return _blocked(point, self.known)
+
+
+# Plain classes, not NamedTuple or dataclasses: check-mdd-batch imports this module on every
+# run, and typing and dataclasses (with inspect) cost more than its probes.
+class _Task:
+    """A probe for a worker."""
+
+    __slots__ = ("key", "point", "opts")
+
+    def __init__(self, key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
+        self.key = key
+        self.point = point
+        self.opts = opts
+
+
+class _Finished:
+    """A probe's result, from its worker."""
+
+    __slots__ = ("key", "result", "at")
+
+    def __init__(self, key: int, result: Result, at: float) -> None:
+        self.key = key
+        self.result = result
+        self.at = at  # time.monotonic()
+
+
+class _Running:
+    """A probe started and not finished."""
+
+    __slots__ = ("point", "started", "bound", "started_wall", "timeout")
+
+    def __init__(
+        self,
+        point: IntegrationPoint,
+        started: float,
+        bound: float,
+        started_wall: float,
+        timeout: float,
+    ) -> None:
+        self.point = point
+        self.started = started  # time.monotonic()
+        self.bound = bound  # time.monotonic() past which the runner stops waiting for it
+        self.started_wall = started_wall  # time.time()
+        self.timeout = timeout
+
+
+class _Pool:
+    """The probes running, in a pool of threads, not one per point: starting a thread costs
+    more CPU than connecting to a port. A worker whose probe overran its hard bound is
+    abandoned: it exits after."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
+        self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self.running: dict[int, _Running] = {}
+        self.abandoned: set[int] = set()
+        self.bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
+        self.lock = threading.Lock()
+        self.workers = 0  # worker threads not abandoned: always at least as many as probes running
+        self.serial = 0
+
+    def worker(self) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None:
+                return
+            result = _call(task.point, task.opts)
+            with self.lock:
+                if task.key in self.abandoned:
+                    return
+                self.done.put(_Finished(task.key, result, time.monotonic()))
+
+    def start(self, point: IntegrationPoint, opts: argparse.Namespace, started_wall: float) -> None:
+        timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
+        started = time.monotonic()
+        self.serial += 1
+        bound = started + timeout + self.grace
+        self.running[self.serial] = _Running(point, started, bound, started_wall, timeout)
+        heapq.heappush(self.bounds, (bound, self.serial))
+        if self.workers < len(self.running):
+            threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
+            self.workers += 1
+        self.tasks.put(_Task(self.serial, point, opts))
+
+    def outcomes(self, schedule: _Schedule) -> Iterator[Outcome]:
+        """Wait for the next probe to finish, or the earliest hard bound to pass; the
+        outcomes then known."""
+        while self.bounds[0][1] not in self.running:
+            heapq.heappop(self.bounds)  # a probe that has finished
+        limit = self.bounds[0][0]
+        try:
+            finished = self.done.get(timeout=max(limit - time.monotonic(), 0.0))
+        except queue.Empty:
+            yield from self._overrun(schedule)
+            return
+        entry = self.running.pop(finished.key, None)
+        if entry is None:  # an abandoned probe that finished after all
+            return
+        point = entry.point
+        schedule.settle(point, finished.result.state is State.OK)
+        duration = finished.at - entry.started
+        yield Outcome(point, finished.result, schedule.blocked(point), entry.started_wall, duration)
+
+    def _overrun(self, schedule: _Schedule) -> Iterator[Outcome]:
+        """The probes past their hard bound: abandoned, CRITICAL."""
+        now = time.monotonic()
+        while self.bounds and self.bounds[0][0] <= now:
+            _, key = heapq.heappop(self.bounds)
+            if key not in self.running:
+                continue
+            entry = self.running.pop(key)
+            with self.lock:
+                self.abandoned.add(key)
+            self.workers -= 1
+            point = entry.point
+            schedule.settle(point, False)
+            yield Outcome(
+                point,
+                no_answer(entry.timeout),
+                schedule.blocked(point),
+                entry.started_wall,
+                now - entry.started,
+            )
+
+    def close(self) -> None:
+        for _ in range(self.workers):
+            self.tasks.put(None)  # idle workers end; an abandoned one ends after its probe
 
 
 def _blocked(point: IntegrationPoint, known: dict[str, bool]) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.checks.api import Result, State
 from mdd.core.model import IntegrationPoint, Manifest
@@ -39,6 +39,11 @@ class ApiError(Exception):
 
 class StatusUsageError(Exception):
     """The options do not fit together."""
+
+
+class _Budget(NamedTuple):
+    deadline: float  # time.monotonic() by which the request ends
+    within: str  # the same, for a message: "10s", or "1m40s in all"
 
 
 class _Late(Exception):
@@ -252,6 +257,25 @@ class SensuApi:
     def _get_unredacted(self, path: str, params: dict[str, Any] | None) -> tuple[Any, Any]:
         from urllib.parse import urlencode
 
+        budget = self._budget(path)
+        target = self.base_path + path + (f"?{urlencode(params)}" if params else "")
+        headers = [("Accept", "application/json"), ("User-Agent", "mdd-status")]
+        if "key" in self.auth:
+            headers.append(("Authorization", f"Key {self.auth['key']}"))
+        elif "user" in self.auth:
+            pair = f"{self.auth['user']}:{self.auth['password']}".encode()
+            headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
+        try:
+            response = self._exchange(target, headers, budget.deadline)
+        except _Late as exc:
+            what = "did not answer" if exc.phase == "head" else "did not send all of its answer to"
+            raise ApiError(
+                f"the Sensu API at {self.url} {what} GET {path} within {budget.within}"
+            ) from None
+        return self._answer(path, response)
+
+    def _budget(self, path: str) -> _Budget:
+        """The time GET ``path`` may take: its --request-timeout, within the command's."""
         from mdd.checks.api import duration_text
 
         now = time.monotonic()
@@ -270,20 +294,11 @@ class SensuApi:
             if whole
             else duration_text(self.timeout)
         )
-        target = self.base_path + path + (f"?{urlencode(params)}" if params else "")
-        headers = [("Accept", "application/json"), ("User-Agent", "mdd-status")]
-        if "key" in self.auth:
-            headers.append(("Authorization", f"Key {self.auth['key']}"))
-        elif "user" in self.auth:
-            pair = f"{self.auth['user']}:{self.auth['password']}".encode()
-            headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
-        try:
-            response = self._exchange(target, headers, deadline)
-        except _Late as exc:
-            what = "did not answer" if exc.phase == "head" else "did not send all of its answer to"
-            raise ApiError(
-                f"the Sensu API at {self.url} {what} GET {path} within {within}"
-            ) from None
+        return _Budget(deadline, within)
+
+    def _answer(self, path: str, response: Any) -> tuple[Any, Any]:
+        """``_get``'s answer from the API's ``response``; ``ApiError`` for a refusal, an
+        error status or a body that is not JSON."""
         code = response.status
         reason = self._redacted(response.reason.strip())[:100]
         if code in (401, 403):

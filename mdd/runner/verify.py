@@ -66,6 +66,79 @@ def write_document(text: str, output: str | None, stream: TextIO) -> None:
     write_atomically(Path(output), text)
 
 
+class _Rounds:
+    """The points of one ``mdd verify`` as rounds of checks go: their views on the board,
+    and the soak's gate."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        selected: Sequence[IntegrationPoint],
+        state: StateFile,
+        settings: Settings,
+        board: LiveBoard,
+    ) -> None:
+        self.manifest = manifest
+        self.selected = selected
+        self.state = state
+        self.settings = settings
+        self.board = board
+        names = {point.name for point in selected}
+        self.outside_green = [
+            p.name
+            for p in manifest.points
+            if p.name not in names and state.last_state(p.name) == GREEN
+        ]
+        self.views: dict[str, PointView] = {p.name: state.view(p) for p in selected}
+        self.gate = _gate(settings)
+        self.soak_ok = True
+        self.remaining: float | None = None  # of the soak, after the last round
+        self.done = 0  # points checked in the round
+
+    def final(self) -> list[PointView]:
+        return [self.views[p.name] for p in self.selected]
+
+    def all_green(self) -> bool:
+        return all(v.state == GREEN for v in self.views.values())
+
+    def redraw(self, status: str) -> None:
+        self.board.redraw(list(self.views.values()), self.done, len(self.selected), status)
+
+    def round(self) -> None:
+        """Check every selected point once, save the states, and update the soak."""
+        self.done = 0
+        self.redraw("checking...")
+        for outcome in run(
+            self.selected,
+            jobs=self.settings.jobs,
+            green=self.outside_green,
+            probe_blocked=self.settings.probe_blocked,
+        ):
+            view, before = self.state.record(outcome)
+            self.views[view.point.name] = view
+            self.done += 1
+            if before is not None and before != view.state:
+                self.board.change(view, before)
+            if self.board.live:
+                self.redraw("checking...")
+        self.state.save(self.manifest.points)  # merged with the file, then one burn-up sample
+        self.remaining = None
+        if self.gate is not None:
+            from mdd.runner.clock import now as clock_now
+
+            soak, lines = self.gate.update(self.final(), clock_now())
+            self.soak_ok, self.remaining = soak.ok, soak.remaining
+            self.board.note(lines)
+
+    def pause(self, left: float | None) -> float:
+        """How long to wait before the next round, with ``left`` seconds of --timeout."""
+        interval = self.settings.interval
+        pause = interval if left is None else min(interval, left)
+        if self.all_green() and self.remaining is not None:
+            pause = min(pause, max(self.remaining, 0.05))
+        return pause
+
+
 def verify(
     manifest: Manifest,
     selected: Sequence[IntegrationPoint],
@@ -86,86 +159,53 @@ def verify(
         live=settings.live,
         color=settings.color,
     )
-    names = {point.name for point in selected}
-    outside_green = [
-        p.name for p in manifest.points if p.name not in names and state.last_state(p.name) == GREEN
-    ]
-    views: dict[str, PointView] = {p.name: state.view(p) for p in selected}
-    started = time.monotonic()
+    rounds = _Rounds(manifest, selected, state, settings, board)
     interrupted = False
-    rounds = 0
-    gate = _gate(settings)
-    soak_ok = True
     try:
-        while True:
-            done = 0
-            board.redraw(list(views.values()), done, len(selected), "checking...")
-            for outcome in run(
-                selected,
-                jobs=settings.jobs,
-                green=outside_green,
-                probe_blocked=settings.probe_blocked,
-            ):
-                view, before = state.record(outcome)
-                views[view.point.name] = view
-                done += 1
-                if before is not None and before != view.state:
-                    board.change(view, before)
-                if board.live:
-                    board.redraw(list(views.values()), done, len(selected), "checking...")
-            state.save(manifest.points)  # merged with the file, then one burn-up sample
-            rounds += 1
-            all_green = all(v.state == GREEN for v in views.values())
-            remaining: float | None = None
-            if gate is not None:
-                from mdd.runner.clock import now as clock_now
-
-                soak, lines = gate.update([views[p.name] for p in selected], clock_now())
-                soak_ok, remaining = soak.ok, soak.remaining
-                board.note(lines)
-            if not settings.watch or (all_green and soak_ok):
-                break
-            if rounds == 1 and not board.live:
-                board.final([views[p.name] for p in selected])  # where the watch starts from
-            left = (
-                None
-                if settings.timeout is None
-                else settings.timeout - (time.monotonic() - started)
-            )
-            if left is not None and left <= 0:
-                break
-            pause = settings.interval if left is None else min(settings.interval, left)
-            if all_green and remaining is not None:
-                pause = min(pause, max(remaining, 0.05))
-            board.redraw(list(views.values()), done, len(selected), f"next round in {pause:.0f}s")
-            time.sleep(pause)
-            if left is not None and left - pause <= 0:
-                break
+        _watch(rounds)
     except KeyboardInterrupt:
         interrupted = True
         state.save(manifest.points)
-    final = [views[p.name] for p in selected]
+    final = rounds.final()
     board.final(final)  # the document itself for text on standard output
     if settings.fmt != "text" or settings.output not in (None, "-"):
         text = RENDERERS[settings.fmt](manifest.datacenter, final, "verify")
         write_document(text, settings.output, out)
+    all_green = all(v.state == GREEN for v in final)
     if interrupted:
         err.write(
             f"mdd: interrupted; the state is saved in {state.path}\n"
             if state.path
             else "mdd: interrupted\n"
         )
-    elif (
-        settings.watch and settings.timeout is not None and not all(v.state == GREEN for v in final)
-    ):
+    elif settings.watch and settings.timeout is not None and (not all_green or not rounds.soak_ok):
         from mdd.checks.api import duration_text
 
-        err.write(f"mdd: not all green within --timeout {duration_text(settings.timeout)}\n")
-    elif settings.watch and settings.timeout is not None and not soak_ok:
-        from mdd.checks.api import duration_text
+        what = "all green" if not all_green else "stable"
+        err.write(f"mdd: not {what} within --timeout {duration_text(settings.timeout)}\n")
+    return 0 if all_green and rounds.soak_ok else 1
 
-        err.write(f"mdd: not stable within --timeout {duration_text(settings.timeout)}\n")
-    return 0 if all(v.state == GREEN for v in final) and soak_ok else 1
+
+def _watch(rounds: _Rounds) -> None:
+    """Rounds of checks: one, or with --watch until all green (and stable) or --timeout."""
+    settings = rounds.settings
+    started = time.monotonic()
+    count = 0
+    while True:
+        rounds.round()
+        count += 1
+        if not settings.watch or (rounds.all_green() and rounds.soak_ok):
+            return
+        if count == 1 and not rounds.board.live:
+            rounds.board.final(rounds.final())  # where the watch starts from
+        left = None if settings.timeout is None else settings.timeout - (time.monotonic() - started)
+        if left is not None and left <= 0:
+            return
+        pause = rounds.pause(left)
+        rounds.redraw(f"next round in {pause:.0f}s")
+        time.sleep(pause)
+        if left is not None and left - pause <= 0:
+            return
 
 
 def _gate(settings: Settings) -> Gate | None:

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 NAME = "mdd-checks"
 OLDEST_PYTHON = (3, 10)  # the launchers refuse anything older (pyproject: requires-python)
@@ -318,6 +319,14 @@ def _providers() -> dict[str, list[str]]:
     return providers
 
 
+class _Need(NamedTuple):
+    """A distribution the asset needs, why, and on which Pythons (a marker; "": all)."""
+
+    name: str
+    why: str
+    marker: str
+
+
 def plan(
     extra_imports: Iterable[str] = (),
     environments: list[dict[str, str]] | None = None,
@@ -335,64 +344,89 @@ def plan(
     progress("finding the installed distributions that provide them")
     providers = _providers()
     problems: list[str] = []
-    queue: list[tuple[str, str, str]] = []  # (distribution, why it is needed, marker)
+    queue: list[_Need] = []
     for name in sorted(imported):
         dists = providers.get(name)
         if not dists:
             problems.append(f"the checks import {name}, which no installed distribution provides")
             continue
-        queue += [(dist, f"imported by the checks ({name})", "") for dist in dists]
-    direct = {_normalize(dist) for dist, _, _ in queue}
-    seen: set[str] = set()
+        queue += [_Need(dist, f"imported by the checks ({name})", "") for dist in dists]
     progress(f"resolving their requirements for Python {_span(environments)} on Linux")
+    _resolve(queue, environments, result, problems)
+    if problems:
+        raise AssetError("cannot build the asset: " + "; ".join(problems))
+    return result
+
+
+def _resolve(
+    queue: list[_Need], environments: list[dict[str, str]], result: Plan, problems: list[str]
+) -> None:
+    """The distributions ``queue`` needs and their requirements, into ``result``; what
+    cannot be had, into ``problems``."""
+    direct = {_normalize(need.name) for need in queue}
+    seen: set[str] = set()
     while queue:
-        name, why, marker = queue.pop(0)
-        key = _normalize(name)
+        need = queue.pop(0)
+        key = _normalize(need.name)
         if key == "mdd":
             continue
         if key in seen:
-            if not marker:  # needed everywhere after all
+            if not need.marker:  # needed everywhere after all
                 result.only_for.pop(key, None)
             continue
         seen.add(key)
         try:
-            dist = metadata.distribution(name)
+            dist = metadata.distribution(need.name)
         except metadata.PackageNotFoundError:
-            where = f"on Python where {marker}" if marker else "on every Python"
+            where = f"on Python where {need.marker}" if need.marker else "on every Python"
             problems.append(
-                f"agents {where} need {name} ({why}), which is not installed here: "
-                f"install it into this environment (pip install '{name}') and build again"
+                f"agents {where} need {need.name} ({need.why}), which is not installed here: "
+                f"install it into this environment (pip install '{need.name}') and build again"
             )
             continue
-        label = f"{dist.metadata['Name']} {dist.version}"
-        if _top_level(dist) and _top_level(dist) <= stdlib:
-            result.left_out[label] = "it would shadow the standard library module of that name"
+        if not _admitted(dist, need, key in direct, environments, result, problems):
             continue
-        if _is_native(dist):
-            if key in direct:
-                problems.append(
-                    f"{label} holds compiled code ({why}): an asset for any agent's Python "
-                    f"holds pure Python only"
-                )
-            else:
-                result.left_out[label] = f"compiled code, and no check imports it ({why})"
-            continue
-        gaps = _python_gaps(dist, environments)
-        if gaps:
-            problems.append(
-                f"{label} ({why}) does not run on {gaps}: install a release that does into "
-                f"this environment (`pip install .` from mdd's clone bounds them) and build again"
-            )
         result.distributions[key] = dist
-        if marker:
-            result.only_for[key] = marker
+        if need.marker:
+            result.only_for[key] = need.marker
+        label = f"{dist.metadata['Name']} {dist.version}"
         for requirement, _, condition in requirements(dist, environments):
-            both = [m for m in (marker, condition) if m]
+            both = [m for m in (need.marker, condition) if m]
             inherited = " and ".join(f"({m})" for m in both) if len(both) > 1 else "".join(both)
-            queue.append((requirement, f"required by {label}", inherited))
-    if problems:
-        raise AssetError("cannot build the asset: " + "; ".join(problems))
-    return result
+            queue.append(_Need(requirement, f"required by {label}", inherited))
+
+
+def _admitted(
+    dist: metadata.Distribution,
+    need: _Need,
+    direct: bool,
+    environments: list[dict[str, str]],
+    result: Plan,
+    problems: list[str],
+) -> bool:
+    """Whether ``dist`` goes into the asset: not if it would shadow the standard library or
+    holds compiled code (a problem when a check imports it, ``direct``); a problem when it
+    does not run on every Python of ``environments``."""
+    label = f"{dist.metadata['Name']} {dist.version}"
+    if _top_level(dist) and _top_level(dist) <= set(sys.stdlib_module_names):
+        result.left_out[label] = "it would shadow the standard library module of that name"
+        return False
+    if _is_native(dist):
+        if direct:
+            problems.append(
+                f"{label} holds compiled code ({need.why}): an asset for any agent's Python "
+                f"holds pure Python only"
+            )
+        else:
+            result.left_out[label] = f"compiled code, and no check imports it ({need.why})"
+        return False
+    gaps = _python_gaps(dist, environments)
+    if gaps:
+        problems.append(
+            f"{label} ({need.why}) does not run on {gaps}: install a release that does into "
+            f"this environment (`pip install .` from mdd's clone bounds them) and build again"
+        )
+    return True
 
 
 def _distribution_files(dist: metadata.Distribution) -> dict[str, Path]:

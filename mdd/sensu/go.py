@@ -39,7 +39,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.core.model import Manifest
 from mdd.core.problems import Problem
@@ -89,8 +89,14 @@ def _wrap(
     }
 
 
-def _subscriptions(facts: PointFacts, default: str) -> tuple[tuple[str, ...], bool] | str:
-    """(subscriptions, round robin), or why the manifest's subscriptions cannot be written."""
+class _Subscriptions(NamedTuple):
+    names: tuple[str, ...]
+    round_robin: bool
+
+
+def _subscriptions(facts: PointFacts, default: str) -> _Subscriptions | str:
+    """The subscriptions and whether round robin, or why the manifest's subscriptions cannot
+    be written."""
     prefixed = [s.startswith(ROUND_ROBIN_PREFIX) for s in facts.subscriptions]
     if any(prefixed) and not all(prefixed) and not facts.round_robin:
         return (
@@ -103,11 +109,11 @@ def _subscriptions(facts: PointFacts, default: str) -> tuple[tuple[str, ...], bo
             for s in facts.subscriptions
         )
     )
-    return (names or (default,), facts.round_robin or any(prefixed))
+    return _Subscriptions(names or (default,), facts.round_robin or any(prefixed))
 
 
-def check_resource(facts: PointFacts, options: GoOptions, default: str) -> dict[str, Any]:
-    """The ``CheckConfig`` of one point; ``ValueError`` says why a manifest value cannot be."""
+def _labels(facts: PointFacts) -> dict[str, str]:
+    """The labels of a point's check: strings to select on."""
     labels = {
         "mdd_datacenter": facts.datacenter,
         "mdd_point": facts.point,
@@ -115,6 +121,12 @@ def check_resource(facts: PointFacts, options: GoOptions, default: str) -> dict[
     }
     if facts.owner is not None:
         labels["mdd_owner"] = facts.owner
+    return labels
+
+
+def _annotations(facts: PointFacts) -> dict[str, str]:
+    """The annotations of a point's check: what it is, and what Sensu's translator makes of
+    ``occurrences`` and ``refresh``."""
     annotations: dict[str, str] = {}
     if facts.description is not None:
         annotations["mdd_description"] = facts.description
@@ -126,7 +138,11 @@ def check_resource(facts: PointFacts, options: GoOptions, default: str) -> dict[
         annotations["fatigue_check/occurrences"] = str(facts.occurrences)
     if facts.refresh is not None:
         annotations["fatigue_check/interval"] = str(facts.refresh)
+    return annotations
 
+
+def check_resource(facts: PointFacts, options: GoOptions, default: str) -> dict[str, Any]:
+    """The ``CheckConfig`` of one point; ``ValueError`` says why a manifest value cannot be."""
     subscriptions = _subscriptions(facts, default)
     if isinstance(subscriptions, str):
         raise ValueError(subscriptions)
@@ -161,7 +177,7 @@ def check_resource(facts: PointFacts, options: GoOptions, default: str) -> dict[
         envs = tuple(dict.fromkeys(ref.where for ref in facts.secrets if ref.source == "env"))
         if envs:
             spec["secrets"] = [{"name": name, "secret": name} for name in envs]
-    metadata = _metadata(facts.name, options.namespace, labels, annotations)
+    metadata = _metadata(facts.name, options.namespace, _labels(facts), _annotations(facts))
     return _wrap("CheckConfig", "core/v2", metadata, spec)
 
 

@@ -288,19 +288,38 @@ def wrapper_failures(resource: Any, type_name: str, api_version: str) -> list[st
 def check_failures(spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> list[str]:
     """``CheckConfig.Validate`` (core v2 check_config.go), in its order and with its words,
     then the field types and the documented rules it leaves out."""
+    interval = spec.get("interval", 0) if _is_int(spec.get("interval", 0)) else 0
+    ttl = spec.get("ttl", 0) if _is_int(spec.get("ttl", 0)) else 0
+    return [
+        *_field_failures(spec),
+        *_schedule_failures(spec, metadata, interval, ttl),
+        *_value_failures(spec),
+        *_documented_failures(spec, metadata, ttl),
+    ]
+
+
+def _field_failures(spec: Mapping[str, Any]) -> list[str]:
+    """Each key of ``spec`` a CheckConfig field, with its JSON type."""
     failures: list[str] = []
-    fail = failures.append
     for key, value in spec.items():
         kind = CHECK_FIELDS.get(key)
         if kind is None:
-            fail(f"spec.{key} is not a CheckConfig field (sensuctl drops it with a warning)")
+            failures.append(
+                f"spec.{key} is not a CheckConfig field (sensuctl drops it with a warning)"
+            )
         elif not _kind_ok(kind, value):
-            fail(f"spec.{key} has the wrong JSON type for a {kind}: {value!r}")
+            failures.append(f"spec.{key} has the wrong JSON type for a {kind}: {value!r}")
+    return failures
 
+
+def _schedule_failures(
+    spec: Mapping[str, Any], metadata: Mapping[str, Any], interval: Any, ttl: Any
+) -> list[str]:
+    """``CheckConfig.Validate``'s first half: the name, the schedule, the namespace, the ttl."""
+    failures: list[str] = []
+    fail = failures.append
     name = metadata.get("name", "")
-    interval = spec.get("interval", 0) if _is_int(spec.get("interval", 0)) else 0
     cron = spec.get("cron", "")
-    ttl = spec.get("ttl", 0) if _is_int(spec.get("ttl", 0)) else 0
     if not name:
         fail("check name must not be empty")
     elif not NAME.search(str(name)):
@@ -316,6 +335,14 @@ def check_failures(spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> list
         fail("namespace must be set")
     if ttl > 0 and ttl <= interval:
         fail("ttl must be greater than check interval")
+    return failures
+
+
+def _value_failures(spec: Mapping[str, Any]) -> list[str]:
+    """``CheckConfig.Validate``'s second half: assets, subscriptions, proxy entity, output
+    format, flap thresholds, environment."""
+    failures: list[str] = []
+    fail = failures.append
     for asset in spec.get("runtime_assets") or []:
         if not ASSET_NAME.search(str(asset)):
             fail(f"asset name {asset!r} cannot contain spaces or special characters")
@@ -335,8 +362,15 @@ def check_failures(spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> list
         key, equals, value = str(item).partition("=")
         if not equals or not key or not value:
             fail("environment variables must be of the form FOO=BAR")
+    return failures
 
-    # Documented, not validated: the check would load and never run, or run wrongly.
+
+def _documented_failures(
+    spec: Mapping[str, Any], metadata: Mapping[str, Any], ttl: Any
+) -> list[str]:
+    """Documented, not validated: the check would load and never run, or run wrongly."""
+    failures: list[str] = []
+    fail = failures.append
     if not spec.get("command"):
         fail("command must be set (docs: required)")
     subscriptions = spec.get("subscriptions") or []
@@ -350,23 +384,30 @@ def check_failures(spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> list
             fail(f"handler name {handler!r} cannot contain spaces or special characters")
     if spec.get("publish") is not True:
         fail("publish must be true, or Sensu Go never schedules the check (default false)")
-    if spec.get("round_robin") and ttl and not entity:
+    if spec.get("round_robin") and ttl and not spec.get("proxy_entity_name", ""):
         fail("ttl with round_robin needs a proxy_entity_name (docs)")
-    for secret in spec.get("secrets") or []:
-        if not (
-            isinstance(secret, Mapping)
-            and set(secret) == {"name", "secret"}
-            and isinstance(secret["name"], str)
-            and ENV_NAME.search(secret["name"])
-            and isinstance(secret["secret"], str)
-            and NAME.search(secret["secret"])
-        ):
-            fail(f"secrets entry {secret!r} must be {{name: ENV_VAR, secret: SECRET_NAME}}")
+    failures += [
+        f"secrets entry {secret!r} must be {{name: ENV_VAR, secret: SECRET_NAME}}"
+        for secret in spec.get("secrets") or []
+        if not _secret_ok(secret)
+    ]
     labels = metadata.get("labels") or {}
     for key in labels:
         if not LABEL_KEY.search(key):
             fail(f"label key {key!r}: letters, digits and '_', starting with a letter (docs)")
     return failures
+
+
+def _secret_ok(secret: Any) -> bool:
+    """A ``secrets`` entry: ``{name: ENV_VAR, secret: SECRET_NAME}``."""
+    return bool(
+        isinstance(secret, Mapping)
+        and set(secret) == {"name", "secret"}
+        and isinstance(secret["name"], str)
+        and ENV_NAME.search(secret["name"])
+        and isinstance(secret["secret"], str)
+        and NAME.search(secret["secret"])
+    )
 
 
 def secret_failures(resource: Mapping[str, Any]) -> list[str]:
