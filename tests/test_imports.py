@@ -371,6 +371,7 @@ BATCH_RUN_FORBIDDEN = (
     "secrets",
     "mdd.core.model",
     "mdd.batch.plan",
+    "encodings.idna",  # a str host name to socket: the agent's address goes as bytes
 )
 
 _BATCH_MODULES_AT_EXIT = """

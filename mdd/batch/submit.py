@@ -71,7 +71,9 @@ def _exchange(
         return remaining
 
     try:
-        with socket.create_connection(address, timeout=left()) as conn:
+        # An ASCII host goes as bytes: a str would load the idna codec on every run.
+        host: str | bytes = address[0].encode() if address[0].isascii() else address[0]
+        with socket.create_connection((host, address[1]), timeout=left()) as conn:
             conn.settimeout(left())
             conn.sendall(payload)
             reply = b""
