@@ -73,7 +73,10 @@ def _exchange(
     try:
         # An ASCII host goes as bytes: a str would load the idna codec on every run.
         host: str | bytes = address[0].encode() if address[0].isascii() else address[0]
-        with socket.create_connection((host, address[1]), timeout=left()) as conn:
+        # (create_connection hands the host to getaddrinfo, which takes bytes; typeshed
+        # says str only)
+        where_to = (host, address[1])
+        with socket.create_connection(where_to, timeout=left()) as conn:  # type: ignore[arg-type]
             conn.settimeout(left())
             conn.sendall(payload)
             reply = b""
