@@ -24,7 +24,6 @@ from __future__ import annotations
 from mdd.checks import _options
 from mdd.checks._argv import Options, parse_known
 from mdd.checks._base import MddCheck, check_label, main_of
-from mdd.checks._help import LightParser
 from mdd.checks._http_exchange import GetFailed as HttpGetFailed
 from mdd.checks._http_exchange import get as http_get
 from mdd.checks._net import host_port, split_address
@@ -78,3 +77,17 @@ __all__ = [
     "worst",
 ]
 __all__ += _options.__all__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mdd.checks._help import LightParser
+
+
+def __getattr__(name: str) -> object:
+    # LightParser is argparse: imported when asked for (a check's --help or error, the batch
+    # runner's unusual command line), never by importing this module.
+    if name == "LightParser":
+        from mdd.checks._help import LightParser
+
+        return LightParser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Protocol, cast
 
 from mdd.checks.api import Option, Result, check_label
 
+# check-mdd-batch imports this module on every run: typing only for the type checker.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any, Protocol
 
 TYPES: tuple[str, ...] = (
     "tcp",
@@ -42,21 +43,23 @@ TYPES: tuple[str, ...] = (
 )
 
 
-class CheckType(Protocol):
-    """What a check module provides (tests/test_check_type_places.py checks each one)."""
+if TYPE_CHECKING:
 
-    TYPE: str
-    SUMMARY: str
-    OPTIONS: tuple[Option, ...]
+    class CheckType(Protocol):
+        """What a check module provides (tests/test_check_type_places.py checks each one)."""
 
-    @property
-    def EXAMPLE(self) -> Mapping[str, Any]: ...  # noqa: N802 - a module constant
+        TYPE: str
+        SUMMARY: str
+        OPTIONS: tuple[Option, ...]
 
-    def validate(self, values: dict[str, object]) -> list[tuple[str, str]]: ...
+        @property
+        def EXAMPLE(self) -> Mapping[str, Any]: ...  # noqa: N802 - a module constant
 
-    def probe(self, opts: argparse.Namespace) -> Result: ...
+        def validate(self, values: dict[str, object]) -> list[tuple[str, str]]: ...
 
-    def main(self) -> None: ...
+        def probe(self, opts: argparse.Namespace) -> Result: ...
+
+        def main(self) -> None: ...
 
 
 def module_name(check_type: str) -> str:
@@ -64,7 +67,7 @@ def module_name(check_type: str) -> str:
     return f"mdd.checks.check_{check_type}"
 
 
-class _Registry(MutableMapping[str, CheckType]):
+class _Registry(MutableMapping[str, "CheckType"]):
     """``TYPES`` as a mapping of name to module, each imported at first use. A test may add
     a check type of its own (``monkeypatch.setitem``)."""
 
@@ -77,7 +80,7 @@ class _Registry(MutableMapping[str, CheckType]):
         if module is None:
             if check_type not in self._names:
                 raise KeyError(check_type)
-            module = cast("CheckType", importlib.import_module(module_name(check_type)))
+            module = importlib.import_module(module_name(check_type))
             self._modules[check_type] = module
         return module
 

@@ -22,10 +22,13 @@ import sys
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mdd.checks.api import BOOLEAN, COMMON_OPTIONS, Option
-from mdd.checks.registry import CHECK_TYPES, CheckType, command_name
+from mdd.checks.registry import CHECK_TYPES, command_name
+
+if TYPE_CHECKING:
+    from mdd.checks.registry import CheckType
 
 WIDTH = 100  # plain text is laid out for this width, whatever the terminal: stable output
 

@@ -356,3 +356,94 @@ def test_an_ldap_run_speaks_ber_without_ldap3(tmp_path: Path, ca: Any) -> None:
     assert "mdd.checks._ldap_wire" in modules  # the list is the run's
     loaded = _loaded(modules, ("ldap3", "pyasn1", "ssl", *HEAVY_RUN_FORBIDDEN))
     assert not loaded, f"an ldap:// run of check-mdd-ldap loads {', '.join(loaded)}"
+
+
+# What check-mdd-batch must never load before (or while) it probes a datacenter: the runner
+# starts on every agent at every interval, so its start-up is paid as a check's is (issue 19).
+# argparse is for --help and a command line the runner's light reader does not take; the
+# plan is read into plain objects, not mdd.core.model's dataclasses.
+BATCH_RUN_FORBIDDEN = (
+    "argparse",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "pathlib",
+    "secrets",
+    "mdd.core.model",
+    "mdd.batch.plan",
+    "encodings.idna",  # a str host name to socket: the agent's address goes as bytes
+)
+
+_BATCH_MODULES_AT_EXIT = """
+import atexit, sys
+
+def _write(path=sys.argv[1]):
+    with open(path, "w") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+
+atexit.register(_write)
+# The development venv's editable-install hook imports some of the guarded modules before
+# anything runs: forgotten here, so that only what the runner imports is listed.
+for _name in [m for m in sys.modules if m.split(".")[0] in {forget!r}]:
+    del sys.modules[_name]
+from mdd.batch.main import main
+sys.argv = ["check-mdd-batch", *sys.argv[2:]]
+main()
+"""
+
+
+def _batch_run(tmp_path: Path, *argv: str) -> tuple[str, set[str]]:
+    """(output, modules loaded) of one run of check-mdd-batch, in a fresh interpreter."""
+    listing = tmp_path / "modules.txt"
+    listing.unlink(missing_ok=True)
+    forget = sorted({name.split(".")[0] for name in BATCH_RUN_FORBIDDEN if "." not in name})
+    proc = subprocess.run(
+        [sys.executable, "-c", _BATCH_MODULES_AT_EXIT.format(forget=forget), str(listing), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    assert listing.exists(), f"no module list:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout + proc.stderr, set(listing.read_text().split())
+
+
+def _batch_plan(tmp_path: Path, open_port: int, closed_port: int) -> Path:
+    from tests.runner.helpers import mdd, tcp, write_manifest
+
+    points = [tcp("gateway", open_port), tcp("db", closed_port, depends_on=["gateway"])]
+    manifests = write_manifest(tmp_path, points, "lab1")
+    out = tmp_path / "checks.json"
+    run = mdd(
+        "generate", "lab1", "--manifests", str(manifests), "--batch", "-o", str(out), cwd=tmp_path
+    )
+    assert run.code == 0, run.err
+    return tmp_path / "checks.plan"
+
+
+def test_a_batch_run_loads_no_argparse_dataclasses_typing_or_pathlib(tmp_path: Path) -> None:
+    from tests.batch.sensu_agents import client_socket
+    from tests.runner.helpers import free_port, listener
+
+    with listener(free_port()) as open_socket, client_socket() as (port, received):
+        plan = _batch_plan(tmp_path, open_socket.getsockname()[1], free_port())
+        args = ["--plan", str(plan), "--datacenter", "lab1", "--socket", f"127.0.0.1:{port}"]
+        out, modules = _batch_run(tmp_path, *args, "--state", str(tmp_path / "state"))
+    # a real run: both points probed and submitted, the state file written
+    assert "MddBatch OK: lab1: 1/2 green; not green: db; 2 probed and submitted" in out, out
+    assert sorted(r["name"] for r in received) == ["mdd_lab1_db", "mdd_lab1_gateway"]
+    assert (tmp_path / "state").exists()
+    assert "mdd.checks.check_tcp" in modules  # the list is the run's
+    loaded = _loaded(modules, BATCH_RUN_FORBIDDEN)
+    assert not loaded, f"a run of check-mdd-batch loads {', '.join(loaded)}"
+
+
+def test_the_batch_run_guard_sees_argparse_on_a_shortened_flag(tmp_path: Path) -> None:
+    from tests.runner.helpers import free_port
+
+    # If this passed unnoticed, the guard above would prove nothing: a command line the light
+    # reader does not take (--data for --datacenter) goes to argparse, with argparse's message.
+    plan = _batch_plan(tmp_path, free_port(), free_port())
+    out, modules = _batch_run(tmp_path, "--plan", str(plan), "--data", "lab1")
+    assert "argparse" in _loaded(modules, BATCH_RUN_FORBIDDEN)

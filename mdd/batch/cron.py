@@ -10,7 +10,10 @@ local time (as Sensu Classic's and Sensu Go's schedulers read a cron), or the zo
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, tzinfo
+
+TYPE_CHECKING = False  # check-mdd-batch imports is_due on every run: datetime for cron only
+if TYPE_CHECKING:
+    from datetime import date, datetime, tzinfo
 
 _NAMES = {
     "@yearly": "0 0 1 1 *",
@@ -56,6 +59,8 @@ class Schedule:
     def _minutes(self, after: float, until: float) -> list[datetime]:
         """The scheduled minutes in (after, until], at most SCAN_LIMIT seconds of them
         (day by day: only a matching day's hours and minutes are looked at)."""
+        from datetime import date, datetime
+
         after = max(after, until - SCAN_LIMIT)
         minutes, hours = sorted(self.sets[0]), sorted(self.sets[1])
         day = datetime.fromtimestamp(after, self.zone).date()

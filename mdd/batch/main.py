@@ -19,17 +19,20 @@ not green and how many results were submitted.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from mdd.checks.api import CUT, LINE_LIMIT, State
 
+# This runs on every agent at every interval: what it imports before the first probe is
+# paid every time (issue 19). argparse only for --help and a command line the light reader
+# below does not take; typing, dataclasses and pathlib not at all (tests/test_imports.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from mdd.batch.plan import Plan
+    import argparse
+    from collections.abc import Sequence
+
+    from mdd.batch.planned import Plan
     from mdd.batch.state import BatchState
     from mdd.batch.submit import Pacer
     from mdd.runner.runner import Outcome
@@ -90,6 +93,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The runner's options: (flag, attribute, conversion, default). ``_parser`` declares the same.
+_OPTIONS: tuple[tuple[str, str, type, object], ...] = (
+    ("--plan", "plan", str, None),
+    ("--datacenter", "datacenter", str, None),
+    ("--socket", "socket", str, "127.0.0.1:3030"),
+    ("--agent-api", "agent_api", str, "127.0.0.1:3031"),
+    ("--jobs", "jobs", int, 256),
+    ("--state", "state", str, None),
+    ("--events-rate-limit", "events_rate_limit", float, 10.0),
+    ("--events-burst-limit", "events_burst_limit", int, 10),
+)
+
+
+class _Args:
+    """The parsed command line, as argparse's namespace would hold it."""
+
+    plan: str
+    datacenter: str
+    socket: str
+    agent_api: str
+    jobs: int
+    state: str | None
+    events_rate_limit: float
+    events_burst_limit: int
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.__dict__.update(values)
+
+
+def _read_plain(argv: Sequence[str]) -> _Args | None:
+    """The command line ``mdd generate --batch`` writes (``--flag VALUE`` or
+    ``--flag=VALUE``, each of the runner's flags, values not starting with ``-``), read
+    without argparse; None for anything else (``--help``, an unknown or shortened flag, a
+    missing or bad value, a missing --plan or --datacenter), which argparse then reads, so
+    its messages and exits stay argparse's."""
+    flags = {flag: (name, convert) for flag, name, convert, _ in _OPTIONS}
+    values: dict[str, object] = {name: default for _, name, _, default in _OPTIONS}
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        flag, equals, value = words[index].partition("=")
+        if flag not in flags:
+            return None
+        if not equals:
+            index += 1
+            if index == len(words):
+                return None
+            value = words[index]
+        if value.startswith("-"):
+            return None
+        name, convert = flags[flag]
+        try:
+            values[name] = convert(value)
+        except ValueError:
+            return None
+        index += 1
+    if values["plan"] is None or values["datacenter"] is None:
+        return None
+    return _Args(values)
+
+
 class _Exit(Exception):
     def __init__(self, state: State, line: str) -> None:
         self.state = state
@@ -114,21 +178,25 @@ def _summary(
 MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own line
 
 
-@dataclass
 class _Batch:
     """One run of the batch runner: its plan, where results go, and its memory."""
 
-    plan: Plan
-    address: tuple[str, int]
-    memory: BatchState
-    deadline: float  # time.monotonic() by which every submission ends
-    now: float = 0.0  # time.time() of the run
-    pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
+    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer")
+
+    def __init__(
+        self, plan: Plan, address: tuple[str, int], memory: BatchState, deadline: float
+    ) -> None:
+        self.plan = plan
+        self.address = address
+        self.memory = memory
+        self.deadline = deadline  # time.monotonic() by which every submission ends
+        self.now = 0.0  # time.time() of the run
+        self.pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
 
 
-def _prepare(args: argparse.Namespace) -> _Batch:
+def _prepare(args: argparse.Namespace | _Args) -> _Batch:
     """The plan, the agent's address and the state file; ``_Exit`` UNKNOWN on any problem."""
-    from mdd.batch import plan as batch_plan
+    from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.batch.state import BatchState, BatchStateError, default_path
 
@@ -160,7 +228,7 @@ def _prepare(args: argparse.Namespace) -> _Batch:
 def _submit(batch: _Batch, outcome: Outcome) -> None:
     """One point's result to the agent, with its deployment state; recorded as probed once
     it is there. Raises ``SubmitError``."""
-    from mdd.batch import plan as batch_plan
+    from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.checks.api import Result
     from mdd.runner.states import BLOCKED, result_state
@@ -199,7 +267,7 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
     batch.memory.record(point.check, batch.now, status, label)
 
 
-def run(args: argparse.Namespace) -> tuple[State, str]:
+def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchStateError
@@ -222,7 +290,9 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
     if plan.sensu == "go":
         batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
     failed: list[str] = []
-    for outcome in run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True):
+    # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
+    probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
+    for outcome in probes:
         try:
             _submit(batch, outcome)
         except submit.SubmitError as exc:
@@ -242,8 +312,10 @@ def run(args: argparse.Namespace) -> tuple[State, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        if args is None:
+            args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
         sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
     try:

@@ -13,9 +13,12 @@ and leaves the file as it is, never a traceback.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from mdd.core.output import write_atomically
+
+TYPE_CHECKING = False  # check-mdd-batch imports this on every run: typing is not paid for
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = "mdd-batch-state"
 VERSION = 1

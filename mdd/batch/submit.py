@@ -20,10 +20,13 @@ import json
 import re
 import socket
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from mdd.checks.api import split_address
+
+TYPE_CHECKING = False  # check-mdd-batch imports this on every run: typing is not paid for
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 DEFAULT_SOCKET = ("127.0.0.1", 3030)
 DEFAULT_AGENT_API = ("127.0.0.1", 3031)
@@ -68,7 +71,12 @@ def _exchange(
         return remaining
 
     try:
-        with socket.create_connection(address, timeout=left()) as conn:
+        # An ASCII host goes as bytes: a str would load the idna codec on every run.
+        host: str | bytes = address[0].encode() if address[0].isascii() else address[0]
+        # (create_connection hands the host to getaddrinfo, which takes bytes; typeshed
+        # says str only)
+        where_to = (host, address[1])
+        with socket.create_connection(where_to, timeout=left()) as conn:  # type: ignore[arg-type]
             conn.settimeout(left())
             conn.sendall(payload)
             reply = b""

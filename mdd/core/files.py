@@ -19,8 +19,11 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+
+# check-mdd-batch reads its plan through this module on every run: no pathlib or typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 JSON_DEPTH = 64  # nested lists and objects in any JSON file mdd reads; mdd's own need 5
 
@@ -145,5 +148,7 @@ def load_json(data: str | bytes, what: str = "the document", max_depth: int = JS
 
 def is_inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
     """Whether ``path``, symlinks resolved, is ``folder`` or under it (symlinks resolved)."""
+    from pathlib import Path
+
     real, root = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
     return real == root or root in real.parents

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# A point's deployment state (decided by mdd.runner.states; Sensu's mdd-alerting filter and
-# the batch results' ``mdd_state`` use the same words).
-GREEN, PENDING, REGRESSED, BLOCKED = "green", "pending", "regressed", "blocked"
-UNKNOWN = "unknown"  # a check that could not decide: never pending, never green
+# A point's deployment state: the words, declared in mdd.core.deployment.
+from mdd.core.deployment import BLOCKED as BLOCKED
+from mdd.core.deployment import GREEN as GREEN
+from mdd.core.deployment import PENDING as PENDING
+from mdd.core.deployment import REGRESSED as REGRESSED
+from mdd.core.deployment import UNKNOWN as UNKNOWN
 
 
 @dataclass(frozen=True)

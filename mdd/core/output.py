@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
-from pathlib import Path
-from typing import IO, Any
+
+# Imported by check-mdd-batch on every run (its state file): no pathlib, secrets or typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 
 def write_atomically(
@@ -40,9 +42,10 @@ def write_atomically(
     ``FileExistsError``, so no check made earlier can be outrun (``_put_exclusively``).
     """
     # exclusive: a symlink at ``path`` is something there, not a way to somewhere else
-    target = Path(os.path.abspath(path) if exclusive else os.path.realpath(path))
+    target = os.path.abspath(path) if exclusive else os.path.realpath(path)
+    folder, name = os.path.split(target)
     previous = _previous_file(target, exclusive)
-    temporary, fd = _create_temporary(target.parent, target.name)
+    temporary, fd = _create_temporary(folder, name)
     try:
         _fill(fd, text, encoding)
         if previous is not None:
@@ -57,13 +60,13 @@ def write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _sync_directory(target.parent)
+    _sync_directory(folder)
 
 
-def _previous_file(target: Path, exclusive: bool) -> os.stat_result | None:
+def _previous_file(target: str, exclusive: bool) -> os.stat_result | None:
     """What is at ``target`` now: nothing, or a regular file to replace (else an error)."""
     try:
-        previous: os.stat_result | None = target.stat()
+        previous: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         previous = None
     if exclusive and (previous is not None or os.path.lexists(target)):
@@ -99,7 +102,7 @@ _NO_LINKS = frozenset(
 )
 
 
-def _put_exclusively(temporary: Path, target: Path) -> None:
+def _put_exclusively(temporary: str, target: str) -> None:
     """Give the finished ``temporary`` the name ``target``, only if nothing has that name.
 
     ``os.link`` makes the new name in one step that fails with ``FileExistsError`` when the
@@ -127,18 +130,18 @@ def _put_exclusively(temporary: Path, target: Path) -> None:
     os.unlink(temporary)
 
 
-def _create_temporary(directory: Path, name: str) -> tuple[Path, int]:
+def _create_temporary(directory: str, name: str) -> tuple[str, int]:
     """A new file next to the target, created with mode 0666 less the umask, like ``>``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
-        temporary = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        temporary = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             return temporary, os.open(temporary, flags, 0o666)
         except FileExistsError:
             continue
 
 
-def _sync_directory(directory: Path) -> None:
+def _sync_directory(directory: str) -> None:
     """Make the rename durable; not every system can open a folder, which is fine."""
     try:
         fd = os.open(directory, os.O_RDONLY)

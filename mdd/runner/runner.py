@@ -18,15 +18,12 @@ dependencies have an outcome, so a chain runs in order without a round per link.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import heapq
 import queue
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple, NoReturn
 
 from mdd.checks.api import (
     COMMON_OPTIONS,
@@ -38,8 +35,18 @@ from mdd.checks.api import (
     no_answer,
     parse_known,
 )
-from mdd.checks.registry import CHECK_TYPES, CheckType
-from mdd.core.model import IntegrationPoint
+from mdd.checks.registry import CHECK_TYPES
+
+# check-mdd-batch runs points through this module on every run: argparse (a command line
+# that the light reader cannot read), typing and the dataclasses of mdd.core.model are for
+# the type checker or imported when needed.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import NoReturn
+
+    from mdd.checks.registry import CheckType
+    from mdd.core.model import IntegrationPoint
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
@@ -81,11 +88,6 @@ class _BadArguments(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _BadArguments(f"bad arguments: {message}")
-
-
 def check_module(check_type: str) -> CheckType:
     """The module of a check type, from the registry (imported when a point of that type
     first runs: the batch runner pays only for the types its datacenter uses)."""
@@ -101,6 +103,12 @@ def parser_for(check_type: str) -> argparse.ArgumentParser:
     with _parsers_lock:
         parser = _parsers.get(check_type)
         if parser is None:
+            import argparse
+
+            class _Parser(argparse.ArgumentParser):
+                def error(self, message: str) -> NoReturn:
+                    raise _BadArguments(f"bad arguments: {message}")
+
             parser = _Parser(prog=f"check-mdd-{check_type}", add_help=False, allow_abbrev=False)
             add_arguments(parser, COMMON_OPTIONS + check_module(check_type).OPTIONS)
             _parsers[check_type] = parser
@@ -236,27 +244,48 @@ class _Schedule:
         return _blocked(point, self.known)
 
 
-class _Task(NamedTuple):
-    key: int
-    point: IntegrationPoint
-    opts: argparse.Namespace
+# Plain classes, not NamedTuple or dataclasses: check-mdd-batch imports this module on every
+# run, and typing and dataclasses (with inspect) cost more than its probes.
+class _Task:
+    """A probe for a worker."""
+
+    __slots__ = ("key", "point", "opts")
+
+    def __init__(self, key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
+        self.key = key
+        self.point = point
+        self.opts = opts
 
 
-class _Finished(NamedTuple):
-    key: int
-    result: Result
-    at: float  # time.monotonic()
+class _Finished:
+    """A probe's result, from its worker."""
+
+    __slots__ = ("key", "result", "at")
+
+    def __init__(self, key: int, result: Result, at: float) -> None:
+        self.key = key
+        self.result = result
+        self.at = at  # time.monotonic()
 
 
-@dataclass(frozen=True)
 class _Running:
     """A probe started and not finished."""
 
-    point: IntegrationPoint
-    started: float  # time.monotonic()
-    bound: float  # time.monotonic() past which the runner stops waiting for it
-    started_wall: float  # time.time()
-    timeout: float
+    __slots__ = ("point", "started", "bound", "started_wall", "timeout")
+
+    def __init__(
+        self,
+        point: IntegrationPoint,
+        started: float,
+        bound: float,
+        started_wall: float,
+        timeout: float,
+    ) -> None:
+        self.point = point
+        self.started = started  # time.monotonic()
+        self.bound = bound  # time.monotonic() past which the runner stops waiting for it
+        self.started_wall = started_wall  # time.time()
+        self.timeout = timeout
 
 
 class _Pool:

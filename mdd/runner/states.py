@@ -34,17 +34,23 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 from mdd.checks.api import State, printable
-from mdd.core.model import BLOCKED as BLOCKED  # the state words, declared in core.model
-from mdd.core.model import GREEN as GREEN
-from mdd.core.model import PENDING as PENDING
-from mdd.core.model import REGRESSED as REGRESSED
-from mdd.core.model import UNKNOWN as UNKNOWN
-from mdd.core.model import IntegrationPoint, Manifest
-from mdd.runner.runner import Outcome
+from mdd.core.deployment import BLOCKED as BLOCKED  # the state words
+from mdd.core.deployment import GREEN as GREEN
+from mdd.core.deployment import PENDING as PENDING
+from mdd.core.deployment import REGRESSED as REGRESSED
+from mdd.core.deployment import UNKNOWN as UNKNOWN
+
+# check-mdd-batch labels its results with result_state on every run: pathlib, typing and
+# the dataclasses of mdd.core.model are for the type checker or imported where needed.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from mdd.core.model import IntegrationPoint, Manifest
+    from mdd.runner.runner import Outcome
 
 STATES = (REGRESSED, UNKNOWN, PENDING, BLOCKED, GREEN)  # the board's order: eyes first
 
@@ -75,6 +81,8 @@ def default_path(manifest: Manifest, bundled: bool = False) -> Path:
     ``manifests/ams1.yaml``: ``.mdd/ams1.json`` next to ``manifests/``); for the bundled
     example manifest, in the current folder."""
     if bundled:
+        from pathlib import Path
+
         return Path(".mdd") / f"{manifest.datacenter}.json"
     return state_folder(manifest.path.parent) / f"{manifest.datacenter}.json"
 

@@ -391,3 +391,26 @@ def test_the_runner_imports_only_the_check_types_it_runs(
     # The registry is the runner's one list of check types; it imports a type's module only
     # when a point of that type runs.
     assert ran.stderr.strip() == "['mdd.checks.check_tcp', 'mdd.checks.registry']"
+
+
+def test_the_runner_reads_its_command_line_as_argparse_would(
+    tmp_path: Path, targets: dict[str, int]
+) -> None:
+    # The command line mdd generate writes is read without argparse; each form of a flag
+    # reads alike, and anything else goes to argparse, with its messages and exits.
+    _, batch_file = generate(tmp_path, targets)
+    (runner,) = json.loads(batch_file.read_text())["checks"].values()
+    state = f"--state {tmp_path / 'state'}"
+    for jobs in ("--jobs 0", "--jobs=0"):
+        ran = run_command(f"{runner['command']} {jobs} {state}")
+        assert ran.code == 3 and "--jobs must be at least 1" in ran.line, ran.out
+    ran = run_command(f"{runner['command']} --events-rate-limit -1 {state}")
+    assert ran.code == 3 and "--events-rate-limit must be 0 or more" in ran.line, ran.out
+    ran = run_command(f"{runner['command']} --jobs many {state}")
+    assert ran.code == 3 and "argument --jobs: invalid int value: 'many'" in ran.out, ran.out
+    ran = run_command(f"{runner['command']} --sockets 127.0.0.1:1 {state}")
+    assert ran.code == 3 and "unrecognized arguments" in ran.out, ran.out
+    ran = run_command("check-mdd-batch --datacenter lab1")
+    assert ran.code == 3 and "the following arguments are required: --plan" in ran.out, ran.out
+    ran = run_command("check-mdd-batch --help")
+    assert ran.code == 0 and "--events-burst-limit" in ran.out, ran.out
