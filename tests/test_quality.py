@@ -2,11 +2,12 @@
 
     .venv/bin/python tests/test_quality.py     # the same three, with their full output
 
-mypy cannot follow setuptools' package-dir mapping (``checks/`` installs as ``mdd.checks``),
-so it checks the package ``mdd`` in ``build/mypy/``: a tree of symlinks laid out as the
-package is installed (``build/mypy/mdd/*`` -> ``mdd/*``, ``build/mypy/mdd/checks`` ->
-``checks/``). pyproject.toml points mypy there (``mypy_path``, ``packages``); this file makes
-the tree, and reports mypy's paths as the real ones (``checks/_base.py``, not
+mypy cannot follow setuptools' package-dir mapping (``checks/`` installs as ``mdd.checks``,
+``templates/`` as ``mdd.templates``), so it checks the package ``mdd`` in ``build/mypy/``: a
+tree of symlinks laid out as the package is installed (``build/mypy/mdd/*`` -> ``mdd/*``,
+``build/mypy/mdd/checks`` -> ``checks/``, ``build/mypy/mdd/templates`` -> ``templates/``).
+pyproject.toml points mypy there (``mypy_path``, ``packages``); this file makes the tree,
+and reports mypy's paths as the real ones (``checks/_base.py``, not
 ``build/mypy/mdd/checks/_base.py``).
 """
 
@@ -36,6 +37,7 @@ def link_tree() -> Path:
         if entry.name != "__pycache__"
     }
     wanted["checks"] = Path("..", "..", "..", "checks")
+    wanted["templates"] = Path("..", "..", "..", "templates")
     for entry in package.iterdir():
         current = Path(os.readlink(entry)) if entry.is_symlink() else None
         if current != wanted.get(entry.name):
@@ -49,7 +51,9 @@ def link_tree() -> Path:
 
 
 def _real_paths(text: str) -> str:
-    return text.replace("build/mypy/mdd/checks/", "checks/").replace("build/mypy/mdd/", "mdd/")
+    for folder in ("checks", "templates"):
+        text = text.replace(f"build/mypy/mdd/{folder}/", f"{folder}/")
+    return text.replace("build/mypy/mdd/", "mdd/")
 
 
 def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -172,24 +172,22 @@ def _owner_row(owner: OwnerRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
 
 def render_fleet(fleet: Fleet, tz: tzinfo) -> str:
     """The fleet page, as text."""
-    import jinja2
+    from mdd.templates import environment
 
     cards = [_card(row, fleet, tz) for row in fleet.rows]
     owners = [_owner_row(owner, fleet, tz) for owner in fleet.owners]
     number = fleet.counts
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mdd.templates", "."),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(TEMPLATE).render(
-        cards=cards,
-        owners=owners,
-        counts=number,
-        percent=percent(number["green"], number["total"]),
-        states=COUNTED,
-        generated=shown(fleet.now, tz),
-        zone=zone_label(tz),
-        source=fleet.source,
+    return (
+        environment()
+        .get_template(TEMPLATE)
+        .render(
+            cards=cards,
+            owners=owners,
+            counts=number,
+            percent=percent(number["green"], number["total"]),
+            states=COUNTED,
+            generated=shown(fleet.now, tz),
+            zone=zone_label(tz),
+            source=fleet.source,
+        )
     )

@@ -103,11 +103,10 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
 
 def render_report(manifest: Manifest, state: StateFile, tz: tzinfo | None = None) -> str:
     """The HTML page, as text (lead times in ``tz``, default the machine's zone)."""
-    import jinja2
-
     from mdd.runner.clock import now, zone
     from mdd.runner.fleet_report import lead_view
     from mdd.runner.leadtime import lead_times
+    from mdd.templates import environment
 
     by_name = {p.name: p for p in manifest.points}
     views: list[PointView] = [state.view(p) for p in manifest.points]
@@ -130,23 +129,23 @@ def render_report(manifest: Manifest, state: StateFile, tz: tzinfo | None = None
         green = sum(1 for v in owned if v.state == GREEN)
         owners.append({"owner": owner, "items": items, "green": green, "total": len(owned)})
     number = counts(views)
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mdd.templates", "."),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(TEMPLATE).render(
-        datacenter=manifest.datacenter,
-        description=manifest.description,
-        summary=summary_line(manifest.datacenter, views),
-        counts=number,
-        percent=percent(number[GREEN], number["total"]),
-        states=STATES,
-        owners=owners,
-        chart=burn_up(state.history, len(views)),
-        generated=timestamp(),
-        # "Generated ... from FILE" only when that file exists (was read).
-        state_path=str(state.path) if state.path and state.path.exists() else None,
-        lead=lead_view(manifest.datacenter, lead_times(manifest, state, now()), tz or zone(None)),
+    return (
+        environment()
+        .get_template(TEMPLATE)
+        .render(
+            datacenter=manifest.datacenter,
+            description=manifest.description,
+            summary=summary_line(manifest.datacenter, views),
+            counts=number,
+            percent=percent(number[GREEN], number["total"]),
+            states=STATES,
+            owners=owners,
+            chart=burn_up(state.history, len(views)),
+            generated=timestamp(),
+            # "Generated ... from FILE" only when that file exists (was read).
+            state_path=str(state.path) if state.path and state.path.exists() else None,
+            lead=lead_view(
+                manifest.datacenter, lead_times(manifest, state, now()), tz or zone(None)
+            ),
+        )
     )
