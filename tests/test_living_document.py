@@ -251,3 +251,19 @@ def test_html_document_in_headless_chromium(tmp_path: Path, state_file: Path) ->
             browser.close()
     assert all(url.startswith(("file://", "about:")) for url in requests), requests
     assert (ARTIFACTS / "living-document-ams1.png").stat().st_size > 10_000
+
+
+def test_the_html_template_writes_every_text_through_printable() -> None:
+    """templates/living.html.j2: each ``{{ }}`` is a text through ``printable`` (control
+    characters as escapes, quotes escaped as the page always wrote them), an anchor (a slug),
+    a count, or markup made here (the graph, the macros)."""
+    template = Path(__file__).resolve().parents[1] / "templates" / "living.html.j2"
+    expressions = re.findall(r"\{\{(.*?)\}\}", template.read_text(encoding="utf-8"), re.S)
+    made_here = {"graph", "links(p.entry.point.depends_on)", "links(p.entry.needed_by)", "point(p)"}
+    unfiltered = [
+        e.strip()
+        for e in expressions
+        if not e.strip().endswith(("|printable", "|anchor", "|length"))
+        and e.strip() not in made_here
+    ]
+    assert expressions and not unfiltered, unfiltered
