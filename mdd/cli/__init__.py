@@ -133,6 +133,8 @@ def main(debug: bool) -> None:
     mdd generate ams1 -o checks.json  its Sensu Classic check definitions
     mdd generate ams1 --format sensu-go | sensuctl create   ... or Sensu Go resources
     mdd verify ams1 --watch           run the checks from here; watch red turn green
+    mdd verify --all --watch --stable 10m   every datacenter, until all stay green
+    mdd todo --owner dba --format csv what a team still owes, for its tickets
     mdd status ams1 --sensu-api URL   the same board, from what Sensu sees
     mdd report ams1 -o ams1.html      progress as one HTML page, with a burn-up chart
     mdd render ams1                   the resolved manifest (bases, vars, for_each)
