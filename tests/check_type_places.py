@@ -26,9 +26,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: tomli, the same parser (a test dependency there)
+    import tomli as tomllib
 
 REQUIRED = ("TYPE", "SUMMARY", "OPTIONS", "EXAMPLE", "validate", "probe", "main")
 DIFFERENTIAL = Path("tests/runner/test_differential_types.py")
