@@ -45,8 +45,17 @@ def write_atomically(
     target = os.path.abspath(path) if exclusive else os.path.realpath(path)
     folder, name = os.path.split(target)
     previous = _previous_file(target, exclusive)
-    temporary, fd = _create_temporary(folder, name)
+    # SIGINT, SIGTERM and SIGHUP are held while the temporary file is made, and let through
+    # once inside ``try``: a signal can no longer land between its creation and the clean-up
+    # that removes it (Python 3.10 runs handlers between any two instructions).
+    held = _hold_signals()
     try:
+        temporary, fd = _create_temporary(folder, name)
+    except BaseException:
+        _release_signals(held)
+        raise
+    try:
+        _release_signals(held)
         _fill(fd, text, encoding)
         if previous is not None:
             os.chmod(temporary, stat.S_IMODE(previous.st_mode))
@@ -128,6 +137,28 @@ def _put_exclusively(temporary: str, target: str) -> None:
             raise
         return
     os.unlink(temporary)
+
+
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _hold_signals() -> object:
+    """Block the stopping signals in this thread; what to give ``_release_signals``."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(
+        signal.SIG_BLOCK, {getattr(signal, n) for n in _SIGNALS if hasattr(signal, n)}
+    )
+
+
+def _release_signals(held: object) -> None:
+    """Restore the mask ``_hold_signals`` replaced; a signal that came meanwhile is raised now."""
+    import signal
+
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # type: ignore[arg-type]
 
 
 def _create_temporary(directory: str, name: str) -> tuple[str, int]:
