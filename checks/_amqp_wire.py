@@ -16,7 +16,8 @@ checked against the frame it is in. Standard library only.
 from __future__ import annotations
 
 import struct
-import time
+
+from mdd.checks._wire import Wire
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 MAX_FRAME = 131072  # bytes of one frame's payload (RabbitMQ's default frame_max)
 FRAME_METHOD, FRAME_HEARTBEAT = 1, 8
 FRAME_END = 0xCE
-_CHUNK = 65536
 
 # (class, method) of the methods sent or read.
 START, START_OK, TUNE, TUNE_OK = (10, 10), (10, 11), (10, 30), (10, 31)
@@ -106,34 +106,16 @@ class Reader:
         return self.take(self.long())
 
 
-class Connection:
+class Connection(Wire):
     """Frames over a connected socket (plain or TLS), within ``deadline``."""
 
+    CLOSED = Closed
+
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self._buffer = bytearray()
+        super().__init__(sock, deadline)
         self.open = False  # Connection.Open-Ok seen: close politely
 
     # ------------------------------------------------------------------ frames
-
-    def _left(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        return left
-
-    def _send(self, data: bytes) -> None:
-        self.sock.settimeout(self._left())
-        self.sock.sendall(data)
-
-    def _fill(self, size: int) -> None:
-        while len(self._buffer) < size:
-            self.sock.settimeout(self._left())
-            chunk = self.sock.recv(_CHUNK)
-            if not chunk:
-                raise Closed("the server closed the connection")
-            self._buffer += chunk
 
     def send_method(self, channel: int, method: tuple[int, int], arguments: bytes) -> None:
         payload = struct.pack("!HH", *method) + arguments

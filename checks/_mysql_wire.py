@@ -21,14 +21,14 @@ only for a password exchange.
 from __future__ import annotations
 
 import struct
-import time
+
+from mdd.checks._wire import Wire
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
     import socket
 
 MAX_PACKET = 1024 * 1024  # bytes of one packet (a handshake, an error, a row of a probe)
-_CHUNK = 65536
 UTF8MB4 = 45  # utf8mb4_general_ci: every MySQL and MariaDB since 5.5 has it
 
 LONG_PASSWORD, LONG_FLAG, CONNECT_WITH_DB = 0x1, 0x4, 0x8
@@ -152,13 +152,13 @@ class Result:
         self.rows = 0
 
 
-class Connection:
+class Connection(Wire):
     """Packets over a connected socket (plain, then TLS if agreed), within ``deadline``."""
 
+    CLOSED = Closed
+
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self._buffer = bytearray()
+        super().__init__(sock, deadline)
         self.seq = 0
         self.capabilities = 0
         self.scramble = b""
@@ -167,20 +167,6 @@ class Connection:
         self.tls = False
 
     # ------------------------------------------------------------------ packets
-
-    def _left(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        return left
-
-    def _fill(self, size: int) -> None:
-        while len(self._buffer) < size:
-            self.sock.settimeout(self._left())
-            chunk = self.sock.recv(_CHUNK)
-            if not chunk:
-                raise Closed("the server closed the connection")
-            self._buffer += chunk
 
     def receive(self) -> bytes:
         self._fill(4)

@@ -19,7 +19,9 @@ Standard library only; hashlib, hmac and base64 are imported only for a password
 from __future__ import annotations
 
 import struct
-import time
+
+from mdd.checks._wire import Wire
+from mdd.checks._wire import left as _left
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -29,7 +31,6 @@ MAX_MESSAGE = 1024 * 1024  # bytes of one message's body (an error, a row of a p
 MAX_ITERATIONS = 1_000_000  # SCRAM's PBKDF2 rounds (PostgreSQL's default is 4096)
 PROTOCOL = 196608  # 3.0
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
-_CHUNK = 65536
 
 # Authentication request codes (the 'R' message).
 AUTH_OK, AUTH_CLEARTEXT, AUTH_MD5, AUTH_SASL, AUTH_SASL_CONTINUE, AUTH_SASL_FINAL = (
@@ -87,13 +88,6 @@ def request_tls(sock: socket.socket, deadline: float) -> bool:
     raise ProtocolError(f"answered the SSLRequest with {answer!r}, not S or N")
 
 
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("timed out")
-    return left
-
-
 def _cstring(text: str) -> bytes:
     data = text.encode("utf-8")
     if b"\0" in data:
@@ -113,14 +107,11 @@ class Result:
         self.rows = 0
 
 
-class Connection:
+class Connection(Wire):
     """Messages over a connected socket (plain or TLS), within ``deadline`` (a
     ``time.monotonic()`` value)."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self._buffer = bytearray()
+    CLOSED = Closed
 
     # ------------------------------------------------------------------ the wire
 
@@ -128,17 +119,10 @@ class Connection:
         self.sock.settimeout(_left(self.deadline))
         self.sock.sendall(data)
 
-    def _fill(self) -> None:
-        self.sock.settimeout(_left(self.deadline))
-        chunk = self.sock.recv(_CHUNK)
-        if not chunk:
-            raise Closed("the server closed the connection")
-        self._buffer += chunk
-
     def receive(self) -> tuple[bytes, bytes]:
         """One message: its type byte and its body, at most ``MAX_MESSAGE`` bytes."""
         while len(self._buffer) < 5:
-            self._fill()
+            self._more()
         kind = bytes(self._buffer[:1])
         (length,) = struct.unpack_from("!i", self._buffer, 1)
         if length < 4 or length - 4 > MAX_MESSAGE:
@@ -147,7 +131,7 @@ class Connection:
                 f"{MAX_MESSAGE})"
             )
         while len(self._buffer) < length + 1:
-            self._fill()
+            self._more()
         body = bytes(self._buffer[5 : length + 1])
         del self._buffer[: length + 1]
         return kind, body

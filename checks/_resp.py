@@ -17,19 +17,16 @@ Standard library only (``socket`` is the caller's).
 
 from __future__ import annotations
 
-import time
+from mdd.checks._wire import Wire
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    import socket
-
     Reply = bytes | int | list["Reply"] | None
 
 MAX_LINE = 64 * 1024  # bytes of a simple string, an error or a length line
 MAX_BULK = 1024 * 1024  # bytes of one bulk string (a ROLE reply is a few dozen)
 MAX_ITEMS = 4096  # elements of one array (a master's ROLE lists one per replica)
 MAX_DEPTH = 4  # arrays within arrays (ROLE: a list of replicas, each a list)
-_CHUNK = 65536
 
 
 class ProtocolError(Exception):
@@ -62,14 +59,11 @@ def encode(*words: str | bytes) -> bytes:
     return b"".join(parts)
 
 
-class Connection:
+class Connection(Wire):
     """Commands and replies over a connected socket (plain or TLS), within ``deadline`` (a
     ``time.monotonic()`` value)."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self._buffer = bytearray()
+    CLOSED = Closed
 
     def command(self, *words: str | bytes) -> Reply:
         """Send one command, read its reply; an error reply raises ``ReplyError``."""
@@ -114,19 +108,6 @@ class Connection:
             raise ProtocolError(f"a {what} of {value}, outside {low} to {high}")
         return value
 
-    def _left(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        return left
-
-    def _fill(self) -> None:
-        self.sock.settimeout(self._left())
-        chunk = self.sock.recv(_CHUNK)
-        if not chunk:
-            raise Closed("the server closed the connection")
-        self._buffer += chunk
-
     def _line(self) -> bytes:
         """One line without its CRLF, at most ``MAX_LINE`` bytes."""
         start = 0
@@ -137,7 +118,7 @@ class Connection:
             if len(self._buffer) > MAX_LINE:
                 raise ProtocolError(f"a reply line longer than {MAX_LINE} bytes")
             start = max(len(self._buffer) - 1, 0)
-            self._fill()
+            self._more()
         if end > MAX_LINE:
             raise ProtocolError(f"a reply line longer than {MAX_LINE} bytes")
         line = bytes(self._buffer[:end])
@@ -146,7 +127,7 @@ class Connection:
 
     def _exactly(self, size: int) -> bytes:
         while len(self._buffer) < size:
-            self._fill()
+            self._more()
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
