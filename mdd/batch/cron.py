@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import time
 
+from mdd.core.cron import DAYS, MONTHS, NICKNAMES, RANGES
+
 TYPE_CHECKING = False  # check-mdd-batch imports is_due on every run: datetime for cron only
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
 
-_NAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NAMES, _RANGES, _MONTHS, _DAYS = NICKNAMES, RANGES, MONTHS, DAYS
 SCAN_LIMIT = 2 * 366 * 86400  # seconds of schedule looked at, at most: two years
 
 

@@ -27,6 +27,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeGuard
 
+from mdd.core.cron import DAYS, MONTHS, NICKNAMES, RANGES
+
 # --------------------------------------------------------------------------- Ruby semantics
 
 _NAME = re.compile(r"\A[\w.-]+\Z", re.ASCII)
@@ -79,21 +81,12 @@ def _items_must_be_strings(value: list[Any], regex: re.Pattern[str] | None = Non
 
 # --------------------------------------------------------------------------- other gems
 
-_CRON_NAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
+_CRON_NAMES = NICKNAMES
 _CRON_SYMBOLS = {
-    "jan": "1", "feb": "2", "mar": "3", "apr": "4", "may": "5", "jun": "6", "jul": "7",
-    "aug": "8", "sep": "9", "oct": "10", "nov": "11", "dec": "12",
-    "sun": "0", "mon": "1", "tue": "2", "wed": "3", "thu": "4", "fri": "5", "sat": "6",
-}  # fmt: skip
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+    **{month: str(number) for number, month in enumerate(MONTHS, 1)},
+    **{day: str(number) for number, day in enumerate(DAYS)},
+}
+_CRON_RANGES = RANGES
 _CRON_ITEM = re.compile(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", re.ASCII)
 _CRON_STAR = re.compile(r"\*(?:/(\d+))?", re.ASCII)
 
