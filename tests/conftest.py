@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -68,6 +69,42 @@ def run_command(command: str, timeout: float = 60) -> CheckRun:
         stdin=subprocess.DEVNULL,
     )
     return CheckRun(proc.returncode, proc.stdout, command)
+
+
+_MEASURED = (
+    "import json, resource, subprocess, sys, time\n"
+    "start = time.monotonic()\n"
+    "p = subprocess.run(['/bin/sh', '-c', sys.argv[1]], stdout=subprocess.PIPE,\n"
+    "    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=float(sys.argv[2]))\n"
+    "print(json.dumps([p.returncode, p.stdout.decode('utf-8', 'surrogateescape'),\n"
+    "    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.monotonic() - start]))\n"
+)
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """A check run and what it cost: its own peak RSS (KiB) and wall seconds."""
+
+    code: int
+    output: str
+    peak_kib: int
+    seconds: float
+
+
+def run_measured(command: str, timeout: float = 60) -> MeasuredRun:
+    """``run_command`` from a wrapper process of its own, whose only child is the check: the
+    peak RSS it reports is the check's alone, whatever this test process ran before."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURED, command, str(timeout)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout + 10,
+    )
+    assert proc.returncode == 0, f"the check did not end within {timeout}s: {proc.stderr[-500:]}"
+    code, output, peak, seconds = json.loads(proc.stdout)
+    return MeasuredRun(code, output, peak, seconds)
 
 
 def run_check(check_type: str, point: str | None = None, **manifest: Any) -> CheckRun:

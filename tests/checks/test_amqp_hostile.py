@@ -9,10 +9,8 @@ step, within the check's timeout, with a small peak memory.
 
 from __future__ import annotations
 
-import resource
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -23,7 +21,7 @@ import pytest
 from mdd.checks._amqp_wire import MAX_FRAME
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST
-from tests.conftest import accepting, load_values
+from tests.conftest import accepting, load_values, run_measured
 
 BIN = Path(sys.executable).parent
 
@@ -104,21 +102,10 @@ def test_hostile_server_is_critical_with_the_reason(case: str) -> None:
     answer, reason = CASES[case]
     with accepting(after_header(answer), threaded=True) as port:
         values = load_values("amqp", host=HOST, port=port, timeout="1s")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        proc = subprocess.run(
-            ["/bin/sh", "-c", check_command("amqp", values, "mq")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env={"PATH": f"{BIN}:/usr/bin:/bin"},
-        )
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    line = proc.stdout.strip()
-    assert proc.returncode == 2, proc.stdout
+        run = run_measured(check_command("amqp", values, "mq"))
+    line = run.output.strip()
+    assert run.code == 2, run.output
     assert "\n" not in line and len(line) < 400, line
     assert line.startswith(f"AmqpCheck CRITICAL: mq: {HOST}:{port}"), line
     assert reason in line, line
-    # Only when this run raised the children's peak can it be compared.
-    assert peak <= before or peak < 200 * 1024, f"the check peaked at {peak} KiB"
+    assert run.peak_kib < 200 * 1024, f"the check peaked at {run.peak_kib} KiB"

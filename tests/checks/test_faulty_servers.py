@@ -18,12 +18,10 @@ with 1,500 names in the check's way. Every run must:
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,7 +31,7 @@ import pytest
 
 from mdd.checks._result import LINE_LIMIT
 from mdd.core.command import check_command
-from tests.conftest import BIN, accepting, load_values
+from tests.conftest import BIN, accepting, load_values, run_measured
 
 pytestmark = pytest.mark.slow  # see CONTRIBUTING.md: run in CI, skipped while iterating
 
@@ -43,32 +41,13 @@ RSS_LIMIT = 120_000  # KiB of peak RSS: a check is ~25 MB; 100 MB kept would sho
 PREFIX = 40  # "HttpCheck CRITICAL: " and the like
 MEASURED: list[tuple[str, int, int, float]] = []  # (case, exit code, peak RSS KiB, seconds)
 
-_WRAPPER = (
-    "import json, os, resource, subprocess, sys, time\n"
-    "start = time.monotonic()\n"
-    "p = subprocess.run(['/bin/sh', '-c', sys.argv[1]], stdout=subprocess.PIPE,\n"
-    "    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=float(sys.argv[2]))\n"
-    "print(json.dumps([p.returncode, p.stdout.decode('utf-8', 'surrogateescape'),\n"
-    "    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.monotonic() - start]))\n"
-)
-
 
 def run_faulty(case: str, check_type: str, **manifest: Any) -> str:
     """Run a check against a faulty server; assert the rules above; return its line."""
-    import os
-
     manifest.setdefault("timeout", f"{TIMEOUT}s")
     command = check_command(check_type, load_values(check_type, **manifest), "faulty")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    proc = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, command, str(TIMEOUT + GUARD)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT + GUARD + 10,
-    )
-    assert proc.returncode == 0, f"{case}: the check did not end in time: {proc.stderr[-500:]}"
-    code, out, rss, seconds = json.loads(proc.stdout)
+    run = run_measured(command, TIMEOUT + GUARD)
+    code, out, rss, seconds = run.code, run.output, run.peak_kib, run.seconds
     MEASURED.append((f"{check_type}: {case}", code, rss, seconds))
     assert code in (2, 3), f"{case}: exit {code}: {out!r}"
     assert out.endswith("\n") and out.count("\n") == 1, f"{case}: not one line: {out[:300]!r}"

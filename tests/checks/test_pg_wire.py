@@ -13,7 +13,6 @@ one bounded CRITICAL line within the check's timeout, with a small peak memory.
 from __future__ import annotations
 
 import base64
-import resource
 import socket
 import struct
 import subprocess
@@ -28,7 +27,7 @@ import pytest
 from mdd.checks._pg_wire import MAX_MESSAGE, saslprep
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, pg_bin, pg_cluster, write_password_file
-from tests.conftest import accepting, load_values, run_check
+from tests.conftest import accepting, load_values, run_check, run_measured
 
 BIN = Path(sys.executable).parent
 
@@ -197,23 +196,11 @@ def test_hostile_server_is_critical_with_the_reason(case: str, tmp_path: Path) -
             password={"file": password},
             timeout="1s",
         )
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        proc = subprocess.run(
-            ["/bin/sh", "-c", check_command("postgres", values, "db")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env={"PATH": f"{BIN}:/usr/bin:/bin"},
-        )
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    line = proc.stdout.strip()
-    assert proc.returncode == 2, proc.stdout
+        run = run_measured(check_command("postgres", values, "db"))
+    line = run.output.strip()
+    assert run.code == 2, run.output
     assert "\n" not in line and len(line) < 400, line
     assert line.startswith(f"PostgresCheck CRITICAL: db: {HOST}:{port}"), line
     assert reason in line, line
     assert "Pw-hostile" not in line
-    # Only when this run raised the children's peak can it be compared (else an earlier,
-    # larger child of this test process set it): never more than a small process.
-    assert peak <= before or peak < 200 * 1024, f"the check peaked at {peak} KiB"
+    assert run.peak_kib < 200 * 1024, f"the check peaked at {run.peak_kib} KiB"

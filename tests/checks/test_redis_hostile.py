@@ -11,9 +11,7 @@ the announced lengths would take.
 from __future__ import annotations
 
 import contextlib
-import resource
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ import pytest
 from mdd.checks._resp import MAX_BULK, Closed, Connection, ProtocolError, ReplyError, encode
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, REDIS_PORT, require
-from tests.conftest import accepting, load_values
+from tests.conftest import accepting, load_values, run_measured
 
 BIN = Path(sys.executable).parent
 
@@ -96,34 +94,18 @@ CASES = {
 }
 
 
-def run_measured(command: str) -> tuple[int, str, int]:
-    """(exit status, output, peak RSS in KiB) of one run under /bin/sh -c, as Sensu runs it."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run(
-        ["/bin/sh", "-c", command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env={"PATH": f"{BIN}:/usr/bin:/bin"},
-    )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return proc.returncode, proc.stdout, peak if peak > before else 0
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_hostile_server_is_critical_with_the_reason(case: str) -> None:
     answer, reason = CASES[case]
     with accepting(after_request(answer), threaded=True) as port:
         values = load_values("redis", host=HOST, port=port, timeout="1s")
-        code, out, peak = run_measured(check_command("redis", values, "cache"))
+        run = run_measured(check_command("redis", values, "cache"))
+    code, out, peak = run.code, run.output, run.peak_kib
     line = out.strip()
     assert code == 2, out
     assert "\n" not in line and len(line) < 400, line
     assert line.startswith(f"RedisCheck CRITICAL: cache: {HOST}:{port}"), line
     assert "PING" in line and reason in line, line
-    # 0 when an earlier child of this test process peaked higher: nothing to compare then.
     assert peak < 200 * 1024, f"the check peaked at {peak} KiB"
 
 
@@ -140,7 +122,8 @@ def test_the_password_never_reaches_a_hostile_server_message(tmp_path: Path) -> 
 
     with accepting(echo, threaded=True) as port:
         values = load_values("redis", host=HOST, port=port, password={"file": str(secret)})
-        code, out, _ = run_measured(check_command("redis", values))
+        run = run_measured(check_command("redis", values))
+    code, out = run.code, run.output
     assert code == 2, out
     assert "login rejected: " in out and "AUTH" in out, out
     assert password not in out
