@@ -44,24 +44,22 @@ class BatchState:
     @classmethod
     def load(cls, path: str, datacenter: str) -> BatchState:
         state = cls(path, datacenter)
-        try:
-            with open(path, "rb") as stream:
-                data = stream.read(LIMIT + 1)
-        except FileNotFoundError:
-            return state  # the first run: every point is due
-        except OSError as exc:
-            raise BatchStateError(
-                f"cannot read the state file {path}: {exc.strerror or exc} (--state FILE "
-                f"chooses another place)"
-            ) from None
+        from mdd.core.files import FileReadError, load_json, read_capped
+
         damaged = f"the state file {path} is damaged"
         advice = "remove it (every point is then probed, and counted pending until green)"
-        if len(data) > LIMIT:
-            raise BatchStateError(f"{damaged} (larger than {LIMIT >> 20} MiB): {advice}")
+        try:  # a regular file only (a FIFO never holds the runner), at most LIMIT bytes
+            data = read_capped(path, LIMIT, f"the state file {path}")
+        except FileNotFoundError:
+            return state  # the first run: every point is due
+        except FileReadError as exc:
+            raise BatchStateError(f"{exc} (--state FILE chooses another place)") from None
         try:
-            document = json.loads(data)
-        except ValueError as exc:
+            document = load_json(data, f"the state file {path}")
+        except json.JSONDecodeError as exc:
             raise BatchStateError(f"{damaged} (not JSON: {exc}): {advice}") from None
+        except FileReadError as exc:  # nested too deeply, a number too long
+            raise BatchStateError(f"{exc}: {advice}") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise BatchStateError(
                 f"{path} is not a check-mdd-batch state file; it is left as it is: "

@@ -8,6 +8,8 @@ Classic client socket and the Sensu Go agent API (tests/batch/sensu_agents.py)."
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,6 +21,7 @@ import requests
 
 from mdd.batch import submit
 from mdd.batch.cron import Schedule, is_due
+from mdd.batch.state import LIMIT as BATCH_STATE_LIMIT
 from tests.batch.sensu_agents import Limiter, agent_api, client_socket
 from tests.conftest import run_command
 from tests.runner.helpers import free_port, listener, mdd, tcp, write_manifest
@@ -393,3 +396,22 @@ def test_the_client_socket_error_is_reported(tmp_path: Path, open_port: int) -> 
     thread.join(10)
     server.close()
     assert ran.code == 2 and "answered 'invalid'" in ran.line, ran.out
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "words"),
+    [
+        ("fifo", lambda p: os.mkfifo(p), "is a FIFO (named pipe), not a file"),
+        ("deep", lambda p: p.write_text("[" * 100_000), "nested too deeply"),
+        ("big", lambda p: p.write_bytes(b" " * (BATCH_STATE_LIMIT + 1)), "over the limit"),
+    ],
+)
+def test_a_state_file_that_cannot_be_one_is_refused_at_once(
+    tmp_path: Path, name: str, make: Any, words: str
+) -> None:
+    from mdd.batch.state import BatchState, BatchStateError
+
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(BatchStateError, match=re.escape(words)):
+        BatchState.load(str(path), DC)
