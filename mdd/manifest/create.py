@@ -180,9 +180,11 @@ def derive(
     own = _read_own(source)
     if own.get("extends") is None and not own.get("integration_points"):
         raise InitError(f"{source} has no integration points of its own and no bases")
-    text = source.read_text(encoding="utf-8-sig")
     try:
+        text = manifest_source.read_text(source)  # capped, a regular file, as load read it
         tree, _ = yamlload.load(text)
+    except manifest_source.SourceError as exc:
+        raise InitError(str(exc)) from None
     except yamlload.YamlSyntaxError as exc:
         raise InitError(f"cannot read {source}: {exc}") from None
     derived = _derive_text(text, tree, old.datacenter, source, name, target, sets, description)
