@@ -24,16 +24,35 @@ class Run:
     err: str
 
 
+# The ports free_port() handed out, each held by a bound socket that never listens, for the
+# rest of the test process: connections to it are refused, and no other process can take it
+# in the meantime (neither a server binding port 0 nor an outgoing connection's ephemeral
+# port: Linux skips a port with a bound socket for both). Before, a port was only looked up
+# and let go, and on a busy two-core machine another test's connection took it before the
+# lab listened on it ("Address already in use").
+_HELD: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on (yet): connections are refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A loopback port nothing listens on (yet): connections are refused.
+
+    The port stays reserved to this test process; ``listener(port)`` listens on it later
+    (both sockets have SO_REUSEADDR and the holder never listens, so the kernel allows it).
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    port: int = sock.getsockname()[1]
     return port
 
 
 def listener(port: int) -> socket.socket:
-    """A socket listening on 127.0.0.1:``port`` (the kernel accepts for it)."""
+    """A socket listening on 127.0.0.1:``port`` (the kernel accepts for it).
+
+    After it is closed the port refuses connections again and, when it came from
+    ``free_port()``, is still reserved.
+    """
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
