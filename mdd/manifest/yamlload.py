@@ -124,6 +124,24 @@ class YamlList(list[Any]):
     item_spans: list[Span]
 
 
+def new_map(span: Span) -> YamlMap:
+    """An empty ``YamlMap`` written at ``span``: no keys, no spans, no duplicates yet."""
+    mapping = YamlMap()
+    mapping.span = span
+    mapping.key_spans = {}
+    mapping.value_spans = {}
+    mapping.duplicates = []
+    return mapping
+
+
+def new_list(span: Span) -> YamlList:
+    """An empty ``YamlList`` written at ``span``."""
+    items = YamlList()
+    items.span = span
+    items.item_spans = []
+    return items
+
+
 @dataclass
 class YamlSyntaxError(Exception):
     """The text is not YAML (or not one YAML document); positions are 1-based."""
@@ -540,11 +558,7 @@ if CParser is not None:
 
 
 def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
-    mapping = YamlMap()
-    mapping.span = loader.key_span(node)
-    mapping.key_spans = {}
-    mapping.value_spans = {}
-    mapping.duplicates = []
+    mapping = new_map(loader.key_span(node))
     # Keys written twice in this mapping itself (merged keys (<<) may be overridden).
     first: dict[Any, Span] = {}
     for key_node, _ in node.value:
@@ -575,9 +589,7 @@ def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
 
 
 def _construct_sequence(loader: Any, node: SequenceNode) -> YamlList:
-    items = YamlList()
-    items.span = loader.key_span(node)
-    items.item_spans = []
+    items = new_list(loader.key_span(node))
     for item_node in node.value:
         value = loader.construct_object(item_node, deep=True)
         items.append(value)
