@@ -464,13 +464,7 @@ class _Layers:
 
     def union(self, old: YamlList, new: YamlList, extends_span: Span) -> YamlList:
         """The points of two sibling bases; one name defined in both is a conflict."""
-        result = new_list(new.span)
-        index: dict[str, int] = {}
-        for item, span in zip(old, old.item_spans, strict=True):
-            if (name := point_name(item)) is not None:
-                index.setdefault(name, len(result))
-            result.append(item)
-            result.item_spans.append(span)
+        result, index = _indexed_copy(old, new.span)
         for item, span in zip(new, new.item_spans, strict=True):
             name = point_name(item)
             if name is not None and name in index:
@@ -589,14 +583,20 @@ class _Layers:
         return result
 
 
-def _override_points(inherited: YamlList, own: YamlList) -> YamlList:
-    result = new_list(own.span)
+def _indexed_copy(points: YamlList, span: Span) -> tuple[YamlList, dict[str, int]]:
+    """A copy of ``points`` at ``span``, and where each name is first defined in it."""
+    copy = new_list(span)
     index: dict[str, int] = {}
-    for item, span in zip(inherited, inherited.item_spans, strict=True):
+    for item, item_span in zip(points, points.item_spans, strict=True):
         if (name := point_name(item)) is not None:
-            index.setdefault(name, len(result))
-        result.append(item)
-        result.item_spans.append(span)
+            index.setdefault(name, len(copy))
+        copy.append(item)
+        copy.item_spans.append(item_span)
+    return copy, index
+
+
+def _override_points(inherited: YamlList, own: YamlList) -> YamlList:
+    result, index = _indexed_copy(inherited, own.span)
     used: set[str] = set()
     for item, span in zip(own, own.item_spans, strict=True):
         name = point_name(item)
