@@ -11,6 +11,7 @@ import click
 from mdd.cli._common import (
     OUTPUT_HELP,
     Exit,
+    choice_option,
     complete_datacenter,
     count,
     emit,
@@ -183,12 +184,10 @@ def init_command(
 @click.command("docs")
 @click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
-@click.option(
+@choice_option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "html"]),
-    default="md",
-    show_default=True,
+    choices=("md", "html"),
     help="md: Markdown for a wiki or a repository; html: one self-contained page.",
 )
 @click.option(

@@ -2,46 +2,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
 from mdd.cli._common import (
-    MANIFESTS_HELP,
+    NO_FILE_NAME,
+    STATE_WITH_ALL,
     USAGE,
     all_option,
-    complete_datacenter,
+    choice_option,
+    datacenters_argument,
+    emit,
     fleet_manifests,
     guard_output,
     load_manifest,
+    manifests_option,
     one_datacenter,
     state_for,
+    state_option,
     stop,
     time_zone,
     tz_option,
+    write_file,
 )
 
 
 @click.command()
-@click.argument(
-    "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
-)
-@click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
+@datacenters_argument
+@manifests_option
 @all_option
 @tz_option
-@click.option(
-    "--state",
-    "state_file",
-    metavar="FILE",
-    help="State file (default: .mdd/DATACENTER.json next to the manifests folder).",
-)
-@click.option(
+@state_option
+@choice_option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "json"]),
-    default="html",
-    show_default=True,
+    choices=("html", "json"),
     help="html: the page; json: the fleet document with lead times and critical path.",
 )
 @click.option(
@@ -72,16 +68,15 @@ def report(
     mdd report --all -o fleet.html        every datacenter of the manifests folder
     mdd report ams1 --format json -o -    lead times and critical path as JSON
     """
-    from mdd.core.output import write_atomically
     from mdd.runner.report import render_report
 
     datacenter = one_datacenter(datacenters, all_)
     zone = time_zone(tz)
     if output == "":
-        stop("-o needs a file name (or - for standard output)")
+        stop(NO_FILE_NAME)
     if datacenter is None or fmt == "json":
         if datacenter is None and state_file:
-            stop("--state names one datacenter's state file; with --all each has its own")
+            stop(STATE_WITH_ALL)
         _fleet_report(
             datacenters if datacenter is None else (datacenter,),
             manifests_dir,
@@ -100,11 +95,7 @@ def report(
             f"(run `mdd verify {datacenter}` first)",
             err=True,
         )
-    text = render_report(manifest, state, zone)
-    try:
-        write_atomically(Path(output), text)
-    except OSError as exc:
-        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+    write_file(render_report(manifest, state, zone), output)  # "-" too: a file of that name
     click.echo(f"{output}: report of {manifest.datacenter} written", err=True)
 
 
@@ -116,7 +107,6 @@ def _fleet_report(
     output: str,
     zone: Any,
 ) -> None:
-    from mdd.core.output import write_atomically
     from mdd.runner.clock import now
     from mdd.runner.fleet import DatacenterRow, Fleet, render_json
     from mdd.runner.fleet_report import render_fleet
@@ -133,12 +123,8 @@ def _fleet_report(
         rows.append(DatacenterRow(manifest, state, [state.view(p) for p in manifest.points], now()))
     fleet = Fleet(rows, "report", now())
     text = render_fleet(fleet, zone) if fmt == "html" else render_json(fleet, zone)
+    emit(text, output)
     if output == "-":
-        click.echo(text, nl=False)
         return
-    try:
-        write_atomically(Path(output), text)
-    except OSError as exc:
-        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     what = ", ".join(row.name for row in rows)
     click.echo(f"{output}: report of {what} written", err=True)

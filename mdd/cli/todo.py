@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from mdd.cli._common import (
-    MANIFESTS_HELP,
+    choice_option,
     emit,
     fleet_manifests,
+    manifests_option,
     state_for,
     stop,
     time_zone,
@@ -18,7 +19,7 @@ from mdd.cli._common import (
 
 @click.command()
 @click.argument("datacenters", nargs=-1, metavar="[DATACENTER]...")
-@click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
+@manifests_option
 @click.option(
     "--owner",
     "owners",
@@ -26,12 +27,10 @@ from mdd.cli._common import (
     metavar="TEAM",
     help="Only this team's points (repeatable). Default: every team's, grouped.",
 )
-@click.option(
+@choice_option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "csv", "json"]),
-    default="markdown",
-    show_default=True,
+    choices=("markdown", "csv", "json"),
     help="markdown: a checklist per team; csv: one row per point, for a ticketing import.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
