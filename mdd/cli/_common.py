@@ -204,8 +204,8 @@ def report_problems(problems: list[Problem], where: str) -> NoReturn:
     sys.exit(Exit.USAGE)
 
 
-def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
-    """The validated manifest of ``name``; on any problem, print them all and exit."""
+def load_or_say(name: str, manifests_dir: str | None) -> Manifest | None:
+    """The validated manifest of ``name``; None once every problem is printed."""
     from mdd.manifest import ManifestError
     from mdd.manifest.locate import LocateError
 
@@ -218,7 +218,15 @@ def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE)
             click.echo(str(problem), err=True)
         where = exc.problems[0].file if exc.problems else name
         click.echo(f"mdd: {where}: {count(len(exc.problems), 'problem')}", err=True)
-    sys.exit(status)
+    return None
+
+
+def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
+    """The validated manifest of ``name``; on any problem, print them all and exit."""
+    manifest = load_or_say(name, manifests_dir)
+    if manifest is None:
+        sys.exit(status)
+    return manifest
 
 
 NO_FILE_NAME = "-o needs a file name (or - for standard output)"
@@ -289,6 +297,11 @@ def choice_option(*names: str, choices: Sequence[str], help: str) -> Decorator:
     return click.option(
         *names, type=click.Choice(list(choices)), default=choices[0], show_default=True, help=help
     )
+
+
+def format_option(choices: Sequence[str], help: str) -> Decorator:
+    """``--format``: one of ``choices``, the first by default."""
+    return choice_option("--format", "fmt", choices=choices, help=help)
 
 
 def duration_option(name: str, help: str, default: str | None = None) -> Decorator:
@@ -491,9 +504,7 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         state_option,
         click.option("--no-state", is_flag=True, help="Read and write no state file."),
-        choice_option(
-            "--format", "fmt", choices=("text", "json", "junit", "tap"), help="Output format."
-        ),
+        format_option(("text", "json", "junit", "tap"), "Output format."),
         click.option(
             "-o", "--output", metavar="FILE", help="Write the result to FILE (atomically)."
         ),

@@ -12,11 +12,11 @@ import click
 
 from mdd.cli._common import (
     NO_FILE_NAME,
-    choice_option,
     complete_datacenter,
     count,
     emit,
     fail,
+    format_option,
     guard_output,
     load,
     locate,
@@ -100,11 +100,9 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     help="Write to FILE (atomically: all or nothing) instead of standard output ('-'); "
     "with --all, the folder to write one file per datacenter into.",
 )
-@choice_option(
-    "--format",
-    "fmt",
-    choices=FORMATS,
-    help="sensu-classic: a Sensu 1.x conf.d JSON file; sensu-go: a YAML stream for "
+@format_option(
+    FORMATS,
+    "sensu-classic: a Sensu 1.x conf.d JSON file; sensu-go: a YAML stream for "
     "`sensuctl create -f`; sensu-go-json: the same as a stream of JSON objects.",
 )
 @click.option(

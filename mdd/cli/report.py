@@ -11,10 +11,10 @@ from mdd.cli._common import (
     STATE_WITH_ALL,
     USAGE,
     all_option,
-    choice_option,
     datacenters_argument,
     emit,
     fleet_manifests,
+    format_option,
     guard_output,
     load_manifest,
     manifests_option,
@@ -34,11 +34,8 @@ from mdd.cli._common import (
 @all_option
 @tz_option
 @state_option
-@choice_option(
-    "--format",
-    "fmt",
-    choices=("html", "json"),
-    help="html: the page; json: the fleet document with lead times and critical path.",
+@format_option(
+    ("html", "json"), "html: the page; json: the fleet document with lead times and critical path."
 )
 @click.option(
     "-o", "--output", metavar="FILE", required=True, help="The file to write (- for stdout)."

@@ -6,9 +6,9 @@ from __future__ import annotations
 import click
 
 from mdd.cli._common import (
-    choice_option,
     emit,
     fleet_manifests,
+    format_option,
     manifests_option,
     state_for,
     stop,
@@ -27,11 +27,9 @@ from mdd.cli._common import (
     metavar="TEAM",
     help="Only this team's points (repeatable). Default: every team's, grouped.",
 )
-@choice_option(
-    "--format",
-    "fmt",
-    choices=("markdown", "csv", "json"),
-    help="markdown: a checklist per team; csv: one row per point, for a ticketing import.",
+@format_option(
+    ("markdown", "csv", "json"),
+    "markdown: a checklist per team; csv: one row per point, for a ticketing import.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
 @tz_option
