@@ -137,13 +137,12 @@ def guard_output(
     manifest: Path | None = None,
     manifests_dir: str | None = None,
     state: Path | None = None,
-    code: int = Exit.USAGE,
 ) -> None:
-    """Exit with ``code`` and one line when ``output`` is ``protected``; nothing written."""
+    """Exit 2 with one line when ``output`` is ``protected``; nothing written."""
     reason = protected(output, manifest, manifests_dir, state)
     if reason is not None:
         click.echo(f"mdd: {reason}; nothing written", err=True)
-        sys.exit(code)
+        sys.exit(Exit.USAGE)
 
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
@@ -443,7 +442,7 @@ def datacenter_selection(datacenter: str, common: Common, default: bool = True) 
     points = selection(manifest, common.only, common.owners, common.types)
     state = state_for(manifest, bundled, common.state_file, common.no_state, default)
     guarded = state.path if default else state.path or default_path(manifest, bundled)
-    guard_output(common.output, manifest.path, common.manifests_dir, guarded, USAGE)
+    guard_output(common.output, manifest.path, common.manifests_dir, guarded)
     return Chosen(manifest, points, state)
 
 

@@ -9,7 +9,6 @@ import click
 from mdd.cli._common import (
     NO_FILE_NAME,
     STATE_WITH_ALL,
-    USAGE,
     all_option,
     datacenters_argument,
     emit,
@@ -85,7 +84,7 @@ def report(
         return
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     state = state_for(manifest, bundled, state_file, False)
-    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
+    guard_output(output, manifest.path, manifests_dir, state.path)
     if state.path is not None and not state.path.exists():
         click.echo(
             f"mdd: no state file {state.path} yet: every point is shown as not checked "

@@ -11,7 +11,7 @@ Sensu settings against each check's timeout.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.checks.api import duration_text, type_name
 from mdd.checks.registry import CHECK_TYPES
@@ -22,6 +22,20 @@ from mdd.manifest.keys import CHECK_MARGIN, DEFAULT_SENSU, SENSU, TOP, TOP_LEVEL
 from mdd.manifest.points import Point, PointReader
 from mdd.manifest.values import BAD
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
+
+
+class Timing(NamedTuple):
+    """What the rules across a point's Sensu settings (ttl, interval, timeouts) read."""
+
+    point: Point
+    settings: SensuSettings
+    unread: set[str]  # the settings whose value could not be read: no rule judges them
+    defaults: dict[str, tuple[Any, Span]]  # the top level's settings, and where written
+
+    @property
+    def by_interval(self) -> bool:
+        """Scheduled by its interval (no cron, nor one that could not be read)."""
+        return self.settings.cron is None and "cron" not in self.unread
 
 
 class Reader(PointReader):
@@ -231,9 +245,10 @@ class Reader(PointReader):
         ):  # the default timeout never outlasts the interval the manifest chose
             settings = replace(settings, timeout=settings.interval)
 
-        self.ttl_rule(point, settings, unread, "interval" in effective, defaults)
-        self.interval_rule(point, settings, unread, defaults)
-        self.timeout_rule(point, settings, unread, defaults)
+        timing = Timing(point, settings, unread, defaults)
+        self.ttl_rule(timing, "interval" in effective)
+        self.interval_rule(timing)
+        self.timeout_rule(timing)
 
         if not point.ok or point.name is None or point.type is None or point.options is None:
             return None
@@ -249,19 +264,12 @@ class Reader(PointReader):
             line=point.span.line,
         )
 
-    def ttl_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        interval_set: bool,
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def ttl_rule(self, timing: Timing, interval_set: bool) -> None:
         """A ttl must be longer than the interval (``interval_set``: written, not default)."""
+        point, settings, unread, defaults = timing
         if (
             settings.ttl is not None
-            and settings.cron is None
-            and "cron" not in unread
+            and timing.by_interval
             and settings.ttl <= settings.interval
             and not {"ttl", "interval"} & unread
         ):
@@ -276,18 +284,12 @@ class Reader(PointReader):
                 )
             point.ok = False
 
-    def interval_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def interval_rule(self, timing: Timing) -> None:
         """Sensu's timeout must not be longer than the interval: runs would overlap."""
+        point, settings, unread, defaults = timing
         if (
             settings.timeout is not None
-            and settings.cron is None
-            and "cron" not in unread
+            and timing.by_interval
             and not {"timeout", "interval"} & unread
             and settings.timeout > settings.interval
         ):
@@ -304,14 +306,9 @@ class Reader(PointReader):
                 )
                 point.ok = False
 
-    def timeout_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def timeout_rule(self, timing: Timing) -> None:
         """The check's own timeout must end before Sensu's, with a margin to report why."""
+        point, settings, unread, defaults = timing
         if (
             point.check_values is not None
             and point.type is not None
