@@ -32,10 +32,17 @@ class Timing(NamedTuple):
     unread: set[str]  # the settings whose value could not be read: no rule judges them
     defaults: dict[str, tuple[Any, Span]]  # the top level's settings, and where written
 
-    @property
-    def by_interval(self) -> bool:
-        """Scheduled by its interval (no cron, nor one that could not be read)."""
-        return self.settings.cron is None and "cron" not in self.unread
+    def beside_interval(self, key: str) -> int | None:
+        """The setting ``key`` (ttl, timeout) to compare with the interval: None when it is
+        not set, either could not be read, or a cron (read or not) schedules the check."""
+        value: int | None = getattr(self.settings, key)
+        if (
+            value is None
+            or self.settings.cron is not None
+            or {key, "interval", "cron"} & self.unread
+        ):
+            return None
+        return value
 
 
 class Reader(PointReader):
@@ -266,19 +273,15 @@ class Reader(PointReader):
 
     def ttl_rule(self, timing: Timing, interval_set: bool) -> None:
         """A ttl must be longer than the interval (``interval_set``: written, not default)."""
-        point, settings, unread, defaults = timing
-        if (
-            settings.ttl is not None
-            and timing.by_interval
-            and settings.ttl <= settings.interval
-            and not {"ttl", "interval"} & unread
-        ):
+        point, settings, _, defaults = timing
+        ttl = timing.beside_interval("ttl")
+        if ttl is not None and ttl <= settings.interval:
             at = point.sensu.get("ttl", point.sensu.get("interval", defaults.get("ttl")))
             default = "" if interval_set else ", the default"
             if at is not None:
                 self.add(
                     at[1],
-                    f"ttl ({settings.ttl}s) must be longer than the interval "
+                    f"ttl ({ttl}s) must be longer than the interval "
                     f"({settings.interval}s{default}): Sensu would call the check stale "
                     f"between two ordinary runs",
                 )
@@ -286,20 +289,16 @@ class Reader(PointReader):
 
     def interval_rule(self, timing: Timing) -> None:
         """Sensu's timeout must not be longer than the interval: runs would overlap."""
-        point, settings, unread, defaults = timing
-        if (
-            settings.timeout is not None
-            and timing.by_interval
-            and not {"timeout", "interval"} & unread
-            and settings.timeout > settings.interval
-        ):
+        point, settings, _, defaults = timing
+        timeout = timing.beside_interval("timeout")
+        if timeout is not None and timeout > settings.interval:
             timeout_at = point.sensu.get("timeout", defaults.get("timeout"))
             interval_at = point.sensu.get("interval", defaults.get("interval"))
             at = timeout_at or interval_at
             if at is not None:
                 self.add(
                     at[1],
-                    f"the Sensu timeout ({settings.timeout}s) is longer than the interval "
+                    f"the Sensu timeout ({timeout}s) is longer than the interval "
                     f"({settings.interval}s"
                     f"{'' if interval_at else ', the default'}): a run could still be going "
                     f"when the next one starts; make the timeout at most the interval",
