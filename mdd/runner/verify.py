@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
@@ -103,29 +103,27 @@ def write_document(text: str, output: str | None, stream: TextIO) -> None:
     write_atomically(Path(output), text)
 
 
+@dataclass(eq=False)
 class _Rounds:
     """The points of one ``mdd verify`` as rounds of checks go: their views on the board,
     and the soak's gate."""
 
-    def __init__(
-        self,
-        manifest: Manifest,
-        selected: Sequence[IntegrationPoint],
-        state: StateFile,
-        settings: Settings,
-        board: LiveBoard,
-    ) -> None:
-        self.manifest = manifest
-        self.selected = selected
-        self.state = state
-        self.settings = settings
-        self.board = board
-        self.outside_green = outside_green(manifest, selected, state)
-        self.views: dict[str, PointView] = {p.name: state.view(p) for p in selected}
-        self.gate = settings.gate()
-        self.soak_ok = True
-        self.remaining: float | None = None  # of the soak, after the last round
-        self.done = 0  # points checked in the round
+    manifest: Manifest
+    selected: Sequence[IntegrationPoint]
+    state: StateFile
+    settings: Settings
+    board: LiveBoard
+    outside_green: list[str] = field(init=False)
+    views: dict[str, PointView] = field(init=False)
+    gate: Gate | None = field(init=False)
+    soak_ok: bool = field(default=True, init=False)
+    remaining: float | None = field(default=None, init=False)  # of the soak, after a round
+    done: int = field(default=0, init=False)  # points checked in the round
+
+    def __post_init__(self) -> None:
+        self.outside_green = outside_green(self.manifest, self.selected, self.state)
+        self.views = {p.name: self.state.view(p) for p in self.selected}
+        self.gate = self.settings.gate()
 
     def final(self) -> list[PointView]:
         return [self.views[p.name] for p in self.selected]
