@@ -23,7 +23,6 @@ from mdd.cli._common import (
     stop,
     time_zone,
     tz_option,
-    write_file,
 )
 
 
@@ -91,8 +90,9 @@ def report(
             f"(run `mdd verify {datacenter}` first)",
             err=True,
         )
-    write_file(render_report(manifest, state, zone), output)  # "-" too: a file of that name
-    click.echo(f"{output}: report of {manifest.datacenter} written", err=True)
+    emit(render_report(manifest, state, zone), output)
+    if output != "-":
+        click.echo(f"{output}: report of {manifest.datacenter} written", err=True)
 
 
 def _fleet_report(
