@@ -23,8 +23,40 @@ class Timed(Common, Protocol):
     crit: float | None
 
 
-class Endpoint(Timed, Protocol):
-    """A timed check of one server: ``host`` and ``port``."""
+class Server(Protocol):
+    """The one server a check talks to: ``host`` and ``port`` (``_options.endpoint``)."""
 
     host: str
     port: int
+
+
+class Endpoint(Timed, Server, Protocol):
+    """A timed check of one server."""
+
+
+class Password(Protocol):
+    """``password``: a secret reference, read on the agent when the check runs."""
+
+    password: tuple[str, str] | None
+
+
+class Store(Endpoint, Password, Protocol):
+    """A data store (``_steps.converse``)."""
+
+
+class Login(Store, Protocol):
+    """A data store logged in to as ``user`` (``_steps.credentials``)."""
+
+    user: str
+
+
+class Verifying(Protocol):
+    """A check that verifies a server's certificate against ``ca_file`` or the system's CAs."""
+
+    ca_file: str | None
+
+
+class TlsFlag(Verifying, Protocol):
+    """``tls`` on or off (``_steps.tls_options``)."""
+
+    tls: bool

@@ -40,7 +40,6 @@ from mdd.checks._http_exchange import (
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
-    DURATION,
     HEADERS,
     JSON_EXPECT,
     PROXY_URL,
@@ -52,7 +51,7 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, redacting, threshold_rules
@@ -64,9 +63,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         url: str
         method: str
         headers: list[tuple[str, str]] | None
@@ -77,7 +76,6 @@ if TYPE_CHECKING:
         matches: str | None
         json: list[tuple[str, Any]] | None
         follow_redirects: bool
-        ca_file: str | None
         insecure: bool
         client_cert: str | None
         client_key: str | None
@@ -145,8 +143,7 @@ OPTIONS: tuple[Option, ...] = (
         "Connect to this address (host[:port]) instead of the URL's host, keeping the URL's "
         "Host header, SNI and certificate name: test a VIP or one backend.",
     ),
-    Option("timeout", DURATION, "Give up after this long, redirects included.", default=10.0),
-    *time_thresholds(DESCRIBE_TIMED),
+    *timed(DESCRIBE_TIMED, "Give up after this long, redirects included."),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "https://artifacts.ams1.example.net/health",

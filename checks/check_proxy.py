@@ -42,10 +42,9 @@ from mdd.checks._options import (
     BOOLEAN,
     PROXY_URL,
     STATUS,
-    TIMEOUT,
     URL,
     Option,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
@@ -56,14 +55,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
         proxy: str
         url: str
         status: list[tuple[int, int]] | None
         denied: bool
-        ca_file: str | None
 
 
 TYPE = "proxy"
@@ -90,8 +88,7 @@ OPTIONS: tuple[Option, ...] = (
         ABSOLUTE_PATH,
         "PEM file of CA certificates to trust for an https:// URL instead of the system's.",
     ),
-    TIMEOUT,
-    *time_thresholds("the exchange"),
+    *timed("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "proxy": "http://proxy.ams1.example.net:3128",
