@@ -11,10 +11,17 @@ from __future__ import annotations
 from mdd.checks._options import STRING, Option, choice, endpoint
 from mdd.checks._result import CheckFailed
 from mdd.checks._shared import excerpt
-from mdd.checks._steps import TIMING, ca_file_option, credentials, threshold_problems
+from mdd.checks._steps import (
+    TIMING,
+    ca_file_option,
+    close_quietly,
+    credentials,
+    threshold_problems,
+)
 
 TYPE_CHECKING = False  # for mypy only: no cost at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Protocol
 
     from mdd.checks._result import Result
@@ -91,6 +98,18 @@ def validate_sql(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
+# `expect` is the query's first value, compared equal (mdd/living/describe.py).
+PHRASES = {"expect": "answering exactly {q}"}
+
+
+def early_context(opts: SqlOpts, steps: Steps) -> WatchedContext | None:
+    """``tls`` require and verify build their context before connecting, so that a ca_file
+    that cannot be used is UNKNOWN whatever the server does; prefer builds it only when the
+    server offers TLS (``verify_context``): ssl costs every run about 30 million
+    instructions."""
+    return verify_context(opts, steps) if opts.tls in ("require", "verify") else None
+
+
 def verify_context(opts: SqlOpts, steps: Steps) -> WatchedContext:
     """The TLS context of ``tls`` require or verify (prefer: require's), its handshake a step
     of the login (``authenticate`` follows it)."""
@@ -101,9 +120,22 @@ def verify_context(opts: SqlOpts, steps: Steps) -> WatchedContext:
     return context
 
 
-def answered(found: Rows, opts: SqlOpts, steps: Steps, done: str) -> Result:
-    """The result of the query (``done``: what the check did before it) against ``expect``,
-    the first column of the first row, compared equal."""
+def logged_in(
+    opts: SqlOpts, steps: Steps, done: str, run: Callable[[str], Rows], close: Callable[[], object]
+) -> Result:
+    """The check once logged in (``done`` says so): ``query`` run (``run``: in a read-only
+    transaction) and held to ``expect``; the connection closed (``close``) in any case."""
+    try:
+        if opts.query is None:
+            return steps.result(done, opts.warn, opts.crit)
+        steps.now("query")
+        return _answered(run(opts.query), opts, steps, done)
+    finally:
+        close_quietly(close)
+
+
+def _answered(found: Rows, opts: SqlOpts, steps: Steps, done: str) -> Result:
+    """The query's result against ``expect``, the first column of the first row."""
     if opts.expect is None:
         return steps.result(f"{done}, query returned {found.rows} row(s)", opts.warn, opts.crit)
     if not found.first:

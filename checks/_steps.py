@@ -67,11 +67,18 @@ def ca_file_option(tls: str = "true") -> Option:
     )
 
 
-def ca_file_problems(values: dict[str, object]) -> list[tuple[str, str]]:
-    """ca_file without ``tls: true`` (redis, amqp): it would not be used."""
+def login_problems(
+    values: dict[str, object], user: str, default: str | None = None
+) -> list[tuple[str, str]]:
+    """The rules of a data store with a ``tls`` flag (redis, amqp): the thresholds, the
+    option ``user`` (unless it names the ``default`` user) without a password, ca_file
+    without ``tls: true`` (it would not be used)."""
+    problems = threshold_problems(values)
+    if values.get(user, default) != default and "password" not in values:
+        problems.append((user, f"a {user} needs a password to log in with"))
     if "ca_file" in values and not values.get("tls"):
-        return [("ca_file", "ca_file is used only with tls: true")]
-    return []
+        problems.append(("ca_file", "ca_file is used only with tls: true"))
+    return problems
 
 
 TIMING = timed("the whole check")  # timeout, warn, crit

@@ -1,7 +1,11 @@
 """The options most check types share, typed for mypy: the bases of each type's ``Opts``.
 
-Imported only under ``TYPE_CHECKING`` (never at run time). tests/test_typed_options.py reads
-a type's ``Opts`` with its bases and holds it to the type's ``OPTIONS``.
+Each check module declares its ``OPTIONS``, typed, as ``class Opts(<bases>, Protocol)`` under
+``TYPE_CHECKING = False`` / ``if TYPE_CHECKING:``: for mypy only, no cost at run time (neither
+``typing`` nor this module is imported when a check runs). Each base names one group of
+options that several types declare alike (``_options.endpoint``, ``_steps.credentials``...),
+so that an ``Opts`` names only the type's own. tests/test_typed_options.py reads a type's
+``Opts`` with its bases and holds it to the type's ``OPTIONS``.
 """
 
 from __future__ import annotations

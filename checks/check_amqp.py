@@ -24,22 +24,21 @@ from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     TIMING,
     Steps,
-    ca_file_problems,
     close_quietly,
     converse,
     credentials,
     logging_in,
-    threshold_problems,
+    login_problems,
     tls_options,
 )
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._typed import Login, TlsFlag
 
-    class Opts(Login, TlsFlag, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Login, TlsFlag, Protocol):
         vhost: str
         queue: str | None
         exchange: str | None
@@ -47,9 +46,6 @@ if TYPE_CHECKING:
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     *endpoint(5672, "of the broker", "TCP port (5671 is the usual one for TLS)."),
     Option("vhost", STRING, "Virtual host to open.", default="/"),
@@ -80,11 +76,7 @@ def describe_opening(values: dict[str, Any]) -> str:
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
-    problems = threshold_problems(values)
-    if values.get("user", "guest") != "guest" and "password" not in values:
-        problems.append(("user", "a user needs a password to log in with"))
-    problems += ca_file_problems(values)
-    return problems
+    return login_problems(values, "user", default="guest")
 
 
 def probe(opts: Opts) -> Result:

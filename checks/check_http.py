@@ -35,6 +35,7 @@ from mdd.checks._http_exchange import (
     Target,
     ascii_text,
     exchange,
+    proxy_problems,
     target_of,
 )
 from mdd.checks._options import (
@@ -57,7 +58,7 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, tim
 from mdd.checks._shared import excerpt, redacting, threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
 
     from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         url: str
         method: str
         headers: list[tuple[str, str]] | None
@@ -232,20 +233,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             )
         )
     if isinstance(proxy, str):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-            problems.append(("proxy", f"{proxy!r} has a bad port number"))
-        else:
-            if port is None:
-                problems.append(
-                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
-                )
-
+        problems += proxy_problems(proxy)
     problems += threshold_rules(values, OPTIONS)
     return problems
 

@@ -70,7 +70,7 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, tim
 from mdd.checks._secrets import read_secret, redact
 from mdd.checks._shared import redacting, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
@@ -78,7 +78,6 @@ if TYPE_CHECKING:
 
     from mdd.checks._typed import Password, Timed, Verifying
 
-    # OPTIONS, typed (tests/test_typed_options.py)
     class Opts(Timed, Password, Verifying, Protocol):
         url: str
         starttls: bool
@@ -92,8 +91,6 @@ if TYPE_CHECKING:
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
-# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
-LIBRARIES: tuple[str, ...] = ()  # its BER is mdd's own (mdd.checks._ldap_wire)
 
 # What split_url accepts, as a pattern (the tests compare the two; it is not compiled on a run).
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"

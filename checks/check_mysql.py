@@ -22,25 +22,31 @@ from __future__ import annotations
 from mdd.checks._base import main_of
 from mdd.checks._mysql_wire import Closed, Connection, ProtocolError, ServerError, Unsupported
 from mdd.checks._result import CheckFailed, Result
-from mdd.checks._sql import answered, failed, sql_options, validate_sql, verify_context
-from mdd.checks._steps import Steps, close_quietly, converse, logging_in
+from mdd.checks._sql import (
+    PHRASES,
+    early_context,
+    failed,
+    logged_in,
+    sql_options,
+    validate_sql,
+    verify_context,
+)
+from mdd.checks._steps import Steps, converse, logging_in
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
+    from mdd.checks._wire import Result as Rows
 
-    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(SqlOpts, Protocol):
         """The options of every SQL check (``_sql.sql_options``)."""
 
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS = sql_options(
     3306, "Database (schema) to log in to.", "as the mysql client's default, --ssl-mode=PREFERRED"
 )
@@ -58,8 +64,7 @@ TEST_SERVICES = ("mariadb-server",)
 
 _UNKNOWN_DATABASE = 1049
 
-# `expect` is the query's first value, compared equal (mdd/living/describe.py).
-DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+DESCRIBE_PHRASES = PHRASES  # (mdd docs)
 
 
 def describe_opening(values: dict[str, Any]) -> str:
@@ -78,20 +83,11 @@ def probe(opts: Opts) -> Result:
 
 
 def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
-    # tls: prefer builds its context only when the server offers TLS (ssl costs every run
-    # about 30 million instructions); require and verify first, so that a ca_file that
-    # cannot be used is UNKNOWN whatever the server does.
-    context = verify_context(opts, steps) if opts.tls in ("require", "verify") else None
-    conn = _login(opts, steps, password, context)
+    conn = _login(opts, steps, password, early_context(opts, steps))
     encrypted = conn.tls
     into = f" to database {opts.database}" if opts.database else ""
     done = f"{steps.where}: logged in{into} as {opts.user} {'over' if encrypted else 'without'} TLS"
-    try:
-        if opts.query is None:
-            return steps.result(done, opts.warn, opts.crit)
-        return _query(conn, opts.query, opts, steps, done)
-    finally:
-        close_quietly(conn.quit)
+    return logged_in(opts, steps, done, lambda query: _query(conn, query, steps), conn.quit)
 
 
 def _login(
@@ -127,13 +123,12 @@ def _login(
     return conn
 
 
-def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) -> Result:
-    steps.now("query")
+def _query(conn: Connection, query: str, steps: Steps) -> Rows:
     try:
         # The session too: DDL commits the transaction it is in, and then runs outside it.
         conn.query("SET SESSION TRANSACTION READ ONLY")
         conn.query("START TRANSACTION READ ONLY")
-        result = conn.query(query)
+        rows = conn.query(query)
         conn.query("ROLLBACK")
     except ServerError as exc:
         if steps.expired:
@@ -141,7 +136,7 @@ def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) ->
         raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
     except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
-    return answered(result, opts, steps, done)
+    return rows
 
 
 def _failed(steps: Steps, exc: Exception) -> CheckFailed:

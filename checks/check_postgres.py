@@ -32,25 +32,31 @@ from mdd.checks._pg_wire import (
     request_tls,
 )
 from mdd.checks._result import CheckFailed, Result
-from mdd.checks._sql import answered, failed, sql_options, validate_sql, verify_context
-from mdd.checks._steps import Steps, close_quietly, converse, logging_in
+from mdd.checks._sql import (
+    PHRASES,
+    early_context,
+    failed,
+    logged_in,
+    sql_options,
+    validate_sql,
+    verify_context,
+)
+from mdd.checks._steps import Steps, converse, logging_in
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
+    from mdd.checks._wire import Result as Rows
 
-    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(SqlOpts, Protocol):
         """The options of every SQL check (``_sql.sql_options``)."""
 
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS = sql_options(
     5432, "Database to log in to (default: the user's name).", "as libpq's default"
 )
@@ -67,8 +73,7 @@ EXAMPLE = {
 # .ci/services starts it).
 TEST_SERVICES = ("postgresql",)
 
-# `expect` is the query's first value, compared equal (mdd/living/describe.py).
-DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+DESCRIBE_PHRASES = PHRASES  # (mdd docs)
 
 
 def describe_opening(values: dict[str, Any]) -> str:
@@ -87,11 +92,7 @@ def probe(opts: Opts) -> Result:
 
 
 def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
-    # tls: prefer builds its context only when the server offers TLS: ssl costs every run
-    # about 30 million instructions. require and verify build it first, so that a ca_file
-    # that cannot be used is UNKNOWN whatever the server does.
-    context = verify_context(opts, steps) if opts.tls in ("require", "verify") else None
-    login = _login(opts, steps, password, opts.tls != "disable", context)
+    login = _login(opts, steps, password, opts.tls != "disable", early_context(opts, steps))
     if login is None:  # tls: prefer, and the TLS handshake failed
         login = _login(opts, steps, password, False, None)
     assert login is not None  # without TLS, there is nothing to fall back from
@@ -99,12 +100,7 @@ def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
     tls = "over TLS" if encrypted else "without TLS"
     database = opts.database or opts.user
     done = f"{steps.where}: logged in to database {database} as {opts.user} {tls}"
-    try:
-        if opts.query is None:
-            return steps.result(done, opts.warn, opts.crit)
-        return _query(conn, opts.query, opts, steps, done)
-    finally:
-        close_quietly(conn.terminate)
+    return logged_in(opts, steps, done, lambda query: _query(conn, query, steps), conn.terminate)
 
 
 def _login(
@@ -165,12 +161,11 @@ def _login(
     return conn, encrypted
 
 
-def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) -> Result:
-    steps.now("query")
+def _query(conn: Connection, query: str, steps: Steps) -> Rows:
     try:
         conn.simple("START TRANSACTION READ ONLY")
         # Every value as PostgreSQL's own text (psql's form), not as a Python object.
-        result = conn.extended(query)
+        rows = conn.extended(query)
         conn.simple("ROLLBACK")
     except ServerError as exc:
         if steps.expired or (exc.code == QUERY_CANCELED and steps.overdue()):
@@ -180,7 +175,7 @@ def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) ->
         raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
     except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
-    return answered(result, opts, steps, done)
+    return rows
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout, and of an admin's pg_cancel_backend

@@ -49,7 +49,7 @@ from mdd.checks._options import (
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         proxy: str
         url: str
         status: list[tuple[int, int]] | None
@@ -120,18 +120,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             )
     proxy = values.get("proxy")
     if isinstance(proxy, str):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        try:
-            port = parts.port
-        except ValueError:
-            problems.append(("proxy", f"{proxy!r} has a bad port number"))
-        else:
-            if port is None:
-                problems.append(
-                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
-                )
+        problems += http_exchange.proxy_problems(proxy)
     problems += threshold_rules(values, OPTIONS)
     return problems
 

@@ -20,29 +20,25 @@ from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
     TIMING,
     Steps,
-    ca_file_problems,
     converse,
+    login_problems,
     password_option,
-    threshold_problems,
     tls_options,
 )
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._typed import Store, TlsFlag
 
-    class Opts(Store, TlsFlag, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Store, TlsFlag, Protocol):
         username: str | None
         role: str | None
 
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
     *endpoint(6379, "of the server"),
     Option("username", STRING, "ACL user to log in as (Redis 6 and later; needs password)."),
@@ -76,11 +72,7 @@ def describe_opening(values: dict[str, Any]) -> str:
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
-    problems = threshold_problems(values)
-    if "username" in values and "password" not in values:
-        problems.append(("username", "a username needs a password to log in with"))
-    problems += ca_file_problems(values)
-    return problems
+    return login_problems(values, "username")
 
 
 def probe(opts: Opts) -> Result:

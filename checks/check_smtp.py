@@ -50,7 +50,7 @@ from mdd.checks._options import (
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from mdd.checks._smtp_session import Session
     from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         host: str
         port: int | None
         expect: str | None

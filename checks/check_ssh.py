@@ -37,13 +37,13 @@ from mdd.checks._options import (
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Endpoint, Protocol):
         expect: str | None
         protocol: str | None
 

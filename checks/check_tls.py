@@ -39,7 +39,7 @@ from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, wor
 from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
 from mdd.checks._tls_connection import shake_hands
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, Protocol
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from mdd.checks._certificates import Cert
     from mdd.checks._typed import Common, Server, Verifying
 
-    class Opts(Common, Server, Verifying, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Common, Server, Verifying, Protocol):
         servername: str | None
         warn_days: int
         crit_days: int

@@ -35,14 +35,14 @@ from mdd.checks._result import Perf, Result, State, timed_result, worst
 from mdd.checks._servers import ask_all, datagram_to
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Endpoint, Protocol):
         send: str
         expect: str | None
 
