@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
 TYPE = "proxy"
 SUMMARY = "The egress proxy lets a URL through, or (denied: true) refuses it."
-DEFAULT_STATUS = [(200, 299)]
+DEFAULT_STATUS = check_http.DEFAULT_STATUS  # what the http check, which it runs, accepts
 OPTIONS: tuple[Option, ...] = (
     Option("proxy", PROXY_URL, "The HTTP proxy, http://host:port.", required=True),
     Option("url", URL, "The URL to request through the proxy.", required=True),
