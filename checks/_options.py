@@ -200,8 +200,8 @@ def timed(what: str, give_up: str = "") -> tuple[Option, Option, Option]:
 def endpoint(
     port: int | None = None, host: str = "to connect to", port_help: str = "TCP port."
 ) -> tuple[Option, Option]:
-    """``host`` (required; its help ``Host name or address <host>.``) and ``port``: required,
-    or ``port`` by default."""
+    """``host`` (required; its help ``Host name or address <host>.``) and ``port`` (its help
+    ``port_help``): required when the type has no default ``port``."""
     return (
         Option("host", HOST, f"Host name or address {host}.", required=True),
         Option("port", PORT, port_help, required=port is None, default=port),
