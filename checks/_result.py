@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from mdd.checks._record import Record
+
 
 class State(enum.IntEnum):
     """Nagios/Sensu states; the value is the exit code."""
@@ -38,41 +40,20 @@ class Deadline(BaseException):
     ``BaseException``, so that no ``except Exception`` of a probe or a library swallows it."""
 
 
-class Perf:
+class Perf(Record, eq=True):
     """One Nagios performance-data item: ``label=value[uom];warn;crit;min;max``.
 
-    Plain classes here, not dataclasses: ``dataclasses`` imports ``inspect`` and would cost
-    every check run about 8 ms.
+    Records here, not dataclasses: ``dataclasses`` imports ``inspect`` and would cost every
+    check run about 8 ms.
     """
 
-    __slots__ = ("label", "value", "uom", "warn", "crit", "min", "max")
-
-    def __init__(
-        self,
-        label: str,
-        value: float,
-        uom: str = "",
-        warn: float | None = None,
-        crit: float | None = None,
-        min: float | None = None,
-        max: float | None = None,
-    ) -> None:
-        self.label = label
-        self.value = value
-        self.uom = uom
-        self.warn = warn
-        self.crit = crit
-        self.min = min
-        self.max = max
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.label, self.value, self.uom, self.warn, self.crit, self.min, self.max)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Perf) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
+    label: str
+    value: float
+    uom: str = ""
+    warn: float | None = None
+    crit: float | None = None
+    min: float | None = None
+    max: float | None = None
 
     def __repr__(self) -> str:
         return f"Perf({str(self)!r})"
@@ -88,25 +69,12 @@ class Perf:
         return f"{item};{tail}" if tail else item
 
 
-class Result:
+class Result(Record, eq=True):
     """The outcome of one probe."""
 
-    __slots__ = ("state", "message", "perfdata")
-
-    def __init__(self, state: State, message: str, perfdata: tuple[Perf, ...] = ()) -> None:
-        self.state = state
-        self.message = message
-        self.perfdata = perfdata
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Result) and (self.state, self.message, self.perfdata) == (
-            other.state,
-            other.message,
-            other.perfdata,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.state, self.message, self.perfdata))
+    state: State
+    message: str
+    perfdata: tuple[Perf, ...] = ()
 
     def __repr__(self) -> str:
         return f"Result({self.state.name}, {self.message!r}, {self.perfdata!r})"
