@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import socket
 
-from mdd.checks._record import Record
-from mdd.checks._result import CheckError
+from mdd.checks._result import CheckError, Record
 
 TYPE_CHECKING = False  # typing costs every run ~3 ms; annotations alone need it
 if TYPE_CHECKING:

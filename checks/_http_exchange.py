@@ -16,8 +16,7 @@ from mdd.checks import _http_wire as wire
 from mdd.checks._base import Deadline
 from mdd.checks._net import connect, timeout_reason
 from mdd.checks._options import duration_text
-from mdd.checks._record import Record
-from mdd.checks._result import CheckError, CheckFailed
+from mdd.checks._result import CheckError, CheckFailed, Record
 from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)

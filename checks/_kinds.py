@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from mdd.checks._record import Record
+from mdd.checks._result import Record
 
 # typing costs a check ~4 ms per run (with contextlib) and is needed by annotations only;
 # type checkers take any constant named TYPE_CHECKING as true.

@@ -48,7 +48,7 @@ from mdd.checks._kinds import (
     type_name,
 )
 from mdd.checks._pair_kinds import HEADERS, JSON_EXPECT
-from mdd.checks._record import Record
+from mdd.checks._result import Record
 from mdd.checks._secret_kinds import SECRET, SECRET_FILES, SECRET_SOURCES
 
 TYPE_CHECKING = False

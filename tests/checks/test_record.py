@@ -11,8 +11,7 @@ import pytest
 from mdd.checks._certificates import Cert
 from mdd.checks._kinds import HOST, Kind
 from mdd.checks._options import Option
-from mdd.checks._record import Record
-from mdd.checks._result import Perf, Result, State
+from mdd.checks._result import Perf, Record, Result, State
 from mdd.checks.check_command import _RawPerf
 
 
