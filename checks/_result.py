@@ -53,21 +53,29 @@ class _Fields(type):
     def __new__(
         mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], eq: bool = False
     ) -> _Fields:
-        parent = bases[0] if bases and isinstance(bases[0], _Fields) else None
-        own = tuple(namespace.get("__annotations__", ())) if parent else ()  # not Record's
-        fields, initial = own, []
-        if parent is not None:
-            fields, initial = parent._fields + own, list(parent._initial)
+        parent = bases[0] if bases else None
+        if not isinstance(parent, _Fields):  # Record itself, with no fields
+            namespace.update(_fields=(), _initial=(), _required=0, _post_init=None)
+            return super().__new__(mcs, name, bases, namespace)
+        own = tuple(namespace.get("__annotations__", ()))
+        fields, initial, required = parent._fields + own, [*parent._initial], parent._required
         for field in own:
             default = namespace.pop(field, _MISSING)  # a class attribute would hide the slot
-            if default is _MISSING and initial and initial[-1] is not _MISSING:
+            if default is not _MISSING:
+                initial.append(default)
+            elif len(initial) == required:
+                initial.append(default)
+                required += 1
+            else:
                 raise TypeError(f"{name}.{field} has no default but follows a field with one")
-            initial.append(default)
         namespace.setdefault("__slots__", own)
-        namespace["_fields"], namespace["_initial"] = fields, tuple(initial)
-        namespace["_at"] = {field: at for at, field in enumerate(fields)}
-        namespace["_required"] = sum(default is _MISSING for default in initial)
-        namespace["_post_init"] = namespace.get("__post_init__", parent and parent._post_init)
+        namespace.update(
+            _fields=fields,
+            _at=dict(zip(fields, range(len(fields)), strict=True)),
+            _initial=tuple(initial),
+            _required=required,
+            _post_init=namespace.get("__post_init__", parent._post_init),
+        )
         if eq:
             namespace["__eq__"], namespace["__hash__"] = _equal, _hash
         record = super().__new__(mcs, name, bases, namespace)
