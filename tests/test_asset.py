@@ -265,6 +265,19 @@ def test_lazy_imports_are_found(tmp_path: Path) -> None:
     assert asset.check_imports([module]) == {"os", "ldap3", "pymysql"}
 
 
+def test_imports_only_a_type_checker_reads_are_not_packed(tmp_path: Path) -> None:
+    """``if TYPE_CHECKING:`` never runs on an agent (checks/_result.py imports
+    typing_extensions there, which the artifact must not need); its ``else:`` runs."""
+    module = tmp_path / "check_x.py"
+    module.write_text(
+        "import typing\nTYPE_CHECKING = False\nif TYPE_CHECKING:\n"
+        "    from typing_extensions import dataclass_transform\nelse:\n    import json\n"
+        "if typing.TYPE_CHECKING:\n    import ldap3\n"
+        "def probe():\n    if TYPE_CHECKING:\n        import pymysql\n    import redis\n"
+    )
+    assert asset.check_imports([module]) == {"typing", "json", "redis"}
+
+
 def test_bad_url_is_refused(tmp_path: Path) -> None:
     proc = run_mdd("asset", "build", "-o", str(tmp_path / "out"), "--url", "ftp://x/", cwd=tmp_path)
     assert proc.returncode == 2 and b"http:// or https://" in proc.stderr

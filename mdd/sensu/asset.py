@@ -103,16 +103,37 @@ class Plan:
 
 
 def check_imports(paths: Iterable[Path]) -> set[str]:
-    """Top-level names of every absolute import in ``paths``, at any depth (lazy ones too)."""
+    """Top-level names of every absolute import in ``paths``, at any depth (lazy ones too),
+    except those under ``if TYPE_CHECKING:``, which only a type checker reads (its ``else:``
+    runs, and counts)."""
     names: set[str] = set()
     for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
+        for node in _run_time_nodes(tree):
             if isinstance(node, ast.Import):
                 names |= {alias.name.partition(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.partition(".")[0])
     return names
+
+
+def _run_time_nodes(tree: ast.AST) -> Iterable[ast.AST]:
+    """Every node of ``tree`` but the bodies of ``if TYPE_CHECKING:`` (or
+    ``typing.TYPE_CHECKING``)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def _is_native(dist: metadata.Distribution) -> bool:
