@@ -6,10 +6,15 @@ type's own option declarations, and the check type's ``probe(opts)`` is called w
 result. A probe that raises is mapped as the Sensu plugin maps it (``failed_result``), so a
 verdict here equals the exit status of the generated check on the same target.
 
-Probes run in at most ``jobs`` threads at a time. Every probe bounds itself by its
-``timeout``; the runner adds a hard bound of ``timeout + GRACE``: a probe still running then
-is reported CRITICAL and abandoned (its daemon thread ends on its own, or with the process).
-Results are yielded as they finish, not in manifest order.
+At most ``jobs`` probes run at a time, in a pool of threads that grows only while its
+probes are slow: fast targets (a port on the same network answers in well under a
+millisecond) are probed one after the other by a thread or two, since starting a thread
+costs more CPU than connecting to a port; when no probe has finished for ``PATIENCE`` while
+probes wait, the pool doubles (a silent target never holds back the others for longer).
+Every probe bounds itself by its ``timeout``, counted from when a thread takes it up; the
+runner adds a hard bound of ``timeout + GRACE`` from when it started the probe: a probe
+still running then is reported CRITICAL and abandoned (its daemon thread ends on its own, or
+with the process). Results are yielded as they finish, not in manifest order.
 
 A point whose ``depends_on`` points are not all green (OK) is *blocked*: by default it is not
 probed, and its outcome says which dependency blocks it. Points are started as soon as their
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
     from mdd.core.model import IntegrationPoint
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
+PATIENCE = 0.005  # seconds without a probe finishing, while probes wait, before more threads
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
 DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
 
@@ -249,39 +255,39 @@ class _Schedule:
 class _Task:
     """A probe for a worker."""
 
-    __slots__ = ("key", "point", "opts")
+    __slots__ = ("key", "point", "opts", "taken")
 
     def __init__(self, key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
         self.key = key
         self.point = point
         self.opts = opts
+        self.taken = False  # set by the worker that takes it up
 
 
 class _Finished:
     """A probe's result, from its worker."""
 
-    __slots__ = ("key", "result", "at")
+    __slots__ = ("key", "result", "began", "began_wall", "at")
 
-    def __init__(self, key: int, result: Result, at: float) -> None:
+    def __init__(
+        self, key: int, result: Result, began: float, began_wall: float, at: float
+    ) -> None:
         self.key = key
         self.result = result
-        self.at = at  # time.monotonic()
+        self.began = began  # time.monotonic() when a worker took the probe up
+        self.began_wall = began_wall  # time.time() then
+        self.at = at  # time.monotonic() when it finished
 
 
 class _Running:
     """A probe started and not finished."""
 
-    __slots__ = ("point", "started", "bound", "started_wall", "timeout")
+    __slots__ = ("task", "started", "bound", "started_wall", "timeout")
 
     def __init__(
-        self,
-        point: IntegrationPoint,
-        started: float,
-        bound: float,
-        started_wall: float,
-        timeout: float,
+        self, task: _Task, started: float, bound: float, started_wall: float, timeout: float
     ) -> None:
-        self.point = point
+        self.task = task
         self.started = started  # time.monotonic()
         self.bound = bound  # time.monotonic() past which the runner stops waiting for it
         self.started_wall = started_wall  # time.time()
@@ -289,62 +295,92 @@ class _Running:
 
 
 class _Pool:
-    """The probes running, in a pool of threads, not one per point: starting a thread costs
-    more CPU than connecting to a port. A worker whose probe overran its hard bound is
-    abandoned: it exits after."""
+    """The probes running, in a pool of threads that grows only while its probes are slow
+    (see the module's docstring). A worker whose probe overran its hard bound is abandoned:
+    it exits after."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
         self.done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self.waiting: collections.deque[_Task] = collections.deque()  # put, maybe not taken
         self.running: dict[int, _Running] = {}
         self.abandoned: set[int] = set()
         self.bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
         self.lock = threading.Lock()
-        self.workers = 0  # worker threads not abandoned: always at least as many as probes running
+        self.workers = 0  # worker threads not abandoned
         self.serial = 0
+        self.progress = 0.0  # time.monotonic() when a probe last finished or the pool grew
 
     def worker(self) -> None:
         while True:
             task = self.tasks.get()
             if task is None:
                 return
+            with self.lock:
+                if task.key in self.abandoned:
+                    continue  # it overran before a worker took it up: never probed
+                task.taken = True
+            began, began_wall = time.monotonic(), time.time()
             result = _call(task.point, task.opts)
             with self.lock:
                 if task.key in self.abandoned:
                     return
-                self.done.put(_Finished(task.key, result, time.monotonic()))
+                self.done.put(_Finished(task.key, result, began, began_wall, time.monotonic()))
+
+    def _add_workers(self, count: int) -> None:
+        for _ in range(count):
+            threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
+        self.workers += count
+        self.progress = time.monotonic()
 
     def start(self, point: IntegrationPoint, opts: argparse.Namespace, started_wall: float) -> None:
         timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
         started = time.monotonic()
         self.serial += 1
         bound = started + timeout + self.grace
-        self.running[self.serial] = _Running(point, started, bound, started_wall, timeout)
+        task = _Task(self.serial, point, opts)
+        self.running[self.serial] = _Running(task, started, bound, started_wall, timeout)
         heapq.heappush(self.bounds, (bound, self.serial))
-        if self.workers < len(self.running):
-            threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
-            self.workers += 1
-        self.tasks.put(_Task(self.serial, point, opts))
+        self.waiting.append(task)
+        self.tasks.put(task)
+        if not self.workers:
+            self._add_workers(1)
+
+    def _any_waiting(self) -> bool:
+        """Whether a probe is waiting for a worker (the oldest not yet taken up)."""
+        while self.waiting and (self.waiting[0].taken or self.waiting[0].key not in self.running):
+            self.waiting.popleft()
+        return bool(self.waiting)
 
     def outcomes(self, schedule: _Schedule) -> Iterator[Outcome]:
-        """Wait for the next probe to finish, or the earliest hard bound to pass; the
-        outcomes then known."""
+        """Wait for the next probe to finish, or the earliest hard bound to pass, or the
+        pool's patience to run out; the outcomes then known."""
         while self.bounds[0][1] not in self.running:
             heapq.heappop(self.bounds)  # a probe that has finished
         limit = self.bounds[0][0]
+        waiting = self._any_waiting()
+        if waiting:
+            limit = min(limit, self.progress + PATIENCE)
         try:
             finished = self.done.get(timeout=max(limit - time.monotonic(), 0.0))
         except queue.Empty:
+            if waiting and time.monotonic() >= self.progress + PATIENCE:
+                # every worker is on a slow probe: double the pool (no more than is waiting)
+                count = sum(not t.taken and t.key in self.running for t in self.waiting)
+                self._add_workers(min(count, max(self.workers, 1)))
             yield from self._overrun(schedule)
             return
+        self.progress = finished.at
         entry = self.running.pop(finished.key, None)
         if entry is None:  # an abandoned probe that finished after all
             return
-        point = entry.point
+        point = entry.task.point
         schedule.settle(point, finished.result.state is State.OK)
-        duration = finished.at - entry.started
-        yield Outcome(point, finished.result, schedule.blocked(point), entry.started_wall, duration)
+        duration = finished.at - finished.began
+        yield Outcome(
+            point, finished.result, schedule.blocked(point), finished.began_wall, duration
+        )
 
     def _overrun(self, schedule: _Schedule) -> Iterator[Outcome]:
         """The probes past their hard bound: abandoned, CRITICAL."""
@@ -356,8 +392,10 @@ class _Pool:
             entry = self.running.pop(key)
             with self.lock:
                 self.abandoned.add(key)
-            self.workers -= 1
-            point = entry.point
+                taken = entry.task.taken
+            if taken:
+                self.workers -= 1  # its worker exits after the probe; else none takes it up
+            point = entry.task.point
             schedule.settle(point, False)
             yield Outcome(
                 point,
