@@ -7,7 +7,7 @@ holds back a dependant's alerts). Only the points that are due are probed: each 
 interval or cron, whatever the runner's interval (the state file, ``mdd.batch.state``,
 remembers when each was last probed). As each result is known it is submitted to the local
 agent as the point's own check result (``mdd.batch.submit``) with its deployment state
-(``mdd_state``: ``mdd.runner.states.result_state``) and a ``ttl``: a runner that stops
+(``mdd_state``: ``mdd.core.deployment.result_state``) and a ``ttl``: a runner that stops
 running turns every point stale in Sensu (CRITICAL on Classic), never silently green.
 
 This check reports the runner's own health, never the points' (each has its own result):
@@ -231,7 +231,7 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.checks.api import Result
-    from mdd.runner.states import BLOCKED, result_state
+    from mdd.core.deployment import BLOCKED, result_state
 
     point = outcome.point
     assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
