@@ -9,8 +9,9 @@ verdict here equals the exit status of the generated check on the same target.
 At most ``jobs`` probes run at a time, in a pool of threads that grows only while its
 probes are slow: fast targets (a port on the same network answers in well under a
 millisecond) are probed one after the other by a thread or two, since starting a thread
-costs more CPU than connecting to a port; when no probe has finished for ``PATIENCE`` while
-probes wait, the pool doubles (a silent target never holds back the others for longer).
+costs more CPU than connecting to a port. The pool doubles when probes wait and either no
+probe has finished for ``PATIENCE`` (silent targets hold every thread) or a probe has waited
+``LAG`` (the queue drains too slowly): a slow target never holds back the others for long.
 Every probe bounds itself by its ``timeout``, counted from when a thread takes it up; the
 runner adds a hard bound of ``timeout + GRACE`` from when it started the probe: a probe
 still running then is reported CRITICAL and abandoned (its daemon thread ends on its own, or
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
 PATIENCE = 0.005  # seconds without a probe finishing, while probes wait, before more threads
+LAG = 0.02  # seconds a probe waits for a thread at most before more threads (or since the last)
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
 DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
 
@@ -255,12 +257,15 @@ class _Schedule:
 class _Task:
     """A probe for a worker."""
 
-    __slots__ = ("key", "point", "opts", "taken")
+    __slots__ = ("key", "point", "opts", "queued", "taken")
 
-    def __init__(self, key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
+    def __init__(
+        self, key: int, point: IntegrationPoint, opts: argparse.Namespace, queued: float
+    ) -> None:
         self.key = key
         self.point = point
         self.opts = opts
+        self.queued = queued  # time.monotonic() when it was handed to the pool
         self.taken = False  # set by the worker that takes it up
 
 
@@ -311,6 +316,7 @@ class _Pool:
         self.workers = 0  # worker threads not abandoned
         self.serial = 0
         self.progress = 0.0  # time.monotonic() when a probe last finished or the pool grew
+        self.grown = 0.0  # time.monotonic() when the pool last grew
 
     def worker(self) -> None:
         while True:
@@ -332,14 +338,14 @@ class _Pool:
         for _ in range(count):
             threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
         self.workers += count
-        self.progress = time.monotonic()
+        self.progress = self.grown = time.monotonic()
 
     def start(self, point: IntegrationPoint, opts: argparse.Namespace, started_wall: float) -> None:
         timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
         started = time.monotonic()
         self.serial += 1
         bound = started + timeout + self.grace
-        task = _Task(self.serial, point, opts)
+        task = _Task(self.serial, point, opts, started)
         self.running[self.serial] = _Running(task, started, bound, started_wall, timeout)
         heapq.heappush(self.bounds, (bound, self.serial))
         self.waiting.append(task)
@@ -347,11 +353,21 @@ class _Pool:
         if not self.workers:
             self._add_workers(1)
 
-    def _any_waiting(self) -> bool:
-        """Whether a probe is waiting for a worker (the oldest not yet taken up)."""
+    def _grow_at(self) -> float | None:
+        """When the pool should grow (``time.monotonic()``), if no probe finishes before;
+        None while no probe waits for a worker."""
         while self.waiting and (self.waiting[0].taken or self.waiting[0].key not in self.running):
             self.waiting.popleft()
-        return bool(self.waiting)
+        if not self.waiting:
+            return None
+        return min(self.progress + PATIENCE, max(self.waiting[0].queued, self.grown) + LAG)
+
+    def _grow(self) -> None:
+        """Double the pool (no more threads than probes waiting) when it is time to."""
+        grow_at = self._grow_at()
+        if grow_at is not None and time.monotonic() >= grow_at:
+            count = sum(not t.taken and t.key in self.running for t in self.waiting)
+            self._add_workers(min(count, max(self.workers, 1)))
 
     def outcomes(self, schedule: _Schedule) -> Iterator[Outcome]:
         """Wait for the next probe to finish, or the earliest hard bound to pass, or the
@@ -359,19 +375,19 @@ class _Pool:
         while self.bounds[0][1] not in self.running:
             heapq.heappop(self.bounds)  # a probe that has finished
         limit = self.bounds[0][0]
-        waiting = self._any_waiting()
-        if waiting:
-            limit = min(limit, self.progress + PATIENCE)
+        grow_at = self._grow_at()
+        if grow_at is not None:
+            limit = min(limit, grow_at)
+        finished: _Finished | None = None
         try:
-            finished = self.done.get(timeout=max(limit - time.monotonic(), 0.0))
+            finished = self.done.get(timeout=max(limit - time.monotonic(), 0))
+            self.progress = finished.at
         except queue.Empty:
-            if waiting and time.monotonic() >= self.progress + PATIENCE:
-                # every worker is on a slow probe: double the pool (no more than is waiting)
-                count = sum(not t.taken and t.key in self.running for t in self.waiting)
-                self._add_workers(min(count, max(self.workers, 1)))
+            pass
+        self._grow()
+        if finished is None:
             yield from self._overrun(schedule)
             return
-        self.progress = finished.at
         entry = self.running.pop(finished.key, None)
         if entry is None:  # an abandoned probe that finished after all
             return
