@@ -19,14 +19,16 @@ not green and how many results were submitted.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import time
-
-from mdd.checks.api import CUT, LINE_LIMIT, State
 
 # This runs on every agent at every interval: what it imports before the first probe is
 # paid every time (issue 19). argparse only for --help and a command line the light reader
 # below does not take; typing, dataclasses and pathlib not at all (tests/test_imports.py).
+# Even mdd.checks.api (with socket, re and enum) is imported only once main() has turned
+# the cyclic garbage collector off (see there).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from mdd.batch.planned import Plan
     from mdd.batch.state import BatchState
     from mdd.batch.submit import Pacer
+    from mdd.checks.api import State
     from mdd.runner.runner import Outcome
 
 PROGRAM = "check-mdd-batch"
@@ -163,6 +166,8 @@ class _Exit(Exception):
 def _summary(
     datacenter: str, total: int, green: int, red: list[str], probed: int, failed: list[str]
 ) -> str:
+    from mdd.checks.api import CUT, LINE_LIMIT
+
     text = f"{datacenter}: {green}/{total} green"
     if red:
         text += f"; not green: {', '.join(red)}"
@@ -199,6 +204,7 @@ def _prepare(args: argparse.Namespace | _Args) -> _Batch:
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.batch.state import BatchState, BatchStateError, default_path
+    from mdd.checks.api import State
 
     started = time.monotonic()
     try:
@@ -271,6 +277,7 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchStateError
+    from mdd.checks.api import State
     from mdd.runner.runner import run as run_points
 
     batch = _prepare(args)
@@ -290,6 +297,10 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     if plan.sensu == "go":
         batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
     failed: list[str] = []
+    # Everything is imported: out of the collector's sight from now on, and the collector on
+    # again (for what the probes leave).
+    gc.freeze()
+    gc.enable()
     # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
     probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
     for outcome in probes:
@@ -312,18 +323,18 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
+    """The runner: one line on stdout, and its status as the exit status (``SystemExit``).
+
+    Two things a short process need not pay for (issue 19; docs/performance.md): the cyclic
+    garbage collector's passes while it imports (``run`` turns it on again before the probes)
+    and, as the console script (``argv`` None), the interpreter's teardown: once its line is
+    out, with the state file written and synced and every socket closed, the process ends
+    there (``os._exit``) instead of freeing every module and object one by one."""
+    gc.disable()
     try:
-        if args is None:
-            args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
-        sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
-    try:
-        state, line = run(args)
-    except _Exit as exc:
-        state, line = exc.state, exc.line
-    except Exception as exc:  # never a traceback: Sensu shows the output
-        state, line = State.UNKNOWN, f"{PROGRAM} failed: {type(exc).__name__}: {exc}"
+        state, line = _run_main(argv)
+    finally:
+        gc.enable()  # for a caller in this process; run() did it before the probes
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
@@ -331,7 +342,27 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()
+    if argv is None:
+        sys.stderr.flush()
+        os._exit(int(state))
     sys.exit(int(state))
+
+
+def _run_main(argv: Sequence[str] | None) -> tuple[State, str]:
+    from mdd.checks.api import State
+
+    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
+    try:
+        if args is None:
+            args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
+        sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
+    try:
+        return run(args)
+    except _Exit as exc:
+        return exc.state, exc.line
+    except Exception as exc:  # never a traceback: Sensu shows the output
+        return State.UNKNOWN, f"{PROGRAM} failed: {type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":  # pragma: no cover
