@@ -1,7 +1,11 @@
 """Hand one point's result to the local Sensu agent, as if its own check had run.
 
 * Sensu Classic: the client socket (TCP, 127.0.0.1:3030 by default): one connection per
-  result, a JSON check result in, ``ok`` out (``invalid`` when the client refuses it). The
+  result, a JSON check result in, ``ok`` out (``invalid`` when the client refuses it). One
+  result a connection is the client's own rule, not a choice here: it answers the first
+  JSON document it parses and closes the connection (sensu/sensu 1.x
+  lib/sensu/client/socket.rb, ``Socket#respond``: ``send_data`` then
+  ``close_connection_after_writing``), and an array is no check result. The
   result carries the point's check name and every attribute of its per-point definition
   (``source``, ``aggregate``, ``owner``, ``docs``, ``mdd``, ...), ``status``, ``output`` and
   a ``ttl``.

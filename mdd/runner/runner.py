@@ -58,7 +58,7 @@ GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waitin
 PATIENCE = 0.005  # seconds without a probe finishing, while probes wait, before more threads
 LAG = 0.02  # seconds a probe waits for a thread at most before more threads (or since the last)
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
-DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
+DEFAULT_JOBS = 256  # a bring-up has many silent targets (the pool grows only for them)
 
 
 class Outcome:
