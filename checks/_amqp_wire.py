@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 
-from mdd.checks._wire import Wire
+from mdd.checks._wire import Fields, Wire
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -78,18 +78,11 @@ def table(entries: dict[str, bool | str | dict[str, bool]]) -> bytes:
     return longstr(body)
 
 
-class Reader:
+class Reader(Fields):
     """Fields of one method frame's arguments, each checked against the frame's end."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
-
-    def take(self, size: int) -> bytes:
-        if size < 0 or self.at + size > len(self.data):
-            raise ProtocolError("a method whose fields run past its frame")
-        part = self.data[self.at : self.at + size]
-        self.at += size
-        return part
+    BROKEN = ProtocolError
+    PAST_END = "a method whose fields run past its frame"
 
     def short(self) -> int:
         value: int = struct.unpack("!H", self.take(2))[0]

@@ -159,6 +159,21 @@ def proxy_address(proxy: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 80
 
 
+def proxy_problems(proxy: str) -> list[tuple[str, str]]:
+    """What is wrong with a proxy URL for ``proxy_address`` (a bad port, or none): the rule
+    of the http and proxy checks' ``proxy`` option."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    try:
+        port = parts.port
+    except ValueError:
+        return [("proxy", f"{proxy!r} has a bad port number")]
+    if port is None:
+        return [("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")]
+    return []
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 
-from mdd.checks._wire import Wire
+from mdd.checks._wire import Fields, Result, Wire
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
@@ -61,18 +61,11 @@ class Unsupported(Exception):
     """The server asks for a login method this client does not speak (or not without TLS)."""
 
 
-class Reader:
+class Reader(Fields):
     """Fields of one packet, each checked against the packet's end."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
-
-    def take(self, size: int) -> bytes:
-        if size < 0 or self.at + size > len(self.data):
-            raise ProtocolError("a packet whose fields run past its end")
-        part = self.data[self.at : self.at + size]
-        self.at += size
-        return part
+    BROKEN = ProtocolError
+    PAST_END = "a packet whose fields run past its end"
 
     def number(self, size: int) -> int:
         return int.from_bytes(self.take(size), "little")
@@ -141,15 +134,6 @@ def sha2_password(password: bytes, scramble: bytes) -> bytes:
     stage1 = sha256(password).digest()
     mixed = sha256(sha256(stage1).digest() + scramble[:20]).digest()
     return bytes(a ^ b for a, b in zip(stage1, mixed, strict=True))
-
-
-class Result:
-    """A statement's result: its first row (text values, ``None`` for NULL) and its row
-    count (the rows of a result set, or the rows an OK packet says were affected)."""
-
-    def __init__(self) -> None:
-        self.first: list[str | None] | None = None
-        self.rows = 0
 
 
 class Connection(Wire):

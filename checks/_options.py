@@ -89,7 +89,9 @@ __all__ = [
     "choice",
     "duration",
     "duration_text",
+    "endpoint",
     "time_thresholds",
+    "timed",
     "to_argv",
     "type_name",
 ]
@@ -185,4 +187,22 @@ def time_thresholds(what: str) -> tuple[Option, Option]:
     return (
         Option("warn", DURATION, f"WARNING when {what} takes longer than this."),
         Option("crit", DURATION, f"CRITICAL when {what} takes longer than this."),
+    )
+
+
+def timed(what: str, give_up: str = "") -> tuple[Option, Option, Option]:
+    """``timeout`` (``TIMEOUT``, or one whose help is ``give_up``), then ``warn`` and
+    ``crit`` on the time ``what`` takes (``time_thresholds``)."""
+    timeout = Option("timeout", DURATION, give_up, default=10.0) if give_up else TIMEOUT
+    return (timeout, *time_thresholds(what))
+
+
+def endpoint(
+    port: int | None = None, host: str = "to connect to", port_help: str = "TCP port."
+) -> tuple[Option, Option]:
+    """``host`` (required; its help ``Host name or address <host>.``) and ``port`` (its help
+    ``port_help``): required when the type has no default ``port``."""
+    return (
+        Option("host", HOST, f"Host name or address {host}.", required=True),
+        Option("port", PORT, port_help, required=port is None, default=port),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 
-from mdd.checks._wire import Wire
+from mdd.checks._wire import Result, Wire
 from mdd.checks._wire import left as _left
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -97,14 +97,6 @@ def _cstring(text: str) -> bytes:
 
 def _message(kind: bytes, body: bytes) -> bytes:
     return kind + struct.pack("!i", len(body) + 4) + body
-
-
-class Result:
-    """A statement's result: its first row (text values, ``None`` for NULL) and row count."""
-
-    def __init__(self) -> None:
-        self.first: list[str | None] | None = None
-        self.rows = 0
 
 
 class Connection(Wire):

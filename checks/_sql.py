@@ -1,39 +1,40 @@
 """What the SQL checks (postgres, mysql) share: their options (``sql_options``, typed as
-``SqlOpts``), TLS modes, query, expect, thresholds.
+``SqlOpts``), TLS modes, query, expect, thresholds; the TLS context of a login, the query's
+answer held to ``expect``, and what a failure that is not the server's refusal says.
 
-Standard library only: the protocol libraries are imported by each check's probe.
+Standard library only: each check speaks its protocol with mdd's own client (``_pg_wire``,
+``_mysql_wire``).
 """
 
 from __future__ import annotations
 
-from mdd.checks._options import STRING, TIMEOUT, Option, choice
+from mdd.checks._options import STRING, Option, choice, endpoint
+from mdd.checks._result import CheckFailed
+from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
-    CRIT,
-    WARN,
+    TIMING,
     ca_file_option,
-    host_option,
-    password_option,
-    port_option,
-    read_password,
+    close_quietly,
+    credentials,
     threshold_problems,
-    user_option,
 )
 
 TYPE_CHECKING = False  # for mypy only: no cost at run time
 if TYPE_CHECKING:
-    import ssl
+    from collections.abc import Callable
     from typing import Protocol
 
-    from mdd.checks._typed import Endpoint
+    from mdd.checks._result import Result
+    from mdd.checks._steps import Steps
+    from mdd.checks._typed import Login, Verifying
+    from mdd.checks._watched_tls import WatchedContext
+    from mdd.checks._wire import Result as Rows
 
-    class SqlOpts(Endpoint, Protocol):
+    class SqlOpts(Login, Verifying, Protocol):
         """``sql_options``, typed (tests/test_typed_options.py)."""
 
         database: str | None
-        user: str
-        password: tuple[str, str] | None
         tls: str
-        ca_file: str | None
         query: str | None
         expect: str | None
 
@@ -71,18 +72,14 @@ def sql_options(port: int, database: str, prefer_as: str) -> tuple[Option, ...]:
     """The options of a SQL check: its default ``port``; ``database``, the help of its
     ``database`` option; ``prefer_as``, whose default ``tls: prefer`` is (``tls_option``)."""
     return (
-        host_option(),
-        port_option(port),
+        *endpoint(port, "of the server"),
         Option("database", STRING, database),
-        user_option(),
-        password_option(),
+        *credentials(),
         tls_option("the server", prefer_as),
         CA_FILE,
         QUERY,
         EXPECT,
-        TIMEOUT,
-        WARN,
-        CRIT,
+        *TIMING,
     )
 
 
@@ -101,24 +98,69 @@ def validate_sql(values: dict[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
-def tls_context(mode: str, ca_file: str | None) -> ssl.SSLContext | None:
-    """The client context for a TLS mode (``None`` for disable)."""
-    if mode == "disable":
-        return None
-    from mdd.checks._tls import client_context
-
-    if mode == "verify":
-        return client_context(verify=True, ca_file=ca_file)
-    return client_context(verify=False)
+# `expect` is the query's first value, compared equal (mdd/living/describe.py).
+PHRASES = {"expect": "answering exactly {q}"}
 
 
-def cell_text(value: object) -> str | None:
-    """A result cell as text (``None`` for SQL NULL)."""
-    if value is None:
-        return None
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)
+def early_context(opts: SqlOpts, steps: Steps) -> WatchedContext | None:
+    """``tls`` require and verify build their context before connecting, so that a ca_file
+    that cannot be used is UNKNOWN whatever the server does; prefer builds it only when the
+    server offers TLS (``verify_context``): ssl costs every run about 30 million
+    instructions."""
+    return verify_context(opts, steps) if opts.tls in ("require", "verify") else None
 
 
-__all__ = ["CRIT", "TIMEOUT", "WARN", "read_password", "threshold_problems"]
+def verify_context(opts: SqlOpts, steps: Steps) -> WatchedContext:
+    """The TLS context of ``tls`` require or verify (prefer: require's), its handshake a step
+    of the login (``authenticate`` follows it)."""
+    from mdd.checks._watched_tls import watched_context
+
+    context = watched_context(steps, opts.tls == "verify", opts.ca_file)
+    context.after = "authenticate"
+    return context
+
+
+def logged_in(
+    opts: SqlOpts, steps: Steps, done: str, run: Callable[[str], Rows], close: Callable[[], object]
+) -> Result:
+    """The check once logged in (``done`` says so): ``query`` run (``run``: in a read-only
+    transaction) and held to ``expect``; the connection closed (``close``) in any case."""
+    try:
+        if opts.query is None:
+            return steps.result(done, opts.warn, opts.crit)
+        steps.now("query")
+        return _answered(run(opts.query), opts, steps, done)
+    finally:
+        close_quietly(close)
+
+
+def _answered(found: Rows, opts: SqlOpts, steps: Steps, done: str) -> Result:
+    """The query's result against ``expect``, the first column of the first row."""
+    if opts.expect is None:
+        return steps.result(f"{done}, query returned {found.rows} row(s)", opts.warn, opts.crit)
+    if not found.first:
+        raise CheckFailed(
+            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
+        )
+    first = found.first[0]
+    if first != opts.expect:
+        shown = "NULL" if first is None else excerpt(first)
+        raise CheckFailed(
+            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
+        )
+    return steps.result(f"{done}, query returned {excerpt(first)}", opts.warn, opts.crit)
+
+
+def failed(
+    steps: Steps,
+    exc: Exception,
+    server: str,
+    closed: type[BaseException],
+    garbled: type[BaseException],
+) -> CheckFailed:
+    """A failure that is not the server's refusal: timeout, closed connection (``closed``),
+    not a ``server`` server (``garbled``), a login that cannot be sent."""
+    if isinstance(exc, ValueError):  # a NUL in a name or a password: nothing was sent
+        return steps.failed(exc, f"cannot send the login: {exc}")
+    broken = (closed, ConnectionResetError, BrokenPipeError)
+    return steps.failed_wire(exc, f"a {server} server", f"the {server} protocol", broken, garbled)

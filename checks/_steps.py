@@ -1,6 +1,6 @@
 """One deadline over a conversation of several steps (connect, TLS, authenticate, query).
 
-The data-store checks (postgres, mysql, redis, amqp) hand a socket to a protocol library.
+The data-store checks (postgres, mysql, redis, amqp) hand a socket to a protocol client.
 A per-call socket timeout does not bound the whole conversation: a server that trickles a
 byte before each timeout runs out would keep the check waiting for ever. ``Steps`` starts a
 watchdog timer that, when the check's time is up, shuts the watched sockets down: a call
@@ -8,9 +8,9 @@ blocked in ``recv`` returns at once and the library raises. No signal, no proces
 probes can run side by side in threads. Standard library only.
 
 Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
-Also the options and rules every data-store check shares (host, port, user, password, TLS,
-ca_file, timeout, warn, crit), each declared once here; what differs by type (the default
-port, the server's name for itself) is an argument.
+Also the options and rules every data-store check shares (user, password, TLS, ca_file,
+timeout, warn, crit; host and port are ``_options.endpoint``), each declared once here; what
+differs by type (the server's name for itself, a default user) is an argument.
 """
 
 from __future__ import annotations
@@ -22,47 +22,26 @@ from collections.abc import Callable
 
 from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
-from mdd.checks._options import (
-    BOOLEAN,
-    HOST,
-    PATH,
-    PORT,
-    SECRET,
-    STRING,
-    TIMEOUT,
-    Option,
-    time_thresholds,
-)
+from mdd.checks._options import BOOLEAN, PATH, SECRET, STRING, Option, timed
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
 if TYPE_CHECKING:
-    from typing import Any, Protocol, TypeVar
+    from typing import Any, TypeVar
 
-    from mdd.checks._typed import Endpoint
+    from mdd.checks._typed import Store
 
-    class StoreOpts(Endpoint, Protocol):  # what converse reads of a data store's options
-        password: tuple[str, str] | None
-
-    StoreT = TypeVar("StoreT", bound=StoreOpts)
+    StoreT = TypeVar("StoreT", bound=Store)
 
 
-def host_option(peer: str = "server") -> Option:
-    """``host`` (required); ``peer``: what the type calls the server (broker for AMQP)."""
-    return Option("host", HOST, f"Host name or address of the {peer}.", required=True)
-
-
-def port_option(default: int, note: str = "") -> Option:
-    """``port``, with the type's own default; ``note`` such as " (5671 ... for TLS)"."""
-    return Option("port", PORT, f"TCP port{note}.", default=default)
-
-
-def user_option(note: str = "", default: str | None = None) -> Option:
-    """``user``: required unless the type has a default user (AMQP's guest)."""
-    return Option(
+def credentials(note: str = "", default: str | None = None) -> tuple[Option, Option]:
+    """``user`` (required unless the type has a default user: AMQP's guest; ``note`` such as
+    " (needs password)") and its ``password``."""
+    user = Option(
         "user", STRING, f"User to log in as{note}.", required=default is None, default=default
     )
+    return user, password_option()
 
 
 def password_option(whose: str = "The user's") -> Option:
@@ -70,10 +49,13 @@ def password_option(whose: str = "The user's") -> Option:
     return Option("password", SECRET, f"{whose} password (a secret reference).")
 
 
-def tls_flag(peer: str = "server") -> Option:
-    """``tls`` as on or off (redis, amqp): with TLS the certificate is always verified. The
-    SQL checks have modes instead (``_sql.tls_option``)."""
-    return Option("tls", BOOLEAN, f"Speak TLS, verifying the {peer}'s certificate.", default=False)
+def tls_options(peer: str = "server") -> tuple[Option, Option]:
+    """``tls`` as on or off (redis, amqp): with TLS the certificate is always verified; and
+    ``ca_file``. The SQL checks have modes instead (``_sql.tls_option``)."""
+    return (
+        Option("tls", BOOLEAN, f"Speak TLS, verifying the {peer}'s certificate.", default=False),
+        ca_file_option(),
+    )
 
 
 def ca_file_option(tls: str = "true") -> Option:
@@ -85,21 +67,34 @@ def ca_file_option(tls: str = "true") -> Option:
     )
 
 
-def ca_file_problems(values: dict[str, object]) -> list[tuple[str, str]]:
-    """ca_file without ``tls: true`` (redis, amqp): it would not be used."""
+def login_problems(
+    values: dict[str, object], user: str, default: str | None = None
+) -> list[tuple[str, str]]:
+    """The rules of a data store with a ``tls`` flag (redis, amqp): the thresholds, the
+    option ``user`` (unless it names the ``default`` user) without a password, ca_file
+    without ``tls: true`` (it would not be used)."""
+    problems = threshold_problems(values)
+    if values.get(user, default) != default and "password" not in values:
+        problems.append((user, f"a {user} needs a password to log in with"))
     if "ca_file" in values and not values.get("tls"):
-        return [("ca_file", "ca_file is used only with tls: true")]
-    return []
+        problems.append(("ca_file", "ca_file is used only with tls: true"))
+    return problems
 
 
-WARN, CRIT = time_thresholds("the whole check")
+TIMING = timed("the whole check")  # timeout, warn, crit
+
+
+def logging_in(server: str, values: dict[str, Any]) -> str:
+    """The opening of ``mdd docs``' sentence for a check that logs in to ``server`` (its
+    ``describe_opening``; ``values``: its canonical options, defaults filled in)."""
+    return f"logs in to the {server} on {values['host']} port {values['port']}"
 
 
 def threshold_problems(values: dict[str, object]) -> list[tuple[str, str]]:
     """warn not above crit, both below the timeout (``_shared.threshold_rules``)."""
     from mdd.checks._shared import threshold_rules
 
-    return threshold_rules(values, (TIMEOUT, WARN, CRIT))
+    return threshold_rules(values, TIMING)
 
 
 def read_password(ref: tuple[str, str] | None) -> str | None:
@@ -120,8 +115,8 @@ class Steps:
         secrets: tuple[str, ...] = (),
         since: float | None = None,
     ):
-        """``since``: when the probe started (``time.monotonic()``), before it imported its
-        protocol library: the deadline counts from then, the time measured from now."""
+        """``since``: when the probe started (``time.monotonic()``), before it read its
+        password: the deadline counts from then, the time measured from now."""
         self.host = host
         self.port = port
         self.where = host_port(host, port)
@@ -183,12 +178,19 @@ class Steps:
         for sock in sockets:
             _cut(sock)
 
-    def connect(self) -> socket.socket:
-        """A TCP connection to host:port within the deadline (step ``connect``)."""
+    def connect(self, tls: bool = False, ca_file: str | None = None) -> socket.socket:
+        """A TCP connection to host:port within the deadline (step ``connect``); with ``tls``,
+        TLS from the first byte, the server verified against ``ca_file`` or the system's CAs
+        (redis, amqp: ``tls_options``)."""
         self.now("connect")
         sock, _ = open_connection(self.host, self.port, self.deadline, self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self.watch(sock)
+        sock = self.watch(sock)
+        if not tls:
+            return sock
+        from mdd.checks._watched_tls import watched_context, wrap
+
+        return wrap(self, sock, watched_context(self, True, ca_file))
 
     def failed(self, exc: BaseException, what: str = "") -> CheckFailed:
         """The ``CheckFailed`` for an exception raised during the current step.
@@ -201,6 +203,23 @@ class Steps:
         if not what:
             what = str(exc) or type(exc).__name__
         return CheckFailed(f"{self.where}: {self.step} failed: {what}")
+
+    def failed_wire(
+        self,
+        exc: BaseException,
+        server: str,
+        protocol: str,
+        closed: tuple[type[BaseException], ...],
+        garbled: type[BaseException],
+    ) -> CheckFailed:
+        """``failed`` for an exception of a protocol client: a connection the server closed
+        (one of ``closed``) asks whether it is ``server`` at all, a reply that breaks the
+        protocol (``garbled``) says the server does not speak ``protocol``."""
+        if isinstance(exc, closed):
+            return self.failed(exc, f"the server closed the connection: is it {server}?")
+        if isinstance(exc, garbled):
+            return self.failed(exc, f"the server does not speak {protocol} ({exc})")
+        return self.failed(exc)
 
     def timed_out(self) -> CheckFailed:
         """The ``CheckFailed`` for a conversation stopped at its deadline, in the current step."""
@@ -263,23 +282,18 @@ def _bounded(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def converse(
-    opts: StoreT,
-    library: Callable[[], Any],
-    conversation: Callable[[Any, StoreT, Steps, str | None], Result],
-) -> Result:
-    """A data-store probe: within the check's timeout (which counts the library's import),
-    read the password, import the protocol library, and hold ``conversation(library, opts,
-    steps, password)`` to one deadline; a failed step is CRITICAL with the time spent."""
+def converse(opts: StoreT, conversation: Callable[[StoreT, Steps, str | None], Result]) -> Result:
+    """A data-store probe: within the check's timeout, read the password and hold
+    ``conversation(opts, steps, password)`` to one deadline; a failed step is CRITICAL with
+    the time spent."""
     from mdd.checks._budget import start
     from mdd.checks._net import out_of_time
 
     since = start()
     out_of_time(opts.host, opts.port, since + opts.timeout, opts.timeout)
     password = read_password(opts.password)
-    module = library()  # before the clock starts: the time measured is the server's
     with Steps(opts.host, opts.port, opts.timeout, (password,) if password else (), since) as steps:
         try:
-            return conversation(module, opts, steps, password)
+            return conversation(opts, steps, password)
         except CheckFailed as exc:
             return steps.critical(str(exc))

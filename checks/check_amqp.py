@@ -18,59 +18,42 @@ from __future__ import annotations
 
 from mdd.checks._amqp_wire import BrokerClosed, Closed, Connection, ProtocolError
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, TIMEOUT, Option
+from mdd.checks._options import STRING, Option, endpoint
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
-    CRIT,
-    WARN,
+    TIMING,
     Steps,
-    ca_file_option,
-    ca_file_problems,
     close_quietly,
     converse,
-    host_option,
-    password_option,
-    port_option,
-    threshold_problems,
-    tls_flag,
-    user_option,
+    credentials,
+    logging_in,
+    login_problems,
+    tls_options,
 )
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Endpoint
+    from mdd.checks._typed import Login, TlsFlag
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Login, TlsFlag, Protocol):
         vhost: str
-        user: str
-        password: tuple[str, str] | None
-        tls: bool
-        ca_file: str | None
         queue: str | None
         exchange: str | None
 
 
 TYPE = "amqp"
 SUMMARY = "An AMQP 0-9-1 broker lets the platform's user into its vhost; its queue/exchange exist."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
-    host_option("broker"),
-    port_option(5672, " (5671 is the usual one for TLS)"),
+    *endpoint(5672, "of the broker", "TCP port (5671 is the usual one for TLS)."),
     Option("vhost", STRING, "Virtual host to open.", default="/"),
-    user_option(" (needs password)", default="guest"),
-    password_option(),
-    tls_flag("broker"),
-    ca_file_option(),
+    *credentials(" (needs password)", default="guest"),
+    *tls_options("broker"),
     Option("queue", STRING, "A queue that must exist in the vhost (never created)."),
     Option("exchange", STRING, "An exchange that must exist in the vhost (never created)."),
-    TIMEOUT,
-    WARN,
-    CRIT,
+    *TIMING,
 )
 EXAMPLE = {
     "host": "mq.ams1.example.net",
@@ -88,34 +71,21 @@ TEST_SERVICES = ("rabbitmq-server",)
 def describe_opening(values: dict[str, Any]) -> str:
     """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
     canonical options, defaults filled in)."""
-    return f"logs in to the AMQP broker on {values['host']} port {values['port']}"
+    return logging_in("AMQP broker", values)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
-    problems = threshold_problems(values)
-    if values.get("user", "guest") != "guest" and "password" not in values:
-        problems.append(("user", "a user needs a password to log in with"))
-    problems += ca_file_problems(values)
-    return problems
+    return login_problems(values, "user", default="guest")
 
 
 def probe(opts: Opts) -> Result:
-    return converse(opts, _no_library, _converse)
+    return converse(opts, _converse)
 
 
-def _no_library() -> None:
-    """The protocol client is mdd's own: nothing to import before the clock starts."""
-
-
-def _converse(_: None, opts: Opts, steps: Steps, given: str | None) -> Result:
+def _converse(opts: Opts, steps: Steps, given: str | None) -> Result:
     password = "guest" if given is None else given  # RabbitMQ's default account: no secret
-    sock = steps.connect()
-    if opts.tls:
-        from mdd.checks._watched_tls import watched_context, wrap
-
-        sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
-    conn = Connection(sock, steps.deadline)
+    conn = Connection(steps.connect(opts.tls, opts.ca_file), steps.deadline)
     steps.now("authenticate")
     found = []
     try:
@@ -139,18 +109,13 @@ def _converse(_: None, opts: Opts, steps: Steps, given: str | None) -> Result:
         raise CheckFailed(
             f"{steps.where}: {steps.step} failed: the broker closed the connection: {exc}"
         ) from None
-    except Closed as exc:
-        raise steps.failed(exc, "the server closed the connection: is it an AMQP broker?") from None
-    except ProtocolError as exc:
-        raise steps.failed(exc, f"the server does not speak AMQP 0-9-1 ({exc})") from None
     except ValueError as exc:  # a queue or vhost name longer than AMQP allows: nothing sent
         raise CheckFailed(f"{steps.where}: {steps.step} failed: {exc}") from None
-    except OSError as exc:
-        if isinstance(exc, ConnectionResetError | BrokenPipeError) and not steps.expired:
-            raise steps.failed(
-                exc, "the server closed the connection: is it an AMQP broker?"
-            ) from None
-        raise steps.failed(exc) from None
+    except (ProtocolError, OSError) as exc:
+        closed = (Closed, ConnectionResetError, BrokenPipeError)
+        raise steps.failed_wire(
+            exc, "an AMQP broker", "AMQP 0-9-1", closed, ProtocolError
+        ) from None
     done = f"{steps.where}: logged in to vhost {opts.vhost} as {opts.user}"
     done += " over TLS" if opts.tls else ""
     if found:

@@ -23,13 +23,13 @@ from mdd.checks._base import main_of
 from mdd.checks._options import ARGV_WORD, DURATION, Option, duration_text
 from mdd.checks._result import Perf, Result, State
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
     from mdd.checks._typed import Common
 
-    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Common, Protocol):
         command: list[str]
 
 

@@ -62,13 +62,13 @@ from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._typed import Timed
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Protocol):
         query: str
         record: str
         servers: list[str] | None
@@ -82,8 +82,6 @@ if TYPE_CHECKING:
 
 TYPE = "dns"
 SUMMARY = "DNS servers answer a name with the expected records, or say it does not exist."
-# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
-LIBRARIES: tuple[str, ...] = ()  # its messages are mdd's own (mdd.checks._dns_wire)
 RECORDS = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "CAA", "SOA")
 
 

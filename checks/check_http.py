@@ -35,12 +35,12 @@ from mdd.checks._http_exchange import (
     Target,
     ascii_text,
     exchange,
+    proxy_problems,
     target_of,
 )
 from mdd.checks._options import (
     ADDRESS,
     BOOLEAN,
-    DURATION,
     HEADERS,
     JSON_EXPECT,
     PROXY_URL,
@@ -52,21 +52,21 @@ from mdd.checks._options import (
     Option,
     choice,
     duration_text,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, redacting, threshold_rules
 from mdd.checks._tls_options import CA_FILE, CLIENT_CERT, CLIENT_KEY
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         url: str
         method: str
         headers: list[tuple[str, str]] | None
@@ -77,7 +77,6 @@ if TYPE_CHECKING:
         matches: str | None
         json: list[tuple[str, Any]] | None
         follow_redirects: bool
-        ca_file: str | None
         insecure: bool
         client_cert: str | None
         client_key: str | None
@@ -145,8 +144,7 @@ OPTIONS: tuple[Option, ...] = (
         "Connect to this address (host[:port]) instead of the URL's host, keeping the URL's "
         "Host header, SNI and certificate name: test a VIP or one backend.",
     ),
-    Option("timeout", DURATION, "Give up after this long, redirects included.", default=10.0),
-    *time_thresholds(DESCRIBE_TIMED),
+    *timed(DESCRIBE_TIMED, "Give up after this long, redirects included."),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "https://artifacts.ams1.example.net/health",
@@ -235,20 +233,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             )
         )
     if isinstance(proxy, str):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-            problems.append(("proxy", f"{proxy!r} has a bad port number"))
-        else:
-            if port is None:
-                problems.append(
-                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
-                )
-
+        problems += proxy_problems(proxy)
     problems += threshold_rules(values, OPTIONS)
     return problems
 

@@ -35,13 +35,13 @@ from mdd.checks._options import (
 from mdd.checks._result import Perf, Result, State, ms_text
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._typed import Common
 
-    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Common, Protocol):
         host: str
         count: int
         warn_rtt: float | None

@@ -59,43 +59,38 @@ from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
     COUNT,
-    DURATION,
     SECRET,
     Kind,
     Option,
     choice,
     duration_text,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._secrets import read_secret, redact
 from mdd.checks._shared import redacting, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Password, Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Password, Verifying, Protocol):
         url: str
         starttls: bool
         bind_dn: str | None
-        password: tuple[str, str] | None
         base: str | None
         filter: str
         scope: str
         min_entries: int
         max_entries: int | None
-        ca_file: str | None
 
 
 TYPE = "ldap"
 SUMMARY = "An LDAP directory accepts the service account's bind and finds the expected entries."
-# What the probe imports when it runs (never at import: tests/test_imports.py; benchmarks).
-LIBRARIES: tuple[str, ...] = ()  # its BER is mdd's own (mdd.checks._ldap_wire)
 
 # What split_url accepts, as a pattern (the tests compare the two; it is not compiled on a run).
 _URL = r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@?#]+)(?::(\d+))?/?"
@@ -223,8 +218,7 @@ OPTIONS: tuple[Option, ...] = (
         ABSOLUTE_PATH,
         "PEM file of CA certificates to trust instead of the system's (ldaps://, StartTLS).",
     ),
-    Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    *time_thresholds("the exchange"),
+    *timed("the exchange", "Give up after this long, all steps together."),
 )
 EXAMPLE: Mapping[str, Any] = {
     "url": "ldaps://ldap.ams1.example.net:636",

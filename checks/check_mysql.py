@@ -22,26 +22,31 @@ from __future__ import annotations
 from mdd.checks._base import main_of
 from mdd.checks._mysql_wire import Closed, Connection, ProtocolError, ServerError, Unsupported
 from mdd.checks._result import CheckFailed, Result
-from mdd.checks._shared import excerpt
-from mdd.checks._sql import sql_options, validate_sql
-from mdd.checks._steps import Steps, close_quietly, converse
+from mdd.checks._sql import (
+    PHRASES,
+    early_context,
+    failed,
+    logged_in,
+    sql_options,
+    validate_sql,
+    verify_context,
+)
+from mdd.checks._steps import Steps, converse, logging_in
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
+    from mdd.checks._wire import Result as Rows
 
-    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(SqlOpts, Protocol):
         """The options of every SQL check (``_sql.sql_options``)."""
 
 
 TYPE = "mysql"
 SUMMARY = "A MySQL or MariaDB server lets the platform's user log in, and answers a query."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS = sql_options(
     3306, "Database (schema) to log in to.", "as the mysql client's default, --ssl-mode=PREFERRED"
 )
@@ -59,14 +64,13 @@ TEST_SERVICES = ("mariadb-server",)
 
 _UNKNOWN_DATABASE = 1049
 
-# `expect` is the query's first value, compared equal (mdd/living/describe.py).
-DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+DESCRIBE_PHRASES = PHRASES  # (mdd docs)
 
 
 def describe_opening(values: dict[str, Any]) -> str:
     """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
     canonical options, defaults filled in)."""
-    return f"logs in to the MySQL or MariaDB server on {values['host']} port {values['port']}"
+    return logging_in("MySQL or MariaDB server", values)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -75,36 +79,15 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: Opts) -> Result:
-    return converse(opts, _no_library, _converse)
+    return converse(opts, _converse)
 
 
-def _no_library() -> None:
-    """The protocol client is mdd's own: nothing to import before the clock starts."""
-
-
-def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result:
-    # tls: prefer builds its context only when the server offers TLS (ssl costs every run
-    # about 30 million instructions); require and verify first, so that a ca_file that
-    # cannot be used is UNKNOWN whatever the server does.
-    context = _context(opts, steps) if opts.tls in ("require", "verify") else None
-    conn = _login(opts, steps, password, context)
+def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
+    conn = _login(opts, steps, password, early_context(opts, steps))
     encrypted = conn.tls
     into = f" to database {opts.database}" if opts.database else ""
     done = f"{steps.where}: logged in{into} as {opts.user} {'over' if encrypted else 'without'} TLS"
-    try:
-        if opts.query is None:
-            return steps.result(done, opts.warn, opts.crit)
-        return _query(conn, opts.query, opts, steps, done)
-    finally:
-        close_quietly(conn.quit)
-
-
-def _context(opts: Opts, steps: Steps) -> WatchedContext:
-    from mdd.checks._watched_tls import watched_context
-
-    context = watched_context(steps, opts.tls == "verify", opts.ca_file)
-    context.after = "authenticate"
-    return context
+    return logged_in(opts, steps, done, lambda query: _query(conn, query, steps), conn.quit)
 
 
 def _login(
@@ -119,7 +102,7 @@ def _login(
         if opts.tls != "disable":
             if conn.offers_tls:
                 conn.request_tls()
-                context = context or _context(opts, steps)
+                context = context or verify_context(opts, steps)
                 conn.sock = context.wrap_socket(sock, server_hostname=opts.host)
             elif opts.tls != "prefer":
                 raise CheckFailed(f"{steps.where}: the server does not offer TLS (tls: {opts.tls})")
@@ -140,13 +123,12 @@ def _login(
     return conn
 
 
-def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) -> Result:
-    steps.now("query")
+def _query(conn: Connection, query: str, steps: Steps) -> Rows:
     try:
         # The session too: DDL commits the transaction it is in, and then runs outside it.
         conn.query("SET SESSION TRANSACTION READ ONLY")
         conn.query("START TRANSACTION READ ONLY")
-        result = conn.query(query)
+        rows = conn.query(query)
         conn.query("ROLLBACK")
     except ServerError as exc:
         if steps.expired:
@@ -154,32 +136,12 @@ def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) ->
         raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
     except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
-    if opts.expect is None:
-        return steps.result(f"{done}, query returned {result.rows} row(s)", opts.warn, opts.crit)
-    if not result.first:
-        raise CheckFailed(
-            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
-        )
-    found = result.first[0]
-    if found != opts.expect:
-        shown = "NULL" if found is None else excerpt(found)
-        raise CheckFailed(
-            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
-        )
-    return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
+    return rows
 
 
 def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, lost connection, not MySQL."""
-    if steps.expired:
-        return steps.failed(exc)
-    if isinstance(exc, Closed | ConnectionResetError | BrokenPipeError):
-        return steps.failed(exc, "the server closed the connection: is it a MySQL server?")
-    if isinstance(exc, ProtocolError):
-        return steps.failed(exc, f"the server does not speak the MySQL protocol ({exc})")
-    if isinstance(exc, ValueError):  # a NUL in a name: nothing was sent
-        return steps.failed(exc, f"cannot send the login: {exc}")
-    return steps.failed(exc)
+    return failed(steps, exc, "MySQL", Closed, ProtocolError)
 
 
 main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

@@ -29,13 +29,13 @@ from mdd.checks._result import Perf, Result, State, ms_text, threshold_state
 from mdd.checks._servers import ask_all, combine, datagram_exchange, perf_label
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
     from mdd.checks._typed import Timed
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Protocol):
         servers: list[str]
         warn_offset: float | None
         crit_offset: float | None

@@ -32,26 +32,31 @@ from mdd.checks._pg_wire import (
     request_tls,
 )
 from mdd.checks._result import CheckFailed, Result
-from mdd.checks._shared import excerpt
-from mdd.checks._sql import sql_options, validate_sql
-from mdd.checks._steps import Steps, close_quietly, converse
+from mdd.checks._sql import (
+    PHRASES,
+    early_context,
+    failed,
+    logged_in,
+    sql_options,
+    validate_sql,
+    verify_context,
+)
+from mdd.checks._steps import Steps, converse, logging_in
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._sql import SqlOpts
     from mdd.checks._watched_tls import WatchedContext
+    from mdd.checks._wire import Result as Rows
 
-    class Opts(SqlOpts, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(SqlOpts, Protocol):
         """The options of every SQL check (``_sql.sql_options``)."""
 
 
 TYPE = "postgres"
 SUMMARY = "A PostgreSQL server lets the platform's user log in, and answers a read-only query."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS = sql_options(
     5432, "Database to log in to (default: the user's name).", "as libpq's default"
 )
@@ -68,14 +73,13 @@ EXAMPLE = {
 # .ci/services starts it).
 TEST_SERVICES = ("postgresql",)
 
-# `expect` is the query's first value, compared equal (mdd/living/describe.py).
-DESCRIBE_PHRASES = {"expect": "answering exactly {q}"}
+DESCRIBE_PHRASES = PHRASES  # (mdd docs)
 
 
 def describe_opening(values: dict[str, Any]) -> str:
     """The first words of the sentence ``mdd docs`` writes for this check (``values``: its
     canonical options, defaults filled in)."""
-    return f"logs in to the PostgreSQL server on {values['host']} port {values['port']}"
+    return logging_in("PostgreSQL server", values)
 
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
@@ -84,19 +88,11 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def probe(opts: Opts) -> Result:
-    return converse(opts, _no_library, _converse)
+    return converse(opts, _converse)
 
 
-def _no_library() -> None:
-    """The protocol client is mdd's own: nothing to import before the clock starts."""
-
-
-def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result:
-    # tls: prefer builds its context only when the server offers TLS: ssl costs every run
-    # about 30 million instructions. require and verify build it first, so that a ca_file
-    # that cannot be used is UNKNOWN whatever the server does.
-    context = _context(opts, steps) if opts.tls in ("require", "verify") else None
-    login = _login(opts, steps, password, opts.tls != "disable", context)
+def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
+    login = _login(opts, steps, password, opts.tls != "disable", early_context(opts, steps))
     if login is None:  # tls: prefer, and the TLS handshake failed
         login = _login(opts, steps, password, False, None)
     assert login is not None  # without TLS, there is nothing to fall back from
@@ -104,20 +100,7 @@ def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result
     tls = "over TLS" if encrypted else "without TLS"
     database = opts.database or opts.user
     done = f"{steps.where}: logged in to database {database} as {opts.user} {tls}"
-    try:
-        if opts.query is None:
-            return steps.result(done, opts.warn, opts.crit)
-        return _query(conn, opts.query, opts, steps, done)
-    finally:
-        close_quietly(conn.terminate)
-
-
-def _context(opts: Opts, steps: Steps) -> WatchedContext:
-    from mdd.checks._watched_tls import watched_context
-
-    context = watched_context(steps, opts.tls == "verify", opts.ca_file)
-    context.after = "authenticate"
-    return context
+    return logged_in(opts, steps, done, lambda query: _query(conn, query, steps), conn.terminate)
 
 
 def _login(
@@ -136,7 +119,7 @@ def _login(
             steps.now("TLS negotiation")
             if request_tls(sock, steps.deadline):
                 try:
-                    context = context or _context(opts, steps)
+                    context = context or verify_context(opts, steps)
                     sock = context.wrap_socket(sock, server_hostname=opts.host)
                     encrypted = True
                 except CheckFailed:
@@ -178,12 +161,11 @@ def _login(
     return conn, encrypted
 
 
-def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) -> Result:
-    steps.now("query")
+def _query(conn: Connection, query: str, steps: Steps) -> Rows:
     try:
         conn.simple("START TRANSACTION READ ONLY")
         # Every value as PostgreSQL's own text (psql's form), not as a Python object.
-        result = conn.extended(query)
+        rows = conn.extended(query)
         conn.simple("ROLLBACK")
     except ServerError as exc:
         if steps.expired or (exc.code == QUERY_CANCELED and steps.overdue()):
@@ -193,19 +175,7 @@ def _query(conn: Connection, query: str, opts: Opts, steps: Steps, done: str) ->
         raise CheckFailed(f"{steps.where}: query failed: {exc}") from None
     except (ProtocolError, OSError, ValueError) as exc:
         raise _failed(steps, exc) from None
-    if opts.expect is None:
-        return steps.result(f"{done}, query returned {result.rows} row(s)", opts.warn, opts.crit)
-    if not result.first:
-        raise CheckFailed(
-            f"{done}, but the query returned no rows (expected {excerpt(opts.expect)})"
-        )
-    found = result.first[0]
-    if found != opts.expect:
-        shown = "NULL" if found is None else excerpt(found)
-        raise CheckFailed(
-            f"{done}, but the query returned {shown}, expected {excerpt(opts.expect)}"
-        )
-    return steps.result(f"{done}, query returned {excerpt(found)}", opts.warn, opts.crit)
+    return rows
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout, and of an admin's pg_cancel_backend
@@ -213,15 +183,7 @@ QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout, and of an admin's pg_
 
 def _failed(steps: Steps, exc: Exception) -> CheckFailed:
     """A failure that is not the server's refusal: timeout, closed connection, not PostgreSQL."""
-    if steps.expired:
-        return steps.failed(exc)
-    if isinstance(exc, Closed | ConnectionResetError | BrokenPipeError):
-        return steps.failed(exc, "the server closed the connection: is it a PostgreSQL server?")
-    if isinstance(exc, ProtocolError):
-        return steps.failed(exc, f"the server does not speak the PostgreSQL protocol ({exc})")
-    if isinstance(exc, ValueError):  # a NUL in a name or a password: nothing was sent
-        return steps.failed(exc, f"cannot send the login: {exc}")
-    return steps.failed(exc)
+    return failed(steps, exc, "PostgreSQL", Closed, ProtocolError)
 
 
 main = main_of(__name__)  # the console script check-mdd-<TYPE> (see _base)

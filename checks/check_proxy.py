@@ -42,33 +42,31 @@ from mdd.checks._options import (
     BOOLEAN,
     PROXY_URL,
     STATUS,
-    TIMEOUT,
     URL,
     Option,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         proxy: str
         url: str
         status: list[tuple[int, int]] | None
         denied: bool
-        ca_file: str | None
 
 
 TYPE = "proxy"
 SUMMARY = "The egress proxy lets a URL through, or (denied: true) refuses it."
-DEFAULT_STATUS = [(200, 299)]
+DEFAULT_STATUS = check_http.DEFAULT_STATUS  # what the http check, which it runs, accepts
 OPTIONS: tuple[Option, ...] = (
     Option("proxy", PROXY_URL, "The HTTP proxy, http://host:port.", required=True),
     Option("url", URL, "The URL to request through the proxy.", required=True),
@@ -90,8 +88,7 @@ OPTIONS: tuple[Option, ...] = (
         ABSOLUTE_PATH,
         "PEM file of CA certificates to trust for an https:// URL instead of the system's.",
     ),
-    TIMEOUT,
-    *time_thresholds("the exchange"),
+    *timed("the exchange"),
 )
 EXAMPLE: Mapping[str, Any] = {
     "proxy": "http://proxy.ams1.example.net:3128",
@@ -123,18 +120,7 @@ def validate(values: dict[str, object]) -> list[tuple[str, str]]:
             )
     proxy = values.get("proxy")
     if isinstance(proxy, str):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        try:
-            port = parts.port
-        except ValueError:
-            problems.append(("proxy", f"{proxy!r} has a bad port number"))
-        else:
-            if port is None:
-                problems.append(
-                    ("proxy", f"give the proxy's port, such as http://{parts.hostname}:3128")
-                )
+        problems += http_exchange.proxy_problems(proxy)
     problems += threshold_rules(values, OPTIONS)
     return problems
 

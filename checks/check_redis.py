@@ -13,58 +13,43 @@ every length the server announces is capped, every read bounded by the deadline.
 from __future__ import annotations
 
 from mdd.checks._base import main_of
-from mdd.checks._options import STRING, TIMEOUT, Option, choice
+from mdd.checks._options import STRING, Option, choice, endpoint
 from mdd.checks._resp import Closed, Connection, ProtocolError, ReplyError
 from mdd.checks._result import CheckFailed, Result
 from mdd.checks._shared import excerpt
 from mdd.checks._steps import (
-    CRIT,
-    WARN,
+    TIMING,
     Steps,
-    ca_file_option,
-    ca_file_problems,
     converse,
-    host_option,
+    login_problems,
     password_option,
-    port_option,
-    threshold_problems,
-    tls_flag,
+    tls_options,
 )
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    from mdd.checks._typed import Endpoint
+    from mdd.checks._typed import Store, TlsFlag
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Store, TlsFlag, Protocol):
         username: str | None
-        password: tuple[str, str] | None
-        tls: bool
-        ca_file: str | None
         role: str | None
 
 
 TYPE = "redis"
 SUMMARY = "A Redis server answers PING with PONG, as the platform's user, in the expected role."
-# What the probe imports when it runs: nothing beyond the standard library (its protocol
-# client is mdd's own).
-LIBRARIES: tuple[str, ...] = ()
 OPTIONS: tuple[Option, ...] = (
-    host_option(),
-    port_option(6379),
+    *endpoint(6379, "of the server"),
     Option("username", STRING, "ACL user to log in as (Redis 6 and later; needs password)."),
     password_option("The"),
-    tls_flag(),
-    ca_file_option(),
+    *tls_options(),
     Option(
         "role",
         choice("master", "replica"),
         "The role the server must have (replica matches what Redis reports as slave).",
     ),
-    TIMEOUT,
-    WARN,
-    CRIT,
+    *TIMING,
 )
 EXAMPLE = {
     "host": "cache.ams1.example.net",
@@ -87,28 +72,15 @@ def describe_opening(values: dict[str, Any]) -> str:
 
 def validate(values: dict[str, object]) -> list[tuple[str, str]]:
     """Rules across options: (option, message) for each problem."""
-    problems = threshold_problems(values)
-    if "username" in values and "password" not in values:
-        problems.append(("username", "a username needs a password to log in with"))
-    problems += ca_file_problems(values)
-    return problems
+    return login_problems(values, "username")
 
 
 def probe(opts: Opts) -> Result:
-    return converse(opts, _no_library, _converse)
+    return converse(opts, _converse)
 
 
-def _no_library() -> None:
-    """The protocol client is mdd's own: nothing to import before the clock starts."""
-
-
-def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result:
-    sock = steps.connect()
-    if opts.tls:
-        from mdd.checks._watched_tls import watched_context, wrap
-
-        sock = wrap(steps, sock, watched_context(steps, True, opts.ca_file))
-    conn = Connection(sock, steps.deadline)
+def _converse(opts: Opts, steps: Steps, password: str | None) -> Result:
+    conn = Connection(steps.connect(opts.tls, opts.ca_file), steps.deadline)
     role = ""
     try:
         if password:
@@ -126,16 +98,11 @@ def _converse(_: None, opts: Opts, steps: Steps, password: str | None) -> Result
             role = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     except ReplyError as exc:
         raise _refused(opts, steps, exc) from None
-    except Closed as exc:
-        raise steps.failed(exc, "the server closed the connection: is it a Redis server?") from None
-    except ProtocolError as exc:
-        raise steps.failed(exc, f"the server does not speak the Redis protocol ({exc})") from None
-    except OSError as exc:
-        if isinstance(exc, ConnectionResetError):
-            raise steps.failed(
-                exc, "the server closed the connection: is it a Redis server?"
-            ) from None
-        raise steps.failed(exc) from None
+    except (ProtocolError, OSError) as exc:
+        closed = (Closed, ConnectionResetError)  # a broken pipe is said as it is
+        raise steps.failed_wire(
+            exc, "a Redis server", "the Redis protocol", closed, ProtocolError
+        ) from None
     who = f" as {opts.username}" if opts.username else ""
     done = f"{steps.where} answers PING with PONG{who}{' over TLS' if opts.tls else ''}"
     if opts.role is not None:

@@ -39,19 +39,18 @@ from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
     ABSOLUTE_PATH,
     BOOLEAN,
-    DURATION,
     HOST,
     PORT,
     REGEX,
     Kind,
     Option,
     duration_text,
-    time_thresholds,
+    timed,
 )
 from mdd.checks._result import CheckFailed, Perf, Result, State, timed_result
 from mdd.checks._shared import threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
@@ -59,9 +58,9 @@ if TYPE_CHECKING:
 
     from mdd.checks._handshake import HandshakeFailed
     from mdd.checks._smtp_session import Session
-    from mdd.checks._typed import Timed
+    from mdd.checks._typed import Timed, Verifying
 
-    class Opts(Timed, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Timed, Verifying, Protocol):
         host: str
         port: int | None
         expect: str | None
@@ -71,7 +70,6 @@ if TYPE_CHECKING:
         auth: list[str] | None
         mail_from: str | None
         rcpt_to: list[str] | None
-        ca_file: str | None
 
 
 TYPE = "smtp"
@@ -142,8 +140,7 @@ OPTIONS: tuple[Option, ...] = (
         "PEM file of CA certificates to trust for STARTTLS or implicit TLS instead of the "
         "system's.",
     ),
-    Option("timeout", DURATION, "Give up after this long, all steps together.", default=10.0),
-    *time_thresholds("the exchange"),
+    *timed("the exchange", "Give up after this long, all steps together."),
 )
 EXAMPLE: Mapping[str, Any] = {
     "host": "relay.ams1.example.net",

@@ -28,24 +28,22 @@ from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._budget import within
 from mdd.checks._net import host_port, open_connection
 from mdd.checks._options import (
-    HOST,
-    PORT,
     REGEX,
-    TIMEOUT,
     Option,
     choice,
-    time_thresholds,
+    endpoint,
+    timed,
 )
 from mdd.checks._result import Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Endpoint, Protocol):
         expect: str | None
         protocol: str | None
 
@@ -53,8 +51,7 @@ if TYPE_CHECKING:
 TYPE = "ssh"
 SUMMARY = "An SSH server answers with its identification (version), without logging in."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address to connect to.", required=True),
-    Option("port", PORT, "TCP port.", default=22),
+    *endpoint(22),
     Option(
         "expect",
         REGEX,
@@ -65,8 +62,7 @@ OPTIONS: tuple[Option, ...] = (
         choice("2.0"),
         'The SSH protocol version the server must speak ("2.0"; 1.99 counts as 2.0).',
     ),
-    TIMEOUT,
-    *time_thresholds("the identification"),
+    *timed("the identification"),
 )
 EXAMPLE = {"host": "bastion.ams1.example.net", "expect": "OpenSSH_9", "protocol": "2.0"}
 # The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.

@@ -19,24 +19,22 @@ from mdd.checks._budget import deadline as budget_deadline
 from mdd.checks._net import attempt, host_port, open_connection, resolve
 from mdd.checks._options import (
     ESCAPED_TEXT,
-    HOST,
-    PORT,
     REGEX,
-    TIMEOUT,
     Option,
     choice,
-    time_thresholds,
+    endpoint,
+    timed,
 )
 from mdd.checks._result import CheckError, Perf, Result, State, timed_result
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Endpoint, Protocol):
         state: str
         send: str | None
         expect: str | None
@@ -46,8 +44,7 @@ TYPE = "tcp"
 SUMMARY = "A TCP port accepts connections, answers with the expected banner, or is blocked."
 DESCRIBE_TIMED = "connecting"  # what warn and crit time (their help; mdd docs)
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address to connect to.", required=True),
-    Option("port", PORT, "TCP port.", required=True),
+    *endpoint(),
     Option(
         "state",
         choice("open", "closed"),
@@ -66,8 +63,7 @@ OPTIONS: tuple[Option, ...] = (
         REGEX,
         "Regular expression the reply (or the banner, when nothing is sent) must match.",
     ),
-    TIMEOUT,
-    *time_thresholds(DESCRIBE_TIMED),
+    *timed(DESCRIBE_TIMED),
 )
 EXAMPLE = {"host": "ldap.ams1.example.net", "port": 636}
 # The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.

@@ -31,30 +31,27 @@ from mdd.checks._options import (
     DAYS,
     DURATION,
     HOST,
-    PORT,
     Option,
     choice,
+    endpoint,
 )
 from mdd.checks._result import CheckError, CheckFailed, Perf, Result, State, worst
 from mdd.checks._tls import CA_FILE, MIN_VERSION, NEGOTIATED, client_context, sni
 from mdd.checks._tls_connection import shake_hands
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, Protocol
 
     from mdd.checks._certificates import Cert
-    from mdd.checks._typed import Common
+    from mdd.checks._typed import Common, Server, Verifying
 
-    class Opts(Common, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
-        host: str
-        port: int
+    class Opts(Common, Server, Verifying, Protocol):
         servername: str | None
         warn_days: int
         crit_days: int
         verify: bool
-        ca_file: str | None
         min_version: str | None
         starttls: str | None
 
@@ -65,8 +62,7 @@ SUMMARY = (
     "whose certificates all stay valid for more than warn_days."
 )
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address to connect to.", required=True),
-    Option("port", PORT, "TCP port.", default=443),
+    *endpoint(443),
     Option(
         "servername",
         HOST,

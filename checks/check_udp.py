@@ -29,20 +29,20 @@ import time
 from mdd.checks._base import main_of
 from mdd.checks._escapes import decode_escapes
 from mdd.checks._net import host_port, resolve
-from mdd.checks._options import DURATION, HOST, PORT, REGEX, Option, duration_text, time_thresholds
 from mdd.checks._options import ESCAPED_TEXT as ESCAPED
+from mdd.checks._options import REGEX, Option, duration_text, endpoint, timed
 from mdd.checks._result import Perf, Result, State, timed_result, worst
 from mdd.checks._servers import ask_all, datagram_to
 from mdd.checks._shared import excerpt, threshold_rules
 
-TYPE_CHECKING = False  # for mypy only (the options' types among them): no cost at run time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
     Target = tuple[socket.AddressFamily, tuple[Any, ...]]  # family, sockaddr
     from mdd.checks._typed import Endpoint
 
-    class Opts(Endpoint, Protocol):  # OPTIONS, typed (tests/test_typed_options.py)
+    class Opts(Endpoint, Protocol):
         send: str
         expect: str | None
 
@@ -50,8 +50,7 @@ if TYPE_CHECKING:
 TYPE = "udp"
 SUMMARY = "A UDP service answers a datagram, with a reply matching the expected pattern."
 OPTIONS: tuple[Option, ...] = (
-    Option("host", HOST, "Host name or address to send to.", required=True),
-    Option("port", PORT, "UDP port.", required=True),
+    *endpoint(None, "to send to", "UDP port."),
     Option(
         "send",
         ESCAPED,
@@ -63,8 +62,7 @@ OPTIONS: tuple[Option, ...] = (
         REGEX,
         "Regular expression the reply must match (any reply will do without it).",
     ),
-    Option("timeout", DURATION, "Give up waiting for a reply after this long.", default=10.0),
-    *time_thresholds("the reply"),
+    *timed("the reply", "Give up waiting for a reply after this long."),
 )
 EXAMPLE = {"host": "echo.ams1.example.net", "port": 7, "send": "ping\\n", "expect": "ping"}
 # The Debian packages its tests use (.ci/setup installs them): servers and plugins they run.

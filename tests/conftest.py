@@ -26,6 +26,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 REQUIRE_SERVERS = bool(os.environ.get("MDD_REQUIRE_SERVERS"))  # set by .ci/run
 
+# Property tests (hypothesis): exploring while developing, the same examples in CI. A new
+# example found on a developer's machine is a finding to fix there (hypothesis keeps it in
+# .hypothesis/ and replays it first); CI, which decides whether a change lands, must give the
+# same verdict twice for the same commit. .ci/run sets MDD_REQUIRE_SERVERS.
+if REQUIRE_SERVERS:
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, database=None)
+    settings.load_profile("ci")
+
 
 def server_missing(what: str) -> None:
     """A server a test needs is not there: skip while developing, fail in CI.

@@ -222,10 +222,13 @@ def go_filtered(spec: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     context.execute(f"var event = {json.dumps(synthesize(event))}; var sensu = {{}};")
     verdicts = []
     for expression in spec["expressions"]:
+        # A statement, not js2py's JS eval(): that one finds its caller's scope with
+        # inspect.stack() and runs in one module-global namespace, which is fragile.
         try:
-            verdicts.append(bool(context.eval(f"Boolean({expression})")))
+            context.execute(f"var verdict = Boolean({expression});")
         except js2py.PyJsException:
             continue  # the pipeline logs the error and goes on
+        verdicts.append(bool(context["verdict"]))
     if spec["action"] == "allow":
         return not all(verdicts)
     return any(verdicts)

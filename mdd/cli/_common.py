@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import click
 
@@ -137,13 +137,12 @@ def guard_output(
     manifest: Path | None = None,
     manifests_dir: str | None = None,
     state: Path | None = None,
-    code: int = Exit.USAGE,
 ) -> None:
-    """Exit with ``code`` and one line when ``output`` is ``protected``; nothing written."""
+    """Exit 2 with one line when ``output`` is ``protected``; nothing written."""
     reason = protected(output, manifest, manifests_dir, state)
     if reason is not None:
         click.echo(f"mdd: {reason}; nothing written", err=True)
-        sys.exit(code)
+        sys.exit(Exit.USAGE)
 
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
@@ -204,8 +203,8 @@ def report_problems(problems: list[Problem], where: str) -> NoReturn:
     sys.exit(Exit.USAGE)
 
 
-def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
-    """The validated manifest of ``name``; on any problem, print them all and exit."""
+def load_or_say(name: str, manifests_dir: str | None) -> Manifest | None:
+    """The validated manifest of ``name``; None once every problem is printed."""
     from mdd.manifest import ManifestError
     from mdd.manifest.locate import LocateError
 
@@ -218,21 +217,42 @@ def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE)
             click.echo(str(problem), err=True)
         where = exc.problems[0].file if exc.problems else name
         click.echo(f"mdd: {where}: {count(len(exc.problems), 'problem')}", err=True)
-    sys.exit(status)
+    return None
 
 
-def emit(text: str, output: str | None) -> None:
+def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
+    """The validated manifest of ``name``; on any problem, print them all and exit."""
+    manifest = load_or_say(name, manifests_dir)
+    if manifest is None:
+        sys.exit(status)
+    return manifest
+
+
+NO_FILE_NAME = "-o needs a file name (or - for standard output)"
+
+
+def cannot_write(output: str | Path | None, exc: OSError) -> NoReturn:
+    """Exit 2: ``output`` could not be written (``write_atomically`` leaves nothing)."""
+    fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+
+
+def write_file(text: str, output: str) -> None:
+    """``text`` to the file ``output``, atomically; exit 2 when it cannot be written."""
     from mdd.core.output import write_atomically
 
-    if output == "":
-        fail("-o needs a file name (or - for standard output)")
-    if output is None or output == "-":
-        click.echo(text, nl=False)
-        return
     try:
         write_atomically(Path(output), text)
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+        cannot_write(output, exc)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output == "":
+        fail(NO_FILE_NAME)
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    write_file(text, output)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+ only
@@ -265,6 +285,39 @@ tz_option = click.option(
     "--tz",
     metavar="ZONE",
     help="Show times in ZONE (Europe/Amsterdam, UTC, +02:00). Default: the machine's.",
+)
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def choice_option(*names: str, choices: Sequence[str], help: str) -> Decorator:
+    """An option taking one of ``choices``, the first by default (shown in --help)."""
+    return click.option(
+        *names, type=click.Choice(list(choices)), default=choices[0], show_default=True, help=help
+    )
+
+
+def format_option(choices: Sequence[str], help: str) -> Decorator:
+    """``--format``: one of ``choices``, the first by default."""
+    return choice_option("--format", "fmt", choices=choices, help=help)
+
+
+def duration_option(name: str, help: str, default: str | None = None) -> Decorator:
+    """An option taking a duration (30s, 2h, 1m30s); its default, if any, shown in --help."""
+    return click.option(
+        name, type=Duration(), default=default, show_default=default is not None, help=help
+    )
+
+
+datacenters_argument = click.argument(
+    "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
+)
+state_option = click.option(
+    "--state",
+    "state_file",
+    metavar="FILE",
+    help="State file (default: .mdd/DATACENTER.json next to the manifests folder).",
 )
 
 
@@ -359,6 +412,68 @@ class Common:
 
 _COMMON = tuple(field.name for field in fields(Common))
 
+STATE_WITH_ALL = "--state names one datacenter's state file; with --all each has its own"
+
+
+def asked_datacenter(common: Common) -> str | None:
+    """The one DATACENTER of ``verify`` or ``status``, or None for ``--all``; exit 2 for an
+    empty ``-o`` or anything but one DATACENTER without ``--all``."""
+    if common.output == "":
+        stop(NO_FILE_NAME)
+    return one_datacenter(common.datacenters, common.all_)
+
+
+class Chosen(NamedTuple):
+    """One DATACENTER of ``verify`` or ``status``: its points the filters select and its
+    state file."""
+
+    manifest: Manifest
+    points: list[IntegrationPoint]
+    state: StateFile
+
+
+def datacenter_selection(datacenter: str, common: Common, default: bool = True) -> Chosen:
+    """``DATACENTER``'s manifest, the points the filters select and the state file
+    (``default``: the default one when none is named); exit 2 on any problem, or for an
+    ``-o`` mdd must not write (the state file; without ``default``, the default one too)."""
+    from mdd.runner.states import default_path
+
+    manifest, bundled = load_manifest(datacenter, common.manifests_dir)
+    points = selection(manifest, common.only, common.owners, common.types)
+    state = state_for(manifest, bundled, common.state_file, common.no_state, default)
+    guarded = state.path if default else state.path or default_path(manifest, bundled)
+    guard_output(common.output, manifest.path, common.manifests_dir, guarded)
+    return Chosen(manifest, points, state)
+
+
+class Selected(NamedTuple):
+    """A datacenter of ``--all`` and its points the filters select."""
+
+    manifest: Manifest
+    bundled: bool
+    points: list[IntegrationPoint]
+
+    def state(self, no_state: bool, default: bool = True) -> StateFile:
+        """Its state file (``--all`` names none: ``default``, the default one)."""
+        return state_for(self.manifest, self.bundled, None, no_state, default)
+
+
+def fleet_selection(common: Common) -> list[Selected]:
+    """``--all``: each datacenter with points the filters select; exit 2 for ``--state``
+    (each datacenter has its own) or when no point of any datacenter is selected."""
+    from mdd.runner.runner import select
+
+    if common.state_file:
+        stop(STATE_WITH_ALL)
+    selected = []
+    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
+        points = select(manifest.points, common.only, common.owners, common.types)
+        if points:
+            selected.append(Selected(manifest, bundled, points))
+    if not selected:
+        stop("no integration point of any datacenter matches all the filters")
+    return selected
+
 
 def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``verify`` and ``status`` share (``Common``), given to the command as its
@@ -369,13 +484,9 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         common = Common(**{name: options.pop(name) for name in _COMMON})
         return function(common, **options)
 
-    decorators = [
-        click.argument(
-            "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
-        ),
-        click.option(
-            "--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP
-        ),
+    decorators: list[Decorator] = [
+        datacenters_argument,
+        manifests_option,
         all_option,
         tz_option,
         click.option("--only", multiple=True, metavar="NAME", help="Only this point (repeatable)."),
@@ -390,21 +501,9 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Only this check type.",
             shell_complete=complete_type,
         ),
-        click.option(
-            "--state",
-            "state_file",
-            metavar="FILE",
-            help="State file (default: .mdd/DATACENTER.json next to the manifests folder).",
-        ),
+        state_option,
         click.option("--no-state", is_flag=True, help="Read and write no state file."),
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["text", "json", "junit", "tap"]),
-            default="text",
-            show_default=True,
-            help="Output format.",
-        ),
+        format_option(("text", "json", "junit", "tap"), "Output format."),
         click.option(
             "-o", "--output", metavar="FILE", help="Write the result to FILE (atomically)."
         ),

@@ -11,9 +11,12 @@ from typing import Any, NamedTuple
 import click
 
 from mdd.cli._common import (
+    NO_FILE_NAME,
     complete_datacenter,
     count,
+    emit,
     fail,
+    format_option,
     guard_output,
     load,
     locate,
@@ -97,13 +100,9 @@ def _name_clashes(manifests: list[Manifest]) -> list[Problem]:
     help="Write to FILE (atomically: all or nothing) instead of standard output ('-'); "
     "with --all, the folder to write one file per datacenter into.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="sensu-classic",
-    show_default=True,
-    help="sensu-classic: a Sensu 1.x conf.d JSON file; sensu-go: a YAML stream for "
+@format_option(
+    FORMATS,
+    "sensu-classic: a Sensu 1.x conf.d JSON file; sensu-go: a YAML stream for "
     "`sensuctl create -f`; sensu-go-json: the same as a stream of JSON objects.",
 )
 @click.option(
@@ -193,7 +192,7 @@ def generate(
     """
     go_options = _go_options(fmt, namespace, secrets_provider, runtime_assets)
     if output == "":
-        fail("-o needs a file name (or - for standard output)")
+        fail(NO_FILE_NAME)
     if command_prefix is not None:
         command_prefix = _command_prefix(command_prefix)
     plan_path = _plan_path(batch, allow_command, all_datacenters, plan_file, output)
@@ -329,13 +328,7 @@ def _generate_one(wanted: _One) -> None:
             f"the agents running {COMMAND_BATCH} need it at that path",
             err=True,
         )
-    if output is not None and output != "-":
-        try:
-            write_atomically(Path(output), text)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror or exc}; nothing written")
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
 
 
 class _Rendered(NamedTuple):

@@ -15,9 +15,10 @@ from mdd.cli._common import (
     count,
     emit,
     fail,
+    format_option,
     guard_output,
-    load,
     load_or_exit,
+    load_or_say,
     locate,
     manifests_option,
 )
@@ -38,22 +39,10 @@ def validate(datacenters: tuple[str, ...], manifests_dir: str | None) -> None:
     Problems are printed on standard error as file:line:col: message, all of them, and
     the exit status is 2. With no problem, prints one summary line per manifest and exits 0.
     """
-    from mdd.manifest import ManifestError
-    from mdd.manifest.locate import LocateError
-
     failed = False
     for name in datacenters:
-        try:
-            manifest = load(name, locate(name, manifests_dir))
-        except LocateError as exc:
-            click.echo(f"mdd: {exc}", err=True)
-            failed = True
-            continue
-        except ManifestError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            where = exc.problems[0].file if exc.problems else name
-            click.echo(f"mdd: {where}: {count(len(exc.problems), 'problem')}", err=True)
+        manifest = load_or_say(name, manifests_dir)
+        if manifest is None:
             failed = True
             continue
         owners = {p.owner for p in manifest.points if p.owner}
@@ -183,13 +172,8 @@ def init_command(
 @click.command("docs")
 @click.argument("datacenter", shell_complete=complete_datacenter)
 @manifests_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "html"]),
-    default="md",
-    show_default=True,
-    help="md: Markdown for a wiki or a repository; html: one self-contained page.",
+@format_option(
+    ("md", "html"), "md: Markdown for a wiki or a repository; html: one self-contained page."
 )
 @click.option(
     "--state",

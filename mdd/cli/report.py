@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
 from mdd.cli._common import (
-    MANIFESTS_HELP,
-    USAGE,
+    NO_FILE_NAME,
+    STATE_WITH_ALL,
     all_option,
-    complete_datacenter,
+    datacenters_argument,
+    emit,
     fleet_manifests,
+    format_option,
     guard_output,
     load_manifest,
+    manifests_option,
     one_datacenter,
     state_for,
+    state_option,
     stop,
     time_zone,
     tz_option,
@@ -24,25 +27,13 @@ from mdd.cli._common import (
 
 
 @click.command()
-@click.argument(
-    "datacenters", nargs=-1, metavar="DATACENTER...", shell_complete=complete_datacenter
-)
-@click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
+@datacenters_argument
+@manifests_option
 @all_option
 @tz_option
-@click.option(
-    "--state",
-    "state_file",
-    metavar="FILE",
-    help="State file (default: .mdd/DATACENTER.json next to the manifests folder).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["html", "json"]),
-    default="html",
-    show_default=True,
-    help="html: the page; json: the fleet document with lead times and critical path.",
+@state_option
+@format_option(
+    ("html", "json"), "html: the page; json: the fleet document with lead times and critical path."
 )
 @click.option(
     "-o", "--output", metavar="FILE", required=True, help="The file to write (- for stdout)."
@@ -72,16 +63,15 @@ def report(
     mdd report --all -o fleet.html        every datacenter of the manifests folder
     mdd report ams1 --format json -o -    lead times and critical path as JSON
     """
-    from mdd.core.output import write_atomically
     from mdd.runner.report import render_report
 
     datacenter = one_datacenter(datacenters, all_)
     zone = time_zone(tz)
     if output == "":
-        stop("-o needs a file name (or - for standard output)")
+        stop(NO_FILE_NAME)
     if datacenter is None or fmt == "json":
         if datacenter is None and state_file:
-            stop("--state names one datacenter's state file; with --all each has its own")
+            stop(STATE_WITH_ALL)
         _fleet_report(
             datacenters if datacenter is None else (datacenter,),
             manifests_dir,
@@ -93,19 +83,16 @@ def report(
         return
     manifest, bundled = load_manifest(datacenter, manifests_dir)
     state = state_for(manifest, bundled, state_file, False)
-    guard_output(output, manifest.path, manifests_dir, state.path, USAGE)
+    guard_output(output, manifest.path, manifests_dir, state.path)
     if state.path is not None and not state.path.exists():
         click.echo(
             f"mdd: no state file {state.path} yet: every point is shown as not checked "
             f"(run `mdd verify {datacenter}` first)",
             err=True,
         )
-    text = render_report(manifest, state, zone)
-    try:
-        write_atomically(Path(output), text)
-    except OSError as exc:
-        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
-    click.echo(f"{output}: report of {manifest.datacenter} written", err=True)
+    emit(render_report(manifest, state, zone), output)
+    if output != "-":
+        click.echo(f"{output}: report of {manifest.datacenter} written", err=True)
 
 
 def _fleet_report(
@@ -116,7 +103,6 @@ def _fleet_report(
     output: str,
     zone: Any,
 ) -> None:
-    from mdd.core.output import write_atomically
     from mdd.runner.clock import now
     from mdd.runner.fleet import DatacenterRow, Fleet, render_json
     from mdd.runner.fleet_report import render_fleet
@@ -133,12 +119,8 @@ def _fleet_report(
         rows.append(DatacenterRow(manifest, state, [state.view(p) for p in manifest.points], now()))
     fleet = Fleet(rows, "report", now())
     text = render_fleet(fleet, zone) if fmt == "html" else render_json(fleet, zone)
+    emit(text, output)
     if output == "-":
-        click.echo(text, nl=False)
         return
-    try:
-        write_atomically(Path(output), text)
-    except OSError as exc:
-        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
     what = ", ".join(row.name for row in rows)
     click.echo(f"{output}: report of {what} written", err=True)

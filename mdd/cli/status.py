@@ -10,31 +10,32 @@ import click
 from mdd.cli._common import (
     API_FAILED,
     NOT_GREEN,
-    USAGE,
     Common,
-    Duration,
+    asked_datacenter,
+    cannot_write,
+    choice_option,
     common_options,
-    fleet_manifests,
-    guard_output,
-    load_manifest,
-    one_datacenter,
-    selection,
-    state_for,
+    datacenter_selection,
+    duration_option,
+    fleet_selection,
     stop,
     time_zone,
     use_color,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mdd.core.model import IntegrationPoint, Manifest
+    from mdd.runner.states import PointView
+
 
 @click.command()
 @common_options
 @click.option("--sensu-api", "api_url", required=True, metavar="URL", help="The Sensu API.")
-@click.option(
+@choice_option(
     "--api",
     "flavor",
-    type=click.Choice(["classic", "go"]),
-    default="classic",
-    show_default=True,
+    choices=("classic", "go"),
     help="Sensu Classic (1.x) API, or Sensu Go backend API.",
 )
 @click.option("--user", metavar="USER", help="Classic: basic-auth user.")
@@ -43,34 +44,21 @@ from mdd.cli._common import (
 @click.option("--api-key-file", metavar="PATH", help="Go: read the API key from PATH.")
 @click.option("--api-key-env", metavar="NAME", help="Go: the API key is in $NAME.")
 @click.option("--namespace", default="default", show_default=True, help="Go: the namespace.")
-@click.option(
-    "--request-timeout",
-    type=Duration(),
-    default="10s",
-    show_default=True,
-    help="Give up on an API request after this long.",
-)
+@duration_option("--request-timeout", "Give up on an API request after this long.", default="10s")
 @click.option("--ca-file", metavar="PATH", help="CA certificates to trust for an https API.")
-@click.option(
+@duration_option(
     "--stable",
-    type=Duration(),
-    default=None,
-    metavar="DURATION",
-    help="Done done: exit 0 only when Sensu's history shows every point green this long.",
+    "Done done: exit 0 only when Sensu's history shows every point green this long.",
 )
 def status(
     common: Common,
     api_url: str,
     flavor: str,
-    user: str | None,
-    password_file: str | None,
-    password_env: str | None,
-    api_key_file: str | None,
-    api_key_env: str | None,
     namespace: str,
     request_timeout: float,
     ca_file: str | None,
     stable: float | None,
+    **secrets: str | None,
 ) -> None:
     """Show DATACENTER's progress as a live Sensu sees it, without running checks.
 
@@ -95,14 +83,10 @@ def status(
     """
     from mdd.runner import status as sensu_status
 
-    if common.output == "":
-        stop("-o needs a file name (or - for standard output)")
-    datacenter = one_datacenter(common.datacenters, common.all_)
+    datacenter = asked_datacenter(common)
     zone = time_zone(common.tz)
     try:
-        auth = sensu_status.credentials(
-            flavor, user, password_file, password_env, api_key_file, api_key_env
-        )
+        auth = sensu_status.credentials(flavor, **secrets)  # --user, --password-file...
         api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
     except sensu_status.StatusUsageError as exc:
         stop(str(exc))
@@ -118,26 +102,14 @@ def _status_one(
     from mdd.runner import status as sensu_status
     from mdd.runner.board import LiveBoard
     from mdd.runner.formats import RENDERERS
-    from mdd.runner.states import GREEN, StateFileError, default_path
+    from mdd.runner.states import GREEN
     from mdd.runner.verify import write_document
 
     output = common.output
-    manifest, bundled = load_manifest(datacenter, common.manifests_dir)
+    manifest, points, state = datacenter_selection(datacenter, common, default=False)
     if "{datacenter}" in api.namespace:
         api.namespace = api.namespace.replace("{datacenter}", manifest.datacenter)
-    points = selection(manifest, common.only, common.owners, common.types)
-    state = state_for(manifest, bundled, common.state_file, common.no_state, default=False)
-    default_state = default_path(manifest, bundled)
-    guard_output(output, manifest.path, common.manifests_dir, state.path or default_state, USAGE)
-    try:
-        found = api.results(manifest)
-    except sensu_status.ApiError as exc:
-        stop(str(exc), API_FAILED)
-    views = sensu_status.views(manifest, points, found, state, api.now)
-    try:
-        state.save()
-    except StateFileError as exc:
-        stop(str(exc))
+    views, found = _read(api, manifest, points, state)
     board = LiveBoard(
         manifest.datacenter,
         sys.stderr if common.document_on_stdout else sys.stdout,
@@ -152,7 +124,7 @@ def _status_one(
             text = RENDERERS[common.fmt](manifest.datacenter, views, "status")
             write_document(text, output, sys.stdout)
         except OSError as exc:
-            stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+            cannot_write(output, exc)
     soak_ok = True
     if stable is not None:
         from mdd.runner.clock import now
@@ -164,43 +136,48 @@ def _status_one(
     sys.exit(0 if all(v.state == GREEN for v in views) and soak_ok else NOT_GREEN)
 
 
+def _read(
+    api: Any, manifest: Manifest, points: list[IntegrationPoint], state: Any, where: str = ""
+) -> tuple[list[PointView], Any]:
+    """The points' views from what the API holds (and the results), the state file saved;
+    exit 3 (its message after ``where``) when the API cannot be read."""
+    from mdd.runner import status as sensu_status
+    from mdd.runner.states import StateFileError
+
+    try:
+        found = api.results(manifest)
+    except sensu_status.ApiError as exc:
+        stop(f"{where}{exc}", API_FAILED)
+    views = sensu_status.views(manifest, points, found, state, api.now)
+    try:
+        state.save()
+    except StateFileError as exc:
+        stop(str(exc))
+    return views, found
+
+
 def _status_fleet(api: Any, common: Common, zone: Any, stable: float | None) -> NoReturn:
     """``status --all``: every datacenter from the same API (Classic: one API holds them all;
     Go: the namespace, or each datacenter's when --namespace holds {datacenter})."""
-    from mdd.runner import status as sensu_status
     from mdd.runner.clock import now
     from mdd.runner.fleet import RENDERERS, DatacenterRow, Fleet
     from mdd.runner.fleet_verify import ascii_only
-    from mdd.runner.runner import select
     from mdd.runner.stable import from_sensu
-    from mdd.runner.states import GREEN, StateFileError
+    from mdd.runner.states import GREEN
     from mdd.runner.verify import write_document
 
-    if common.state_file:
-        stop("--state names one datacenter's state file; with --all each has its own")
+    selected = fleet_selection(common)
     template = api.namespace
     rows = []
     soaks = []
-    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
-        points = select(manifest.points, common.only, common.owners, common.types)
-        if not points:
-            continue
+    for chosen in selected:
+        manifest, points = chosen.manifest, chosen.points
         api.namespace = template.replace("{datacenter}", manifest.datacenter)
-        state = state_for(manifest, bundled, None, common.no_state, default=False)
-        try:
-            found = api.results(manifest)
-        except sensu_status.ApiError as exc:
-            stop(f"{manifest.datacenter}: {exc}", API_FAILED)
-        views = sensu_status.views(manifest, points, found, state, api.now)
-        try:
-            state.save()
-        except StateFileError as exc:
-            stop(str(exc))
+        state = chosen.state(common.no_state, default=False)
+        views, found = _read(api, manifest, points, state, f"{manifest.datacenter}: ")
         rows.append(DatacenterRow(manifest, state, views, now()))
         if stable is not None:
             soaks.append((manifest.datacenter, from_sensu(views, found, stable, now())))
-    if not rows:
-        stop("no integration point of any datacenter matches all the filters")
     fleet = Fleet(rows, "status", now())
     output = common.output
     stream = sys.stderr if common.document_on_stdout else sys.stdout
@@ -213,6 +190,6 @@ def _status_fleet(api: Any, common: Common, zone: Any, stable: float | None) -> 
         try:
             write_document(RENDERERS[common.fmt](fleet, zone, ascii), output, sys.stdout)
         except OSError as exc:
-            stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+            cannot_write(output, exc)
     green = all(v.state == GREEN for row in rows for v in row.views)
     sys.exit(0 if green and all(soak.ok for _, soak in soaks) else NOT_GREEN)

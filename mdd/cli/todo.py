@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from mdd.cli._common import (
-    MANIFESTS_HELP,
     emit,
     fleet_manifests,
+    format_option,
+    manifests_option,
     state_for,
     stop,
     time_zone,
@@ -18,7 +19,7 @@ from mdd.cli._common import (
 
 @click.command()
 @click.argument("datacenters", nargs=-1, metavar="[DATACENTER]...")
-@click.option("--manifests", "manifests_dir", type=click.Path(file_okay=False), help=MANIFESTS_HELP)
+@manifests_option
 @click.option(
     "--owner",
     "owners",
@@ -26,13 +27,9 @@ from mdd.cli._common import (
     metavar="TEAM",
     help="Only this team's points (repeatable). Default: every team's, grouped.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["markdown", "csv", "json"]),
-    default="markdown",
-    show_default=True,
-    help="markdown: a checklist per team; csv: one row per point, for a ticketing import.",
+@format_option(
+    ("markdown", "csv", "json"),
+    "markdown: a checklist per team; csv: one row per point, for a ticketing import.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically).")
 @tz_option

@@ -9,17 +9,14 @@ import click
 
 from mdd.cli._common import (
     DEFAULT_JOBS,
-    USAGE,
     Common,
-    Duration,
+    asked_datacenter,
+    cannot_write,
     common_options,
+    datacenter_selection,
     dumb_terminal,
-    fleet_manifests,
-    guard_output,
-    load_manifest,
-    one_datacenter,
-    selection,
-    state_for,
+    duration_option,
+    fleet_selection,
     stop,
     time_zone,
     use_color,
@@ -37,30 +34,16 @@ from mdd.cli._common import (
     help="Probes running at the same time.",
 )
 @click.option("--watch", is_flag=True, help="Re-run until every point is green (or --timeout).")
-@click.option(
-    "--interval",
-    type=Duration(),
-    default="30s",
-    show_default=True,
-    help="With --watch: time between rounds.",
-)
-@click.option(
-    "--timeout",
-    type=Duration(),
-    default=None,
-    help="With --watch: give up after this long (e.g. 2h). Default: no limit.",
-)
+@duration_option("--interval", "With --watch: time between rounds.", default="30s")
+@duration_option("--timeout", "With --watch: give up after this long (e.g. 2h). Default: no limit.")
 @click.option(
     "--probe-blocked",
     is_flag=True,
     help="Also probe points whose dependencies are not green (they stay blocked unless OK).",
 )
-@click.option(
+@duration_option(
     "--stable",
-    type=Duration(),
-    default=None,
-    metavar="DURATION",
-    help="Done done: exit 0 only when every point has stayed green this long (e.g. 10m); "
+    "Done done: exit 0 only when every point has stayed green this long (e.g. 10m); "
     "with --watch, a countdown, restarted by a flap.",
 )
 def verify(
@@ -100,9 +83,7 @@ def verify(
             "--interval is for --watch (the time between rounds; each check's own interval "
             "is in the manifest)"
         )
-    if common.output == "":
-        stop("-o needs a file name (or - for standard output)")
-    datacenter = one_datacenter(common.datacenters, common.all_)
+    datacenter = asked_datacenter(common)
     settings = Settings(
         jobs=jobs,
         watch=watch,
@@ -127,10 +108,7 @@ def _verify_one(datacenter: str, common: Common, settings: Any) -> NoReturn:
     from mdd.runner.verify import verify as run_verify
 
     output = common.output
-    manifest, bundled = load_manifest(datacenter, common.manifests_dir)
-    points = selection(manifest, common.only, common.owners, common.types)
-    state = state_for(manifest, bundled, common.state_file, common.no_state)
-    guard_output(output, manifest.path, common.manifests_dir, state.path, USAGE)
+    manifest, points, state = datacenter_selection(datacenter, common)
     try:
         code = run_verify(manifest, points, state, settings)
     except StateFileError as exc:
@@ -138,25 +116,18 @@ def _verify_one(datacenter: str, common: Common, settings: Any) -> NoReturn:
     except OSError as exc:
         if output is None or output == "-":
             raise  # standard output: mdd's command group says so in one line
-        stop(f"cannot write {output}: {exc.strerror or exc}; nothing written")
+        cannot_write(output, exc)
     sys.exit(code)
 
 
 def _verify_fleet(common: Common, settings: Any) -> NoReturn:
     from mdd.runner.fleet_verify import Member, verify_fleet
-    from mdd.runner.runner import select
     from mdd.runner.states import StateFileError
 
-    if common.state_file:
-        stop("--state names one datacenter's state file; with --all each has its own")
-    members = []
-    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
-        points = select(manifest.points, common.only, common.owners, common.types)
-        if points:
-            state = state_for(manifest, bundled, None, common.no_state)
-            members.append(Member(manifest, points, state))
-    if not members:
-        stop("no integration point of any datacenter matches all the filters")
+    members = [
+        Member(chosen.manifest, chosen.points, chosen.state(common.no_state))
+        for chosen in fleet_selection(common)
+    ]
     try:
         code = verify_fleet(members, settings, settings.tz)
     except StateFileError as exc:
@@ -164,5 +135,5 @@ def _verify_fleet(common: Common, settings: Any) -> NoReturn:
     except OSError as exc:
         if settings.output is None or settings.output == "-":
             raise
-        stop(f"cannot write {settings.output}: {exc.strerror or exc}; nothing written")
+        cannot_write(settings.output, exc)
     sys.exit(code)

@@ -27,6 +27,7 @@ from mdd.core.problems import Problem
 from mdd.manifest import ManifestError, load, yamlload
 from mdd.manifest import source as manifest_source
 from mdd.manifest.keys import VAR_NAME
+from mdd.manifest.layers import plain
 from mdd.manifest.render import dump_yaml
 
 
@@ -57,14 +58,6 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _read_own(path: Path) -> dict[str, Any]:
     try:
         tree, _ = yamlload.load(manifest_source.read_text(path))
@@ -74,7 +67,7 @@ def _read_own(path: Path) -> dict[str, Any]:
         raise InitError(f"cannot read {path}: {exc}") from None
     if not isinstance(tree, dict):
         raise InitError(f"{path} is not a manifest (a mapping)")
-    own: dict[str, Any] = _plain(tree)
+    own: dict[str, Any] = plain(tree)
     return own
 
 

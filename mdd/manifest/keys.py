@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mdd.checks.api import (
@@ -49,33 +49,32 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 VARS_IN_KEYS = "vars ({{ name }}) are replaced in values, not in keys"
 
 
-def _datacenter(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _DATACENTER.fullmatch(text):
-        raise ValueError(
-            f"{text!r} cannot name a datacenter: use only lower-case letters, digits, '_' and "
-            f"'-' (it becomes part of Sensu names such as mdd_<datacenter>_<point>)"
-        )
-    return text
+def _spelled(pattern: re.Pattern[str], refusal: str) -> Callable[[Any], str]:
+    """The loader of a text ``pattern`` matches whole; ``refusal`` says why another text is
+    refused (``{text!r}`` in it stands for the text)."""
+
+    def load(value: Any) -> str:
+        text: str = STRING.load(value)
+        if not pattern.fullmatch(text):
+            raise ValueError(refusal.format(text=text))
+        return text
+
+    return load
 
 
-def _point_name(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _POINT_NAME.fullmatch(text):
-        raise ValueError(
-            f"{text!r} cannot be part of a Sensu check name (mdd_<datacenter>_<point>), "
-            f"which allows only letters, digits, '_', '.' and '-'"
-        )
-    return text
-
-
-def _sensu_name(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _SENSU_NAME.fullmatch(text):
-        raise ValueError(
-            f"{text!r} is not a Sensu name: use only letters, digits, '_', '.', ':' and '-'"
-        )
-    return text
+_datacenter = _spelled(
+    _DATACENTER,
+    "{text!r} cannot name a datacenter: use only lower-case letters, digits, '_' and "
+    "'-' (it becomes part of Sensu names such as mdd_<datacenter>_<point>)",
+)
+_point_name = _spelled(
+    _POINT_NAME,
+    "{text!r} cannot be part of a Sensu check name (mdd_<datacenter>_<point>), "
+    "which allows only letters, digits, '_', '.' and '-'",
+)
+_sensu_name = _spelled(
+    _SENSU_NAME, "{text!r} is not a Sensu name: use only letters, digits, '_', '.', ':' and '-'"
+)
 
 
 def _subscription(value: Any) -> str:
@@ -110,14 +109,10 @@ def _cron(value: Any) -> str:
     return text
 
 
-def _asset_name(value: Any) -> str:
-    text: str = STRING.load(value)
-    if not _ASSET_NAME.fullmatch(text):
-        raise ValueError(
-            f"{text!r} is not a Sensu Go asset name: use letters, digits, '_', '/', '.', ':' "
-            f"and '-'"
-        )
-    return text
+_asset_name = _spelled(
+    _ASSET_NAME,
+    "{text!r} is not a Sensu Go asset name: use letters, digits, '_', '/', '.', ':' and '-'",
+)
 
 
 def _docs_url(value: Any) -> str:
@@ -236,102 +231,100 @@ def _command_prefix(value: Any) -> str:
 
 _TEMPLATE_SCHEMA = {"type": "string", "pattern": r"\{\{"}  # a {{ var }} is resolved later
 
-DATACENTER = Kind(
+
+def _kind(
+    name: str,
+    read: Callable[[Any], Any],
+    doc: str,
+    schema: Mapping[str, Any] | None = None,
+    text: Callable[[Any], str] = str,
+) -> Kind:
+    """A kind of value of the manifest's own keys: never on a command line, so one function
+    reads it (``Kind``'s load and parse alike)."""
+    return Kind(name, read, read, text, doc=doc, schema=schema)
+
+
+def _whole(pattern: re.Pattern[str]) -> str:
+    """``pattern`` as a JSON Schema pattern of a whole string."""
+    return f"^{pattern.pattern}$"
+
+
+_SECONDS_TEXT = "whole seconds, or a duration such as 90s, 5m, 1h"
+
+DATACENTER = _kind(
     "datacenter",
     _datacenter,
-    _datacenter,
-    doc="lower-case letters, digits, _ and -",
-    schema={"type": "string", "pattern": "^[a-z0-9_-]+$"},
+    "lower-case letters, digits, _ and -",
+    {"type": "string", "pattern": _whole(_DATACENTER)},
 )
-POINT_NAME = Kind(
+POINT_NAME = _kind(
     "point name",
     _point_name,
-    _point_name,
-    doc="letters, digits, _, . and -",
-    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}, _TEMPLATE_SCHEMA]},
+    "letters, digits, _, . and -",
+    {"anyOf": [{"type": "string", "pattern": _whole(_POINT_NAME)}, _TEMPLATE_SCHEMA]},
 )
-SENSU_NAME = Kind(
+SENSU_NAME = _kind(
     "sensu name",
     _sensu_name,
-    _sensu_name,
-    doc="letters, digits, _, ., : and -",
-    schema={"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_.:-]+$"}, _TEMPLATE_SCHEMA]},
+    "letters, digits, _, ., : and -",
+    {"anyOf": [{"type": "string", "pattern": _whole(_SENSU_NAME)}, _TEMPLATE_SCHEMA]},
 )
-SUBSCRIPTION = Kind(
+_STRING_SCHEMA: Mapping[str, Any] = {"type": "string"}
+SUBSCRIPTION = _kind(
     "subscription",
     _subscription,
-    _subscription,
-    doc="letters, digits, _, . and -, with at most one : inside",
-    schema={"type": "string"},
+    "letters, digits, _, . and -, with at most one : inside",
+    _STRING_SCHEMA,
 )
-CRON = Kind(
+CRON = _kind(
     "cron",
     _cron,
-    _cron,
-    doc="5 cron fields, such as '*/5 * * * *' (quote it: YAML reads a leading * as an alias)",
-    schema={"type": "string"},
+    "5 cron fields, such as '*/5 * * * *' (quote it: YAML reads a leading * as an alias)",
+    _STRING_SCHEMA,
 )
-ASSET_NAME = Kind(
-    "asset name",
-    _asset_name,
-    _asset_name,
-    doc="letters, digits, _, /, ., : and -",
-    schema={"type": "string"},
+ASSET_NAME = _kind("asset name", _asset_name, "letters, digits, _, /, ., : and -", _STRING_SCHEMA)
+DOCS_URL = _kind(
+    "url", _docs_url, "an http:// or https:// URL, without spaces, quotes or angle brackets"
 )
-DOCS_URL = Kind(
-    "url",
-    _docs_url,
-    _docs_url,
-    doc="an http:// or https:// URL, without spaces, quotes or angle brackets",
-)
-TEXT = Kind("string", _text, _text, doc="text on one line, without control characters")
-CHECK_TYPE = Kind(
+TEXT = _kind("string", _text, "text on one line, without control characters")
+CHECK_TYPE = _kind(
     "check type",
     _check_type,
-    _check_type,
-    doc="one of " + ", ".join(sorted(CHECK_TYPES)),
-    schema={"enum": sorted(CHECK_TYPES)},
+    "one of " + ", ".join(sorted(CHECK_TYPES)),
+    {"enum": sorted(CHECK_TYPES)},
 )
-SECONDS = Kind(
+SECONDS = _kind(
     "duration",
     _seconds,
-    _seconds,
-    lambda s: duration_text(float(s)),
-    doc="whole seconds, or a duration such as 90s, 5m, 1h (at most 7 days)",
+    f"{_SECONDS_TEXT} (at most 7 days)",
+    text=lambda s: duration_text(float(s)),
 )
-TTL = Kind(
+TTL = _kind(
     "duration",
     _ttl,
-    _ttl,
-    lambda s: duration_text(float(s)),
-    doc="whole seconds, or a duration such as 90s, 5m, 1h: 5s or more (Sensu Go's minimum), "
-    "at most 7 days",
+    f"{_SECONDS_TEXT}: 5s or more (Sensu Go's minimum), at most 7 days",
+    text=SECONDS.text,
 )
-COMMAND_PREFIX = Kind(
-    "folder",
-    _command_prefix,
-    _command_prefix,
-    doc="an absolute folder on the agents, such as /opt/mdd/bin",
+COMMAND_PREFIX = _kind(
+    "folder", _command_prefix, "an absolute folder on the agents, such as /opt/mdd/bin"
 )
-POSITIVE = Kind(
+POSITIVE = _kind(
     "positive integer",
     _positive,
-    _positive,
-    doc="a whole number, 1 or more",
-    schema={"anyOf": [{"type": "integer", "minimum": 1}, _TEMPLATE_SCHEMA]},
+    "a whole number, 1 or more",
+    {"anyOf": [{"type": "integer", "minimum": 1}, _TEMPLATE_SCHEMA]},
 )
-VARS = Kind("mapping", _mapping, _mapping, doc="var names to plain text or numbers")
-SENSU_BLOCK = Kind("mapping", _mapping, _mapping, doc="Sensu settings (see below)")
-CHECK_BLOCK = Kind("mapping", _mapping, _mapping, doc="the check type's options")
-POINTS = Kind("list", _list, _list, doc="integration points (see below)")
-BASE_FILE = Kind(
+VARS = _kind("mapping", _mapping, "var names to plain text or numbers")
+SENSU_BLOCK = _kind("mapping", _mapping, "Sensu settings (see below)")
+CHECK_BLOCK = _kind("mapping", _mapping, "the check type's options")
+POINTS = _kind("list", _list, "integration points (see below)")
+BASE_FILE = _kind(
     "path",
     STRING.load,
-    STRING.load,
-    doc="a base manifest, relative to this file's folder",
-    schema={"type": "string", "minLength": 1},  # relative, unlike the agents' paths
+    "a base manifest, relative to this file's folder",
+    {"type": "string", "minLength": 1},  # relative, unlike the agents' paths
 )
-ITEMS = Kind("list", _list, _list, doc="text, numbers, or mappings of them")
+ITEMS = _kind("list", _list, "text, numbers, or mappings of them")
 
 # Kinds for which a YAML number is a fine value; elsewhere a number becomes text, and a
 # number whose text differs from what was written (1.10 -> "1.1") is reported.

@@ -62,7 +62,7 @@ from typing import Any, NamedTuple, Protocol
 
 from mdd.checks.api import type_name
 from mdd.manifest import source, yamlload
-from mdd.manifest.yamlload import Span, YamlList, YamlMap
+from mdd.manifest.yamlload import Span, YamlList, YamlMap, new_list, new_map
 
 
 class Reporter(Protocol):
@@ -74,27 +74,19 @@ class Reporter(Protocol):
 # --------------------------------------------------------------------------- trees
 
 
-def new_map(span: Span) -> YamlMap:
-    mapping = YamlMap()
-    mapping.span = span
-    mapping.key_spans = {}
-    mapping.value_spans = {}
-    mapping.duplicates = []
-    return mapping
-
-
-def new_list(span: Span) -> YamlList:
-    items = YamlList()
-    items.span = span
-    items.item_spans = []
-    return items
-
-
 def put(target: YamlMap, source: YamlMap, key: Any, value: Any = None) -> None:
     """Set ``target[key]`` to ``source[key]`` (or ``value``), with ``source``'s spans."""
     target[key] = source[key] if value is None else value
     target.key_spans[key] = source.key_spans[key]
     target.value_spans[key] = source.value_spans[key]
+
+
+def copy_map(source: YamlMap, span: Span) -> YamlMap:
+    """A new mapping at ``span`` holding ``source``'s keys and values, with their spans."""
+    copy = new_map(span)
+    for key in source:
+        put(copy, source, key)
+    return copy
 
 
 def stamp(value: Any, file: str, seen: set[int] | None = None) -> None:
@@ -157,9 +149,7 @@ def point_name(point: Any) -> str | None:
 
 def deep_merge(base: YamlMap, override: YamlMap) -> YamlMap:
     """``base`` with ``override``'s keys: mappings merge key by key, all else is replaced."""
-    merged = new_map(override.span)
-    for key in base:
-        put(merged, base, key)
+    merged = copy_map(base, override.span)
     for key, value in override.items():
         if isinstance(value, YamlMap) and isinstance(merged.get(key), YamlMap):
             put(merged, override, key, deep_merge(merged[key], value))
@@ -169,18 +159,14 @@ def deep_merge(base: YamlMap, override: YamlMap) -> YamlMap:
 
 
 def shallow_merge(base: YamlMap, override: YamlMap) -> YamlMap:
-    merged = new_map(override.span)
-    for key in base:
-        put(merged, base, key)
+    merged = copy_map(base, override.span)
     for key in override:
         put(merged, override, key)
     return merged
 
 
 def merge_point(inherited: YamlMap, override: YamlMap) -> YamlMap:
-    merged = new_map(override.span)
-    for key in inherited:
-        put(merged, inherited, key)
+    merged = copy_map(inherited, override.span)
     same_type = "type" not in override or plain(override["type"]) == plain(inherited.get("type"))
     for key, value in override.items():
         old = merged.get(key)
@@ -478,13 +464,7 @@ class _Layers:
 
     def union(self, old: YamlList, new: YamlList, extends_span: Span) -> YamlList:
         """The points of two sibling bases; one name defined in both is a conflict."""
-        result = new_list(new.span)
-        index: dict[str, int] = {}
-        for item, span in zip(old, old.item_spans, strict=True):
-            if (name := point_name(item)) is not None:
-                index.setdefault(name, len(result))
-            result.append(item)
-            result.item_spans.append(span)
+        result, index = _indexed_copy(old, new.span)
         for item, span in zip(new, new.item_spans, strict=True):
             name = point_name(item)
             if name is not None and name in index:
@@ -568,9 +548,7 @@ class _Layers:
                     put(result, tree, key)
             result.duplicates = tree.duplicates
             return result
-        result = new_map(tree.span)
-        for key in inherited:
-            put(result, inherited, key)
+        result = copy_map(inherited, tree.span)
         for key, value in tree.items():
             if key in _OWN_KEYS:
                 continue
@@ -605,14 +583,20 @@ class _Layers:
         return result
 
 
-def _override_points(inherited: YamlList, own: YamlList) -> YamlList:
-    result = new_list(own.span)
+def _indexed_copy(points: YamlList, span: Span) -> tuple[YamlList, dict[str, int]]:
+    """A copy of ``points`` at ``span``, and where each name is first defined in it."""
+    copy = new_list(span)
     index: dict[str, int] = {}
-    for item, span in zip(inherited, inherited.item_spans, strict=True):
+    for item, item_span in zip(points, points.item_spans, strict=True):
         if (name := point_name(item)) is not None:
-            index.setdefault(name, len(result))
-        result.append(item)
-        result.item_spans.append(span)
+            index.setdefault(name, len(copy))
+        copy.append(item)
+        copy.item_spans.append(item_span)
+    return copy, index
+
+
+def _override_points(inherited: YamlList, own: YamlList) -> YamlList:
+    result, index = _indexed_copy(inherited, own.span)
     used: set[str] = set()
     for item, span in zip(own, own.item_spans, strict=True):
         name = point_name(item)

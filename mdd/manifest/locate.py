@@ -73,20 +73,18 @@ def _unusable_name(name: str) -> str | None:
 
 def _not_a_file(path: Path) -> str:
     """Why an existing-or-not ``path`` is no manifest file: ``is a folder, ...``."""
-    import stat
+    from mdd.core.files import kind
 
     try:
-        mode = path.stat().st_mode
+        what = kind(path.stat().st_mode)
     except FileNotFoundError:
         return "does not exist"
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
-    if stat.S_ISDIR(mode):
-        return "is a folder, not a manifest file"
-    if stat.S_ISFIFO(mode):
-        return "is a FIFO (named pipe), not a manifest file: nothing read"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a manifest file: nothing read"
+    if what == "a folder":
+        return f"is {what}, not a manifest file"
+    if what in ("a FIFO (named pipe)", "a device"):  # reading would wait, or never end
+        return f"is {what}, not a manifest file: nothing read"
     return "is not a regular file"
 
 

@@ -39,8 +39,8 @@ import re
 from typing import Any
 
 from mdd.checks.api import type_name
-from mdd.manifest.layers import Reporter, new_list, new_map, point_name, put
-from mdd.manifest.yamlload import Span, YamlList, YamlMap
+from mdd.manifest.layers import Reporter, point_name, put
+from mdd.manifest.yamlload import Span, YamlList, YamlMap, new_list, new_map
 
 MAX_POINTS = 10_000  # points per datacenter, for_each expanded (docs/reliability.md)
 

@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 from mdd.checks.api import COMMON_OPTIONS, type_name
 from mdd.checks.registry import CHECK_TYPES
 from mdd.manifest.keys import POINT, SENSU, SENSU_KEYS
-from mdd.manifest.values import BAD, ValueReader, empty_map
-from mdd.manifest.yamlload import Span, YamlList, YamlMap
+from mdd.manifest.values import BAD, ValueReader
+from mdd.manifest.yamlload import Span, YamlList, YamlMap, new_map
 
 
 @dataclass
@@ -229,7 +229,7 @@ class PointReader(ValueReader):
         """The canonical options of a point's check, or None after reporting why not."""
         module = CHECK_TYPES[check_type]
         if value is None:
-            value = empty_map(key_span)
+            value = new_map(key_span)
         if not isinstance(value, YamlMap):
             self.add(
                 span,

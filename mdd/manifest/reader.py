@@ -11,7 +11,7 @@ Sensu settings against each check's timeout.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdd.checks.api import duration_text, type_name
 from mdd.checks.registry import CHECK_TYPES
@@ -22,6 +22,27 @@ from mdd.manifest.keys import CHECK_MARGIN, DEFAULT_SENSU, SENSU, TOP, TOP_LEVEL
 from mdd.manifest.points import Point, PointReader
 from mdd.manifest.values import BAD
 from mdd.manifest.yamlload import Span, YamlList, YamlMap
+
+
+class Timing(NamedTuple):
+    """What the rules across a point's Sensu settings (ttl, interval, timeouts) read."""
+
+    point: Point
+    settings: SensuSettings
+    unread: set[str]  # the settings whose value could not be read: no rule judges them
+    defaults: dict[str, tuple[Any, Span]]  # the top level's settings, and where written
+
+    def beside_interval(self, key: str) -> int | None:
+        """The setting ``key`` (ttl, timeout) to compare with the interval: None when it is
+        not set, either could not be read, or a cron (read or not) schedules the check."""
+        value: int | None = getattr(self.settings, key)
+        if (
+            value is None
+            or self.settings.cron is not None
+            or {key, "interval", "cron"} & self.unread
+        ):
+            return None
+        return value
 
 
 class Reader(PointReader):
@@ -231,9 +252,10 @@ class Reader(PointReader):
         ):  # the default timeout never outlasts the interval the manifest chose
             settings = replace(settings, timeout=settings.interval)
 
-        self.ttl_rule(point, settings, unread, "interval" in effective, defaults)
-        self.interval_rule(point, settings, unread, defaults)
-        self.timeout_rule(point, settings, unread, defaults)
+        timing = Timing(point, settings, unread, defaults)
+        self.ttl_rule(timing, "interval" in effective)
+        self.interval_rule(timing)
+        self.timeout_rule(timing)
 
         if not point.ok or point.name is None or point.type is None or point.options is None:
             return None
@@ -249,69 +271,43 @@ class Reader(PointReader):
             line=point.span.line,
         )
 
-    def ttl_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        interval_set: bool,
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def ttl_rule(self, timing: Timing, interval_set: bool) -> None:
         """A ttl must be longer than the interval (``interval_set``: written, not default)."""
-        if (
-            settings.ttl is not None
-            and settings.cron is None
-            and "cron" not in unread
-            and settings.ttl <= settings.interval
-            and not {"ttl", "interval"} & unread
-        ):
+        point, settings, _, defaults = timing
+        ttl = timing.beside_interval("ttl")
+        if ttl is not None and ttl <= settings.interval:
             at = point.sensu.get("ttl", point.sensu.get("interval", defaults.get("ttl")))
             default = "" if interval_set else ", the default"
             if at is not None:
                 self.add(
                     at[1],
-                    f"ttl ({settings.ttl}s) must be longer than the interval "
+                    f"ttl ({ttl}s) must be longer than the interval "
                     f"({settings.interval}s{default}): Sensu would call the check stale "
                     f"between two ordinary runs",
                 )
             point.ok = False
 
-    def interval_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def interval_rule(self, timing: Timing) -> None:
         """Sensu's timeout must not be longer than the interval: runs would overlap."""
-        if (
-            settings.timeout is not None
-            and settings.cron is None
-            and "cron" not in unread
-            and not {"timeout", "interval"} & unread
-            and settings.timeout > settings.interval
-        ):
+        point, settings, _, defaults = timing
+        timeout = timing.beside_interval("timeout")
+        if timeout is not None and timeout > settings.interval:
             timeout_at = point.sensu.get("timeout", defaults.get("timeout"))
             interval_at = point.sensu.get("interval", defaults.get("interval"))
             at = timeout_at or interval_at
             if at is not None:
                 self.add(
                     at[1],
-                    f"the Sensu timeout ({settings.timeout}s) is longer than the interval "
+                    f"the Sensu timeout ({timeout}s) is longer than the interval "
                     f"({settings.interval}s"
                     f"{'' if interval_at else ', the default'}): a run could still be going "
                     f"when the next one starts; make the timeout at most the interval",
                 )
                 point.ok = False
 
-    def timeout_rule(
-        self,
-        point: Point,
-        settings: SensuSettings,
-        unread: set[str],
-        defaults: dict[str, tuple[Any, Span]],
-    ) -> None:
+    def timeout_rule(self, timing: Timing) -> None:
         """The check's own timeout must end before Sensu's, with a margin to report why."""
+        point, settings, unread, defaults = timing
         if (
             point.check_values is not None
             and point.type is not None

@@ -21,7 +21,7 @@ from typing import Any
 from mdd.checks.api import Option, type_name
 from mdd.core.problems import Problem
 from mdd.manifest.keys import NUMERIC_KINDS, VAR_NAME, VARS_IN_KEYS, did_you_mean
-from mdd.manifest.yamlload import Span, YamlList, YamlMap
+from mdd.manifest.yamlload import Span, YamlList, YamlMap, new_map
 
 
 class _Bad:
@@ -29,15 +29,6 @@ class _Bad:
 
 
 BAD: Any = _Bad()
-
-
-def empty_map(span: Span) -> YamlMap:
-    mapping = YamlMap()
-    mapping.span = span
-    mapping.key_spans = {}
-    mapping.value_spans = {}
-    mapping.duplicates = []
-    return mapping
 
 
 def _has_bad(value: Any) -> bool:
@@ -285,7 +276,7 @@ class ValueReader:
         ``label`` (such as "port: ") starts the message of a problem found in the value.
         """
         if isinstance(value, YamlMap):
-            mapping = empty_map(value.span)
+            mapping = new_map(value.span)
             mapping.key_spans = value.key_spans
             mapping.value_spans = value.value_spans
             for key, item in value.items():

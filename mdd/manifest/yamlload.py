@@ -124,6 +124,24 @@ class YamlList(list[Any]):
     item_spans: list[Span]
 
 
+def new_map(span: Span) -> YamlMap:
+    """An empty ``YamlMap`` written at ``span``: no keys, no spans, no duplicates yet."""
+    mapping = YamlMap()
+    mapping.span = span
+    mapping.key_spans = {}
+    mapping.value_spans = {}
+    mapping.duplicates = []
+    return mapping
+
+
+def new_list(span: Span) -> YamlList:
+    """An empty ``YamlList`` written at ``span``."""
+    items = YamlList()
+    items.span = span
+    items.item_spans = []
+    return items
+
+
 @dataclass
 class YamlSyntaxError(Exception):
     """The text is not YAML (or not one YAML document); positions are 1-based."""
@@ -474,11 +492,16 @@ if CParser is not None:
             self._values[tag, text] = value
             return value
 
-        # The two loops below read a plain scalar (most keys and values) without _node.
+        def _read(self, event: Any, depth: int) -> tuple[Any, Span, int]:
+            """What ``_node`` gives for the node ``event`` starts; a plain scalar (most keys
+            and values) read without it."""
+            if type(event) is ScalarEvent and event.anchor is None:
+                value, span = self._scalar(event)
+                return value, span, 1
+            return self._node(event, depth)
 
         def _mapping(self, depth: int) -> tuple[YamlMap, Any, int]:
-            get = self._parser.get_event
-            scalar, node = self._scalar, self._node
+            get, read = self._parser.get_event, self._read
             mapping = YamlMap()
             key_spans: dict[Any, Span] = {}
             value_spans: dict[Any, Span] = {}
@@ -486,27 +509,15 @@ if CParser is not None:
             mapping.duplicates = []
             first: dict[Any, Span] = {}  # keys written twice: where first
             size = 1
-            while True:
-                event = get()
-                if type(event) is ScalarEvent and event.anchor is None:
-                    key, key_span = scalar(event)
-                    size += 1
-                elif type(event) is MappingEndEvent:
-                    return mapping, event.end_mark, size
-                else:
-                    key, key_span, key_size = node(event, depth)
-                    size += key_size
+            event = get()
+            while type(event) is not MappingEndEvent:
+                key, key_span, key_size = read(event, depth)
                 if key_span.tag == MERGE_TAG:
                     raise _Slow
                 if key_span.trap is not None:
                     key_span = replace(key_span, trap=None)  # a key's span has no trap
-                event = get()
-                if type(event) is ScalarEvent and event.anchor is None:
-                    value, value_span = scalar(event)
-                    size += 1
-                else:
-                    value, value_span, value_size = node(event, depth)
-                    size += value_size
+                value, value_span, value_size = read(get(), depth)
+                size += key_size + value_size
                 try:
                     written = key in mapping
                 except TypeError:  # a list or a mapping as a key
@@ -517,34 +528,27 @@ if CParser is not None:
                 mapping[key] = value
                 key_spans[key] = key_span
                 value_spans[key] = value_span
+                event = get()
+            return mapping, event.end_mark, size
 
         def _sequence(self, depth: int) -> tuple[YamlList, Any, int]:
-            get = self._parser.get_event
-            scalar, node = self._scalar, self._node
+            get, read = self._parser.get_event, self._read
             items = YamlList()
             spans: list[Span] = []
             items.item_spans = spans
             size = 1
-            while True:
-                event = get()
-                if type(event) is ScalarEvent and event.anchor is None:
-                    value, span = scalar(event)
-                    size += 1
-                elif type(event) is SequenceEndEvent:
-                    return items, event.end_mark, size
-                else:
-                    value, span, item_size = node(event, depth)
-                    size += item_size
+            event = get()
+            while type(event) is not SequenceEndEvent:
+                value, span, item_size = read(event, depth)
+                size += item_size
                 items.append(value)
                 spans.append(span)
+                event = get()
+            return items, event.end_mark, size
 
 
 def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
-    mapping = YamlMap()
-    mapping.span = loader.key_span(node)
-    mapping.key_spans = {}
-    mapping.value_spans = {}
-    mapping.duplicates = []
+    mapping = new_map(loader.key_span(node))
     # Keys written twice in this mapping itself (merged keys (<<) may be overridden).
     first: dict[Any, Span] = {}
     for key_node, _ in node.value:
@@ -575,9 +579,7 @@ def _construct_mapping(loader: Any, node: MappingNode) -> YamlMap:
 
 
 def _construct_sequence(loader: Any, node: SequenceNode) -> YamlList:
-    items = YamlList()
-    items.span = loader.key_span(node)
-    items.item_spans = []
+    items = new_list(loader.key_span(node))
     for item_node in node.value:
         value = loader.construct_object(item_node, deep=True)
         items.append(value)

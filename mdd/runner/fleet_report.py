@@ -14,6 +14,7 @@ from typing import Any
 
 from mdd.runner.clock import shown, span, zone_label
 from mdd.runner.fleet import COUNTED, DatacenterRow, Fleet, OwnerRow
+from mdd.runner.report import step_line
 from mdd.runner.states import percent
 
 TEMPLATE = "fleet.html.j2"
@@ -111,20 +112,14 @@ def spark_svg(row: DatacenterRow, now: float) -> dict[str, Any]:
     def x(at: float) -> float:
         return round(2 + (at - start) / width * (SPARK_WIDTH - 4), 1)
 
-    def y(value: int) -> float:
+    def y(value: float) -> float:
         return round(SPARK_HEIGHT - 2 - value / top * (SPARK_HEIGHT - 4), 1)
 
-    points: list[str] = []
-    for index, sample in enumerate(samples):
-        if index:
-            points.append(f"{x(sample.at)},{y(samples[index - 1].green)}")
-        points.append(f"{x(sample.at)},{y(sample.green)}")
-    points.append(f"{x(now)},{y(samples[-1].green)}")
     return {
         "empty": False,
         "width": SPARK_WIDTH,
         "height": SPARK_HEIGHT,
-        "green": " ".join(points),
+        "green": step_line([(sample.at, sample.green) for sample in samples], now, x, y),
         "label": f"{samples[-1].green}/{samples[-1].total} green now, {len(samples)} samples",
     }
 

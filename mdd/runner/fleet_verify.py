@@ -21,7 +21,7 @@ from mdd.runner.fleet import RENDERERS, DatacenterRow, Fleet
 from mdd.runner.runner import run
 from mdd.runner.stable import Gate
 from mdd.runner.states import GREEN, PointView, StateFile
-from mdd.runner.verify import Settings, write_document
+from mdd.runner.verify import Settings, outside_green, write_document
 
 
 class Member:
@@ -36,16 +36,10 @@ class Member:
         self.views: dict[str, PointView] = {p.name: state.view(p) for p in self.points}
 
     def round(self, settings: Settings, stream: TextIO) -> None:
-        names = {p.name for p in self.points}
-        outside_green = [
-            p.name
-            for p in self.manifest.points
-            if p.name not in names and self.state.last_state(p.name) == GREEN
-        ]
         for outcome in run(
             self.points,
             jobs=settings.jobs,
-            green=outside_green,
+            green=outside_green(self.manifest, self.points, self.state),
             probe_blocked=settings.probe_blocked,
         ):
             view, before = self.state.record(outcome)
@@ -61,20 +55,11 @@ class Member:
         return [self.views[p.name] for p in self.points]
 
 
-def verify_fleet(
-    members: Sequence[Member],
-    settings: Settings,
-    tz: tzinfo,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def verify_fleet(members: Sequence[Member], settings: Settings, tz: tzinfo) -> int:
     """Run every member's checks; 0 when all are green (and stable, with ``--stable``).
 
     Raises ``StateFileError`` (a state file not writable) and ``OSError`` (``--output``)."""
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
-    document_on_stdout = settings.fmt != "text" and settings.output in (None, "-")
-    stream = err if document_on_stdout else out
+    stream = sys.stderr if settings.document_on_stdout else sys.stdout
     gates = {
         m.manifest.datacenter: Gate(settings.stable, tz)
         for m in members
@@ -88,17 +73,10 @@ def verify_fleet(
             done, remaining = _one_round(members, settings, gates, stream)
             if not settings.watch or done:
                 break
-            left = (
-                None
-                if settings.timeout is None
-                else settings.timeout - (time.monotonic() - started)
-            )
+            left = settings.left(started)
             if left is not None and left <= 0:
                 break
-            pause = settings.interval if left is None else min(settings.interval, left)
-            if remaining > 0:
-                pause = min(pause, max(remaining, 0.05))
-            time.sleep(pause)
+            time.sleep(settings.pause(left, remaining if remaining > 0 else None))
     except KeyboardInterrupt:
         interrupted = True
         for member in members:
@@ -108,15 +86,12 @@ def verify_fleet(
     ascii = ascii_only(stream)
     stream.write(RENDERERS["text"](fleet, tz, ascii))  # the document itself for text on stdout
     stream.flush()
-    if settings.fmt != "text" or settings.output not in (None, "-"):
-        write_document(RENDERERS[settings.fmt](fleet, tz, ascii), settings.output, out)
+    if settings.writes_document:
+        write_document(RENDERERS[settings.fmt](fleet, tz, ascii), settings.output, sys.stdout)
     if interrupted:
-        err.write("mdd: interrupted; the state files are saved\n")
+        sys.stderr.write("mdd: interrupted; the state files are saved\n")
     elif settings.watch and settings.timeout is not None and not done:
-        from mdd.checks.api import duration_text
-
-        what = "stable" if settings.stable is not None else "all green"
-        err.write(f"mdd: not {what} within --timeout {duration_text(settings.timeout)}\n")
+        settings.not_within("stable" if settings.stable is not None else "all green", sys.stderr)
     return 0 if done and not interrupted else 1
 
 

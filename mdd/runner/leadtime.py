@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mdd.core.model import IntegrationPoint, Manifest
@@ -24,22 +25,14 @@ from mdd.runner.clock import seconds_of
 from mdd.runner.states import GREEN, StateFile
 
 
+@dataclass(slots=True, eq=False)
 class PointTimes:
     """When one point first appeared, first turned green, and its lead time or wait."""
 
-    __slots__ = ("point", "first_seen", "first_green", "state")
-
-    def __init__(
-        self,
-        point: IntegrationPoint,
-        first_seen: float | None,
-        first_green: float | None,
-        state: str,
-    ) -> None:
-        self.point = point
-        self.first_seen = first_seen
-        self.first_green = first_green
-        self.state = state
+    point: IntegrationPoint
+    first_seen: float | None
+    first_green: float | None
+    state: str
 
     @property
     def lead(self) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -51,6 +51,23 @@ def axis_date(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
+def step_line(
+    samples: Sequence[tuple[float, float]],
+    now: float,
+    x: Callable[[float], float],
+    y: Callable[[float], float],
+) -> str:
+    """The points of an SVG polyline through ``samples`` (time, value): each value held
+    until the next sample, the last one until ``now``."""
+    points: list[str] = []
+    for number, (at, value) in enumerate(samples):
+        if number:
+            points.append(f"{x(at)},{y(samples[number - 1][1])}")
+        points.append(f"{x(at)},{y(value)}")
+    points.append(f"{x(now)},{y(samples[-1][1])}")
+    return " ".join(points)
+
+
 def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]:
     """The chart's geometry: step lines of points green and of points in all, over time."""
     samples = [
@@ -74,13 +91,7 @@ def burn_up(history: Sequence[dict[str, Any]], total_now: int) -> dict[str, Any]
         return round(CHART_HEIGHT - MARGIN - value / top * inner_h, 1)
 
     def steps(index: int) -> str:
-        points: list[str] = []
-        for number, sample in enumerate(samples):
-            if number:
-                points.append(f"{x(sample[0])},{y(samples[number - 1][index])}")
-            points.append(f"{x(sample[0])},{y(sample[index])}")
-        points.append(f"{x(now)},{y(samples[-1][index])}")
-        return " ".join(points)
+        return step_line([(sample[0], sample[index]) for sample in samples], now, x, y)
 
     return {
         "empty": False,

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
@@ -47,19 +48,15 @@ CSV_COLUMNS = (
 )
 
 
+@dataclass(slots=True, eq=False)
 class Item:
     """One point a team owes."""
 
-    __slots__ = ("datacenter", "view", "since", "blocks", "now")
-
-    def __init__(
-        self, datacenter: str, view: PointView, since: float | None, blocks: list[str], now: float
-    ):
-        self.datacenter = datacenter
-        self.view = view
-        self.since = since
-        self.blocks = blocks
-        self.now = now
+    datacenter: str
+    view: PointView
+    since: float | None
+    blocks: list[str]
+    now: float
 
     @property
     def key(self) -> str:

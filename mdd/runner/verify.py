@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
@@ -24,35 +25,71 @@ if TYPE_CHECKING:
     from mdd.runner.stable import Gate
 
 
+@dataclass(kw_only=True)
 class Settings:
     """What the command line asked for."""
 
-    def __init__(
-        self,
-        *,
-        jobs: int = DEFAULT_JOBS,
-        watch: bool = False,
-        interval: float = 30.0,
-        timeout: float | None = None,
-        probe_blocked: bool = False,
-        fmt: str = "text",
-        output: str | None = None,
-        color: bool = True,
-        live: bool | None = None,
-        stable: float | None = None,
-        tz: tzinfo | None = None,
-    ) -> None:
-        self.jobs = jobs
-        self.watch = watch
-        self.interval = interval
-        self.timeout = timeout
-        self.probe_blocked = probe_blocked
-        self.fmt = fmt
-        self.output = output
-        self.color = color
-        self.live = live
-        self.stable = stable  # seconds every point must stay green ("done done"); None: no soak
-        self.tz = tz  # the time zone of the soak's lines (None: the machine's)
+    jobs: int = DEFAULT_JOBS
+    watch: bool = False
+    interval: float = 30.0
+    timeout: float | None = None
+    probe_blocked: bool = False
+    fmt: str = "text"
+    output: str | None = None
+    color: bool = True
+    live: bool | None = None
+    stable: float | None = None  # seconds every point must stay green ("done done"); None: no soak
+    tz: tzinfo | None = None  # the time zone of the soak's lines (None: the machine's)
+
+    @property
+    def document_on_stdout(self) -> bool:
+        """The document goes to standard output (a format, no -o file): the board and the
+        lines to standard error."""
+        return self.fmt != "text" and self.output in (None, "-")
+
+    @property
+    def writes_document(self) -> bool:
+        """A document is written beside the board (a format, or -o)."""
+        return self.fmt != "text" or self.output not in (None, "-")
+
+    def gate(self) -> Gate | None:
+        """A datacenter's soak across the rounds (None without --stable)."""
+        if self.stable is None:
+            return None
+        from mdd.runner.clock import zone
+        from mdd.runner.stable import Gate
+
+        return Gate(self.stable, self.tz if self.tz is not None else zone(None))
+
+    def left(self, started: float) -> float | None:
+        """Seconds of --timeout left, the rounds having started at ``started`` (monotonic)."""
+        return None if self.timeout is None else self.timeout - (time.monotonic() - started)
+
+    def pause(self, left: float | None, soak_left: float | None) -> float:
+        """How long to wait before the next round: the interval, or less when ``left``
+        (--timeout) or ``soak_left`` (the soak, at least 0.05s) ends sooner."""
+        pause = self.interval if left is None else min(self.interval, left)
+        if soak_left is not None:
+            pause = min(pause, max(soak_left, 0.05))
+        return pause
+
+    def not_within(self, what: str, stream: TextIO) -> None:
+        """The line that says --timeout ran out before ``what`` (all green, stable)."""
+        from mdd.checks.api import duration_text
+
+        assert self.timeout is not None
+        stream.write(f"mdd: not {what} within --timeout {duration_text(self.timeout)}\n")
+
+
+def outside_green(
+    manifest: Manifest, selected: Sequence[IntegrationPoint], state: StateFile
+) -> list[str]:
+    """The points not selected that were green when last checked: they do not block the
+    selected ones that depend on them."""
+    names = {point.name for point in selected}
+    return [
+        p.name for p in manifest.points if p.name not in names and state.last_state(p.name) == GREEN
+    ]
 
 
 def write_document(text: str, output: str | None, stream: TextIO) -> None:
@@ -66,34 +103,27 @@ def write_document(text: str, output: str | None, stream: TextIO) -> None:
     write_atomically(Path(output), text)
 
 
+@dataclass(eq=False)
 class _Rounds:
     """The points of one ``mdd verify`` as rounds of checks go: their views on the board,
     and the soak's gate."""
 
-    def __init__(
-        self,
-        manifest: Manifest,
-        selected: Sequence[IntegrationPoint],
-        state: StateFile,
-        settings: Settings,
-        board: LiveBoard,
-    ) -> None:
-        self.manifest = manifest
-        self.selected = selected
-        self.state = state
-        self.settings = settings
-        self.board = board
-        names = {point.name for point in selected}
-        self.outside_green = [
-            p.name
-            for p in manifest.points
-            if p.name not in names and state.last_state(p.name) == GREEN
-        ]
-        self.views: dict[str, PointView] = {p.name: state.view(p) for p in selected}
-        self.gate = _gate(settings)
-        self.soak_ok = True
-        self.remaining: float | None = None  # of the soak, after the last round
-        self.done = 0  # points checked in the round
+    manifest: Manifest
+    selected: Sequence[IntegrationPoint]
+    state: StateFile
+    settings: Settings
+    board: LiveBoard
+    outside_green: list[str] = field(init=False)
+    views: dict[str, PointView] = field(init=False)
+    gate: Gate | None = field(init=False)
+    soak_ok: bool = field(default=True, init=False)
+    remaining: float | None = field(default=None, init=False)  # of the soak, after a round
+    done: int = field(default=0, init=False)  # points checked in the round
+
+    def __post_init__(self) -> None:
+        self.outside_green = outside_green(self.manifest, self.selected, self.state)
+        self.views = {p.name: self.state.view(p) for p in self.selected}
+        self.gate = self.settings.gate()
 
     def final(self) -> list[PointView]:
         return [self.views[p.name] for p in self.selected]
@@ -132,11 +162,7 @@ class _Rounds:
 
     def pause(self, left: float | None) -> float:
         """How long to wait before the next round, with ``left`` seconds of --timeout."""
-        interval = self.settings.interval
-        pause = interval if left is None else min(interval, left)
-        if self.all_green() and self.remaining is not None:
-            pause = min(pause, max(self.remaining, 0.05))
-        return pause
+        return self.settings.pause(left, self.remaining if self.all_green() else None)
 
 
 def verify(
@@ -144,18 +170,13 @@ def verify(
     selected: Sequence[IntegrationPoint],
     state: StateFile,
     settings: Settings,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
 ) -> int:
     """Run the checks of ``selected``; 0 when all of them are green, else 1.
 
     Raises ``StateFileError`` (state file not writable) and ``OSError`` (``--output``)."""
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
-    document_on_stdout = settings.fmt != "text" and settings.output in (None, "-")
     board = LiveBoard(
         manifest.datacenter,
-        err if document_on_stdout else out,
+        sys.stderr if settings.document_on_stdout else sys.stdout,
         live=settings.live,
         color=settings.color,
     )
@@ -168,21 +189,18 @@ def verify(
         state.save(manifest.points)
     final = rounds.final()
     board.final(final)  # the document itself for text on standard output
-    if settings.fmt != "text" or settings.output not in (None, "-"):
+    if settings.writes_document:
         text = RENDERERS[settings.fmt](manifest.datacenter, final, "verify")
-        write_document(text, settings.output, out)
+        write_document(text, settings.output, sys.stdout)
     all_green = all(v.state == GREEN for v in final)
     if interrupted:
-        err.write(
+        sys.stderr.write(
             f"mdd: interrupted; the state is saved in {state.path}\n"
             if state.path
             else "mdd: interrupted\n"
         )
     elif settings.watch and settings.timeout is not None and (not all_green or not rounds.soak_ok):
-        from mdd.checks.api import duration_text
-
-        what = "all green" if not all_green else "stable"
-        err.write(f"mdd: not {what} within --timeout {duration_text(settings.timeout)}\n")
+        settings.not_within("all green" if not all_green else "stable", sys.stderr)
     return 0 if all_green and rounds.soak_ok else 1
 
 
@@ -198,7 +216,7 @@ def _watch(rounds: _Rounds) -> None:
             return
         if count == 1 and not rounds.board.live:
             rounds.board.final(rounds.final())  # where the watch starts from
-        left = None if settings.timeout is None else settings.timeout - (time.monotonic() - started)
+        left = settings.left(started)
         if left is not None and left <= 0:
             return
         pause = rounds.pause(left)
@@ -206,12 +224,3 @@ def _watch(rounds: _Rounds) -> None:
         time.sleep(pause)
         if left is not None and left - pause <= 0:
             return
-
-
-def _gate(settings: Settings) -> Gate | None:
-    if settings.stable is None:
-        return None
-    from mdd.runner.clock import zone
-    from mdd.runner.stable import Gate
-
-    return Gate(settings.stable, settings.tz if settings.tz is not None else zone(None))

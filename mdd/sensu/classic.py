@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from mdd.core.model import IntegrationPoint, Manifest
+from mdd.core.model import Manifest
 from mdd.core.problems import Problem
 from mdd.sensu import alerting
 from mdd.sensu import classic_rules as sensu_rules
@@ -32,36 +31,7 @@ from mdd.sensu.facts import (
     PointFacts,
     default_subscription,
     manifest_facts,
-    point_facts,
 )
-
-
-@dataclass(frozen=True)
-class ClassicCheck:
-    """One check definition, every value final; the template only lays it out."""
-
-    name: str
-    command: str
-    subscribers: tuple[str, ...]  # empty: standalone
-    interval: int | None  # None: scheduled by ``cron``
-    cron: str | None
-    timeout: int | None
-    ttl: int | None
-    handlers: tuple[str, ...] | None  # None: left out, so Sensu uses its "default"
-    occurrences: int | None
-    refresh: int | None
-    stdin: bool  # the client writes its definition to the check's stdin (client secrets)
-    source: str
-    aggregate: str
-    dependencies: tuple[str, ...]
-    owner: str | None
-    docs: str | None
-    # the nested "mdd" attribute
-    datacenter: str
-    integration_point: str
-    type: str
-    description: str | None
-    depends_on: tuple[str, ...]
 
 
 def classic_subscribers(facts: PointFacts, default: str) -> tuple[str, ...]:
@@ -78,82 +48,50 @@ def classic_subscribers(facts: PointFacts, default: str) -> tuple[str, ...]:
     )
 
 
-def classic_check(
-    manifest: Manifest,
-    point: IntegrationPoint,
-    by_name: Mapping[str, IntegrationPoint] | None = None,
-) -> ClassicCheck:
-    """``point``'s check; ``by_name`` (the manifest's points by name) saves rebuilding it."""
-    return from_facts(point_facts(manifest, point, by_name), default_subscription(manifest))
-
-
-def from_facts(facts: PointFacts, default: str) -> ClassicCheck:
-    """The Classic check of one point's facts."""
-    return ClassicCheck(
-        name=facts.name,
-        command=facts.command,
-        subscribers=classic_subscribers(facts, default),
-        interval=facts.interval,
-        cron=facts.cron,
-        timeout=facts.timeout,
-        ttl=facts.ttl,
-        handlers=facts.handlers,
-        occurrences=facts.occurrences,
-        refresh=facts.refresh,
-        stdin=any(ref.source == "client" for ref in facts.secrets),
-        source=facts.entity,
-        aggregate=facts.aggregate,
-        dependencies=tuple(f"{facts.entity}/{check}" for check in facts.depends_on_checks),
-        owner=facts.owner,
-        docs=facts.docs,
-        datacenter=facts.datacenter,
-        integration_point=facts.point,
-        type=facts.type,
-        description=facts.description,
-        depends_on=facts.depends_on,
-    )
-
-
-def check_definition(check: ClassicCheck) -> dict[str, Any]:
-    """The check's JSON object: keys in a fixed order, a key whose value is absent left out
-    (never written as null). ``"handlers": []`` is written (Sensu then calls no handler);
-    absent, Sensu calls ``default``. ``mdd`` comes last and is always there."""
-    definition: dict[str, Any] = {"command": check.command}
-    if check.subscribers:
-        definition["subscribers"] = list(check.subscribers)
+def check_definition(facts: PointFacts, default: str) -> dict[str, Any]:
+    """One point's check as Sensu Classic reads it (``default``: the datacenter's default
+    subscription, ``classic_subscribers``): keys in a fixed order, a key whose value is
+    absent left out (never written as null). ``"handlers": []`` is written (Sensu then calls
+    no handler); absent, Sensu calls its handler ``default``. ``mdd`` comes last and is
+    always there."""
+    definition: dict[str, Any] = {"command": facts.command}
+    subscribers = classic_subscribers(facts, default)
+    if subscribers:
+        definition["subscribers"] = list(subscribers)
     else:
         definition["standalone"] = True
-    if check.cron is not None:
-        definition["cron"] = check.cron
+    if facts.cron is not None:
+        definition["cron"] = facts.cron
     else:
-        definition["interval"] = check.interval
+        definition["interval"] = facts.interval
     optional: dict[str, Any] = {
-        "timeout": check.timeout,
-        "ttl": check.ttl,
-        "handlers": None if check.handlers is None else list(check.handlers),
-        "stdin": True if check.stdin else None,
-        "occurrences": check.occurrences,
-        "refresh": check.refresh,
+        "timeout": facts.timeout,
+        "ttl": facts.ttl,
+        "handlers": None if facts.handlers is None else list(facts.handlers),
+        # the client writes its definition to the check's stdin (client secrets)
+        "stdin": True if any(ref.source == "client" for ref in facts.secrets) else None,
+        "occurrences": facts.occurrences,
+        "refresh": facts.refresh,
     }
     definition.update((key, value) for key, value in optional.items() if value is not None)
-    definition["source"] = check.source
-    definition["aggregate"] = check.aggregate
-    if check.dependencies:
-        definition["dependencies"] = list(check.dependencies)
-    if check.owner is not None:
-        definition["owner"] = check.owner
-    if check.docs is not None:
-        definition["docs"] = check.docs
+    definition["source"] = facts.entity
+    definition["aggregate"] = facts.aggregate
+    if facts.depends_on_checks:  # in the client/check form of check_dependencies
+        definition["dependencies"] = [f"{facts.entity}/{c}" for c in facts.depends_on_checks]
+    if facts.owner is not None:
+        definition["owner"] = facts.owner
+    if facts.docs is not None:
+        definition["docs"] = facts.docs
     record: dict[str, Any] = {
-        "datacenter": check.datacenter,
-        "integration_point": check.integration_point,
-        "type": check.type,
+        "datacenter": facts.datacenter,
+        "integration_point": facts.point,
+        "type": facts.type,
     }
     for key, value in (
-        ("owner", check.owner),
-        ("description", check.description),
-        ("docs", check.docs),
-        ("depends_on", list(check.depends_on) or None),
+        ("owner", facts.owner),
+        ("description", facts.description),
+        ("docs", facts.docs),
+        ("depends_on", list(facts.depends_on) or None),
     ):
         if value is not None:
             record[key] = value
@@ -180,9 +118,10 @@ def dump(value: Any, indent: str = "") -> str:
 def document(manifest: Manifest) -> dict[str, Any]:
     """The file's data: the datacenter's ``checks`` and the ``mdd-alerting`` filter."""
     default = default_subscription(manifest)
-    checks = [from_facts(facts, default) for facts in manifest_facts(manifest)]
     return {
-        "checks": {check.name: check_definition(check) for check in checks},
+        "checks": {
+            facts.name: check_definition(facts, default) for facts in manifest_facts(manifest)
+        },
         "filters": alerting.classic_filters(),
     }
 

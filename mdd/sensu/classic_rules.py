@@ -421,15 +421,17 @@ def route_failures(check: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def every_string(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Each string in a JSON ``value`` with its path (``check.mdd.owner``, ``handlers[0]``):
+    what a Classic client or a Go agent reads for tokens (``go_rules`` reads it too)."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
+            yield from every_string(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from every_string(item, f"{path}[{index}]")
 
 
 def find_tokens(text: str) -> list[str]:
@@ -447,7 +449,7 @@ def token_failures(check: Mapping[str, Any]) -> list[str]:
     return [
         f"{path} would hold {token!r}, which a Sensu client replaces with a client "
         f"attribute before it runs the check (Sensu has no way to escape it)"
-        for path, text in _strings({k: v for k, v in check.items() if k != "name"}, "")
+        for path, text in every_string({k: v for k, v in check.items() if k != "name"})
         for token in find_tokens(text)
     ]
 

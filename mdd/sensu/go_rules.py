@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from mdd.sensu.classic_rules import every_string
 
 # --------------------------------------------------------------------------- names
 
@@ -476,22 +478,11 @@ def asset_failures(resource: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- tokens
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
-
-
 def token_failures(resource: Any) -> list[str]:
     """Each string the agent would run through Go's text/template, changing it."""
     return [
         f"{path} would hold {text[text.index('{{') : text.index('{{') + 20]!r}: the Sensu Go "
         f"agent replaces {{{{ ... }}}} with entity attributes"
-        for path, text in _strings(resource, "")
+        for path, text in every_string(resource)
         if TOKEN.search(text)
     ]

@@ -79,11 +79,16 @@ def test_result_names_are_ldap3s() -> None:
 
 
 attributes = st.sampled_from(["cn", "uid", "objectClass", "o;lang-en", "2.5.4.3", "mail"])
+# No whitespace in generated values: both parsers strip a value as Python's str.strip() does
+# (so "(cn= a)" is "(cn=a)"), and ldap3 cannot encode a substring whose parts are only such
+# characters ("(cn=\x1f*\x1f)" raises PyAsn1Error in ldap3, where mdd reads "(cn=*)"); that is
+# ldap3's failure, not a difference to compare. Python's whitespace is more than " ": \x1c-\x1f,
+# \x85, \xa0 and the Unicode spaces too (hypothesis found \x1f).
 values = st.text(
     st.characters(blacklist_characters="()*\\\0", blacklist_categories=("Cs",)),
     min_size=1,
     max_size=8,
-).map(lambda v: v.replace(" ", "x"))
+).map(lambda v: "".join("x" if c.isspace() else c for c in v))
 escaped = st.binary(min_size=1, max_size=3).map(lambda b: "".join(f"\\{x:02x}" for x in b))
 assertion = st.one_of(values, escaped, st.tuples(values, escaped).map("".join))
 items = st.one_of(

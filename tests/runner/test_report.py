@@ -199,3 +199,15 @@ def test_report_refuses_a_foreign_state_file(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert run.code == 2 and "'fra1'" in run.err and not (tmp_path / "r.html").exists()
+
+
+def test_dash_writes_the_page_to_standard_output(tmp_path: Path) -> None:
+    """``-o -`` is standard output, as --help says, for one datacenter's page too (it used to
+    write a file named ``-``)."""
+    write_manifest(tmp_path, [tcp("ldap", free_port(), owner="identity")])
+    verify(tmp_path)
+    run = mdd("report", "lab1", "--manifests", str(tmp_path / "manifests"), "-o", "-", cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert run.out.startswith("<!DOCTYPE html>") and "ldap" in run.out
+    assert "written" not in run.err
+    assert not (tmp_path / "-").exists()
