@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from mdd.batch.planned import Plan
+    from mdd.batch.planned import Plan, PlannedPoint
     from mdd.batch.state import BatchState
-    from mdd.batch.submit import Pacer
+    from mdd.batch.submit import ClientSocketAnswer, Pacer
     from mdd.checks.api import State
     from mdd.runner.runner import Outcome
 
@@ -186,7 +186,7 @@ MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own 
 class _Batch:
     """One run of the batch runner: its plan, where results go, and its memory."""
 
-    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer")
+    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer", "sent", "failed")
 
     def __init__(
         self, plan: Plan, address: tuple[str, int], memory: BatchState, deadline: float
@@ -197,6 +197,9 @@ class _Batch:
         self.deadline = deadline  # time.monotonic() by which every submission ends
         self.now = 0.0  # time.time() of the run
         self.pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
+        # Sensu Classic: results sent, the client's answer not read yet (see _confirm)
+        self.sent: list[tuple[PlannedPoint, int, str, ClientSocketAnswer]] = []
+        self.failed: list[str] = []  # "point: why", each result that did not reach the agent
 
 
 def _prepare(args: argparse.Namespace | _Args) -> _Batch:
@@ -233,7 +236,8 @@ def _prepare(args: argparse.Namespace | _Args) -> _Batch:
 
 def _submit(batch: _Batch, outcome: Outcome) -> None:
     """One point's result to the agent, with its deployment state; recorded as probed once
-    it is there. Raises ``SubmitError``."""
+    it is there (Sensu Classic: once ``_confirm`` has read the client's ``ok``). Raises
+    ``SubmitError``."""
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.checks.api import Result
@@ -255,22 +259,52 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
     if batch.pacer is not None:
         batch.pacer.wait()
     if batch.plan.sensu == "classic":
-        submit.to_client_socket(
+        sent = submit.send_to_client_socket(
             batch.address,
             submit.classic_result(point.result, status, output, label),
             batch.deadline,
         )
-    else:
-        event = submit.go_event(
-            point.result,
-            status,
-            output,
-            int(outcome.started or time.time()),
-            outcome.duration or 0.0,
-            label,
-        )
-        submit.to_agent_api(batch.address, event, batch.deadline)
+        batch.sent.append((point, status, label, sent))
+        if len(batch.sent) >= UNREAD_LIMIT:
+            _confirm(batch)
+        return
+    event = submit.go_event(
+        point.result,
+        status,
+        output,
+        int(outcome.started or time.time()),
+        outcome.duration or 0.0,
+        label,
+    )
+    submit.to_agent_api(batch.address, event, batch.deadline)
     batch.memory.record(point.check, batch.now, status, label)
+
+
+# Results sent to the client socket whose answers are not read yet, at most (each holds a
+# connection open).
+UNREAD_LIMIT = 32
+
+
+def _confirm(batch: _Batch) -> None:
+    """Read the client socket's answer to each result sent, in order; record each point
+    answered ``ok`` as probed, and each other one as failed.
+
+    Sending the next result before reading the last answer is what saves the runner's CPU
+    (one wait for many answers, not one a result); each answer is still bounded by its own
+    submission's ``TIMEOUT`` and the runner's deadline, and read before the runner waits for
+    a probe (the runner's ``idle``), at most ``UNREAD_LIMIT`` results later, and at the
+    end."""
+    from mdd.batch import submit
+
+    sent, batch.sent = batch.sent, []
+    for point, status, label, answer in sent:
+        try:
+            answer.confirm()
+        except submit.SubmitError as exc:
+            # not recorded as probed: the next run probes and submits it again
+            batch.failed.append(f"{point.name}: {exc}")
+            continue
+        batch.memory.record(point.check, batch.now, status, label)
 
 
 def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
@@ -296,19 +330,27 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     }
     if plan.sensu == "go":
         batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
-    failed: list[str] = []
+    failed = batch.failed
     # Everything is imported: out of the collector's sight from now on, and the collector on
     # again (for what the probes leave).
     gc.freeze()
     gc.enable()
     # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
-    probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
+    probes = run_points(
+        due,  # type: ignore[arg-type]
+        jobs=args.jobs,
+        green=green_before,
+        probe_blocked=True,
+        idle=lambda: _confirm(batch),
+    )
     for outcome in probes:
         try:
             _submit(batch, outcome)
         except submit.SubmitError as exc:
+            _confirm(batch)  # the earlier results' answers first: failures in results' order
             # not recorded as probed: the next run probes and submits it again
             failed.append(f"{outcome.point.name}: {exc}")
+    _confirm(batch)
     try:
         memory.save({p.check for p in plan.points})
     except BatchStateError as exc:

@@ -29,7 +29,7 @@ import heapq
 import queue
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from mdd.checks.api import (
     COMMON_OPTIONS,
@@ -170,13 +170,17 @@ def run(
     green: Collection[str] = (),
     probe_blocked: bool = False,
     grace: float = GRACE,
+    idle: Callable[[], object] | None = None,
 ) -> Iterator[Outcome]:
     """Probe ``points`` concurrently; yield each one's ``Outcome`` as it is known.
 
     ``green``: names of points outside ``points`` taken as green (a dependency that is not
     run here). A dependency neither in ``points`` nor in ``green`` blocks its dependants.
     ``probe_blocked``: probe blocked points all the same (their outcome still names what
-    blocks them). Closing the iterator early stops starting new probes.
+    blocks them). ``idle``: called whenever the runner is about to wait for a probe (no
+    outcome is ready), for the caller's own waiting (check-mdd-batch reads the agent's
+    answers to the results it sent meanwhile). Closing the iterator early stops starting
+    new probes.
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
@@ -194,6 +198,8 @@ def run(
                 if schedule.ready:
                     continue
                 break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
+            if idle is not None and pool.done.empty():
+                idle()
             for outcome in pool.outcomes(schedule):
                 finished += 1
                 yield outcome
