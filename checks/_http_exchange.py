@@ -16,7 +16,7 @@ from mdd.checks import _http_wire as wire
 from mdd.checks._base import Deadline
 from mdd.checks._net import connect, timeout_reason
 from mdd.checks._options import duration_text
-from mdd.checks._result import CheckError, CheckFailed
+from mdd.checks._result import CheckError, CheckFailed, Record
 from mdd.checks._shared import excerpt
 
 TYPE_CHECKING = False  # typing is needed by annotations only (see _options)
@@ -43,21 +43,12 @@ class Refused(CheckFailed):
     """The proxy answered CONNECT with a refusal (a non-2xx status)."""
 
 
-class Target:
+class Target(Record):
     url: str
     scheme: str
     host: str  # without brackets
     port: int
     path: str  # origin-form request target
-
-    __slots__ = ("url", "scheme", "host", "port", "path")
-
-    def __init__(self, url: str, scheme: str, host: str, port: int, path: str) -> None:
-        self.url = url
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.path = path
 
     @property
     def hostport(self) -> str:
@@ -218,31 +209,13 @@ def tls_reason(exc: ssl.SSLError, opts: ExchangeOpts) -> str:
     return f"TLS handshake failed: {reason.lower().replace('_', ' ')}"
 
 
-class Answer:
+class Answer(Record):
     status: int
     reason: str
     location: str | None
     charset: str
     body: bytes
     truncated: bool
-
-    __slots__ = ("status", "reason", "location", "charset", "body", "truncated")
-
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        location: str | None,
-        charset: str,
-        body: bytes,
-        truncated: bool,
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.location = location
-        self.charset = charset
-        self.body = body
-        self.truncated = truncated
 
 
 def remaining(deadline: float) -> float:

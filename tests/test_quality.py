@@ -98,6 +98,56 @@ def test_mypy_checks_the_checks_package() -> None:
     assert (package / "cli" / "__init__.py").is_file()
 
 
+# Records (checks/_record.py) have one generic constructor at run time; mypy must still check
+# each call against the fields, as it would a hand-written __init__. Lines marked "# wrong"
+# must each be an error, and no other line.
+RECORD_CALLS = """
+from mdd.checks._certificates import Cert
+from mdd.checks._http_exchange import Answer
+from mdd.checks._kinds import HOST, Kind
+from mdd.checks._options import Option
+from mdd.checks._result import Perf, Result, State
+
+Perf("x", "not a float")  # wrong
+Perf("x", 1.0, warn="1")  # wrong
+Perf("x")  # wrong
+Perf("x", 1.0, "s", 1.0, 2.0, 0.0, 9.0, 10.0)  # wrong
+Perf("x", 1.0, colour="red")  # wrong
+Result(State.OK)  # wrong
+Result(State.OK, "fine", [Perf("x", 1.0)])  # wrong
+Option("host", "HOST", "help")  # wrong
+Option("host", HOST, "help", required="yes")  # wrong
+Kind("k", str, str, metavar=3)  # wrong
+Answer(200, "OK", None, "utf-8", b"", truncated="no")  # wrong
+Cert((), (), 0.0, 1.0, (), 7)  # wrong
+Perf("x", 1.0, "s", max=2.0)
+Result(State.OK, "fine", (Perf("x", 1.0),))
+Option("host", HOST, "help", True, multiple=True)
+Kind("k", str, str, metavar="K")
+Answer(200, "OK", None, "utf-8", b"", truncated=False)
+Cert((("CN", "x"),), (), 0.0, 1.0, ("DNS:x",), "7")
+"""
+
+
+def test_mypy_checks_each_call_of_a_record_constructor(tmp_path: Path) -> None:
+    link_tree()
+    snippet = tmp_path / "calls.py"
+    snippet.write_text(RECORD_CALLS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), str(snippet)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    wrong = [n for n, line in enumerate(RECORD_CALLS.splitlines(), 1) if "# wrong" in line]
+    flagged = sorted(
+        {int(line.split(":")[1]) for line in proc.stdout.splitlines() if ": error:" in line}
+    )
+    assert flagged == wrong, proc.stdout + proc.stderr
+
+
 def main() -> int:
     failed = 0
     for command, argv in COMMANDS.items():
