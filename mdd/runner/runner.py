@@ -320,8 +320,9 @@ class _Pool:
         self.bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
         self.lock = threading.Lock()
         self.workers = 0  # worker threads not abandoned
+        self.busy = 0  # workers on a probe (under ``lock``)
         self.serial = 0
-        self.progress = 0.0  # time.monotonic() when a probe last finished or the pool grew
+        self.progress = 0.0  # time.monotonic() when a result was last read or the pool grew
         self.grown = 0.0  # time.monotonic() when the pool last grew
 
     def worker(self) -> None:
@@ -333,9 +334,11 @@ class _Pool:
                 if task.key in self.abandoned:
                     continue  # it overran before a worker took it up: never probed
                 task.taken = True
+                self.busy += 1
             began, began_wall = time.monotonic(), time.time()
             result = _call(task.point, task.opts)
             with self.lock:
+                self.busy -= 1
                 if task.key in self.abandoned:
                     return
                 self.done.put(_Finished(task.key, result, began, began_wall, time.monotonic()))
@@ -361,10 +364,11 @@ class _Pool:
 
     def _grow_at(self) -> float | None:
         """When the pool should grow (``time.monotonic()``), if no probe finishes before;
-        None while no probe waits for a worker."""
+        None while no probe waits for a worker, or a worker is free (it takes the next probe
+        as soon as it gets to run)."""
         while self.waiting and (self.waiting[0].taken or self.waiting[0].key not in self.running):
             self.waiting.popleft()
-        if not self.waiting:
+        if not self.waiting or self.busy < self.workers:
             return None
         return min(self.progress + PATIENCE, max(self.waiting[0].queued, self.grown) + LAG)
 
@@ -387,7 +391,9 @@ class _Pool:
         finished: _Finished | None = None
         try:
             finished = self.done.get(timeout=max(limit - time.monotonic(), 0))
-            self.progress = finished.at
+            # when it was read, not when it finished: results waiting to be read (a runner
+            # busier than its probes) are progress, not a reason for more threads
+            self.progress = time.monotonic()
         except queue.Empty:
             pass
         self._grow()
