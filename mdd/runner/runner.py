@@ -9,9 +9,10 @@ verdict here equals the exit status of the generated check on the same target.
 At most ``jobs`` probes run at a time, in a pool of threads that grows only while its
 probes are slow: fast targets (a port on the same network answers in well under a
 millisecond) are probed one after the other by a thread or two, since starting a thread
-costs more CPU than connecting to a port. The pool doubles when probes wait and either no
-probe has finished for ``PATIENCE`` (silent targets hold every thread) or a probe has waited
-``LAG`` (the queue drains too slowly): a slow target never holds back the others for long.
+costs more CPU than connecting to a port. The pool doubles when probes wait, every thread
+is on a probe, and either no result has come for ``PATIENCE`` (silent targets hold every
+thread) or a probe has waited ``LAG`` (the queue drains too slowly): a slow target never
+holds back the others for long.
 Every probe bounds itself by its ``timeout``, counted from when a thread takes it up; the
 runner adds a hard bound of ``timeout + GRACE`` from when it started the probe: a probe
 still running then is reported CRITICAL and abandoned (its daemon thread ends on its own, or
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from mdd.core.model import IntegrationPoint
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
-PATIENCE = 0.005  # seconds without a probe finishing, while probes wait, before more threads
+PATIENCE = 0.005  # seconds without a result, while probes wait, before more threads
 LAG = 0.02  # seconds a probe waits for a thread at most before more threads (or since the last)
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
 DEFAULT_JOBS = 256  # a bring-up has many silent targets (the pool grows only for them)
