@@ -14,9 +14,10 @@ is on a probe, and either no result has come for ``PATIENCE`` (silent targets ho
 thread) or a probe has waited ``LAG`` (the queue drains too slowly): a slow target never
 holds back the others for long.
 Every probe bounds itself by its ``timeout``, counted from when a thread takes it up; the
-runner adds a hard bound of ``timeout + GRACE`` from when it started the probe: a probe
-still running then is reported CRITICAL and abandoned (its daemon thread ends on its own, or
-with the process). Results are yielded as they finish, not in manifest order.
+runner adds a hard bound of ``timeout + GRACE`` from the same moment: a probe still running
+then is reported CRITICAL and abandoned (its daemon thread ends on its own, or with the
+process). A probe still waiting for a thread is never reported as a target that did not
+answer. Results are yielded as they finish, not in manifest order.
 
 A point whose ``depends_on`` points are not all green (OK) is *blocked*: by default it is not
 probed, and its outcome says which dependency blocks it. Points are started as soon as their
@@ -264,7 +265,7 @@ class _Schedule:
 class _Task:
     """A probe for a worker."""
 
-    __slots__ = ("key", "point", "opts", "queued", "taken")
+    __slots__ = ("key", "point", "opts", "queued", "taken", "began")
 
     def __init__(
         self, key: int, point: IntegrationPoint, opts: argparse.Namespace, queued: float
@@ -273,7 +274,8 @@ class _Task:
         self.point = point
         self.opts = opts
         self.queued = queued  # time.monotonic() when it was handed to the pool
-        self.taken = False  # set by the worker that takes it up
+        self.taken = False  # set by the worker that takes it up (under the pool's lock)
+        self.began = 0.0  # time.monotonic() when it was taken up
 
 
 class _Finished:
@@ -333,10 +335,11 @@ class _Pool:
                 return
             with self.lock:
                 if task.key in self.abandoned:
-                    continue  # it overran before a worker took it up: never probed
+                    continue  # the runner gave it up before a worker took it up
                 task.taken = True
+                task.began = began = time.monotonic()
                 self.busy += 1
-            began, began_wall = time.monotonic(), time.time()
+            began_wall = time.time()
             result = _call(task.point, task.opts)
             with self.lock:
                 self.busy -= 1
@@ -418,20 +421,28 @@ class _Pool:
             _, key = heapq.heappop(self.bounds)
             if key not in self.running:
                 continue
-            entry = self.running.pop(key)
+            entry = self.running[key]
             with self.lock:
+                # Its hard bound counts from when a worker took it up, as its own timeout
+                # does: a probe still waiting for a thread (the runner was held up, say by a
+                # slow agent socket) has not been given its time, and is not reported as a
+                # target that did not answer.
+                due = entry.task.began + entry.timeout + self.grace if entry.task.taken else None
+                if due is None or due > now:
+                    heapq.heappush(self.bounds, (now + LAG if due is None else due, key))
+                    continue
                 self.abandoned.add(key)
-                taken = entry.task.taken
-            if taken:
-                self.workers -= 1  # its worker exits after the probe; else none takes it up
+            del self.running[key]
+            self.workers -= 1  # its worker exits after the probe
             point = entry.task.point
             schedule.settle(point, False)
+            began_wall = entry.started_wall + (entry.task.began - entry.started)
             yield Outcome(
                 point,
                 no_answer(entry.timeout),
                 schedule.blocked(point),
-                entry.started_wall,
-                now - entry.started,
+                began_wall,
+                now - entry.task.began,
             )
 
     def close(self) -> None:
