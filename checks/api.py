@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from mdd.checks import _options
 from mdd.checks._argv import Options, parse_known
-from mdd.checks._base import MddCheck, check_label, main_of
-from mdd.checks._http_exchange import GetFailed as HttpGetFailed
-from mdd.checks._http_exchange import get as http_get
+from mdd.checks._base import check_label, main_of
 from mdd.checks._net import host_port, split_address
 from mdd.checks._options import *  # noqa: F403 - the option vocabulary: _options.__all__
 from mdd.checks._result import (
@@ -81,13 +79,26 @@ __all__ += _options.__all__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from mdd.checks._help import LightParser
+    from mdd.checks._http_exchange import GetFailed as HttpGetFailed
+    from mdd.checks._http_exchange import get as http_get
+    from mdd.checks._sensu import MddCheck
 
 
 def __getattr__(name: str) -> object:
-    # LightParser is argparse: imported when asked for (a check's --help or error, the batch
-    # runner's unusual command line), never by importing this module.
+    # Imported when asked for, never by importing this module (check-mdd-batch imports it on
+    # every run): LightParser is argparse (a check's --help or error, the batch runner's
+    # unusual command line), MddCheck is sensu-plugin (a check's own process), http_get the
+    # http check's reader (mdd status).
     if name == "LightParser":
         from mdd.checks._help import LightParser
 
         return LightParser
+    if name == "MddCheck":
+        from mdd.checks._sensu import MddCheck
+
+        return MddCheck
+    if name in ("http_get", "HttpGetFailed"):
+        from mdd.checks import _http_exchange
+
+        return _http_exchange.get if name == "http_get" else _http_exchange.GetFailed
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ pays only for the types its datacenter uses.
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 
 from mdd.checks.api import Option, Result, check_label
@@ -80,7 +80,11 @@ class _Registry(MutableMapping[str, "CheckType"]):
         if module is None:
             if check_type not in self._names:
                 raise KeyError(check_type)
-            module = importlib.import_module(module_name(check_type))
+            # __import__, not importlib.import_module: check-mdd-batch would pay for importing
+            # importlib (and warnings) on every run.
+            name = module_name(check_type)
+            __import__(name)
+            module = sys.modules[name]
             self._modules[check_type] = module
         return module
 

@@ -388,7 +388,9 @@ for _name in [m for m in sys.modules if m.split(".")[0] in {forget!r}]:
     del sys.modules[_name]
 from mdd.batch.main import main
 sys.argv = ["check-mdd-batch", *sys.argv[2:]]
-main()
+# Given its argv, main() ends with SystemExit, so the list is written at exit (as the console
+# script, it ends the process with os._exit, past atexit); it reads and imports the same.
+main(sys.argv[1:])
 """
 
 

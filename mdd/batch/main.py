@@ -7,7 +7,7 @@ holds back a dependant's alerts). Only the points that are due are probed: each 
 interval or cron, whatever the runner's interval (the state file, ``mdd.batch.state``,
 remembers when each was last probed). As each result is known it is submitted to the local
 agent as the point's own check result (``mdd.batch.submit``) with its deployment state
-(``mdd_state``: ``mdd.runner.states.result_state``) and a ``ttl``: a runner that stops
+(``mdd_state``: ``mdd.core.deployment.result_state``) and a ``ttl``: a runner that stops
 running turns every point stale in Sensu (CRITICAL on Classic), never silently green.
 
 This check reports the runner's own health, never the points' (each has its own result):
@@ -19,22 +19,25 @@ not green and how many results were submitted.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import time
-
-from mdd.checks.api import CUT, LINE_LIMIT, State
 
 # This runs on every agent at every interval: what it imports before the first probe is
 # paid every time (issue 19). argparse only for --help and a command line the light reader
 # below does not take; typing, dataclasses and pathlib not at all (tests/test_imports.py).
+# Even mdd.checks.api (with socket, re and enum) is imported only once main() has turned
+# the cyclic garbage collector off (see there).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from mdd.batch.planned import Plan
+    from mdd.batch.planned import Plan, PlannedPoint
     from mdd.batch.state import BatchState
-    from mdd.batch.submit import Pacer
+    from mdd.batch.submit import ClientSocketAnswer, Pacer
+    from mdd.checks.api import State
     from mdd.runner.runner import Outcome
 
 PROGRAM = "check-mdd-batch"
@@ -163,6 +166,8 @@ class _Exit(Exception):
 def _summary(
     datacenter: str, total: int, green: int, red: list[str], probed: int, failed: list[str]
 ) -> str:
+    from mdd.checks.api import CUT, LINE_LIMIT
+
     text = f"{datacenter}: {green}/{total} green"
     if red:
         text += f"; not green: {', '.join(red)}"
@@ -181,7 +186,7 @@ MARGIN = 1.0  # seconds kept before the runner's Sensu timeout to print its own 
 class _Batch:
     """One run of the batch runner: its plan, where results go, and its memory."""
 
-    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer")
+    __slots__ = ("plan", "address", "memory", "deadline", "now", "pacer", "sent", "failed")
 
     def __init__(
         self, plan: Plan, address: tuple[str, int], memory: BatchState, deadline: float
@@ -192,6 +197,9 @@ class _Batch:
         self.deadline = deadline  # time.monotonic() by which every submission ends
         self.now = 0.0  # time.time() of the run
         self.pacer: Pacer | None = None  # Sensu Go: the agent's events rate limit
+        # Sensu Classic: results sent, the client's answer not read yet (see _confirm)
+        self.sent: list[tuple[PlannedPoint, int, str, ClientSocketAnswer]] = []
+        self.failed: list[str] = []  # "point: why", each result that did not reach the agent
 
 
 def _prepare(args: argparse.Namespace | _Args) -> _Batch:
@@ -199,6 +207,7 @@ def _prepare(args: argparse.Namespace | _Args) -> _Batch:
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.batch.state import BatchState, BatchStateError, default_path
+    from mdd.checks.api import State
 
     started = time.monotonic()
     try:
@@ -227,11 +236,12 @@ def _prepare(args: argparse.Namespace | _Args) -> _Batch:
 
 def _submit(batch: _Batch, outcome: Outcome) -> None:
     """One point's result to the agent, with its deployment state; recorded as probed once
-    it is there. Raises ``SubmitError``."""
+    it is there (Sensu Classic: once ``_confirm`` has read the client's ``ok``). Raises
+    ``SubmitError``."""
     from mdd.batch import planned as batch_plan
     from mdd.batch import submit
     from mdd.checks.api import Result
-    from mdd.runner.states import BLOCKED, result_state
+    from mdd.core.deployment import BLOCKED, result_state
 
     point = outcome.point
     assert isinstance(point, batch_plan.PlannedPoint) and outcome.result is not None
@@ -249,28 +259,59 @@ def _submit(batch: _Batch, outcome: Outcome) -> None:
     if batch.pacer is not None:
         batch.pacer.wait()
     if batch.plan.sensu == "classic":
-        submit.to_client_socket(
+        sent = submit.send_to_client_socket(
             batch.address,
             submit.classic_result(point.result, status, output, label),
             batch.deadline,
         )
-    else:
-        event = submit.go_event(
-            point.result,
-            status,
-            output,
-            int(outcome.started or time.time()),
-            outcome.duration or 0.0,
-            label,
-        )
-        submit.to_agent_api(batch.address, event, batch.deadline)
+        batch.sent.append((point, status, label, sent))
+        if len(batch.sent) >= UNREAD_LIMIT:
+            _confirm(batch)
+        return
+    event = submit.go_event(
+        point.result,
+        status,
+        output,
+        int(outcome.started or time.time()),
+        outcome.duration or 0.0,
+        label,
+    )
+    submit.to_agent_api(batch.address, event, batch.deadline)
     batch.memory.record(point.check, batch.now, status, label)
+
+
+# Results sent to the client socket whose answers are not read yet, at most (each holds a
+# connection open).
+UNREAD_LIMIT = 32
+
+
+def _confirm(batch: _Batch) -> None:
+    """Read the client socket's answer to each result sent, in order; record each point
+    answered ``ok`` as probed, and each other one as failed.
+
+    Sending the next result before reading the last answer is what saves the runner's CPU
+    (one wait for many answers, not one a result); each answer is still bounded by its own
+    submission's ``TIMEOUT`` and the runner's deadline, and read before the runner waits for
+    a probe (the runner's ``idle``), at most ``UNREAD_LIMIT`` results later, and at the
+    end."""
+    from mdd.batch import submit
+
+    sent, batch.sent = batch.sent, []
+    for point, status, label, answer in sent:
+        try:
+            answer.confirm()
+        except submit.SubmitError as exc:
+            # not recorded as probed: the next run probes and submits it again
+            batch.failed.append(f"{point.name}: {exc}")
+            continue
+        batch.memory.record(point.check, batch.now, status, label)
 
 
 def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     from mdd.batch import submit
     from mdd.batch.cron import is_due
     from mdd.batch.state import BatchStateError
+    from mdd.checks.api import State
     from mdd.runner.runner import run as run_points
 
     batch = _prepare(args)
@@ -289,15 +330,27 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
     }
     if plan.sensu == "go":
         batch.pacer = submit.Pacer(args.events_rate_limit, args.events_burst_limit)
-    failed: list[str] = []
+    failed = batch.failed
+    # Everything is imported: out of the collector's sight from now on, and the collector on
+    # again (for what the probes leave).
+    gc.freeze()
+    gc.enable()
     # A PlannedPoint has every attribute of an IntegrationPoint the runner reads.
-    probes = run_points(due, jobs=args.jobs, green=green_before, probe_blocked=True)  # type: ignore[arg-type]
+    probes = run_points(
+        due,  # type: ignore[arg-type]
+        jobs=args.jobs,
+        green=green_before,
+        probe_blocked=True,
+        idle=lambda: _confirm(batch),
+    )
     for outcome in probes:
         try:
             _submit(batch, outcome)
         except submit.SubmitError as exc:
+            _confirm(batch)  # the earlier results' answers first: failures in results' order
             # not recorded as probed: the next run probes and submits it again
             failed.append(f"{outcome.point.name}: {exc}")
+    _confirm(batch)
     try:
         memory.save({p.check for p in plan.points})
     except BatchStateError as exc:
@@ -312,18 +365,18 @@ def run(args: argparse.Namespace | _Args) -> tuple[State, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
+    """The runner: one line on stdout, and its status as the exit status (``SystemExit``).
+
+    Two things a short process need not pay for (issue 19; docs/performance.md): the cyclic
+    garbage collector's passes while it imports (``run`` turns it on again before the probes)
+    and, as the console script (``argv`` None), the interpreter's teardown: once its line is
+    out, with the state file written and synced and every socket closed, the process ends
+    there (``os._exit``) instead of freeing every module and object one by one."""
+    gc.disable()
     try:
-        if args is None:
-            args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
-        sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
-    try:
-        state, line = run(args)
-    except _Exit as exc:
-        state, line = exc.state, exc.line
-    except Exception as exc:  # never a traceback: Sensu shows the output
-        state, line = State.UNKNOWN, f"{PROGRAM} failed: {type(exc).__name__}: {exc}"
+        state, line = _run_main(argv)
+    finally:
+        gc.enable()  # for a caller in this process; run() did it before the probes
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
@@ -331,7 +384,27 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print(f"MddBatch {state.name}: {printable(line)}")  # one line, whatever a name holds
     sys.stdout.flush()
+    if argv is None:
+        sys.stderr.flush()
+        os._exit(int(state))
     sys.exit(int(state))
+
+
+def _run_main(argv: Sequence[str] | None) -> tuple[State, str]:
+    from mdd.checks.api import State
+
+    args: argparse.Namespace | _Args | None = _read_plain(sys.argv[1:] if argv is None else argv)
+    try:
+        if args is None:
+            args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, mapped to UNKNOWN)
+        sys.exit(0 if exc.code == 0 else int(State.UNKNOWN))
+    try:
+        return run(args)
+    except _Exit as exc:
+        return exc.state, exc.line
+    except Exception as exc:  # never a traceback: Sensu shows the output
+        return State.UNKNOWN, f"{PROGRAM} failed: {type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":  # pragma: no cover

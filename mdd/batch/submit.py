@@ -1,7 +1,11 @@
 """Hand one point's result to the local Sensu agent, as if its own check had run.
 
 * Sensu Classic: the client socket (TCP, 127.0.0.1:3030 by default): one connection per
-  result, a JSON check result in, ``ok`` out (``invalid`` when the client refuses it). The
+  result, a JSON check result in, ``ok`` out (``invalid`` when the client refuses it). One
+  result a connection is the client's own rule, not a choice here: it answers the first
+  JSON document it parses and closes the connection (sensu/sensu 1.x
+  lib/sensu/client/socket.rb, ``Socket#respond``: ``send_data`` then
+  ``close_connection_after_writing``), and an array is no check result. The
   result carries the point's check name and every attribute of its per-point definition
   (``source``, ``aggregate``, ``owner``, ``docs``, ``mdd``, ...), ``status``, ``output`` and
   a ``ttl``.
@@ -50,49 +54,63 @@ def host_port(text: str) -> tuple[str, int]:
     return host, port
 
 
-def _exchange(
-    address: tuple[str, int], payload: bytes, until: bytes | None, deadline: float | None
-) -> bytes:
-    """Send ``payload``, read the reply until ``until`` is in it or the peer closes; all of
-    it within ``TIMEOUT`` and by ``deadline`` (``time.monotonic()``; the runner's own),
-    however the peer trickles its answer (each read waits only for the time left)."""
-    start = time.monotonic()
-    end = start + TIMEOUT
-    late = f"did not answer within {TIMEOUT:g} s"
-    if deadline is not None and deadline < end:
-        end = deadline
-        late = "did not answer before the runner's deadline (its Sensu timeout)"
-    where = f"{address[0]}:{address[1]}"
+class _Exchange:
+    """One request to the agent: sent at once (``SubmitError`` when it cannot be), its
+    answer read by ``answer``, later if the caller likes; all of it within ``TIMEOUT`` and by
+    ``deadline`` (``time.monotonic()``; the runner's own), counted from the send, however
+    the peer trickles its answer (each read waits only for the time left)."""
 
-    def left() -> float:
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError()
-        return remaining
-
-    try:
+    def __init__(self, address: tuple[str, int], payload: bytes, deadline: float | None) -> None:
+        self.where = f"{address[0]}:{address[1]}"
+        self.end = time.monotonic() + TIMEOUT
+        self.late = f"did not answer within {TIMEOUT:g} s"
+        if deadline is not None and deadline < self.end:
+            self.end = deadline
+            self.late = "did not answer before the runner's deadline (its Sensu timeout)"
         # An ASCII host goes as bytes: a str would load the idna codec on every run.
         host: str | bytes = address[0].encode() if address[0].isascii() else address[0]
         # (create_connection hands the host to getaddrinfo, which takes bytes; typeshed
         # says str only)
         where_to = (host, address[1])
-        with socket.create_connection(where_to, timeout=left()) as conn:  # type: ignore[arg-type]
-            conn.settimeout(left())
-            conn.sendall(payload)
-            reply = b""
-            while len(reply) < REPLY_LIMIT:
-                conn.settimeout(left())
-                chunk = conn.recv(REPLY_LIMIT - len(reply))
-                if not chunk:
-                    break
-                reply += chunk
-                if until is not None and until in reply:
-                    break
-            return reply
-    except TimeoutError:
-        raise SubmitError(f"{where} {late}") from None
-    except OSError as exc:
-        raise SubmitError(f"{where}: {exc.strerror or exc}") from None
+        try:
+            self.conn = socket.create_connection(where_to, timeout=self._left())  # type: ignore[arg-type]
+        except (TimeoutError, OSError) as exc:
+            raise self._failed(exc) from None
+        try:
+            self.conn.settimeout(self._left())
+            self.conn.sendall(payload)
+        except (TimeoutError, OSError) as exc:
+            self.conn.close()
+            raise self._failed(exc) from None
+
+    def _left(self) -> float:
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError()
+        return remaining
+
+    def _failed(self, exc: OSError) -> SubmitError:
+        if isinstance(exc, TimeoutError):
+            return SubmitError(f"{self.where} {self.late}")
+        return SubmitError(f"{self.where}: {exc.strerror or exc}")
+
+    def answer(self, until: bytes | None) -> bytes:
+        """The reply, read until ``until`` is in it or the peer closes (at most
+        ``REPLY_LIMIT`` bytes); the connection is closed after."""
+        reply = b""
+        try:
+            with self.conn:
+                while len(reply) < REPLY_LIMIT:
+                    self.conn.settimeout(self._left())
+                    chunk = self.conn.recv(REPLY_LIMIT - len(reply))
+                    if not chunk:
+                        break
+                    reply += chunk
+                    if until is not None and until in reply:
+                        break
+        except (TimeoutError, OSError) as exc:
+            raise self._failed(exc) from None
+        return reply
 
 
 def classic_result(
@@ -187,14 +205,39 @@ class Pacer:
         self.tokens -= 1
 
 
+class ClientSocketAnswer:
+    """A result sent to the client socket, its answer not read yet: ``confirm`` reads it."""
+
+    def __init__(self, address: tuple[str, int], exchange: _Exchange) -> None:
+        self.address = address
+        self.exchange = exchange
+
+    def confirm(self) -> None:
+        """Return once the client said ``ok``; ``SubmitError`` if it said anything else or
+        nothing in time."""
+        reply = self.exchange.answer(b"ok").strip()
+        if reply != b"ok":
+            said = reply.decode("ascii", "replace")[:80] or "nothing"
+            raise SubmitError(
+                f"the client socket {self.address[0]}:{self.address[1]} answered {said!r}"
+            )
+
+
+def send_to_client_socket(
+    address: tuple[str, int], result: Mapping[str, Any], deadline: float | None = None
+) -> ClientSocketAnswer:
+    """Send a result to the client socket, and return at once: its answer is read by the
+    returned ``confirm`` (within the same ``TIMEOUT`` and ``deadline``), so the runner can
+    send the next result meanwhile, each on its own connection (the client's rule: see
+    above)."""
+    payload = json.dumps(result, ensure_ascii=True, allow_nan=False).encode()
+    return ClientSocketAnswer(address, _Exchange(address, payload, deadline))
+
+
 def to_client_socket(
     address: tuple[str, int], result: Mapping[str, Any], deadline: float | None = None
 ) -> None:
-    payload = json.dumps(result, ensure_ascii=True, allow_nan=False).encode()
-    reply = _exchange(address, payload, b"ok", deadline).strip()
-    if reply != b"ok":
-        said = reply.decode("ascii", "replace")[:80] or "nothing"
-        raise SubmitError(f"the client socket {address[0]}:{address[1]} answered {said!r}")
+    send_to_client_socket(address, result, deadline).confirm()
 
 
 def to_agent_api(
@@ -207,7 +250,7 @@ def to_agent_api(
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Connection: close\r\n\r\n"
     ).encode("ascii")
-    reply = _exchange(address, head + body, None, deadline)  # Connection: close: read it all
+    reply = _Exchange(address, head + body, deadline).answer(None)  # Connection: close: all
     status_line = reply.split(b"\r\n", 1)[0].decode("ascii", "replace")
     words = status_line.split(" ", 2)
     if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():

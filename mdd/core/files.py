@@ -106,21 +106,22 @@ def read_capped(
     return b"".join(chunks)
 
 
+_CONTAINERS = (dict, list)  # what nests in a JSON or YAML document
+
+
 def depth(value: Any) -> int:
-    """How deeply lists and mappings nest in ``value`` (a scalar: 0), without recursion."""
+    """How deeply lists and mappings nest in ``value`` (a scalar: 0), without recursion.
+    Only lists and mappings go on the stack (check-mdd-batch checks its plan, mostly
+    strings, on every run)."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, _CONTAINERS) else []
     while stack:
         item, level = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        level += 1
-        deepest = max(deepest, level)
-        stack.extend((child, level) for child in children)
+        if level > deepest:
+            deepest = level
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, level + 1))
     return deepest
 
 

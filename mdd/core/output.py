@@ -6,12 +6,12 @@ cut short by a full disk or an interrupted run would stop it from loading any ch
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 
-# Imported by check-mdd-batch on every run (its state file): no pathlib, secrets or typing.
+# Imported by check-mdd-batch on every run (its state file): no pathlib, secrets, typing or
+# contextlib (try/except where an error is of no consequence).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
@@ -59,15 +59,19 @@ def write_atomically(
         _fill(fd, text, encoding)
         if previous is not None:
             os.chmod(temporary, stat.S_IMODE(previous.st_mode))
-            with contextlib.suppress(PermissionError):
+            try:  # noqa: SIM105 - contextlib would cost check-mdd-batch its import
                 os.chown(temporary, previous.st_uid, previous.st_gid)
+            except PermissionError:
+                pass
         if exclusive:
             _put_exclusively(temporary, target)
         else:
             os.replace(temporary, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 - contextlib would cost check-mdd-batch its import
             os.unlink(temporary)
+        except FileNotFoundError:
+            pass
         raise
     _sync_directory(folder)
 
@@ -132,8 +136,10 @@ def _put_exclusively(temporary: str, target: str) -> None:
         try:
             os.replace(temporary, target)
         except BaseException:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib would cost check-mdd-batch its import
                 os.unlink(target)  # our empty placeholder
+            except OSError:
+                pass
             raise
         return
     os.unlink(temporary)
@@ -179,7 +185,9 @@ def _sync_directory(directory: str) -> None:
     except OSError:
         return
     try:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib would cost check-mdd-batch its import
             os.fsync(fd)
+        except OSError:
+            pass
     finally:
         os.close(fd)

@@ -6,10 +6,18 @@ type's own option declarations, and the check type's ``probe(opts)`` is called w
 result. A probe that raises is mapped as the Sensu plugin maps it (``failed_result``), so a
 verdict here equals the exit status of the generated check on the same target.
 
-Probes run in at most ``jobs`` threads at a time. Every probe bounds itself by its
-``timeout``; the runner adds a hard bound of ``timeout + GRACE``: a probe still running then
-is reported CRITICAL and abandoned (its daemon thread ends on its own, or with the process).
-Results are yielded as they finish, not in manifest order.
+At most ``jobs`` probes run at a time, in a pool of threads that grows only while its
+probes are slow: fast targets (a port on the same network answers in well under a
+millisecond) are probed one after the other by a thread or two, since starting a thread
+costs more CPU than connecting to a port. The pool doubles when probes wait, every thread
+is on a probe, and either no result has come for ``PATIENCE`` (silent targets hold every
+thread) or a probe has waited ``LAG`` (the queue drains too slowly): a slow target never
+holds back the others for long.
+Every probe bounds itself by its ``timeout``, counted from when a thread takes it up; the
+runner adds a hard bound of ``timeout + GRACE`` from the same moment: a probe still running
+then is reported CRITICAL and abandoned (its daemon thread ends on its own, or with the
+process). A probe still waiting for a thread is never reported as a target that did not
+answer. Results are yielded as they finish, not in manifest order.
 
 A point whose ``depends_on`` points are not all green (OK) is *blocked*: by default it is not
 probed, and its outcome says which dependency blocks it. Points are started as soon as their
@@ -23,7 +31,7 @@ import heapq
 import queue
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from mdd.checks.api import (
     COMMON_OPTIONS,
@@ -49,8 +57,10 @@ if TYPE_CHECKING:
     from mdd.core.model import IntegrationPoint
 
 GRACE = 0.5  # seconds past a probe's own timeout before the runner stops waiting for it
+PATIENCE = 0.005  # seconds without a result, while probes wait, before more threads
+LAG = 0.02  # seconds a probe waits for a thread at most before more threads (or since the last)
 DEFAULT_TIMEOUT = 10.0  # for a check type without a timeout option
-DEFAULT_JOBS = 256  # threads are cheap; a bring-up has many silent targets
+DEFAULT_JOBS = 256  # a bring-up has many silent targets (the pool grows only for them)
 
 
 class Outcome:
@@ -162,13 +172,17 @@ def run(
     green: Collection[str] = (),
     probe_blocked: bool = False,
     grace: float = GRACE,
+    idle: Callable[[], object] | None = None,
 ) -> Iterator[Outcome]:
     """Probe ``points`` concurrently; yield each one's ``Outcome`` as it is known.
 
     ``green``: names of points outside ``points`` taken as green (a dependency that is not
     run here). A dependency neither in ``points`` nor in ``green`` blocks its dependants.
     ``probe_blocked``: probe blocked points all the same (their outcome still names what
-    blocks them). Closing the iterator early stops starting new probes.
+    blocks them). ``idle``: called whenever the runner is about to wait for a probe (no
+    outcome is ready), for the caller's own waiting (check-mdd-batch reads the agent's
+    answers to the results it sent meanwhile). Closing the iterator early stops starting
+    new probes.
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
@@ -186,6 +200,8 @@ def run(
                 if schedule.ready:
                     continue
                 break  # pragma: no cover - every point reaches ``ready`` (no cycles in a manifest)
+            if idle is not None and pool.done.empty():
+                idle()
             for outcome in pool.outcomes(schedule):
                 finished += 1
                 yield outcome
@@ -249,39 +265,43 @@ class _Schedule:
 class _Task:
     """A probe for a worker."""
 
-    __slots__ = ("key", "point", "opts")
+    __slots__ = ("key", "point", "opts", "queued", "taken", "began")
 
-    def __init__(self, key: int, point: IntegrationPoint, opts: argparse.Namespace) -> None:
+    def __init__(
+        self, key: int, point: IntegrationPoint, opts: argparse.Namespace, queued: float
+    ) -> None:
         self.key = key
         self.point = point
         self.opts = opts
+        self.queued = queued  # time.monotonic() when it was handed to the pool
+        self.taken = False  # set by the worker that takes it up (under the pool's lock)
+        self.began = 0.0  # time.monotonic() when it was taken up
 
 
 class _Finished:
     """A probe's result, from its worker."""
 
-    __slots__ = ("key", "result", "at")
+    __slots__ = ("key", "result", "began", "began_wall", "at")
 
-    def __init__(self, key: int, result: Result, at: float) -> None:
+    def __init__(
+        self, key: int, result: Result, began: float, began_wall: float, at: float
+    ) -> None:
         self.key = key
         self.result = result
-        self.at = at  # time.monotonic()
+        self.began = began  # time.monotonic() when a worker took the probe up
+        self.began_wall = began_wall  # time.time() then
+        self.at = at  # time.monotonic() when it finished
 
 
 class _Running:
     """A probe started and not finished."""
 
-    __slots__ = ("point", "started", "bound", "started_wall", "timeout")
+    __slots__ = ("task", "started", "bound", "started_wall", "timeout")
 
     def __init__(
-        self,
-        point: IntegrationPoint,
-        started: float,
-        bound: float,
-        started_wall: float,
-        timeout: float,
+        self, task: _Task, started: float, bound: float, started_wall: float, timeout: float
     ) -> None:
-        self.point = point
+        self.task = task
         self.started = started  # time.monotonic()
         self.bound = bound  # time.monotonic() past which the runner stops waiting for it
         self.started_wall = started_wall  # time.time()
@@ -289,62 +309,110 @@ class _Running:
 
 
 class _Pool:
-    """The probes running, in a pool of threads, not one per point: starting a thread costs
-    more CPU than connecting to a port. A worker whose probe overran its hard bound is
-    abandoned: it exits after."""
+    """The probes running, in a pool of threads that grows only while its probes are slow
+    (see the module's docstring). A worker whose probe overran its hard bound is abandoned:
+    it exits after."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
         self.done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self.waiting: collections.deque[_Task] = collections.deque()  # put, maybe not taken
         self.running: dict[int, _Running] = {}
         self.abandoned: set[int] = set()
         self.bounds: list[tuple[float, int]] = []  # a heap of (hard bound, key) of probes started
         self.lock = threading.Lock()
-        self.workers = 0  # worker threads not abandoned: always at least as many as probes running
+        self.workers = 0  # worker threads not abandoned
+        self.busy = 0  # workers on a probe (under ``lock``)
         self.serial = 0
+        self.progress = 0.0  # time.monotonic() when a result was last read or the pool grew
+        self.grown = 0.0  # time.monotonic() when the pool last grew
 
     def worker(self) -> None:
         while True:
             task = self.tasks.get()
             if task is None:
                 return
-            result = _call(task.point, task.opts)
             with self.lock:
                 if task.key in self.abandoned:
+                    continue  # the runner gave it up before a worker took it up
+                task.taken = True
+                task.began = began = time.monotonic()
+                self.busy += 1
+            began_wall = time.time()
+            result = _call(task.point, task.opts)
+            with self.lock:
+                self.busy -= 1
+                if task.key in self.abandoned:
                     return
-                self.done.put(_Finished(task.key, result, time.monotonic()))
+                self.done.put(_Finished(task.key, result, began, began_wall, time.monotonic()))
+
+    def _add_workers(self, count: int) -> None:
+        for _ in range(count):
+            threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
+        self.workers += count
+        self.progress = self.grown = time.monotonic()
 
     def start(self, point: IntegrationPoint, opts: argparse.Namespace, started_wall: float) -> None:
         timeout = getattr(opts, "timeout", None) or DEFAULT_TIMEOUT
         started = time.monotonic()
         self.serial += 1
         bound = started + timeout + self.grace
-        self.running[self.serial] = _Running(point, started, bound, started_wall, timeout)
+        task = _Task(self.serial, point, opts, started)
+        self.running[self.serial] = _Running(task, started, bound, started_wall, timeout)
         heapq.heappush(self.bounds, (bound, self.serial))
-        if self.workers < len(self.running):
-            threading.Thread(target=self.worker, name="mdd-probe", daemon=True).start()
-            self.workers += 1
-        self.tasks.put(_Task(self.serial, point, opts))
+        self.waiting.append(task)
+        self.tasks.put(task)
+        if not self.workers:
+            self._add_workers(1)
+
+    def _grow_at(self) -> float | None:
+        """When the pool should grow (``time.monotonic()``), if no probe finishes before;
+        None while no probe waits for a worker, or a worker is free (it takes the next probe
+        as soon as it gets to run)."""
+        while self.waiting and (self.waiting[0].taken or self.waiting[0].key not in self.running):
+            self.waiting.popleft()
+        if not self.waiting or self.busy < self.workers:
+            return None
+        return min(self.progress + PATIENCE, max(self.waiting[0].queued, self.grown) + LAG)
+
+    def _grow(self) -> None:
+        """Double the pool (no more threads than probes waiting) when it is time to."""
+        grow_at = self._grow_at()
+        if grow_at is not None and time.monotonic() >= grow_at:
+            count = sum(not t.taken and t.key in self.running for t in self.waiting)
+            self._add_workers(min(count, max(self.workers, 1)))
 
     def outcomes(self, schedule: _Schedule) -> Iterator[Outcome]:
-        """Wait for the next probe to finish, or the earliest hard bound to pass; the
-        outcomes then known."""
+        """Wait for the next probe to finish, or the earliest hard bound to pass, or the
+        pool's patience to run out; the outcomes then known."""
         while self.bounds[0][1] not in self.running:
             heapq.heappop(self.bounds)  # a probe that has finished
         limit = self.bounds[0][0]
+        grow_at = self._grow_at()
+        if grow_at is not None:
+            limit = min(limit, grow_at)
+        finished: _Finished | None = None
         try:
-            finished = self.done.get(timeout=max(limit - time.monotonic(), 0.0))
+            finished = self.done.get(timeout=max(limit - time.monotonic(), 0))
+            # when it was read, not when it finished: results waiting to be read (a runner
+            # busier than its probes) are progress, not a reason for more threads
+            self.progress = time.monotonic()
         except queue.Empty:
+            pass
+        self._grow()
+        if finished is None:
             yield from self._overrun(schedule)
             return
         entry = self.running.pop(finished.key, None)
         if entry is None:  # an abandoned probe that finished after all
             return
-        point = entry.point
+        point = entry.task.point
         schedule.settle(point, finished.result.state is State.OK)
-        duration = finished.at - entry.started
-        yield Outcome(point, finished.result, schedule.blocked(point), entry.started_wall, duration)
+        duration = finished.at - finished.began
+        yield Outcome(
+            point, finished.result, schedule.blocked(point), finished.began_wall, duration
+        )
 
     def _overrun(self, schedule: _Schedule) -> Iterator[Outcome]:
         """The probes past their hard bound: abandoned, CRITICAL."""
@@ -353,18 +421,28 @@ class _Pool:
             _, key = heapq.heappop(self.bounds)
             if key not in self.running:
                 continue
-            entry = self.running.pop(key)
+            entry = self.running[key]
             with self.lock:
+                # Its hard bound counts from when a worker took it up, as its own timeout
+                # does: a probe still waiting for a thread (the runner was held up, say by a
+                # slow agent socket) has not been given its time, and is not reported as a
+                # target that did not answer.
+                due = entry.task.began + entry.timeout + self.grace if entry.task.taken else None
+                if due is None or due > now:
+                    heapq.heappush(self.bounds, (now + LAG if due is None else due, key))
+                    continue
                 self.abandoned.add(key)
-            self.workers -= 1
-            point = entry.point
+            del self.running[key]
+            self.workers -= 1  # its worker exits after the probe
+            point = entry.task.point
             schedule.settle(point, False)
+            began_wall = entry.started_wall + (entry.task.began - entry.started)
             yield Outcome(
                 point,
                 no_answer(entry.timeout),
                 schedule.blocked(point),
-                entry.started_wall,
-                now - entry.started,
+                began_wall,
+                now - entry.task.began,
             )
 
     def close(self) -> None:

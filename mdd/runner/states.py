@@ -41,9 +41,10 @@ from mdd.core.deployment import GREEN as GREEN
 from mdd.core.deployment import PENDING as PENDING
 from mdd.core.deployment import REGRESSED as REGRESSED
 from mdd.core.deployment import UNKNOWN as UNKNOWN
+from mdd.core.deployment import deployment_state
 
-# check-mdd-batch labels its results with result_state on every run: pathlib, typing and
-# the dataclasses of mdd.core.model are for the type checker or imported where needed.
+# pathlib, typing and the dataclasses of mdd.core.model are for the type checker or
+# imported where needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
@@ -140,30 +141,6 @@ def _status_name(status: int) -> str:
         return State(status).name
     except ValueError:
         return "UNKNOWN"
-
-
-def deployment_state(
-    ok: bool, blocked_by: tuple[str, ...], was_green: bool, status: int | None = None
-) -> str:
-    """``status``: the check's exit status (None: not run); anything but 0-2 is UNKNOWN."""
-    if ok:
-        return GREEN
-    if blocked_by:
-        return BLOCKED
-    if status is not None and status not in (0, 1, 2):
-        return UNKNOWN
-    return REGRESSED if was_green else PENDING
-
-
-def result_state(status: int, blocked_by: tuple[str, ...], was_green: bool) -> str:
-    """The state a batch result is labelled with (``mdd_state``): the deployment state, or
-    ``unknown`` for a check that could not decide (UNKNOWN is never shown as pending, nor as
-    regressed: nothing says the point broke); a blocked point is ``blocked`` whatever its own
-    check said, as on the boards."""
-    state = deployment_state(status == int(State.OK), blocked_by, was_green)
-    if state in (PENDING, REGRESSED) and status not in (0, 1, 2):
-        return UNKNOWN
-    return state
 
 
 def reason_of(outcome: Outcome) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from tests.batch.sensu_agents import client_socket
-from tests.conftest import run_command
-from tests.runner.helpers import free_port, mdd, tcp, write_manifest
+from tests.conftest import hanging, run_command
+from tests.runner.helpers import free_port, listener, mdd, tcp, write_manifest
 
 DC = "lab1"
 
@@ -215,6 +215,26 @@ def test_a_socket_that_never_answers_cannot_hold_the_runner_past_its_timeout(
     assert ran.code == 2, ran.out
     assert "3 result(s) not submitted" in ran.line, ran.line
     assert "did not answer before the runner's deadline (its Sensu timeout)" in ran.line
+
+
+@pytest.mark.slow
+def test_an_answer_is_read_while_a_slower_probe_runs(tmp_path: Path) -> None:
+    """Each result is sent as soon as it is known and the client socket's answers are read
+    together, but before the runner waits for a probe: an answer is never left unread past
+    its own 5 s while a slower probe (6 s here) runs (it would then count as not given)."""
+    with hanging() as silent_port, listener(free_port()) as up:
+        points = [
+            tcp("fast", up.getsockname()[1], sensu={"timeout": 30}),
+            tcp("slow", silent_port, sensu={"timeout": 30}, check={"timeout": "6s"}),
+        ]
+        run, _, text = generate(tmp_path, points)
+        assert run.code == 0, run.err
+        command = runner_command(text, tmp_path / "runner.state")
+        with client_socket() as (port, received):
+            ran = run_command(command + f" --socket 127.0.0.1:{port}")
+    assert ran.code == 0, ran.out
+    assert "lab1: 1/2 green; not green: slow; 2 probed and submitted" in ran.line, ran.line
+    assert sorted(r["name"] for r in received) == ["mdd_lab1_fast", "mdd_lab1_slow"]
 
 
 # --------------------------------------------------------------------------- the runner's stdin

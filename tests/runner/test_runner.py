@@ -39,7 +39,7 @@ def _probe(opts: argparse.Namespace) -> Result:
     with _lock:
         _now += 1
         _most = max(_most, _now)
-    time.sleep(0.05)
+    time.sleep(0.3 if opts.mode == "slow" else 0.05)
     with _lock:
         _now -= 1
     return Result(State.OK, "fine")
@@ -49,7 +49,9 @@ FAKE = types.SimpleNamespace(
     TYPE="fake",
     SUMMARY="test only",
     OPTIONS=(
-        Option("mode", choice("ok", "hang", "checkerror", "crash"), "what to do", default="ok"),
+        Option(
+            "mode", choice("ok", "slow", "hang", "checkerror", "crash"), "what to do", default="ok"
+        ),
         Option("timeout", DURATION, "timeout", default=1.0),
     ),
     EXAMPLE={},
@@ -149,6 +151,41 @@ def test_jobs_bounds_the_probes_running_at_once(fake_type: None) -> None:
     outcomes = list(run([point(f"p{i}", "fake") for i in range(12)], jobs=3))
     assert len(outcomes) == 12 and all(o.ok for o in outcomes)
     assert 1 <= _most <= 3
+
+
+def test_slow_probes_do_not_wait_for_each_other(fake_type: None) -> None:
+    global _most
+    _most = 0
+    # The pool starts with one thread and grows while its probes are slow: one after the
+    # other, these 16 probes of 0.3 s would take 4.8 s.
+    points = [point(f"p{i}", "fake", mode="slow", timeout=1.0) for i in range(16)]
+    outcomes = list(run(points, grace=0.2))
+    assert [o.result for o in outcomes] == [Result(State.OK, "fine")] * 16
+    assert _most > 1
+
+
+def test_a_probe_waiting_for_a_thread_is_not_reported_as_not_answering(fake_type: None) -> None:
+    # The runner is held up (check-mdd-batch reading a slow agent's answers, in ``idle``)
+    # while its one thread is on a hanging probe: "quick" waits for a thread past its own
+    # timeout + grace, counted from when the runner started it. It has not been probed, so
+    # it must not be reported as a target that did not answer; it is probed once a thread
+    # takes it up.
+    held = []
+
+    def hold_up() -> None:
+        if not held:
+            held.append(True)
+            time.sleep(1.5)
+
+    points = [
+        point("stuck", "fake", mode="hang", timeout=1.0),
+        point("quick", "fake", mode="ok", timeout=0.3),
+    ]
+    found = by_name(list(run(points, grace=0.2, idle=hold_up)))
+    assert held
+    assert found["quick"].result == Result(State.OK, "fine")
+    stuck = found["stuck"].result
+    assert stuck is not None and stuck.message == "no answer within the timeout of 1s"
 
 
 def test_dependants_of_a_red_point_are_blocked_and_not_probed() -> None:
