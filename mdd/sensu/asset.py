@@ -72,14 +72,22 @@ sys.path[0] = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__fi
 import mdd
 
 mdd.ARTIFACT = "{asset}"
-try:
-    from {module} import {function}
-except ImportError as exc:
+
+
+def lacks(exc):
     print("{command} UNKNOWN: the artifact lacks " + str(exc.name or exc)
           + " (rebuild it with `mdd asset build`)")
     sys.exit(3)
 
-{function}()
+
+try:
+    from {module} import {function}
+except ImportError as exc:
+    lacks(exc)
+try:
+    {function}()
+except ImportError as exc:  # sensu-plugin is imported when the check starts, not before
+    lacks(exc)
 '''
 
 
