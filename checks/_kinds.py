@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from mdd.checks._result import Record
-
 # typing costs a check ~4 ms per run (with contextlib) and is needed by annotations only;
 # type checkers take any constant named TYPE_CHECKING as true.
 TYPE_CHECKING = False
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- kinds of value
 
 
-class Kind(Record):
+class Kind:
     """How one kind of value is read from a manifest, written to argv and parsed back.
 
     ``load`` takes the YAML value of one item (of the whole mapping, for kinds of pairs) and
@@ -30,25 +28,35 @@ class Kind(Record):
     ``text`` writes a canonical value as command-line text that ``parse`` reads back.
     All three raise ``ValueError`` with a message fit for a human.
 
-    A record, not a dataclass: ``dataclasses`` imports ``inspect`` and costs every check run
-    about 8 ms.
+    A plain class, not a dataclass: ``dataclasses`` imports ``inspect`` and costs every check
+    run about 8 ms.
 
     ``schema`` (optional): the JSON Schema fragment of one item as a manifest writes it, for
     ``mdd schema``; without it, ``mdd.manifest.schema`` uses its fragment for the kind's name, or
     accepts any value (the reader still checks it).
     """
 
-    name: str
-    load: Callable[[Any], Any]
-    parse: Callable[[str], Any]
-    text: Callable[[Any], str] = str
-    doc: str = ""
-    schema: Mapping[str, Any] | None = None
-    metavar: str = ""  # the value in --help; default: the name, in capitals
-    flag_doc: str = ""  # how the flag's value is written, when unlike the manifest's
+    __slots__ = ("name", "load", "parse", "text", "doc", "schema", "metavar", "flag_doc")
 
-    def __post_init__(self) -> None:
-        self.metavar = self.metavar or self.name.upper().replace(" ", "_")
+    def __init__(
+        self,
+        name: str,
+        load: Callable[[Any], Any],
+        parse: Callable[[str], Any],
+        text: Callable[[Any], str] = str,
+        doc: str = "",
+        schema: Mapping[str, Any] | None = None,
+        metavar: str = "",  # the value in --help; default: the name, in capitals
+        flag_doc: str = "",  # how the flag's value is written, when unlike the manifest's
+    ) -> None:
+        self.name = name
+        self.load = load
+        self.parse = parse
+        self.text = text
+        self.doc = doc
+        self.schema = schema
+        self.metavar = metavar or name.upper().replace(" ", "_")
+        self.flag_doc = flag_doc
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"

@@ -48,7 +48,6 @@ from mdd.checks._kinds import (
     type_name,
 )
 from mdd.checks._pair_kinds import HEADERS, JSON_EXPECT
-from mdd.checks._result import Record
 from mdd.checks._secret_kinds import SECRET, SECRET_FILES, SECRET_SOURCES
 
 TYPE_CHECKING = False
@@ -98,16 +97,28 @@ __all__ = [
 ]
 
 
-class Option(Record):
+class Option:
     """One option of a check type: a manifest key, a command-line flag, a docs row."""
 
-    name: str
-    kind: Kind
-    help: str
-    required: bool = False
-    default: Any = None
-    multiple: bool = False  # a list in the manifest, a repeated flag on the command line
-    pairs: bool = False  # a mapping in the manifest, a repeated flag on the command line
+    __slots__ = ("name", "kind", "help", "required", "default", "multiple", "pairs")
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        help: str,
+        required: bool = False,
+        default: Any = None,
+        multiple: bool = False,  # a list in the manifest, a repeated flag on the command line
+        pairs: bool = False,  # a mapping in the manifest, a repeated flag on the command line
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.required = required
+        self.default = default
+        self.multiple = multiple
+        self.pairs = pairs
 
     def __repr__(self) -> str:
         return f"Option({self.name!r}, {self.kind!r})"

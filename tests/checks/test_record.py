@@ -1,5 +1,6 @@
-"""Records (checks/_record.py): the one constructor of the checks' value classes behaves as the
-hand-written ones it replaced: slots, arguments by position or keyword, defaults, the errors
+"""Records (checks/_result.py ``Record``): the one constructor of the checks' value classes
+(``Perf``, ``Result``, ``Cert`` and the http exchange's ``Target`` and ``Answer``) behaves as
+the hand-written ones it replaced: slots, arguments by position or keyword, defaults, the errors
 of a wrong call, equality by fields where a class asks for it, identity elsewhere."""
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ import types
 import pytest
 
 from mdd.checks._certificates import Cert
-from mdd.checks._kinds import HOST, Kind
-from mdd.checks._options import Option
+from mdd.checks._http_exchange import Target
 from mdd.checks._result import Perf, Record, Result, State
 from mdd.checks.check_command import _RawPerf
 
@@ -28,12 +28,13 @@ def test_fields_are_set_by_position_keyword_and_default() -> None:
     )
     assert str(perf) == "time=0.5;1;;;5"
     assert repr(perf) == "Perf('time=0.5;1;;;5')"
-    option = Option("host", HOST, "where", True)
-    assert (option.required, option.default, option.multiple, option.pairs) == (
-        True,
-        None,
-        False,
-        False,
+    target = Target("http://a:80/", "http", host="a", port=80, path="/")
+    assert (target.url, target.scheme, target.host, target.port, target.path) == (
+        "http://a:80/",
+        "http",
+        "a",
+        80,
+        "/",
     )
 
 
@@ -85,14 +86,22 @@ def test_a_subclass_compares_as_the_class_that_asked_for_equality() -> None:
 
 
 def test_without_eq_a_record_is_itself_only() -> None:
-    assert Option("host", HOST, "where") != Option("host", HOST, "where")
-    option = Option("host", HOST, "where")
-    assert option == option and hash(option) == object.__hash__(option)
+    assert Target("u", "http", "a", 80, "/") != Target("u", "http", "a", 80, "/")
+    target = Target("u", "http", "a", 80, "/")
+    assert target == target and hash(target) == object.__hash__(target)
+
+
+class Named(Record):
+    name: str
+    metavar: str = ""
+
+    def __post_init__(self) -> None:
+        self.metavar = self.metavar or self.name.upper().replace(" ", "_")
 
 
 def test_post_init_runs_after_the_fields_are_set() -> None:
-    assert Kind("dns name", str, str).metavar == "DNS_NAME"
-    assert Kind("dns name", str, str, metavar="NAME").metavar == "NAME"
+    assert Named("dns name").metavar == "DNS_NAME"
+    assert Named("dns name", metavar="NAME").metavar == "NAME"
 
 
 def test_a_field_without_default_after_one_with_is_refused() -> None:
