@@ -29,7 +29,6 @@ first use.
 
 from __future__ import annotations
 
-import signal
 import sys
 import types
 from collections.abc import Sequence
@@ -43,8 +42,16 @@ from mdd.checks._result import Deadline, Result, State, failed_result
 
 # typing is needed by annotations only: not imported at run time (see _options).
 TYPE_CHECKING = False
+if not TYPE_CHECKING:
+    # The backstop alarm needs signal() and setitimer() only: they are the C module's.
+    # ``signal.py`` wraps it and turns every signal number into an enum on import, 3.5
+    # million instructions a check run (valgrind), 3.5% of a tcp check; no check imports it
+    # (check_command and check_icmp do, through subprocess, when they run).
+    # tests/test_imports.py holds a check run to it.
+    import _signal as signal
 if TYPE_CHECKING:
     import argparse
+    import signal
     from collections.abc import Callable
     from types import FrameType
     from typing import Any, NoReturn

@@ -9,6 +9,7 @@ imported by a check. Each import is tried in a fresh interpreter, as the agent r
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -449,3 +450,23 @@ def test_the_batch_run_guard_sees_argparse_on_a_shortened_flag(tmp_path: Path) -
     plan = _batch_plan(tmp_path, free_port(), free_port())
     out, modules = _batch_run(tmp_path, "--plan", str(plan), "--data", "lab1")
     assert "argparse" in _loaded(modules, BATCH_RUN_FORBIDDEN)
+
+
+def test_a_check_run_imports_the_signal_c_module_only() -> None:
+    """The backstop alarm uses ``_signal``: ``signal.py`` would turn every signal number into
+    an enum on each run (3.5 million instructions, checks/_sensu.py). A real run, with its
+    alarm set (--timeout), to a port nothing listens on."""
+    from tests.runner.helpers import free_port
+
+    proc = subprocess.run(
+        [str(BIN / "check-mdd-tcp"), "--host", "127.0.0.1", "--port", str(free_port())]
+        + ["--timeout", "5s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPROFILEIMPORTTIME="1"),
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "_signal" in imported and "signal" not in imported
