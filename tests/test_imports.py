@@ -373,6 +373,7 @@ BATCH_RUN_FORBIDDEN = (
     "mdd.core.model",
     "mdd.batch.plan",
     "encodings.idna",  # a str host name to socket: the agent's address goes as bytes
+    "signal",  # write_atomically holds signals with the _signal C module (3.5 M instructions)
 )
 
 _BATCH_MODULES_AT_EXIT = """
