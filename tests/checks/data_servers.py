@@ -292,31 +292,48 @@ def forwarding(target: int, delay: float = 0.0, tls: Any = None) -> Iterator[int
     first answer back for ``delay`` seconds (a slow link), and with ``tls`` (a server
     ``ssl.SSLContext``) it terminates TLS in front of a server that has none, as a load
     balancer does. Yields its port."""
-    import threading
+    import selectors
 
     from tests.conftest import accepting
 
-    def pump(source: socket.socket, sink: socket.socket, hold: float) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if hold:
-                    time.sleep(hold)
-                    hold = 0.0
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
+    def relay(client: socket.socket, upstream: socket.socket) -> None:
+        """Both directions in this one thread: an SSL object must never be read in one
+        thread while another writes it (a forwarder with a thread a direction broke a TLS
+        conversation now and then under load: the check saw the connection closed)."""
+        peer = {client: upstream, upstream: client}
+        hold = delay
+        with selectors.DefaultSelector() as selector:
+            for sock in peer:
+                selector.register(sock, selectors.EVENT_READ)
+            while peer:
+                pending = client in peer and getattr(client, "pending", lambda: 0)()
+                ready = [client] if pending else [key.fileobj for key, _ in selector.select(30)]
+                if not ready:
+                    return  # 30 s of silence both ways
+                for source in ready:
+                    assert isinstance(source, socket.socket)
+                    sink = peer[source]
+                    data = source.recv(65536)
+                    if not data:  # this direction is done: pass the end on
+                        selector.unregister(source)
+                        del peer[source]
+                        with contextlib.suppress(OSError):
+                            sink.shutdown(socket.SHUT_WR)
+                        continue
+                    if hold and source is upstream:
+                        time.sleep(hold)  # the server's first answer, held back
+                        hold = 0.0
+                    sink.sendall(data)
 
     def handle(conn: socket.socket) -> None:
         conn.settimeout(30)
         client = tls.wrap_socket(conn, server_side=True) if tls is not None else conn
-        with client, socket.create_connection((HOST, target), timeout=30) as upstream:
-            back = threading.Thread(target=pump, args=(upstream, client, delay), daemon=True)
-            back.start()
-            pump(client, upstream, 0.0)
-            back.join(30)
+        with (
+            client,
+            socket.create_connection((HOST, target), timeout=30) as upstream,
+            contextlib.suppress(OSError),
+        ):
+            relay(client, upstream)
 
     with accepting(handle, threaded=True) as port:
         yield port
