@@ -80,3 +80,12 @@ def install_revision(rev: str, venv: Path) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(tree, filter="data")
         return install_wheel(venv, tree)
+
+
+def installs(baseline: str | None) -> dict[str, Path]:
+    """The mdd versions a benchmark compares: ``this tree`` (a wheel of the working tree),
+    and, with ``baseline``, mdd at that git revision; each name to its venv's ``bin``."""
+    versions = {"this tree": install_wheel()}
+    if baseline:
+        versions[baseline] = install_revision(baseline, REPO / "build" / "bench-venv-baseline")
+    return versions

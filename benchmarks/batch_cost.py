@@ -30,36 +30,11 @@ import threading
 from pathlib import Path
 
 from _machine import describe
-from _measure import Launcher, install_wheel  # benchmarks/: what every benchmark shares
-
-
-def serve_client_socket() -> tuple[int, list[int]]:
-    """A loopback Sensu Classic client socket answering ``ok``; returns (port, counter)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    count = [0]
-
-    def serve() -> None:
-        while True:
-            conn, _ = listener.accept()
-            with conn:
-                data = b""
-                while True:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                    try:
-                        json.loads(data)
-                    except ValueError:
-                        continue
-                    count[0] += 1
-                    conn.sendall(b"ok")
-                    break
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener.getsockname()[1], count
+from _measure import (  # benchmarks/: what every benchmark shares
+    Launcher,
+    install_wheel,
+    serve_client_socket,
+)
 
 
 def main() -> None:

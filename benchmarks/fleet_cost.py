@@ -47,14 +47,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from _machine import describe
-from _measure import Launcher, install_wheel  # benchmarks/: what every benchmark shares
+from _measure import Launcher, install_wheel, serve_client_socket  # benchmarks/: shared
 
 from tests.checks.http_servers import serve, server_context
 from tests.conftest import accepting
@@ -75,35 +74,6 @@ class Way:
     rss: list[int] = field(default_factory=list)  # KiB, the largest process per round
     codes: set[int] = field(default_factory=set)
     instructions: int | None = None
-
-
-def serve_client_socket() -> tuple[int, list[int]]:
-    """A loopback Sensu Classic client socket answering ``ok``; (port, results counter)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    count = [0]
-
-    def serve_one(conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-                try:
-                    json.loads(data)
-                except ValueError:
-                    continue
-                count[0] += 1
-                conn.sendall(b"ok")
-                return
-
-    def serve_all() -> None:
-        while True:
-            conn, _ = listener.accept()
-            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve_all, daemon=True).start()
-    return listener.getsockname()[1], count
 
 
 def points(kinds: tuple[tuple[str, int], ...], targets: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,8 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _machine import describe, install_revision
-from _measure import REPO, Launcher, Run, install_wheel  # benchmarks/: what they all share
+from _machine import describe, installs
+from _measure import Launcher, Run  # benchmarks/: what they all share
 
 
 def manifest_text(points: int) -> str:
@@ -93,11 +93,7 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="also measure mdd at git revision REV")
     args = parser.parse_args()
 
-    versions = {"this tree": install_wheel()}
-    if args.baseline:
-        versions[args.baseline] = install_revision(
-            args.baseline, REPO / "build" / "bench-venv-baseline"
-        )
+    versions = installs(args.baseline)
     print("\n".join(describe(versions["this tree"])))
     with tempfile.TemporaryDirectory() as tmp, Launcher(cwd=Path(tmp)) as launcher:
         folder = Path(tmp)

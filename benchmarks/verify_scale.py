@@ -36,8 +36,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _machine import describe, install_revision
-from _measure import REPO, Launcher, install_wheel  # benchmarks/: what they all share
+from _machine import describe, installs
+from _measure import Launcher  # benchmarks/: what they all share
 
 from tests.conftest import accepting, hanging  # the tests' listeners, on 127.0.0.1
 
@@ -133,11 +133,7 @@ def main() -> None:
     parser.add_argument("--silent", default="1,50,200", help="point counts, silent case")
     parser.add_argument("--baseline", metavar="REV", help="also measure mdd at git revision REV")
     args = parser.parse_args()
-    versions = {"this tree": install_wheel()}
-    if args.baseline:
-        versions[args.baseline] = install_revision(
-            args.baseline, REPO / "build" / "bench-venv-baseline"
-        )
+    versions = installs(args.baseline)
     print("\n".join(describe(versions["this tree"])))
     with tempfile.TemporaryDirectory() as tmp, Launcher(cwd=Path(tmp)) as launcher:
         folder = Path(tmp)
