@@ -9,7 +9,6 @@ imported by a check. Each import is tried in a fresh interpreter, as the agent r
 from __future__ import annotations
 
 import ast
-import os
 import re
 import subprocess
 import sys
@@ -157,8 +156,9 @@ def _flags(flag: str, secret: bool) -> list[str]:
     return [f"{flag}-file", f"{flag}-env"] if secret else [flag]
 
 
-# A real run of a check, with the modules it loaded written out as the process ends (atexit
-# runs after the check's own sys.exit): what a run pays for, not what an import pays for.
+# A real run of a command, with the modules it loaded written out as the process ends
+# (atexit runs after the command's own sys.exit): what a run pays for, not what an import
+# pays for. ``run`` is the command's entry point, its argv after the listing's path.
 _MODULES_AT_EXIT = """
 import atexit, sys
 
@@ -168,22 +168,26 @@ def _write(path=sys.argv[1]):
 
 atexit.register(_write)
 # The development venv's editable-install hook imports some of the guarded modules (pathlib
-# brings urllib.parse) before any check runs: forgotten here, so that only what the check
+# brings urllib.parse) before anything runs: forgotten here, so that only what the command
 # itself imports is listed.
 for _name in [m for m in sys.modules if m.split(".")[0] in {forget!r}]:
     del sys.modules[_name]
+{run}
+"""
+
+_CHECK_MAIN = """
 from mdd.checks.check_{check_type} import main
 sys.argv = ["check-mdd-{check_type}", *sys.argv[2:]]
 main()
 """
 
 
-def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str, set[str]]:
-    """(output, modules loaded) of one run of a check, in a fresh interpreter."""
+def _listed_run(script: str, tmp_path: Path, argv: tuple[str, ...]) -> tuple[str, set[str]]:
+    """(output, modules loaded) of one run of ``script`` in a fresh interpreter."""
     listing = tmp_path / "modules.txt"
+    listing.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-c", _MODULES_AT_EXIT.format(check_type=check_type, forget=_FORGET)]
-        + [str(listing), *argv],
+        [sys.executable, "-c", script, str(listing), *argv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -192,6 +196,12 @@ def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str,
     )
     assert listing.exists(), f"no module list:\n{proc.stdout}{proc.stderr}"
     return proc.stdout + proc.stderr, set(listing.read_text().split())
+
+
+def _modules_of_a_run(check_type: str, tmp_path: Path, *argv: str) -> tuple[str, set[str]]:
+    """(output, modules loaded) of one run of a check, in a fresh interpreter."""
+    run = _CHECK_MAIN.format(check_type=check_type)
+    return _listed_run(_MODULES_AT_EXIT.format(forget=_FORGET, run=run), tmp_path, argv)
 
 
 # What a plain http:// run must never load: http.client pulls in the email package for its
@@ -376,41 +386,20 @@ BATCH_RUN_FORBIDDEN = (
     "signal",  # write_atomically holds signals with the _signal C module (3.5 M instructions)
 )
 
-_BATCH_MODULES_AT_EXIT = """
-import atexit, sys
-
-def _write(path=sys.argv[1]):
-    with open(path, "w") as out:
-        out.write("\\n".join(sorted(sys.modules)))
-
-atexit.register(_write)
-# The development venv's editable-install hook imports some of the guarded modules before
-# anything runs: forgotten here, so that only what the runner imports is listed.
-for _name in [m for m in sys.modules if m.split(".")[0] in {forget!r}]:
-    del sys.modules[_name]
-from mdd.batch.main import main
-sys.argv = ["check-mdd-batch", *sys.argv[2:]]
 # Given its argv, main() ends with SystemExit, so the list is written at exit (as the console
 # script, it ends the process with os._exit, past atexit); it reads and imports the same.
+_BATCH_MAIN = """
+from mdd.batch.main import main
+sys.argv = ["check-mdd-batch", *sys.argv[2:]]
 main(sys.argv[1:])
 """
 
 
 def _batch_run(tmp_path: Path, *argv: str) -> tuple[str, set[str]]:
     """(output, modules loaded) of one run of check-mdd-batch, in a fresh interpreter."""
-    listing = tmp_path / "modules.txt"
-    listing.unlink(missing_ok=True)
     forget = sorted({name.split(".")[0] for name in BATCH_RUN_FORBIDDEN if "." not in name})
-    proc = subprocess.run(
-        [sys.executable, "-c", _BATCH_MODULES_AT_EXIT.format(forget=forget), str(listing), *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
-    assert listing.exists(), f"no module list:\n{proc.stdout}{proc.stderr}"
-    return proc.stdout + proc.stderr, set(listing.read_text().split())
+    script = _MODULES_AT_EXIT.format(forget=forget, run=_BATCH_MAIN)
+    return _listed_run(script, tmp_path, argv)
 
 
 def _batch_plan(tmp_path: Path, open_port: int, closed_port: int) -> Path:
@@ -453,21 +442,14 @@ def test_the_batch_run_guard_sees_argparse_on_a_shortened_flag(tmp_path: Path) -
     assert "argparse" in _loaded(modules, BATCH_RUN_FORBIDDEN)
 
 
-def test_a_check_run_imports_the_signal_c_module_only() -> None:
+def test_a_check_run_imports_the_signal_c_module_only(tmp_path: Path) -> None:
     """The backstop alarm uses ``_signal``: ``signal.py`` would turn every signal number into
     an enum on each run (3.5 million instructions, checks/_sensu.py). A real run, with its
     alarm set (--timeout), to a port nothing listens on."""
     from tests.runner.helpers import free_port
 
-    proc = subprocess.run(
-        [str(BIN / "check-mdd-tcp"), "--host", "127.0.0.1", "--port", str(free_port())]
-        + ["--timeout", "5s"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPROFILEIMPORTTIME="1"),
+    out, modules = _modules_of_a_run(
+        "tcp", tmp_path, "--host", "127.0.0.1", "--port", str(free_port()), "--timeout", "5s"
     )
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    assert "_signal" in imported and "signal" not in imported
+    assert "refused the connection" in out, out
+    assert "_signal" in modules and not _loaded(modules, ("signal",))
