@@ -11,16 +11,15 @@ import contextlib
 import json
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.batch.sensu_agents import client_socket
-from tests.conftest import hanging, run_command
+from tests.conftest import accepting, hanging, run_command
 from tests.runner.helpers import free_port, listener, mdd, tcp, write_manifest
 
 DC = "lab1"
@@ -162,34 +161,6 @@ def test_a_name_with_a_line_break_cannot_forge_an_output_line(
 # --------------------------------------------------------------------------- the agent socket
 
 
-@contextlib.contextmanager
-def agent(talk: Callable[[socket.socket], None]) -> Iterator[tuple[int, list[int]]]:
-    """A client socket on loopback that accepts and then does ``talk``; yields (port,
-    connections seen)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    stop = threading.Event()
-    seen: list[int] = []
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            seen.append(1)
-            threading.Thread(target=talk, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], seen
-    finally:
-        stop.set()
-        listener.close()
-
-
 def silent(conn: socket.socket) -> None:
     with conn:
         time.sleep(60)
@@ -210,7 +181,7 @@ def test_a_socket_that_never_answers_cannot_hold_the_runner_past_its_timeout(
     socket trickling a byte at a time held the runner for as long as it liked. Now every
     submission ends by the runner's deadline (its Sensu timeout less a second)."""
     _, command = plan_and_command
-    with agent(talk) as (port, _):
+    with accepting(talk, threaded=True) as port:
         ran = run_command(command + f" --socket 127.0.0.1:{port}")
     assert ran.code == 2, ran.out
     assert "3 result(s) not submitted" in ran.line, ran.line
