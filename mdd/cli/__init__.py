@@ -68,10 +68,18 @@ class _Main(click.Group):
             _bug(exc, ctx)
 
     def _invoke(self, ctx: click.Context) -> Any:
+        # SIGINT becomes KeyboardInterrupt here (``verify --watch`` saves its state on it;
+        # ``invoke`` turns it into one line and status 130); the entry point's handler, which
+        # ends a run still starting, comes back when the command returns.
+        handlers = {
+            signal.SIGINT: signal.default_int_handler,
+            signal.SIGTERM: _interrupted,
+            signal.SIGHUP: _interrupted,
+        }
         previous = {}
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum, handler in handlers.items():
             with contextlib.suppress(ValueError):  # not the main thread: leave them be
-                previous[signum] = signal.signal(signum, _interrupted)
+                previous[signum] = signal.signal(signum, handler)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()

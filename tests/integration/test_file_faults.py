@@ -262,6 +262,30 @@ def test_interrupted_runs_leave_the_previous_or_the_whole_new_file(
     assert cases == 48
 
 
+def test_sigint_between_the_import_and_the_command_group_is_one_line(tmp_path: Path) -> None:
+    # A SIGINT after ``mdd.cli`` is imported but before the command group has taken SIGINT
+    # over (CI saw it once, on a loaded machine, as a KeyboardInterrupt traceback): the entry
+    # point's handler still ends the run with one line and status 130. ``main`` here sends the
+    # signal to its own process first, which puts it exactly in that window.
+    script = (
+        "import os, signal, sys\n"
+        "import mdd.cli\n"
+        "real = mdd.cli.main\n"
+        "def main():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    real()\n"
+        "mdd.cli.main = main\n"
+        "sys.argv = ['mdd', 'types']\n"
+        "from mdd._entry import run\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [str(BIN / "python"), "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr, done.stdout) == (130, "mdd: interrupted by SIGINT\n", "")
+
+
 def test_an_interrupted_verify_leaves_a_whole_state_file(manifests: Path, tmp_path: Path) -> None:
     import json
 
