@@ -10,6 +10,7 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -71,7 +72,7 @@ class _Main(click.Group):
         # SIGINT becomes KeyboardInterrupt here (``verify --watch`` saves its state on it;
         # ``invoke`` turns it into one line and status 130); the entry point's handler, which
         # ends a run still starting, comes back when the command returns.
-        handlers = {
+        handlers: dict[signal.Signals, Callable[[int, Any], Any]] = {
             signal.SIGINT: signal.default_int_handler,
             signal.SIGTERM: _interrupted,
             signal.SIGHUP: _interrupted,
@@ -89,8 +90,8 @@ class _Main(click.Group):
                 raise
             _output_failed(exc)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            for signum, earlier in previous.items():
+                signal.signal(signum, earlier)
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:

@@ -315,7 +315,10 @@ class _Pool:
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
-        self.done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
+        # A Queue, not a SimpleQueue: Python 3.10's SimpleQueue.get(timeout=...) can block
+        # until the next put() when its timeout runs out between two of its own steps (seen:
+        # get(timeout=0) waited 28 s for a hanging probe, so its hard bound never came).
+        self.done: queue.Queue[_Finished] = queue.Queue()
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self.waiting: collections.deque[_Task] = collections.deque()  # put, maybe not taken
         self.running: dict[int, _Running] = {}
