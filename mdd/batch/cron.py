@@ -17,7 +17,6 @@ TYPE_CHECKING = False  # check-mdd-batch imports is_due on every run: datetime f
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
 
-_NAMES, _RANGES, _MONTHS, _DAYS = NICKNAMES, RANGES, MONTHS, DAYS
 SCAN_LIMIT = 2 * 366 * 86400  # seconds of schedule looked at, at most: two years
 
 
@@ -34,13 +33,13 @@ class Schedule:
             zone, _, source = source.partition(" ")
             self.zone = ZoneInfo(zone.partition("=")[2])
             source = source.strip()
-        source = _NAMES.get(source.lower(), source)
+        source = NICKNAMES.get(source.lower(), source)
         fields = source.split()
         if len(fields) != 5:
             raise ValueError(f"{text!r} is not a 5-field cron schedule")
         self.sets = [
             _field(f, low, high, index)
-            for index, (f, (low, high)) in enumerate(zip(fields, _RANGES, strict=True))
+            for index, (f, (low, high)) in enumerate(zip(fields, RANGES, strict=True))
         ]
         if 7 in self.sets[4]:
             self.sets[4].add(0)
@@ -110,7 +109,7 @@ def is_due(
 
 
 def _field(text: str, low: int, high: int, index: int) -> set[int]:
-    names = _MONTHS if index == 3 else _DAYS if index == 4 else ()
+    names = MONTHS if index == 3 else DAYS if index == 4 else ()
     offset = 1 if index == 3 else 0
     values: set[int] = set()
     for item in text.lower().split(","):

@@ -376,7 +376,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         state, line = _run_main(argv)
     finally:
-        gc.enable()  # for a caller in this process; run() did it before the probes
+        # for a caller in this process; run() enabled it before the probes, and froze what
+        # was there then
+        gc.unfreeze()
+        gc.enable()
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")

@@ -296,14 +296,11 @@ class _Finished:
 class _Running:
     """A probe started and not finished."""
 
-    __slots__ = ("task", "started", "bound", "started_wall", "timeout")
+    __slots__ = ("task", "started", "started_wall", "timeout")
 
-    def __init__(
-        self, task: _Task, started: float, bound: float, started_wall: float, timeout: float
-    ) -> None:
+    def __init__(self, task: _Task, started: float, started_wall: float, timeout: float) -> None:
         self.task = task
         self.started = started  # time.monotonic()
-        self.bound = bound  # time.monotonic() past which the runner stops waiting for it
         self.started_wall = started_wall  # time.time()
         self.timeout = timeout
 
@@ -336,9 +333,7 @@ class _Pool:
             task = self.tasks.get()
             if task is None:
                 return
-            with self.lock:
-                if task.key in self.abandoned:
-                    continue  # the runner gave it up before a worker took it up
+            with self.lock:  # the runner reads ``taken`` and ``began`` under it
                 task.taken = True
                 task.began = began = time.monotonic()
                 self.busy += 1
@@ -362,7 +357,7 @@ class _Pool:
         self.serial += 1
         bound = started + timeout + self.grace
         task = _Task(self.serial, point, opts, started)
-        self.running[self.serial] = _Running(task, started, bound, started_wall, timeout)
+        self.running[self.serial] = _Running(task, started, started_wall, timeout)
         heapq.heappush(self.bounds, (bound, self.serial))
         self.waiting.append(task)
         self.tasks.put(task)
