@@ -19,15 +19,12 @@ A measurement, never a test: timings never go into the test suite.
 
 from __future__ import annotations
 
-import json
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,33 +291,3 @@ def instructions(argv: list[str], cwd: Path | None = None) -> tuple[int, int] | 
         if line.startswith(("summary:", "totals:")):
             return int(line.split()[1]), proc.returncode
     return None
-
-
-def serve_client_socket() -> tuple[int, list[int]]:
-    """A loopback Sensu Classic client socket answering ``ok`` to each JSON result, one
-    connection at a time each on its own thread, as the client does; (port, results counter)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    count = [0]
-
-    def serve_one(conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-                try:
-                    json.loads(data)
-                except ValueError:
-                    continue
-                count[0] += 1
-                conn.sendall(b"ok")
-                return
-
-    def serve_all() -> None:
-        while True:
-            conn, _ = listener.accept()
-            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve_all, daemon=True).start()
-    return listener.getsockname()[1], count

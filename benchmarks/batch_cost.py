@@ -30,11 +30,9 @@ import threading
 from pathlib import Path
 
 from _machine import describe
-from _measure import (  # benchmarks/: what every benchmark shares
-    Launcher,
-    install_wheel,
-    serve_client_socket,
-)
+from _measure import Launcher, install_wheel  # benchmarks/: what every benchmark shares
+
+from tests.batch.sensu_agents import client_socket
 
 
 def main() -> None:
@@ -58,9 +56,8 @@ def main() -> None:
 
     accept = threading.Thread(target=accept_and_close, daemon=True)
     accept.start()
-    socket_port, submitted = serve_client_socket()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with client_socket() as (socket_port, received), tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "manifests"
         folder.mkdir()
         points = [
@@ -105,8 +102,8 @@ def main() -> None:
     print(f"  batch (1 process)          {b:8.1f} ms  ({b / args.points:.1f} ms/point)")
     print(f"  batch / per-point          {b / p:8.2f}x")
     expected = args.points * args.rounds
-    if submitted[0] != expected:
-        sys.exit(f"the client socket received {submitted[0]} results, not {expected}")
+    if len(received) != expected:
+        sys.exit(f"the client socket received {len(received)} results, not {expected}")
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ from pathlib import Path
 from typing import Any
 
 from _machine import describe
-from _measure import Launcher, install_wheel, serve_client_socket  # benchmarks/: shared
+from _measure import Launcher, install_wheel  # benchmarks/: shared
 
+from tests.batch.sensu_agents import client_socket
 from tests.checks.http_servers import serve, server_context
 from tests.conftest import accepting
 
@@ -212,7 +213,7 @@ def main() -> None:
             },
             "redis": {"host": "127.0.0.1", "port": 6379},
         }
-        socket_port, submitted = serve_client_socket()
+        socket_port, received = stack.enter_context(client_socket())
         folder = workdir / "manifests"
         folder.mkdir()
         fleets: dict[str, list[Way]] = {}
@@ -240,8 +241,8 @@ def main() -> None:
                     way.rss.append(max(run.rss for run in runs))
                     way.codes.update(run.code for run in runs)
                     expected += 50 if way.label == "batch" else 0
-        if submitted[0] != expected:
-            sys.exit(f"the client socket received {submitted[0]} results, not {expected}")
+        if len(received) != expected:
+            sys.exit(f"the client socket received {len(received)} results, not {expected}")
         if valgrind:
             print("counting instructions under valgrind (one interval of each way) ...")
             for ways in fleets.values():

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import socket
 import struct
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +20,6 @@ from mdd.checks._amqp_wire import MAX_FRAME
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST
 from tests.conftest import accepting, load_values, run_measured
-
-BIN = Path(sys.executable).parent
 
 
 def method_frame(payload: bytes, end: int = 0xCE) -> bytes:

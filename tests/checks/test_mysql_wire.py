@@ -14,10 +14,8 @@ import contextlib
 import os
 import socket
 import struct
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pymysql._auth
 import pytest
@@ -26,8 +24,6 @@ from mdd.checks._mysql_wire import MAX_PACKET, native_password, sha2_password
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST
 from tests.conftest import accepting, load_values, run_measured
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.mark.parametrize(

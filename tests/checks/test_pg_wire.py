@@ -16,7 +16,6 @@ import base64
 import socket
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +27,6 @@ from mdd.checks._pg_wire import MAX_MESSAGE, saslprep
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, pg_bin, pg_cluster, write_password_file
 from tests.conftest import accepting, load_values, run_check, run_measured
-
-BIN = Path(sys.executable).parent
 
 LOGINS = {  # user -> (pg_hba method, password, password_encryption when it is set)
     "mdd_md5": ("md5", "Md5-pw-4d2c", "md5"),

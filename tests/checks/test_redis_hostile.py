@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +22,6 @@ from mdd.checks._resp import MAX_BULK, Closed, Connection, ProtocolError, ReplyE
 from mdd.core.command import check_command
 from tests.checks.data_servers import HOST, REDIS_PORT, require
 from tests.conftest import accepting, load_values, run_measured
-
-BIN = Path(sys.executable).parent
 
 
 def after_request(answer: Callable[[socket.socket], None]) -> Callable[[socket.socket], None]:
