@@ -183,6 +183,58 @@ def test_init_never_overwrites_and_writes_nothing_on_error(manifests: Path) -> N
     assert sorted(p.name for p in manifests.iterdir() if p.name.startswith(("lon1", ".l"))) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "--all", "-o", "manifests/ams1.yaml"),
+        ("report", "ams1", "--format", "json", "-o", "manifests/ams1.yaml"),
+        ("report", "--all", "-o", ".mdd/ams1.json"),
+        ("report", "--all", "--format", "json", "-o", ".mdd/other.json"),
+        ("todo", "-o", "manifests/ams1.yaml"),
+        ("todo", "fra1", "--format", "json", "-o", ".mdd/fra1.json"),
+        (
+            "verify",
+            "--all",
+            "--only",
+            "nothing-here",
+            "--format",
+            "json",
+            "-o",
+            "manifests/fra1.yaml",
+        ),
+        (
+            "status",
+            "--all",
+            "--sensu-api",
+            "http://127.0.0.1:9",
+            "--format",
+            "json",
+            "-o",
+            "manifests/nyc1.yaml",
+        ),
+        ("status", "--all", "--sensu-api", "http://127.0.0.1:9", "-o", ".mdd/nyc1.json"),
+    ],  # fmt: skip
+)
+def test_commands_over_many_datacenters_never_write_over_a_manifest_or_state(
+    manifests: Path, args: tuple[str, ...]
+) -> None:
+    """``-o`` of the commands that read several datacenters is refused, as for one, when it
+    names a manifest, a file of the manifests folder or of the state folder; nothing is run
+    (verify's filter would stop it later, with another message) and nothing written."""
+    states = manifests.parent / ".mdd"
+    states.mkdir()
+    for datacenter in DATACENTERS:
+        (states / f"{datacenter}.json").write_text('{"kept": true}')
+    before = {p: p.read_bytes() for p in [*manifests.rglob("*"), *states.iterdir()] if p.is_file()}
+    code, out, err = run(*args)
+    target = args[-1]
+    assert code == 2 and out == "", (code, out, err)
+    assert err.startswith("mdd: -o ") and err.endswith("; nothing written\n"), err
+    assert f"-o {target} is " in err, err
+    after = {p: p.read_bytes() for p in [*manifests.rglob("*"), *states.iterdir()] if p.is_file()}
+    assert after == before
+
+
 THEIRS = b"datacenter: lon1  # written by someone else while mdd init was running\n"
 
 

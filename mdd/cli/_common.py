@@ -344,12 +344,15 @@ def one_datacenter(datacenters: tuple[str, ...], all_: bool) -> str | None:
 
 
 def fleet_manifests(
-    names: tuple[str, ...], manifests_dir: str | None
+    names: tuple[str, ...], manifests_dir: str | None, output: str | None = None
 ) -> list[tuple[Manifest, bool]]:
     """The manifests of ``names`` (none: every manifest of the manifests folder), each with
-    whether it is a bundled example; every problem of every manifest, then exit 2."""
+    whether it is a bundled example; every problem of every manifest, then exit 2. Exit 2
+    too for an ``output`` (``-o``) mdd must not write: one of these manifests, their
+    manifests folder, the default state file of one of them or the state folder."""
     from mdd.manifest import ManifestError, load
     from mdd.manifest.locate import LocateError, all_manifests, find_manifest, is_bundled
+    from mdd.runner.states import default_path
 
     try:
         paths = [find_manifest(n, manifests_dir) for n in names] if names else None
@@ -376,6 +379,8 @@ def fleet_manifests(
                 f"{manifest.datacenter!r}"
             )
         seen[manifest.datacenter] = manifest.path
+    for manifest, bundled in result:
+        guard_output(output, manifest.path, manifests_dir, default_path(manifest, bundled))
     if any(bundled for _, bundled in result):
         click.echo("mdd: using the bundled example manifests", err=True)
     return result
@@ -466,7 +471,9 @@ def fleet_selection(common: Common) -> list[Selected]:
     if common.state_file:
         stop(STATE_WITH_ALL)
     selected = []
-    for manifest, bundled in fleet_manifests(common.datacenters, common.manifests_dir):
+    for manifest, bundled in fleet_manifests(
+        common.datacenters, common.manifests_dir, common.output
+    ):
         points = select(manifest.points, common.only, common.owners, common.types)
         if points:
             selected.append(Selected(manifest, bundled, points))

@@ -108,8 +108,9 @@ def _fleet_report(
     from mdd.runner.fleet_report import render_fleet
 
     rows = []
-    for manifest, bundled in fleet_manifests(names, manifests_dir):
+    for manifest, bundled in fleet_manifests(names, manifests_dir, output):
         state = state_for(manifest, bundled, state_file, False)
+        guard_output(output, manifest.path, manifests_dir, state.path)  # --state FILE too
         if state.path is not None and not state.path.exists():
             click.echo(
                 f"mdd: no state file {state.path} yet: {manifest.datacenter}'s points are "

@@ -12,11 +12,11 @@ from mdd.cli._common import (
     NOT_GREEN,
     Common,
     asked_datacenter,
-    cannot_write,
     choice_option,
     common_options,
     datacenter_selection,
     duration_option,
+    emit,
     fleet_selection,
     stop,
     time_zone,
@@ -103,7 +103,6 @@ def _status_one(
     from mdd.runner.board import LiveBoard
     from mdd.runner.formats import RENDERERS
     from mdd.runner.states import GREEN
-    from mdd.runner.verify import write_document
 
     output = common.output
     manifest, points, state = datacenter_selection(datacenter, common, default=False)
@@ -120,11 +119,7 @@ def _status_one(
     for line in sensu_status.summary_lines(manifest, found, api):
         click.echo(line, err=True)
     if common.writes_document:
-        try:
-            text = RENDERERS[common.fmt](manifest.datacenter, views, "status")
-            write_document(text, output, sys.stdout)
-        except OSError as exc:
-            cannot_write(output, exc)
+        emit(RENDERERS[common.fmt](manifest.datacenter, views, "status"), output)
     soak_ok = True
     if stable is not None:
         from mdd.runner.clock import now
@@ -164,7 +159,6 @@ def _status_fleet(api: Any, common: Common, zone: Any, stable: float | None) -> 
     from mdd.runner.fleet_verify import ascii_only
     from mdd.runner.stable import from_sensu
     from mdd.runner.states import GREEN
-    from mdd.runner.verify import write_document
 
     selected = fleet_selection(common)
     template = api.namespace
@@ -187,9 +181,6 @@ def _status_fleet(api: Any, common: Common, zone: Any, stable: float | None) -> 
         stream.write(f"{name}: {soak.line(zone)}\n")
     stream.flush()
     if common.writes_document:
-        try:
-            write_document(RENDERERS[common.fmt](fleet, zone, ascii), output, sys.stdout)
-        except OSError as exc:
-            cannot_write(output, exc)
+        emit(RENDERERS[common.fmt](fleet, zone, ascii), output)
     green = all(v.state == GREEN for row in rows for v in row.views)
     sys.exit(0 if green and all(soak.ok for _, soak in soaks) else NOT_GREEN)

@@ -63,7 +63,7 @@ def todo(
 
     zone = time_zone(tz)
     rows = []
-    for manifest, bundled in fleet_manifests(datacenters, manifests_dir):
+    for manifest, bundled in fleet_manifests(datacenters, manifests_dir, output):
         state = state_for(manifest, bundled, None, False)
         rows.append(DatacenterRow(manifest, state, [state.view(p) for p in manifest.points], now()))
     known = sorted({p.owner for row in rows for p in row.manifest.points if p.owner})

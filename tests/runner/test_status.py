@@ -358,3 +358,26 @@ def test_a_password_in_the_url_is_refused(folder: Path, api: Api) -> None:
     )
     assert run.code == 2 and "must not hold a user or password" in run.err
     assert PASSWORD not in run.err
+
+
+@pytest.mark.parametrize("fleet", [False, True])
+def test_a_document_standard_output_cannot_take_is_said_as_such(
+    folder: Path, api: Api, fleet: bool
+) -> None:
+    """``--format json`` to a full standard output: the command group's one line about
+    standard output, not a file error naming ``None``."""
+    import subprocess
+
+    from tests.runner.helpers import BIN
+
+    with open("/dev/full", "w") as sink:
+        done = subprocess.run(
+            [str(BIN / "mdd"), "status", "ams1", *(["--all"] if fleet else []), "--manifests",
+             str(folder / "manifests"), "--sensu-api", api.url, "--request-timeout", "1s",
+             "--user", USER, "--password-file", str(folder / "pw"), "--format", "json"],
+            stdout=sink, stderr=subprocess.PIPE, text=True, timeout=60, cwd=folder,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "mdd: cannot write to standard output: No space left on device", done.stderr
