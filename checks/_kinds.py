@@ -418,7 +418,7 @@ def _proxy_url(value: Any) -> str:
     try:
         port = parts.port
     except ValueError:
-        port = None  # check_http.validate says so
+        port = None  # _http_exchange.proxy_problems says so (the http and proxy checks' rule)
     if port == 0:
         raise ValueError(f"{text!r} has port 0: a port is 1-65535")
     if parts.username is not None or parts.password is not None:

@@ -169,8 +169,7 @@ class Connection(Wire):
         return data
 
     def send(self, data: bytes) -> None:
-        self.sock.settimeout(self._left())
-        self.sock.sendall(len(data).to_bytes(3, "little") + bytes([self.seq]) + data)
+        self._send(len(data).to_bytes(3, "little") + bytes([self.seq]) + data)
         self.seq = (self.seq + 1) & 0xFF
 
     # ------------------------------------------------------------------ login

@@ -108,13 +108,11 @@ class Connection(Wire):
     # ------------------------------------------------------------------ the wire
 
     def send(self, data: bytes) -> None:
-        self.sock.settimeout(_left(self.deadline))
-        self.sock.sendall(data)
+        self._send(data)
 
     def receive(self) -> tuple[bytes, bytes]:
         """One message: its type byte and its body, at most ``MAX_MESSAGE`` bytes."""
-        while len(self._buffer) < 5:
-            self._more()
+        self._fill(5)
         kind = bytes(self._buffer[:1])
         (length,) = struct.unpack_from("!i", self._buffer, 1)
         if length < 4 or length - 4 > MAX_MESSAGE:
@@ -122,8 +120,7 @@ class Connection(Wire):
                 f"a message {kind!r} claiming {length} bytes (this check reads at most "
                 f"{MAX_MESSAGE})"
             )
-        while len(self._buffer) < length + 1:
-            self._more()
+        self._fill(length + 1)
         body = bytes(self._buffer[5 : length + 1])
         del self._buffer[: length + 1]
         return kind, body

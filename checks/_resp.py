@@ -67,8 +67,7 @@ class Connection(Wire):
 
     def command(self, *words: str | bytes) -> Reply:
         """Send one command, read its reply; an error reply raises ``ReplyError``."""
-        self.sock.settimeout(self._left())
-        self.sock.sendall(encode(*words))
+        self._send(encode(*words))
         return self.reply()
 
     def reply(self, depth: int = 0) -> Reply:
@@ -126,8 +125,7 @@ class Connection(Wire):
         return line
 
     def _exactly(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            self._more()
+        self._fill(size)
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data

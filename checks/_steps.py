@@ -1,10 +1,11 @@
 """One deadline over a conversation of several steps (connect, TLS, authenticate, query).
 
-The data-store checks (postgres, mysql, redis, amqp) hand a socket to a protocol client.
+The data-store checks (postgres, mysql, redis, amqp) hand a socket to mdd's own protocol
+client (``_pg_wire``, ``_mysql_wire``, ``_resp``, ``_amqp_wire``).
 A per-call socket timeout does not bound the whole conversation: a server that trickles a
 byte before each timeout runs out would keep the check waiting for ever. ``Steps`` starts a
 watchdog timer that, when the check's time is up, shuts the watched sockets down: a call
-blocked in ``recv`` returns at once and the library raises. No signal, no process-wide state:
+blocked in ``recv`` returns at once and the client raises. No signal, no process-wide state:
 probes can run side by side in threads. Standard library only.
 
 Each step is named (``steps.now("authenticate")``) so that the message says which one failed.
@@ -59,7 +60,8 @@ def tls_options(peer: str = "server") -> tuple[Option, Option]:
 
 
 def ca_file_option(tls: str = "true") -> Option:
-    """``ca_file``; ``tls``: the value of ``tls`` it is used with (``ca_file_problems``)."""
+    """``ca_file``; ``tls``: the value of ``tls`` it is used with (the rule is
+    ``login_problems``'s, or ``_sql.validate_sql``'s)."""
     return Option(
         "ca_file",
         PATH,
@@ -152,7 +154,7 @@ class Steps:
             try:
                 sock.settimeout(self.left())
             except OSError:
-                continue  # closed meanwhile by the library: nothing waits on it
+                continue  # closed meanwhile by the client: nothing waits on it
 
     def left(self) -> float:
         """Seconds until the deadline, never zero (a zero timeout means non-blocking)."""

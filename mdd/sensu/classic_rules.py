@@ -81,12 +81,10 @@ def _items_must_be_strings(value: list[Any], regex: re.Pattern[str] | None = Non
 
 # --------------------------------------------------------------------------- other gems
 
-_CRON_NAMES = NICKNAMES
 _CRON_SYMBOLS = {
     **{month: str(number) for number, month in enumerate(MONTHS, 1)},
     **{day: str(number) for number, day in enumerate(DAYS)},
 }
-_CRON_RANGES = RANGES
 _CRON_ITEM = re.compile(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", re.ASCII)
 _CRON_STAR = re.compile(r"\*(?:/(\d+))?", re.ASCII)
 
@@ -95,13 +93,13 @@ def cron_parses(value: Any) -> bool:
     """Whether parse-cron's ``CronParser.new(value).next`` returns (approximation)."""
     if not isinstance(value, str) or value == "@reboot":
         return False
-    source = _CRON_NAMES.get(value, value)
+    source = NICKNAMES.get(value, value)
     fields = re.split(r"\s+", source, flags=re.ASCII)
     while fields and fields[-1] == "":  # Ruby's split drops trailing empty fields
         fields.pop()
     if not 5 <= len(fields) <= 6:
         return False
-    for field, (low, high) in zip(fields[:5], _CRON_RANGES, strict=True):
+    for field, (low, high) in zip(fields[:5], RANGES, strict=True):
         text = field.lower()
         for symbol, number in _CRON_SYMBOLS.items():
             text = text.replace(symbol, number)

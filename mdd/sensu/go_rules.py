@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mdd.core.cron import DAYS, MONTHS, NICKNAMES, RANGES
 from mdd.sensu.classic_rules import every_string
 
 # --------------------------------------------------------------------------- names
@@ -114,10 +115,8 @@ def _kind_ok(kind: str, value: Any) -> bool:
 
 # --------------------------------------------------------------------------- cron
 
-_CRON_NAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# robfig/cron takes the same words as cron, and a weekday only up to 6 (7 is not Sunday)
+_CRON_RANGES = (*RANGES[:4], (0, 6))
 _GO_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 
 
@@ -141,12 +140,12 @@ def cron_parses(value: Any) -> bool:
     if text.startswith("@"):
         if text.startswith("@every "):
             return _GO_DURATION.fullmatch(text[len("@every ") :].strip()) is not None
-        return text in _CRON_NAMES
+        return text in NICKNAMES
     fields = text.split()
     if len(fields) != 5:
         return False
     for index, (field, (low, high)) in enumerate(zip(fields, _CRON_RANGES, strict=True)):
-        names = _MONTHS if index == 3 else _DAYS if index == 4 else ()
+        names = MONTHS if index == 3 else DAYS if index == 4 else ()
         offset = 1 if index == 3 else 0
         for item in field.split(","):
             range_part, _, step_text = item.partition("/")
