@@ -17,11 +17,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from mdd.core.model import IntegrationPoint, Manifest
     from mdd.core.problems import Problem
+    from mdd.manifest import ManifestError
     from mdd.runner.states import StateFile
 
 
 class Exit(IntEnum):
-    """mdd's exit statuses: the one declaration, the same for every command (docs/exit-codes.md,
+    """mdd's exit statuses: the one declaration, the same for every command (docs/exit-status.md,
     `mdd --help`)."""
 
     OK = 0
@@ -213,18 +214,24 @@ def load_or_say(name: str, manifests_dir: str | None) -> Manifest | None:
     except LocateError as exc:
         click.echo(f"mdd: {exc}", err=True)
     except ManifestError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        where = exc.problems[0].file if exc.problems else name
-        click.echo(f"mdd: {where}: {count(len(exc.problems), 'problem')}", err=True)
+        click.echo(f"mdd: {say_problems(exc, name)}", err=True)
     return None
 
 
-def load_or_exit(name: str, manifests_dir: str | None, status: int = Exit.USAGE) -> Manifest:
-    """The validated manifest of ``name``; on any problem, print them all and exit."""
+def say_problems(exc: ManifestError, name: str) -> str:
+    """Print every problem of ``exc`` (``file:line:col: message``), one a line; the summary
+    line that follows them (``FILE: N problems``), for the caller to finish."""
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    where = exc.problems[0].file if exc.problems else name
+    return f"{where}: {count(len(exc.problems), 'problem')}"
+
+
+def load_or_exit(name: str, manifests_dir: str | None) -> Manifest:
+    """The validated manifest of ``name``; on any problem, print them all and exit 2."""
     manifest = load_or_say(name, manifests_dir)
     if manifest is None:
-        sys.exit(status)
+        sys.exit(Exit.USAGE)
     return manifest
 
 
@@ -524,21 +531,16 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def load_manifest(datacenter: str, manifests_dir: str | None) -> tuple[Manifest, bool]:
     """The manifest and whether it is the bundled example; exit 2 on any problem."""
-    from mdd.manifest import ManifestError, load
-    from mdd.manifest.locate import LocateError, find_manifest, is_bundled, looks_like_path
+    from mdd.manifest import ManifestError
+    from mdd.manifest.locate import LocateError, find_manifest, is_bundled
 
     try:
         path = find_manifest(datacenter, manifests_dir)
-        asked = None if looks_like_path(datacenter) or Path(datacenter).is_file() else datacenter
-        manifest = load(path, asked)
+        manifest = load(datacenter, path)
     except LocateError as exc:
         stop(str(exc))
     except ManifestError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        where = exc.problems[0].file if exc.problems else datacenter
-        count = len(exc.problems)
-        stop(f"{where}: {count} problem{'' if count == 1 else 's'}; nothing run")
+        stop(f"{say_problems(exc, datacenter)}; nothing run")
     bundled = is_bundled(path)
     if bundled:
         click.echo(f"mdd: using the bundled example manifest {path}", err=True)

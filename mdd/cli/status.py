@@ -58,7 +58,11 @@ def status(
     request_timeout: float,
     ca_file: str | None,
     stable: float | None,
-    **secrets: str | None,
+    user: str | None,
+    password_file: str | None,
+    password_env: str | None,
+    api_key_file: str | None,
+    api_key_env: str | None,
 ) -> None:
     """Show DATACENTER's progress as a live Sensu sees it, without running checks.
 
@@ -86,7 +90,9 @@ def status(
     datacenter = asked_datacenter(common)
     zone = time_zone(common.tz)
     try:
-        auth = sensu_status.credentials(flavor, **secrets)  # --user, --password-file...
+        auth = sensu_status.credentials(
+            flavor, user, password_file, password_env, api_key_file, api_key_env
+        )
         api = sensu_status.SensuApi(api_url, flavor, auth, namespace, request_timeout, ca_file)
     except sensu_status.StatusUsageError as exc:
         stop(str(exc))

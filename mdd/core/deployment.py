@@ -28,7 +28,4 @@ def result_state(status: int, blocked_by: tuple[str, ...], was_green: bool) -> s
     ``unknown`` for a check that could not decide (UNKNOWN is never shown as pending, nor as
     regressed: nothing says the point broke); a blocked point is ``blocked`` whatever its own
     check said, as on the boards. ``status``: the check's exit status (0 is OK)."""
-    state = deployment_state(status == 0, blocked_by, was_green)
-    if state in (PENDING, REGRESSED) and status not in (0, 1, 2):
-        return UNKNOWN
-    return state
+    return deployment_state(status == 0, blocked_by, was_green, status)
