@@ -58,9 +58,12 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _read_own(path: Path) -> dict[str, Any]:
+def _read_own(path: Path) -> tuple[str, Any, dict[str, Any]]:
+    """The manifest's text (capped, a regular file, as ``load`` read it), its tree with
+    the places of its values, and what it says itself (its bases not merged in)."""
     try:
-        tree, _ = yamlload.load(manifest_source.read_text(path))
+        text = manifest_source.read_text(path)
+        tree, _ = yamlload.load(text)
     except manifest_source.SourceError as exc:
         raise InitError(f"cannot read {path}: {exc.message}") from None
     except yamlload.YamlSyntaxError as exc:
@@ -68,7 +71,7 @@ def _read_own(path: Path) -> dict[str, Any]:
     if not isinstance(tree, dict):
         raise InitError(f"{path} is not a manifest (a mapping)")
     own: dict[str, Any] = plain(tree)
-    return own
+    return text, tree, own
 
 
 def _known_vars(source: Path) -> dict[str, str]:
@@ -170,16 +173,9 @@ def derive(
     if description is not None and not _is_text(description):
         raise InitError("--description: not UTF-8 text; a manifest is UTF-8")
     _check_sets(sets, _known_vars(source), old.datacenter)
-    own = _read_own(source)
+    text, tree, own = _read_own(source)
     if own.get("extends") is None and not own.get("integration_points"):
         raise InitError(f"{source} has no integration points of its own and no bases")
-    try:
-        text = manifest_source.read_text(source)  # capped, a regular file, as load read it
-        tree, _ = yamlload.load(text)
-    except manifest_source.SourceError as exc:
-        raise InitError(str(exc)) from None
-    except yamlload.YamlSyntaxError as exc:
-        raise InitError(f"cannot read {source}: {exc}") from None
     derived = _derive_text(text, tree, old.datacenter, source, name, target, sets, description)
     if derived is None:  # written in a form lines cannot be edited in: written anew
         derived = _derive_by_dump(own, old.datacenter, source, name, target, sets, description)
