@@ -193,7 +193,7 @@ def time_thresholds(what: str) -> tuple[Option, Option]:
 def timed(what: str, give_up: str = "") -> tuple[Option, Option, Option]:
     """``timeout`` (``TIMEOUT``, or one whose help is ``give_up``), then ``warn`` and
     ``crit`` on the time ``what`` takes (``time_thresholds``)."""
-    timeout = Option("timeout", DURATION, give_up, default=10.0) if give_up else TIMEOUT
+    timeout = Option("timeout", DURATION, give_up, default=TIMEOUT.default) if give_up else TIMEOUT
     return (timeout, *time_thresholds(what))
 
 
